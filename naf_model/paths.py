@@ -1,0 +1,32 @@
+"""Where naf keeps bundled assets and the user's data sets and training runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ASSETS_DIR = REPO_ROOT / "assets"
+SCENES_DIR = ASSETS_DIR / "scenes"
+CHECKPOINTS_DIR = ASSETS_DIR / "checkpoints"
+AUDIO_DIR = ASSETS_DIR / "audio"
+
+
+def data_dir() -> Path:
+    """Folder for generated data sets: $NAF_DATA_DIR, else ./data under the repository."""
+    return Path(os.environ.get("NAF_DATA_DIR", REPO_ROOT / "data"))
+
+
+def runs_dir() -> Path:
+    """Folder for training runs: $NAF_RUNS_DIR, else ./runs under the repository."""
+    return Path(os.environ.get("NAF_RUNS_DIR", REPO_ROOT / "runs"))
+
+
+def default_dataset_path(scene_name: str) -> Path:
+    """The data set `naf data make --scene NAME` writes and `naf train --scene NAME` reads."""
+    return data_dir() / f"{scene_name}.h5"
+
+
+def bundled_checkpoint(scene_name: str) -> Path:
+    """The pretrained field shipped for a scene (may not exist)."""
+    return CHECKPOINTS_DIR / f"{scene_name}.pt"
