@@ -1,0 +1,75 @@
+"""Finding and reading scenes: bundled names, scene.json files and meshes; atomic scene.json writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from naf_model.errors import SceneError
+from naf_model.paths import SCENES_DIR
+from naf_model.scene.scene import Scene
+
+MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".stl", ".off")
+
+
+def list_scenes() -> list[str]:
+    """Names of the bundled scenes (folders of assets/scenes holding a scene.json), sorted."""
+    if not SCENES_DIR.is_dir():
+        return []
+    return sorted(p.parent.name for p in SCENES_DIR.glob("*/scene.json"))
+
+
+def read_scene_file(path: str | Path) -> Scene:
+    """A scene from a scene.json file; malformed JSON raises SceneError with the line and column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SceneError(f"cannot read scene file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SceneError(f"scene file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    try:
+        return Scene.from_dict(data)
+    except SceneError as exc:
+        raise SceneError(f"{path}: {exc}") from None
+
+
+def load_scene(name_or_path: str | Path) -> Scene:
+    """A bundled scene by name, a scene.json path, or a closed mesh (OBJ, GLB, PLY, STL) sliced at ear height."""
+    text = str(name_or_path)
+    path = Path(text).expanduser()
+    if path.suffix.lower() in MESH_SUFFIXES:
+        from naf_model.scene.mesh_import import scene_from_mesh
+
+        return scene_from_mesh(path)
+    if path.suffix.lower() == ".json" or path.is_file():
+        return read_scene_file(path)
+    if path.is_dir() and (path / "scene.json").is_file():
+        return read_scene_file(path / "scene.json")
+    bundled = SCENES_DIR / text / "scene.json"
+    if "/" not in text and bundled.is_file():
+        return read_scene_file(bundled)
+    available = ", ".join(list_scenes()) or "none"
+    raise SceneError(
+        f"unknown scene {text!r}; give a bundled scene ({available}), a scene.json path or a mesh file"
+    )
+
+
+def save_scene(scene: Scene, path: str | Path) -> Path:
+    """Write `scene.to_dict()` as indented JSON, atomically (temp file in the same folder, then replace)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(scene.to_dict(), f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,60 @@
+"""Acoustic materials: energy absorption per octave band and a broadband scattering coefficient.
+
+Absorption coefficients are typical published values (random incidence) from the standard tables in
+Vorländer, "Auralization" (2008), Appendix A, and Kuttruff, "Room Acoustics"; where a table stops at
+4 kHz the 4 kHz value is carried to 8 kHz. Scattering values are typical figures for the surface's roughness.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from naf_model.errors import SceneError
+
+OCTAVE_BANDS_HZ = (125, 250, 500, 1000, 2000, 4000, 8000)
+"""Centre frequencies of the absorption bands, Hz."""
+
+
+@dataclass(frozen=True)
+class Material:
+    """absorption: 7 energy absorption coefficients in [0, 1) at `OCTAVE_BANDS_HZ`; scattering in [0, 1]."""
+
+    absorption: tuple[float, float, float, float, float, float, float]
+    scattering: float
+
+    def __post_init__(self) -> None:
+        assert len(self.absorption) == len(OCTAVE_BANDS_HZ)
+        assert all(0.0 <= a < 1.0 for a in self.absorption)
+        assert 0.0 <= self.scattering <= 1.0
+
+
+MATERIALS: dict[str, Material] = {
+    # heavy carpet on concrete
+    "carpet": Material((0.02, 0.06, 0.14, 0.37, 0.60, 0.65, 0.65), 0.10),
+    # glazed ceramic tiles
+    "tiles": Material((0.01, 0.01, 0.01, 0.02, 0.02, 0.02, 0.02), 0.05),
+    # smooth plaster on masonry
+    "plaster": Material((0.013, 0.015, 0.02, 0.03, 0.04, 0.05, 0.05), 0.05),
+    # wooden parquet on concrete
+    "wood": Material((0.04, 0.04, 0.07, 0.06, 0.06, 0.07, 0.07), 0.10),
+    # large panes of window glass
+    "glass": Material((0.35, 0.25, 0.18, 0.12, 0.07, 0.04, 0.04), 0.05),
+    # rough, unpainted concrete
+    "concrete": Material((0.01, 0.02, 0.04, 0.06, 0.08, 0.10, 0.10), 0.10),
+    # cotton curtains, draped to half their area
+    "curtains": Material((0.07, 0.31, 0.49, 0.75, 0.70, 0.60, 0.60), 0.40),
+    # unglazed brick
+    "brick": Material((0.03, 0.03, 0.03, 0.04, 0.05, 0.07, 0.07), 0.15),
+    # 12 mm plasterboard on studs with an air gap (panel resonance at low frequencies)
+    "plasterboard": Material((0.29, 0.10, 0.05, 0.04, 0.07, 0.09, 0.09), 0.05),
+    # 50 mm mineral-wool absorber panel
+    "acoustic_panel": Material((0.18, 0.70, 0.95, 0.95, 0.95, 0.95, 0.95), 0.20),
+}
+
+
+def check_material(name: object, where: str) -> str:
+    """Return `name` if it is a known material, else raise SceneError naming `where` and the allowed names."""
+    if not isinstance(name, str) or name not in MATERIALS:
+        allowed = ", ".join(sorted(MATERIALS))
+        raise SceneError(f"unknown material {name!r} for {where}; use one of: {allowed}")
+    return name

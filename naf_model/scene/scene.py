@@ -1,0 +1,215 @@
+"""`Scene`: a floor plan with materials, its free space, free-position tests, sample grid and 3-D boundary."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import shapely
+import trimesh
+from shapely.geometry import Point, Polygon
+
+from naf_model.conventions import EAR_HEIGHT_M, WALL_CLEARANCE_M
+from naf_model.errors import PositionError, SceneError
+from naf_model.scene.boundary import boundary_surfaces, surfaces_mesh
+from naf_model.scene.floorplan import (
+    Door,
+    Room,
+    Window,
+    check_rooms_disjoint,
+    check_window,
+    floor_pieces,
+    fmt,
+    free_space_polygon,
+    room_polygon,
+    wall_solids,
+)
+from naf_model.scene.materials import MATERIALS, check_material
+from naf_model.scene.surface import Surface
+
+DEFAULT_MATERIALS = {"walls": "plaster", "floor": "wood", "ceiling": "plaster"}
+
+
+class Scene:
+    """A floor plan: rooms (polygons along wall centre lines, metres), doors, windows, heights and materials.
+
+    Built from validated parts; every user mistake raises a one-line `SceneError`. Derived geometry
+    (free space, floor pieces, surfaces) is computed once on construction or on first use.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        rooms: list[Room],
+        doors: list[Door] = (),
+        windows: list[Window] = (),
+        ceiling_height: float = 2.6,
+        ear_height: float = EAR_HEIGHT_M,
+        wall_thickness: float = 0.12,
+        defaults: dict[str, str] | None = None,
+    ) -> None:
+        if not ceiling_height > 0:
+            raise SceneError(f"ceiling_height must be positive, got {ceiling_height}")
+        if not 0 < ear_height < ceiling_height:
+            raise SceneError(f"ear_height must be between 0 and the ceiling ({ceiling_height} m), got {ear_height}")
+        if not wall_thickness >= 0:
+            raise SceneError(f"wall_thickness must be zero or positive, got {wall_thickness}")
+        if not rooms:
+            raise SceneError("a scene needs at least one room")
+        names = [r.name for r in rooms]
+        if len(set(names)) != len(names):
+            raise SceneError(f"room names must be unique; {sorted(n for n in names if names.count(n) > 1)[0]!r} repeats")
+        for r in rooms:
+            for part in ("floor", "ceiling", "walls"):
+                check_material(getattr(r, part), f"room {r.name!r} {part}")
+        for w in windows:
+            check_material(w.material, f"window from {fmt(w.start)} to {fmt(w.end)}")
+        self.name = name
+        self.rooms = list(rooms)
+        self.doors = list(doors)
+        self.windows = list(windows)
+        self.ceiling_height = float(ceiling_height)
+        self.ear_height = float(ear_height)
+        self.wall_thickness = float(wall_thickness)
+        self.defaults = {**DEFAULT_MATERIALS, **(defaults or {})}
+        for part, material in self.defaults.items():
+            check_material(material, f"defaults {part}")
+        check_rooms_disjoint(self.rooms)
+        for w in self.windows:
+            check_window(w, self.rooms)
+        self.floor_pieces: list[Polygon] = floor_pieces(self.rooms, self.doors, self.wall_thickness)
+        """Per-room free floor (one polygon per room, same order as `rooms`); they tile `free_space`."""
+        self.free_space: Polygon = free_space_polygon(self.floor_pieces, self.rooms)
+        """The air region at ear height (wall faces as boundary), counter-clockwise, no holes."""
+        self._clear = self.free_space.buffer(-WALL_CLEARANCE_M)
+        shapely.prepare(self._clear)
+
+    # ---- queries -------------------------------------------------------------------------------------
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(xmin, ymin, xmax, ymax) of the free space, metres."""
+        return tuple(float(v) for v in self.free_space.bounds)
+
+    @property
+    def area(self) -> float:
+        """Free floor area, m2."""
+        return float(self.free_space.area)
+
+    def is_free(self, x: float | np.ndarray, y: float | np.ndarray) -> bool | np.ndarray:
+        """True where (x, y) (metres, scalars or broadcastable arrays) is in the free space, >= 0.2 m from walls."""
+        inside = shapely.contains_xy(self._clear, np.asarray(x, float), np.asarray(y, float))
+        return bool(inside) if np.ndim(inside) == 0 else inside
+
+    def require_free(self, xy: Any, what: str = "listener") -> np.ndarray:
+        """Return xy as a (2,) float array, or raise PositionError if it is not a free position."""
+        p = np.asarray(xy, dtype=float).reshape(-1)
+        if p.shape != (2,) or not np.isfinite(p).all():
+            raise PositionError(f"{what} position must be two finite numbers (x, y) in metres, got {xy!r}")
+        if not self.is_free(p[0], p[1]):
+            d = self.free_space.exterior.distance(Point(p))
+            where = "inside the plan" if self.free_space.contains(Point(p)) else "outside the plan"
+            raise PositionError(
+                f"{what} at {fmt(p)} is not free in scene {self.name!r} ({where}, {d:.2f} m from a wall); "
+                f"positions must be inside a room and at least {WALL_CLEARANCE_M} m from every wall"
+            )
+        return p
+
+    def sample_grid(self, spacing: float = 0.5) -> np.ndarray:
+        """Free positions ((N, 2) float64, metres) on a grid of cells `spacing` wide aligned to `bounds`.
+
+        Points are cell centres, ordered row by row (y, then x ascending), so the order is deterministic.
+        """
+        if not spacing > 0:
+            raise SceneError(f"grid spacing must be positive, got {spacing}")
+        xmin, ymin, xmax, ymax = self.bounds
+        xs = xmin + spacing * (np.arange(int(np.ceil((xmax - xmin) / spacing))) + 0.5)
+        ys = ymin + spacing * (np.arange(int(np.ceil((ymax - ymin) / spacing))) + 0.5)
+        gx, gy = np.meshgrid(xs, ys)
+        pts = np.column_stack([gx.ravel(), gy.ravel()])
+        return pts[self.is_free(pts[:, 0], pts[:, 1])]
+
+    def room_at(self, x: float, y: float) -> str | None:
+        """Name of the room whose free floor contains (x, y) (door gaps count half to each side), else None."""
+        p = Point(float(x), float(y))
+        for room, piece in zip(self.rooms, self.floor_pieces, strict=True):
+            if piece.covers(p):
+                return room.name
+        return None
+
+    # ---- geometry for the simulator and for drawing ---------------------------------------------------
+    @cached_property
+    def _surfaces(self) -> list[Surface]:
+        return boundary_surfaces(
+            self.free_space, self.floor_pieces, self.rooms, self.windows, self.wall_thickness, self.ceiling_height
+        )
+
+    def surfaces(self) -> list[Surface]:
+        """The closed boundary of the air volume: wall quads, then floor pieces, then ceiling pieces."""
+        return list(self._surfaces)
+
+    def mesh(self) -> trimesh.Trimesh:
+        """Watertight triangle mesh of `surfaces()` (metres, z up, normals pointing out of the air)."""
+        return surfaces_mesh(self._surfaces).copy()
+
+    def wall_polygons(self) -> list[Polygon]:
+        """Wall solids seen from above (plan view), for drawing; empty for zero-thickness walls."""
+        return wall_solids(self.rooms, self.free_space, self.wall_thickness)
+
+    # ---- serialisation ---------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The scene.json form (see docs/internals.md); `Scene.from_dict(s.to_dict())` rebuilds the scene."""
+        return {
+            "name": self.name,
+            "ceiling_height": self.ceiling_height,
+            "ear_height": self.ear_height,
+            "wall_thickness": self.wall_thickness,
+            "defaults": dict(self.defaults),
+            "rooms": [
+                {
+                    "name": r.name,
+                    "polygon": [[float(x), float(y)] for x, y in r.polygon.exterior.coords[:-1]],
+                    "floor": r.floor,
+                    "ceiling": r.ceiling,
+                    "walls": r.walls,
+                }
+                for r in self.rooms
+            ],
+            "doors": [{"at": [float(d.at[0]), float(d.at[1])], "width": d.width} for d in self.doors],
+            "windows": [
+                {"from": [float(v) for v in w.start], "to": [float(v) for v in w.end], "material": w.material}
+                for w in self.windows
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Scene:
+        """Build a scene from its scene.json form; missing or mistyped fields raise SceneError."""
+        from naf_model.scene.parse import scene_kwargs
+
+        return cls(**scene_kwargs(d))
+
+    def geometry_hash(self) -> str:
+        """sha256 hex of the canonical geometry and materials (floats rounded to 0.1 mm; the name is ignored)."""
+        d = self.to_dict()
+        d.pop("name")
+        d.pop("defaults")  # already resolved into every room
+        used = sorted({r[k] for r in d["rooms"] for k in ("floor", "ceiling", "walls")} | {w.material for w in self.windows})
+        d["materials"] = {m: [*MATERIALS[m].absorption, MATERIALS[m].scattering] for m in used}
+
+        def rounded(v: Any) -> Any:
+            if isinstance(v, float):
+                return round(v, 4) + 0.0
+            if isinstance(v, dict):
+                return {k: rounded(x) for k, x in v.items()}
+            if isinstance(v, list | tuple):
+                return [rounded(x) for x in v]
+            return v
+
+        text = json.dumps(rounded(d), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def __repr__(self) -> str:
+        return f"Scene({self.name!r}, {len(self.rooms)} rooms, {self.area:.1f} m2 free)"
