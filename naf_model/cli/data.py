@@ -1,0 +1,144 @@
+"""`naf data make|merge|info`: build a scene's simulated data set, merge cluster shards, summarise a file."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from naf_model.errors import DataError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `data` command group."""
+    data = subparsers.add_parser("data", help="build and inspect simulated data sets")
+    sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+
+    make = sub.add_parser(
+        "make",
+        help="simulate a scene into an HDF5 data set (resumable)",
+        description="Simulate binaural IRs for emitter-listener pairs of a scene and write spectrograms, "
+        "IRs, a train/test split and normalisation stats to one HDF5 file. Interrupted runs resume from "
+        "<output>.parts/; --shard i/N builds only a slice of the parts for `naf data merge`.",
+    )
+    make.add_argument("--scene", required=True, help="bundled scene name, scene.json path or mesh path")
+    make.add_argument("-o", "--output", type=Path, help="output file (default: data/<scene>.h5)")
+    make.add_argument("--workers", type=int, help="parallel simulation processes (default: all cores)")
+    make.add_argument("--listener-spacing", type=float, help="listener grid spacing in metres (default 0.5)")
+    make.add_argument("--emitter-spacing", type=float, help="emitter grid spacing in metres (default 1.25)")
+    make.add_argument(
+        "--listeners-per-emitter",
+        type=_count_or_all,
+        default=argparse.SUPPRESS,
+        help="seeded subset of listeners simulated per emitter, or 'all' (default 64)",
+    )
+    make.add_argument("--seed", type=int, help="seed of listener subsets, split and simulation (default 0)")
+    make.add_argument("--ir-seconds", type=float, help="IR length in seconds (default: the simulator's)")
+    make.add_argument("--rays", type=int, help="ray-tracing rays per emitter (default: the simulator's)")
+    make.add_argument("--ism-order", type=int, help="image-source order (default: the simulator's)")
+    make.add_argument(
+        "--shard", type=_shard, metavar="i/N", help="only simulate emitters with index %% N == i"
+    )
+    make.add_argument(
+        "--overwrite", action="store_true", help="replace a file or parts made with other settings"
+    )
+    make.add_argument("--keep-parts", action="store_true", help="keep <output>.parts/ after assembling")
+    make.set_defaults(func=_make)
+
+    merge = sub.add_parser(
+        "merge",
+        help="assemble a data set from the parts of `naf data make --shard` runs",
+        description="Check that the parts folders hold one plan and every emitter, then write the HDF5 file.",
+    )
+    target = merge.add_mutually_exclusive_group(required=True)
+    target.add_argument("--scene", help="write the scene's default data set path")
+    target.add_argument("-o", "--output", type=Path, help="output file")
+    merge.add_argument("parts", nargs="*", type=Path, help="parts folders (default: <output>.parts)")
+    merge.add_argument("--overwrite", action="store_true", help="replace a file made with other settings")
+    merge.add_argument("--keep-parts", action="store_true", help="keep the parts folders after merging")
+    merge.set_defaults(func=_merge)
+
+    info = sub.add_parser("info", help="summarise a data set file")
+    info.add_argument("path", type=Path, nargs="?", help="data set file")
+    info.add_argument("--scene", help="summarise the scene's default data set instead")
+    info.set_defaults(func=_info)
+
+
+def _count_or_all(text: str) -> int | None:
+    if text == "all":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count or 'all', got '{text}'") from None
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected i/N such as 0/4, got '{text}'") from None
+    if not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"shard {text} is out of range; use i/N with 0 <= i < N")
+    return i, n
+
+
+def _make(args: argparse.Namespace) -> int:
+    from naf_model.data import DataConfig, make_dataset
+    from naf_model.scene import load_scene
+
+    scene = load_scene(args.scene)
+    base = DataConfig()
+    simulation = base.simulation
+    sim_changes = {"ir_seconds": args.ir_seconds, "n_rays": args.rays, "ism_order": args.ism_order}
+    simulation = dataclasses.replace(simulation, **{k: v for k, v in sim_changes.items() if v is not None})
+    changes = {
+        "listener_spacing": args.listener_spacing,
+        "emitter_spacing": args.emitter_spacing,
+        "seed": args.seed,
+    }
+    config = dataclasses.replace(
+        base, simulation=simulation, **{k: v for k, v in changes.items() if v is not None}
+    )
+    if "listeners_per_emitter" in args:  # absent unless given; None means all listeners
+        config = dataclasses.replace(config, listeners_per_emitter=args.listeners_per_emitter)
+    if args.workers is not None and args.workers < 1:
+        raise DataError("--workers must be at least 1")
+    written = make_dataset(
+        scene,
+        config,
+        args.output,
+        workers=args.workers,
+        shard=args.shard,
+        overwrite=args.overwrite,
+        keep_parts=args.keep_parts,
+    )
+    if args.shard is None:
+        print(f"wrote {written}")
+    else:
+        i, n = args.shard
+        print(f"wrote shard {i}/{n} parts into {written}; run `naf data merge` once all shards are done")
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from naf_model.data import merge_shards
+    from naf_model.paths import default_dataset_path
+
+    output = args.output if args.output is not None else default_dataset_path(args.scene)
+    written = merge_shards(output, args.parts or None, overwrite=args.overwrite, keep_parts=args.keep_parts)
+    print(f"wrote {written}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from naf_model.data import DataSet
+    from naf_model.paths import default_dataset_path
+
+    if args.path is None and args.scene is None:
+        raise DataError("give a data set path or --scene NAME")
+    path = args.path if args.path is not None else default_dataset_path(args.scene)
+    with DataSet(path) as dataset:
+        for name, value in dataset.summary().items():
+            print(f"{name:>14}: {value}")
+    return 0

@@ -1,0 +1,162 @@
+"""Merge finished part files into the one HDF5 data set, deterministically and atomically.
+
+The file is written to `<output>.tmp` in emitter order and renamed when complete, so the output path
+only ever holds a finished data set; nothing in it depends on time or on the order in which parts were made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import h5py
+import numpy as np
+from tqdm import tqdm
+
+from naf_model import conventions
+from naf_model.data.parts import PartStore, parts_folder
+from naf_model.data.plan import FORMAT_VERSION, DataPlan, simulation_settings
+from naf_model.data.stats import STD_FLOOR, RunningMoments
+from naf_model.errors import DataError
+
+COMPRESSION: dict = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
+"""HDF5 filters for `spec` and `ir` (chosen by measurement, see the data set README section in internals)."""
+
+
+def existing_plan_key(output: Path, overwrite: bool) -> str | None:
+    """Plan key of the finished data set at `output`; None if there is none or `overwrite` lets us replace it.
+
+    A file that is not a finished naf data set raises DataError unless `overwrite`.
+    """
+    if not output.exists():
+        return None
+    try:
+        with h5py.File(output, "r") as f:
+            key = f.attrs.get("plan_key")
+            complete = bool(f.attrs.get("complete", False))
+    except OSError:
+        key, complete = None, False
+    if key is not None and complete:
+        return str(key)
+    if overwrite:
+        return None
+    raise DataError(f"{output} exists but is not a finished naf data set; delete it or pass --overwrite")
+
+
+def check_output(output: Path, plan: DataPlan, overwrite: bool) -> bool:
+    """True if `output` already holds this plan; DataError if it holds another one (unless `overwrite`)."""
+    key = existing_plan_key(output, overwrite)
+    if key is None:
+        return False
+    if key == plan.key:
+        return True
+    if overwrite:
+        return False
+    raise DataError(
+        f"{output} holds a data set made with other settings or another scene; "
+        "pass --overwrite to replace it or -o to write elsewhere"
+    )
+
+
+def assemble(plan: DataPlan, stores: Sequence[PartStore], output: Path, progress: bool = True) -> Path:
+    """Write the HDF5 data set for `plan` from the parts in `stores` (first store holding a part wins)."""
+    owner: dict[int, PartStore] = {}
+    for store in stores:
+        for e in store.done():
+            owner.setdefault(e, store)
+    missing = sorted(set(range(len(plan.emitters))) - owner.keys())
+    if missing:
+        shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
+        raise DataError(
+            f"{len(missing)} of {len(plan.emitters)} emitter parts are missing (emitters {shown}); "
+            "run the shards that make them, then merge again"
+        )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".tmp")
+    n_pairs, n_freq, n_frames = len(plan.pairs), conventions.N_FREQ, plan.n_frames
+    with h5py.File(tmp, "w") as f:
+        _write_attrs(f, plan, complete=False)
+
+        def small(name: str, data: np.ndarray) -> None:
+            f.create_dataset(name, data=data, track_times=False)
+
+        small("emitters", plan.emitters)
+        small("listeners", plan.listeners)
+        small("pairs", plan.pairs)
+        small("orientations", np.asarray(conventions.ORIENTATIONS_DEG, dtype=np.float32))
+        small("split", plan.split)
+        spec_shape = (n_pairs, 4, 2, n_freq, n_frames)
+        ir_shape = (n_pairs, 4, 2, plan.ir_length)
+        spec = f.create_dataset(
+            "spec", spec_shape, np.float16, chunks=(1,) + spec_shape[1:], track_times=False, **COMPRESSION
+        )
+        ir = f.create_dataset(
+            "ir", ir_shape, np.float16, chunks=(1,) + ir_shape[1:], track_times=False, **COMPRESSION
+        )
+        moments = RunningMoments((n_freq, n_frames))
+        bar = tqdm(total=n_pairs, unit="pair", desc="writing data set", disable=not progress)
+        for e in range(len(plan.emitters)):
+            block_ir, block_spec = owner[e].read(plan, e)
+            rows = plan.block(e)
+            if block_spec.shape[1:] != spec_shape[1:] or block_ir.shape[1:] != ir_shape[1:]:
+                raise DataError(f"part of emitter {e} has the wrong shape; delete it and run again")
+            spec[rows] = block_spec
+            ir[rows] = block_ir
+            moments.add(block_spec[plan.split[rows] == 0].reshape(-1, n_freq, n_frames))
+            bar.update(len(block_spec))
+        bar.close()
+        small("done", np.ones(len(plan.emitters), dtype=bool))
+        small("stats/mean", moments.mean.astype(np.float32))
+        small("stats/std", np.maximum(moments.std, STD_FLOOR).astype(np.float32))
+        f.attrs["complete"] = True
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, output)
+    return output
+
+
+def _write_attrs(f: h5py.File, plan: DataPlan, complete: bool) -> None:
+    stft = plan.to_dict()["stft"]
+    f.attrs["format_version"] = FORMAT_VERSION
+    f.attrs["scene_name"] = plan.scene_name
+    f.attrs["scene_hash"] = plan.scene_hash
+    for name, value in stft.items():
+        f.attrs[name] = value
+    f.attrs["n_frames"] = plan.n_frames
+    f.attrs["ir_length"] = plan.ir_length
+    f.attrs["simulation"] = json.dumps(simulation_settings(plan.config), sort_keys=True)
+    f.attrs["data_config"] = json.dumps(plan.config.to_dict(), sort_keys=True)
+    f.attrs["seed"] = plan.config.seed
+    f.attrs["plan_key"] = plan.key
+    f.attrs["complete"] = complete
+
+
+def merge_shards(
+    output: Path,
+    parts_dirs: Sequence[Path] | None = None,
+    *,
+    overwrite: bool = False,
+    keep_parts: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Assemble the data set at `output` from shard parts (default folder `<output>.parts`).
+
+    All folders must hold the same plan and together every emitter; DataError otherwise.
+    """
+    output = Path(output)
+    stores = [PartStore(Path(d)) for d in (parts_dirs or [parts_folder(output)])]
+    plans = [store.read_plan() for store in stores]
+    for store, plan in zip(stores[1:], plans[1:], strict=True):
+        if plan.key != plans[0].key:
+            raise DataError(
+                f"{store.folder} and {stores[0].folder} were made with different settings or scenes; "
+                "merge only the shards of one `naf data make` command"
+            )
+    if not check_output(output, plans[0], overwrite):
+        assemble(plans[0], stores, output, progress)
+    if not keep_parts:
+        for store in stores:
+            store.remove()
+    return output

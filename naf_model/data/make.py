@@ -1,0 +1,149 @@
+"""Simulate a data set, one emitter block per task, into resumable part files, then assemble the HDF5.
+
+Work is split by emitter: one `simulate_binaural_rirs` call gives all of an emitter's listeners and
+orientations. Each finished block is a part file (see `parts`), so an interrupted run resumes where it
+stopped and `--shard i/N` runs on a cluster array build disjoint sets of parts for `merge_shards`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from naf_model.data.assemble import assemble, check_output
+from naf_model.data.parts import PartStore, parts_folder
+from naf_model.data.plan import DataConfig, DataPlan, plan_dataset
+from naf_model.errors import DataError
+from naf_model.paths import default_dataset_path
+from naf_model.simulate import simulate_binaural_rirs
+from naf_model.spectrogram import log_magnitude
+
+_STFT_BATCH = 16
+"""Listeners per STFT call: bounds a worker's memory (~200 MB) whatever the block size."""
+
+
+def simulate_block(scene, plan: DataPlan, emitter: int) -> tuple[np.ndarray, np.ndarray]:
+    """One emitter block: IRs (K, 4, 2, N) float16 and log-magnitudes (K, 4, 2, F, T) float16.
+
+    The spectrogram is taken of the float16-rounded IR, so the two stored arrays agree exactly up to the
+    final float16 rounding of the spectrogram.
+    """
+    rows = plan.block(emitter)
+    listeners_xy = plan.listeners[plan.pairs[rows, 1]]
+    irs = simulate_binaural_rirs(
+        scene, plan.emitters[emitter], listeners_xy, plan.emitter_simulation(emitter)
+    )
+    expected = (len(listeners_xy), 4, 2, plan.ir_length)
+    assert irs.shape == expected, f"simulator returned {irs.shape}, expected {expected}"
+    ir16 = irs.astype(np.float16)
+    if not np.all(np.isfinite(ir16)):
+        raise DataError(
+            f"emitter {emitter} at {plan.emitters[emitter]} gave a non-finite or float16-overflowing IR"
+        )
+    spec = np.concatenate(
+        [
+            log_magnitude(ir16[i : i + _STFT_BATCH].astype(np.float32), plan.n_frames).astype(np.float16)
+            for i in range(0, len(ir16), _STFT_BATCH)
+        ]
+    )
+    return ir16, spec
+
+
+def make_dataset(
+    scene,
+    config: DataConfig | None = None,
+    output: Path | None = None,
+    *,
+    workers: int | None = None,
+    shard: tuple[int, int] | None = None,
+    overwrite: bool = False,
+    keep_parts: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Build the data set of `scene` at `output` (default `default_dataset_path(scene.name)`); return it.
+
+    Resumes from existing parts of the same plan. With `shard=(i, n)` only emitters with index % n == i are
+    simulated and the parts folder is returned (assemble with `merge_shards`). A finished file of the same
+    plan is left as it is; one of another plan raises DataError unless `overwrite`.
+    """
+    config = config or DataConfig()
+    output = Path(output) if output is not None else default_dataset_path(scene.name)
+    if shard is not None and not 0 <= shard[0] < shard[1]:
+        raise DataError(f"shard {shard[0]}/{shard[1]} is out of range; use i/N with 0 <= i < N")
+    plan = plan_dataset(scene, config)
+    store = PartStore(parts_folder(output))
+    if shard is None and check_output(output, plan, overwrite):
+        if not keep_parts:
+            store.remove()
+        if progress:
+            print(f"{output} is already complete", file=sys.stderr)
+        return output
+    store.prepare(plan, overwrite)
+    mine = [e for e in range(len(plan.emitters)) if shard is None or e % shard[1] == shard[0]]
+    done = store.done()
+    todo = [e for e in mine if e not in done]
+    total = sum(_block_size(plan, e) for e in mine)
+    with tqdm(
+        total=total,
+        initial=total - sum(_block_size(plan, e) for e in todo),
+        unit="pair",
+        desc=f"simulating {plan.scene_name}",
+        disable=not progress,
+    ) as bar:
+        for e in _run_blocks(scene, plan, store, todo, workers):
+            bar.update(_block_size(plan, e))
+    if shard is not None:
+        return store.folder
+    assemble(plan, [store], output, progress)
+    if not keep_parts:
+        store.remove()
+    return output
+
+
+def _block_size(plan: DataPlan, emitter: int) -> int:
+    rows = plan.block(emitter)
+    return rows.stop - rows.start
+
+
+def _run_blocks(scene, plan: DataPlan, store: PartStore, todo: list[int], workers: int | None):
+    """Simulate and store each emitter in `todo`, yielding emitter indices as their parts land."""
+    n_workers = min(workers or os.cpu_count() or 1, len(todo))
+    if n_workers <= 1:
+        for e in todo:
+            yield _simulate_and_store(scene, plan, store, e)
+        return
+    with multiprocessing.get_context().Pool(
+        n_workers, initializer=_init_worker, initargs=(scene, plan, store)
+    ) as pool:
+        yield from pool.imap_unordered(_worker_task, todo, chunksize=1)
+
+
+def _simulate_and_store(scene, plan: DataPlan, store: PartStore, emitter: int) -> int:
+    ir, spec = simulate_block(scene, plan, emitter)
+    store.write(plan, emitter, ir, spec)
+    return emitter
+
+
+_WORKER: tuple = ()
+
+
+def _init_worker(scene, plan: DataPlan, store: PartStore) -> None:
+    """Keep the job's shared inputs in the worker; die with the parent so a killed run leaves no orphans."""
+    global _WORKER
+    _WORKER = (scene, plan, store)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _worker_task(emitter: int) -> int:
+    scene, plan, store = _WORKER
+    return _simulate_and_store(scene, plan, store, emitter)

@@ -1,0 +1,112 @@
+"""Per-emitter part files: the resume unit of `make_dataset` and the exchange format of sharded builds.
+
+A parts folder (`<output>.parts/`) holds `plan.json` (the full `DataPlan`) and one `emitter_NNNNN.npz`
+per finished emitter block. Every file is written to a temporary name and renamed, so a killed run
+leaves only whole files; a part records the plan key it belongs to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from naf_model.data.plan import DataPlan
+from naf_model.errors import DataError
+
+MANIFEST = "plan.json"
+
+
+def parts_folder(output: Path) -> Path:
+    """The parts folder that belongs to the data set file `output`."""
+    return output.with_name(output.name + ".parts")
+
+
+def write_atomic(path: Path, write) -> None:
+    """Call `write(file)` on a temporary file next to `path`, flush it to disk, then rename it to `path`."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class PartStore:
+    """The parts folder of one data set build."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def part_path(self, emitter: int) -> Path:
+        return self.folder / f"emitter_{emitter:05d}.npz"
+
+    def prepare(self, plan: DataPlan, overwrite: bool) -> None:
+        """Create the folder and its manifest; parts of another plan raise DataError unless `overwrite`."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        manifest = self.folder / MANIFEST
+        if manifest.exists():
+            if self.read_plan().key == plan.key:
+                return
+            if not overwrite:
+                raise DataError(
+                    f"{self.folder} holds parts made with other settings or another scene; "
+                    "pass --overwrite to discard them"
+                )
+            for path in self.folder.glob("emitter_*.npz"):
+                path.unlink()
+        write_atomic(manifest, lambda f: f.write(plan.to_json().encode()))
+
+    def read_plan(self) -> DataPlan:
+        """The plan in the manifest; DataError if the folder has none."""
+        manifest = self.folder / MANIFEST
+        try:
+            return DataPlan.from_dict(json.loads(manifest.read_text()))
+        except FileNotFoundError:
+            raise DataError(
+                f"{self.folder} has no {MANIFEST}; run `naf data make` to create the parts"
+            ) from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(f"{manifest} is damaged ({exc}); delete {self.folder} and run again") from None
+
+    def done(self) -> set[int]:
+        """Emitter indices whose part file exists."""
+        return {int(p.stem.split("_")[1]) for p in self.folder.glob("emitter_*.npz")}
+
+    def write(self, plan: DataPlan, emitter: int, ir: np.ndarray, spec: np.ndarray) -> None:
+        """Store one emitter block: ir (K, 4, 2, N) float16 and spec (K, 4, 2, F, T) float16."""
+        listeners = plan.pairs[plan.block(emitter), 1]
+        assert ir.dtype == np.float16 and spec.dtype == np.float16
+        assert ir.shape[0] == spec.shape[0] == len(listeners)
+        write_atomic(
+            self.part_path(emitter),
+            lambda f: np.savez(f, key=np.array(plan.key), listeners=listeners, ir=ir, spec=spec),
+        )
+
+    def read(self, plan: DataPlan, emitter: int) -> tuple[np.ndarray, np.ndarray]:
+        """One emitter block (ir, spec) as written; DataError if missing, damaged or of another plan."""
+        path = self.part_path(emitter)
+        try:
+            with np.load(path) as part:
+                key, listeners = str(part["key"]), part["listeners"]
+                ir, spec = part["ir"], part["spec"]
+        except FileNotFoundError:
+            raise DataError(
+                f"part {path.name} is missing from {self.folder}; run the missing shard"
+            ) from None
+        except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError):
+            raise DataError(f"part {path} is damaged; delete it and run `naf data make` again") from None
+        if key != plan.key or not np.array_equal(listeners, plan.pairs[plan.block(emitter), 1]):
+            raise DataError(f"part {path} belongs to another plan; delete it and run `naf data make` again")
+        return ir, spec
+
+    def remove(self) -> None:
+        """Delete the folder and everything in it."""
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,224 @@
+"""Which emitter-listener pairs a data set holds, their train/test split and the simulation seeds.
+
+Everything here is a pure function of the scene and a `DataConfig`, so shards on different machines,
+a resumed run and an uninterrupted run all agree on the plan; its `key` (a hash of the whole plan)
+tags every part file and the finished HDF5 file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Protocol
+
+import numpy as np
+
+from naf_model import conventions
+from naf_model.errors import DataError
+from naf_model.simulate import SimulationConfig
+from naf_model.spectrogram import frames_for_length
+
+FORMAT_VERSION = 1
+MIN_PAIR_DISTANCE_M = 0.25
+"""Listeners closer than this to the emitter are left out: the direct path diverges at zero distance."""
+
+# Independent random streams derived from the one data set seed.
+_STREAM_SPLIT, _STREAM_LISTENERS, _STREAM_SIMULATION = 0, 1, 2
+
+
+class PlannableScene(Protocol):
+    """The part of `naf_model.scene.Scene` a plan needs."""
+
+    name: str
+
+    def sample_grid(self, spacing: float = 0.5) -> np.ndarray: ...
+
+    def geometry_hash(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How to sample a scene into a data set.
+
+    listener_spacing / emitter_spacing: metres between grid points (`scene.sample_grid`);
+    listeners_per_emitter: a seeded subset of the listener grid simulated for each emitter (None: all);
+    test_fraction: share of pairs held out; seed: the one seed for the listener subsets, the split and the
+    simulator (whose own `seed` field is replaced by one derived from this seed and the emitter index).
+    """
+
+    listener_spacing: float = 0.5
+    emitter_spacing: float = 1.25
+    listeners_per_emitter: int | None = 64
+    test_fraction: float = 0.1
+    seed: int = 0
+    simulation: SimulationConfig = field(default_factory=SimulationConfig)
+
+    def __post_init__(self) -> None:
+        if self.listener_spacing <= 0 or self.emitter_spacing <= 0:
+            raise DataError("grid spacings must be positive; pass e.g. --listener-spacing 0.5")
+        if self.listeners_per_emitter is not None and self.listeners_per_emitter < 1:
+            raise DataError("listeners per emitter must be at least 1 (or all)")
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise DataError(f"test fraction must be in [0, 1), got {self.test_fraction}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings; the simulation settings carry the data set seed."""
+        d = dataclasses.asdict(self)
+        d["simulation"] = simulation_settings(self)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataConfig:
+        """Inverse of `to_dict`."""
+        return cls(**{**d, "simulation": SimulationConfig.from_json(d["simulation"])})
+
+
+def simulation_settings(config: DataConfig) -> dict[str, Any]:
+    """The simulator settings as the data set stores them: the SimulationConfig with the data set seed."""
+    return json.loads(dataclasses.replace(config.simulation, seed=config.seed).to_json())
+
+
+def derived_seed(seed: int, stream: int, index: int = 0) -> int:
+    """A 32-bit seed for one random stream and index, independent of the order in which work runs."""
+    return int(np.random.SeedSequence(seed, spawn_key=(stream, index)).generate_state(1)[0])
+
+
+@dataclass(frozen=True, eq=False)
+class DataPlan:
+    """The full content plan of a data set (arrays are read-only by convention).
+
+    emitters (E, 2) and listeners (L, 2) metres; pairs (P, 2) int32 (emitter, listener) indices, grouped by
+    emitter in ascending order and listener-ascending within an emitter; split (P,) uint8, 0 train 1 test;
+    ir_length N samples and n_frames T per IR.
+    """
+
+    scene_name: str
+    scene_hash: str
+    config: DataConfig
+    emitters: np.ndarray
+    listeners: np.ndarray
+    pairs: np.ndarray
+    split: np.ndarray
+    ir_length: int
+    n_frames: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready plan; floats survive the round trip exactly (JSON writes repr)."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "scene_name": self.scene_name,
+            "scene_hash": self.scene_hash,
+            "config": self.config.to_dict(),
+            "emitters": self.emitters.tolist(),
+            "listeners": self.listeners.tolist(),
+            "pairs": self.pairs.tolist(),
+            "split": self.split.tolist(),
+            "ir_length": self.ir_length,
+            "n_frames": self.n_frames,
+            "stft": stft_settings(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataPlan:
+        """Inverse of `to_dict`."""
+        return cls(
+            scene_name=d["scene_name"],
+            scene_hash=d["scene_hash"],
+            config=DataConfig.from_dict(d["config"]),
+            emitters=np.asarray(d["emitters"], dtype=np.float64).reshape(-1, 2),
+            listeners=np.asarray(d["listeners"], dtype=np.float64).reshape(-1, 2),
+            pairs=np.asarray(d["pairs"], dtype=np.int32).reshape(-1, 2),
+            split=np.asarray(d["split"], dtype=np.uint8),
+            ir_length=int(d["ir_length"]),
+            n_frames=int(d["n_frames"]),
+        )
+
+    def to_json(self) -> str:
+        """Canonical JSON text of the plan (sorted keys), the input of `key`."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @cached_property
+    def key(self) -> str:
+        """sha256 hex of the canonical plan: equal keys mean equal content."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    @cached_property
+    def _block_starts(self) -> np.ndarray:
+        counts = np.bincount(self.pairs[:, 0], minlength=len(self.emitters))
+        return np.concatenate([[0], np.cumsum(counts)])
+
+    def block(self, emitter: int) -> slice:
+        """Rows of `pairs` that belong to `emitter`."""
+        return slice(int(self._block_starts[emitter]), int(self._block_starts[emitter + 1]))
+
+    def emitter_seed(self, emitter: int) -> int:
+        """Simulator seed for one emitter block, derived from the data set seed and the emitter index."""
+        return derived_seed(self.config.seed, _STREAM_SIMULATION, emitter)
+
+    def emitter_simulation(self, emitter: int) -> SimulationConfig:
+        """The SimulationConfig that produces `emitter`'s block."""
+        return dataclasses.replace(self.config.simulation, seed=self.emitter_seed(emitter))
+
+
+def stft_settings() -> dict[str, int]:
+    """The STFT conventions a data set was made with (checked by the reader)."""
+    return {
+        "sample_rate": conventions.SAMPLE_RATE,
+        "n_fft": conventions.N_FFT,
+        "hop": conventions.HOP,
+        "n_freq": conventions.N_FREQ,
+    }
+
+
+def ir_length(simulation: SimulationConfig) -> int:
+    """IR samples N the simulator returns for `simulation` (contract of `simulate_binaural_rirs`)."""
+    return int(round(simulation.ir_seconds * conventions.SAMPLE_RATE))
+
+
+def plan_dataset(scene: PlannableScene, config: DataConfig) -> DataPlan:
+    """The plan of a scene's data set.
+
+    Emitters on the coarse grid, listeners on the fine grid, per emitter a seeded subset of the listeners at
+    least MIN_PAIR_DISTANCE_M away, and a seeded pair-level split with round(test_fraction * P) test pairs.
+    """
+    emitters = np.asarray(scene.sample_grid(config.emitter_spacing), dtype=np.float64).reshape(-1, 2)
+    listeners = np.asarray(scene.sample_grid(config.listener_spacing), dtype=np.float64).reshape(-1, 2)
+    if len(emitters) == 0 or len(listeners) == 0:
+        raise DataError(
+            f"scene '{scene.name}' has no free positions on the grid; pass a smaller --emitter-spacing "
+            "or --listener-spacing"
+        )
+    rng = np.random.default_rng(derived_seed(config.seed, _STREAM_LISTENERS))
+    blocks = []
+    kept = []
+    for e, xy in enumerate(emitters):
+        eligible = np.flatnonzero(np.hypot(*(listeners - xy).T) >= MIN_PAIR_DISTANCE_M)
+        if config.listeners_per_emitter is not None and len(eligible) > config.listeners_per_emitter:
+            eligible = np.sort(rng.choice(eligible, size=config.listeners_per_emitter, replace=False))
+        if len(eligible):
+            blocks.append(np.column_stack([np.full(len(eligible), len(kept)), eligible]))
+            kept.append(e)
+    if not blocks:
+        raise DataError(
+            f"scene '{scene.name}' has no emitter-listener pairs; pass a smaller --listener-spacing"
+        )
+    pairs = np.concatenate(blocks).astype(np.int32)
+    split = np.zeros(len(pairs), dtype=np.uint8)
+    n_test = int(round(config.test_fraction * len(pairs)))
+    split_rng = np.random.default_rng(derived_seed(config.seed, _STREAM_SPLIT))
+    split[split_rng.permutation(len(pairs))[:n_test]] = 1
+    n = ir_length(config.simulation)
+    return DataPlan(
+        scene_name=scene.name,
+        scene_hash=scene.geometry_hash(),
+        config=config,
+        emitters=emitters[kept],
+        listeners=listeners,
+        pairs=pairs,
+        split=split,
+        ir_length=n,
+        n_frames=frames_for_length(n),
+    )

@@ -1,0 +1,252 @@
+"""`DataSet`: validated, lazy read access to a data set file written by `naf data make`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import h5py
+import numpy as np
+
+from naf_model import conventions
+from naf_model.data.plan import FORMAT_VERSION
+from naf_model.errors import DataError
+
+Split = Literal["train", "test", "all"]
+_SPLIT_CODE = {"train": 0, "test": 1}
+_REQUIRED = (
+    "emitters",
+    "listeners",
+    "pairs",
+    "split",
+    "orientations",
+    "spec",
+    "ir",
+    "stats/mean",
+    "stats/std",
+)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Normalisation statistics over the training spectrograms: mean and std, each (256, T) float32."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+
+@dataclass(frozen=True)
+class DataMeta:
+    """What a data set holds and how it was made (the file's attributes)."""
+
+    scene_name: str
+    scene_hash: str
+    n_pairs: int
+    n_emitters: int
+    n_listeners: int
+    n_frames: int
+    ir_length: int
+    sample_rate: int
+    seed: int
+    simulation: dict[str, Any]
+    data_config: dict[str, Any]
+    plan_key: str
+
+
+class DataSet:
+    """One data set file, opened read-only; arrays are read on demand (`spec` and `ir` stay on disk).
+
+    Raises DataError (one line) for a missing, truncated, unfinished or foreign file, or one made with
+    other STFT conventions than `naf_model.conventions`. Picklable: a copy reopens the file by path.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise DataError(f"data set {self.path} does not exist; run `naf data make --scene NAME` first")
+        try:
+            self._file = h5py.File(self.path, "r")
+        except OSError:
+            raise DataError(
+                f"{self.path} is truncated or not an HDF5 file; delete it and run `naf data make` again"
+            ) from None
+        try:
+            self._validate()
+            self.meta = self._read_meta()
+        except (OSError, KeyError, ValueError, TypeError):
+            self._file.close()
+            raise DataError(
+                f"{self.path} is damaged or not a naf data set; delete it and run `naf data make` again"
+            ) from None
+        except DataError:
+            self._file.close()
+            raise
+
+    def _validate(self) -> None:
+        attrs = self._file.attrs
+        if "format_version" not in attrs:
+            raise DataError(f"{self.path} is not a naf data set; make one with `naf data make`")
+        if int(attrs["format_version"]) != FORMAT_VERSION:
+            raise DataError(
+                f"{self.path} has data set format {int(attrs['format_version'])}, this naf reads "
+                f"{FORMAT_VERSION}; run `naf data make --overwrite` again"
+            )
+        expected = {
+            "sample_rate": conventions.SAMPLE_RATE,
+            "n_fft": conventions.N_FFT,
+            "hop": conventions.HOP,
+            "n_freq": conventions.N_FREQ,
+        }
+        for name, value in expected.items():
+            if int(attrs.get(name, -1)) != value:
+                raise DataError(
+                    f"{self.path} was made with {name}={attrs.get(name)}, naf uses {value}; "
+                    "run `naf data make --overwrite` again"
+                )
+        if not bool(attrs.get("complete", False)):
+            raise DataError(f"{self.path} is unfinished; run `naf data make` again to complete it")
+        missing = [n for n in _REQUIRED if n not in self._file]
+        if missing:
+            raise DataError(
+                f"{self.path} lacks {', '.join(missing)}; delete it and run `naf data make` again"
+            )
+
+    def _read_meta(self) -> DataMeta:
+        a, f = self._file.attrs, self._file
+        return DataMeta(
+            scene_name=str(a["scene_name"]),
+            scene_hash=str(a["scene_hash"]),
+            n_pairs=int(f["pairs"].shape[0]),
+            n_emitters=int(f["emitters"].shape[0]),
+            n_listeners=int(f["listeners"].shape[0]),
+            n_frames=int(a["n_frames"]),
+            ir_length=int(a["ir_length"]),
+            sample_rate=int(a["sample_rate"]),
+            seed=int(a["seed"]),
+            simulation=json.loads(a["simulation"]),
+            data_config=json.loads(a["data_config"]),
+            plan_key=str(a["plan_key"]),
+        )
+
+    # Pickling (e.g. into DataLoader workers) reopens the file instead of sharing an HDF5 handle.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"])
+
+    def close(self) -> None:
+        """Release the file handle."""
+        self._file.close()
+
+    def __enter__(self) -> DataSet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return self.meta.n_pairs
+
+    @property
+    def emitters(self) -> np.ndarray:
+        """(E, 2) float64 emitter positions, metres."""
+        return self._file["emitters"][()]
+
+    @property
+    def listeners(self) -> np.ndarray:
+        """(L, 2) float64 listener positions, metres."""
+        return self._file["listeners"][()]
+
+    @property
+    def pairs(self) -> np.ndarray:
+        """(P, 2) int32 (emitter index, listener index) per pair."""
+        return self._file["pairs"][()]
+
+    @property
+    def split(self) -> np.ndarray:
+        """(P,) uint8, 0 train, 1 test."""
+        return self._file["split"][()]
+
+    @property
+    def orientations(self) -> np.ndarray:
+        """(4,) float32 head orientations in degrees, the order of axis 1 of `spec` and `ir`."""
+        return self._file["orientations"][()]
+
+    def indices(self, split: Split = "train") -> np.ndarray:
+        """(n,) int64 pair indices of a split, ascending."""
+        if split == "all":
+            return np.arange(self.meta.n_pairs)
+        if split not in _SPLIT_CODE:
+            raise DataError(f"unknown split '{split}'; use train, test or all")
+        return np.flatnonzero(self.split == _SPLIT_CODE[split])
+
+    def positions(self, split: Split = "train") -> tuple[np.ndarray, np.ndarray]:
+        """Emitter and listener positions of the pairs of a split: two (n, 2) float64 arrays, metres."""
+        pairs = self.pairs[self.indices(split)]
+        return self.emitters[pairs[:, 0]], self.listeners[pairs[:, 1]]
+
+    @property
+    def spec(self) -> h5py.Dataset:
+        """(P, 4, 2, 256, T) float16 ln(|X| + 1e-3), on disk; index it to read (one chunk per pair)."""
+        return self._file["spec"]
+
+    @property
+    def ir(self) -> h5py.Dataset:
+        """(P, 4, 2, N) float16 waveforms at 22,050 Hz, on disk; index it to read."""
+        return self._file["ir"]
+
+    def read_spec(self, indices: np.ndarray | None = None) -> np.ndarray:
+        """Spectrograms of pairs (any order, repeats allowed; default all), (n, 4, 2, 256, T) float16."""
+        return _read_rows(self.spec, indices)
+
+    def read_ir(self, indices: np.ndarray | None = None) -> np.ndarray:
+        """IR waveforms of the given pairs (default all), (n, 4, 2, N) float16."""
+        return _read_rows(self.ir, indices)
+
+    @property
+    def stats(self) -> Stats:
+        """Per-(f, t) mean and std over the training pairs (all orientations and ears); std >= 1e-3."""
+        return Stats(self._file["stats/mean"][()], self._file["stats/std"][()])
+
+    def check_scene(self, scene) -> None:
+        """Raise DataError unless `scene` has the geometry hash this data set was made from."""
+        if scene.geometry_hash() != self.meta.scene_hash:
+            raise DataError(
+                f"{self.path} was made for another geometry of scene '{self.meta.scene_name}' than "
+                f"scene '{scene.name}'; run `naf data make --scene {scene.name} --overwrite`"
+            )
+
+    def summary(self) -> dict[str, Any]:
+        """The figures `naf data info` prints."""
+        split = self.split
+        return {
+            "path": str(self.path),
+            "scene": self.meta.scene_name,
+            "pairs": self.meta.n_pairs,
+            "emitters": self.meta.n_emitters,
+            "listeners": self.meta.n_listeners,
+            "train pairs": int(np.sum(split == 0)),
+            "test pairs": int(np.sum(split == 1)),
+            "frames T": self.meta.n_frames,
+            "IR samples N": self.meta.ir_length,
+            "size MB": round(self.path.stat().st_size / 1e6, 1),
+            "seed": self.meta.seed,
+            "simulation": self.meta.simulation,
+            "scene hash": self.meta.scene_hash[:16],
+        }
+
+
+def _read_rows(dataset: h5py.Dataset, indices: np.ndarray | None) -> np.ndarray:
+    """Rows in the requested order: h5py needs increasing unique indices, so read those, then gather."""
+    if indices is None:
+        return dataset[()]
+    indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if len(indices) == 0:
+        return np.empty((0,) + dataset.shape[1:], dataset.dtype)
+    if indices.min() < 0 or indices.max() >= dataset.shape[0]:
+        raise IndexError(f"pair index out of range 0..{dataset.shape[0] - 1}")
+    unique, inverse = np.unique(indices, return_inverse=True)
+    return dataset[unique][inverse]

@@ -1,0 +1,238 @@
+"""Data set build, resume, shards and reader on a tiny two-room scene with few rays and short IRs."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from naf_model.cli import main
+from naf_model.data import DataConfig, DataSet, make_dataset, merge_shards, plan_dataset
+from naf_model.data.parts import parts_folder
+from naf_model.data.stats import RunningMoments
+from naf_model.errors import DataError
+from naf_model.scene import save_scene
+from naf_model.scene.examples import shoebox_scene, two_room_scene
+from naf_model.simulate import SimulationConfig
+from naf_model.spectrogram import frames_for_length, log_magnitude
+
+IR_SECONDS, RAYS = 0.15, 100
+TINY = DataConfig(
+    listener_spacing=0.8,
+    emitter_spacing=1.2,
+    listeners_per_emitter=4,
+    seed=3,
+    simulation=SimulationConfig(ir_seconds=IR_SECONDS, n_rays=RAYS),
+)
+TINY_CLI = [
+    "--listener-spacing", "0.8", "--emitter-spacing", "1.2", "--listeners-per-emitter", "4", "--seed", "3",
+    "--ir-seconds", str(IR_SECONDS), "--rays", str(RAYS),
+]  # fmt: skip
+
+
+def content(path: Path) -> dict[str, object]:
+    """Every dataset's values and dtype and every attribute of an HDF5 file, for exact comparison."""
+    found: dict[str, object] = {f"attr:{k}": v for k, v in h5py.File(path, "r").attrs.items()}
+    with h5py.File(path, "r") as f:
+
+        def add(name: str, obj: object) -> None:
+            if isinstance(obj, h5py.Dataset):
+                found[name] = (obj.dtype.str, obj[()])
+
+        f.visititems(add)
+    return found
+
+
+def assert_same_content(a: Path, b: Path) -> None:
+    ca, cb = content(a), content(b)
+    assert ca.keys() == cb.keys()
+    for key in ca:
+        va, vb = ca[key], cb[key]
+        if isinstance(va, tuple):
+            assert va[0] == vb[0], key
+            np.testing.assert_array_equal(va[1], vb[1], err_msg=key)
+        else:
+            assert np.array_equal(va, vb), (key, va, vb)
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return two_room_scene()
+
+
+@pytest.fixture(scope="module")
+def built(scene, tmp_path_factory) -> Path:
+    """One uninterrupted build of the tiny data set, shared by the read-only tests."""
+    return make_dataset(scene, TINY, tmp_path_factory.mktemp("built") / "tiny.h5", workers=1, progress=False)
+
+
+def test_layout_shapes_and_dtypes(built, scene):
+    plan = plan_dataset(scene, TINY)
+    n = round(IR_SECONDS * 22_050)
+    t = frames_for_length(n)
+    p, e, l = len(plan.pairs), len(plan.emitters), len(plan.listeners)
+    assert e >= 4 and p == 4 * e  # every emitter has more than 4 eligible listeners in this plan
+    expected = {
+        "emitters": ((e, 2), np.float64), "listeners": ((l, 2), np.float64),
+        "pairs": ((p, 2), np.int32), "orientations": ((4,), np.float32), "split": ((p,), np.uint8),
+        "spec": ((p, 4, 2, 256, t), np.float16), "ir": ((p, 4, 2, n), np.float16), "done": ((e,), np.bool_),
+        "stats/mean": ((256, t), np.float32), "stats/std": ((256, t), np.float32),
+    }  # fmt: skip
+    with h5py.File(built, "r") as f:
+        for name, (shape, dtype) in expected.items():
+            assert f[name].shape == shape and f[name].dtype == dtype, name
+        assert f["spec"].chunks == (1, 4, 2, 256, t) and f["spec"].compression is not None
+        a = f.attrs
+        stft = (a["format_version"], a["sample_rate"], a["n_fft"], a["hop"], a["n_freq"])
+        assert stft == (1, 22050, 512, 128, 256)
+        assert (a["n_frames"], a["ir_length"], a["seed"], bool(a["complete"])) == (t, n, 3, True)
+        assert a["scene_name"] == "two_room" and a["scene_hash"] == scene.geometry_hash()
+        assert SimulationConfig.from_json(a["simulation"]) == dataclasses.replace(TINY.simulation, seed=3)
+        np.testing.assert_array_equal(f["orientations"][()], [0, 90, 180, 270])
+        pairs = f["pairs"][()]
+        dist = np.hypot(*(f["emitters"][()][pairs[:, 0]] - f["listeners"][()][pairs[:, 1]]).T)
+        assert dist.min() >= 0.25 and np.all(f["done"][()])
+        assert np.all(np.isfinite(f["spec"][()])) and np.abs(f["ir"][()]).max() > 0
+    assert not parts_folder(built).exists()
+
+
+def test_split_fraction_and_seeded_determinism(scene):
+    a, b = plan_dataset(scene, TINY), plan_dataset(scene, TINY)
+    assert a.key == b.key and np.array_equal(a.split, b.split) and np.array_equal(a.pairs, b.pairs)
+    assert a.split.sum() == round(0.1 * len(a.pairs))
+    big = DataConfig(listener_spacing=0.4, emitter_spacing=0.8, listeners_per_emitter=None, seed=0)
+    c, d = plan_dataset(scene, big), plan_dataset(scene, DataConfig(**{**big.__dict__, "seed": 1}))
+    assert 0.09 < c.split.mean() < 0.11 and np.array_equal(c.pairs, d.pairs)
+    assert not np.array_equal(c.split, d.split) and c.key != d.key
+    # Seeds derived per emitter do not depend on which other emitters run, so shards agree.
+    assert len({c.emitter_seed(i) for i in range(len(c.emitters))}) == len(c.emitters)
+
+
+def test_stats_equal_numpy_over_training_spectrograms(built):
+    with DataSet(built) as ds:
+        train = ds.read_spec(ds.indices("train")).astype(np.float64)
+        samples = train.reshape(-1, 256, ds.meta.n_frames)  # all orientations and ears pooled
+        stats = ds.stats
+        np.testing.assert_allclose(stats.mean, samples.mean(axis=0), rtol=0, atol=1e-5)
+        np.testing.assert_allclose(stats.std, np.maximum(samples.std(axis=0), 1e-3), rtol=1e-5, atol=1e-6)
+        assert len(ds.indices("train")) + len(ds.indices("test")) == len(ds)
+
+
+def test_running_moments_merge_blocks_exactly():
+    rng = np.random.default_rng(0)
+    blocks = [rng.normal(5.0, 2.0, (n, 3, 4)) for n in (1, 7, 0, 30)]
+    moments = RunningMoments((3, 4))
+    for block in blocks:
+        moments.add(block)
+    everything = np.concatenate(blocks)
+    np.testing.assert_allclose(moments.mean, everything.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(moments.std, everything.std(axis=0), rtol=1e-12)
+
+
+def test_spectrogram_is_log_magnitude_of_stored_ir(built):
+    with DataSet(built) as ds:
+        ir, spec = ds.read_ir([0, 5, 2]), ds.read_spec([0, 5, 2])
+        again = log_magnitude(ir.astype(np.float32), ds.meta.n_frames)
+        # float16 rounding of values in [-7, 2]: half a step is at most 2^-9
+        np.testing.assert_allclose(spec.astype(np.float32), again, rtol=0, atol=2.0**-8)
+        assert again.max() > np.log(1e-3) + 3  # not silence
+        emitters, listeners = ds.positions("all")
+        np.testing.assert_array_equal(emitters[[0, 5, 2]], ds.emitters[ds.pairs[[0, 5, 2], 0]])
+        assert listeners.shape == (len(ds), 2)
+
+
+def test_shards_then_merge_equal_single_make(scene, built, tmp_path):
+    out = tmp_path / "sharded.h5"
+    folders = []
+    for i in range(2):
+        folder = make_dataset(
+            scene, TINY, tmp_path / f"node{i}" / "x.h5", workers=1, shard=(i, 2), progress=False
+        )
+        folders.append(folder)
+    with pytest.raises(DataError, match="missing"):
+        merge_shards(out, folders[:1], progress=False)
+    merge_shards(out, folders, progress=False)
+    assert_same_content(out, built)
+    assert not any(f.exists() for f in folders)
+
+
+def test_kill_then_resume_gives_identical_content(scene, built, tmp_path):
+    scene_file = save_scene(scene, tmp_path / "scene.json")
+    out = tmp_path / "killed.h5"
+    parts = parts_folder(out)
+    cmd = [sys.executable, "-m", "naf_model", "data", "make", "--scene", str(scene_file), "-o", str(out),
+           "--workers", "1", "--keep-parts", *TINY_CLI]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    try:
+        while not list(parts.glob("emitter_*.npz")):
+            assert proc.poll() is None and time.monotonic() < deadline, "make ended before writing a part"
+            time.sleep(0.005)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finished = sorted(parts.glob("emitter_*.npz"))
+    assert 1 <= len(finished) < len(plan_dataset(scene, TINY).emitters)
+    assert not out.exists()
+    first = finished[0].stat()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert_same_content(out, built)
+    again = finished[0].stat()
+    assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)  # not simulated twice
+
+
+def test_parallel_workers_give_the_same_content(scene, built, tmp_path):
+    out = make_dataset(scene, TINY, tmp_path / "parallel.h5", workers=2, progress=False)
+    assert_same_content(out, built)
+
+
+def test_other_settings_at_output_need_overwrite(scene, built, tmp_path):
+    out = tmp_path / "x.h5"
+    shutil.copy(built, out)
+    assert make_dataset(scene, TINY, out, workers=1, progress=False) == out  # already complete: kept
+    other = DataConfig(**{**TINY.__dict__, "seed": 4})
+    with pytest.raises(DataError, match="--overwrite"):
+        make_dataset(scene, other, out, workers=1, progress=False)
+    with pytest.raises(DataError, match="--overwrite"):
+        make_dataset(shoebox_scene(3.0, 2.5, 2.4), TINY, out, workers=1, progress=False)
+    make_dataset(scene, other, out, workers=1, overwrite=True, progress=False)
+    assert DataSet(out).meta.seed == 4
+
+
+def test_reader_errors_are_one_line(built, tmp_path, scene):
+    with pytest.raises(DataError, match="does not exist"):
+        DataSet(tmp_path / "none.h5")
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(built.read_bytes()[: built.stat().st_size // 2])
+    with pytest.raises(DataError, match="truncated or not an HDF5 file") as err:
+        DataSet(truncated)
+    assert "\n" not in str(err.value)
+    other_stft = tmp_path / "hop.h5"
+    shutil.copy(built, other_stft)
+    with h5py.File(other_stft, "a") as f:
+        f.attrs["hop"] = 256
+    with pytest.raises(DataError, match="hop=256"):
+        DataSet(other_stft)
+    with DataSet(built) as ds:
+        ds.check_scene(scene)
+        with pytest.raises(DataError, match="another geometry"):
+            ds.check_scene(shoebox_scene())
+
+
+def test_cli_unknown_scene_and_info(built, capsys):
+    assert main(["data", "make", "--scene", "no_such_scene"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("naf: error: unknown scene") and "\n" not in err
+    assert main(["data", "info", str(built)]) == 0
+    out = capsys.readouterr().out
+    assert "two_room" in out and "test pairs" in out and "size MB" in out
