@@ -1,4 +1,4 @@
-"""Scenes: floor plans with materials, free space, sample grids, 3-D boundaries; bundled scenes and mesh import."""
+"""Scenes: floor plans with materials, free space, sample grids, 3-D boundaries, bundled scenes, meshes."""
 
 from naf_model.scene.floorplan import Door, Room, Window
 from naf_model.scene.io import list_scenes, load_scene, save_scene

@@ -32,7 +32,7 @@ def _split_ring(ring: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def split_rings(free: Polygon, pieces: list[Polygon], windows: list[Window], wall: float):
-    """The free-space ring and the piece rings ((K, 2) each, not closed, counter-clockwise), mutually split."""
+    """The free-space ring and the piece rings ((K, 2), open, counter-clockwise), split at all ends."""
     free = orient(free, 1.0)
     pieces = [orient(p, 1.0) for p in pieces]
     ring = np.asarray(free.exterior.coords)
@@ -115,13 +115,15 @@ def _triangulate(ring: np.ndarray) -> np.ndarray:
             k += 1
     out = np.asarray(tris, dtype=np.int64)
     p = ring[out]
-    area = (p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1]) - (p[:, 2, 0] - p[:, 0, 0]) * (p[:, 1, 1] - p[:, 0, 1])
+    area = (p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1]) - (p[:, 2, 0] - p[:, 0, 0]) * (
+        p[:, 1, 1] - p[:, 0, 1]
+    )
     out[area < 0] = out[area < 0][:, ::-1]
     return out[np.abs(area) > 1e-12]
 
 
 def surfaces_mesh(surfaces: list[Surface]) -> trimesh.Trimesh:
-    """A triangle mesh of the surfaces with outward normals; walls keep their quads, pieces are triangulated."""
+    """A triangle mesh of the surfaces with outward normals (walls: two triangles, pieces: ear clipping)."""
     vertices, faces = [], []
     offset = 0
     for s in surfaces:

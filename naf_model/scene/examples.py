@@ -14,7 +14,12 @@ def two_room_scene() -> Scene:
             "wall_thickness": 0.1,
             "rooms": [
                 {"name": "left", "polygon": [[0, 0], [2, 0], [2, 3], [0, 3]], "floor": "carpet"},
-                {"name": "right", "polygon": [[2, 0], [4, 0], [4, 3], [2, 3]], "floor": "tiles", "walls": "tiles"},
+                {
+                    "name": "right",
+                    "polygon": [[2, 0], [4, 0], [4, 3], [2, 3]],
+                    "floor": "tiles",
+                    "walls": "tiles",
+                },
             ],
             "doors": [{"at": [2.0, 1.5], "width": 0.9}],
             "windows": [{"from": [0.5, 0.0], "to": [1.5, 0.0], "material": "glass"}],
@@ -22,7 +27,9 @@ def two_room_scene() -> Scene:
     )
 
 
-def shoebox_scene(width: float = 5.0, depth: float = 4.0, height: float = 3.0, material: str = "plaster") -> Scene:
+def shoebox_scene(
+    width: float = 5.0, depth: float = 4.0, height: float = 3.0, material: str = "plaster"
+) -> Scene:
     """A single rectangular room whose free space is `width` x `depth` x `height` metres, all one material."""
     return Scene.from_dict(
         {

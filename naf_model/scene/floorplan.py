@@ -84,8 +84,8 @@ def check_rooms_disjoint(rooms: list[Room]) -> None:
             if overlap.area > 1e-4:
                 c = overlap.representative_point()
                 raise SceneError(
-                    f"rooms {a.name!r} and {b.name!r} overlap ({overlap.area:.2f} m2 around {fmt((c.x, c.y))}); "
-                    "rooms may only share walls"
+                    f"rooms {a.name!r} and {b.name!r} overlap ({overlap.area:.2f} m2 around "
+                    f"{fmt((c.x, c.y))}); rooms may only share walls"
                 )
 
 
@@ -99,7 +99,7 @@ def _edge_through(poly: Polygon, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def door_rectangle(door: Door, rooms: list[Room], wall: float) -> tuple[Polygon, list[int]]:
-    """The door gap: a rectangle `width` long along the shared wall and a wall thick, and its two rooms' indices."""
+    """The door gap (a rectangle `width` along the shared wall, a wall thick) and its two rooms' indices."""
     p = np.asarray(door.at, dtype=float)
     where = f"door at {fmt(p)}"
     if not door.width > 0:
@@ -131,7 +131,7 @@ def door_rectangle(door: Door, rooms: list[Room], wall: float) -> tuple[Polygon,
 
 
 def floor_pieces(rooms: list[Room], doors: list[Door], wall: float) -> list[Polygon]:
-    """Per-room free floor (room shrunk by half a wall, plus its half of each door gap), one polygon per room."""
+    """Per-room free floor: the room shrunk by half a wall plus its half of each of its door gaps."""
     parts: list[list[Polygon]] = []
     for room in rooms:
         shrunk = room.polygon if wall == 0 else room.polygon.buffer(-0.5 * wall, join_style="mitre")
@@ -148,7 +148,9 @@ def floor_pieces(rooms: list[Room], doors: list[Door], wall: float) -> list[Poly
     for room, group in zip(rooms, parts, strict=True):
         piece = shapely.union_all(group, grid_size=GRID)
         if not isinstance(piece, Polygon) or piece.interiors:
-            raise SceneError(f"the doors of room {room.name!r} make its floor split or enclose a wall; move them")
+            raise SceneError(
+                f"the doors of room {room.name!r} make its floor split or enclose a wall; move them"
+            )
         pieces.append(shapely.normalize(piece))
     return pieces
 

@@ -31,7 +31,9 @@ def read_scene_file(path: str | Path) -> Scene:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SceneError(f"scene file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise SceneError(
+            f"scene file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     try:
         return Scene.from_dict(data)
     except SceneError as exc:
@@ -39,7 +41,7 @@ def read_scene_file(path: str | Path) -> Scene:
 
 
 def load_scene(name_or_path: str | Path) -> Scene:
-    """A bundled scene by name, a scene.json path, or a closed mesh (OBJ, GLB, PLY, STL) sliced at ear height."""
+    """A bundled scene by name, a scene.json path, or a closed mesh (OBJ, GLB, PLY, STL) cut at ear height."""
     text = str(name_or_path)
     path = Path(text).expanduser()
     if path.suffix.lower() in MESH_SUFFIXES:

@@ -1,4 +1,4 @@
-"""Reading the scene.json dictionary into `Scene` arguments, with one-line errors for every malformed field."""
+"""Reading the scene.json dictionary into `Scene` arguments, with a one-line error per malformed field."""
 
 from __future__ import annotations
 
@@ -35,16 +35,27 @@ def _list(d: dict, key: str, required: bool = False) -> list:
 
 
 def scene_kwargs(d: Any) -> dict[str, Any]:
-    """Keyword arguments of `Scene(...)` from a scene.json dictionary (room materials fall back to defaults)."""
+    """Keyword arguments of `Scene(...)` from a scene.json dictionary (materials fall back to defaults)."""
     if not isinstance(d, dict):
         raise SceneError(f"a scene must be a JSON object, got {type(d).__name__}")
-    known = {"name", "ceiling_height", "ear_height", "wall_thickness", "defaults", "rooms", "doors", "windows"}
+    known = {
+        "name",
+        "ceiling_height",
+        "ear_height",
+        "wall_thickness",
+        "defaults",
+        "rooms",
+        "doors",
+        "windows",
+    }
     extra = sorted(set(d) - known)
     if extra:
         raise SceneError(f"unknown scene field {extra[0]!r}; allowed fields: {', '.join(sorted(known))}")
     defaults = d.get("defaults", {})
     if not isinstance(defaults, dict) or set(defaults) - set(PARTS):
-        raise SceneError(f"scene 'defaults' must map some of {', '.join(PARTS)} to materials, got {defaults!r}")
+        raise SceneError(
+            f"scene 'defaults' must map some of {', '.join(PARTS)} to materials, got {defaults!r}"
+        )
     from naf_model.scene.scene import DEFAULT_MATERIALS
 
     defaults = {**DEFAULT_MATERIALS, **defaults}
@@ -57,14 +68,21 @@ def scene_kwargs(d: Any) -> dict[str, Any]:
         name = str(r.get("name", f"room {i + 1}"))
         extra = sorted(set(r) - {"name", "polygon", *PARTS})
         if extra:
-            raise SceneError(f"room {name!r} has unknown field {extra[0]!r}; allowed: name, polygon, floor, ceiling, walls")
+            raise SceneError(
+                f"room {name!r} has unknown field {extra[0]!r}; allowed: name, polygon, floor, ceiling, walls"
+            )
         materials = {p: check_material(r.get(p, defaults[p]), f"room {name!r} {p}") for p in PARTS}
         rooms.append(Room(name, room_polygon(name, r["polygon"]), **materials))
     doors = []
     for i, door in enumerate(_list(d, "doors")):
         if not isinstance(door, dict) or "at" not in door:
             raise SceneError(f"door #{i + 1} must be an object with 'at' [x, y] and 'width'")
-        doors.append(Door(_point(door["at"], f"door #{i + 1} 'at'"), _number(door.get("width", 0.9), f"door #{i + 1} width")))
+        doors.append(
+            Door(
+                _point(door["at"], f"door #{i + 1} 'at'"),
+                _number(door.get("width", 0.9), f"door #{i + 1} width"),
+            )
+        )
     windows = []
     for i, w in enumerate(_list(d, "windows")):
         if not isinstance(w, dict) or "from" not in w or "to" not in w:

@@ -24,7 +24,6 @@ from naf_model.scene.floorplan import (
     floor_pieces,
     fmt,
     free_space_polygon,
-    room_polygon,
     wall_solids,
 )
 from naf_model.scene.materials import MATERIALS, check_material
@@ -54,14 +53,18 @@ class Scene:
         if not ceiling_height > 0:
             raise SceneError(f"ceiling_height must be positive, got {ceiling_height}")
         if not 0 < ear_height < ceiling_height:
-            raise SceneError(f"ear_height must be between 0 and the ceiling ({ceiling_height} m), got {ear_height}")
+            raise SceneError(
+                f"ear_height must be between 0 and the ceiling ({ceiling_height} m), got {ear_height}"
+            )
         if not wall_thickness >= 0:
             raise SceneError(f"wall_thickness must be zero or positive, got {wall_thickness}")
         if not rooms:
             raise SceneError("a scene needs at least one room")
         names = [r.name for r in rooms]
         if len(set(names)) != len(names):
-            raise SceneError(f"room names must be unique; {sorted(n for n in names if names.count(n) > 1)[0]!r} repeats")
+            raise SceneError(
+                f"room names must be unique; {sorted(n for n in names if names.count(n) > 1)[0]!r} repeats"
+            )
         for r in rooms:
             for part in ("floor", "ceiling", "walls"):
                 check_material(getattr(r, part), f"room {r.name!r} {part}")
@@ -99,7 +102,7 @@ class Scene:
         return float(self.free_space.area)
 
     def is_free(self, x: float | np.ndarray, y: float | np.ndarray) -> bool | np.ndarray:
-        """True where (x, y) (metres, scalars or broadcastable arrays) is in the free space, >= 0.2 m from walls."""
+        """True where (x, y) (metres, scalars or broadcastable arrays) is free space >= 0.2 m from walls."""
         inside = shapely.contains_xy(self._clear, np.asarray(x, float), np.asarray(y, float))
         return bool(inside) if np.ndim(inside) == 0 else inside
 
@@ -132,7 +135,7 @@ class Scene:
         return pts[self.is_free(pts[:, 0], pts[:, 1])]
 
     def room_at(self, x: float, y: float) -> str | None:
-        """Name of the room whose free floor contains (x, y) (door gaps count half to each side), else None."""
+        """Name of the room whose free floor holds (x, y) (door gaps count half to each side), else None."""
         p = Point(float(x), float(y))
         for room, piece in zip(self.rooms, self.floor_pieces, strict=True):
             if piece.covers(p):
@@ -143,7 +146,12 @@ class Scene:
     @cached_property
     def _surfaces(self) -> list[Surface]:
         return boundary_surfaces(
-            self.free_space, self.floor_pieces, self.rooms, self.windows, self.wall_thickness, self.ceiling_height
+            self.free_space,
+            self.floor_pieces,
+            self.rooms,
+            self.windows,
+            self.wall_thickness,
+            self.ceiling_height,
         )
 
     def surfaces(self) -> list[Surface]:
@@ -192,11 +200,14 @@ class Scene:
         return cls(**scene_kwargs(d))
 
     def geometry_hash(self) -> str:
-        """sha256 hex of the canonical geometry and materials (floats rounded to 0.1 mm; the name is ignored)."""
+        """sha256 hex of the canonical geometry and materials (floats rounded to 0.1 mm; name ignored)."""
         d = self.to_dict()
         d.pop("name")
         d.pop("defaults")  # already resolved into every room
-        used = sorted({r[k] for r in d["rooms"] for k in ("floor", "ceiling", "walls")} | {w.material for w in self.windows})
+        used = sorted(
+            {r[k] for r in d["rooms"] for k in ("floor", "ceiling", "walls")}
+            | {w.material for w in self.windows}
+        )
         d["materials"] = {m: [*MATERIALS[m].absorption, MATERIALS[m].scattering] for m in used}
 
         def rounded(v: Any) -> Any:

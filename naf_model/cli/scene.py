@@ -1,0 +1,62 @@
+"""`naf scene list` and `naf scene show NAME -o plan.png`: the bundled scenes and their floor plans."""
+
+from __future__ import annotations
+
+import argparse
+
+from naf_model.errors import SceneError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `naf scene {list,show}`."""
+    parser = subparsers.add_parser(
+        "scene", help="list bundled scenes, draw a floor plan", description=__doc__
+    )
+    sub = parser.add_subparsers(dest="scene_command", metavar="ACTION", required=True)
+    listing = sub.add_parser("list", help="bundled scenes with their free floor area and rooms")
+    listing.set_defaults(func=run_list)
+    show = sub.add_parser(
+        "show",
+        help="draw a scene's floor plan to an image",
+        description="Draw walls, doors, windows, floors by material, room names and the sample grid.",
+    )
+    show.add_argument(
+        "scene", help="bundled scene name, path to a scene.json, or a mesh (OBJ, GLB, PLY, STL)"
+    )
+    show.add_argument("-o", "--output", default=None, help="image to write (default: <scene>_plan.png)")
+    show.add_argument(
+        "--grid",
+        type=float,
+        default=0.5,
+        metavar="M",
+        help="sample-grid spacing to draw in metres, 0 for none",
+    )
+    show.set_defaults(func=run_show)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print one line per bundled scene: name, free floor area, number and names of rooms."""
+    from naf_model.scene import list_scenes, load_scene
+
+    names = list_scenes()
+    print(f"{'name':<16} {'area m2':>8}  rooms")
+    for name in names:
+        scene = load_scene(name)
+        rooms = ", ".join(r.name for r in scene.rooms)
+        print(f"{name:<16} {scene.area:>8.1f}  {len(scene.rooms)} ({rooms})")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """Draw the plan of one scene to an image file."""
+    from naf_model.scene import load_scene
+    from naf_model.scene.plot import save_plan
+
+    if args.grid < 0:
+        raise SceneError(f"--grid must be 0 (no grid) or a positive spacing in metres, got {args.grid}")
+    scene = load_scene(args.scene)
+    output = args.output or f"{scene.name}_plan.png"
+    path = save_plan(scene, output, grid_spacing=args.grid or None)
+    extra = f", {len(scene.sample_grid(args.grid))} grid points at {args.grid:g} m" if args.grid else ""
+    print(f"wrote {path} ({scene.name}: {scene.area:.1f} m2 free floor, {len(scene.rooms)} rooms{extra})")
+    return 0

@@ -1,0 +1,180 @@
+"""A scene's floor plan drawn with matplotlib: walls, doors, windows, floors by material, sample grid."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; naf_model never opens windows
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.patches import Patch, PathPatch  # noqa: E402
+from matplotlib.patches import Polygon as PolygonPatch  # noqa: E402
+from matplotlib.path import Path  # noqa: E402
+from shapely.geometry import LineString, Point, Polygon  # noqa: E402
+from shapely.ops import polylabel  # noqa: E402
+
+from naf_model.scene.scene import Scene  # noqa: E402
+
+MATERIAL_COLORS = {
+    "carpet": "#c7a6cf",
+    "tiles": "#a9d8dc",
+    "wood": "#e2bf8f",
+    "plaster": "#ecebe6",
+    "concrete": "#bdbdbd",
+    "glass": "#7cc4ee",
+    "curtains": "#e6a9a9",
+    "brick": "#c97b5f",
+    "plasterboard": "#f1eee2",
+    "acoustic_panel": "#8fae7a",
+}
+WALL_COLOR = "#3b3b3f"
+
+
+def _fill(ax: Axes, poly: Polygon, **kw) -> None:
+    """Fill a polygon with holes (the wall solids enclose the free space) as one compound path."""
+    rings = [np.asarray(poly.exterior.coords)] + [np.asarray(h.coords) for h in poly.interiors]
+    path = Path.make_compound_path(*(Path(r, closed=True) for r in rings))
+    ax.add_patch(PathPatch(path, **kw))
+
+
+def _draw_doors(ax: Axes, scene: Scene) -> None:
+    """A door leaf and its quarter-circle swing, opening into the larger of the two rooms."""
+    for door in scene.doors:
+        p = np.asarray(door.at, float)
+        owners = [r for r in scene.rooms if r.polygon.exterior.distance(Point(p)) < 1e-6]
+        ring = np.asarray(owners[0].polygon.exterior.coords)
+        k = int(np.argmin([LineString(ring[i : i + 2]).distance(Point(p)) for i in range(len(ring) - 1)]))
+        d = (ring[k + 1] - ring[k]) / np.linalg.norm(ring[k + 1] - ring[k])
+        n = np.array([-d[1], d[0]])
+        big = max(owners, key=lambda r: r.polygon.area)
+        if not big.polygon.contains(Point(p + 0.3 * n)):
+            n = -n
+        hinge = p - 0.5 * door.width * d + 0.5 * scene.wall_thickness * n
+        leaf = hinge + door.width * n
+        ax.plot(*np.c_[hinge, leaf], color=WALL_COLOR, lw=1.2, solid_capstyle="butt", zorder=4)
+        a = np.linspace(0, np.pi / 2, 24)
+        arc = hinge + door.width * (np.outer(np.cos(a), n) + np.outer(np.sin(a), d))
+        ax.plot(arc[:, 0], arc[:, 1], color=WALL_COLOR, lw=0.6, ls=(0, (3, 2)), zorder=4)
+
+
+def _draw_windows(ax: Axes, scene: Scene) -> None:
+    """Windows as light-blue panes set into the wall, with the glass line along the middle."""
+    half = max(scene.wall_thickness, 0.08) / 2
+    for w in scene.windows:
+        s, e = np.asarray(w.start, float), np.asarray(w.end, float)
+        d = (e - s) / np.linalg.norm(e - s)
+        n = np.array([-d[1], d[0]]) * half
+        pane = np.array([s - n, e - n, e + n, s + n])
+        color = MATERIAL_COLORS.get(w.material, "#7cc4ee")
+        ax.add_patch(PolygonPatch(pane, closed=True, facecolor=color, edgecolor=WALL_COLOR, lw=0.6, zorder=3))
+        ax.plot(*np.c_[s, e], color="white", lw=0.8, zorder=3)
+
+
+def _scale_bar(ax: Axes, bounds: tuple[float, float, float, float]) -> None:
+    xmin, ymin, xmax, ymax = bounds
+    length = 1.0 if xmax - xmin < 8 else 2.0
+    y = ymin - 0.55
+    ax.plot([xmin, xmin + length], [y, y], color="black", lw=3, solid_capstyle="butt")
+    for x in (xmin, xmin + length):
+        ax.plot([x, x], [y - 0.08, y + 0.08], color="black", lw=1)
+    ax.text(xmin + length + 0.15, y, f"{length:g} m", va="center", fontsize=8)
+
+
+def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = None) -> plt.Figure:
+    """Draw the plan of `scene` (metres, equal aspect), return its figure; grid_spacing None: no grid."""
+    xmin, ymin, xmax, ymax = shapely.union_all([scene.free_space, *scene.wall_polygons()]).bounds
+    if ax is None:
+        width = xmax - xmin
+        height = ymax - ymin
+        fig, ax = plt.subplots(figsize=(min(4.0 + 0.9 * width, 14), min(2.4 + 0.9 * height, 12)), dpi=150)
+    fig = ax.figure
+    used: dict[str, None] = {}
+    for room, piece in zip(scene.rooms, scene.floor_pieces, strict=True):
+        _fill(ax, piece, facecolor=MATERIAL_COLORS.get(room.floor, "#dddddd"), edgecolor="none", zorder=1)
+        used[room.floor] = None
+    for solid in scene.wall_polygons():
+        _fill(ax, solid, facecolor=WALL_COLOR, edgecolor=WALL_COLOR, lw=0.3, zorder=2)
+    ax.plot(
+        *scene.free_space.exterior.xy, color=WALL_COLOR, lw=0.8 if scene.wall_thickness else 2.0, zorder=2
+    )
+    _draw_windows(ax, scene)
+    _draw_doors(ax, scene)
+    n_points = 0
+    if grid_spacing:
+        grid = scene.sample_grid(grid_spacing)
+        n_points = len(grid)
+        ax.scatter(grid[:, 0], grid[:, 1], s=3.5, color="#222222", alpha=0.6, linewidths=0, zorder=5)
+    for room, piece in zip(scene.rooms, scene.floor_pieces, strict=True):
+        spot = polylabel(piece, tolerance=0.02)
+        label = f"{room.name}\n{piece.area:.1f} m²"
+        if room.walls != "plaster":
+            label += f"\nwalls: {room.walls}"
+        ax.text(
+            spot.x,
+            spot.y,
+            label,
+            ha="center",
+            va="center",
+            fontsize=8,
+            zorder=6,
+            bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+        )
+    handles = [
+        Patch(facecolor=MATERIAL_COLORS.get(m, "#dddddd"), edgecolor="#888888", label=f"{m} floor")
+        for m in used
+    ]
+    if scene.windows:
+        handles.append(Patch(facecolor=MATERIAL_COLORS["glass"], edgecolor=WALL_COLOR, label="window"))
+    handles.append(Patch(facecolor=WALL_COLOR, label=f"wall ({scene.wall_thickness * 100:.0f} cm)"))
+    if grid_spacing:
+        handles.append(
+            plt.Line2D(
+                [],
+                [],
+                ls="",
+                marker="o",
+                ms=2.5,
+                color="#222222",
+                label=f"grid {grid_spacing:g} m ({n_points})",
+            )
+        )
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    _scale_bar(ax, (xmin, ymin, xmax, ymax))
+    ax.set_xlim(xmin - 0.3, xmax + 0.3)
+    ax.set_ylim(ymin - 0.9, ymax + 0.3)
+    ax.set_aspect("equal")
+    ax.tick_params(labelsize=7)
+    ax.set_xlabel("x (m)", fontsize=8)
+    ax.set_ylabel("y (m)", fontsize=8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(
+        f"{scene.name}: {scene.area:.1f} m² free floor, {len(scene.rooms)} rooms, "
+        f"ceiling {scene.ceiling_height:g} m",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def save_plan(scene: Scene, path: str | pathlib.Path, grid_spacing: float | None = 0.5) -> pathlib.Path:
+    """Draw the plan and write it as an image (format from the suffix), atomically."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig = draw_plan(scene, grid_spacing)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        pathlib.Path(tmp).unlink(missing_ok=True)
+    return path
