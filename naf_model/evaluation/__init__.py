@@ -1,0 +1,1 @@
+"""Evaluation of a field against interpolation baselines and the simulation floor (naf eval)."""

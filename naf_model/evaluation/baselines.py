@@ -1,0 +1,102 @@
+"""The paper's interpolation baselines: nearest-neighbour and linear interpolation of training IRs.
+
+A pair is the 4-D point (emitter x, emitter y, listener x, listener y) in metres. Each method turns the
+query points into weights over training pairs once (`InterpolationWeights`); `blend` then applies them
+to any version of the training IRs (raw, AAC or Opus round trips), so every representation is
+interpolated identically. The whole (4, 2, N) block of a pair (orientations x ears x samples) is
+blended with one weight: orientations are fixed head directions, not a coordinate to interpolate.
+
+Linear interpolation uses barycentric weights of a Delaunay triangulation of the training points
+(scipy / Qhull). Training pairs usually share a few emitters, so the points are degenerate in 4-D; we
+triangulate in the affine hull the training points actually span (found by SVD), which is 4-D for
+three or more emitters in general position and lower otherwise. Queries outside the hull, or in a
+simplex too flat for reliable weights, fall back to the nearest training pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import Delaunay, QhullError, cKDTree
+
+_RANK_TOL = 1e-9
+"""Singular values below this fraction of the largest count as a flat direction of the training points."""
+_WEIGHT_TOL = 1e-9
+"""Barycentric weights may dip this far below zero from rounding and still count as inside."""
+
+
+@dataclass(frozen=True)
+class InterpolationWeights:
+    """Each query's training pairs and weights: `indices` (Q, K) int64 into the training set, `weights`
+    (Q, K) float64 summing to one; `fallback` (Q,) bool marks queries that used the nearest pair instead."""
+
+    indices: np.ndarray
+    weights: np.ndarray
+    fallback: np.ndarray
+
+    def used(self) -> np.ndarray:
+        """Sorted training indices that carry weight: the only training IRs `blend` needs."""
+        return np.unique(self.indices[self.weights != 0])
+
+
+def pair_points(emitters: np.ndarray, listeners: np.ndarray) -> np.ndarray:
+    """(n, 2) emitter and (n, 2) listener positions -> (n, 4) points in (emitter, listener) space, metres."""
+    return np.concatenate([np.asarray(emitters, np.float64), np.asarray(listeners, np.float64)], axis=1)
+
+
+def nearest_weights(train_points: np.ndarray, query_points: np.ndarray) -> InterpolationWeights:
+    """Nearest training pair (Euclidean in 4-D) for each query, (P, 4) and (Q, 4) -> K = 1 weights."""
+    _, idx = cKDTree(train_points).query(query_points, k=1)
+    idx = np.asarray(idx, np.int64)[:, None]
+    return InterpolationWeights(idx, np.ones(idx.shape), np.zeros(len(idx), bool))
+
+
+def linear_weights(train_points: np.ndarray, query_points: np.ndarray) -> InterpolationWeights:
+    """Barycentric weights in the Delaunay simplex holding each query, (P, 4) and (Q, 4) -> K = dim + 1.
+
+    Exact for IRs that are affine functions of position inside the hull of the training points.
+    """
+    train_points = np.asarray(train_points, np.float64)
+    query_points = np.asarray(query_points, np.float64)
+    nearest = nearest_weights(train_points, query_points)
+    origin = train_points.mean(axis=0)
+    _, sing, vt = np.linalg.svd(train_points - origin, full_matrices=False)
+    dim = int(np.sum(sing > _RANK_TOL * max(sing[0], 1e-300))) if len(sing) else 0
+    if dim < 2:  # Qhull needs at least a plane; a line or point of training pairs leaves nearest only
+        return InterpolationWeights(nearest.indices, nearest.weights, np.ones(len(query_points), bool))
+    basis = vt[:dim].T  # (4, dim) orthonormal directions the training points span
+    train_low = (train_points - origin) @ basis
+    query_low = (query_points - origin) @ basis
+    try:
+        tri = Delaunay(train_low)
+    except QhullError:
+        return InterpolationWeights(nearest.indices, nearest.weights, np.ones(len(query_points), bool))
+    simplex = tri.find_simplex(query_low)
+    transform = tri.transform[np.maximum(simplex, 0)]  # (Q, dim + 1, dim)
+    bary = np.einsum("qij,qj->qi", transform[:, :dim], query_low - transform[:, dim])
+    weights = np.concatenate([bary, 1.0 - bary.sum(axis=1, keepdims=True)], axis=1)
+    indices = tri.simplices[np.maximum(simplex, 0)].astype(np.int64)
+    ok = (simplex >= 0) & np.all(np.isfinite(weights), axis=1) & np.all(weights >= -_WEIGHT_TOL, axis=1)
+    weights = np.where(ok[:, None], np.clip(weights, 0.0, None), 0.0)
+    weights[ok] /= weights[ok].sum(axis=1, keepdims=True)
+    indices = np.where(ok[:, None], indices, nearest.indices)
+    weights[~ok, 0] = 1.0
+    return InterpolationWeights(indices, weights, ~ok)
+
+
+def blend(train_irs: np.ndarray, w: InterpolationWeights, rows: np.ndarray | None = None) -> np.ndarray:
+    """Weighted sums of training IRs: (U, ...) -> (Q, ...) float32.
+
+    `rows` (U,) sorted gives the training index of each entry of `train_irs` (e.g. `w.used()`), so only
+    the IRs that carry weight need to be in memory; without it `train_irs` is the whole training set.
+    """
+    pos = w.indices if rows is None else np.searchsorted(rows, w.indices)
+    pos = np.where(w.weights != 0, pos, 0)  # zero-weight slots may name IRs that were not loaded
+    if rows is not None:
+        assert np.all(rows[pos[w.weights != 0]] == w.indices[w.weights != 0]), "rows lack a weighted IR"
+    out = np.zeros((len(pos),) + train_irs.shape[1:], np.float32)
+    for k in range(pos.shape[1]):
+        weight = w.weights[:, k].astype(np.float32).reshape((-1,) + (1,) * (train_irs.ndim - 1))
+        out += weight * train_irs[pos[:, k]].astype(np.float32)
+    return out

@@ -1,0 +1,204 @@
+"""The paper's metrics plus two room-acoustic parameters, computed the same way for every row of the table.
+
+Spectral error compares de-normalised log-magnitudes directly. T60, C50 and EDT are measured on waveforms
+that both prediction and ground truth get by the same route: magnitude x exp(i * random phase) (one fixed
+seed, one phase shared by every IR) inverted with `naf_model.spectrogram.istft`. So a row's acoustic errors
+come only from its magnitudes, never from how its phase was made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pyroomacoustics.experimental import measure_rt60
+
+from naf_model.conventions import N_FREQ, SAMPLE_RATE
+from naf_model.spectrogram import istft, magnitude_from_log
+
+T60_DECAY_DB = 30.0
+"""measure_rt60 fits the Schroeder curve from -5 dB over this many dB and extrapolates to -60 dB."""
+ONSET_BELOW_PEAK_DB = 20.0
+"""ISO 3382-1: the direct-sound onset is where the energy first comes within 20 dB of its maximum."""
+C50_EARLY_S = 0.050
+EDT_RANGE_DB = 10.0
+"""EDT regresses the Schroeder curve from 0 dB to -10 dB and scales the slope to 60 dB."""
+CHUNK_ITEMS = 64
+"""Items inverted at once: bounds memory at ~CHUNK_ITEMS x 2 ears x (257 x T complex + N) values."""
+
+
+def random_phase(n_frames: int, seed: int = 0) -> np.ndarray:
+    """The fixed random phase shared by prediction and ground truth, (N_FREQ, n_frames) radians."""
+    return np.random.default_rng(seed).uniform(-np.pi, np.pi, size=(N_FREQ, n_frames))
+
+
+def waveforms_from_log(logmag: np.ndarray, n_samples: int, phase: np.ndarray) -> np.ndarray:
+    """Invert log-magnitudes (..., N_FREQ, T) with `phase` (N_FREQ, T): waveforms (..., n_samples) float64."""
+    return istft(magnitude_from_log(logmag) * np.exp(1j * phase), n_samples)
+
+
+def spectral_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Mean |pred - gt| of log-magnitudes (B, 2, N_FREQ, T) -> (B,), in natural-log units (the paper's)."""
+    diff = np.abs(np.asarray(pred, np.float32) - np.asarray(gt, np.float32))
+    return diff.reshape(diff.shape[0], -1).mean(axis=1, dtype=np.float64)
+
+
+def rt60(x: np.ndarray, fs: int = SAMPLE_RATE) -> np.ndarray:
+    """T60 in seconds of each waveform (..., N) by pyroomacoustics (30 dB fit); NaN where it fails.
+
+    A failure is an exception, a NaN or a non-positive value (e.g. a curve that never falls 5 dB).
+    """
+    x = np.asarray(x)
+    flat = x.reshape(-1, x.shape[-1])
+    out = np.full(flat.shape[0], np.nan)
+    for i, h in enumerate(flat):  # pyroomacoustics measures one IR at a time
+        try:
+            with np.errstate(all="ignore"):  # silent or flat IRs: log of zero energy, reported as NaN below
+                value = float(measure_rt60(h, fs=fs, decay_db=T60_DECAY_DB))
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError, RuntimeError):
+            continue
+        if np.isfinite(value) and value > 0:
+            out[i] = value
+    return out.reshape(x.shape[:-1])
+
+
+def direct_onset(x: np.ndarray) -> np.ndarray:
+    """Direct-sound onset index of each waveform (..., N): first sample within 20 dB of the peak power."""
+    power = np.square(x)
+    threshold = power.max(axis=-1, keepdims=True) * 10 ** (-ONSET_BELOW_PEAK_DB / 10)
+    return np.argmax(power >= threshold, axis=-1)
+
+
+def c50(x: np.ndarray, fs: int = SAMPLE_RATE) -> np.ndarray:
+    """Clarity C50 in dB of each waveform (..., N): energy in the 50 ms after the onset over the energy after.
+
+    Both energies get a floor of 1e-12 of the total so silent tails give a large finite value, not inf.
+    """
+    power = np.square(np.asarray(x, np.float64))
+    cum = np.concatenate([np.zeros(power.shape[:-1] + (1,)), np.cumsum(power, axis=-1)], axis=-1)
+    onset = direct_onset(x)
+    n = power.shape[-1]
+    split = np.minimum(onset + int(round(C50_EARLY_S * fs)), n)
+    total = cum[..., -1]
+    early = _take_last(cum, split) - _take_last(cum, onset)
+    late = total - _take_last(cum, split)
+    tiny = 1e-12 * np.maximum(total, 1e-300)
+    return 10 * np.log10((early + tiny) / (late + tiny))
+
+
+def _take_last(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """values[..., index[...]] along the last axis, (..., N) and (...) -> (...)."""
+    return np.take_along_axis(values, index[..., None], axis=-1)[..., 0]
+
+
+def schroeder_db(x: np.ndarray) -> np.ndarray:
+    """Schroeder backward-integrated energy in dB re its start, (..., N) -> (..., N); -inf after the end."""
+    power = np.square(np.asarray(x, np.float64))
+    energy = np.cumsum(power[..., ::-1], axis=-1)[..., ::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 10 * np.log10(energy / np.maximum(energy[..., :1], 1e-300))
+
+
+def edt(x: np.ndarray, fs: int = SAMPLE_RATE) -> np.ndarray:
+    """Early decay time in seconds of each waveform (..., N); NaN where fewer than two points fit.
+
+    Least-squares line through the Schroeder curve (re its value at the direct-sound onset) from 0 to
+    -10 dB, after the onset, extrapolated to 60 dB of decay.
+    """
+    x = np.asarray(x, np.float64)
+    curve = schroeder_db(x)
+    onset = direct_onset(x)
+    with np.errstate(invalid="ignore"):
+        curve = curve - _take_last(curve, onset)[..., None]
+    idx = np.arange(x.shape[-1])
+    mask = (idx >= onset[..., None]) & (curve >= -EDT_RANGE_DB)
+    t = idx / fs
+    count = mask.sum(axis=-1)
+    y = np.where(mask, curve, 0.0)
+    sum_t = (mask * t).sum(axis=-1)
+    sum_y = y.sum(axis=-1)
+    sum_tt = (mask * t * t).sum(axis=-1)
+    sum_ty = (y * t).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = (count * sum_ty - sum_t * sum_y) / (count * sum_tt - sum_t**2)  # dB per second
+        value = -60.0 / slope
+    return np.where((count >= 2) & np.isfinite(value) & (value > 0), value, np.nan)
+
+
+@dataclass(frozen=True)
+class AcousticParameters:
+    """Per item and ear, measured on random-phase waveforms: t60, edt (s, NaN = failed), c50 (dB); (B, 2)."""
+
+    t60: np.ndarray
+    c50: np.ndarray
+    edt: np.ndarray
+
+    def take(self, rows: np.ndarray) -> AcousticParameters:
+        """The parameters of a subset of items."""
+        return AcousticParameters(self.t60[rows], self.c50[rows], self.edt[rows])
+
+
+def acoustic_parameters(logmag: np.ndarray, n_samples: int, seed: int = 0) -> AcousticParameters:
+    """T60, C50 and EDT of log-magnitudes (B, 2, N_FREQ, T) inverted by the shared random phase."""
+    logmag = np.asarray(logmag)
+    phase = random_phase(logmag.shape[-1], seed)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for start in range(0, logmag.shape[0], CHUNK_ITEMS):
+        wave = waveforms_from_log(logmag[start : start + CHUNK_ITEMS], n_samples, phase)
+        parts.append((rt60(wave), c50(wave), edt(wave)))
+    if not parts:
+        empty = np.zeros((0,) + logmag.shape[1:2])
+        return AcousticParameters(empty, empty, empty)
+    t60s, c50s, edts = (np.concatenate(p, axis=0) for p in zip(*parts, strict=True))
+    return AcousticParameters(t60s, c50s, edts)
+
+
+def relative_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """|pred - gt| / gt, with 1.0 (100%) wherever either value is NaN (a failed measurement)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        err = np.abs(pred - gt) / gt
+    return np.where(np.isfinite(err), err, 1.0)
+
+
+@dataclass(frozen=True)
+class ItemErrors:
+    """Errors per item (B,), mean of the two ears: spectral (ln units), t60 and edt (fractions), c50 (dB).
+
+    `t60_failures` counts, per item, the ears whose T60 could not be measured in prediction or ground truth.
+    """
+
+    spectral: np.ndarray
+    t60: np.ndarray
+    c50: np.ndarray
+    edt: np.ndarray
+    t60_failures: np.ndarray
+
+    def summary(self) -> dict[str, float]:
+        """Means over items: spectral error, T60 (%), C50 (dB) and EDT (%) errors, T60 failure rate (%)."""
+        n_ears = 2
+        return {
+            "spectral": float(np.mean(self.spectral)),
+            "t60_pct": 100 * float(np.mean(self.t60)),
+            "c50_db": float(np.mean(self.c50)),
+            "edt_pct": 100 * float(np.mean(self.edt)),
+            "t60_fail_pct": 100 * float(np.mean(self.t60_failures)) / n_ears,
+        }
+
+
+def item_errors(
+    pred_log: np.ndarray,
+    gt_log: np.ndarray,
+    gt_params: AcousticParameters,
+    n_samples: int,
+    seed: int = 0,
+) -> ItemErrors:
+    """Errors of predicted log-magnitudes (B, 2, N_FREQ, T) against the ground truth and its parameters."""
+    pred_params = acoustic_parameters(pred_log, n_samples, seed)
+    failed = np.isnan(pred_params.t60) | np.isnan(gt_params.t60)
+    return ItemErrors(
+        spectral=spectral_error(pred_log, gt_log),
+        t60=relative_error(pred_params.t60, gt_params.t60).mean(axis=1),
+        c50=np.abs(pred_params.c50 - gt_params.c50).mean(axis=1),
+        edt=relative_error(pred_params.edt, gt_params.edt).mean(axis=1),
+        t60_failures=failed.sum(axis=1),
+    )
