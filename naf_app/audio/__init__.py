@@ -1,0 +1,5 @@
+"""The live audio engine: music through the field's predicted IR to the sound card (sounddevice)."""
+
+from naf_app.audio.live import AudioStats, LiveAudio
+
+__all__ = ["AudioStats", "LiveAudio"]

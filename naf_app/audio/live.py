@@ -1,0 +1,247 @@
+"""Live binaural playback: a sounddevice (PortAudio) output stream around `naf_model.audio.BinauralPlayer`.
+
+Threads: the PortAudio thread runs `callback` only; every other method is for the app's threads. `set_ir`
+does the heavy part of a swap (checking, resampling 22,050 Hz -> device rate, partitioning, FFTs) in the
+calling thread and then posts the result with one reference assignment, so the callback never waits on a
+lock, never allocates more than a block spectrum, never touches torch, Qt or the disk, and never raises:
+a failing block plays silence and is counted. A bad IR raises AudioError and the last good IR keeps playing.
+Without a sound card `start()` raises AudioError with a one-line reason and everything else still works
+(IRs, transport and `callback` itself, which tests and the benchmark drive directly).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from naf_model.audio import (
+    DEFAULT_MUSIC,
+    AudioClip,
+    BinauralPlayer,
+    calibration_gain,
+    check_ir,
+    load_audio,
+    resample_ir,
+)
+from naf_model.conventions import SAMPLE_RATE
+from naf_model.errors import AudioError
+
+_TIMING_WINDOW = 4096  # callbacks kept for the timing statistics (~44 s at 512 frames, 48 kHz)
+
+
+@dataclass(frozen=True)
+class AudioStats:
+    """Health of the live stream since `start()` (or construction).
+
+    underruns: callbacks PortAudio flagged with an output underflow (the card ran dry: an audible gap);
+    late_callbacks: callbacks that took longer than one block period; errors: blocks that failed and
+    played silence; swaps: IR swaps the audio thread performed; times over the last ~4,000 callbacks.
+    """
+
+    callbacks: int
+    underruns: int
+    late_callbacks: int
+    errors: int
+    swaps: int
+    mean_callback_ms: float
+    p99_callback_ms: float
+    max_callback_ms: float
+
+
+class LiveAudio:
+    """The app's audio engine: music through the field's IR for the listener's spot, to the sound card.
+
+    music: the clip to play (default: the bundled loop); block_size: frames per callback (256-1024);
+    sample_rate: the rate used until `start()` learns the device's own; max_ir_seconds: longest IR accepted;
+    latency: PortAudio's suggested output latency ('low', 'high' or seconds).
+    """
+
+    def __init__(self, music: AudioClip | None = None, block_size: int = 512, sample_rate: int = 48_000,
+                 device: int | str | None = None, max_ir_seconds: float = 1.0, crossfade_blocks: int = 1,
+                 latency: str | float = "high") -> None:
+        if not 256 <= block_size <= 1024:
+            raise AudioError(f"block size {block_size} is outside 256-1024 frames; pick one in that range")
+        self.block_size = block_size
+        self.device = device
+        self.latency = latency
+        self._max_ir_seconds = max_ir_seconds
+        self._crossfade_blocks = crossfade_blocks
+        self._clip = music if music is not None else load_audio(DEFAULT_MUSIC)
+        self._control = threading.Lock()  # serialises app-side calls; the callback never takes it
+        self._last_ir: tuple[np.ndarray, float] | None = None
+        self._stream = None
+        self._player = self._new_player(sample_rate)
+        self._out = np.zeros((block_size, 2))
+        self._times = np.zeros(_TIMING_WINDOW)
+        self._callbacks = 0
+        self._underruns = 0
+        self._late = 0
+        self._errors = 0
+
+    # ---- stream -----------------------------------------------------------------------------------------
+    @property
+    def sample_rate(self) -> int:
+        return self._player.sample_rate
+
+    @property
+    def running(self) -> bool:
+        return self._stream is not None
+
+    def start(self) -> None:
+        """Open the output stream at the device's own rate and start playing blocks; AudioError if not."""
+        with self._control:
+            if self._stream is not None:
+                return
+            try:
+                import sounddevice as sd
+            except OSError as exc:
+                raise AudioError(f"no audio: the PortAudio library is missing ({_one_line(exc)}); "
+                                 "install libportaudio2 - everything else works without sound") from None
+            try:
+                info = sd.query_devices(self.device, "output")
+                rate = int(round(info["default_samplerate"]))
+                if rate != self._player.sample_rate:
+                    self._player = self._new_player(rate, like=self._player)
+                stream = sd.OutputStream(samplerate=rate, blocksize=self.block_size, channels=2,
+                                         dtype="float32", callback=self.callback, device=self.device,
+                                         latency=self.latency)
+                stream.start()
+            except (sd.PortAudioError, ValueError) as exc:
+                raise AudioError(f"no audio output device ({_one_line(exc)}); "
+                                 "everything else works without sound") from None
+            self._stream = stream
+
+    def close(self) -> None:
+        """Stop and close the stream (the engine stays usable and can be started again)."""
+        with self._control:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.stop()
+            stream.close()
+
+    def __enter__(self) -> LiveAudio:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- content ----------------------------------------------------------------------------------------
+    def set_ir(self, ir: np.ndarray, sample_rate: float = SAMPLE_RATE) -> None:
+        """Play through `ir` (2, N) at `sample_rate` from the next block on, crossfaded; any app thread.
+
+        AudioError (one line) for an empty, NaN or too long IR; the last good IR keeps playing.
+        """
+        arr = check_ir(ir)
+        with self._control:
+            player = self._player
+            parts = player.convolver.prepare(resample_ir(arr, sample_rate, player.sample_rate))
+            player.post_ir(parts)
+            self._last_ir = (arr, float(sample_rate))
+
+    def calibrate(self, reference_irs: np.ndarray, sample_rate: float = SAMPLE_RATE) -> float:
+        """Fix the session gain from reference IRs (B, 2, N) (see `naf_model.audio.levels`); returns it."""
+        refs = np.asarray(reference_irs, dtype=np.float64)
+        refs = refs[None] if refs.ndim == 2 else refs
+        with self._control:
+            player = self._player
+            loudest = refs[int(np.argmax(np.sum(refs**2, axis=-1).max(axis=-1)))]
+            gain = calibration_gain(player.music, resample_ir(loudest, sample_rate, player.sample_rate))
+            player.gain = gain
+        return gain
+
+    def set_music(self, music: AudioClip | str | Path) -> None:
+        """Play another clip or audio file from its start; AudioError (one line) keeps the current music."""
+        clip = music if isinstance(music, AudioClip) else load_audio(music)
+        with self._control:
+            self._clip = clip
+            self._player.set_music(clip.at_rate(self._player.sample_rate).samples)
+
+    # ---- transport (any thread) -------------------------------------------------------------------------
+    def play(self) -> None:
+        self._player.play()
+
+    def pause(self) -> None:
+        self._player.pause()
+
+    @property
+    def playing(self) -> bool:
+        return self._player.playing
+
+    @property
+    def volume(self) -> float:
+        return self._player.volume
+
+    @volume.setter
+    def volume(self, value: float) -> None:
+        self._player.volume = min(max(float(value), 0.0), 1.0)
+
+    @property
+    def loop(self) -> bool:
+        return self._player.loop
+
+    @loop.setter
+    def loop(self, value: bool) -> None:
+        self._player.loop = bool(value)
+
+    @property
+    def gain(self) -> float:
+        """The session calibration gain (linear)."""
+        return self._player.gain
+
+    @property
+    def position_s(self) -> float:
+        return self._player.position_s
+
+    def seek(self, seconds: float) -> None:
+        self._player.seek(seconds)
+
+    # ---- health -----------------------------------------------------------------------------------------
+    def stats(self) -> AudioStats:
+        """Counts and callback times so far (cheap; for a status bar or a test)."""
+        n = min(self._callbacks, _TIMING_WINDOW)
+        times = self._times[:n] * 1e3 if n else np.zeros(1)
+        return AudioStats(self._callbacks, self._underruns, self._late, self._errors,
+                          self._player.convolver.swaps, float(times.mean()),
+                          float(np.percentile(times, 99)), float(times.max()))
+
+    # ---- audio thread -----------------------------------------------------------------------------------
+    def callback(self, outdata: np.ndarray, frames: int, time_info: object, status: object) -> None:
+        """PortAudio's output callback: one block of the player into `outdata` (frames, 2) float32."""
+        t0 = time.perf_counter()
+        player = self._player
+        try:
+            if getattr(status, "output_underflow", False):
+                self._underruns += 1
+            if frames == self.block_size:
+                outdata[:] = player.render(self._out)
+            else:
+                outdata.fill(0.0)
+                self._errors += 1
+        except Exception:  # the audio thread must never raise: play silence, count it
+            outdata.fill(0.0)
+            self._errors += 1
+        elapsed = time.perf_counter() - t0
+        self._times[self._callbacks % _TIMING_WINDOW] = elapsed
+        self._callbacks += 1
+        if elapsed * player.sample_rate > frames:
+            self._late += 1
+
+    # ---- internals --------------------------------------------------------------------------------------
+    def _new_player(self, rate: int, like: BinauralPlayer | None = None) -> BinauralPlayer:
+        player = BinauralPlayer(self._clip.at_rate(rate).samples, rate, self.block_size,
+                                self._max_ir_seconds, self._crossfade_blocks)
+        if like is not None:
+            player.gain, player.volume, player.loop = like.gain, like.volume, like.loop
+            player.playing = like.playing
+        if self._last_ir is not None:
+            ir, ir_rate = self._last_ir
+            player.post_ir(resample_ir(ir, ir_rate, rate))
+        return player
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

@@ -1,0 +1,89 @@
+"""Audio files in and out: music as (frames, channels) float32 clips; atomic WAV/FLAC writes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from naf_model.audio.resample import resample
+from naf_model.errors import AudioError
+
+_WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+
+
+@dataclass(frozen=True, eq=False)
+class AudioClip:
+    """samples: (frames, channels) float32 in [-1, 1], channels 1 or 2; sample_rate in Hz."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def seconds(self) -> float:
+        return self.samples.shape[0] / self.sample_rate
+
+    @property
+    def channels(self) -> int:
+        return self.samples.shape[1]
+
+    def at_rate(self, sample_rate: int) -> AudioClip:
+        """This clip resampled to `sample_rate` (itself if already there)."""
+        if sample_rate == self.sample_rate:
+            return self
+        data = resample(self.samples, self.sample_rate, sample_rate, axis=0).astype(np.float32)
+        return AudioClip(np.clip(data, -1.0, 1.0), int(sample_rate))
+
+
+def load_audio(path: str | os.PathLike) -> AudioClip:
+    """Read a WAV, FLAC or OGG file (anything libsndfile reads) as a mono or stereo float32 clip.
+
+    Raises AudioError in one line for a missing, unreadable or empty file, for more than 2 channels
+    (no downmix is guessed for surround layouts) and for non-finite samples.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise AudioError(f"audio file {p} does not exist; give a WAV, FLAC or OGG file")
+    try:
+        data, rate = sf.read(str(p), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
+        reason = " ".join(str(exc).split())
+        raise AudioError(f"cannot read audio file {p} ({reason}); give a WAV, FLAC or OGG file") from None
+    if data.shape[0] == 0:
+        raise AudioError(f"audio file {p} holds no samples; give a file with some music in it")
+    if data.shape[1] > 2:
+        raise AudioError(f"audio file {p} has {data.shape[1]} channels; only mono or stereo files are "
+                         "supported, downmix it first (e.g. `sox in.wav -c 2 out.wav`)")
+    if not np.all(np.isfinite(data)):
+        raise AudioError(f"audio file {p} contains NaN or infinite samples; re-export it")
+    return AudioClip(np.ascontiguousarray(np.clip(data, -1.0, 1.0)), int(rate))
+
+
+def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, bits: int = 24) -> Path:
+    """Write (frames, channels) samples to a .wav or .flac file (16 or 24 bit) atomically; returns the path.
+
+    Samples outside [-1, 1] are an error in the caller (the chain limits them), asserted here.
+    """
+    p = Path(path)
+    fmt = _WRITE_FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise AudioError(f"cannot write {p}: use a .wav or .flac file name")
+    data = np.asarray(samples)
+    assert np.all(np.isfinite(data)) and np.max(np.abs(data), initial=0.0) <= 1.0, "unlimited samples"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    try:
+        sf.write(tmp, data, int(sample_rate), format=fmt, subtype=f"PCM_{bits}")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p

@@ -1,0 +1,157 @@
+"""The chain shared by the live engine and offline renders: music -> binaural convolution -> gain -> limiter.
+
+`BinauralPlayer.render(out)` produces one block; it is what the sounddevice callback calls and what
+`naf walk` calls in a loop, so a render hears exactly the crossfaded IR swaps the app plays. Controls
+(`post_ir`, play/pause, volume, gain, seek, music) may be used from any thread: each is one reference or
+number assignment that the audio thread reads once per block, never a lock. Every level change (volume,
+gain, play, pause, a seek or new music) is ramped over one block so none of them clicks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from naf_model.audio.convolver import IRPartitions, PartitionedConvolver
+from naf_model.audio.limiter import SoftLimiter
+
+
+def as_stereo(music: np.ndarray) -> np.ndarray:
+    """(frames,) or (frames, 1|2) samples as a C-contiguous (frames, 2) float64 array."""
+    arr = np.asarray(music, dtype=np.float64)
+    arr = arr.reshape(len(arr), -1)
+    if arr.shape[1] == 1:
+        arr = np.repeat(arr, 2, axis=1)
+    assert arr.shape[1] == 2, "music must be mono or stereo"
+    return np.ascontiguousarray(arr)
+
+
+class BinauralPlayer:
+    """Plays `music` (frames, C) at `sample_rate` through the posted binaural IR, in blocks of `block_size`.
+
+    A stereo music stream is convolved channel-wise (left channel with the left-ear IR, right with the
+    right); mono music feeds both ears. `gain` is the session's calibration gain (see `levels`), `volume`
+    the user's fader in [0, 1].
+    """
+
+    def __init__(self, music: np.ndarray, sample_rate: int, block_size: int = 512,
+                 max_ir_seconds: float = 1.0, crossfade_blocks: int = 1, gain: float = 1.0,
+                 loop: bool = True, limiter_threshold: float = 0.9) -> None:
+        self.sample_rate = int(sample_rate)
+        self.block_size = int(block_size)
+        self.convolver = PartitionedConvolver(block_size, 2, int(round(max_ir_seconds * sample_rate)),
+                                              crossfade_blocks)
+        self.limiter = SoftLimiter(sample_rate, block_size, limiter_threshold)
+        self._music = as_stereo(music)
+        self._music_box = self._music
+        self._pos = 0
+        self._seek_box = (0, 0)  # (request number, frame)
+        self._seek_done = 0
+        self._tail_left = -1  # frames of reverberation still to play after a non-looping end
+        self._in = np.zeros((block_size, 2))
+        self._ramp = ((np.arange(block_size) + 1.0) / block_size).reshape(-1, 1)
+        self._gains = np.empty((block_size, 1))
+        self._level = 0.0  # gain applied at the end of the last block
+        self._running = False  # False: the last block was silent by transport (paused, or between a jump)
+        self.loop = loop
+        self.gain = float(gain)
+        self.volume = 1.0
+        self.playing = False
+        self.finished = False
+
+    # ---- controls, any thread ---------------------------------------------------------------------------
+    def post_ir(self, ir: np.ndarray | IRPartitions) -> IRPartitions:
+        """Swap to `ir` (2, N) at this player's rate (or already prepared); crossfaded in the next block."""
+        return self.convolver.post(ir)
+
+    def set_music(self, music: np.ndarray) -> None:
+        """Play `music` (frames, C) at this player's rate from its start (faded out and in)."""
+        self._music_box = as_stereo(music)
+
+    def seek(self, seconds: float) -> None:
+        """Continue from `seconds` into the music (faded out and in)."""
+        frame = int(max(0.0, seconds) * self.sample_rate)
+        self._seek_box = (self._seek_box[0] + 1, frame)
+
+    def play(self) -> None:
+        self.finished = False
+        self.playing = True
+
+    def pause(self) -> None:
+        self.playing = False
+
+    @property
+    def music(self) -> np.ndarray:
+        """The music (frames, 2) being played, or about to be after `set_music`."""
+        return self._music_box
+
+    @property
+    def position_s(self) -> float:
+        """Seconds into the music of the next block."""
+        return self._pos / self.sample_rate
+
+    @property
+    def music_seconds(self) -> float:
+        return len(self._music) / self.sample_rate
+
+    # ---- audio thread -----------------------------------------------------------------------------------
+    def render(self, out: np.ndarray) -> np.ndarray:
+        """Fill `out` (block_size, 2) float64 with the next block of output and return it."""
+        seek = self._seek_box
+        if not self._running:
+            if self._music_box is not self._music or seek[0] != self._seek_done:
+                self._music = self._music_box
+                self._pos = seek[1] % len(self._music) if seek[0] != self._seek_done else 0
+                self._seek_done = seek[0]
+                self._tail_left = -1
+            if not self.playing:
+                out[:] = 0.0
+                return out
+            self.convolver.reset()  # starting from silence: no stale reverberation comes back
+            self._running = True
+        jump = self._music_box is not self._music or seek[0] != self._seek_done
+        stopping = jump or not self.playing
+        target = 0.0 if stopping else self.gain * min(max(self.volume, 0.0), 1.0)
+        self._read_music(self._in)
+        self.convolver.process(self._in, out)
+        start = self._level
+        if start == target:
+            out *= target
+        else:
+            np.multiply(self._ramp, target - start, out=self._gains)
+            self._gains += start
+            np.multiply(out, self._gains, out=out)
+        self._level = target
+        if stopping:
+            self._running = False  # this block faded out; the next one applies the jump or stays silent
+        return self.limiter.process(out)
+
+    def _read_music(self, buf: np.ndarray) -> None:
+        music, b, pos = self._music, self.block_size, self._pos
+        n = len(music)
+        filled = 0
+        while filled < b:
+            if pos >= n:
+                if self.loop:
+                    pos = 0
+                    continue
+                buf[filled:] = 0.0
+                if self._end_of_music(b - filled):
+                    pos = 0
+                break
+            take = min(b - filled, n - pos)
+            buf[filled : filled + take] = music[pos : pos + take]
+            filled += take
+            pos += take
+        self._pos = pos
+
+    def _end_of_music(self, silent_frames: int) -> bool:
+        """Without looping, play the reverberation out after the music ends, then stop; True when stopped."""
+        if self._tail_left < 0:
+            self._tail_left = self.convolver.max_taps + self.block_size
+        self._tail_left -= silent_frames
+        if self._tail_left <= 0:
+            self.playing = False
+            self.finished = True
+            self._tail_left = -1
+            return True
+        return False
