@@ -16,6 +16,11 @@ from naf_model.scene.floorplan import TOL, Room, Window
 from naf_model.scene.surface import Surface
 
 
+def _cross(u: np.ndarray, v: np.ndarray) -> float:
+    """z component of the cross product of two 2-D vectors."""
+    return float(u[0] * v[1] - u[1] * v[0])
+
+
 def _split_ring(ring: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Insert into a closed ring ((K+1, 2), first == last) every point lying inside one of its edges."""
     out = [ring[0]]
@@ -42,7 +47,7 @@ def split_rings(free: Polygon, pieces: list[Polygon], windows: list[Window], wal
         d = (e - s) / np.linalg.norm(e - s)
         for a, b in zip(ring[:-1], ring[1:], strict=True):
             ab = (b - a) / np.linalg.norm(b - a)
-            if abs(ab[0] * d[1] - ab[1] * d[0]) > 1e-9 or abs(np.cross(d, a - s)) > 0.5 * wall + TOL:
+            if abs(_cross(ab, d)) > 1e-9 or abs(_cross(d, a - s)) > 0.5 * wall + TOL:
                 continue
             points.append(np.array([a + ((q - a) @ ab) * ab for q in (s, e)]))
     allpts = np.unique(np.round(np.concatenate(points), 9), axis=0)
@@ -57,10 +62,10 @@ def _window_at(m: np.ndarray, a: np.ndarray, b: np.ndarray, windows: list[Window
     for w in windows:
         s, f = np.asarray(w.start, float), np.asarray(w.end, float)
         d = (f - s) / np.linalg.norm(f - s)
-        if abs(e[0] * d[1] - e[1] * d[0]) > 1e-9:
+        if abs(_cross(e, d)) > 1e-9:
             continue
         t = (m - s) @ d / np.linalg.norm(f - s)
-        if abs(np.cross(d, m - s)) <= 0.5 * wall + TOL and 0 < t < 1:
+        if abs(_cross(d, m - s)) <= 0.5 * wall + TOL and 0 < t < 1:
             return w.material
     return None
 

@@ -166,7 +166,7 @@ def free_space_polygon(pieces: list[Polygon], rooms: list[Room]) -> Polygon:
             "are not connected to the others by a door; add a door"
         )
     if free.interiors:
-        c = Polygon(free.interiors[0]).representative_point()
+        c = Polygon(free.interiors[0]).centroid
         raise SceneError(
             f"the free space has a hole: the walls around {fmt((c.x, c.y))} are enclosed by a loop of doors "
             "(pyroomacoustics cannot model holes); remove one door of the loop"
