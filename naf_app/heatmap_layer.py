@@ -1,0 +1,51 @@
+"""The loudness heatmap drawn under the plan, with its colour bar in dB re the map's maximum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QRectF
+
+from naf_app.plan_view import Z_HEATMAP, PlanView
+
+FLOOR_DB = -60.0
+"""Levels below this share the darkest colour (as in naf_model.analysis.save_loudness_png)."""
+
+
+class HeatmapLayer:
+    """An ImageItem in the plan view and a ColorBarItem beside it; `show_map(lm)` draws a LoudnessMap."""
+
+    def __init__(self, view: PlanView) -> None:
+        self.view = view
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(Z_HEATMAP)
+        self.image.setOpacity(0.9)
+        view.addItem(self.image)
+        self.bar = pg.ColorBarItem(values=(FLOOR_DB, 0.0), colorMap="inferno", interactive=False,
+                                   width=18)
+        self.bar.setImageItem(self.image, insert_in=view.getPlotItem())
+        self.bar.axis.setTextPen("k")
+        self.bar.axis.setPen("k")
+        self.bar.axis.setLabel("loudness (dB re map maximum)", color="#000")
+        self.lm = None
+        self.set_visible(False)
+
+    def show_map(self, lm) -> None:
+        """Draw `lm` (LoudnessMap: xs (W,), ys (H,), db (H, W) with NaN outside the free space)."""
+        self.lm = lm
+        db = np.asarray(lm.db, dtype=np.float32)
+        finite = db[np.isfinite(db)]
+        low = max(FLOOR_DB, float(finite.min())) if finite.size else FLOOR_DB
+        low = min(low, -1.0)
+        self.image.setImage(np.where(np.isfinite(db), np.maximum(db, low), np.nan), autoLevels=False)
+        left, right, bottom, top = lm.extent
+        self.image.setRect(QRectF(left, bottom, right - left, top - bottom))
+        self.bar.setLevels((low, 0.0))
+        self.set_visible(True)
+
+    def set_visible(self, visible: bool) -> None:
+        self.image.setVisible(visible)
+        self.bar.setVisible(visible)
+
+    def visible(self) -> bool:
+        return self.image.isVisible()

@@ -1,0 +1,72 @@
+"""The IR panel: left/right waveforms of the latest predicted IR and their log-magnitude spectrograms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QRectF
+from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from naf_app.state import IrAnswer
+from naf_model.conventions import HOP, LOG_EPS, N_FFT, SAMPLE_RATE
+
+EAR_COLOURS = ((40, 90, 200), (210, 60, 50))
+
+
+class IrPanel(QWidget):
+    """Shows an `IrAnswer`: waveforms (2, N) against time in ms, spectrograms (2, 256, T) in kHz x ms."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.caption = QLabel("no impulse response yet")
+        layout.addWidget(self.caption)
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setBackground("w")
+        layout.addWidget(self.plots, 1)
+        self.wave_plot = self.plots.addPlot(row=0, col=0, title="binaural IR")
+        self.wave_plot.setLabel("bottom", "time", units="ms")
+        self.wave_plot.addLegend(offset=(-10, 10))
+        self.curves = [
+            self.wave_plot.plot(pen=pg.mkPen(c, width=1), name=name)
+            for c, name in zip(EAR_COLOURS, ("left ear", "right ear"), strict=True)
+        ]
+        self.spec_plots, self.spec_images = [], []
+        for row, ear in enumerate(("left ear", "right ear"), start=1):
+            plot = self.plots.addPlot(row=row, col=0, title=f"spectrogram, {ear}")
+            plot.setLabel("left", "frequency", units="kHz")
+            plot.setLabel("bottom", "time", units="ms")
+            image = pg.ImageItem(axisOrder="row-major")
+            image.setColorMap(pg.colormap.get("viridis"))
+            plot.addItem(image)
+            self.spec_plots.append(plot)
+            self.spec_images.append(image)
+        for plot in (self.wave_plot, *self.spec_plots):
+            for side in ("left", "bottom"):
+                plot.getAxis(side).setTextPen("k")
+                plot.getAxis(side).setPen("k")
+        self.updates = 0
+
+    def show_answer(self, answer: IrAnswer) -> None:
+        """Redraw for a new IR (called on the UI thread for each worker answer)."""
+        ir = np.asarray(answer.ir)
+        t_ms = np.arange(ir.shape[-1]) * (1000.0 / SAMPLE_RATE)
+        for curve, channel in zip(self.curves, ir, strict=True):
+            curve.setData(t_ms, channel)
+        spec = np.asarray(answer.spec)
+        n_freq, n_frames = spec.shape[-2:]
+        floor = float(np.log(LOG_EPS))
+        top = max(float(spec.max()), floor + 1.0)
+        width_ms = n_frames * HOP * 1000.0 / SAMPLE_RATE
+        height_khz = n_freq * SAMPLE_RATE / N_FFT / 1000.0
+        for image, channel in zip(self.spec_images, spec, strict=True):
+            image.setImage(channel, levels=(max(floor, top - 12.0), top))
+            image.setRect(QRectF(0.0, 0.0, width_ms, height_khz))
+        ex, ey = answer.emitter
+        lx, ly = answer.listener
+        self.caption.setText(
+            f"emitter ({ex:.2f}, {ey:.2f}) m  listener ({lx:.2f}, {ly:.2f}) m  heading {answer.heading:.0f}°"
+            f"  -  computed in {answer.latency_ms:.0f} ms"
+        )
+        self.updates += 1

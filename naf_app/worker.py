@@ -1,0 +1,156 @@
+"""The field worker: one QThread owns the NeuralAcousticField and answers only the latest IR request.
+
+The UI thread never runs the model. Every marker move posts a request into a one-slot mailbox (a newer
+request replaces an unanswered one), so while a drag outruns the model the worker always computes the
+newest position and older ones are dropped. Each answer goes straight from the worker thread to the IR
+sink (the audio engine's crossfaded swap) and to the UI through a queued signal.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PyQt6.QtCore import QThread, pyqtSignal
+
+from naf_app.state import FieldInfo, IrAnswer
+from naf_model.errors import NafError
+
+
+@dataclass(frozen=True)
+class IrRequest:
+    """Where to evaluate the field: positions in metres, heading in degrees; seq orders requests."""
+
+    seq: int
+    emitter: tuple[float, float]
+    listener: tuple[float, float]
+    heading: float
+
+
+def load_field(path: Path, scene, device: str):
+    """Load a checkpoint for `scene` (CheckpointError on a corrupt file or another scene) and describe it."""
+    from naf_model.field import NeuralAcousticField
+
+    field = NeuralAcousticField.load(path, device=device, scene=scene)
+    info = FieldInfo(
+        path=Path(path),
+        scene_name=str(field.scene_name),
+        preset=str(field.preset),
+        device=str(field.device),
+        n_frames=int(field.n_frames),
+        ir_length=int(field.ir_length),
+    )
+    return field, info
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the status bar: a NafError's own message, else the exception type and message."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text if isinstance(exc, NafError) else f"{type(exc).__name__}: {text}"
+
+
+class FieldWorker(QThread):
+    """Owns the field; `load()` and `request()` may be called from the UI thread at any rate.
+
+    Signals: loaded(FieldInfo), loadFailed(str), answered(IrAnswer), failed(str).
+    `ir_sink(ir)` is called in this thread with each new (2, N) float32 IR before `answered` is emitted.
+    """
+
+    loaded = pyqtSignal(object)
+    loadFailed = pyqtSignal(str)
+    answered = pyqtSignal(object)
+    failed = pyqtSignal(str)
+
+    def __init__(self, scene, device: str = "auto", ir_sink: Callable[[np.ndarray], None] | None = None,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.scene = scene
+        self.device = device
+        self.ir_sink = ir_sink
+        self._cond = threading.Condition()
+        self._pending: IrRequest | None = None
+        self._load_path: Path | None = None
+        self._stopping = False
+        self._seq = 0
+        self._field = None
+        self.answered_count = 0
+        self.dropped_count = 0
+
+    def load(self, path: str | Path) -> None:
+        """Load a checkpoint in the worker thread; pending IR requests wait for it."""
+        with self._cond:
+            self._load_path = Path(path)
+            self._cond.notify()
+
+    def request(self, emitter, listener, heading: float) -> int:
+        """Ask for the IR at these positions (metres) and heading (degrees); returns the request's seq."""
+        with self._cond:
+            self._seq += 1
+            if self._pending is not None:
+                self.dropped_count += 1
+            self._pending = IrRequest(
+                self._seq, (float(emitter[0]), float(emitter[1])), (float(listener[0]), float(listener[1])),
+                float(heading),
+            )
+            self._cond.notify()
+            return self._seq
+
+    def stop(self) -> None:
+        """Finish the current answer, drop the rest and wait for the thread to end."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self.wait()
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and self._load_path is None and self._pending is None:
+                    self._cond.wait()
+                if self._stopping:
+                    break
+                path, self._load_path = self._load_path, None
+                request = None
+                if path is None:
+                    request, self._pending = self._pending, None
+            if path is not None:
+                self._load(path)
+            elif request is not None and self._field is not None:
+                self._answer(request)
+        self._field = None
+
+    def _load(self, path: Path) -> None:
+        try:
+            self._field, info = load_field(path, self.scene, self.device)
+        except Exception as exc:  # a corrupt file can raise anything from pickle or torch: report, keep going
+            self._field = None
+            self.loadFailed.emit(describe_error(exc))
+            return
+        self.loaded.emit(info)
+
+    def _answer(self, request: IrRequest) -> None:
+        from naf_model.spectrogram import log_magnitude
+
+        start = time.perf_counter()
+        try:
+            ir = np.asarray(
+                self._field.impulse_response(request.emitter, request.listener, request.heading),
+                dtype=np.float32,
+            )
+        except Exception as exc:
+            self.failed.emit(describe_error(exc))
+            return
+        latency_ms = 1000.0 * (time.perf_counter() - start)
+        if self.ir_sink is not None:
+            try:
+                self.ir_sink(ir)
+            except NafError as exc:
+                self.failed.emit(describe_error(exc))
+        spec = log_magnitude(ir, self._field.n_frames)
+        self.answered_count += 1
+        self.answered.emit(IrAnswer(request.seq, request.emitter, request.listener, request.heading, ir, spec,
+                                    latency_ms))

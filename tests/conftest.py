@@ -1,0 +1,67 @@
+"""Shared test set-up: Qt runs offscreen, torch uses one thread, and app tests fail on leaked threads.
+
+The leak check applies to `tests/test_app_*.py`: after each test every QThread must have stopped, every
+QProcess must have exited and no new Python thread may remain (tqdm's shared monitor thread excepted).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+import time
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover - torch is a hard dependency, kept optional here for lint runs
+    pass
+
+_ALLOWED_THREAD_CLASSES = ("TMonitor",)  # tqdm's process-wide monitor, started once and kept by design
+
+
+def _running_qt_objects() -> list[str]:
+    """Names of QThreads still running and QProcesses not yet exited, found among live Python wrappers."""
+    try:
+        from PyQt6.QtCore import QProcess, QThread
+    except ImportError:  # pragma: no cover
+        return []
+    found = []
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, QThread) and obj.isRunning() and obj is not QThread.currentThread():
+                found.append(f"QThread {type(obj).__name__}")
+            elif isinstance(obj, QProcess) and obj.state() != QProcess.ProcessState.NotRunning:
+                found.append(f"QProcess {obj.program()} {' '.join(obj.arguments())}")
+        except RuntimeError:  # wrapper whose C++ object is already deleted
+            continue
+    return found
+
+
+def _new_python_threads(before: set[int]) -> list[str]:
+    return [
+        t.name for t in threading.enumerate()
+        if t.ident not in before and t.is_alive() and type(t).__name__ not in _ALLOWED_THREAD_CLASSES
+    ]
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads(request):
+    """In app tests, fail if a QThread, QProcess or Python thread started by the test is still running."""
+    if not request.node.path.name.startswith("test_app_"):
+        yield
+        return
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    deadline = time.monotonic() + 2.0  # threads told to stop get a moment to return from run()
+    while True:
+        leaked = _running_qt_objects() + _new_python_threads(before)
+        if not leaked or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not leaked, f"threads left running after the test: {leaked}"
