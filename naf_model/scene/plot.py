@@ -45,7 +45,12 @@ def _fill(ax: Axes, poly: Polygon, **kw) -> None:
 
 
 def _draw_doors(ax: Axes, scene: Scene) -> None:
-    """A door leaf and its quarter-circle swing, opening into the larger of the two rooms."""
+    """A door leaf and its quarter-circle swing."""
+    n_doors = {r.name: 0 for r in scene.rooms}
+    for door in scene.doors:
+        for r in scene.rooms:
+            if r.polygon.exterior.distance(Point(door.at)) < 1e-6:
+                n_doors[r.name] += 1
     for door in scene.doors:
         p = np.asarray(door.at, float)
         owners = [r for r in scene.rooms if r.polygon.exterior.distance(Point(p)) < 1e-6]
@@ -53,8 +58,9 @@ def _draw_doors(ax: Axes, scene: Scene) -> None:
         k = int(np.argmin([LineString(ring[i : i + 2]).distance(Point(p)) for i in range(len(ring) - 1)]))
         d = (ring[k + 1] - ring[k]) / np.linalg.norm(ring[k + 1] - ring[k])
         n = np.array([-d[1], d[0]])
-        big = max(owners, key=lambda r: r.polygon.area)
-        if not big.polygon.contains(Point(p + 0.3 * n)):
+        # doors open into rooms, not into the hall they come from: the side with fewer doors, then the larger
+        into = min(owners, key=lambda r: (n_doors[r.name], -r.polygon.area))
+        if not into.polygon.contains(Point(p + 0.3 * n)):
             n = -n
         hinge = p - 0.5 * door.width * d + 0.5 * scene.wall_thickness * n
         leaf = hinge + door.width * n
@@ -115,7 +121,9 @@ def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = 
         spot = polylabel(piece, tolerance=0.02)
         label = f"{room.name}\n{piece.area:.1f} m²"
         if room.walls != "plaster":
-            label += f"\nwalls: {room.walls}"
+            label += f"\nwalls: {room.walls.replace('_', ' ')}"
+        if room.ceiling != "plaster":
+            label += f"\nceiling: {room.ceiling.replace('_', ' ')}"
         ax.text(
             spot.x,
             spot.y,
@@ -131,8 +139,16 @@ def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = 
         for m in used
     ]
     if scene.windows:
-        handles.append(Patch(facecolor=MATERIAL_COLORS["glass"], edgecolor=WALL_COLOR, label="window"))
-    handles.append(Patch(facecolor=WALL_COLOR, label=f"wall ({scene.wall_thickness * 100:.0f} cm)"))
+        for m in dict.fromkeys(w.material for w in scene.windows):
+            handles.append(
+                Patch(
+                    facecolor=MATERIAL_COLORS.get(m, "#7cc4ee"), edgecolor=WALL_COLOR, label=f"window ({m})"
+                )
+            )
+    if scene.wall_thickness:
+        handles.append(Patch(facecolor=WALL_COLOR, label=f"wall ({scene.wall_thickness * 100:.0f} cm)"))
+    else:
+        handles.append(plt.Line2D([], [], color=WALL_COLOR, lw=2, label="wall"))
     if grid_spacing:
         handles.append(
             plt.Line2D(
@@ -155,9 +171,9 @@ def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = 
     ax.set_ylabel("y (m)", fontsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
+    rooms = f"{len(scene.rooms)} room" + ("s" if len(scene.rooms) > 1 else "")
     ax.set_title(
-        f"{scene.name}: {scene.area:.1f} m² free floor, {len(scene.rooms)} rooms, "
-        f"ceiling {scene.ceiling_height:g} m",
+        f"{scene.name}: {scene.area:.1f} m² free floor, {rooms}, ceiling {scene.ceiling_height:g} m",
         fontsize=10,
     )
     fig.tight_layout()
