@@ -1,0 +1,22 @@
+"""What a trained field has learned: loudness maps, t-SNE of its features, a linear probe, their figures."""
+
+from naf_model.analysis.figures import save_loudness_png, save_probe_png, save_tsne_png
+from naf_model.analysis.loudness import LoudnessMap, loudness_map, plan_grid
+from naf_model.analysis.probe import ProbeResult, linear_probe, ridge_probe, wall_distance
+from naf_model.analysis.tsne import TsneMap, feature_tsne, tsne_colours
+
+__all__ = [
+    "LoudnessMap",
+    "ProbeResult",
+    "TsneMap",
+    "feature_tsne",
+    "linear_probe",
+    "loudness_map",
+    "plan_grid",
+    "ridge_probe",
+    "save_loudness_png",
+    "save_probe_png",
+    "save_tsne_png",
+    "tsne_colours",
+    "wall_distance",
+]

@@ -1,0 +1,60 @@
+"""Network features at a grid of emitter positions, averaged over probe listeners (the paper's Sec. 5 views).
+
+t-SNE and the linear probe read the same features, so both go through `emitter_features`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from naf_model.errors import NafError
+
+FEATURE_BATCH = 64
+"""Emitters per `field.features` call; each one is evaluated against every probe listener."""
+
+
+def probe_listeners(scene: Any, n_probe: int, seed: int, spacing: float = 0.5) -> np.ndarray:
+    """`n_probe` listener positions (n_probe, 2) metres drawn without replacement from the free grid.
+
+    Deterministic for a given scene, count and seed; fewer when the grid holds fewer free positions.
+    """
+    if n_probe < 1:
+        raise NafError(f"the number of probe listeners must be at least 1, got {n_probe}")
+    grid = scene.sample_grid(spacing)
+    if len(grid) <= n_probe:
+        return np.asarray(grid, dtype=np.float64)
+    pick = np.random.default_rng(seed).choice(len(grid), size=n_probe, replace=False)
+    return np.asarray(grid[np.sort(pick)], dtype=np.float64)
+
+
+def emitter_features(
+    field: Any,
+    scene: Any,
+    spacing: float = 0.5,
+    n_probe: int = 64,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features at every free grid position as an emitter, averaged over `n_probe` probe listeners.
+
+    Returns positions (M, 2) metres from `scene.sample_grid(spacing)` and features (M, D) float64.
+    """
+    if not np.isfinite(spacing) or spacing <= 0:
+        raise NafError(f"grid spacing must be a positive number of metres, got {spacing}")
+    positions = np.asarray(scene.sample_grid(spacing), dtype=np.float64)
+    if len(positions) < 8:
+        raise NafError(
+            f"only {len(positions)} free positions at spacing {spacing} m in scene '{scene.name}';"
+            " use a finer --spacing"
+        )
+    listeners = probe_listeners(scene, n_probe, seed)
+    chunks = []
+    for start in range(0, len(positions), FEATURE_BATCH):
+        stop = min(start + FEATURE_BATCH, len(positions))
+        chunks.append(np.asarray(field.features(positions[start:stop], listeners), dtype=np.float64))
+        if progress is not None:
+            progress(stop, len(positions))
+    return positions, np.concatenate(chunks, axis=0)

@@ -1,0 +1,227 @@
+"""PNG figures of the analyses: loudness heatmap, t-SNE colours and the linear probe, each on the floor plan.
+
+Uses matplotlib's object API (no pyplot state), so it runs headless and from worker threads; every file is
+written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from matplotlib.figure import Figure
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path as MplPath
+from shapely.geometry import Polygon
+from shapely.ops import polylabel
+
+from naf_model.analysis.loudness import LoudnessMap
+from naf_model.analysis.probe import ProbeResult
+from naf_model.analysis.tsne import TsneMap
+
+WALL_COLOUR = "#262626"
+BACKGROUND = "#d9d9d9"
+DPI = 150
+
+
+def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
+    """Write `fig` to `path` atomically (temp file in the same folder, then rename); format from suffix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            fig.savefig(handle, format=fmt, dpi=DPI, bbox_inches="tight")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _polygon_patch(poly: Polygon, **kwargs: Any) -> PathPatch:
+    """A matplotlib patch for a shapely polygon, holes included."""
+    rings = [poly.exterior, *poly.interiors]
+    vertices, codes = [], []
+    for ring in rings:
+        xy = np.asarray(ring.coords)
+        vertices.append(xy)
+        codes.append([MplPath.MOVETO] + [MplPath.LINETO] * (len(xy) - 2) + [MplPath.CLOSEPOLY])
+    return PathPatch(MplPath(np.concatenate(vertices), np.concatenate(codes)), **kwargs)
+
+
+def _as_polygons(geometry: Any) -> list[Polygon]:
+    """Shapely polygons from a Polygon, MultiPolygon or a sequence of (x, y) vertices."""
+    if not isinstance(geometry, shapely.Geometry):
+        geometry = Polygon(np.asarray(geometry, dtype=np.float64))
+    if isinstance(geometry, Polygon):
+        return [geometry]
+    return [g for g in getattr(geometry, "geoms", []) if isinstance(g, Polygon)]
+
+
+def draw_plan(ax: Any, scene: Any, labels: bool = True) -> None:
+    """Walls (dark solids), the free-space outline and room names over whatever `ax` already shows."""
+    for outline in _as_polygons(scene.free_space):
+        ax.add_patch(_polygon_patch(outline, facecolor="none", edgecolor=WALL_COLOUR, lw=0.6, zorder=3))
+    for wall in scene.wall_polygons():
+        for poly in _as_polygons(wall):
+            ax.add_patch(_polygon_patch(poly, facecolor=WALL_COLOUR, edgecolor=WALL_COLOUR, lw=0.3, zorder=4))
+    if labels:
+        for room in getattr(scene, "rooms", []):
+            polys = _as_polygons(room.polygon)
+            if not polys:
+                continue
+            spot = polylabel(max(polys, key=lambda p: p.area), tolerance=0.05)
+            ax.text(
+                spot.x,
+                spot.y,
+                room.name,
+                ha="center",
+                va="center",
+                fontsize=7,
+                zorder=6,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.75},
+            )
+    xmin, ymin, xmax, ymax = scene.bounds
+    pad = 0.3
+    ax.set_xlim(xmin - pad, xmax + pad)
+    ax.set_ylim(ymin - pad, ymax + pad)
+    ax.set_aspect("equal")
+    ax.set_facecolor(BACKGROUND)
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")
+
+
+def _figure_for(scene: Any, panels: int = 1, extra_width: float = 1.2) -> Figure:
+    """A figure whose panels keep the plan's aspect ratio, about 6 inches wide per panel."""
+    xmin, ymin, xmax, ymax = scene.bounds
+    aspect = (ymax - ymin + 0.6) / max(xmax - xmin + 0.6, 1e-6)
+    width = 6.0
+    return Figure(
+        figsize=(panels * width + extra_width, max(2.5, width * aspect) + 0.8), layout="constrained"
+    )
+
+
+def raster(positions: np.ndarray, values: np.ndarray, spacing: float) -> tuple[np.ndarray, tuple]:
+    """Scatter values (M, ...) at lattice positions (M, 2) onto an image (H, W, ...) with NaN elsewhere.
+
+    Returns (image, extent) for `imshow(image, origin="lower", extent=extent)`.
+    """
+    positions = np.asarray(positions, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    origin = positions.min(axis=0)
+    idx = np.rint((positions - origin) / spacing).astype(int)
+    w, h = idx[:, 0].max() + 1, idx[:, 1].max() + 1
+    image = np.full((h, w, *values.shape[1:]), np.nan)
+    image[idx[:, 1], idx[:, 0]] = values
+    half = spacing / 2
+    extent = (
+        origin[0] - half,
+        origin[0] + (w - 1) * spacing + half,
+        origin[1] - half,
+        origin[1] + (h - 1) * spacing + half,
+    )
+    return image, extent
+
+
+def save_loudness_png(
+    scene: Any, lm: LoudnessMap, path: str | os.PathLike, emitter_xy: Any = None, floor_db: float = -60.0
+) -> Path:
+    """Loudness heatmap under the floor plan, colour bar in dB re the map maximum, emitter marked.
+
+    Levels below `floor_db` share the darkest colour so one quiet corner does not wash out the scale.
+    """
+    emitter = np.asarray(lm.emitter_xy if emitter_xy is None else emitter_xy, dtype=np.float64)
+    fig = _figure_for(scene)
+    ax = fig.add_subplot()
+    finite = lm.db[np.isfinite(lm.db)]
+    vmin = max(floor_db, float(finite.min())) if finite.size else floor_db
+    image = ax.imshow(
+        lm.db,
+        origin="lower",
+        extent=lm.extent,
+        cmap="inferno",
+        vmin=vmin,
+        vmax=0.0,
+        interpolation="nearest",
+        zorder=1,
+    )
+    draw_plan(ax, scene)
+    ax.plot(
+        *emitter, marker="*", ms=16, mfc="#19c3ff", mec="black", mew=1.0, ls="none", zorder=7, label="emitter"
+    )
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
+    colorbar = fig.colorbar(image, ax=ax, shrink=0.85)
+    colorbar.set_label("loudness (dB re map maximum)")
+    ax.set_title(
+        f"{scene.name}: predicted loudness, emitter at ({emitter[0]:.2f}, {emitter[1]:.2f}) m, "
+        f"listener heading {lm.heading_deg:g}°, grid {lm.spacing:g} m",
+        fontsize=9,
+    )
+    return save_figure(fig, path)
+
+
+def save_tsne_png(scene: Any, tm: TsneMap, path: str | os.PathLike) -> Path:
+    """t-SNE colours of the features at each emitter position, drawn as cells on the floor plan."""
+    fig = _figure_for(scene, extra_width=0.4)
+    ax = fig.add_subplot()
+    image, extent = raster(tm.positions, tm.rgb, tm.spacing)
+    alpha = np.isfinite(image[..., :1]).astype(np.float64)
+    ax.imshow(
+        np.concatenate([np.nan_to_num(image), alpha], axis=-1),
+        origin="lower",
+        extent=extent,
+        interpolation="nearest",
+        zorder=1,
+    )
+    draw_plan(ax, scene)
+    ax.set_title(
+        f"{scene.name}: t-SNE of NAF features at {len(tm.positions)} emitters ({tm.spacing:g} m grid)\n"
+        "colour = 3-D t-SNE axes as (R, G, B), each min-max scaled; similar colour = similar features",
+        fontsize=9,
+    )
+    return save_figure(fig, path)
+
+
+def save_probe_png(scene: Any, pr: ProbeResult, path: str | os.PathLike) -> Path:
+    """True and probe-predicted distance-to-wall maps side by side, plus a true-versus-predicted scatter."""
+    fig = _figure_for(scene, panels=2, extra_width=5.5)
+    grid = fig.add_gridspec(1, 3, width_ratios=[1, 1, 0.75])
+    vmax = float(max(pr.true.max(), np.percentile(pr.predicted, 99)))
+    maps = [("true (scene geometry)", pr.true), ("predicted by ridge probe", pr.predicted)]
+    image, map_axes = None, []
+    for col, (label, values) in enumerate(maps):
+        ax = fig.add_subplot(grid[0, col])
+        map_axes.append(ax)
+        img, extent = raster(pr.positions, values, pr.spacing)
+        image = ax.imshow(
+            img,
+            origin="lower",
+            extent=extent,
+            cmap="viridis",
+            vmin=0.0,
+            vmax=vmax,
+            interpolation="nearest",
+            zorder=1,
+        )
+        draw_plan(ax, scene, labels=col == 0)
+        ax.set_title(f"distance to nearest wall: {label}", fontsize=9)
+    colorbar = fig.colorbar(image, ax=map_axes, shrink=0.6, location="bottom", aspect=40)
+    colorbar.set_label("distance to nearest wall (m)")
+    ax = fig.add_subplot(grid[0, 2])
+    test = ~pr.train_mask
+    ax.scatter(pr.true[pr.train_mask], pr.predicted[pr.train_mask], s=6, c="#9e9e9e", label="train")
+    ax.scatter(pr.true[test], pr.predicted[test], s=9, c="#d6402b", label="held out")
+    ax.plot([0, vmax], [0, vmax], color="black", lw=0.8, ls="--", label="y = x")
+    ax.set_xlabel("true distance (m)")
+    ax.set_ylabel("predicted distance (m)")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(f"held-out R² = {pr.r2_test:.3f}  (n = {int(test.sum())})", fontsize=9)
+    fig.suptitle(f"{scene.name}: linear probe from NAF features to wall distance", fontsize=11)
+    return save_figure(fig, path)

@@ -1,0 +1,112 @@
+"""Loudness over the floor plan for one emitter: a heatmap of predicted IR energy, in dB re the map's maximum.
+
+The whole map goes through the field's batch path (a few `query_batch` calls), so a map at 0.25 m costs
+about as much as a handful of batched network evaluations, not one Python call per position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from naf_model.errors import NafError
+from naf_model.spectrogram import magnitude_from_log
+
+Progress = Callable[[int, int], None]
+"""progress(done, total): called after each batch so a worker thread or tqdm bar can follow along."""
+
+DEFAULT_BATCH = 256
+"""Positions per `query_batch` call: ~60 MB of float32 spectrograms for a 0.6 s scene, fast on CPU and GPU."""
+
+
+@dataclass(frozen=True)
+class LoudnessMap:
+    """Loudness on a regular plan grid.
+
+    xs: (W,) cell-centre x in metres; ys: (H,) cell-centre y in metres (increasing);
+    db: (H, W) float32, dB re the map's maximum (so <= 0), NaN where the cell centre is not free space;
+    emitter_xy: (2,) metres; heading_deg: listener head orientation used for every cell.
+    """
+
+    xs: np.ndarray
+    ys: np.ndarray
+    db: np.ndarray
+    emitter_xy: np.ndarray
+    heading_deg: float
+
+    @property
+    def spacing(self) -> float:
+        """Grid spacing in metres."""
+        return float(self.xs[1] - self.xs[0]) if len(self.xs) > 1 else float("nan")
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """(left, right, bottom, top) of the cells in metres, as matplotlib's `imshow(extent=...)` wants."""
+        h = self.spacing / 2 if len(self.xs) > 1 else 0.5
+        return (self.xs[0] - h, self.xs[-1] + h, self.ys[0] - h, self.ys[-1] + h)
+
+
+def plan_grid(scene: Any, spacing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell centres covering the scene's bounding box and which of them are free.
+
+    Returns xs (W,), ys (H,) in metres and free (H, W) bool from `scene.is_free`; row i is y = ys[i].
+    """
+    if not np.isfinite(spacing) or spacing <= 0:
+        raise NafError(f"grid spacing must be a positive number of metres, got {spacing}")
+    xmin, ymin, xmax, ymax = scene.bounds
+    xs = np.arange(xmin + spacing / 2, xmax, spacing)
+    ys = np.arange(ymin + spacing / 2, ymax, spacing)
+    if len(xs) * len(ys) > 4_000_000:
+        raise NafError(f"spacing {spacing} m gives {len(xs) * len(ys):,} grid cells; use a coarser --spacing")
+    gx, gy = np.meshgrid(xs, ys)
+    free = np.asarray(scene.is_free(gx.ravel(), gy.ravel()), dtype=bool).reshape(gy.shape)
+    return xs, ys, free
+
+
+def ir_energy_db(log_spec: np.ndarray) -> np.ndarray:
+    """Energy of each IR in dB (arbitrary reference) from log-magnitude spectrograms.
+
+    log_spec: (B, 2, F, T) values ln(|X| + 1e-3); returns (B,) float64, 10 log10 of the sum of |X|^2 over both
+    ears, all bins and frames (by Parseval, proportional to the waveform energy).
+    """
+    energy = np.square(magnitude_from_log(log_spec)).sum(axis=(1, 2, 3))
+    return 10.0 * np.log10(np.maximum(energy, 1e-30))
+
+
+def loudness_map(
+    field: Any,
+    scene: Any,
+    emitter_xy: Any,
+    heading_deg: float = 0.0,
+    spacing: float = 0.25,
+    progress: Progress | None = None,
+    batch_size: int = DEFAULT_BATCH,
+) -> LoudnessMap:
+    """Predicted loudness at every free cell of a `spacing` grid for a fixed emitter and head orientation.
+
+    field: a `NeuralAcousticField` (only `query_batch` is used); emitter_xy: (2,) metres, must be free.
+    Raises `PositionError` for an emitter outside the free space, `NafError` for a bad spacing.
+    """
+    emitter = np.asarray(emitter_xy, dtype=np.float64).reshape(2)
+    scene.require_free(emitter, what="emitter")
+    xs, ys, free = plan_grid(scene, spacing)
+    gx, gy = np.meshgrid(xs, ys)
+    listeners = np.stack([gx[free], gy[free]], axis=1)
+    n = len(listeners)
+    energy_db = np.empty(n)
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        b = stop - start
+        spec = field.query_batch(
+            np.broadcast_to(emitter, (b, 2)), listeners[start:stop], np.full(b, float(heading_deg))
+        )
+        energy_db[start:stop] = ir_energy_db(np.asarray(spec))
+        if progress is not None:
+            progress(stop, n)
+    db = np.full(free.shape, np.nan, dtype=np.float32)
+    if n:
+        db[free] = (energy_db - energy_db.max()).astype(np.float32)
+    return LoudnessMap(xs=xs, ys=ys, db=db, emitter_xy=emitter, heading_deg=float(heading_deg))

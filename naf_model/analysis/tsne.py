@@ -1,0 +1,68 @@
+"""t-SNE of the field's features to three dimensions, shown as colours on the floor plan (NAF paper, Fig. 6).
+
+Nearby emitters with similar acoustics should get similar colours; rooms tend to separate into colour blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.manifold import TSNE
+from threadpoolctl import threadpool_limits
+
+from naf_model.analysis.features import emitter_features
+
+EXACT_MAX_POINTS = 600
+"""Above this many positions the O(M^2) exact t-SNE gives way to Barnes-Hut."""
+
+
+@dataclass(frozen=True)
+class TsneMap:
+    """t-SNE colours on the plan.
+
+    positions: (M, 2) emitter positions in metres; rgb: (M, 3) colours in [0, 1] (t-SNE axes, min-max each);
+    embedding: (M, 3) the raw t-SNE coordinates; spacing: the grid spacing in metres.
+    """
+
+    positions: np.ndarray
+    rgb: np.ndarray
+    embedding: np.ndarray
+    spacing: float
+
+
+def tsne_colours(features: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Embed (M, D) features with 3-D t-SNE; returns (embedding (M, 3), rgb (M, 3) in [0, 1]).
+
+    Each t-SNE axis is min-max scaled to one colour channel. Perplexity follows M (at most 30) so that small
+    scenes work too. Exact gradients up to EXACT_MAX_POINTS (faster than Barnes-Hut there in 3-D), one thread:
+    threaded BLAS/OpenMP spin-waits made it 5-10x slower on a busy 2-core machine.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    m = len(features)
+    assert m >= 4, "t-SNE needs at least 4 points"
+    perplexity = float(min(30.0, max(2.0, (m - 1) / 3.0)))
+    method = "exact" if m <= EXACT_MAX_POINTS else "barnes_hut"
+    with threadpool_limits(limits=1):
+        embedding = TSNE(
+            n_components=3, perplexity=perplexity, init="pca", random_state=seed, method=method, n_jobs=1
+        ).fit_transform(features)
+    low, high = embedding.min(axis=0), embedding.max(axis=0)
+    rgb = (embedding - low) / np.where(high > low, high - low, 1.0)
+    return embedding, np.clip(rgb, 0.0, 1.0)
+
+
+def feature_tsne(
+    field: Any,
+    scene: Any,
+    spacing: float = 0.5,
+    n_probe: int = 64,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> TsneMap:
+    """Features at a `spacing` grid of emitters (mean over `n_probe` listeners) -> 3-D t-SNE -> colours."""
+    positions, features = emitter_features(field, scene, spacing, n_probe, seed, progress)
+    embedding, rgb = tsne_colours(features, seed)
+    return TsneMap(positions=positions, rgb=rgb, embedding=embedding, spacing=float(spacing))
