@@ -8,6 +8,7 @@ come only from its magnitudes, never from how its phase was made.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,14 +139,21 @@ class AcousticParameters:
         return AcousticParameters(self.t60[rows], self.c50[rows], self.edt[rows])
 
 
-def acoustic_parameters(logmag: np.ndarray, n_samples: int, seed: int = 0) -> AcousticParameters:
-    """T60, C50 and EDT of log-magnitudes (B, 2, N_FREQ, T) inverted by the shared random phase."""
+def acoustic_parameters(
+    logmag: np.ndarray, n_samples: int, seed: int = 0, progress: Callable[[int], None] | None = None
+) -> AcousticParameters:
+    """T60, C50 and EDT of log-magnitudes (B, 2, N_FREQ, T) inverted by the shared random phase.
+
+    `progress(n)` is called after each chunk with the number of items it held.
+    """
     logmag = np.asarray(logmag)
     phase = random_phase(logmag.shape[-1], seed)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for start in range(0, logmag.shape[0], CHUNK_ITEMS):
         wave = waveforms_from_log(logmag[start : start + CHUNK_ITEMS], n_samples, phase)
         parts.append((rt60(wave), c50(wave), edt(wave)))
+        if progress is not None:
+            progress(len(wave))
     if not parts:
         empty = np.zeros((0,) + logmag.shape[1:2])
         return AcousticParameters(empty, empty, empty)
@@ -173,6 +181,18 @@ class ItemErrors:
     edt: np.ndarray
     t60_failures: np.ndarray
 
+    @staticmethod
+    def concatenate(parts: list[ItemErrors]) -> ItemErrors:
+        """Errors of consecutive chunks of items joined into one."""
+        fields = ("spectral", "t60", "c50", "edt", "t60_failures")
+        return ItemErrors(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
+
+    def take(self, rows: np.ndarray) -> ItemErrors:
+        """The errors of a subset of items."""
+        return ItemErrors(
+            self.spectral[rows], self.t60[rows], self.c50[rows], self.edt[rows], self.t60_failures[rows]
+        )
+
     def summary(self) -> dict[str, float]:
         """Means over items: spectral error, T60 (%), C50 (dB) and EDT (%) errors, T60 failure rate (%)."""
         n_ears = 2
@@ -191,9 +211,10 @@ def item_errors(
     gt_params: AcousticParameters,
     n_samples: int,
     seed: int = 0,
+    progress: Callable[[int], None] | None = None,
 ) -> ItemErrors:
     """Errors of predicted log-magnitudes (B, 2, N_FREQ, T) against the ground truth and its parameters."""
-    pred_params = acoustic_parameters(pred_log, n_samples, seed)
+    pred_params = acoustic_parameters(pred_log, n_samples, seed, progress)
     failed = np.isnan(pred_params.t60) | np.isnan(gt_params.t60)
     return ItemErrors(
         spectral=spectral_error(pred_log, gt_log),

@@ -1,0 +1,130 @@
+"""The floor row: how far two simulations of the same pair differ when only the ray tracer's seed changes.
+
+No method can be expected to beat the simulator's own run-to-run noise, so the table shows it. A subset
+of the evaluated test pairs is simulated again, emitter by emitter (one simulation serves all of an
+emitter's listeners), with a seed derived from the data set seed on a stream the data set never uses.
+The IRs are cached next to the data set (`<data>.floor.h5`), keyed by the data set's plan, so the cost
+is paid once and later runs only simulate pairs the cache lacks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from naf_model.data import DataSet
+from naf_model.data.plan import derived_seed
+from naf_model.errors import DataError
+
+FLOOR_SEED_STREAM = 101
+"""derived_seed stream for the repeat simulations; the data set uses streams 0-2."""
+CACHE_FORMAT = 1
+
+
+def floor_cache_path(data_path: str | os.PathLike[str]) -> Path:
+    """Where the floor IRs of a data set are cached: `data/<scene>.h5` -> `data/<scene>.floor.h5`."""
+    path = Path(data_path)
+    return path.with_name(path.stem + ".floor.h5")
+
+
+def choose_floor_pairs(
+    pairs: np.ndarray, candidates: np.ndarray, max_pairs: int, seed: int = 0
+) -> np.ndarray:
+    """Up to `max_pairs` of the `candidates` (pair indices), taking whole emitter groups in a seeded order.
+
+    pairs (P, 2) are the data set's (emitter, listener) indices; returns sorted pair indices.
+    """
+    candidates = np.asarray(candidates, np.int64)
+    emitters = np.unique(pairs[candidates, 0])
+    order = np.random.default_rng(seed).permutation(emitters)
+    chosen: list[np.ndarray] = []
+    left = max_pairs
+    for e in order:
+        if left <= 0:
+            break
+        group = candidates[pairs[candidates, 0] == e][:left]
+        chosen.append(group)
+        left -= len(group)
+    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
+
+
+def floor_seed(data_seed: int, emitter: int) -> int:
+    """The simulator seed of an emitter's repeat simulation."""
+    return derived_seed(data_seed, FLOOR_SEED_STREAM, emitter)
+
+
+def floor_irs(
+    dataset: DataSet,
+    scene,
+    pair_indices: np.ndarray,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """IRs (K, 4, 2, N) float16 of the given pairs simulated again with the floor seed; cached.
+
+    `scene` must be the data set's scene (hash checked); `progress(n)` is called with each emitter's
+    number of newly simulated pairs.
+    """
+    from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
+
+    meta = dataset.meta
+    if scene.geometry_hash() != meta.scene_hash:
+        raise DataError(
+            f"scene '{scene.name}' differs from the one {dataset.path.name} was made from; "
+            "re-make the data set or pass the matching scene"
+        )
+    pair_indices = np.asarray(pair_indices, np.int64)
+    cache = floor_cache_path(dataset.path)
+    cached = _read_cache(cache, meta.plan_key, meta.ir_length)
+    pairs = dataset.pairs
+    missing = np.array([p for p in pair_indices if int(p) not in cached], np.int64)
+    base = SimulationConfig.from_json(meta.simulation)
+    for e in np.unique(pairs[missing, 0]) if len(missing) else []:
+        rows = missing[pairs[missing, 0] == e]
+        seed = floor_seed(meta.seed, int(e))
+        config = dataclasses.replace(base, seed=seed)
+        irs = simulate_binaural_rirs(scene, dataset.emitters[e], dataset.listeners[pairs[rows, 1]], config)
+        for p, ir in zip(rows, irs.astype(np.float16), strict=True):
+            cached[int(p)] = ir
+        _write_cache(cache, meta.plan_key, cached)  # after each emitter: an interrupted run keeps its work
+        if progress is not None:
+            progress(len(rows))
+    if not len(pair_indices):
+        return np.zeros((0, 4, 2, meta.ir_length), np.float16)
+    return np.stack([cached[int(p)] for p in pair_indices])
+
+
+def _read_cache(path: Path, plan_key: str, ir_length: int) -> dict[int, np.ndarray]:
+    """Cached floor IRs by pair index; empty if absent, unreadable or made for another plan."""
+    if not path.is_file():
+        return {}
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("plan_key") != plan_key or int(f.attrs.get("format_version", -1)) != CACHE_FORMAT:
+                return {}
+            irs = f["ir"][()]
+            if irs.shape[1:] != (4, 2, ir_length):
+                return {}
+            return {int(p): ir for p, ir in zip(f["pairs"][()], irs, strict=True)}
+    except (OSError, KeyError, ValueError):
+        return {}
+
+
+def _write_cache(path: Path, plan_key: str, irs: dict[int, np.ndarray]) -> None:
+    """Write all cached floor IRs atomically (temp file in the same folder, then rename)."""
+    keys = sorted(irs)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format_version"] = CACHE_FORMAT
+            f.attrs["plan_key"] = plan_key
+            f.attrs["seed_stream"] = FLOOR_SEED_STREAM
+            f.create_dataset("pairs", data=np.asarray(keys, np.int64))
+            f.create_dataset("ir", data=np.stack([irs[k] for k in keys]), compression="lzf", chunks=True)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
