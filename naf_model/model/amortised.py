@@ -1,0 +1,86 @@
+"""The `fast` field: one code per (emitter, listener, orientation), whole log-spectrograms decoded at once.
+
+Per-pixel NAF runs its MLP F * T * 2 (~50,000) times per IR. Here the MLP runs once per (emitter, listener,
+orientation) to give a code; a per-ear head turns the code into K coefficients over a learned
+spectro-temporal basis (K, F * T), initialised from a PCA of the normalised training spectrograms and then
+fine-tuned. Same inputs as NAF: sinusoidal position embeddings, the local grid read at emitter and listener,
+learned additive orientation latents in the trunk and ear latents in the head.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from naf_model.conventions import ORIENTATIONS_DEG
+from naf_model.model.network import ConditionedMLP, EndpointPart, PairEncoder
+from naf_model.model.presets import FieldShape, ModelConfig
+
+
+class AmortisedNAF(nn.Module):
+    """(emitter (B, 2) m, listener (B, 2) m, orientation (B,) long) -> (B, 2, F, T) normalised log-magnitudes.
+
+    `code` (B, W) is the per-(emitter, listener, orientation) feature used by t-SNE and probes.
+    """
+
+    def __init__(self, config: ModelConfig, shape: FieldShape) -> None:
+        super().__init__()
+        n = config.network
+        self.config, self.shape = config, shape
+        self.encoder = PairEncoder(config, shape, n.width)
+        self.trunk = ConditionedMLP(n.depth, n.width, {"orientation": len(ORIENTATIONS_DEG)}, n.leaky_slope)
+        self.ear_latent = nn.Parameter(torch.randn(2, n.width) * 0.01)
+        self.head_hidden = nn.Linear(n.width, n.width)
+        self.head_out = nn.Linear(n.width, n.n_basis)
+        size = shape.n_freq * shape.n_frames
+        self.basis = nn.Parameter(torch.randn(n.n_basis, size) / size**0.5)
+        self.offset = nn.Parameter(torch.zeros(size))
+
+    @torch.no_grad()
+    def init_basis(self, spectrograms: torch.Tensor) -> float:
+        """Set basis and offset from a PCA of normalised spectrograms (S, F, T); returns the variance share
+        the K components explain. Components are scaled by their standard deviation so unit-size
+        coefficients are typical."""
+        x = spectrograms.reshape(spectrograms.shape[0], -1).float()
+        mean = x.mean(0)
+        xc = x - mean
+        # PCA through the (S, S) Gram matrix: S is a few thousand, F * T tens of thousands.
+        eigval, eigvec = torch.linalg.eigh((xc @ xc.T).double())
+        eigval, eigvec = eigval.flip(0).clamp_min(0), eigvec.flip(1)
+        k = min(self.basis.shape[0], xc.shape[0] - 1)
+        components = (eigvec[:, :k].T.float() @ xc) / eigval[:k].sqrt().clamp_min(1e-12).float()[:, None]
+        scale = (eigval[:k] / max(xc.shape[0] - 1, 1)).sqrt().float()
+        self.offset.copy_(mean)
+        self.basis.zero_()
+        self.basis[:k] = components * scale[:, None]
+        return float(eigval[:k].sum() / eigval.sum().clamp_min(1e-12))
+
+    def code_from_parts(self, pair: EndpointPart, orientation: torch.Tensor) -> torch.Tensor:
+        """Input-layer and residual pre-activations (B, W) x2 + orientation (B,) -> code (B, W)."""
+        return self.trunk(pair[0], pair[1], {"orientation": orientation})
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        """Code (B, W) -> (B, 2, F, T): per-ear coefficients (B, 2, K) times the basis, plus the offset."""
+        h = F.leaky_relu(
+            self.head_hidden(code)[:, None, :] + self.ear_latent, self.config.network.leaky_slope
+        )
+        coefficients = self.head_out(h)  # (B, 2, K)
+        out = coefficients @ self.basis + self.offset
+        return out.reshape(code.shape[0], 2, self.shape.n_freq, self.shape.n_frames)
+
+    def code(self, emitter: torch.Tensor, listener: torch.Tensor, orientation: torch.Tensor) -> torch.Tensor:
+        """(B, 2), (B, 2), (B,) -> (B, W) code."""
+        return self.code_from_parts(self.encoder(emitter, listener), orientation)
+
+    def forward(
+        self, emitter: torch.Tensor, listener: torch.Tensor, orientation: torch.Tensor
+    ) -> torch.Tensor:
+        """See the class docstring."""
+        return self.decode(self.code(emitter, listener, orientation))
+
+    def predict(
+        self, emitter: torch.Tensor, listener: torch.Tensor, orientation: torch.Tensor
+    ) -> torch.Tensor:
+        """Whole spectrograms, both ears: (B, 2, F, T) normalised (= forward; same API as PixelNAF)."""
+        return self(emitter, listener, orientation)

@@ -1,0 +1,146 @@
+"""Training data in memory and the random batches of the NAF recipe.
+
+Per-pixel models: each step draws `irs_per_step` (pair, orientation, ear) items and `pixels_per_ir` random
+(f, t) pixels of each; a `pad_fraction` share of items draw frames over the full length with everything after
+the IR's end set to ln(1e-3) (the paper's padding), the rest only within the IR. Amortised models draw whole
+(pair, orientation) spectrograms. Positions get N(0, jitter_m) jitter. All randomness comes from one
+`torch.Generator`, so a resumed run draws exactly the batches an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from naf_model.conventions import LOG_EPS
+from naf_model.model.normalisation import SpectrogramStats
+
+SILENCE = math.log(LOG_EPS)
+SILENCE_MARGIN = 0.05
+"""A frame counts as part of the IR while some bin is this far above ln(1e-3)."""
+
+
+@dataclass
+class SplitArrays:
+    """One split of the data set: positions (P, 2) m and log-magnitudes (P, 4, 2, F, T) float16."""
+
+    emitters: torch.Tensor
+    listeners: torch.Tensor
+    spec: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.spec.shape[0]
+
+    def valid_frames(self) -> torch.Tensor:
+        """Frames up to each IR's last audible frame, (P, 4, 2) long, at least 1."""
+        loud = self.spec.float().amax(dim=-2) > SILENCE + SILENCE_MARGIN  # (P, 4, 2, T)
+        t = torch.arange(1, loud.shape[-1] + 1)
+        return (loud * t).amax(-1).clamp_min(1)
+
+
+@dataclass
+class PixelBatch:
+    """emitter, listener (B, 2) m; orientation, ear (B,) long; freq, frame (B, P) long; target (B, P)."""
+
+    emitter: torch.Tensor
+    listener: torch.Tensor
+    orientation: torch.Tensor
+    ear: torch.Tensor
+    freq: torch.Tensor
+    frame: torch.Tensor
+    target: torch.Tensor
+
+
+@dataclass
+class IRBatch:
+    """emitter, listener (B, 2) m; orientation (B,) long; target (B, 2, F, T) normalised."""
+
+    emitter: torch.Tensor
+    listener: torch.Tensor
+    orientation: torch.Tensor
+    target: torch.Tensor
+
+
+class BatchSampler:
+    """Draws training batches from `train` with its own generator (state saved in checkpoints)."""
+
+    def __init__(
+        self, train: SplitArrays, stats: SpectrogramStats, seed: int, jitter_m: float, pad_fraction: float
+    ) -> None:
+        self.train, self.stats = train, stats
+        self.jitter_m, self.pad_fraction = jitter_m, pad_fraction
+        self.generator = torch.Generator().manual_seed(seed)
+        self.valid = train.valid_frames()
+
+    def _items(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        g = self.generator
+        pair = torch.randint(len(self.train), (n,), generator=g)
+        orientation = torch.randint(4, (n,), generator=g)
+        emitter = self.train.emitters[pair] + torch.randn(n, 2, generator=g) * self.jitter_m
+        listener = self.train.listeners[pair] + torch.randn(n, 2, generator=g) * self.jitter_m
+        return pair, orientation, emitter, listener
+
+    def pixels(self, n_irs: int, n_pixels: int) -> PixelBatch:
+        """A per-pixel batch of n_irs items x n_pixels pixels."""
+        g = self.generator
+        pair, orientation, emitter, listener = self._items(n_irs)
+        ear = torch.randint(2, (n_irs,), generator=g)
+        n_freq, n_frames = self.train.spec.shape[-2:]
+        valid = self.valid[pair, orientation, ear]
+        padded = torch.rand(n_irs, generator=g) < self.pad_fraction
+        span = torch.where(padded, torch.full_like(valid, n_frames), valid)
+        frame = (torch.rand(n_irs, n_pixels, generator=g) * span[:, None]).long().clamp_max(n_frames - 1)
+        freq = torch.randint(n_freq, (n_irs, n_pixels), generator=g)
+        raw = self.train.spec[pair[:, None], orientation[:, None], ear[:, None], freq, frame].float()
+        raw = torch.where(frame >= valid[:, None], torch.full_like(raw, SILENCE), raw)
+        mean, scale = self.stats.scale_at(freq, frame, raw)
+        return PixelBatch(emitter, listener, orientation, ear, freq, frame, (raw - mean) / scale)
+
+    def irs(self, n_irs: int) -> IRBatch:
+        """A batch of n_irs whole (pair, orientation) spectrograms, both ears."""
+        pair, orientation, emitter, listener = self._items(n_irs)
+        target = self.stats.normalise(self.train.spec[pair, orientation].float())
+        return IRBatch(emitter, listener, orientation, target)
+
+
+@dataclass
+class HeldOut:
+    """A fixed evaluation sample of test spectrograms: items (pair, orientation) and pixels per item."""
+
+    emitter: torch.Tensor  # (B, 2)
+    listener: torch.Tensor  # (B, 2)
+    orientation: torch.Tensor  # (B,)
+    spec: torch.Tensor  # (B, 2, F, T) float32 log-magnitudes
+    freq: torch.Tensor  # (B, P) long
+    frame: torch.Tensor  # (B, P) long
+
+
+def held_out_sample(test: SplitArrays, n_items: int = 64, n_pixels: int = 2048, seed: int = 0) -> HeldOut:
+    """Fixed (seeded) test items and pixels: the same for every model, so errors are comparable."""
+    g = torch.Generator().manual_seed(seed)
+    n = min(n_items, len(test) * 4)
+    flat = torch.randperm(len(test) * 4, generator=g)[:n]
+    pair, orientation = flat // 4, flat % 4
+    n_freq, n_frames = test.spec.shape[-2:]
+    freq = torch.randint(n_freq, (n, n_pixels), generator=g)
+    frame = torch.randint(n_frames, (n, n_pixels), generator=g)
+    return HeldOut(
+        test.emitters[pair],
+        test.listeners[pair],
+        orientation,
+        test.spec[pair, orientation].float(),
+        freq,
+        frame,
+    )
+
+
+def split_positions(
+    emitters: np.ndarray, listeners: np.ndarray, pairs: np.ndarray
+) -> tuple[torch.Tensor, ...]:
+    """Per-pair emitter and listener positions (P, 2) float32 from the data set's index arrays."""
+    e = torch.as_tensor(emitters[pairs[:, 0]], dtype=torch.float32)
+    l_ = torch.as_tensor(listeners[pairs[:, 1]], dtype=torch.float32)
+    return e, l_

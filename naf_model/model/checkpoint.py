@@ -1,0 +1,157 @@
+"""One-file checkpoints: config, scene identity, STFT settings, normalisation, weights, metrics, and (training
+checkpoints only) optimizer, step and RNG states. Writes are atomic; every mismatch is a one-line error."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from naf_model.conventions import HOP, N_FFT, N_FREQ, SAMPLE_RATE
+from naf_model.errors import CheckpointError, DataError
+from naf_model.model.normalisation import SpectrogramStats
+from naf_model.model.presets import FieldShape, ModelConfig, build
+
+FORMAT_VERSION = 1
+STFT_SETTINGS = {"sample_rate": SAMPLE_RATE, "n_fft": N_FFT, "hop": HOP, "n_freq": N_FREQ}
+
+
+@dataclass
+class Checkpoint:
+    """Everything a field needs; `training` is None in exported (shipped) checkpoints.
+
+    `plan` is the free space's outer boundary [[x, y], ...] in metres (None when trained without a scene
+    object), so a field can reject positions outside the plan without the scene file.
+    """
+
+    config: ModelConfig
+    shape: FieldShape
+    scene_name: str
+    scene_hash: str
+    ir_length: int
+    stats: SpectrogramStats
+    weights: dict[str, torch.Tensor]
+    plan: list[list[float]] | None = None
+    stft: dict[str, int] = field(default_factory=lambda: dict(STFT_SETTINGS))
+    metrics: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] | None = None
+
+    @property
+    def preset(self) -> str:
+        """The preset name the model was trained with."""
+        return self.config.name
+
+    def to_payload(self) -> dict[str, Any]:
+        """A dict of plain types and tensors (loadable with torch.load(weights_only=True))."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "preset": self.preset,
+            "bounds": list(self.shape.bounds),
+            "n_frames": self.shape.n_frames,
+            "n_freq": self.shape.n_freq,
+            "scene_name": self.scene_name,
+            "scene_hash": self.scene_hash,
+            "plan": self.plan,
+            "stft": dict(self.stft),
+            "ir_length": self.ir_length,
+            "stats": {"mean": torch.as_tensor(self.stats.mean), "std": torch.as_tensor(self.stats.std)},
+            "weights": self.weights,
+            "metrics": dict(self.metrics),
+            "training": self.training,
+        }
+
+    @staticmethod
+    def from_payload(p: dict[str, Any], source: str) -> Checkpoint:
+        """Inverse of `to_payload`; CheckpointError when fields are missing or of another format version."""
+        if not isinstance(p, dict) or p.get("format_version") != FORMAT_VERSION:
+            raise CheckpointError(
+                f"{source} is not a naf checkpoint of format {FORMAT_VERSION}; retrain or re-export"
+            )
+        try:
+            return Checkpoint(
+                config=ModelConfig.from_dict(p["config"]),
+                shape=FieldShape(tuple(float(b) for b in p["bounds"]), int(p["n_frames"]), int(p["n_freq"])),
+                scene_name=str(p["scene_name"]),
+                scene_hash=str(p["scene_hash"]),
+                ir_length=int(p["ir_length"]),
+                stats=SpectrogramStats(p["stats"]["mean"].numpy(), p["stats"]["std"].numpy()),
+                weights=p["weights"],
+                plan=p["plan"],
+                stft=dict(p["stft"]),
+                metrics=dict(p["metrics"]),
+                training=p["training"],
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise CheckpointError(
+                f"{source} is missing checkpoint field {exc}; retrain or re-export it"
+            ) from exc
+
+    def build_model(self) -> nn.Module:
+        """The network with these weights loaded, in eval mode."""
+        model = build(self.config, self.shape)
+        try:
+            model.load_state_dict(self.weights)
+        except RuntimeError as exc:
+            raise CheckpointError(
+                f"checkpoint weights do not fit preset {self.preset!r}: retrain it"
+            ) from exc
+        return model.eval()
+
+    def check_stft(self, meta: dict[str, Any], source: str) -> None:
+        """DataError if a data set's STFT settings or frame count differ from this checkpoint's."""
+        for key, value in self.stft.items():
+            if key in meta and int(meta[key]) != int(value):
+                raise DataError(f"{source} has {key}={meta[key]} but the checkpoint was trained with {value}")
+        if "n_frames" in meta and int(meta["n_frames"]) != self.shape.n_frames:
+            raise DataError(
+                f"{source} has {meta['n_frames']} frames per IR but the checkpoint has {self.shape.n_frames}"
+            )
+
+
+def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Path:
+    """Write atomically (temp file in the same folder, then os.replace)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(checkpoint.to_payload(), f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike[str], scene_hash: str | None = None) -> Checkpoint:
+    """Read a checkpoint; CheckpointError if missing, truncated, foreign, or trained on another scene."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}; train one with `naf train` or pass another path")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for truncated or foreign files
+        raise CheckpointError(
+            f"{path} is truncated or not a checkpoint ({type(exc).__name__}); retrain it"
+        ) from exc
+    ckpt = Checkpoint.from_payload(payload, str(path))
+    if scene_hash is not None and scene_hash != ckpt.scene_hash:
+        raise CheckpointError(
+            f"{path} was trained on scene {ckpt.scene_name!r} with other geometry ({ckpt.scene_hash[:12]}); "
+            "train a field for this scene"
+        )
+    return ckpt
+
+
+def export_checkpoint(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
+    """Copy a checkpoint without optimizer, step and RNG state (the file shipped with the app)."""
+    ckpt = load_checkpoint(src)
+    ckpt.training = None
+    ckpt.weights = {k: v.detach().clone().contiguous() for k, v in ckpt.weights.items()}
+    return save_checkpoint(ckpt, dst)

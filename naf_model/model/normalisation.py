@@ -1,0 +1,41 @@
+"""The one place where log-magnitudes are normalised: (x - mean) / (3 std) per (frequency, frame)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+MIN_STD = 1e-3
+"""Floor on std so bins that are silent in every training IR do not blow up."""
+
+
+@dataclass(frozen=True)
+class SpectrogramStats:
+    """Per-(f, t) mean and std of training log-magnitudes, (F, T) float32 each, from the data set."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def _torch(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = torch.as_tensor(self.mean, dtype=torch.float32, device=like.device)
+        scale = 3.0 * torch.as_tensor(np.maximum(self.std, MIN_STD), dtype=torch.float32, device=like.device)
+        return mean, scale
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-magnitudes (..., F, T) -> normalised values."""
+        mean, scale = self._torch(x)
+        return (x.float() - mean) / scale
+
+    def denormalise(self, y: torch.Tensor) -> torch.Tensor:
+        """Normalised values (..., F, T) -> log-magnitudes."""
+        mean, scale = self._torch(y)
+        return y * scale + mean
+
+    def scale_at(
+        self, freq: torch.Tensor, frame: torch.Tensor, like: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        """Mean and 3 std gathered at integer pixel indices (..., P) -> (..., P) each."""
+        mean, scale = self._torch(like)
+        return mean[freq, frame], scale[freq, frame]

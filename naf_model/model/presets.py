@@ -1,0 +1,138 @@
+"""Frozen configuration dataclasses for the NAF models and their training, the named presets, and `build`.
+
+A preset names one `ModelConfig`; a checkpoint stores the config as a plain dict so a field rebuilds exactly
+the network it was trained with. Scene-dependent sizes (bounding box, frames per IR) are not part of a
+preset: they come from the data set as a `FieldShape`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from torch import nn
+
+from naf_model.errors import CheckpointError
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    """Sinusoidal embeddings: positions (scaled to [-1, 1] over the bounding box) and (frequency, time)."""
+
+    position_freqs: int = 10
+    position_max_log2: float = 7.0
+    spectral_freqs: int = 10
+    spectral_max_log2: float = 9.0
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """The learnable local feature grid (metres)."""
+
+    spacing: float = 0.25
+    dim: int = 64
+    bandwidth_init: float = 0.25
+    bandwidth_min: float = 0.1
+    bandwidth_max: float = 0.5
+    max_offset: float = 0.1
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """The MLP. `kind` "pixel" is the paper's per-(f, t) network; "amortised" decodes whole spectrograms."""
+
+    kind: Literal["pixel", "amortised"] = "pixel"
+    depth: int = 8
+    width: int = 512
+    leaky_slope: float = 0.1
+    n_basis: int = 64
+    """Amortised only: spectro-temporal basis size, initialised from a PCA of the training spectrograms."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training recipe (DESIGN.md "Reference model"); `irs_per_step` whole IRs for amortised models."""
+
+    lr: float = 5e-4
+    lr_final_ratio: float = 0.1
+    grid_weight_decay: float = 1e-2
+    irs_per_step: int = 20
+    pixels_per_ir: int = 2000
+    jitter_m: float = 0.1
+    pad_fraction: float = 0.1
+    steps: int = 20_000
+    eval_every: int = 500
+    checkpoint_every: int = 500
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild and retrain one field except the scene-dependent `FieldShape`."""
+
+    name: str
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    grid: GridConfig = field(default_factory=GridConfig)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (stored in checkpoints)."""
+        return dataclasses.asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> ModelConfig:
+        """Inverse of `to_dict`; unknown keys are a CheckpointError (a checkpoint from another version)."""
+        try:
+            return ModelConfig(
+                name=d["name"],
+                network=NetworkConfig(**d["network"]),
+                grid=GridConfig(**d["grid"]),
+                embedding=EmbeddingConfig(**d["embedding"]),
+                train=TrainConfig(**d["train"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise CheckpointError(f"checkpoint config is not a naf model config ({exc}); retrain it") from exc
+
+
+@dataclass(frozen=True)
+class FieldShape:
+    """Scene-dependent sizes: the grid's bounding box (metres) and frames per spectrogram."""
+
+    bounds: tuple[float, float, float, float]
+    n_frames: int
+    n_freq: int = 256
+
+
+PRESETS: dict[str, ModelConfig] = {
+    # The paper's network: 8 x 512 per-pixel MLP, 0.25 m grid of 64-d features (~2.2 s per IR on 1 CPU core).
+    "paper": ModelConfig("paper"),
+    # Per-pixel presets small enough to train on a laptop CPU.
+    "medium": ModelConfig("medium", network=NetworkConfig(depth=8, width=256)),
+    "cpu": ModelConfig("cpu", network=NetworkConfig(depth=6, width=128)),
+    # The amortised field: one code per (emitter, listener, orientation), whole spectrogram decoded at once.
+    "fast": ModelConfig(
+        "fast",
+        network=NetworkConfig(kind="amortised", depth=4, width=256, n_basis=64),
+        train=TrainConfig(irs_per_step=32, steps=6000, eval_every=250, checkpoint_every=250),
+    ),
+}
+DEFAULT_PRESET = "fast"
+
+
+def preset(name: str) -> ModelConfig:
+    """The named preset; KeyError lists the known names."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def build(config: ModelConfig, shape: FieldShape) -> nn.Module:
+    """A freshly initialised network for `config` over a scene of `shape`."""
+    if config.network.kind == "pixel":
+        from naf_model.model.network import PixelNAF
+
+        return PixelNAF(config, shape)
+    from naf_model.model.amortised import AmortisedNAF
+
+    return AmortisedNAF(config, shape)
