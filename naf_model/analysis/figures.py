@@ -64,16 +64,24 @@ def _as_polygons(geometry: Any) -> list[Polygon]:
     return [g for g in getattr(geometry, "geoms", []) if isinstance(g, Polygon)]
 
 
+def plan_bounds(scene: Any) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) in metres of the free space and the wall solids together."""
+    return tuple(float(v) for v in shapely.union_all([scene.free_space, *scene.wall_polygons()]).bounds)
+
+
 def draw_plan(ax: Any, scene: Any, labels: bool = True) -> None:
     """Walls (dark solids), the free-space outline and room names over whatever `ax` already shows."""
+    walls = scene.wall_polygons()
     for outline in _as_polygons(scene.free_space):
-        ax.add_patch(_polygon_patch(outline, facecolor="none", edgecolor=WALL_COLOUR, lw=0.6, zorder=3))
-    for wall in scene.wall_polygons():
+        edge = 0.6 if walls else 2.0  # zero-thickness walls are only this outline
+        ax.add_patch(_polygon_patch(outline, facecolor="none", edgecolor=WALL_COLOUR, lw=edge, zorder=3))
+    for wall in walls:
         for poly in _as_polygons(wall):
             ax.add_patch(_polygon_patch(poly, facecolor=WALL_COLOUR, edgecolor=WALL_COLOUR, lw=0.3, zorder=4))
     if labels:
-        for room in getattr(scene, "rooms", []):
-            polys = _as_polygons(room.polygon)
+        floors = getattr(scene, "floor_pieces", None) or [room.polygon for room in scene.rooms]
+        for room, floor in zip(scene.rooms, floors, strict=True):
+            polys = _as_polygons(floor)
             if not polys:
                 continue
             spot = polylabel(max(polys, key=lambda p: p.area), tolerance=0.05)
@@ -87,8 +95,8 @@ def draw_plan(ax: Any, scene: Any, labels: bool = True) -> None:
                 zorder=6,
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.75},
             )
-    xmin, ymin, xmax, ymax = scene.bounds
-    pad = 0.3
+    xmin, ymin, xmax, ymax = plan_bounds(scene)
+    pad = 0.2
     ax.set_xlim(xmin - pad, xmax + pad)
     ax.set_ylim(ymin - pad, ymax + pad)
     ax.set_aspect("equal")
@@ -99,7 +107,7 @@ def draw_plan(ax: Any, scene: Any, labels: bool = True) -> None:
 
 def _figure_for(scene: Any, panels: int = 1, extra_width: float = 1.2) -> Figure:
     """A figure whose panels keep the plan's aspect ratio, about 6 inches wide per panel."""
-    xmin, ymin, xmax, ymax = scene.bounds
+    xmin, ymin, xmax, ymax = plan_bounds(scene)
     aspect = (ymax - ymin + 0.6) / max(xmax - xmin + 0.6, 1e-6)
     width = 6.0
     return Figure(

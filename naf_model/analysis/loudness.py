@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from naf_model.conventions import LOG_EPS
 from naf_model.errors import NafError
-from naf_model.spectrogram import magnitude_from_log
 
 Progress = Callable[[int, int], None]
 """progress(done, total): called after each batch so a worker thread or tqdm bar can follow along."""
@@ -70,9 +70,14 @@ def ir_energy_db(log_spec: np.ndarray) -> np.ndarray:
     """Energy of each IR in dB (arbitrary reference) from log-magnitude spectrograms.
 
     log_spec: (B, 2, F, T) values ln(|X| + 1e-3); returns (B,) float64, 10 log10 of the sum of |X|^2 over both
-    ears, all bins and frames (by Parseval, proportional to the waveform energy).
+    ears, all bins and frames (by Parseval, proportional to the waveform energy). This is
+    `magnitude_from_log` done in float32 and in place: 4x faster, which is most of a map's time on CPU.
     """
-    energy = np.square(magnitude_from_log(log_spec)).sum(axis=(1, 2, 3))
+    mag = np.exp(np.asarray(log_spec, dtype=np.float32))
+    mag -= np.float32(LOG_EPS)
+    np.maximum(mag, 0.0, out=mag)
+    np.square(mag, out=mag)
+    energy = mag.reshape(len(mag), -1).sum(axis=1, dtype=np.float64)
     return 10.0 * np.log10(np.maximum(energy, 1e-30))
 
 

@@ -58,13 +58,10 @@ class ProbeResult:
 def wall_distance(scene: Any, positions: np.ndarray) -> np.ndarray:
     """Distance in metres from each (M, 2) position to the nearest wall face of the scene, (M,) float64.
 
-    Walls are `scene.wall_polygons()`; a scene without wall solids (e.g. an imported mesh) falls back to the
-    boundary of its free space.
+    The wall faces are the boundary of `scene.free_space` (door gaps included, so the jambs count as walls).
     """
-    walls = [w for w in scene.wall_polygons() if not w.is_empty]
-    target = shapely.union_all(walls) if walls else scene.free_space.boundary
     points = shapely.points(np.asarray(positions, dtype=np.float64))
-    return np.asarray(shapely.distance(points, target), dtype=np.float64)
+    return np.asarray(shapely.distance(points, scene.free_space.boundary), dtype=np.float64)
 
 
 def ridge_probe(

@@ -1,0 +1,180 @@
+"""`naf loudness`, `naf tsne`, `naf probe`: what a trained field predicts and has learned, as PNG figures.
+
+naf loudness --scene apartment_1 --emitter 2.0 3.0 --heading 90 -o map.png
+naf tsne --scene apartment_1 -o tsne.png
+naf probe --scene apartment_1 -o probe.png --json docs/results/apartment_1_probe.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from naf_model.errors import CheckpointError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the three analysis subcommands."""
+    p = subparsers.add_parser(
+        "loudness",
+        help="loudness heatmap over the floor plan for one emitter (PNG)",
+        description="Predicted loudness (dB re the map maximum) at every free cell of a grid, for a fixed "
+        "emitter and listener head orientation, drawn under the floor plan.",
+    )
+    _common(p, "loudness.png")
+    p.add_argument("--emitter", nargs=2, type=float, required=True, metavar=("X", "Y"), help="metres")
+    p.add_argument("--heading", type=float, default=0.0, help="listener heading, degrees CCW from +x")
+    p.add_argument("--spacing", type=float, default=0.25, help="grid spacing in metres (default 0.25)")
+    p.set_defaults(func=run_loudness)
+
+    p = subparsers.add_parser(
+        "tsne",
+        help="t-SNE of the field's features at a grid of emitters, as colours on the plan (PNG)",
+        description="Network features at each emitter position (averaged over probe listeners and the four "
+        "orientations), reduced to 3-D by t-SNE and shown as RGB on the floor plan (NAF paper, Fig. 6).",
+    )
+    _common(p, "tsne.png")
+    _feature_args(p)
+    p.set_defaults(func=run_tsne)
+
+    p = subparsers.add_parser(
+        "probe",
+        help="linear probe from features to distance-to-wall, R^2 on held-out positions (PNG, JSON)",
+        description="Ridge regression from the field's emitter features to the distance to the nearest wall "
+        "(from the scene geometry); reports explained variance on held-out positions.",
+    )
+    _common(p, "probe.png")
+    _feature_args(p)
+    p.add_argument("--test-fraction", type=float, default=0.3, help="held-out share of positions")
+    p.add_argument("--json", type=Path, default=None, help="also write the scores as JSON here")
+    p.set_defaults(func=run_probe)
+
+
+def _common(p: argparse.ArgumentParser, default_out: str) -> None:
+    p.add_argument("--scene", required=True, help="bundled scene name or scene file")
+    p.add_argument("--checkpoint", type=Path, default=None, help="field checkpoint (default: bundled one)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default auto)")
+    p.add_argument("-o", "--output", type=Path, default=Path(default_out), help="PNG to write")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _feature_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spacing", type=float, default=0.5, help="emitter grid spacing in metres (default 0.5)")
+    p.add_argument("--probes", type=int, default=64, help="probe listeners the features are averaged over")
+    p.add_argument("--seed", type=int, default=0, help="seed for probe listeners, t-SNE and the split")
+
+
+def load_field(scene_arg: str, checkpoint: Path | None, device: str) -> tuple[Any, Any]:
+    """The scene and its field; the bundled checkpoint unless one is given. CheckpointError if none."""
+    from naf_model.field import NeuralAcousticField
+    from naf_model.paths import bundled_checkpoint
+    from naf_model.scene import load_scene
+
+    scene = load_scene(scene_arg)
+    path = checkpoint if checkpoint is not None else bundled_checkpoint(scene.name)
+    if not Path(path).is_file():
+        raise CheckpointError(
+            f"no checkpoint at {path}; pass --checkpoint, or train one with `naf train --scene {scene_arg}`"
+        )
+    return scene, NeuralAcousticField.load(path, device=device, scene=scene)
+
+
+@contextmanager
+def _progress(desc: str, disabled: bool) -> Iterator[Callable[[int, int], None]]:
+    """A progress(done, total) callback driving a tqdm bar."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="pos", disable=disabled, dynamic_ncols=True, leave=False)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+def run_loudness(args: argparse.Namespace) -> int:
+    """`naf loudness`: compute the map, write the PNG, print a one-line summary."""
+    import numpy as np
+
+    from naf_model.analysis import loudness_map, save_loudness_png
+
+    scene, field = load_field(args.scene, args.checkpoint, args.device)
+    t0 = time.perf_counter()
+    with _progress("loudness", args.no_progress) as progress:
+        lm = loudness_map(field, scene, args.emitter, args.heading, args.spacing, progress=progress)
+    seconds = time.perf_counter() - t0
+    save_loudness_png(scene, lm, args.output)
+    finite = lm.db[np.isfinite(lm.db)]
+    print(
+        f"wrote {args.output}: {finite.size:,} free cells at {args.spacing:g} m in {seconds:.2f} s "
+        f"on {field.device}; loudness {finite.min():.1f} to 0.0 dB re maximum"
+    )
+    return 0
+
+
+def run_tsne(args: argparse.Namespace) -> int:
+    """`naf tsne`: features -> t-SNE -> PNG."""
+    from naf_model.analysis import feature_tsne, save_tsne_png
+
+    scene, field = load_field(args.scene, args.checkpoint, args.device)
+    t0 = time.perf_counter()
+    with _progress("features", args.no_progress) as progress:
+        tm = feature_tsne(field, scene, args.spacing, args.probes, args.seed, progress=progress)
+    save_tsne_png(scene, tm, args.output)
+    print(f"wrote {args.output}: {len(tm.positions)} emitters, {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def run_probe(args: argparse.Namespace) -> int:
+    """`naf probe`: features -> ridge to wall distance -> PNG (+ JSON); prints the held-out R^2."""
+    from naf_model.analysis import linear_probe, save_probe_png
+
+    scene, field = load_field(args.scene, args.checkpoint, args.device)
+    with _progress("features", args.no_progress) as progress:
+        pr = linear_probe(
+            field, scene, args.spacing, args.seed, args.probes, args.test_fraction, progress=progress
+        )
+    save_probe_png(scene, pr, args.output)
+    summary = {"scene": scene.name, "checkpoint": str(field_path(args, scene)), "preset": field.preset}
+    summary.update(pr.to_dict())
+    summary.update({"n_probe_listeners": args.probes, "seed": args.seed})
+    if args.json is not None:
+        write_json(args.json, summary)
+    print(
+        f"wrote {args.output}: held-out R^2 = {pr.r2_test:.3f} over {summary['n_test']} positions "
+        f"(train R^2 {summary['r2_train']:.3f}, ridge alpha {pr.alpha:g})"
+    )
+    return 0
+
+
+def field_path(args: argparse.Namespace, scene: Any) -> Path:
+    """The checkpoint path `load_field` used."""
+    from naf_model.paths import bundled_checkpoint
+
+    return args.checkpoint if args.checkpoint is not None else bundled_checkpoint(scene.name)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write indented JSON atomically (temp file in the same folder, then os.replace)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
