@@ -77,10 +77,13 @@ class EvaluationReport:
                 "",
                 _table(floor_rows, "floor_errors", with_storage=False),
             ]
-        lines += ["", "## Notes", ""]
-        lines += [f"- {r.method}, {r.representation}: storage = {r.storage_formula}" for r in self.rows]
-        lines += [f"- {r.method}, {r.representation}: {n}" for r in self.rows for n in r.notes]
-        lines += [f"- {n}" for n in self.notes]
+        notes = [f"Storage of {r.representation}: {r.storage_formula}." for r in self.rows]
+        notes += [f"{r.method}, {r.representation}: {n}." for r in self.rows for n in r.notes]
+        notes += [f"{n}." for n in self.notes]
+        notes += [
+            f"Time for {k.removesuffix('_s').replace('_', ' ')}: {v:.1f} s." for k, v in self.timing.items()
+        ]
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in dict.fromkeys(notes)]  # ordered, without repeats
         return "\n".join(lines) + "\n"
 
 

@@ -103,8 +103,11 @@ class _Scorer:
 
 def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> EvaluationReport:
     meta = ds.meta
-    if meta.scene_name != scene.name:
-        raise DataError(f"{ds.path} holds scene '{meta.scene_name}', not '{scene.name}'; pass --data for it")
+    if meta.scene_name != scene.name or meta.scene_hash != scene.geometry_hash():
+        raise DataError(
+            f"{ds.path} was made from another scene than '{scene.name}' (or an older version of it); "
+            "pass --data for this scene or re-make the data set"
+        )
     n, n_frames = meta.ir_length, meta.n_frames
     test_all, train = ds.indices("test"), ds.indices("train")
     if len(test_all) == 0 or len(train) == 0:
@@ -162,14 +165,14 @@ def _checkpoint_path(config: EvalConfig, scene_name: str, notes: list[str]) -> P
     bundled = bundled_checkpoint(scene_name)
     if bundled.is_file():
         return bundled
-    notes.append(f"no field row: no checkpoint given and none bundled at {bundled}; pass --checkpoint")
+    notes.append(f"No field row: no checkpoint given and none bundled at {bundled}; pass --checkpoint")
     return None
 
 
 def _codec_ok(codec: codecs.Codec, notes: list[str]) -> bool:
     reason = codecs.missing_tools(codec)
     if reason is not None:
-        notes.append(f"no {codec.name} rows: {reason}")
+        notes.append(f"No {codec.name} rows: {reason}")
     return reason is None
 
 
@@ -304,7 +307,7 @@ def _baseline_rows(
             if method == "Linear interpolation":
                 row_notes.append(f"{fallback:.1f} % of queries outside the hull used the nearest pair")
             if codec is not None:
-                row_notes.append(f"measured codec delays {rt.delay_samples} samples, trimmed")
+                row_notes.append(f"measured codec delay {rt.delay_samples} samples at 22,050 Hz, trimmed")
             seconds = time.perf_counter() - t1
             out.append(
                 (
@@ -328,7 +331,7 @@ def _floor_row(
         bar.set_postfix_str(f"floor: simulated {done[0]} pairs")
 
     irs = floor.floor_irs(ds, scene, floor_pairs, simulated)
-    timing["floor_simulation_s"] = time.perf_counter() - t0
+    timing["floor_simulation_or_cache_s"] = time.perf_counter() - t0
     items = _items_of(test, floor_pairs, n_orient)
     pred = log_magnitude(irs.astype(np.float32), n_frames).reshape((-1,) + scorer.gt.shape[1:])
     errs = scorer.score(iter([(items, pred)]))
@@ -342,6 +345,9 @@ def _floor_row(
         {},
         None,
         time.perf_counter() - t0,
-        [f"simulated or read from {floor.floor_cache_path(ds.path)}"],
+        [
+            f"{done[0]} pairs simulated in this run, {len(floor_pairs) - done[0]} read from the cache "
+            f"{floor.floor_cache_path(ds.path)}"
+        ],
     )
     return row, errs
