@@ -125,6 +125,37 @@ def test_surfaces_are_a_closed_shell_of_the_free_space():
         assert wall_area == pytest.approx(scene.free_space.length * scene.ceiling_height, rel=1e-9)
 
 
+def rotated(d: dict, degrees: float, shift=(3.3, -1.7)) -> dict:
+    """The scene dictionary turned by `degrees` about the origin and shifted: walls become oblique."""
+    a = np.radians(degrees)
+    turn = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+
+    def move(p):
+        return [float(v) for v in turn @ np.asarray(p, float) + shift]
+
+    d = copy.deepcopy(d)
+    for r in d["rooms"]:
+        r["polygon"] = [move(p) for p in r["polygon"]]
+    for door in d["doors"]:
+        door["at"] = move(door["at"])
+    for w in d["windows"]:
+        w["from"], w["to"] = move(w["from"]), move(w["to"])
+    return d
+
+
+@pytest.mark.parametrize("degrees", [25.0, 100.0, 217.0])
+def test_oblique_walls_still_give_a_closed_shell(degrees):
+    for base in (two_room_scene(), load_scene("apartment_1")):
+        scene = Scene.from_dict(rotated(base.to_dict(), degrees))
+        mesh = scene.mesh()
+        assert mesh.is_watertight
+        assert mesh.volume == pytest.approx(base.free_space.area * base.ceiling_height, rel=1e-6)
+        windows = [s for s in scene.surfaces() if s.material == "glass"]
+        assert len(windows) == len(base.windows)
+        door = np.asarray(scene.doors[0].at)
+        assert scene.is_free(*door)
+
+
 def test_floor_pieces_tile_the_free_space():
     for scene in scenes():
         for kind in ("floor", "ceiling"):

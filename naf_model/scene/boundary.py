@@ -12,8 +12,13 @@ import trimesh
 from shapely.geometry import Point, Polygon
 from shapely.geometry.polygon import orient
 
-from naf_model.scene.floorplan import TOL, Room, Window
+from naf_model.scene.floorplan import Room, Window
 from naf_model.scene.surface import Surface
+
+SPLIT_TOL = 1e-5
+"""Metres: a vertex this close to an edge lies on it (snapping to the 1 um grid moves points ~1e-6 m)."""
+PARALLEL = 1e-4
+"""Sine of the largest angle between a window and a wall edge that still counts as parallel."""
 
 
 def _cross(u: np.ndarray, v: np.ndarray) -> float:
@@ -29,11 +34,20 @@ def _split_ring(ring: np.ndarray, points: np.ndarray) -> np.ndarray:
         length = float(np.hypot(*ab))
         t = (points - a) @ ab / length**2
         off = np.abs((points[:, 0] - a[0]) * ab[1] - (points[:, 1] - a[1]) * ab[0]) / length
-        inside = (off < TOL) & (t * length > TOL) & ((1 - t) * length > TOL)
+        inside = (off < SPLIT_TOL) & (t * length > SPLIT_TOL) & ((1 - t) * length > SPLIT_TOL)
         for k in np.argsort(t[inside]):
             out.append(points[inside][k])
         out.append(b)
     return np.asarray(out)
+
+
+def _distinct(points: np.ndarray) -> np.ndarray:
+    """Points (N, 2) without near-duplicates (closer than SPLIT_TOL): the first of each cluster stays."""
+    kept: list[np.ndarray] = []
+    for p in points:
+        if not kept or np.min(np.hypot(*(np.asarray(kept) - p).T)) >= SPLIT_TOL:
+            kept.append(p)
+    return np.asarray(kept)
 
 
 def split_rings(free: Polygon, pieces: list[Polygon], windows: list[Window], wall: float):
@@ -47,10 +61,14 @@ def split_rings(free: Polygon, pieces: list[Polygon], windows: list[Window], wal
         d = (e - s) / np.linalg.norm(e - s)
         for a, b in zip(ring[:-1], ring[1:], strict=True):
             ab = (b - a) / np.linalg.norm(b - a)
-            if abs(_cross(ab, d)) > 1e-9 or abs(_cross(d, a - s)) > 0.5 * wall + TOL:
+            if abs(_cross(ab, d)) > PARALLEL or abs(_cross(d, a - s)) > 0.5 * wall + SPLIT_TOL:
                 continue
-            points.append(np.array([a + ((q - a) @ ab) * ab for q in (s, e)]))
-    allpts = np.unique(np.round(np.concatenate(points), 9), axis=0)
+            length = float(np.hypot(*(b - a)))
+            along = [float((q - a) @ ab) for q in (s, e)]
+            points.append(
+                np.array([a + t * ab for t in along if SPLIT_TOL < t < length - SPLIT_TOL]).reshape(-1, 2)
+            )
+    allpts = _distinct(np.concatenate(points))
     ring = _split_ring(ring, allpts)[:-1]
     piece_rings = [_split_ring(np.asarray(p.exterior.coords), allpts)[:-1] for p in pieces]
     return ring, piece_rings
@@ -62,10 +80,10 @@ def _window_at(m: np.ndarray, a: np.ndarray, b: np.ndarray, windows: list[Window
     for w in windows:
         s, f = np.asarray(w.start, float), np.asarray(w.end, float)
         d = (f - s) / np.linalg.norm(f - s)
-        if abs(_cross(e, d)) > 1e-9:
+        if abs(_cross(e, d)) > PARALLEL:
             continue
         t = (m - s) @ d / np.linalg.norm(f - s)
-        if abs(_cross(d, m - s)) <= 0.5 * wall + TOL and 0 < t < 1:
+        if abs(_cross(d, m - s)) <= 0.5 * wall + SPLIT_TOL and 0 < t < 1:
             return w.material
     return None
 
@@ -95,36 +113,36 @@ def boundary_surfaces(
 def _triangulate(ring: np.ndarray) -> np.ndarray:
     """Triangles ((T, 3) indices into ring, counter-clockwise) covering a simple polygon ring (K, 2).
 
-    Earcut drops vertices that lie on a straight edge; triangles are split at those vertices again so that
-    every ring vertex is used (no T-junctions against the wall quads).
+    Vertices on straight stretches of the ring (split points, door mid-lines) are set aside, the rest is
+    ear-clipped, then the triangle on each straight stretch is fanned out through the set-aside vertices,
+    so every ring vertex is used and the floor meets the wall quads edge to edge.
     """
-    tris = mapbox_earcut.triangulate_float64(ring, np.array([len(ring)], dtype=np.uint32)).reshape(-1, 3)
-    tris = [list(t) for t in tris]
-    for v in range(len(ring)):
-        k = 0
-        while k < len(tris):
-            t = tris[k]
-            for j in range(3):
-                i0, i1, i2 = t[j], t[(j + 1) % 3], t[(j + 2) % 3]
-                if v in t:
-                    break
-                a, b, p = ring[i0], ring[i1], ring[v]
-                ab = b - a
-                length = np.hypot(*ab)
-                along = (p - a) @ ab / length**2
-                off = abs((p[0] - a[0]) * ab[1] - (p[1] - a[1]) * ab[0]) / length
-                if off < TOL and TOL < along * length < length - TOL:
-                    tris[k] = [i0, v, i2]
-                    tris.append([v, i1, i2])
-                    break
-            k += 1
+    n = len(ring)
+    keep = []
+    for i in range(n):
+        a, p, b = ring[i - 1], ring[i], ring[(i + 1) % n]
+        if abs(_cross(b - a, p - a)) / np.hypot(*(b - a)) >= SPLIT_TOL:
+            keep.append(i)
+    flat = mapbox_earcut.triangulate_float64(ring[keep], np.array([len(keep)], dtype=np.uint32))
+    tris = [[keep[k] for k in t] for t in flat.reshape(-1, 3)]
+    assert len(tris) == len(keep) - 2, "ear clipping failed on a floor piece"
+    for j, u in enumerate(keep):
+        w = keep[(j + 1) % len(keep)]
+        between = [(u + k) % n for k in range(1, (w - u) % n)]
+        if not between:
+            continue
+        k = next(k for k, t in enumerate(tris) if u in t and w in t)
+        t = tris.pop(k)
+        r = next(r for r in range(3) if {t[r], t[(r + 1) % 3]} == {u, w})
+        a, b, x = t[r], t[(r + 1) % 3], t[(r + 2) % 3]
+        chain = [u, *between, w] if a == u else [w, *between[::-1], u]
+        tris.extend([c0, c1, x] for c0, c1 in zip(chain[:-1], chain[1:], strict=True))
     out = np.asarray(tris, dtype=np.int64)
     p = ring[out]
-    area = (p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1]) - (p[:, 2, 0] - p[:, 0, 0]) * (
-        p[:, 1, 1] - p[:, 0, 1]
-    )
-    out[area < 0] = out[area < 0][:, ::-1]
-    return out[np.abs(area) > 1e-12]
+    cross = (p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1])
+    cross -= (p[:, 2, 0] - p[:, 0, 0]) * (p[:, 1, 1] - p[:, 0, 1])
+    # earcut keeps one winding for all triangles; near-collinear slivers stay (dropping them opens the mesh)
+    return out[:, ::-1] if cross.sum() < 0 else out
 
 
 def surfaces_mesh(surfaces: list[Surface]) -> trimesh.Trimesh:

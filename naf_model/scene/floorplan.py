@@ -119,8 +119,8 @@ def door_rectangle(door: Door, rooms: list[Room], wall: float) -> tuple[Polygon,
     # the jambs need half a wall of solid wall beyond each end of the opening
     reach = half + 0.5 * wall * d
     span = LineString([p - reach, p + reach])
-    shared = a.polygon.exterior.intersection(b.polygon.exterior)
-    if span.intersection(shared).length < span.length - TOL:
+    # on both rooms' boundaries (a tolerance band, not a line intersection, which is fragile on oblique walls)
+    if any(span.difference(r.polygon.exterior.buffer(TOL)).length > TOL for r in (a, b)):
         raise SceneError(
             f"{where} (width {door.width} m) does not fit on the wall shared by {a.name!r} and {b.name!r}; "
             "move it along the wall or make it narrower"
