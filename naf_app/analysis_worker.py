@@ -115,8 +115,7 @@ class AnalysisWorker(QThread):
     def _load(self, path: Path) -> None:
         try:
             self._field, _ = load_field(path, self.scene, self.device)
-        except Exception as exc:  # the field worker reports the same failure to the user
-            self._field = None
+        except Exception as exc:  # the field worker reports it; the previous field, if any, stays
             self.failed.emit("load", describe_error(exc))
 
     def _run_job(self, job: _Job) -> None:

@@ -25,18 +25,20 @@ class IrPanel(QWidget):
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
         layout.addWidget(self.plots, 1)
-        self.wave_plot = self.plots.addPlot(row=0, col=0, title="binaural IR")
-        self.wave_plot.setLabel("bottom", "time", units="ms")
-        self.wave_plot.addLegend(offset=(-10, 10))
+        self.wave_plot = self.plots.addPlot(row=0, col=0)
+        self.wave_plot.setTitle("binaural IR", color="k")
+        self.wave_plot.setLabel("bottom", "time (ms)", color="k")
+        self.wave_plot.addLegend(offset=(-10, 10), labelTextColor="k", brush=(255, 255, 255, 200))
         self.curves = [
             self.wave_plot.plot(pen=pg.mkPen(c, width=1), name=name)
             for c, name in zip(EAR_COLOURS, ("left ear", "right ear"), strict=True)
         ]
         self.spec_plots, self.spec_images = [], []
         for row, ear in enumerate(("left ear", "right ear"), start=1):
-            plot = self.plots.addPlot(row=row, col=0, title=f"spectrogram, {ear}")
-            plot.setLabel("left", "frequency", units="kHz")
-            plot.setLabel("bottom", "time", units="ms")
+            plot = self.plots.addPlot(row=row, col=0)
+            plot.setTitle(f"spectrogram, {ear} (ln magnitude)", color="k")
+            plot.setLabel("left", "frequency (kHz)", color="k")
+            plot.setLabel("bottom", "time (ms)", color="k")
             image = pg.ImageItem(axisOrder="row-major")
             image.setColorMap(pg.colormap.get("viridis"))
             plot.addItem(image)

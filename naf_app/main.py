@@ -1,15 +1,85 @@
-"""`naf-app`: the desktop studio (being built; until then it says so in one line)."""
+"""`naf-app`: the desktop studio. Drag a listener and an emitter over a scene's plan and hear the field.
+
+    naf-app --scene apartment_1 [--checkpoint PATH] [--device auto|cpu|cuda] [--music FILE] [--no-audio]
+
+Without --checkpoint the scene's bundled field is used, else the newest training run for the scene; with
+none at all the plan opens alone and the status bar says how to train one (Scripts menu). An unknown scene
+is one stderr line and exit status 2; every other problem (a checkpoint for another scene, a corrupt file,
+no sound card, unreadable music) is one status-bar line and the app keeps running.
+"""
 
 from __future__ import annotations
 
+import argparse
+import signal
 import sys
+from pathlib import Path
+
+from naf_model.errors import NafError
+from naf_model.paths import bundled_checkpoint, runs_dir
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="naf-app",
+        description="Interactive studio for a Neural Acoustic Field: drag the listener and emitter over the "
+        "floor plan, turn the listener with the mouse wheel or arrow keys, and hear music through the "
+        "predicted binaural IR.",
+    )
+    parser.add_argument("--scene", required=True, help="bundled scene name, scene.json path or mesh path")
+    parser.add_argument("--checkpoint", type=Path,
+                        help="trained field (default: the scene's bundled field, else its newest run)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where the field runs (default: CUDA when available)")
+    parser.add_argument("--music", type=Path, help="audio file to play (WAV/FLAC/OGG; default: bundled loop)")
+    parser.add_argument("--no-audio", action="store_true",
+                        help="do not open the sound card (IRs are still computed and shown)")
+    return parser
+
+
+def default_checkpoint(scene_name: str) -> Path | None:
+    """The bundled field for the scene, else the newest checkpoint under runs/<scene>/, else None."""
+    bundled = bundled_checkpoint(scene_name)
+    if bundled.is_file():
+        return bundled
+    run = runs_dir() / scene_name
+    found = sorted(run.glob("**/*.pt"), key=lambda p: p.stat().st_mtime) if run.is_dir() else []
+    best = [p for p in found if p.name == "best.pt"]
+    return (best or found or [None])[-1]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `naf-app`."""
-    print("naf-app: the desktop app is not built yet; try `naf scene show apartment_1 -o plan.png`.",
-          file=sys.stderr)
-    return 1
+    """Entry point of `naf-app`: returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    from naf_model.scene import load_scene
+
+    try:
+        scene = load_scene(args.scene)
+    except NafError as exc:
+        print(f"naf-app: error: {exc}", file=sys.stderr)
+        return 2
+    import pyqtgraph as pg
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtWidgets import QApplication
+
+    from naf_app.audio_link import AudioLink
+    from naf_app.window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("naf-app")
+    pg.setConfigOptions(antialias=True)
+    checkpoint = args.checkpoint if args.checkpoint is not None else default_checkpoint(scene.name)
+    audio = AudioLink.open(no_audio=args.no_audio, music=args.music)
+    window = MainWindow(scene, checkpoint, args.device, audio, scene_arg=args.scene)
+    window.show()
+    # Ctrl-C in the terminal quits cleanly: Python only sees signals while it runs, so wake it up regularly.
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    wake = QTimer(interval=250)
+    wake.timeout.connect(lambda: None)
+    wake.start()
+    code = app.exec()
+    window.shutdown()
+    return int(code)
 
 
 if __name__ == "__main__":

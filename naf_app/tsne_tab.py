@@ -48,19 +48,20 @@ class FeaturesTab(QWidget):
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
         layout.addWidget(self.plots, 1)
-        self.tsne_plot = self.plots.addPlot(row=0, col=0,
-                                            title="t-SNE of features (colour = 3-D t-SNE as RGB)")
+        self.tsne_plot = self.plots.addPlot(row=0, col=0)
+        self.tsne_plot.setTitle("t-SNE of features (colour = 3-D t-SNE as RGB)", color="k")
         self.tsne_plot.setAspectLocked(True)
-        self.tsne_plot.setLabel("bottom", "x", units="m")
-        self.tsne_plot.setLabel("left", "y", units="m")
+        self.tsne_plot.setLabel("bottom", "x (m)", color="k")
+        self.tsne_plot.setLabel("left", "y (m)", color="k")
         for wall in state.scene.wall_polygons():
             self.tsne_plot.addItem(_shape_item(wall, pg.mkColor(60, 60, 66), None, Z_WALLS))
         self.tsne_scatter = pg.ScatterPlotItem(pxMode=False, symbol="s", pen=None)
         self.tsne_plot.addItem(self.tsne_scatter)
-        self.probe_plot = self.plots.addPlot(row=0, col=1, title="linear probe: distance to nearest wall")
-        self.probe_plot.setLabel("bottom", "true distance", units="m")
-        self.probe_plot.setLabel("left", "predicted distance", units="m")
-        self.probe_plot.addLegend(offset=(10, 10))
+        self.probe_plot = self.plots.addPlot(row=0, col=1)
+        self.probe_plot.setTitle("linear probe: distance to nearest wall", color="k")
+        self.probe_plot.setLabel("bottom", "true distance to wall (m)", color="k")
+        self.probe_plot.setLabel("left", "predicted distance (m)", color="k")
+        self.probe_plot.addLegend(offset=(10, 10), labelTextColor="k", brush=(255, 255, 255, 200))
         self.probe_train = self.probe_plot.plot([], [], pen=None, symbol="o", symbolSize=5,
                                                 symbolBrush=(150, 150, 150), symbolPen=None, name="train")
         self.probe_test = self.probe_plot.plot([], [], pen=None, symbol="o", symbolSize=7,
@@ -93,7 +94,7 @@ class FeaturesTab(QWidget):
         self.probe_test.setData(probe.true[~train], probe.predicted[~train])
         top = float(max(probe.true.max(), probe.predicted.max()))
         self.probe_diag.setData([0.0, top], [0.0, top])
-        self.probe_plot.setTitle(f"linear probe: held-out R² = {probe.r2_test:.3f}")
+        self.probe_plot.setTitle(f"linear probe: held-out R² = {probe.r2_test:.3f}", color="k")
         self.progress.setVisible(False)
         self.compute_button.setEnabled(True)
         for b in (self.export_tsne_button, self.export_probe_button):

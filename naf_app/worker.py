@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,11 +52,16 @@ def describe_error(exc: BaseException) -> str:
     return text if isinstance(exc, NafError) else f"{type(exc).__name__}: {text}"
 
 
+CALIBRATION_LISTENERS = 16
+"""Reference IRs for the audio gain: the emitter heard from this many free grid points nearest to it."""
+
+
 class FieldWorker(QThread):
     """Owns the field; `load()` and `request()` may be called from the UI thread at any rate.
 
     Signals: loaded(FieldInfo), loadFailed(str), answered(IrAnswer), failed(str).
-    `ir_sink(ir)` is called in this thread with each new (2, N) float32 IR before `answered` is emitted.
+    `audio` (an AudioLink or None) gets `set_ir(ir)` in this thread with each new (2, N) float32 IR before
+    `answered` is emitted, and `calibrate(irs)` once per loaded field.
     """
 
     loaded = pyqtSignal(object)
@@ -65,25 +69,27 @@ class FieldWorker(QThread):
     answered = pyqtSignal(object)
     failed = pyqtSignal(str)
 
-    def __init__(self, scene, device: str = "auto", ir_sink: Callable[[np.ndarray], None] | None = None,
-                 parent=None) -> None:
+    def __init__(self, scene, device: str = "auto", audio=None, parent=None) -> None:
         super().__init__(parent)
         self.scene = scene
         self.device = device
-        self.ir_sink = ir_sink
+        self.audio = audio
         self._cond = threading.Condition()
         self._pending: IrRequest | None = None
         self._load_path: Path | None = None
+        self._calibrate_at: tuple[float, float] | None = None
         self._stopping = False
         self._seq = 0
         self._field = None
         self.answered_count = 0
         self.dropped_count = 0
 
-    def load(self, path: str | Path) -> None:
-        """Load a checkpoint in the worker thread; pending IR requests wait for it."""
+    def load(self, path: str | Path, emitter=None) -> None:
+        """Load a checkpoint in the worker thread (pending IR requests wait for it); with `emitter` (metres)
+        the audio gain is calibrated on IRs around that emitter."""
         with self._cond:
             self._load_path = Path(path)
+            self._calibrate_at = None if emitter is None else (float(emitter[0]), float(emitter[1]))
             self._cond.notify()
 
     def request(self, emitter, listener, heading: float) -> int:
@@ -114,23 +120,36 @@ class FieldWorker(QThread):
                 if self._stopping:
                     break
                 path, self._load_path = self._load_path, None
+                calibrate_at = self._calibrate_at
                 request = None
                 if path is None:
                     request, self._pending = self._pending, None
             if path is not None:
-                self._load(path)
+                self._load(path, calibrate_at)
             elif request is not None and self._field is not None:
                 self._answer(request)
         self._field = None
 
-    def _load(self, path: Path) -> None:
+    def _load(self, path: Path, calibrate_at) -> None:
         try:
             self._field, info = load_field(path, self.scene, self.device)
         except Exception as exc:  # a corrupt file can raise anything from pickle or torch: report, keep going
-            self._field = None
-            self.loadFailed.emit(describe_error(exc))
+            self.loadFailed.emit(describe_error(exc))  # and keep answering with the previous field, if any
             return
         self.loaded.emit(info)
+        if self.audio is not None and calibrate_at is not None:
+            try:
+                self.audio.calibrate(self._reference_irs(calibrate_at))
+            except Exception as exc:
+                self.failed.emit(f"audio calibration: {describe_error(exc)}")
+
+    def _reference_irs(self, emitter) -> np.ndarray:
+        """IRs (B, 2, N) from `emitter` to the free grid points nearest to it, for the audio gain."""
+        grid = np.asarray(self.scene.sample_grid(0.5), dtype=np.float64)
+        near = grid[np.argsort(np.hypot(grid[:, 0] - emitter[0], grid[:, 1] - emitter[1]))]
+        listeners = near[:CALIBRATION_LISTENERS]
+        emitters = np.broadcast_to(np.asarray(emitter, dtype=np.float64), listeners.shape)
+        return np.asarray(self._field.impulse_responses(emitters, listeners, np.zeros(len(listeners))))
 
     def _answer(self, request: IrRequest) -> None:
         from naf_model.spectrogram import log_magnitude
@@ -145,9 +164,9 @@ class FieldWorker(QThread):
             self.failed.emit(describe_error(exc))
             return
         latency_ms = 1000.0 * (time.perf_counter() - start)
-        if self.ir_sink is not None:
+        if self.audio is not None:
             try:
-                self.ir_sink(ir)
+                self.audio.set_ir(ir)
             except NafError as exc:
                 self.failed.emit(describe_error(exc))
         spec = log_magnitude(ir, self._field.n_frames)

@@ -1,0 +1,86 @@
+"""The app's handle on the live audio engine (naf_app.audio.LiveAudio): open it, feed it IRs, read its health.
+
+Opening never raises: no sound card, a missing PortAudio or an unreadable music file become one status
+line and the app keeps running (silent, or with the bundled music). With `--no-audio` the engine is built
+but its stream is never opened, so IR swaps are still prepared and counted (tests and benchmarks use this
+as a null sink).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from naf_model.errors import NafError
+
+
+class AudioLink:
+    """Wraps a LiveAudio engine (or none). `set_ir` may be called from any thread; counters are for the UI."""
+
+    def __init__(self, engine, status: str, problems: list[str] | None = None) -> None:
+        self.engine = engine
+        self.status = status
+        self.problems = list(problems or [])
+        self._lock = threading.Lock()
+        self.ir_updates = 0
+        self.last_ir: np.ndarray | None = None
+        self.update_times: list[float] = []
+
+    @classmethod
+    def open(cls, no_audio: bool = False, music: str | Path | None = None) -> AudioLink:
+        """Build the engine, load `music` (default: the bundled loop) and start the sound card unless
+        `no_audio`; every failure is recorded as a one-line problem instead of raised."""
+        try:
+            from naf_app.audio import LiveAudio
+            from naf_model.audio import load_audio
+        except ImportError as exc:
+            return cls(None, "audio: unavailable", [f"audio engine unavailable ({exc})"])
+        problems = []
+        clip = None
+        if music is not None:
+            try:
+                clip = load_audio(music)
+            except NafError as exc:
+                problems.append(f"music: {exc}; playing the bundled loop instead")
+        try:
+            engine = LiveAudio(music=clip)
+        except NafError as exc:
+            return cls(None, "audio: off", [*problems, f"audio: {exc}"])
+        if no_audio:
+            return cls(engine, "audio: off (--no-audio)", problems)
+        try:
+            engine.start()
+            engine.play()
+        except NafError as exc:
+            return cls(engine, "audio: no sound card", [*problems, f"audio: {exc}"])
+        return cls(engine, "audio: on", problems)
+
+    @property
+    def running(self) -> bool:
+        return self.engine is not None and self.engine.running
+
+    def set_ir(self, ir: np.ndarray) -> None:
+        """Swap the engine's IR (2, N) at 22,050 Hz (crossfaded); AudioError keeps the last good IR."""
+        if self.engine is not None:
+            self.engine.set_ir(ir)
+        with self._lock:
+            self.ir_updates += 1
+            self.last_ir = ir
+            self.update_times.append(time.perf_counter())
+            del self.update_times[:-1000]
+
+    def calibrate(self, reference_irs: np.ndarray) -> None:
+        """Fix the session's output gain from reference IRs (B, 2, N) (the loudest plays at the target)."""
+        if self.engine is not None:
+            self.engine.calibrate(reference_irs)
+
+    def underruns(self) -> int | None:
+        """Output underruns so far, or None without a running stream."""
+        return self.engine.stats().underruns if self.running else None
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.close()

@@ -1,0 +1,374 @@
+"""The main window: plan + IR panel (Listen tab), features (t-SNE and probe), Scripts menu and job dock.
+
+Wiring only: state changes go to the field worker (every move, newest request wins) and the analysis
+worker (loudness map when the emitter settles or the heading rests); answers come back as queued signals.
+The UI thread never runs the model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSplitter,
+    QTabWidget,
+)
+
+from naf_app.analysis_worker import FEATURES, LOUDNESS, AnalysisWorker
+from naf_app.audio_link import AudioLink
+from naf_app.heatmap_layer import HeatmapLayer
+from naf_app.ir_panel import IrPanel
+from naf_app.plan_view import WHEEL_STEP_DEG, PlanView
+from naf_app.scripts_menu import SCRIPTS_DIR, JobDock, ScriptsMenu
+from naf_app.state import FieldInfo, SessionState
+from naf_app.tsne_tab import FeaturesTab
+from naf_app.worker import FieldWorker
+
+HEATMAP_SPACING_M = 0.25
+FEATURE_SPACING_M = 0.5
+HEADING_SETTLE_MS = 400
+"""The loudness map follows the heading once it has rested this long (a wheel spin is one recompute)."""
+
+CONTROLS_HELP = """<b>Moving around</b><br>
+Drag the <b>listener</b> (head) and the <b>emitter</b> (speaker) with the mouse. They cannot stand inside
+walls or outside the plan: a drop there snaps to the nearest free spot.<br><br>
+<b>Turning the listener</b><br>
+Mouse wheel over the plan, or the Left/Right arrow keys (15° a step; Shift for 1°). The nose shows the
+heading. Any heading works: the field was trained at 0°, 90°, 180° and 270°, and headings in between
+blend the two neighbouring orientations linearly in angle.<br><br>
+<b>What you see and hear</b><br>
+Each move asks the field for the binaural IR at the new spot; the IR panel shows it and the audio engine
+crossfades to it. The loudness heatmap (dB re its maximum, for the current emitter and heading) is
+recomputed in the background when the emitter is dropped or the heading rests.<br><br>
+<b>No field yet?</b> Scripts &gt; Make data set, then Scripts &gt; Train a field; load the result when
+the job offers it (or File &gt; Open checkpoint)."""
+
+
+class MainWindow(QMainWindow):
+    """The naf studio for one scene. `checkpoint` None opens the plan only, with training instructions."""
+
+    def __init__(self, scene, checkpoint: str | Path | None = None, device: str = "auto",
+                 audio: AudioLink | None = None, scene_arg: str | None = None,
+                 scripts_dir: Path = SCRIPTS_DIR) -> None:
+        super().__init__()
+        self.scene_arg = scene_arg or scene.name
+        self.audio = audio
+        self.state = SessionState(scene, self)
+        self.messages: list[str] = []
+        self.setWindowTitle(f"naf - {scene.name}")
+        self.resize(1400, 820)
+        self._build_views()
+        self._build_status_bar()
+        self.job_dock = JobDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.job_dock)
+        self.job_dock.hide()
+        self.scripts_menu = ScriptsMenu(self.job_dock, self._job_context, scripts_dir, self)
+        self._build_menus()
+        self.field_worker = FieldWorker(scene, device, audio, self)
+        self.analysis_worker = AnalysisWorker(scene, device, self)
+        self._heading_timer = QTimer(self, singleShot=True, interval=HEADING_SETTLE_MS)
+        self._connect()
+        self.field_worker.start()
+        self.analysis_worker.start()
+        self._closed = False
+        if audio is not None:
+            for problem in audio.problems:
+                self.say(problem)
+        if checkpoint is not None:
+            self.load_checkpoint(checkpoint)
+        else:
+            self._no_field_message()
+
+    # construction ---------------------------------------------------------------------------------------
+    def _build_views(self) -> None:
+        self.plan = PlanView(self.state)
+        self.heatmap = HeatmapLayer(self.plan)
+        self.ir_panel = IrPanel()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.plan)
+        splitter.addWidget(self.ir_panel)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        self.features_tab = FeaturesTab(self.state)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(splitter, "Listen")
+        self.tabs.addTab(self.features_tab, "Features (t-SNE, probe)")
+        self.setCentralWidget(self.tabs)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.model_label = QLabel("model: none")
+        self.device_label = QLabel("device: -")
+        self.latency_label = QLabel("IR: - ms")
+        self.audio_label = QLabel(self.audio.status if self.audio is not None else "audio: off")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setFormat("loudness map %p%")
+        self.progress.setVisible(False)
+        for w in (self.progress, self.model_label, self.device_label, self.latency_label, self.audio_label):
+            bar.addPermanentWidget(w)
+        self._audio_timer = QTimer(self, interval=500)
+        self._audio_timer.timeout.connect(self._update_audio_label)
+        self._audio_timer.start()
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        keys = QKeySequence.StandardKey
+        self._action(file_menu, "&Open checkpoint...", self._open_checkpoint_dialog, keys.Open)
+        self._action(file_menu, "Export &loudness image...", self._export_loudness_dialog)
+        self._action(file_menu, "Export &t-SNE image...", lambda: self._export_dialog("tsne"))
+        self._action(file_menu, "Export linear &probe image...", lambda: self._export_dialog("probe"))
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, keys.Quit)
+        view_menu = self.menuBar().addMenu("&View")
+        self.heatmap_action = self._action(view_menu, "Show loudness &heatmap", self._toggle_heatmap)
+        self.heatmap_action.setCheckable(True)
+        self.heatmap_action.setChecked(True)
+        view_menu.addAction(self.job_dock.toggleViewAction())
+        listener_menu = self.menuBar().addMenu("&Listener")
+        self._action(listener_menu, "Turn &left", lambda: self.turn(WHEEL_STEP_DEG), QKeySequence("Left"))
+        self._action(listener_menu, "Turn &right", lambda: self.turn(-WHEEL_STEP_DEG), QKeySequence("Right"))
+        self._action(listener_menu, "Turn left 1°", lambda: self.turn(1.0), QKeySequence("Shift+Left"))
+        self._action(listener_menu, "Turn right 1°", lambda: self.turn(-1.0), QKeySequence("Shift+Right"))
+        self.menuBar().addMenu(self.scripts_menu)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Controls", self._show_help, keys.HelpContents)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(lambda _=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _connect(self) -> None:
+        self.state.placementChanged.connect(self._placement_changed)
+        self.state.headingChanged.connect(self._heading_changed)
+        self._heading_timer.timeout.connect(self.request_loudness)
+        self.field_worker.loaded.connect(self._field_loaded)
+        self.field_worker.loadFailed.connect(self._field_failed)
+        self.field_worker.answered.connect(self._answered)
+        self.field_worker.failed.connect(self.say)
+        self.analysis_worker.progress.connect(self._analysis_progress)
+        self.analysis_worker.done.connect(self._analysis_done)
+        self.analysis_worker.failed.connect(self._analysis_failed)
+        self.features_tab.computeRequested.connect(self.request_features)
+        self.features_tab.export_tsne_button.clicked.connect(lambda: self._export_dialog("tsne"))
+        self.features_tab.export_probe_button.clicked.connect(lambda: self._export_dialog("probe"))
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.job_dock.loadRequested.connect(self.load_checkpoint)
+        self.job_dock.finished.connect(self._job_finished)
+
+    # messages -------------------------------------------------------------------------------------------
+    def say(self, message: str) -> None:
+        """One line in the status bar (kept until the next message) and in `messages`."""
+        self.messages.append(message)
+        self.statusBar().showMessage(message)
+
+    def _no_field_message(self) -> None:
+        name = self.scene_arg
+        self.say(f"no trained field for '{self.state.scene.name}': run Scripts > Make data set, then "
+                 f"Scripts > Train a field (or `naf data make --scene {name}`, `naf train --scene {name}`)")
+        self.ir_panel.caption.setText("No field loaded: train one with the Scripts menu, then load it.")
+
+    # field ----------------------------------------------------------------------------------------------
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Load a checkpoint in both workers (in the background); the status bar says how it went."""
+        path = Path(path)
+        self.say(f"loading {path.name}...")
+        self.field_worker.load(path, emitter=self.state.emitter)
+        self.analysis_worker.load(path)
+
+    def _field_loaded(self, info: FieldInfo) -> None:
+        self.state.set_field(info)
+        self.model_label.setText(f"model: {info.path.name} ({info.preset})")
+        self.device_label.setText(f"device: {'CUDA' if info.device.startswith('cuda') else 'CPU'}")
+        self.say(f"loaded {info.path} ({info.preset} field of scene '{info.scene_name}')")
+        self.features_tab.clear()
+        self.request_ir()
+        self.request_loudness()
+        if self.tabs.currentWidget() is self.features_tab:
+            self.request_features()
+
+    def _field_failed(self, message: str) -> None:
+        kept = f"; still using {self.state.field.path.name}" if self.state.field is not None else ""
+        self.say(f"cannot load the checkpoint: {message}{kept}")
+        if self.state.field is None:
+            self.ir_panel.caption.setText("No field loaded: see the status bar.")
+
+    def request_ir(self) -> None:
+        if self.state.field is not None:
+            self.field_worker.request(self.state.emitter, self.state.listener, self.state.heading)
+
+    def _placement_changed(self, which: str, final: bool) -> None:
+        self.request_ir()
+        if which == "emitter" and final:
+            self.request_loudness()
+
+    def _heading_changed(self, _heading: float) -> None:
+        self.request_ir()
+        self._heading_timer.start()
+
+    def turn(self, delta_deg: float) -> None:
+        """Turn the listener by `delta_deg` (positive: counter-clockwise, to the listener's left)."""
+        self.state.set_heading(self.state.heading + delta_deg)
+
+    def _answered(self, answer) -> None:
+        self.state.set_ir(answer)
+        self.ir_panel.show_answer(answer)
+        self.latency_label.setText(f"IR: {answer.latency_ms:.0f} ms")
+
+    def _update_audio_label(self) -> None:
+        if self.audio is None:
+            return
+        underruns = self.audio.underruns()
+        text = self.audio.status if underruns is None else f"audio: on, {underruns} underruns"
+        self.audio_label.setText(text)
+
+    # analysis -------------------------------------------------------------------------------------------
+    def request_loudness(self) -> None:
+        """Recompute the heatmap for the current emitter and heading (background, newest request wins)."""
+        if self.state.field is None or not self.heatmap_action.isChecked():
+            return
+        self.analysis_worker.submit(LOUDNESS, emitter=self.state.emitter, heading=self.state.heading,
+                                    spacing=HEATMAP_SPACING_M)
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+
+    def request_features(self) -> None:
+        if self.state.field is None:
+            self.features_tab.show_error("no field loaded: train one with the Scripts menu, then load it")
+            return
+        self.features_tab.set_busy(0, 0)
+        self.analysis_worker.submit(FEATURES, spacing=FEATURE_SPACING_M)
+
+    def _tab_changed(self, _index: int) -> None:
+        tab = self.features_tab
+        if self.tabs.currentWidget() is tab and tab.views is None and not tab.progress.isVisible():
+            self.request_features()
+
+    def _analysis_progress(self, kind: str, done: int, total: int) -> None:
+        if kind == LOUDNESS:
+            self.progress.setRange(0, max(total, 1))
+            self.progress.setValue(done)
+        else:
+            self.features_tab.set_busy(done, total)
+
+    def _analysis_done(self, kind: str, result) -> None:
+        if kind == LOUDNESS:
+            self.progress.setVisible(False)
+            self.state.set_loudness(result)
+            if self.heatmap_action.isChecked():
+                self.heatmap.show_map(result)
+        else:
+            self.features_tab.show_views(result)
+
+    def _analysis_failed(self, kind: str, message: str) -> None:
+        if kind == "load":
+            return  # the field worker reports load failures
+        if kind == LOUDNESS:
+            self.progress.setVisible(False)
+            self.say(f"loudness map: {message}")
+        else:
+            self.features_tab.show_error(f"features: {message}")
+
+    def _toggle_heatmap(self) -> None:
+        on = self.heatmap_action.isChecked()
+        self.heatmap.set_visible(on and self.heatmap.lm is not None)
+        if on:
+            self.request_loudness()
+
+    # exports --------------------------------------------------------------------------------------------
+    def export_loudness_png(self, path: str | Path) -> Path:
+        """Write the current loudness map as a PNG (plan, heatmap, colour bar); NafError if there is none."""
+        from naf_model.analysis import save_loudness_png
+        from naf_model.errors import NafError
+
+        if self.state.loudness is None:
+            raise NafError("no loudness map yet: load a field and wait for the heatmap to finish")
+        return save_loudness_png(self.state.scene, self.state.loudness, path)
+
+    def export_features_png(self, which: str, path: str | Path) -> Path:
+        """Write the t-SNE ("tsne") or probe ("probe") figure; NafError if the features are not computed."""
+        from naf_model.analysis import save_probe_png, save_tsne_png
+        from naf_model.errors import NafError
+
+        views = self.features_tab.views
+        if views is None:
+            raise NafError("no feature views yet: open the Features tab and wait for them to finish")
+        if which == "tsne":
+            return save_tsne_png(self.state.scene, views.tsne, path)
+        return save_probe_png(self.state.scene, views.probe, path)
+
+    def _save_dialog(self, title: str, default_name: str) -> str:
+        path, _ = QFileDialog.getSaveFileName(self, title, default_name, "PNG images (*.png)")
+        return path
+
+    def _export_loudness_dialog(self) -> None:
+        path = self._save_dialog("Export loudness image", f"{self.state.scene.name}_loudness.png")
+        if path:
+            self._export(lambda: self.export_loudness_png(path))
+
+    def _export_dialog(self, which: str) -> None:
+        path = self._save_dialog(f"Export {which} image", f"{self.state.scene.name}_{which}.png")
+        if path:
+            self._export(lambda: self.export_features_png(which, path))
+
+    def _export(self, write) -> None:
+        from naf_model.errors import NafError
+
+        try:
+            self.say(f"wrote {write()}")
+        except (NafError, OSError) as exc:
+            self.say(f"export failed: {exc}")
+
+    def _open_checkpoint_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "",
+                                              "Checkpoints (*.pt);;All files (*)")
+        if path:
+            self.load_checkpoint(path)
+
+    # scripts --------------------------------------------------------------------------------------------
+    def _job_context(self) -> dict[str, str]:
+        checkpoint = self.state.checkpoint
+        x, y = self.state.emitter
+        return {"scene": self.scene_arg, "checkpoint": str(checkpoint) if checkpoint else "",
+                "emitter": f"{x:.2f} {y:.2f}"}
+
+    def _job_finished(self, spec, exit_code: int, cancelled: bool) -> None:
+        verdict = "cancelled" if cancelled else "finished" if exit_code == 0 else f"failed (exit {exit_code})"
+        extra = ""
+        if self.job_dock.load_button.isVisible():
+            extra = ": a new checkpoint is ready, press 'Load new checkpoint' in the job dock"
+        self.say(f"job '{spec.title}' {verdict}{extra}")
+
+    def _show_help(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "Controls", CONTROLS_HELP, parent=self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.open()
+
+    # shutdown -------------------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop the job, both workers and the audio stream; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._audio_timer.stop()
+        self._heading_timer.stop()
+        self.job_dock.stop_now()
+        self.field_worker.stop()
+        self.analysis_worker.stop()
+        if self.audio is not None:
+            self.audio.close()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
