@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 import shapely
+import trimesh
 
 from naf_model.errors import PositionError, SceneError
-from naf_model.scene import MATERIALS, OCTAVE_BANDS_HZ, Scene, list_scenes, load_scene
+from naf_model.scene import MATERIALS, OCTAVE_BANDS_HZ, Scene, list_scenes, load_scene, save_scene
 from naf_model.scene.examples import l_shaped_scene, shoebox_scene, two_room_scene
 from naf_model.scene.mesh_import import Y_UP_TO_Z_UP
 
@@ -277,3 +278,25 @@ def test_open_mesh_is_rejected(tmp_path):
     mesh.export(tmp_path / "open.obj")
     with pytest.raises(SceneError, match=r"mesh .*open.obj is not closed"):
         load_scene(tmp_path / "open.obj")
+
+
+def test_meshes_whose_cut_has_a_hole_or_two_parts_are_rejected(tmp_path):
+    with_pillar = shapely.box(0, 0, 4, 4).difference(shapely.box(1.5, 1.5, 2.5, 2.5))
+    trimesh.creation.extrude_polygon(with_pillar, 2.5).export(tmp_path / "pillar.obj")
+    with pytest.raises(SceneError, match="cut at ear height has holes"):
+        load_scene(tmp_path / "pillar.obj")
+    boxes = [
+        trimesh.creation.box([2, 2, 2.5]),
+        trimesh.creation.box([2, 2, 2.5]).apply_translation([3, 0, 0]),
+    ]
+    trimesh.util.concatenate(boxes).export(tmp_path / "two.stl")
+    with pytest.raises(SceneError, match="falls into 2 separate parts"):
+        load_scene(tmp_path / "two.stl")
+
+
+def test_save_scene_writes_a_loadable_file(tmp_path):
+    scene = two_room_scene()
+    path = save_scene(scene, tmp_path / "mine" / "scene.json")
+    assert [p.name for p in path.parent.iterdir()] == ["scene.json"]
+    assert load_scene(path).geometry_hash() == scene.geometry_hash()
+    assert load_scene(path.parent).geometry_hash() == scene.geometry_hash()

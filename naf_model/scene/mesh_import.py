@@ -44,32 +44,28 @@ def read_mesh(path: Path, up: str | None = None) -> trimesh.Trimesh:
     return mesh
 
 
-def plan_from_mesh(mesh: trimesh.Trimesh, ear_height: float) -> Polygon:
-    """The cross-section of the closed mesh `ear_height` metres above its lowest point, as one polygon."""
+def plan_from_mesh(mesh: trimesh.Trimesh, ear_height: float, label: str = "the mesh") -> Polygon:
+    """The cut through the closed mesh `ear_height` metres above its lowest point, as one polygon."""
     zmin = float(mesh.bounds[0, 2])
-    lines = trimesh.intersections.mesh_plane(
-        mesh, plane_normal=[0, 0, 1], plane_origin=[0, 0, zmin + ear_height]
-    )
+    origin = [0.0, 0.0, zmin + ear_height]
+    lines = trimesh.intersections.mesh_plane(mesh, plane_normal=[0, 0, 1], plane_origin=origin)
     if len(lines) == 0:
-        raise SceneError(f"the mesh has no section at ear height {ear_height} m above its floor")
-    # snap the cut segments so that their ends meet, then node them into rings
+        raise SceneError(f"{label} has no cut at ear height, {ear_height} m above its floor")
+    # snap the cut segments so that their ends meet, node them, and close them into loops
     segments = shapely.union_all(shapely.linestrings(np.round(lines[:, :, :2], 6)), grid_size=GRID)
-    rings = shapely.polygonize([segments])
+    faces = shapely.polygonize([segments])
     region = Polygon()
-    for ring in getattr(rings, "geoms", []):
-        region = shapely.symmetric_difference(
-            region, ring, grid_size=GRID
-        )  # even-odd: inside the closed surface
+    for face in getattr(faces, "geoms", []):
+        # even-odd over the loops: a point is inside the closed surface when it is inside an odd number
+        region = shapely.symmetric_difference(region, Polygon(face.exterior), grid_size=GRID)
     region = shapely.simplify(region, 1e-6)
     if not isinstance(region, Polygon) or region.is_empty:
         n = len(getattr(region, "geoms", []))
-        raise SceneError(
-            f"the mesh's section at ear height falls into {n} separate parts; give a single room"
-        )
+        raise SceneError(f"{label} cut at ear height falls into {n} separate parts; give a single room")
     if region.interiors:
         raise SceneError(
-            "the mesh's section at ear height has holes (pillars or walls standing free); "
-            "pyroomacoustics cannot model holes: join them to an outer wall"
+            f"{label} cut at ear height has holes (pillars or free-standing walls), which pyroomacoustics "
+            "cannot model; join them to an outer wall"
         )
     return region
 
@@ -84,7 +80,7 @@ def scene_from_mesh(path: str | Path, up: str | None = None, ear_height: float =
     height = round(float(mesh.extents[2]), 4)  # float32 formats (PLY, STL, GLB) give 2.5999999
     if height <= ear_height:
         raise SceneError(f"mesh {path} is {height:.2f} m high, not above the ear height {ear_height} m")
-    plan = plan_from_mesh(mesh, ear_height)
+    plan = plan_from_mesh(mesh, ear_height, f"mesh {path}")
     room = Room(
         path.stem, plan, DEFAULT_MATERIALS["floor"], DEFAULT_MATERIALS["ceiling"], DEFAULT_MATERIALS["walls"]
     )

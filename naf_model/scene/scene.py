@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
@@ -42,9 +43,9 @@ class Scene:
     def __init__(
         self,
         name: str,
-        rooms: list[Room],
-        doors: list[Door] = (),
-        windows: list[Window] = (),
+        rooms: Sequence[Room],
+        doors: Sequence[Door] = (),
+        windows: Sequence[Window] = (),
         ceiling_height: float = 2.6,
         ear_height: float = EAR_HEIGHT_M,
         wall_thickness: float = 0.12,
