@@ -34,6 +34,8 @@ def read_scene_file(path: str | Path) -> Scene:
         raise SceneError(
             f"scene file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    if isinstance(data, dict) and "name" not in data:
+        data["name"] = path.parent.name if path.name == "scene.json" else path.stem
     try:
         return Scene.from_dict(data)
     except SceneError as exc:
