@@ -163,7 +163,7 @@ def save_loudness_png(
     ax.plot(
         *emitter, marker="*", ms=16, mfc="#19c3ff", mec="black", mew=1.0, ls="none", zorder=7, label="emitter"
     )
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.0, -0.08), fontsize=8, frameon=False)
     colorbar = fig.colorbar(image, ax=ax, shrink=0.85)
     colorbar.set_label("loudness (dB re map maximum)")
     ax.set_title(

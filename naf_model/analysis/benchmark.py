@@ -1,0 +1,274 @@
+"""How fast and how good trained fields are: latency, throughput, map time, size, held-out errors.
+
+`naf bench` and scripts/bench_field.py print these as one markdown table.
+
+Every checkpoint is measured on CPU with one thread, on CPU with all threads and on CUDA when there is one.
+Timings are wall clock around the public `NeuralAcousticField` calls, after warm-up calls, so they are what
+the app and the command line see.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from naf_model.analysis.loudness import loudness_map
+from naf_model.errors import NafError
+from naf_model.paths import CHECKPOINTS_DIR, default_dataset_path, runs_dir
+
+MB = 1e6
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What to measure and how often.
+
+    n_single: single-IR calls timed per device (p50/p99 over them); batch_size x n_batches IRs for the
+    throughput; map_spacing: loudness map grid (metres); error_pairs: held-out pairs scored (0: none);
+    devices: any of "cpu-1" (one thread), "cpu" (all threads), "cuda" (skipped when absent);
+    data: data set for the errors (default `data/<scene>.h5`); seed: positions and pair subset.
+    """
+
+    n_single: int = 100
+    batch_size: int = 64
+    n_batches: int = 4
+    map_spacing: float = 0.25
+    error_pairs: int = 32
+    devices: tuple[str, ...] = ("cpu-1", "cpu", "cuda")
+    data: Path | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One checkpoint on one device. Times in ms unless named _s; None where not measured."""
+
+    checkpoint: str
+    scene: str
+    preset: str
+    device: str
+    threads: int
+    single_p50_ms: float
+    single_p99_ms: float
+    network_p50_ms: float
+    phase_p50_ms: float
+    batch_irs_per_s: float
+    map_s: float
+    map_cells: int
+    checkpoint_mb: float
+    spectral: float | None = None
+    t60_pct: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def find_checkpoints(paths: Sequence[str | os.PathLike] = ()) -> list[Path]:
+    """Checkpoint files to benchmark: the given files (folders are searched), else the bundled ones and
+    each training run's `best.pt` (or `checkpoint.pt`) under the runs folder. NafError if none exists."""
+    found: list[Path] = []
+    roots = [Path(p) for p in paths] if paths else [CHECKPOINTS_DIR, runs_dir()]
+    for root in roots:
+        if root.is_file():
+            found.append(root)
+        elif root.is_dir():
+            found += sorted(root.glob("*.pt")) if root == CHECKPOINTS_DIR else _run_checkpoints(root)
+        elif paths:
+            raise NafError(f"no checkpoint at {root}; pass checkpoint files or folders that exist")
+    if not found:
+        raise NafError(
+            f"no checkpoints found in {', '.join(map(str, roots))}; train one with `naf train` or pass paths"
+        )
+    return list(dict.fromkeys(p.resolve() for p in found))
+
+
+def _run_checkpoints(root: Path) -> list[Path]:
+    """One file per run folder under `root`: best.pt, else checkpoint.pt, else any *.pt files."""
+    out = []
+    for folder in sorted({p.parent for p in root.rglob("*.pt")}):
+        for name in ("best.pt", "checkpoint.pt"):
+            if (folder / name).is_file():
+                out.append(folder / name)
+                break
+        else:
+            out += sorted(folder.glob("*.pt"))
+    return out
+
+
+def device_setups(names: Sequence[str]) -> list[tuple[str, str, int]]:
+    """(label, torch device, threads) for each requested setup that exists on this machine."""
+    setups = []
+    for name in names:
+        if name == "cpu-1":
+            setups.append(("cpu", "cpu", 1))
+        elif name == "cpu":
+            setups.append(("cpu", "cpu", os.cpu_count() or 1))
+        elif name.startswith("cuda"):
+            if torch.cuda.is_available():
+                setups.append((torch.cuda.get_device_name(0), name, 0))
+        else:
+            raise NafError(f"unknown bench device {name!r}; use cpu-1, cpu or cuda")
+    return setups
+
+
+def _positions(scene: Any, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """n random (emitter, listener, heading) triples on the scene's free 0.5 m grid."""
+    grid = scene.sample_grid(0.5)
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(grid), size=(n, 2))
+    return grid[pick[:, 0]], grid[pick[:, 1]], rng.uniform(0.0, 360.0, size=n)
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def time_field(fld: Any, scene: Any, config: BenchConfig) -> dict[str, float]:
+    """Latency, split, throughput and map time of one loaded field (milliseconds / seconds / IRs per s)."""
+    em, li, hd = _positions(scene, max(config.n_single, config.batch_size), config.seed)
+    for i in range(3):  # warm-up: lazy initialisation, allocator, kernel selection
+        fld.impulse_response(em[i], li[i], hd[i])
+    full, network = np.empty(config.n_single), np.empty(config.n_single)
+    for i in range(config.n_single):
+        network[i] = _timed(lambda i=i: fld.query(em[i], li[i], hd[i]))
+        full[i] = _timed(lambda i=i: fld.impulse_response(em[i], li[i], hd[i]))
+    b = config.batch_size
+    fld.impulse_responses(em[:b], li[:b], hd[:b])
+    batch_s = sum(
+        _timed(lambda: fld.impulse_responses(em[:b], li[:b], hd[:b])) for _ in range(config.n_batches)
+    )
+    start = time.perf_counter()
+    lm = loudness_map(fld, scene, em[0], 0.0, config.map_spacing)
+    map_s = time.perf_counter() - start
+    p50_full, p50_net = np.percentile(full, 50), np.percentile(network, 50)
+    return {
+        "single_p50_ms": 1e3 * p50_full,
+        "single_p99_ms": 1e3 * np.percentile(full, 99),
+        "network_p50_ms": 1e3 * p50_net,
+        "phase_p50_ms": 1e3 * max(p50_full - p50_net, 0.0),
+        "batch_irs_per_s": b * config.n_batches / batch_s,
+        "map_s": map_s,
+        "map_cells": int(np.isfinite(lm.db).sum()),
+    }
+
+
+def held_out_errors(fld: Any, data_path: Path, n_pairs: int, seed: int) -> dict[str, float]:
+    """Spectral error and T60 error (%) of the field on a seeded subset of the data set's test pairs.
+
+    Uses `naf_model.evaluation.metrics`, so the numbers mean what `naf eval` reports (random-phase T60,
+    failures counted as 100 %).
+    """
+    from naf_model.data import DataSet
+    from naf_model.evaluation import metrics
+
+    with DataSet(data_path) as ds:
+        if ds.meta.scene_name != fld.scene_name:
+            raise NafError(f"{data_path} holds scene {ds.meta.scene_name!r}, the field {fld.scene_name!r}")
+        test = ds.indices("test")
+        if len(test) == 0:
+            raise NafError(f"{data_path} has no test pairs")
+        rng = np.random.default_rng(seed)
+        test = np.sort(rng.choice(test, min(n_pairs, len(test)), replace=False))
+        gt = ds.read_spec(test).astype(np.float32)  # (Q, 4, 2, F, T)
+        pairs = ds.pairs[test]
+        em, li = ds.emitters[pairs[:, 0]], ds.listeners[pairs[:, 1]]
+        headings = ds.orientations.astype(np.float64)
+        n_samples = ds.meta.ir_length
+    k = len(headings)
+    pred = fld.query_batch(np.repeat(em, k, axis=0), np.repeat(li, k, axis=0), np.tile(headings, len(test)))
+    gt = gt.reshape((-1,) + gt.shape[2:])
+    params = metrics.acoustic_parameters(gt, n_samples, seed)
+    errors = metrics.item_errors(np.asarray(pred, np.float32), gt, params, n_samples, seed).summary()
+    return {"spectral": errors["spectral"], "t60_pct": errors["t60_pct"], "n_pairs": len(test)}
+
+
+def bench_checkpoint(
+    path: Path, config: BenchConfig, scene: Any | None = None, log: Callable[[str], None] = print
+) -> list[BenchRow]:
+    """Rows for one checkpoint, one per available device setup; `scene` defaults to the bundled one."""
+    from naf_model.field import NeuralAcousticField
+    from naf_model.model import load_checkpoint
+
+    ckpt = load_checkpoint(path)
+    if scene is None:
+        from naf_model.scene import load_scene
+
+        scene = load_scene(ckpt.scene_name)
+    size_mb = Path(path).stat().st_size / MB
+    errors, notes = None, []
+    data_path = Path(config.data) if config.data is not None else default_dataset_path(scene.name)
+    rows = []
+    threads_before = torch.get_num_threads()
+    try:
+        for label, device, threads in device_setups(config.devices):
+            if threads:
+                torch.set_num_threads(threads)
+            fld = NeuralAcousticField.load(path, device=device, scene=scene)
+            log(f"bench {path} ({ckpt.preset}, {scene.name}) on {label}, {threads or 'GPU'} threads")
+            timings = time_field(fld, scene, config)
+            if errors is None and config.error_pairs > 0:
+                errors = _errors_or_note(fld, data_path, config, notes)
+            rows.append(
+                BenchRow(
+                    str(path), scene.name, ckpt.preset, label, threads, checkpoint_mb=size_mb,
+                    spectral=(errors or {}).get("spectral"), t60_pct=(errors or {}).get("t60_pct"),
+                    notes=list(notes), **timings,
+                )
+            )  # fmt: skip
+    finally:
+        torch.set_num_threads(threads_before)
+    return rows
+
+
+def _errors_or_note(fld: Any, data_path: Path, config: BenchConfig, notes: list[str]) -> dict[str, float]:
+    """Held-out errors, or {} with a note saying why they are missing."""
+    if not data_path.is_file():
+        notes.append(f"no held-out errors: no data set at {data_path} (pass --data)")
+        return {}
+    try:
+        errors = held_out_errors(fld, data_path, config.error_pairs, config.seed)
+    except NafError as exc:
+        notes.append(f"no held-out errors: {exc}")
+        return {}
+    notes.append(f"errors on {errors['n_pairs']} held-out pairs of {data_path.name}")
+    return errors
+
+
+def markdown_table(rows: Sequence[BenchRow]) -> str:
+    """The rows as one markdown table (one line per checkpoint x device)."""
+    head = (
+        "| scene | preset | device | threads | IR p50 ms | IR p99 ms | network ms | phase ms | batch IRs/s "
+        "| map s (cells) | ckpt MB | spectral | T60 % |"
+    )
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        spectral = "–" if r.spectral is None else f"{r.spectral:.3f}"
+        t60 = "–" if r.t60_pct is None else f"{r.t60_pct:.1f}"
+        lines.append(
+            f"| {r.scene} | {r.preset} | {r.device} | {r.threads or '–'} | {r.single_p50_ms:.2f} "
+            f"| {r.single_p99_ms:.2f} | {r.network_p50_ms:.2f} | {r.phase_p50_ms:.2f} "
+            f"| {r.batch_irs_per_s:,.0f} | {r.map_s:.2f} ({r.map_cells}) | {r.checkpoint_mb:.2f} "
+            f"| {spectral} | {t60} |"
+        )
+    return "\n".join(lines)
+
+
+def rows_as_dicts(rows: Sequence[BenchRow]) -> list[dict[str, Any]]:
+    """JSON-ready rows."""
+    return [asdict(r) for r in rows]
+
+
+def environment() -> dict[str, Any]:
+    """Machine facts that the timings depend on."""
+    return {
+        "torch": torch.__version__,
+        "cpu_count": os.cpu_count(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }

@@ -1,0 +1,165 @@
+"""`naf bench` (also scripts/bench_field.py): speed, size and held-out accuracy of trained fields.
+
+naf bench                                  # bundled checkpoints and the newest run of each preset
+naf bench runs/apartment_1/fast/best.pt --json bench.json
+naf bench --train-speed --scene apartment_1 --presets fast cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from naf_model.errors import NafError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The bench options, shared by the subcommand and the stand-alone script."""
+    p.add_argument(
+        "checkpoints",
+        nargs="*",
+        type=Path,
+        help="checkpoint files or run folders (default: assets/checkpoints and the runs folder, newest "
+        "checkpoint per scene and preset)",
+    )
+    p.add_argument("--scene", default=None, help="scene name or file for the checkpoints (default: theirs)")
+    p.add_argument("--data", type=Path, default=None, help="data set for held-out errors and --train-speed")
+    p.add_argument("--devices", nargs="+", default=["cpu-1", "cpu", "cuda"], help="cpu-1, cpu, cuda")
+    p.add_argument("--single", type=int, default=100, help="single-IR calls timed per device")
+    p.add_argument("--batch", type=int, default=64, help="IRs per batch for the throughput")
+    p.add_argument("--batches", type=int, default=4, help="batches timed")
+    p.add_argument("--map-spacing", type=float, default=0.25, help="loudness map grid, metres")
+    p.add_argument("--error-pairs", type=int, default=32, help="held-out pairs scored (0: skip)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, default=None, help="also write all rows as JSON here")
+    p.add_argument("--train-speed", action="store_true", help="also measure training samples/s per preset")
+    p.add_argument("--presets", nargs="+", default=None, help="presets for --train-speed (default: all)")
+    p.add_argument("--train-steps", type=int, default=20, help="steps timed per preset for --train-speed")
+    p.add_argument("--train-device", default="auto", help="device for --train-speed (default auto)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `naf bench`."""
+    p = subparsers.add_parser(
+        "bench",
+        help="latency, throughput, map time, size and held-out errors of trained fields",
+        description="Benchmark checkpoints on CPU (1 thread, all threads) and CUDA when present; prints a "
+        "markdown table. Single-IR latency is positions to (2, N) waveform with the default phase.",
+    )
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def latest_per_preset(paths: list[Path]) -> list[tuple[Path, Any]]:
+    """(path, checkpoint) keeping the newest file for each (scene, preset) among `paths`."""
+    from naf_model.model import load_checkpoint
+
+    chosen: dict[tuple[str, str], tuple[Path, Any]] = {}
+    for path in sorted(paths, key=lambda p: p.stat().st_mtime):
+        ckpt = load_checkpoint(path)
+        chosen[(ckpt.scene_name, ckpt.preset)] = (path, ckpt)
+    return list(chosen.values())
+
+
+def run(args: argparse.Namespace) -> int:
+    """Benchmark, print the tables, optionally write JSON."""
+    from naf_model.analysis.benchmark import (
+        BenchConfig,
+        bench_checkpoint,
+        environment,
+        find_checkpoints,
+        markdown_table,
+        rows_as_dicts,
+    )
+    from naf_model.cli.analysis import write_json
+
+    scene = None
+    if args.scene is not None:
+        from naf_model.scene import load_scene
+
+        scene = load_scene(args.scene)
+    config = BenchConfig(
+        n_single=args.single,
+        batch_size=args.batch,
+        n_batches=args.batches,
+        map_spacing=args.map_spacing,
+        error_pairs=args.error_pairs,
+        devices=tuple(args.devices),
+        data=args.data,
+        seed=args.seed,
+    )
+    if min(config.n_single, config.batch_size, config.n_batches) < 1:
+        raise NafError("--single, --batch and --batches must be at least 1")
+    try:
+        found = find_checkpoints(args.checkpoints)
+    except NafError:
+        if not args.train_speed or args.checkpoints:
+            raise
+        found = []
+    chosen = latest_per_preset(found) if not args.checkpoints else [(p, None) for p in found]
+    rows = []
+    for path, _ in chosen:
+        rows += bench_checkpoint(path, config, scene, _log)
+    report: dict[str, Any] = {
+        "environment": environment(),
+        "config": _plain(config),
+        "rows": rows_as_dicts(rows),
+    }
+    if rows:
+        print(markdown_table(rows))
+        notes = list(dict.fromkeys(n for r in rows for n in r.notes))
+        print("\n".join(["", *(f"- {n}" for n in notes)]) if notes else "")
+    if args.train_speed:
+        report["train_speed"] = _train_speed(args, scene, chosen)
+    if args.json is not None:
+        write_json(args.json, report)
+        _log(f"wrote {args.json}")
+    return 0
+
+
+def _log(message: str) -> None:
+    """Progress lines go to stderr so that stdout holds only the tables."""
+    print(message, file=sys.stderr)
+
+
+def _train_speed(args: argparse.Namespace, scene: Any, chosen: list) -> list[dict[str, Any]]:
+    from dataclasses import asdict
+
+    from naf_model.analysis.train_speed import train_speed, train_speed_table
+    from naf_model.model import PRESETS
+    from naf_model.paths import default_dataset_path
+
+    if scene is None:
+        if not chosen:
+            raise NafError("--train-speed needs --scene (or a checkpoint) to know which data set to use")
+        from naf_model.model import load_checkpoint
+        from naf_model.scene import load_scene
+
+        scene = load_scene(load_checkpoint(chosen[0][0]).scene_name)
+    data = args.data if args.data is not None else default_dataset_path(scene.name)
+    rows = train_speed(args.presets or list(PRESETS), data, scene, args.train_steps, device=args.train_device,
+                       log=_log)  # fmt: skip
+    print("\n" + train_speed_table(rows))
+    return [asdict(r) for r in rows]
+
+
+def _plain(config: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    d = asdict(config)
+    d["data"] = None if d["data"] is None else str(d["data"])
+    return d
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point (scripts/bench_field.py): same options as `naf bench`."""
+    parser = argparse.ArgumentParser(prog="bench_field.py", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except NafError as exc:
+        print(f"bench_field.py: error: {exc}", file=sys.stderr)
+        return 2
