@@ -3,7 +3,7 @@
 Per block (the whole block is known before it is played, so no look-ahead delay is needed) the gain
 follows the block peak: it drops at once to what brings the peak to `threshold` and recovers with a
 `release_s` time constant, and within a block it is ramped linearly so it never steps. A soft knee after
-it maps anything still above `threshold` into (threshold, 1) with tanh, so output never reaches full scale.
+it maps anything still above `threshold` into (threshold, CEILING), so output never reaches full scale.
 """
 
 from __future__ import annotations
@@ -12,18 +12,26 @@ import math
 
 import numpy as np
 
+CEILING = 0.999
+"""No output sample reaches this (about -0.01 dBFS), so nothing clips even after rounding to 16 bits."""
+
 
 def soft_clip(x: np.ndarray, threshold: float = 0.9, out: np.ndarray | None = None) -> np.ndarray:
-    """Identity below `threshold`; above it, a tanh knee that approaches (never reaches) 1.0."""
+    """Identity below `threshold`; above it a smooth knee, slope 1 at the threshold, that approaches CEILING.
+
+    The knee is threshold + h * u / (1 + u) with h = CEILING - threshold and u the excess over the threshold
+    in units of h: unlike tanh it never rounds to the ceiling, however loud the input.
+    """
     if out is None:
         out = np.array(x, dtype=np.float64)
     elif out is not x:
         np.copyto(out, x)
-    head = 1.0 - threshold
+    head = CEILING - threshold
     over = np.abs(out) > threshold
     if np.any(over):
         v = out[over]
-        out[over] = np.sign(v) * (threshold + head * np.tanh((np.abs(v) - threshold) / head))
+        u = (np.abs(v) - threshold) / head
+        out[over] = np.sign(v) * (threshold + head * u / (1.0 + u))
     return out
 
 

@@ -3,8 +3,12 @@
 `BinauralPlayer.render(out)` produces one block; it is what the sounddevice callback calls and what
 `naf walk` calls in a loop, so a render hears exactly the crossfaded IR swaps the app plays. Controls
 (`post_ir`, play/pause, volume, gain, seek, music) may be used from any thread: each is one reference or
-number assignment that the audio thread reads once per block, never a lock. Every level change (volume,
-gain, play, pause, a seek or new music) is ramped over one block so none of them clicks.
+number assignment that the audio thread reads once per block, never a lock.
+
+Nothing steps: volume and gain are ramped over one block on the output; play, pause, a seek and new
+music ramp the *source* (the music entering the room) over one block, so a pause lets the room's
+reverberation ring out naturally and a resume builds it up again, exactly as if the music were
+`music * envelope` convolved with the IR. Once a paused room has rung out, blocks cost nothing.
 """
 
 from __future__ import annotations
@@ -46,12 +50,12 @@ class BinauralPlayer:
         self._pos = 0
         self._seek_box = (0, 0)  # (request number, frame)
         self._seek_done = 0
-        self._tail_left = -1  # frames of reverberation still to play after a non-looping end
         self._in = np.zeros((block_size, 2))
         self._ramp = ((np.arange(block_size) + 1.0) / block_size).reshape(-1, 1)
         self._gains = np.empty((block_size, 1))
-        self._level = 0.0  # gain applied at the end of the last block
-        self._running = False  # False: the last block was silent by transport (paused, or between a jump)
+        self._source = 0.0  # music level entering the convolver at the end of the last block (0 or 1)
+        self._level = 0.0  # output gain at the end of the last block
+        self._quiet_frames = self.convolver.max_taps + 1  # silent-source frames; > max_taps: rung out
         self.loop = loop
         self.gain = float(gain)
         self.volume = 1.0
@@ -96,36 +100,44 @@ class BinauralPlayer:
     # ---- audio thread -----------------------------------------------------------------------------------
     def render(self, out: np.ndarray) -> np.ndarray:
         """Fill `out` (block_size, 2) float64 with the next block of output and return it."""
+        b = self.block_size
         seek = self._seek_box
-        if not self._running:
-            if self._music_box is not self._music or seek[0] != self._seek_done:
-                self._music = self._music_box
-                self._pos = seek[1] % len(self._music) if seek[0] != self._seek_done else 0
-                self._seek_done = seek[0]
-                self._tail_left = -1
-            if not self.playing:
-                out[:] = 0.0
-                return out
-            self.convolver.reset()  # starting from silence: no stale reverberation comes back
-            self._running = True
         jump = self._music_box is not self._music or seek[0] != self._seek_done
-        stopping = jump or not self.playing
-        target = 0.0 if stopping else self.gain * min(max(self.volume, 0.0), 1.0)
-        self._read_music(self._in)
-        self.convolver.process(self._in, out)
-        start = self._level
-        if start == target:
-            out *= target
+        if jump and self._source == 0.0:  # the source is silent: jump now, unheard
+            self._music = self._music_box
+            self._pos = seek[1] % len(self._music) if seek[0] != self._seek_done else 0
+            self._seek_done = seek[0]
+            jump = False
+        source = 1.0 if self.playing and not jump else 0.0
+        if source == 0.0 and self._source == 0.0:
+            if self._quiet_frames > self.convolver.max_taps:
+                out[:] = 0.0  # rung out: the history is all zeros, nothing to compute
+                return out
+            self._in[:] = 0.0
+            self._quiet_frames += b
         else:
-            np.multiply(self._ramp, target - start, out=self._gains)
-            self._gains += start
-            np.multiply(out, self._gains, out=out)
-        self._level = target
-        if stopping:
-            self._running = False  # this block faded out; the next one applies the jump or stays silent
+            self._quiet_frames = 0
+            ended = self._read_music(self._in)
+            self._apply_ramp(self._in, self._source, source)
+            self._source = 0.0 if ended else source
+        self.convolver.process(self._in, out)
+        level = self.gain * min(max(self.volume, 0.0), 1.0)
+        self._apply_ramp(out, self._level, level)
+        self._level = level
         return self.limiter.process(out)
 
-    def _read_music(self, buf: np.ndarray) -> None:
+    def _apply_ramp(self, block: np.ndarray, start: float, end: float) -> None:
+        """Multiply `block` in place by a gain moving linearly from `start` to `end` over the block."""
+        if start == end:
+            if end != 1.0:
+                block *= end
+            return
+        np.multiply(self._ramp, end - start, out=self._gains)
+        self._gains += start
+        np.multiply(block, self._gains, out=block)
+
+    def _read_music(self, buf: np.ndarray) -> bool:
+        """Copy the next block of music into `buf`, looping; True when the music ended (not looping)."""
         music, b, pos = self._music, self.block_size, self._pos
         n = len(music)
         filled = 0
@@ -135,23 +147,13 @@ class BinauralPlayer:
                     pos = 0
                     continue
                 buf[filled:] = 0.0
-                if self._end_of_music(b - filled):
-                    pos = 0
-                break
+                self.playing = False
+                self.finished = True
+                self._pos = 0
+                return True
             take = min(b - filled, n - pos)
             buf[filled : filled + take] = music[pos : pos + take]
             filled += take
             pos += take
         self._pos = pos
-
-    def _end_of_music(self, silent_frames: int) -> bool:
-        """Without looping, play the reverberation out after the music ends, then stop; True when stopped."""
-        if self._tail_left < 0:
-            self._tail_left = self.convolver.max_taps + self.block_size
-        self._tail_left -= silent_frames
-        if self._tail_left <= 0:
-            self.playing = False
-            self.finished = True
-            self._tail_left = -1
-            return True
         return False
