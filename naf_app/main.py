@@ -73,12 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(scene, checkpoint, args.device, audio, scene_arg=args.scene)
     window.show()
     # Ctrl-C in the terminal quits cleanly: Python only sees signals while it runs, so wake it up regularly.
-    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    previous = signal.signal(signal.SIGINT, lambda *_: app.quit())
     wake = QTimer(interval=250)
     wake.timeout.connect(lambda: None)
     wake.start()
-    code = app.exec()
-    window.shutdown()
+    try:
+        code = app.exec()
+    finally:
+        wake.stop()
+        window.shutdown()
+        signal.signal(signal.SIGINT, previous)
     return int(code)
 
 

@@ -33,10 +33,11 @@ def _running_qt_objects() -> list[str]:
         return []
     found = []
     for obj in gc.get_objects():
+        kind = type(obj)  # not isinstance: that reads obj.__class__, which lazy module proxies warn about
         try:
-            if isinstance(obj, QThread) and obj.isRunning() and obj is not QThread.currentThread():
-                found.append(f"QThread {type(obj).__name__}")
-            elif isinstance(obj, QProcess) and obj.state() != QProcess.ProcessState.NotRunning:
+            if issubclass(kind, QThread) and obj.isRunning() and obj is not QThread.currentThread():
+                found.append(f"QThread {kind.__name__}")
+            elif issubclass(kind, QProcess) and obj.state() != QProcess.ProcessState.NotRunning:
                 found.append(f"QProcess {obj.program()} {' '.join(obj.arguments())}")
         except RuntimeError:  # wrapper whose C++ object is already deleted
             continue

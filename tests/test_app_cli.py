@@ -1,0 +1,68 @@
+"""`naf-app` command line: bad input is one line and the app keeps running where it can."""
+
+from __future__ import annotations
+
+import pytest
+from app_helpers import write_scene
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QApplication
+
+from naf_app.main import main
+from naf_app.window import MainWindow
+from naf_model.scene.examples import two_room_scene
+
+
+def test_unknown_scene_is_one_stderr_line_and_exit_2(capsys):
+    assert main(["--scene", "no_such_scene", "--no-audio"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("naf-app: error:") and "no_such_scene" in err[0]
+
+
+def test_bad_checkpoint_and_music_are_reported_and_the_plan_stays_usable(qtbot, tmp_path, capsys):
+    scene_file = write_scene(two_room_scene(), tmp_path)
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"this is not a torch checkpoint" * 10)
+    music = tmp_path / "music.wav"
+    music.write_text("not audio")
+    seen: dict[str, object] = {}
+
+    def inspect_and_close() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        seen["messages"] = [m for w in windows for m in w.messages]
+        seen["field"] = [w.state.field for w in windows]
+        for w in windows:
+            w.close()
+
+    def poll() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        if windows and any("cannot load the checkpoint" in m for m in windows[0].messages):
+            inspect_and_close()
+        else:
+            QTimer.singleShot(50, poll)
+
+    QTimer.singleShot(50, poll)
+    QTimer.singleShot(30_000, inspect_and_close)  # safety net: never hang the suite
+    code = main(["--scene", str(scene_file), "--checkpoint", str(corrupt), "--music", str(music),
+                 "--no-audio", "--device", "cpu"])
+    assert code == 0
+    assert capsys.readouterr().err == ""
+    messages = seen["messages"]
+    assert any(m.startswith("music:") and "music.wav" in m for m in messages), messages
+    bad = [m for m in messages if "cannot load the checkpoint" in m]
+    assert len(bad) == 1 and "corrupt.pt" in bad[0] and "\n" not in bad[0], messages
+    assert seen["field"] == [None]
+
+
+@pytest.mark.parametrize("missing", [True, False])
+def test_no_checkpoint_says_how_to_train(qtbot, tmp_path, missing):
+    checkpoint = tmp_path / "nothing_here.pt" if missing else None
+    window = MainWindow(two_room_scene(), checkpoint, device="cpu", audio=None)
+    qtbot.addWidget(window)
+    if missing:
+        qtbot.waitUntil(lambda: any("cannot load" in m for m in window.messages), timeout=20_000)
+        assert "nothing_here.pt" in window.messages[-1]
+    else:
+        assert "Scripts > Train a field" in window.messages[-1]
+        assert "naf train --scene two_room" in window.messages[-1]
+    assert window.plan.listener_item is not None and window.state.field is None
+    window.close()

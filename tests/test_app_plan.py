@@ -1,0 +1,84 @@
+"""Plan view: markers dragged with real mouse events, blocked by walls, listener turned by wheel and keys."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from app_helpers import drag
+from PyQt6.QtCore import QPoint, QPointF, Qt
+from PyQt6.QtGui import QWheelEvent
+from PyQt6.QtTest import QTest
+from PyQt6.QtWidgets import QApplication
+
+from naf_app.state import SessionState, nearest_free_point
+from naf_app.window import MainWindow
+from naf_model.scene.examples import two_room_scene
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow(two_room_scene(), checkpoint=None, device="cpu", audio=None)
+    qtbot.addWidget(w)
+    w.resize(1100, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def test_listener_follows_a_real_mouse_drag(qtbot, window):
+    state, view = window.state, window.plan
+    moves = []
+    state.placementChanged.connect(lambda which, final: moves.append((which, final)))
+    target = (3.2, 1.0)  # in the right-hand room, through the door
+    assert state.scene.is_free(*target)
+    drag(qtbot, view, state.listener, target)
+    assert np.allclose(state.listener, target, atol=0.03)
+    marker = view.listener_item.pos()
+    assert np.allclose((marker.x(), marker.y()), state.listener)
+    assert moves.count(("listener", False)) >= 5, "every mouse move while dragging is a position change"
+    assert moves[-1] == ("listener", True), "the drag ends with one finished change"
+
+
+def test_marker_cannot_be_dropped_inside_a_wall(qtbot, window):
+    state, view = window.state, window.plan
+    wall = (2.0, 0.4)  # on the wall between the rooms, away from the door
+    assert not state.scene.is_free(*wall)
+    drag(qtbot, view, state.emitter, wall)
+    x, y = state.emitter
+    assert state.scene.is_free(x, y)
+    marker = view.emitter_item.pos()
+    assert np.allclose((marker.x(), marker.y()), (x, y))
+    assert math.hypot(x - wall[0], y - wall[1]) < 0.6, "it stays near the wall it was pushed against"
+
+
+def test_snap_to_nearest_free_point_outside_the_plan():
+    scene = two_room_scene()
+    x, y = nearest_free_point(scene, (5.5, 1.5))  # far right of the plan
+    assert scene.is_free(x, y)
+    assert 3.5 < x < 4.0 and abs(y - 1.5) < 0.05
+    state = SessionState(scene)
+    assert state.move("listener", (-3.0, -3.0), final=False) == state.listener  # blocked drag: stays put
+    settled = state.move("listener", (-3.0, -3.0), final=True)
+    assert scene.is_free(*settled) and settled[0] < 0.5 and settled[1] < 0.5
+
+
+def test_wheel_and_arrow_keys_turn_the_listener(qtbot, window):
+    state, view = window.state, window.plan
+    assert state.heading == 0.0
+    centre = QPointF(view.viewport().rect().center())
+    wheel = QWheelEvent(centre, QPointF(view.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, 240),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+                        False)
+    QApplication.sendEvent(view.viewport(), wheel)
+    assert state.heading == pytest.approx(30.0)
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_Right)
+    assert state.heading == pytest.approx(15.0)
+    QTest.keyClick(view, Qt.Key.Key_Right)
+    QTest.keyClick(view, Qt.Key.Key_Right)
+    assert state.heading == pytest.approx(345.0), "headings wrap to [0, 360)"
+    QTest.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert state.heading == pytest.approx(346.0)
