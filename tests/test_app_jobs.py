@@ -1,0 +1,67 @@
+"""Job scripts as data: the Scripts menu reads each script's JOB literal and rebuilds its command line."""
+
+from __future__ import annotations
+
+import pytest
+
+from naf_app.jobs import command_line, discover_jobs, forward_args, job_parser, parse_progress, read_job
+from naf_app.scripts_menu import SCRIPTS_DIR
+
+EXPECTED = {
+    "make_dataset.py": "Make data set",
+    "train.py": "Train a field",
+    "evaluate.py": "Evaluate",
+    "export_loudness.py": "Export loudness images",
+    "render_walk.py": "Render a walk",
+}
+
+
+def test_every_job_script_is_listed_with_its_options():
+    specs = {s.script.name: s for s in discover_jobs(SCRIPTS_DIR)}
+    present = {name for name in EXPECTED if (SCRIPTS_DIR / name).exists()}
+    assert present <= specs.keys()
+    for name in present:
+        spec = specs[name]
+        assert spec.title == EXPECTED[name]
+        assert spec.options and spec.options[0].flag == "--scene"
+        assert all(o.flag.startswith("--") for o in spec.options)
+    assert "bench_app.py" not in specs, "scripts without a JOB are not jobs"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_form_values_round_trip_through_the_script_parser(name):
+    path = SCRIPTS_DIR / name
+    if not path.exists():
+        pytest.skip(f"{name} not written yet")
+    spec = read_job(path)
+    import ast
+
+    job = next(ast.literal_eval(n.value) for n in ast.parse(path.read_text()).body
+               if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "JOB")
+    values = {}
+    for opt in spec.options:
+        values[opt.flag] = {"bool": True, "int": 3, "float": 0.75}.get(opt.type, "x")
+        if opt.type == "choice":
+            values[opt.flag] = opt.choices[-1]
+        if opt.flag == "--emitter":
+            values[opt.flag] = "1.5 2.0"
+    argv = command_line(spec, values)
+    args = job_parser(job).parse_args(argv)
+    assert forward_args(job, args) == argv
+    with pytest.raises(SystemExit) as exit_info:
+        job_parser(job).parse_args(["--help"])
+    assert exit_info.value.code == 0
+
+
+def test_empty_and_false_values_are_left_out():
+    spec = read_job(SCRIPTS_DIR / "make_dataset.py")
+    argv = command_line(spec, {"--scene": "two_room", "--output": "", "--overwrite": False})
+    assert argv[:2] == ["--scene", "two_room"]
+    assert "--output" not in argv and "--overwrite" not in argv
+
+
+def test_progress_counters_from_tqdm_and_job_lines():
+    assert parse_progress("loudness:  40%|####      | 12/30 [00:01<00:02, 9.1pos/s]") == (12, 30)
+    assert parse_progress("step 3\r 7/10 [00:01<00:00]\r 8/10 [00:01<00:00]") == (8, 10)
+    assert parse_progress("naf-job: progress 2/4\n") == (2, 4)
+    assert parse_progress("room 1/2 of the plan") is None
