@@ -36,14 +36,14 @@ class TsneMap:
 def tsne_colours(features: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Embed (M, D) features with 3-D t-SNE; returns (embedding (M, 3), rgb (M, 3) in [0, 1]).
 
-    Each t-SNE axis is min-max scaled to one colour channel. Perplexity follows M (at most 30) so that small
-    scenes work too. Exact gradients up to EXACT_MAX_POINTS (faster than Barnes-Hut there in 3-D), one thread:
+    Each t-SNE axis is min-max scaled to one colour channel. Perplexity is M / 10 within [5, 30]: with a
+    higher one a small scene's neighbourhoods span a third of the plan and the colours turn noisy. Exact gradients up to EXACT_MAX_POINTS (faster than Barnes-Hut there in 3-D), one thread:
     threaded BLAS/OpenMP spin-waits made it 5-10x slower on a busy 2-core machine.
     """
     features = np.asarray(features, dtype=np.float64)
     m = len(features)
     assert m >= 4, "t-SNE needs at least 4 points"
-    perplexity = float(min(30.0, max(2.0, (m - 1) / 3.0)))
+    perplexity = float(np.clip(m / 10.0, min(5.0, (m - 1) / 3.0), 30.0))
     method = "exact" if m <= EXACT_MAX_POINTS else "barnes_hut"
     with threadpool_limits(limits=1):
         embedding = TSNE(

@@ -1,0 +1,119 @@
+"""Analysis: loudness map, t-SNE colours, wall-distance probe and their PNGs, on tiny scenes and a tiny field.
+
+The field tests train the `fast` preset for a few hundred steps on a simulated 4 m x 3 m shoebox (built once
+per module), so they check the analysis against a real `NeuralAcousticField`, not a stand-in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.image import imread
+
+from naf_model.analysis import (
+    LoudnessMap,
+    feature_tsne,
+    linear_probe,
+    loudness_map,
+    plan_grid,
+    ridge_probe,
+    save_loudness_png,
+    save_probe_png,
+    save_tsne_png,
+    tsne_colours,
+    wall_distance,
+)
+from naf_model.analysis.loudness import ir_energy_db
+from naf_model.cli import main
+from naf_model.errors import NafError, PositionError
+from naf_model.scene import save_scene
+from naf_model.scene.examples import l_shaped_scene, shoebox_scene, two_room_scene
+from naf_model.spectrogram import magnitude_from_log
+
+torch.set_num_threads(1)
+
+
+# ---- pure parts: no field needed ------------------------------------------------------------------------
+def test_wall_distance_matches_closed_form_in_a_shoebox():
+    scene = shoebox_scene(5.0, 4.0, 3.0)
+    xy = scene.sample_grid(0.3)
+    expected = np.minimum.reduce([xy[:, 0], 5.0 - xy[:, 0], xy[:, 1], 4.0 - xy[:, 1]])
+    np.testing.assert_allclose(wall_distance(scene, xy), expected, atol=1e-9)
+
+
+def test_wall_distance_counts_wall_thickness_and_internal_walls():
+    scene = two_room_scene()  # 0.1 m walls on the 2 m x 3 m rooms' centre lines, door at (2, 1.5)
+    d = wall_distance(scene, np.array([[1.0, 2.5], [1.7, 2.5], [2.0, 1.5]]))
+    # (1.0, 2.5): 0.45 m to the top wall face at y = 2.95; (1.7, 2.5): 0.25 m to the internal wall face at
+    # x = 1.95; (2.0, 1.5) in the door gap: 0.45 m to the jambs at y = 1.05 and 1.95
+    np.testing.assert_allclose(d, [0.45, 0.25, 0.45], atol=1e-6)
+
+
+def test_ridge_probe_recovers_a_linear_function_and_not_noise():
+    scene = l_shaped_scene()
+    xy = scene.sample_grid(0.25)
+    d = wall_distance(scene, xy)
+    rng = np.random.default_rng(1)
+    mixing = rng.normal(size=(1, 24))
+    linear = d[:, None] * mixing + rng.normal(size=24) + 0.01 * rng.normal(size=(len(d), 24))
+    r2, predicted, train_mask, _ = ridge_probe(linear, d, seed=0)
+    assert r2 > 0.98
+    assert predicted.shape == d.shape and 0 < (~train_mask).sum() < len(d)
+    r2_noise, *_ = ridge_probe(rng.normal(size=(len(d), 24)), d, seed=0)
+    assert r2_noise < 0.15
+
+
+def test_ridge_probe_split_is_seeded():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(50, 4)), rng.normal(size=50)
+    assert np.array_equal(ridge_probe(x, y, seed=3)[2], ridge_probe(x, y, seed=3)[2])
+    assert not np.array_equal(ridge_probe(x, y, seed=3)[2], ridge_probe(x, y, seed=4)[2])
+
+
+def test_tsne_colours_are_in_unit_cube_and_keep_neighbours_alike():
+    xy = l_shaped_scene().sample_grid(0.5)
+    rng = np.random.default_rng(0)
+    features = np.tanh(np.c_[xy, xy**2 / 6, np.sin(xy)] @ rng.normal(size=(6, 16)))  # smooth in position
+    embedding, rgb = tsne_colours(features, seed=0)
+    assert embedding.shape == (len(xy), 3) and rgb.shape == (len(xy), 3)
+    np.testing.assert_allclose(rgb.min(axis=0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(rgb.max(axis=0), 1.0, atol=1e-6)
+    # grid neighbours (0.5 m apart) get much closer colours than random pairs of positions
+    gap = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+    colour = np.linalg.norm(rgb[:, None] - rgb[None], axis=-1)
+    neighbours = np.isclose(gap, 0.5)
+    assert colour[neighbours].mean() < 0.4 * colour[~np.eye(len(xy), dtype=bool)].mean()
+    assert np.array_equal(tsne_colours(features, seed=0)[1], rgb)  # seeded
+
+
+def test_ir_energy_db_is_parseval_energy_of_the_magnitudes():
+    rng = np.random.default_rng(0)
+    log_spec = rng.normal(-4, 2, size=(3, 2, 256, 20)).astype(np.float32)
+    expected = 10 * np.log10((magnitude_from_log(log_spec) ** 2).sum(axis=(1, 2, 3)))
+    np.testing.assert_allclose(ir_energy_db(log_spec), expected, atol=1e-4)
+    silent = np.full((1, 2, 256, 20), np.log(1e-3), np.float32)
+    assert ir_energy_db(silent)[0] < -250  # silence is far below anything audible, not NaN
+
+
+def test_plan_grid_rejects_bad_spacing():
+    with pytest.raises(NafError, match="spacing"):
+        plan_grid(shoebox_scene(), 0.0)
+
+
+def test_loudness_png_has_a_heatmap_and_colour_bar(tmp_path):
+    scene = two_room_scene()
+    xs, ys, free = plan_grid(scene, 0.1)
+    gx, gy = np.meshgrid(xs, ys)
+    db = np.where(free, -3.0 * np.hypot(gx - 1.0, gy - 1.5), np.nan).astype(np.float32)
+    lm = LoudnessMap(xs=xs, ys=ys, db=db, emitter_xy=np.array([1.0, 1.5]), heading_deg=0.0)
+    path = save_loudness_png(scene, lm, tmp_path / "sub" / "map.png")
+    _assert_colourful_png(path, min_colours=50)
+    assert [p.name for p in path.parent.iterdir()] == ["map.png"]  # atomic write left no temp file
+
+
+def _assert_colourful_png(path, min_colours: int) -> None:
+    image = imread(path)
+    assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 200
+    colours = np.unique((image[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+    assert len(colours) >= min_colours
