@@ -39,6 +39,8 @@ class Checkpoint:
     plan: list[list[float]] | None = None
     stft: dict[str, int] = field(default_factory=lambda: dict(STFT_SETTINGS))
     metrics: dict[str, Any] = field(default_factory=dict)
+    simulation: dict[str, Any] = field(default_factory=dict)
+    """The data set's simulation settings (the geometric phase reads `head_radius`)."""
     training: dict[str, Any] | None = None
 
     @property
@@ -63,6 +65,7 @@ class Checkpoint:
             "stats": {"mean": torch.as_tensor(self.stats.mean), "std": torch.as_tensor(self.stats.std)},
             "weights": self.weights,
             "metrics": dict(self.metrics),
+            "simulation": dict(self.simulation),
             "training": self.training,
         }
 
@@ -85,6 +88,7 @@ class Checkpoint:
                 plan=p["plan"],
                 stft=dict(p["stft"]),
                 metrics=dict(p["metrics"]),
+                simulation=dict(p["simulation"]),
                 training=p["training"],
             )
         except (KeyError, TypeError, AttributeError) as exc:

@@ -33,7 +33,9 @@ class PairEncoder(nn.Module):
         xmin, ymin, xmax, ymax = shape.bounds
         self.register_buffer("centre", torch.tensor([(xmin + xmax) / 2, (ymin + ymax) / 2]), persistent=False)
         self.register_buffer(
-            "half_size", torch.tensor([max(xmax - xmin, 1e-3) / 2, max(ymax - ymin, 1e-3) / 2]), persistent=False
+            "half_size",
+            torch.tensor([max(xmax - xmin, 1e-3) / 2, max(ymax - ymin, 1e-3) / 2]),
+            persistent=False,
         )
         self.position_embedding = SinusoidalEmbedding(2, e.position_freqs, e.position_max_log2)
         self.grid = LocalFeatureGrid(
@@ -46,7 +48,9 @@ class PairEncoder(nn.Module):
 
     def position_features(self, xy: torch.Tensor) -> torch.Tensor:
         """(B, 2) metres -> (B, D): sinusoidal embedding of the normalised position and the grid features."""
-        return torch.cat([self.position_embedding((xy - self.centre) / self.half_size), self.grid(xy)], dim=-1)
+        return torch.cat(
+            [self.position_embedding((xy - self.centre) / self.half_size), self.grid(xy)], dim=-1
+        )
 
     def endpoint(self, xy: torch.Tensor, role: int) -> EndpointPart:
         """Share of an emitter (role 0) or listener (role 1) at (B, 2) metres in the input layer and skip."""

@@ -241,6 +241,7 @@ def _train(
             weights,
             plan,
             metrics=dict(metrics),
+            simulation=dict(data.meta.get("simulation", {})),
             training=training,
         )
 

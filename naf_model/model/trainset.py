@@ -1,4 +1,4 @@
-"""Reads a naf data set (HDF5, layout in docs/internals.md) into memory for training and held-out checks."""
+"""Reads a naf data set (`naf_model.data.DataSet`) into memory for training and held-out checks."""
 
 from __future__ import annotations
 
@@ -7,20 +7,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import torch
 
+from naf_model.conventions import HOP, N_FFT, N_FREQ
+from naf_model.data import DataSet
 from naf_model.errors import DataError
-from naf_model.model.batches import SplitArrays, split_positions
+from naf_model.model.batches import SplitArrays
 from naf_model.model.normalisation import SpectrogramStats
 
-_BLOCK = 128  # pairs read per HDF5 slice: bounded memory while selecting one split
+_BLOCK = 256
+"""Pairs read per slice: bounded memory while one split is gathered from the file."""
 
 
 @dataclass
 class TrainingSet:
-    """Train and test splits in memory, normalisation stats and the data set's attributes."""
+    """Train and test splits in memory (float16 spectrograms), normalisation stats and the data set's
+    attributes (`meta`: scene_name, scene_hash, n_frames, ir_length, sample_rate, n_fft, hop, n_freq)."""
 
     train: SplitArrays
     test: SplitArrays
@@ -36,36 +39,34 @@ class TrainingSet:
         return (lo[0], lo[1], hi[0], hi[1])
 
 
-def _read_split(f: h5py.File, mask: np.ndarray) -> SplitArrays:
-    pairs = f["pairs"][:]
-    e, l_ = split_positions(f["emitters"][:], f["listeners"][:], pairs[mask])
-    rows = []
-    spec = f["spec"]
-    for start in range(0, len(mask), _BLOCK):
-        block = mask[start : start + _BLOCK]
-        if block.any():
-            rows.append(torch.from_numpy(np.ascontiguousarray(spec[start : start + len(block)][block])))
-    shape = (0,) + spec.shape[1:]
-    return SplitArrays(e, l_, torch.cat(rows) if rows else torch.zeros(shape, dtype=torch.float16))
+def _read_split(ds: DataSet, split: str) -> SplitArrays:
+    indices = ds.indices(split)
+    emitters, listeners = ds.positions(split)
+    rows = [ds.read_spec(indices[s : s + _BLOCK]) for s in range(0, len(indices), _BLOCK)]
+    spec = np.concatenate(rows) if rows else np.zeros((0,) + ds.spec.shape[1:], np.float16)
+    return SplitArrays(
+        torch.as_tensor(emitters, dtype=torch.float32),
+        torch.as_tensor(listeners, dtype=torch.float32),
+        torch.from_numpy(np.ascontiguousarray(spec, dtype=np.float16)),
+    )
 
 
 def load_training_set(path: str | os.PathLike[str]) -> TrainingSet:
-    """Load train and test spectrograms (float16) and stats; DataError if missing, incomplete or truncated."""
+    """Load both splits and the stats; DataError if the file is missing, damaged, or lacks a split."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no data set at {path}; make one with `naf data make --scene NAME`")
-    try:
-        with h5py.File(path, "r") as f:
-            meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
-            if not meta.get("complete", False):
-                raise DataError(f"{path} is incomplete; finish it with `naf data make --resume`")
-            split = f["split"][:]
-            train, test = _read_split(f, split == 0), _read_split(f, split == 1)
-            stats = SpectrogramStats(
-                f["stats/mean"][:].astype(np.float32), f["stats/std"][:].astype(np.float32)
-            )
-    except (OSError, KeyError) as exc:
-        raise DataError(f"{path} is truncated or not a naf data set ({exc}); remake it") from exc
+    with DataSet(path) as ds:
+        train, test = _read_split(ds, "train"), _read_split(ds, "test")
+        stats = SpectrogramStats(np.asarray(ds.stats.mean, np.float32), np.asarray(ds.stats.std, np.float32))
+        m = ds.meta
+        meta = {
+            "scene_name": m.scene_name,
+            "scene_hash": m.scene_hash,
+            "n_frames": m.n_frames,
+            "ir_length": m.ir_length,
+            "sample_rate": m.sample_rate,
+            "simulation": m.simulation,
+        }
+        meta.update({"n_fft": N_FFT, "hop": HOP, "n_freq": N_FREQ})  # DataSet rejects other STFT settings
     if len(train) == 0 or len(test) == 0:
-        raise DataError(f"{path} needs both training and test pairs (has {len(train)} and {len(test)})")
+        raise DataError(f"{path} needs training and test pairs (has {len(train)} and {len(test)}); remake it")
     return TrainingSet(train, test, stats, meta, path)
