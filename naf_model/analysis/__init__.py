@@ -1,5 +1,6 @@
 """What a trained field has learned: loudness maps, t-SNE of its features, a linear probe, their figures."""
 
+from naf_model.analysis.features import emitter_features
 from naf_model.analysis.figures import save_loudness_png, save_probe_png, save_tsne_png
 from naf_model.analysis.loudness import LoudnessMap, loudness_map, plan_grid
 from naf_model.analysis.probe import ProbeResult, linear_probe, ridge_probe, wall_distance
@@ -9,6 +10,7 @@ __all__ = [
     "LoudnessMap",
     "ProbeResult",
     "TsneMap",
+    "emitter_features",
     "feature_tsne",
     "linear_probe",
     "loudness_map",

@@ -37,8 +37,9 @@ def tsne_colours(features: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.nd
     """Embed (M, D) features with 3-D t-SNE; returns (embedding (M, 3), rgb (M, 3) in [0, 1]).
 
     Each t-SNE axis is min-max scaled to one colour channel. Perplexity is M / 10 within [5, 30]: with a
-    higher one a small scene's neighbourhoods span a third of the plan and the colours turn noisy. Exact gradients up to EXACT_MAX_POINTS (faster than Barnes-Hut there in 3-D), one thread:
-    threaded BLAS/OpenMP spin-waits made it 5-10x slower on a busy 2-core machine.
+    higher one a small scene's neighbourhoods span a third of the plan and the colours turn noisy.
+    Exact gradients up to EXACT_MAX_POINTS (faster than Barnes-Hut there in 3-D), on one thread: threaded
+    BLAS/OpenMP spin-waits made it 5-10x slower on a busy 2-core machine.
     """
     features = np.asarray(features, dtype=np.float64)
     m = len(features)
