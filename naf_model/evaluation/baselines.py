@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import Delaunay, QhullError, cKDTree
+from threadpoolctl import threadpool_limits
 
 _RANK_TOL = 1e-9
 """Singular values below this fraction of the largest count as a flat direction of the training points."""
@@ -57,8 +58,13 @@ def linear_weights(train_points: np.ndarray, query_points: np.ndarray) -> Interp
 
     Exact for IRs that are affine functions of position inside the hull of the training points.
     """
-    train_points = np.asarray(train_points, np.float64)
-    query_points = np.asarray(query_points, np.float64)
+    # scipy computes one small LAPACK solve per simplex; with a multi-threaded BLAS on busy cores each
+    # call can spin for milliseconds (measured: 4 s instead of 2 ms for 100 points), so use one thread.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _linear_weights(np.asarray(train_points, np.float64), np.asarray(query_points, np.float64))
+
+
+def _linear_weights(train_points: np.ndarray, query_points: np.ndarray) -> InterpolationWeights:
     nearest = nearest_weights(train_points, query_points)
     origin = train_points.mean(axis=0)
     _, sing, vt = np.linalg.svd(train_points - origin, full_matrices=False)

@@ -1,0 +1,110 @@
+"""`naf eval` end to end: a tiny simulated two-room data set, a field trained for seconds, every table row."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from naf_model.cli import main
+from naf_model.data import DataConfig, make_dataset
+from naf_model.evaluation import codecs, floor
+from naf_model.model.presets import GridConfig, preset
+from naf_model.model.train import RunOptions, train_field
+from naf_model.scene import save_scene
+from naf_model.scene.examples import shoebox_scene, two_room_scene
+from naf_model.simulate import SimulationConfig
+
+TINY = DataConfig(
+    listener_spacing=0.5,
+    emitter_spacing=1.0,
+    listeners_per_emitter=12,
+    test_fraction=0.25,
+    seed=1,
+    simulation=SimulationConfig(ir_seconds=0.3, n_rays=200),
+)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict[str, Path]:
+    """Scene file, data set (144 pairs, 36 held out) and a 40-step amortised field: ~10 s on one core."""
+    folder = tmp_path_factory.mktemp("eval")
+    scene = two_room_scene()
+    scene_path = save_scene(scene, folder / "two_room" / "scene.json")
+    data = make_dataset(scene, TINY, folder / "two_room.h5", workers=1, progress=False)
+    base = preset("fast")
+    config = dataclasses.replace(
+        base,
+        network=dataclasses.replace(base.network, depth=2, width=64, n_basis=8),
+        grid=GridConfig(spacing=0.5, dim=8),
+    )
+    options = RunOptions(dataset=data, out_dir=folder / "run", steps=40, device="cpu", progress=False)
+    result = train_field(config, options, scene)
+    return {"scene": scene_path, "data": data, "checkpoint": result.best, "folder": folder}
+
+
+def run_eval(trained: dict[str, Path], out: Path, *extra: str) -> int:
+    return main(
+        ["eval", "--scene", str(trained["scene"]), "--data", str(trained["data"]), "--checkpoint",
+         str(trained["checkpoint"]), "--max-pairs", "8", "--floor-pairs", "4", "--out-dir", str(out), *extra]
+    )  # fmt: skip
+
+
+def test_eval_writes_every_row_and_caches_the_floor(trained, tmp_path, capsys) -> None:
+    assert run_eval(trained, tmp_path) == 0
+    printed = capsys.readouterr().out
+    md, js = tmp_path / "two_room.md", tmp_path / "two_room.json"
+    assert md.read_text() == printed.rstrip("\n") + "\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["two_room.json", "two_room.md"]  # no temp files
+    report = json.loads(js.read_text())
+    rows = {(r["method"], r["representation"]): r for r in report["rows"]}
+    reps = ["raw float32"] + [c.name for c in (codecs.AAC_LC, codecs.OPUS) if codecs.missing_tools(c) is None]
+    expected = {("Nearest neighbour", r) for r in reps} | {("Linear interpolation", r) for r in reps}
+    assert expected <= set(rows)
+    field = next(r for r in report["rows"] if r["method"] == "NAF (field)")
+    floor_row = next(r for r in report["rows"] if r["method"] == "Simulation floor")
+    assert field["storage_mb"] == pytest.approx(trained["checkpoint"].stat().st_size / 1e6)
+    assert floor_row["n_pairs"] == 4 and report["settings"]["n_test_pairs"] == 8
+    for r in report["rows"]:
+        values = [r["errors"][k] for k in ("spectral", "t60_pct", "c50_db", "edt_pct")]
+        assert np.all(np.isfinite(values)) and min(values) >= 0, r
+        assert r["floor_errors"]["n_pairs"] == 4
+        assert f"| {r['method']} | {r['representation']} |" in printed
+    # storage: raw float32 is N x 4 B per channel; codecs are far smaller, Opus 6 kbit/s smallest
+    raw = rows[("Nearest neighbour", "raw float32")]["storage_mb"]
+    n_train = report["settings"]["n_train_pairs"]
+    assert raw == pytest.approx(n_train * 4 * 2 * report["settings"]["ir_length"] * 4 / 1e6)
+    if ("Nearest neighbour", codecs.OPUS.name) in rows:
+        opus = rows[("Nearest neighbour", codecs.OPUS.name)]
+        assert opus["storage_mb"] < raw / 10
+        # a 6 kbit/s codec loses the high bands: its spectral error exceeds the raw IRs'
+        assert opus["errors"]["spectral"] > rows[("Nearest neighbour", "raw float32")]["errors"]["spectral"]
+    assert "4 pairs simulated in this run" in " ".join(floor_row["notes"])
+    cache = floor.floor_cache_path(trained["data"])
+    assert cache.is_file()
+
+    # the second run reads the repeat simulations from the cache and gives the same numbers
+    again = tmp_path / "again"
+    assert run_eval(trained, again, "--no-codecs") == 0
+    report2 = json.loads((again / "two_room.json").read_text())
+    floor2 = next(r for r in report2["rows"] if r["method"] == "Simulation floor")
+    assert "0 pairs simulated in this run" in " ".join(floor2["notes"])
+    assert floor2["errors"] == floor_row["errors"]
+    assert report2["rows"][0]["errors"] == field["errors"]
+
+
+def test_eval_rejects_a_data_set_of_another_scene(trained, tmp_path, capsys) -> None:
+    other = save_scene(shoebox_scene(3.0, 2.5, 2.4), tmp_path / "shoebox" / "scene.json")
+    code = main(["eval", "--scene", str(other), "--data", str(trained["data"]), "--out-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert (
+        code == 2 and err.startswith("naf: error:") and "another scene" in err and len(err.splitlines()) == 1
+    )
+
+
+def test_eval_reports_a_missing_data_set(trained, tmp_path, capsys) -> None:
+    code = main(["eval", "--scene", str(trained["scene"]), "--data", str(tmp_path / "none.h5")])
+    assert code == 2 and "naf data make" in capsys.readouterr().err
