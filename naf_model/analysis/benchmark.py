@@ -12,14 +12,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from naf_model.analysis.loudness import loudness_map
+from naf_model.analysis.loudness import loudness_map, plan_grid
 from naf_model.errors import NafError
 from naf_model.paths import CHECKPOINTS_DIR, default_dataset_path, runs_dir
 
@@ -34,6 +34,9 @@ class BenchConfig:
     throughput; map_spacing: loudness map grid (metres); error_pairs: held-out pairs scored (0: none);
     devices: any of "cpu-1" (one thread), "cpu" (all threads), "cuda" (skipped when absent);
     data: data set for the errors (default `data/<scene>.h5`); seed: positions and pair subset.
+    budget_s bounds each measurement for slow (per-pixel) presets: timing stops once it is spent (at least
+    MIN_SINGLE calls, one batch, shrunk to fit), and a map predicted to take longer is estimated from the
+    batch throughput instead of run (`map_estimated`, "≈" in the table).
     """
 
     n_single: int = 100
@@ -44,11 +47,19 @@ class BenchConfig:
     devices: tuple[str, ...] = ("cpu-1", "cpu", "cuda")
     data: Path | None = None
     seed: int = 0
+    budget_s: float = 20.0
+
+
+MIN_SINGLE = 5
+"""Fewest single-IR calls timed, whatever the budget (p99 of fewer is just the maximum; see n_single)."""
 
 
 @dataclass(frozen=True)
 class BenchRow:
-    """One checkpoint on one device. Times in ms unless named _s; None where not measured."""
+    """One checkpoint on one device. Times in ms unless named _s; None where not measured.
+
+    map_estimated: map_s is cells / batch throughput, not a timed map (the map would exceed the budget).
+    """
 
     checkpoint: str
     scene: str
@@ -57,11 +68,13 @@ class BenchRow:
     threads: int
     single_p50_ms: float
     single_p99_ms: float
+    n_single: int
     network_p50_ms: float
     phase_p50_ms: float
     batch_irs_per_s: float
     map_s: float
     map_cells: int
+    map_estimated: bool
     checkpoint_mb: float
     spectral: float | None = None
     t60_pct: float | None = None
@@ -124,43 +137,58 @@ def _positions(scene: Any, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, n
     return grid[pick[:, 0]], grid[pick[:, 1]], rng.uniform(0.0, 360.0, size=n)
 
 
-def _timed(fn: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def _timed_calls(fn: Callable[[int], Any], n: int, budget_s: float) -> np.ndarray:
+    """Seconds of fn(0), fn(1), ... up to n calls, stopping once `budget_s` is spent (>= MIN_SINGLE calls)."""
+    times: list[float] = []
+    spent = 0.0
+    for i in range(n):
+        start = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - start)
+        spent += times[-1]
+        if spent > budget_s and len(times) >= MIN_SINGLE:
+            break
+    return np.asarray(times)
 
 
-def time_field(fld: Any, scene: Any, config: BenchConfig) -> dict[str, float]:
+def time_field(fld: Any, scene: Any, config: BenchConfig) -> dict[str, Any]:
     """Latency, split, throughput and map time of one loaded field (milliseconds / seconds / IRs per s).
 
     Network-only calls (`query`) and full calls (`impulse_response`, default phase) use different random
     positions, so neither finds the other's endpoints in the field's cache; the phase time is the
     difference of their medians.
     """
-    n = config.n_single
+    n, budget = config.n_single, config.budget_s
     em, li, hd = _positions(scene, 2 * n + config.batch_size, config.seed)
-    for i in range(3):  # warm-up: lazy initialisation, allocator, kernel selection
+    for i in range(2):  # warm-up: lazy initialisation, allocator, kernel selection
         fld.impulse_response(em[i], li[i], hd[i])
-    network = np.array([_timed(lambda i=i: fld.query(em[i], li[i], hd[i])) for i in range(n)])
-    full = np.array([_timed(lambda i=i: fld.impulse_response(em[i], li[i], hd[i])) for i in range(n, 2 * n)])
-    batch = slice(2 * n, 2 * n + config.batch_size)
-    fld.impulse_responses(em[batch], li[batch], hd[batch])
-    batch_s = sum(
-        _timed(lambda: fld.impulse_responses(em[batch], li[batch], hd[batch]))
-        for _ in range(config.n_batches)
+    network = _timed_calls(lambda i: fld.query(em[i], li[i], hd[i]), n, budget / 2)
+    full = _timed_calls(lambda i: fld.impulse_response(em[n + i], li[n + i], hd[n + i]), n, budget / 2)
+    p50_full, p50_net = float(np.percentile(full, 50)), float(np.percentile(network, 50))
+    b = int(np.clip(budget / 4 / max(p50_full, 1e-6), 1, config.batch_size))
+    batch = slice(2 * n, 2 * n + b)
+    rounds = _timed_calls(
+        lambda _: fld.impulse_responses(em[batch], li[batch], hd[batch]), config.n_batches + 1, budget / 2
     )
-    start = time.perf_counter()
-    lm = loudness_map(fld, scene, em[0], 0.0, config.map_spacing)
-    map_s = time.perf_counter() - start
-    p50_full, p50_net = np.percentile(full, 50), np.percentile(network, 50)
+    rate = b / float(np.median(rounds[1:] if len(rounds) > 1 else rounds))
+    cells = int(plan_grid(scene, config.map_spacing)[2].sum())
+    estimated = cells / rate > budget
+    if estimated:
+        map_s = cells / rate
+    else:
+        start = time.perf_counter()
+        loudness_map(fld, scene, em[0], 0.0, config.map_spacing)
+        map_s = time.perf_counter() - start
     return {
         "single_p50_ms": 1e3 * p50_full,
-        "single_p99_ms": 1e3 * np.percentile(full, 99),
+        "single_p99_ms": 1e3 * float(np.percentile(full, 99)),
+        "n_single": len(full),
         "network_p50_ms": 1e3 * p50_net,
         "phase_p50_ms": 1e3 * max(p50_full - p50_net, 0.0),
-        "batch_irs_per_s": config.batch_size * config.n_batches / batch_s,
+        "batch_irs_per_s": rate,
         "map_s": map_s,
-        "map_cells": int(np.isfinite(lm.db).sum()),
+        "map_cells": cells,
+        "map_estimated": bool(estimated),
     }
 
 
@@ -207,9 +235,8 @@ def bench_checkpoint(
 
         scene = load_scene(ckpt.scene_name)
     size_mb = Path(path).stat().st_size / MB
-    errors, notes = None, []
     data_path = Path(config.data) if config.data is not None else default_dataset_path(scene.name)
-    rows = []
+    rows, fld = [], None
     threads_before = torch.get_num_threads()
     try:
         for label, device, threads in device_setups(config.devices):
@@ -218,18 +245,16 @@ def bench_checkpoint(
             fld = NeuralAcousticField.load(path, device=device, scene=scene)
             log(f"bench {path} ({ckpt.preset}, {scene.name}) on {label}, {threads or 'GPU'} threads")
             timings = time_field(fld, scene, config)
-            if errors is None and config.error_pairs > 0:
-                errors = _errors_or_note(fld, data_path, config, notes)
-            rows.append(
-                BenchRow(
-                    str(path), scene.name, ckpt.preset, label, threads, checkpoint_mb=size_mb,
-                    spectral=(errors or {}).get("spectral"), t60_pct=(errors or {}).get("t60_pct"),
-                    notes=list(notes), **timings,
-                )
-            )  # fmt: skip
+            rows.append(BenchRow(str(path), scene.name, ckpt.preset, label, threads, **timings,
+                                 checkpoint_mb=size_mb))  # fmt: skip
+        notes: list[str] = []
+        errors = {}
+        if fld is not None and config.error_pairs > 0:  # on the last (fastest) setup: errors do not
+            errors = _errors_or_note(fld, data_path, config, notes)  # depend on the device
     finally:
         torch.set_num_threads(threads_before)
-    return rows
+    spectral, t60 = errors.get("spectral"), errors.get("t60_pct")
+    return [replace(r, spectral=spectral, t60_pct=t60, notes=notes) for r in rows]
 
 
 def _errors_or_note(fld: Any, data_path: Path, config: BenchConfig, notes: list[str]) -> dict[str, float]:
@@ -259,7 +284,8 @@ def markdown_table(rows: Sequence[BenchRow]) -> str:
         lines.append(
             f"| {r.scene} | {r.preset} | {r.device} | {r.threads or '–'} | {r.single_p50_ms:.2f} "
             f"| {r.single_p99_ms:.2f} | {r.network_p50_ms:.2f} | {r.phase_p50_ms:.2f} "
-            f"| {r.batch_irs_per_s:,.0f} | {r.map_s:.2f} ({r.map_cells}) | {r.checkpoint_mb:.2f} "
+            f"| {r.batch_irs_per_s:,.1f} | {'≈' if r.map_estimated else ''}{r.map_s:.2f} ({r.map_cells}) "
+            f"| {r.checkpoint_mb:.2f} "
             f"| {spectral} | {t60} |"
         )
     return "\n".join(lines)
