@@ -1,0 +1,88 @@
+"""Where rendered IRs come from: one small interface, so the simulator and the field are interchangeable.
+
+    irs = ir_source(scene, "sim")               # -> callable
+    irs(emitters (B, 2), listeners (B, 2), headings (B,)) -> (B, 2, N) float32 at 22,050 Hz
+
+Adding a source is one function `make(scene) -> IRFunction` registered in `IR_SOURCES`. A source computes
+the whole batch at once (a walk's IRs are one call), so it can share work between the batch's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from naf_model.conventions import ORIENTATIONS_DEG
+from naf_model.errors import NafError
+
+_CHUNK = 32
+IRFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def blend_orientations(irs4: np.ndarray, headings: np.ndarray) -> np.ndarray:
+    """IRs at arbitrary headings from IRs at the 4 training orientations: (B, 4, 2, N), (B,) -> (B, 2, N).
+
+    Linear in angle between the two neighbouring orientations (0, 90, 180, 270 degrees, wrapping at 360),
+    the same rule the field applies to its log-magnitudes.
+    """
+    step = 360.0 / len(ORIENTATIONS_DEG)
+    pos = (np.asarray(headings, np.float64) % 360.0) / step
+    lower = np.floor(pos).astype(int) % len(ORIENTATIONS_DEG)
+    upper = (lower + 1) % len(ORIENTATIONS_DEG)
+    w = (pos - np.floor(pos))[:, None, None]
+    rows = np.arange(len(pos))
+    return ((1.0 - w) * irs4[rows, lower] + w * irs4[rows, upper]).astype(np.float32)
+
+
+def simulated_source(scene) -> IRFunction:
+    """IRs from `naf_model.simulate.simulate_binaural_rirs` (default settings), headings blended.
+
+    Repeated listener spots are simulated once. An emitter's spots go to the simulator in chunks of
+    `_CHUNK` (each chunk repeats a little per-emitter set-up) so that a long walk shows its progress.
+    """
+    from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
+
+    config = SimulationConfig()
+
+    def simulate(emitter: np.ndarray, spots: np.ndarray) -> np.ndarray:
+        bar = tqdm(total=len(spots), desc="simulating IRs", unit="IR", leave=False,
+                   disable=None if len(spots) > _CHUNK else True)  # None: only on a terminal
+        parts = []
+        with bar:
+            for start in range(0, len(spots), _CHUNK):
+                chunk = spots[start : start + _CHUNK]
+                parts.append(np.asarray(simulate_binaural_rirs(scene, emitter, chunk, config)))
+                bar.update(len(chunk))
+        return np.concatenate(parts)
+
+    def irs(emitters: np.ndarray, listeners: np.ndarray, headings: np.ndarray) -> np.ndarray:
+        em = np.asarray(emitters, np.float64).reshape(-1, 2)
+        li = np.asarray(listeners, np.float64).reshape(-1, 2)
+        hd = np.asarray(headings, np.float64).reshape(-1)
+        out: np.ndarray | None = None
+        unique_emitters, which = np.unique(em, axis=0, return_inverse=True)
+        for e, emitter in enumerate(unique_emitters):
+            rows = np.flatnonzero(which.reshape(-1) == e)
+            spots, back = np.unique(np.round(li[rows], 6), axis=0, return_inverse=True)
+            four = simulate(emitter, spots)  # (U, 4, 2, N)
+            if out is None:
+                out = np.zeros((len(li), 2, four.shape[-1]), np.float32)
+            out[rows] = blend_orientations(four[back.reshape(-1)], hd[rows])
+        assert out is not None
+        return out
+
+    return irs
+
+
+IR_SOURCES: dict[str, Callable[..., IRFunction]] = {"sim": simulated_source}
+"""Source name (the `--source` choice) -> factory(scene) -> IRFunction."""
+
+
+def ir_source(scene, name: str) -> IRFunction:
+    """The IR function of source `name` for `scene`; NafError naming the choices for an unknown name."""
+    factory = IR_SOURCES.get(name)
+    if factory is None:
+        raise NafError(f"unknown IR source {name!r}; choose one of {', '.join(sorted(IR_SOURCES))}")
+    return factory(scene)

@@ -1,0 +1,122 @@
+"""Offline binaural renders: music heard at one spot (`naf render`) or along a walk (`naf walk`).
+
+Both run the live engine's own chain (`BinauralPlayer`: partitioned convolution, crossfaded IR swaps,
+gain, soft limiter) block by block, so a walk sounds exactly as the app would play it. The IRs of a render
+come from one batched call to an `IRFunction` (see `ir_source`), together with the calibration IRs: the
+emitter heard from the free grid points nearest to it, the same rule the app uses, so renders of one
+emitter share one gain and their loudness differs exactly as their IRs do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from naf_model.audio.files import AudioClip
+from naf_model.audio.ir_source import IRFunction
+from naf_model.audio.levels import calibration_gain, db, peak_dbfs, rms_dbfs
+from naf_model.audio.path import ListenerPath
+from naf_model.audio.player import BinauralPlayer
+from naf_model.audio.resample import resample_ir
+from naf_model.conventions import SAMPLE_RATE
+
+UPDATE_INTERVAL_S = 1 / 30
+"""How often a walk's IR is updated (~33 ms), also the walk video's frame period."""
+CALIBRATION_LISTENERS = 16
+CALIBRATION_SPACING_M = 0.5
+CALIBRATION_MIN_DISTANCE_M = 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class Render:
+    """samples: (frames, 2) float32 binaural audio at sample_rate; gain: the calibration gain (linear);
+    times (K,), xy (K, 2), headings (K,): the listener at each IR update (K = 1 for a fixed spot)."""
+
+    samples: np.ndarray
+    sample_rate: int
+    gain: float
+    times: np.ndarray
+    xy: np.ndarray
+    headings: np.ndarray
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+    def summary(self) -> str:
+        """One line of levels: length, rate, peak, RMS, calibration gain."""
+        return (f"{self.seconds:.1f} s at {self.sample_rate} Hz, peak {peak_dbfs(self.samples):.1f} dBFS, "
+                f"RMS {rms_dbfs(self.samples):.1f} dBFS, {len(self.times)} IR(s), "
+                f"calibration gain {db(self.gain):+.1f} dB")
+
+
+def output_rate(music_rate: int) -> int:
+    """The render's sample rate: the music's own if it is 44.1 or 48 kHz (or between), else 48 kHz."""
+    return int(music_rate) if 44_100 <= music_rate <= 48_000 else 48_000
+
+
+def calibration_spots(scene, emitter: np.ndarray, count: int = CALIBRATION_LISTENERS,
+                      spacing: float = CALIBRATION_SPACING_M) -> np.ndarray:
+    """The `count` free grid points nearest to `emitter` but at least CALIBRATION_MIN_DISTANCE_M from it,
+    (count, 2) metres: the spots whose loudest IR sets the gain (none closer: a head does not fit there)."""
+    grid = np.asarray(scene.sample_grid(spacing), np.float64)
+    dist = np.hypot(grid[:, 0] - emitter[0], grid[:, 1] - emitter[1])
+    order = np.argsort(dist, kind="stable")
+    order = order[dist[order] >= CALIBRATION_MIN_DISTANCE_M]
+    return grid[order[:count]]
+
+
+def require_free_path(scene, xy: np.ndarray, times: np.ndarray) -> None:
+    """PositionError (one line, with the time) for the first listener position that is not free."""
+    free = np.asarray(scene.is_free(xy[:, 0], xy[:, 1]), bool).reshape(-1)
+    if not free.all():
+        k = int(np.argmin(free))
+        scene.require_free(xy[k], what=f"listener (at t = {times[k]:.2f} s of the walk)")
+
+
+def render_pair(scene, irs: IRFunction, emitter: np.ndarray, listener: np.ndarray, heading: float,
+                music: AudioClip, seconds: float, block_size: int = 512) -> Render:
+    """`seconds` of `music` (looped) heard by a listener at `listener` facing `heading` degrees."""
+    em = scene.require_free(emitter, what="emitter")
+    li = scene.require_free(listener, what="listener")
+    return _render(scene, irs, em, np.zeros(1), li[None], np.array([float(heading) % 360.0]), music,
+                   seconds, block_size, progress=False)
+
+
+def render_walk(scene, irs: IRFunction, emitter: np.ndarray, path: ListenerPath, music: AudioClip,
+                block_size: int = 512, interval: float = UPDATE_INTERVAL_S, progress: bool = False) -> Render:
+    """`music` (looped) heard along `path`, the IR updated every `interval` seconds with crossfaded swaps."""
+    em = scene.require_free(emitter, what="emitter")
+    times, xy, headings = path.sample(interval)
+    require_free_path(scene, xy, times)
+    return _render(scene, irs, em, times, xy, headings, music, path.duration, block_size, progress)
+
+
+def _render(scene, irs: IRFunction, emitter: np.ndarray, times: np.ndarray, xy: np.ndarray,
+            headings: np.ndarray, music: AudioClip, seconds: float, block_size: int,
+            progress: bool) -> Render:
+    refs = calibration_spots(scene, emitter)
+    listeners = np.concatenate([xy, refs])
+    batch = np.asarray(irs(np.broadcast_to(emitter, listeners.shape), listeners,
+                           np.concatenate([headings, np.zeros(len(refs))])), np.float64)
+    path_irs, ref_irs = batch[: len(xy)], batch[len(xy) :]
+    rate = output_rate(music.sample_rate)
+    samples = music.at_rate(rate).samples
+    gain = calibration_gain(samples, resample_ir(ref_irs if len(refs) else path_irs, SAMPLE_RATE, rate))
+    player = BinauralPlayer(samples, rate, block_size, max_ir_seconds=batch.shape[-1] / SAMPLE_RATE + 0.01,
+                            gain=gain)
+    player.play()
+    n_blocks = -(-int(round(seconds * rate)) // block_size)
+    out = np.zeros((n_blocks * block_size, 2))
+    swap_frames = np.round(times * rate).astype(np.int64)
+    posted = -1
+    for i in tqdm(range(n_blocks), desc="rendering", unit="block", disable=not progress, leave=False):
+        # the newest IR due by the start of this block, as the live engine would pick it up
+        due = int(np.searchsorted(swap_frames, i * block_size, side="right")) - 1
+        if due > posted:
+            player.post_ir(resample_ir(path_irs[due], SAMPLE_RATE, rate))
+            posted = due
+        player.render(out[i * block_size : (i + 1) * block_size])
+    return Render(out[: int(round(seconds * rate))].astype(np.float32), rate, gain, times, xy, headings)
