@@ -1,0 +1,78 @@
+"""Settings of the binaural room simulation, kept in one frozen dataclass stored with every data set."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from naf_model.errors import NafError
+
+
+class SimulationError(NafError):
+    """An unusable simulation setting (negative length, zero rays, ...)."""
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """How `simulate_binaural_rirs` turns a scene into binaural IRs.
+
+    ir_seconds: IR length (N = round(ir_seconds * 22,050) samples); the ray tracer stops at this time.
+    ism_order: highest image-source reflection order; later energy comes from the ray tracer.
+    n_rays: rays shot per emitter (directions on a Fibonacci sphere, deterministic).
+    receiver_radius: metres, radius of the ray tracer's receiving sphere around each listener.
+    seed: base seed; each emitter and each listener's tail noise derive their own from it and the positions.
+    air_absorption: apply pyroomacoustics' octave-band air absorption (20 C, 50 % humidity defaults).
+    head_radius: metres, radius of the spherical head (Woodworth ITD, Brown & Duda head shadow).
+    hist_bin_seconds: time resolution of the ray tracer's energy histograms.
+    energy_threshold: relative ray energy (re. the emitted energy) at which a ray is dropped.
+    """
+
+    ir_seconds: float = 0.6
+    ism_order: int = 3
+    n_rays: int = 3000
+    receiver_radius: float = 0.5
+    seed: int = 0
+    air_absorption: bool = True
+    head_radius: float = 0.0875
+    hist_bin_seconds: float = 0.004
+    energy_threshold: float = 1e-7
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.ir_seconds > 0.01, f"ir_seconds must be > 0.01 s, got {self.ir_seconds}"),
+            (0 <= self.ism_order <= 12, f"ism_order must be between 0 and 12, got {self.ism_order}"),
+            (self.n_rays >= 10, f"n_rays must be at least 10, got {self.n_rays}"),
+            (
+                0.05 <= self.receiver_radius <= 2.0,
+                f"receiver_radius must be 0.05-2 m, got {self.receiver_radius}",
+            ),
+            (self.seed >= 0, f"seed must be >= 0, got {self.seed}"),
+            (0.03 <= self.head_radius <= 0.2, f"head_radius must be 0.03-0.2 m, got {self.head_radius}"),
+            (
+                0.001 <= self.hist_bin_seconds <= 0.02,
+                f"hist_bin_seconds must be 1-20 ms, got {self.hist_bin_seconds}",
+            ),
+            (
+                0 < self.energy_threshold < 1,
+                f"energy_threshold must be in (0, 1), got {self.energy_threshold}",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise SimulationError(f"{message}; fix the simulation setting")
+
+    def to_json(self) -> str:
+        """The config as a JSON object (the data set's `simulation` attribute)."""
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | dict[str, Any]) -> SimulationConfig:
+        """Inverse of `to_json`; unknown keys are an error rather than silently dropped."""
+        values = json.loads(text) if isinstance(text, str) else dict(text)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise SimulationError(f"unknown simulation settings {unknown}; known ones are {sorted(known)}")
+        return cls(**values)

@@ -1,0 +1,108 @@
+"""`simulate_binaural_rirs`: one pyroomacoustics run per emitter, rendered per listener, orientation, ear."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from naf_model.conventions import ORIENTATIONS_DEG, SAMPLE_RATE
+from naf_model.errors import PositionError
+from naf_model.simulate.binaural import render_arrivals
+from naf_model.simulate.config import SimulationConfig, SimulationError
+from naf_model.simulate.room import RoomResult, position_seed, run_room, wall_specs
+from naf_model.simulate.tail import render_tail
+
+RAY_RETRIES = 2
+"""Times the rays are quadrupled for listeners that no ray reached before giving up."""
+
+
+def _positions(scene, emitter_xy, listeners_xy) -> tuple[np.ndarray, np.ndarray]:
+    emitter = np.asarray(emitter_xy, dtype=np.float64).reshape(-1)
+    listeners = np.asarray(listeners_xy, dtype=np.float64)
+    if emitter.shape != (2,):
+        raise PositionError(f"the emitter must be one (x, y) position in metres, got shape {emitter.shape}")
+    if listeners.ndim != 2 or listeners.shape[1] != 2 or len(listeners) == 0:
+        raise PositionError(
+            f"listeners must be an (L, 2) array of positions in metres, got shape {listeners.shape}"
+        )
+    points = np.vstack([emitter[None], listeners])
+    free = np.atleast_1d(scene.is_free(points[:, 0], points[:, 1]))
+    if not free.all():
+        i = int(np.flatnonzero(~free)[0])
+        what = "emitter" if i == 0 else f"listener {i - 1}"
+        x, y = points[i]
+        raise PositionError(
+            f"{what} at ({x:.2f}, {y:.2f}) is not in the free space of scene {scene.name!r}; "
+            "move it inside a room, at least 0.2 m from the walls"
+        )
+    height = float(scene.ear_height)
+    return np.append(emitter, height), np.column_stack([listeners, np.full(len(listeners), height)])
+
+
+def _fill_silent(walls, emitter, listeners, config: SimulationConfig, result: RoomResult) -> RoomResult:
+    """Rerun the ray tracer with more rays for listeners that neither saw an image source nor caught a ray."""
+    n_rays = config.n_rays
+    for _ in range(RAY_RETRIES):
+        silent = [
+            m
+            for m, a in enumerate(result.arrivals)
+            if len(a.delays) == 0 and not np.any(result.histograms[m] > 0)
+        ]
+        if not silent:
+            return result
+        n_rays *= 4
+        again = run_room(walls, emitter, listeners[silent], config, n_rays)
+        result.histograms[silent] = again.histograms
+    silent = [
+        m
+        for m, a in enumerate(result.arrivals)
+        if len(a.delays) == 0 and not np.any(result.histograms[m] > 0)
+    ]
+    if silent:
+        x, y = listeners[silent[0], :2]
+        raise SimulationError(
+            f"{len(silent)} listener(s), e.g. at ({x:.2f}, {y:.2f}), received no sound with {n_rays} rays; "
+            "raise n_rays or receiver_radius"
+        )
+    return result
+
+
+def simulate_binaural_rirs(
+    scene, emitter_xy, listeners_xy, config: SimulationConfig | None = None
+) -> np.ndarray:
+    """Binaural room impulse responses from one emitter to L listeners, (L, 4, 2, N) float32 at 22,050 Hz.
+
+    scene: a `naf_model.scene.Scene`; emitter_xy: (2,) metres; listeners_xy: (L, 2) metres; both at the
+    scene's ear height. Axis 1 is the head orientation (0, 90, 180, 270 deg counter-clockwise from +x),
+    axis 2 the ear (0 left, 1 right), N = round(ir_seconds * 22,050). Time zero is the emission: the
+    line-of-sight sound reaches the head centre at distance / 343 m/s (earlier at the near ear). Early
+    reflections come from pyroomacoustics' image sources (walls occlude), the rest from its ray tracer; the
+    same inputs and seed give bit-identical output, and a listener's IR does not depend on the other
+    listeners in the call.
+    """
+    from naf_model.scene.materials import MATERIALS  # the scene package imports nothing from here
+
+    config = config or SimulationConfig()
+    emitter, listeners = _positions(scene, emitter_xy, listeners_xy)
+    free_space = scene.free_space
+    walls = wall_specs(scene.surfaces(), MATERIALS, lambda x, y: bool(shapely.contains_xy(free_space, x, y)))
+    result = _fill_silent(
+        walls, emitter, listeners, config, run_room(walls, emitter, listeners, config, config.n_rays)
+    )
+
+    n_samples = int(round(config.ir_seconds * SAMPLE_RATE))
+    irs = np.empty((len(listeners), len(ORIENTATIONS_DEG), 2, n_samples), dtype=np.float32)
+    for m, listener in enumerate(listeners):
+        rng = np.random.default_rng(position_seed(config.seed, *emitter[:2], *listener[:2]))
+        tail = render_tail(
+            result.histograms[m],
+            result.hist_bin_seconds,
+            result.direct_delays[m],
+            result.volume,
+            result.air_absorption,
+            n_samples,
+            config.head_radius,
+            rng,
+        )
+        irs[m] = render_arrivals(result.arrivals[m], n_samples, config.head_radius) + tail[None]
+    return irs
