@@ -103,18 +103,17 @@ _PLAY_SCRIPT = textwrap.dedent("""
     import time, numpy as np
     from naf_app.audio import LiveAudio
     from naf_model.errors import AudioError
-    live = LiveAudio(block_size=512)
+    live = LiveAudio(block_size=512)  # built at 48 kHz: start() rebuilds it at the device's rate
+    live.set_ir(np.ones((2, 100)) * 0.01)
     try:
         live.start()
     except AudioError as exc:
         print("AUDIOERROR", exc)
-        live.set_ir(np.ones((2, 100)) * 0.01)  # everything else keeps working without a card
-        live.play()
+        live.play()  # everything else keeps working without a card
         out = np.zeros((512, 2), np.float32)
         live.callback(out, 512, None, None)
         print("OFFLINE", live.stats().callbacks, bool(np.any(out != 0)))
         raise SystemExit(0)
-    live.set_ir(np.ones((2, 100)) * 0.01)
     live.play()
     time.sleep(0.5)
     live.close()

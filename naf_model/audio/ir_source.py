@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from tqdm import tqdm
 
-from naf_model.conventions import ORIENTATIONS_DEG
+from naf_model.conventions import ORIENTATIONS_DEG, SAMPLE_RATE
 from naf_model.errors import NafError
 
 _CHUNK = 32
@@ -40,37 +40,32 @@ def simulated_source(scene) -> IRFunction:
     """IRs from `naf_model.simulate.simulate_binaural_rirs` (default settings), headings blended.
 
     Repeated listener spots are simulated once. An emitter's spots go to the simulator in chunks of
-    `_CHUNK` (each chunk repeats a little per-emitter set-up) so that a long walk shows its progress.
+    `_CHUNK` (each chunk repeats a little per-emitter set-up): a long walk shows its progress, and only one
+    chunk's four orientations are held at a time.
     """
     from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
 
     config = SimulationConfig()
-
-    def simulate(emitter: np.ndarray, spots: np.ndarray) -> np.ndarray:
-        bar = tqdm(total=len(spots), desc="simulating IRs", unit="IR", leave=False,
-                   disable=None if len(spots) > _CHUNK else True)  # None: only on a terminal
-        parts = []
-        with bar:
-            for start in range(0, len(spots), _CHUNK):
-                chunk = spots[start : start + _CHUNK]
-                parts.append(np.asarray(simulate_binaural_rirs(scene, emitter, chunk, config)))
-                bar.update(len(chunk))
-        return np.concatenate(parts)
+    n_taps = int(round(config.ir_seconds * SAMPLE_RATE))
 
     def irs(emitters: np.ndarray, listeners: np.ndarray, headings: np.ndarray) -> np.ndarray:
         em = np.asarray(emitters, np.float64).reshape(-1, 2)
         li = np.asarray(listeners, np.float64).reshape(-1, 2)
         hd = np.asarray(headings, np.float64).reshape(-1)
-        out: np.ndarray | None = None
+        out = np.zeros((len(li), 2, n_taps), np.float32)
         unique_emitters, which = np.unique(em, axis=0, return_inverse=True)
-        for e, emitter in enumerate(unique_emitters):
-            rows = np.flatnonzero(which.reshape(-1) == e)
-            spots, back = np.unique(np.round(li[rows], 6), axis=0, return_inverse=True)
-            four = simulate(emitter, spots)  # (U, 4, 2, N)
-            if out is None:
-                out = np.zeros((len(li), 2, four.shape[-1]), np.float32)
-            out[rows] = blend_orientations(four[back.reshape(-1)], hd[rows])
-        assert out is not None
+        bar = tqdm(total=len(li), desc="simulating IRs", unit="IR", leave=False,
+                   disable=None if len(li) > _CHUNK else True)  # None: shown on a terminal only
+        with bar:
+            for e, emitter in enumerate(unique_emitters):
+                rows = np.flatnonzero(which.reshape(-1) == e)
+                spots, back = np.unique(np.round(li[rows], 6), axis=0, return_inverse=True)
+                back = back.reshape(-1)
+                for start in range(0, len(spots), _CHUNK):
+                    four = simulate_binaural_rirs(scene, emitter, spots[start : start + _CHUNK], config)
+                    mine = (back >= start) & (back < start + _CHUNK)
+                    out[rows[mine]] = blend_orientations(np.asarray(four)[back[mine] - start], hd[rows[mine]])
+                    bar.update(int(mine.sum()))
         return out
 
     return irs

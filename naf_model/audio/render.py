@@ -17,13 +17,15 @@ from tqdm import tqdm
 from naf_model.audio.files import AudioClip
 from naf_model.audio.ir_source import IRFunction
 from naf_model.audio.levels import calibration_gain, db, peak_dbfs, rms_dbfs
-from naf_model.audio.path import ListenerPath
+from naf_model.audio.path import ListenerPath, PathError
 from naf_model.audio.player import BinauralPlayer
 from naf_model.audio.resample import resample_ir
 from naf_model.conventions import SAMPLE_RATE
 
 UPDATE_INTERVAL_S = 1 / 30
 """How often a walk's IR is updated (~33 ms), also the walk video's frame period."""
+MAX_WALK_SECONDS = 300.0
+"""Longest walk: its IRs (one per ~33 ms, 2 x 13,230 float32 each for 0.6 s) are held in memory at once."""
 CALIBRATION_LISTENERS = 16
 CALIBRATION_SPACING_M = 0.5
 CALIBRATION_MIN_DISTANCE_M = 0.5
@@ -88,6 +90,9 @@ def render_pair(scene, irs: IRFunction, emitter: np.ndarray, listener: np.ndarra
 def render_walk(scene, irs: IRFunction, emitter: np.ndarray, path: ListenerPath, music: AudioClip,
                 block_size: int = 512, interval: float = UPDATE_INTERVAL_S, progress: bool = False) -> Render:
     """`music` (looped) heard along `path`, the IR updated every `interval` seconds with crossfaded swaps."""
+    if path.duration > MAX_WALK_SECONDS:
+        raise PathError(f"the walk lasts {path.duration:.0f} s, more than {MAX_WALK_SECONDS:.0f} s; "
+                        "render it in parts")
     em = scene.require_free(emitter, what="emitter")
     times, xy, headings = path.sample(interval)
     require_free_path(scene, xy, times)
