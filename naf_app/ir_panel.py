@@ -33,6 +33,8 @@ class IrPanel(QWidget):
             self.wave_plot.plot(pen=pg.mkPen(c, width=1), name=name)
             for c, name in zip(EAR_COLOURS, ("left ear", "right ear"), strict=True)
         ]
+        self.wave_plot.setDownsampling(auto=True, mode="peak")  # ~13k samples per ear, redrawn 20+ times/s
+        self.wave_plot.setClipToView(True)
         self.spec_plots, self.spec_images = [], []
         for row, ear in enumerate(("left ear", "right ear"), start=1):
             plot = self.plots.addPlot(row=row, col=0)
