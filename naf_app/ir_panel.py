@@ -50,6 +50,7 @@ class IrPanel(QWidget):
             for side in ("left", "bottom"):
                 plot.getAxis(side).setTextPen("k")
                 plot.getAxis(side).setPen("k")
+                plot.getAxis(side).enableAutoSIPrefix(False)
         self.updates = 0
 
     def show_answer(self, answer: IrAnswer) -> None:

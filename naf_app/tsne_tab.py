@@ -19,6 +19,7 @@ def _black_axes(plot: pg.PlotItem) -> None:
     for side in ("left", "bottom"):
         plot.getAxis(side).setTextPen("k")
         plot.getAxis(side).setPen("k")
+        plot.getAxis(side).enableAutoSIPrefix(False)  # metres stay metres, not "x0.001"
 
 
 class FeaturesTab(QWidget):

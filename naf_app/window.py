@@ -339,9 +339,12 @@ class MainWindow(QMainWindow):
     # scripts --------------------------------------------------------------------------------------------
     def _job_context(self) -> dict[str, str]:
         checkpoint = self.state.checkpoint
-        x, y = self.state.emitter
+        (ex, ey), (lx, ly) = self.state.emitter, self.state.listener
+        # a default walk: from the listener's spot towards the emitter, stopping 0.5 m short of it
+        d = max(((ex - lx) ** 2 + (ey - ly) ** 2) ** 0.5, 1e-9)
+        wx, wy = (ex - 0.5 * (ex - lx) / d, ey - 0.5 * (ey - ly) / d) if d > 0.6 else (lx, ly)
         return {"scene": self.scene_arg, "checkpoint": str(checkpoint) if checkpoint else "",
-                "emitter": f"{x:.2f} {y:.2f}"}
+                "emitter": f"{ex:.2f} {ey:.2f}", "walk": f"{lx:.2f} {ly:.2f} {wx:.2f} {wy:.2f}"}
 
     def _job_finished(self, spec, exit_code: int, cancelled: bool) -> None:
         verdict = "cancelled" if cancelled else "finished" if exit_code == 0 else f"failed (exit {exit_code})"
