@@ -7,6 +7,7 @@ import shapely
 
 from naf_model.conventions import ORIENTATIONS_DEG, SAMPLE_RATE
 from naf_model.errors import PositionError
+from naf_model.scene.materials import MATERIALS
 from naf_model.simulate.binaural import render_arrivals
 from naf_model.simulate.config import SimulationConfig, SimulationError
 from naf_model.simulate.room import RoomResult, position_seed, run_room, wall_specs
@@ -80,8 +81,6 @@ def simulate_binaural_rirs(
     same inputs and seed give bit-identical output, and a listener's IR does not depend on the other
     listeners in the call.
     """
-    from naf_model.scene.materials import MATERIALS  # the scene package imports nothing from here
-
     config = config or SimulationConfig()
     emitter, listeners = _positions(scene, emitter_xy, listeners_xy)
     free_space = scene.free_space

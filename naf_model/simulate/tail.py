@@ -119,4 +119,5 @@ def render_tail(
     octave_env = band_envelopes(smooth_histogram(histogram), bin_samples, n_samples)  # (7, n)
     octave_env *= np.exp(-0.5 * air_absorption[:, None] * SPEED_OF_SOUND * time[None, :])
     envelopes = interpolate_log(octave_env.T, band_interpolation(centres)).T  # (S, n)
+    envelopes[:, : int(np.ceil(t0 * SAMPLE_RATE))] = 0.0  # interpolation must not lead the direct sound
     return np.einsum("esn,sn->en", subbands, envelopes)
