@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import shapely
 
 from naf_model.conventions import ORIENTATIONS_DEG, SAMPLE_RATE
 from naf_model.errors import PositionError
-from naf_model.scene.materials import MATERIALS
 from naf_model.simulate.binaural import render_arrivals
 from naf_model.simulate.config import SimulationConfig, SimulationError
-from naf_model.simulate.room import RoomResult, position_seed, run_room, wall_specs
+from naf_model.simulate.room import RoomResult, position_seed, run_room, scene_walls
 from naf_model.simulate.tail import render_tail
 
 RAY_RETRIES = 2
@@ -83,8 +81,7 @@ def simulate_binaural_rirs(
     """
     config = config or SimulationConfig()
     emitter, listeners = _positions(scene, emitter_xy, listeners_xy)
-    free_space = scene.free_space
-    walls = wall_specs(scene.surfaces(), MATERIALS, lambda x, y: bool(shapely.contains_xy(free_space, x, y)))
+    walls = scene_walls(scene)
     result = _fill_silent(
         walls, emitter, listeners, config, run_room(walls, emitter, listeners, config, config.n_rays)
     )

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyroomacoustics as pra
+import shapely
 
 from naf_model.conventions import SAMPLE_RATE, SPEED_OF_SOUND
+from naf_model.scene.materials import MATERIALS
 from naf_model.simulate.bands import N_BANDS
 from naf_model.simulate.config import SimulationConfig
 
@@ -108,6 +110,12 @@ def wall_specs(surfaces: Sequence, materials: dict, is_air: Callable[[float, flo
         corners = orient_outward(surface.corners, surface.kind, is_air)
         specs.append(WallSpec(corners, absorption, scattering, f"{surface.kind}_{i}_{surface.material}"))
     return specs
+
+
+def scene_walls(scene) -> list[WallSpec]:
+    """The oriented walls of a `naf_model.scene.Scene`: its surfaces with their materials' coefficients."""
+    free_space = scene.free_space
+    return wall_specs(scene.surfaces(), MATERIALS, lambda x, y: bool(shapely.contains_xy(free_space, x, y)))
 
 
 def position_seed(base_seed: int, *coords: float) -> np.random.SeedSequence:
