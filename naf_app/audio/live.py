@@ -30,7 +30,7 @@ from naf_model.audio import (
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.errors import AudioError
 
-_TIMING_WINDOW = 4096  # callbacks kept for the timing statistics (~44 s at 512 frames, 48 kHz)
+_TIMING_WINDOW = 8192  # callbacks kept for the timing statistics (~87 s at 512 frames, 48 kHz)
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,10 @@ class AudioStats:
     """Health of the live stream since `start()` (or construction).
 
     underruns: callbacks PortAudio flagged with an output underflow (the card ran dry: an audible gap);
-    late_callbacks: callbacks that took longer than one block period; errors: blocks that failed and
-    played silence; swaps: IR swaps the audio thread performed; times over the last ~4,000 callbacks.
+    late_callbacks: callbacks that took longer than one block period of wall time (slow work, a wait for
+    the GIL, or the OS running something else); errors: blocks that failed and played silence; swaps: IR
+    swaps the audio thread performed. Times over the last ~8,000 callbacks: wall time, and the callback
+    thread's own CPU time (the engine's cost, whatever else the machine does).
     """
 
     callbacks: int
@@ -50,6 +52,8 @@ class AudioStats:
     mean_callback_ms: float
     p99_callback_ms: float
     max_callback_ms: float
+    p99_callback_cpu_ms: float
+    max_callback_cpu_ms: float
 
 
 class LiveAudio:
@@ -77,6 +81,7 @@ class LiveAudio:
         self._player = self._new_player(sample_rate)
         self._out = np.zeros((block_size, 2))
         self._times = np.zeros(_TIMING_WINDOW)
+        self._cpu_times = np.zeros(_TIMING_WINDOW)
         self._callbacks = 0
         self._underruns = 0
         self._late = 0
@@ -204,14 +209,16 @@ class LiveAudio:
         """Counts and callback times so far (cheap; for a status bar or a test)."""
         n = min(self._callbacks, _TIMING_WINDOW)
         times = self._times[:n] * 1e3 if n else np.zeros(1)
+        cpu = self._cpu_times[:n] * 1e3 if n else np.zeros(1)
         return AudioStats(self._callbacks, self._underruns, self._late, self._errors,
                           self._player.convolver.swaps, float(times.mean()),
-                          float(np.percentile(times, 99)), float(times.max()))
+                          float(np.percentile(times, 99)), float(times.max()),
+                          float(np.percentile(cpu, 99)), float(cpu.max()))
 
     # ---- audio thread -----------------------------------------------------------------------------------
     def callback(self, outdata: np.ndarray, frames: int, time_info: object, status: object) -> None:
         """PortAudio's output callback: one block of the player into `outdata` (frames, 2) float32."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         player = self._player
         try:
             if getattr(status, "output_underflow", False):
@@ -225,7 +232,9 @@ class LiveAudio:
             outdata.fill(0.0)
             self._errors += 1
         elapsed = time.perf_counter() - t0
-        self._times[self._callbacks % _TIMING_WINDOW] = elapsed
+        slot = self._callbacks % _TIMING_WINDOW
+        self._times[slot] = elapsed
+        self._cpu_times[slot] = time.thread_time() - c0
         self._callbacks += 1
         if elapsed * player.sample_rate > frames:
             self._late += 1
