@@ -149,11 +149,6 @@ class PartitionedConvolver:
         return self._current
 
     # ---- audio thread -----------------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Forget the input history (silence in, silence out); keeps the IR. Audio thread or when stopped."""
-        self._fdl[:] = 0
-        self._time[:] = 0
-
     def process(self, block: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Convolve one input block (block_size, C) into `out` (block_size, 2) and return `out`.
 
