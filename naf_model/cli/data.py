@@ -25,12 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     make.add_argument("-o", "--output", type=Path, help="output file (default: data/<scene>.h5)")
     make.add_argument("--workers", type=int, help="parallel simulation processes (default: all cores)")
     make.add_argument("--listener-spacing", type=float, help="listener grid spacing in metres (default 0.5)")
-    make.add_argument("--emitter-spacing", type=float, help="emitter grid spacing in metres (default 1.25)")
+    make.add_argument("--emitter-spacing", type=float, help="emitter grid spacing in metres (default 1.0)")
     make.add_argument(
         "--listeners-per-emitter",
         type=_count_or_all,
         default=argparse.SUPPRESS,
-        help="seeded subset of listeners simulated per emitter, or 'all' (default 64)",
+        help="seeded subset of listeners simulated per emitter, or 'all' (default 60)",
     )
     make.add_argument("--seed", type=int, help="seed of listener subsets, split and simulation (default 0)")
     make.add_argument("--ir-seconds", type=float, help="IR length in seconds (default: the simulator's)")

@@ -80,7 +80,7 @@ def make_dataset(
     plan = plan_dataset(scene, config)
     store = PartStore(parts_folder(output))
     if shard is None and check_output(output, plan, overwrite):
-        if not keep_parts:
+        if not keep_parts and store.holds(plan):  # leftovers of a run killed after its final rename
             store.remove()
         if progress:
             print(f"{output} is already complete", file=sys.stderr)
@@ -112,9 +112,17 @@ def _block_size(plan: DataPlan, emitter: int) -> int:
     return rows.stop - rows.start
 
 
+def available_cores() -> int:
+    """Cores this process may run on (the default number of workers), respecting CPU affinity."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _run_blocks(scene, plan: DataPlan, store: PartStore, todo: list[int], workers: int | None):
     """Simulate and store each emitter in `todo`, yielding emitter indices as their parts land."""
-    n_workers = min(workers or os.cpu_count() or 1, len(todo))
+    n_workers = min(workers or available_cores(), len(todo))
     if n_workers <= 1:
         for e in todo:
             yield _simulate_and_store(scene, plan, store, e)

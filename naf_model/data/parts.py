@@ -76,6 +76,13 @@ class PartStore:
         except (ValueError, KeyError, TypeError) as exc:
             raise DataError(f"{manifest} is damaged ({exc}); delete {self.folder} and run again") from None
 
+    def holds(self, plan: DataPlan) -> bool:
+        """True if the folder exists with a manifest of exactly `plan`."""
+        try:
+            return self.read_plan().key == plan.key
+        except DataError:
+            return False
+
     def done(self) -> set[int]:
         """Emitter indices whose part file exists."""
         return {int(p.stem.split("_")[1]) for p in self.folder.glob("emitter_*.npz")}

@@ -50,8 +50,8 @@ class DataConfig:
     """
 
     listener_spacing: float = 0.5
-    emitter_spacing: float = 1.25
-    listeners_per_emitter: int | None = 64
+    emitter_spacing: float = 1.0
+    listeners_per_emitter: int | None = 60
     test_fraction: float = 0.1
     seed: int = 0
     simulation: SimulationConfig = field(default_factory=SimulationConfig)

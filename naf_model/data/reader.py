@@ -249,4 +249,8 @@ def _read_rows(dataset: h5py.Dataset, indices: np.ndarray | None) -> np.ndarray:
     if indices.min() < 0 or indices.max() >= dataset.shape[0]:
         raise IndexError(f"pair index out of range 0..{dataset.shape[0] - 1}")
     unique, inverse = np.unique(indices, return_inverse=True)
-    return dataset[unique][inverse]
+    # Contiguous runs read as slices: much faster than h5py's point-list selection for long lists.
+    breaks = np.flatnonzero(np.diff(unique) != 1) + 1
+    runs = zip(np.r_[0, breaks], np.r_[breaks, len(unique)], strict=True)
+    rows = np.concatenate([dataset[unique[start] : unique[stop - 1] + 1] for start, stop in runs])
+    return rows[inverse]
