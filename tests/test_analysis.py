@@ -117,3 +117,117 @@ def _assert_colourful_png(path, min_colours: int) -> None:
     assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 200
     colours = np.unique((image[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
     assert len(colours) >= min_colours
+
+
+# ---- a real field: `fast` preset trained on a simulated shoebox ----------------------------------------
+TRAIN_STEPS = 400
+"""Enough for the tiny field's energies to follow distance (corr -0.9 on training pairs); ~15 s on 1 core."""
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(scene, field, checkpoint path, training emitter): absorbent 4 m x 3 m shoebox, order-1 simulation."""
+    from naf_model.data import DataConfig, DataSet, make_dataset
+    from naf_model.field import NeuralAcousticField
+    from naf_model.model import preset
+    from naf_model.model.train import RunOptions, train_field
+    from naf_model.simulate import SimulationConfig
+
+    folder = tmp_path_factory.mktemp("trained")
+    scene = shoebox_scene(4.0, 3.0, 2.5, material="acoustic_panel")
+    config = DataConfig(
+        listener_spacing=0.5,
+        emitter_spacing=1.5,
+        listeners_per_emitter=None,
+        test_fraction=0.2,
+        seed=1,
+        simulation=SimulationConfig(ir_seconds=0.15, n_rays=50, ism_order=1),
+    )
+    data = make_dataset(scene, config, folder / "shoebox.h5", workers=1, progress=False)
+    options = RunOptions(data, folder / "run", steps=TRAIN_STEPS, device="cpu", progress=False)
+    result = train_field(preset("fast"), options, scene)
+    with DataSet(data) as ds:
+        emitter = ds.emitters[0]
+    return (
+        scene,
+        NeuralAcousticField.load(result.checkpoint, device="cpu", scene=scene),
+        result.checkpoint,
+        emitter,
+    )
+
+
+def test_loudness_map_covers_exactly_the_free_cells(trained):
+    scene, field, _, emitter = trained
+    lm = loudness_map(field, scene, emitter, heading_deg=30.0, spacing=0.2)
+    xs, ys, free = plan_grid(scene, 0.2)
+    assert lm.db.shape == (len(ys), len(xs)) == free.shape
+    gx, gy = np.meshgrid(lm.xs, lm.ys)
+    assert np.array_equal(np.isfinite(lm.db), scene.is_free(gx, gy))
+    assert np.nanmax(lm.db) == 0.0 and lm.db.dtype == np.float32
+
+
+@pytest.mark.parametrize("batch_size", [256, 7])  # one batch holding the whole map; ragged batches
+def test_batch_map_equals_single_queries(trained, batch_size):
+    scene, field, _, emitter = trained
+    lm = loudness_map(field, scene, emitter, heading_deg=45.0, spacing=0.25, batch_size=batch_size)
+    rows, cols = np.nonzero(np.isfinite(lm.db))
+    pick = np.linspace(0, len(rows) - 1, 12).astype(int)
+    listeners = np.c_[lm.xs[cols[pick]], lm.ys[rows[pick]]]
+    single = np.array([ir_energy_db(field.query(emitter, xy, 45.0)[None])[0] for xy in listeners])
+    mapped = lm.db[rows[pick], cols[pick]]
+    np.testing.assert_allclose(mapped - mapped[0], single - single[0], atol=1e-3)
+
+
+def test_loudness_falls_off_with_distance_from_the_emitter(trained):
+    scene, field, _, emitter = trained
+    lm = loudness_map(field, scene, emitter, spacing=0.25)
+    gx, gy = np.meshgrid(lm.xs, lm.ys)
+    ok = np.isfinite(lm.db)
+    distance, db = np.hypot(gx - emitter[0], gy - emitter[1])[ok], lm.db[ok]
+    assert np.corrcoef(distance, db)[0, 1] < -0.5
+    assert db[distance < 1.0].mean() > db[distance > 2.0].mean() + 3.0
+
+
+def test_loudness_map_rejects_an_emitter_outside_the_free_space(trained):
+    scene, field, _, _ = trained
+    with pytest.raises(PositionError, match="emitter"):
+        loudness_map(field, scene, (0.05, 1.0))
+
+
+def test_feature_tsne_and_probe_on_a_trained_field(trained, tmp_path):
+    scene, field, _, _ = trained
+    tm = feature_tsne(field, scene, spacing=0.4, n_probe=16, seed=0)
+    assert tm.rgb.shape == (len(tm.positions), 3) and len(tm.positions) == len(scene.sample_grid(0.4))
+    assert tm.rgb.min() >= 0.0 and tm.rgb.max() <= 1.0
+    assert (tm.rgb.std(axis=0) > 0.1).all()  # colours vary across the plan
+    pr = linear_probe(field, scene, spacing=0.4, seed=0, n_probe=16)
+    assert pr.true.shape == pr.predicted.shape == (len(pr.positions),)
+    np.testing.assert_allclose(pr.true, wall_distance(scene, pr.positions))
+    assert np.isfinite(pr.r2_test) and pr.r2_test <= 1.0
+    assert 0 < (~pr.train_mask).sum() < len(pr.positions)
+    _assert_colourful_png(save_tsne_png(scene, tm, tmp_path / "tsne.png"), min_colours=40)
+    _assert_colourful_png(save_probe_png(scene, pr, tmp_path / "probe.png"), min_colours=40)
+
+
+def test_cli_writes_the_three_figures_and_probe_json(trained, tmp_path, capsys):
+    import json
+
+    scene, _, checkpoint, emitter = trained
+    scene_file = save_scene(scene, tmp_path / "shoebox" / "scene.json")
+    common = ["--scene", str(scene_file), "--checkpoint", str(checkpoint), "--no-progress"]
+    x, y = map(str, emitter)
+    assert (
+        main(["loudness", *common, "--emitter", x, y, "--heading", "90", "-o", str(tmp_path / "l.png")]) == 0
+    )
+    assert main(["tsne", *common, "--spacing", "0.5", "--probes", "8", "-o", str(tmp_path / "t.png")]) == 0
+    out_json = tmp_path / "results" / "probe.json"
+    args = ["probe", *common, "--spacing", "0.4", "--probes", "8", "-o", str(tmp_path / "p.png")]
+    assert main([*args, "--json", str(out_json)]) == 0
+    for name in ("l.png", "t.png", "p.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
+    summary = json.loads(out_json.read_text())
+    assert summary["scene"] == "shoebox" and summary["preset"] == "fast"
+    assert summary["n_train"] + summary["n_test"] == len(scene.sample_grid(0.4))
+    assert "held-out R^2" in capsys.readouterr().out
+    assert main(["loudness", *common, "--emitter", "9", "9", "-o", str(tmp_path / "x.png")]) == 2
+    assert "emitter" in capsys.readouterr().err
