@@ -1,0 +1,120 @@
+"""`naf bench`: checkpoint discovery, device setups, and an end-to-end run on a tiny checkpoint (< 30 s)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import torch
+
+from naf_model.analysis.benchmark import (
+    BenchConfig,
+    BenchRow,
+    bench_checkpoint,
+    device_setups,
+    find_checkpoints,
+    markdown_table,
+)
+from naf_model.cli import main
+from naf_model.errors import NafError
+from naf_model.scene import save_scene
+from naf_model.scene.examples import shoebox_scene
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """(scene, scene file, data set, checkpoint): a 3 m x 2.5 m shoebox, 4 emitters, `fast` for 6 steps."""
+    from naf_model.data import DataConfig, make_dataset
+    from naf_model.model import preset
+    from naf_model.model.train import RunOptions, train_field
+    from naf_model.simulate import SimulationConfig
+
+    folder = tmp_path_factory.mktemp("bench")
+    scene = shoebox_scene(3.0, 2.5, 2.4, material="acoustic_panel")
+    config = DataConfig(
+        listener_spacing=0.6,
+        emitter_spacing=1.2,
+        listeners_per_emitter=None,
+        test_fraction=0.25,
+        seed=2,
+        simulation=SimulationConfig(ir_seconds=0.1, n_rays=30, ism_order=1),
+    )
+    data = make_dataset(scene, config, folder / "tiny.h5", workers=1, progress=False)
+    options = RunOptions(data, folder / "runs" / "tiny-fast", steps=6, device="cpu", progress=False)
+    result = train_field(preset("fast"), options, scene)
+    return scene, save_scene(scene, folder / "scene" / "scene.json"), data, result.checkpoint
+
+
+def test_find_checkpoints_prefers_best_per_run_folder(tmp_path):
+    for run, names in {
+        "a": ("best.pt", "checkpoint.pt"),
+        "b": ("checkpoint.pt",),
+        "c": ("x.pt", "y.pt"),
+    }.items():
+        (tmp_path / run).mkdir()
+        for name in names:
+            (tmp_path / run / name).write_bytes(b"")
+    found = [p.relative_to(tmp_path.resolve()).as_posix() for p in find_checkpoints([tmp_path])]
+    assert found == ["a/best.pt", "b/checkpoint.pt", "c/x.pt", "c/y.pt"]
+    with pytest.raises(NafError, match="no checkpoint at"):
+        find_checkpoints([tmp_path / "missing.pt"])
+
+
+def test_device_setups_skip_absent_cuda_and_reject_unknown_names():
+    setups = device_setups(["cpu-1", "cpu", "cuda"])
+    assert setups[0] == ("cpu", "cpu", 1) and setups[1][2] >= 1
+    assert len(setups) == 2 + torch.cuda.is_available()
+    with pytest.raises(NafError, match="unknown bench device"):
+        device_setups(["tpu"])
+
+
+def test_bench_checkpoint_measures_sane_numbers(tiny):
+    scene, _, data, checkpoint = tiny
+    config = BenchConfig(n_single=8, batch_size=8, n_batches=2, error_pairs=4, devices=("cpu-1",), data=data)
+    (row,) = bench_checkpoint(checkpoint, config, scene, log=lambda _: None)
+    assert row.preset == "fast" and row.scene == "shoebox" and row.threads == 1
+    assert 0 < row.network_p50_ms <= row.single_p99_ms and row.single_p50_ms <= row.single_p99_ms
+    assert row.n_single == 8 and row.batch_irs_per_s > 0 and row.checkpoint_mb > 0.1
+    assert row.map_cells == len(scene.sample_grid(0.25)) and not row.map_estimated and row.map_s > 0
+    assert row.spectral is not None and 0 < row.spectral < 5 and 0 <= row.t60_pct <= 100
+    table = markdown_table([row, row])
+    assert table.count("\n") == 3 and "| shoebox | fast | cpu | 1 |" in table
+
+
+def test_a_tight_budget_estimates_the_map_instead_of_running_it(tiny):
+    scene, _, _, checkpoint = tiny
+    config = BenchConfig(
+        n_single=50, batch_size=8, n_batches=2, error_pairs=0, devices=("cpu-1",), budget_s=1e-4
+    )
+    (row,) = bench_checkpoint(checkpoint, config, scene, log=lambda _: None)
+    assert row.map_estimated and row.n_single == 5  # MIN_SINGLE calls, whatever the budget
+    assert "≈" in markdown_table([row])
+
+
+def test_cli_bench_end_to_end_with_train_speed(tiny, tmp_path, capsys):
+    _, scene_file, data, checkpoint = tiny
+    out = tmp_path / "bench.json"
+    start = time.perf_counter()
+    status = main(
+        ["bench", str(checkpoint), "--scene", str(scene_file), "--data", str(data), "--devices", "cpu-1",
+         "--single", "10", "--batch", "8", "--batches", "2", "--error-pairs", "4", "--json", str(out),
+         "--train-speed", "--presets", "fast", "--train-steps", "2"]
+    )  # fmt: skip
+    assert status == 0 and time.perf_counter() - start < 30
+    printed = capsys.readouterr().out
+    assert "| scene | preset | device |" in printed and "| preset | device | steps/s |" in printed
+    report = json.loads(out.read_text())
+    (row,) = report["rows"]
+    assert set(BenchRow.__dataclass_fields__) == set(row)
+    assert row["spectral"] is not None and "held-out pairs" in row["notes"][0]
+    (speed,) = report["train_speed"]
+    assert speed["preset"] == "fast" and speed["sample_unit"] == "IR" and speed["samples_per_s"] > 0
+    assert report["environment"]["torch"] == torch.__version__
+
+
+def test_cli_bench_errors_are_one_line(tmp_path, capsys):
+    assert main(["bench", str(tmp_path / "nothing.pt")]) == 2
+    assert capsys.readouterr().err.startswith("naf: error: no checkpoint at")
