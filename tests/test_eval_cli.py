@@ -66,7 +66,12 @@ def test_eval_writes_every_row_and_caches_the_floor(trained, tmp_path, capsys) -
     assert expected <= set(rows)
     field = next(r for r in report["rows"] if r["method"] == "NAF (field)")
     floor_row = next(r for r in report["rows"] if r["method"] == "Simulation floor")
-    assert field["storage_mb"] == pytest.approx(trained["checkpoint"].stat().st_size / 1e6)
+    # the field's storage is the shipped checkpoint: weights, config and stats, no optimizer state
+    assert (
+        0.1 * trained["checkpoint"].stat().st_size
+        < 1e6 * field["storage_mb"]
+        <= trained["checkpoint"].stat().st_size
+    )
     assert floor_row["n_pairs"] == 4 and report["settings"]["n_test_pairs"] == 8
     for r in report["rows"]:
         values = [r["errors"][k] for k in ("spectral", "t60_pct", "c50_db", "edt_pct")]

@@ -80,9 +80,10 @@ class EvaluationReport:
         notes = [f"Storage of {r.representation}: {r.storage_formula}." for r in self.rows]
         notes += [f"{r.method}, {r.representation}: {n}." for r in self.rows for n in r.notes]
         notes += [f"{n}." for n in self.notes]
-        notes += [
-            f"Time for {k.removesuffix('_s').replace('_', ' ')}: {v:.1f} s." for k, v in self.timing.items()
-        ]
+        times = ", ".join(
+            f"{k.removesuffix('_s').replace('_', ' ')} {v:.1f} s" for k, v in self.timing.items()
+        )
+        notes.append(f"Wall time: {times}.")
         lines += ["", "## Notes", ""] + [f"- {n}" for n in dict.fromkeys(notes)]  # ordered, without repeats
         return "\n".join(lines) + "\n"
 
