@@ -231,3 +231,19 @@ def test_cli_writes_the_three_figures_and_probe_json(trained, tmp_path, capsys):
     assert "held-out R^2" in capsys.readouterr().out
     assert main(["loudness", *common, "--emitter", "9", "9", "-o", str(tmp_path / "x.png")]) == 2
     assert "emitter" in capsys.readouterr().err
+
+
+def test_cli_finds_the_newest_training_run_and_says_when_there_is_none(
+    trained, tmp_path, monkeypatch, capsys
+):
+    import shutil
+
+    scene, _, checkpoint, emitter = trained
+    scene_file = save_scene(scene, tmp_path / "shoebox" / "scene.json")
+    monkeypatch.setenv("NAF_RUNS_DIR", str(tmp_path / "runs"))
+    args = ["loudness", "--scene", str(scene_file), "--emitter", *map(str, emitter), "--no-progress"]
+    assert main([*args, "-o", str(tmp_path / "a.png")]) == 2
+    assert "no checkpoint for scene 'shoebox'" in capsys.readouterr().err
+    (tmp_path / "runs" / "shoebox" / "fast").mkdir(parents=True)
+    shutil.copy(checkpoint, tmp_path / "runs" / "shoebox" / "fast" / "best.pt")
+    assert main([*args, "-o", str(tmp_path / "b.png")]) == 0 and (tmp_path / "b.png").is_file()

@@ -59,7 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _common(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("--scene", required=True, help="bundled scene name or scene file")
-    p.add_argument("--checkpoint", type=Path, default=None, help="field checkpoint (default: bundled one)")
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="field checkpoint (default: the bundled one, else the newest runs/<scene>/*/best.pt)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default auto)")
     p.add_argument("-o", "--output", type=Path, default=Path(default_out), help="PNG to write")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -71,19 +76,30 @@ def _feature_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for probe listeners, t-SNE and the split")
 
 
-def load_field(scene_arg: str, checkpoint: Path | None, device: str) -> tuple[Any, Any]:
-    """The scene and its field; the bundled checkpoint unless one is given. CheckpointError if none."""
+def default_checkpoint(scene_name: str) -> Path:
+    """The bundled checkpoint of a scene, else the newest `best.pt` of its training runs (runs/<scene>/*)."""
+    from naf_model.paths import bundled_checkpoint, runs_dir
+
+    bundled = bundled_checkpoint(scene_name)
+    if bundled.is_file():
+        return bundled
+    runs = sorted((runs_dir() / scene_name).glob("*/best.pt"), key=lambda p: p.stat().st_mtime)
+    if runs:
+        return runs[-1]
+    raise CheckpointError(
+        f"no checkpoint for scene {scene_name!r} (none bundled at {bundled}, no runs in "
+        f"{runs_dir() / scene_name}); pass --checkpoint or train one with `naf train --scene {scene_name}`"
+    )
+
+
+def load_field(scene_arg: str, checkpoint: Path | None, device: str) -> tuple[Any, Any, Path]:
+    """The scene, its field and the checkpoint path (`default_checkpoint` unless one is given)."""
     from naf_model.field import NeuralAcousticField
-    from naf_model.paths import bundled_checkpoint
     from naf_model.scene import load_scene
 
     scene = load_scene(scene_arg)
-    path = checkpoint if checkpoint is not None else bundled_checkpoint(scene.name)
-    if not Path(path).is_file():
-        raise CheckpointError(
-            f"no checkpoint at {path}; pass --checkpoint, or train one with `naf train --scene {scene_arg}`"
-        )
-    return scene, NeuralAcousticField.load(path, device=device, scene=scene)
+    path = Path(checkpoint) if checkpoint is not None else default_checkpoint(scene.name)
+    return scene, NeuralAcousticField.load(path, device=device, scene=scene), path
 
 
 @contextmanager
@@ -109,7 +125,7 @@ def run_loudness(args: argparse.Namespace) -> int:
 
     from naf_model.analysis import loudness_map, save_loudness_png
 
-    scene, field = load_field(args.scene, args.checkpoint, args.device)
+    scene, field, _ = load_field(args.scene, args.checkpoint, args.device)
     t0 = time.perf_counter()
     with _progress("loudness", args.no_progress) as progress:
         lm = loudness_map(field, scene, args.emitter, args.heading, args.spacing, progress=progress)
@@ -127,7 +143,7 @@ def run_tsne(args: argparse.Namespace) -> int:
     """`naf tsne`: features -> t-SNE -> PNG."""
     from naf_model.analysis import feature_tsne, save_tsne_png
 
-    scene, field = load_field(args.scene, args.checkpoint, args.device)
+    scene, field, _ = load_field(args.scene, args.checkpoint, args.device)
     t0 = time.perf_counter()
     with _progress("features", args.no_progress) as progress:
         tm = feature_tsne(field, scene, args.spacing, args.probes, args.seed, progress=progress)
@@ -140,13 +156,13 @@ def run_probe(args: argparse.Namespace) -> int:
     """`naf probe`: features -> ridge to wall distance -> PNG (+ JSON); prints the held-out R^2."""
     from naf_model.analysis import linear_probe, save_probe_png
 
-    scene, field = load_field(args.scene, args.checkpoint, args.device)
+    scene, field, path = load_field(args.scene, args.checkpoint, args.device)
     with _progress("features", args.no_progress) as progress:
         pr = linear_probe(
             field, scene, args.spacing, args.seed, args.probes, args.test_fraction, progress=progress
         )
     save_probe_png(scene, pr, args.output)
-    summary = {"scene": scene.name, "checkpoint": str(field_path(args, scene)), "preset": field.preset}
+    summary = {"scene": scene.name, "checkpoint": str(path), "preset": field.preset}
     summary.update(pr.to_dict())
     summary.update({"n_probe_listeners": args.probes, "seed": args.seed})
     if args.json is not None:
@@ -156,13 +172,6 @@ def run_probe(args: argparse.Namespace) -> int:
         f"(train R^2 {summary['r2_train']:.3f}, ridge alpha {pr.alpha:g})"
     )
     return 0
-
-
-def field_path(args: argparse.Namespace, scene: Any) -> Path:
-    """The checkpoint path `load_field` used."""
-    from naf_model.paths import bundled_checkpoint
-
-    return args.checkpoint if args.checkpoint is not None else bundled_checkpoint(scene.name)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
