@@ -1,16 +1,24 @@
-"""The IR panel: left/right waveforms of the latest predicted IR and their log-magnitude spectrograms."""
+"""The IR panel: left/right waveforms of the latest predicted IR and their log-magnitude spectrograms.
+
+Answers can arrive 50+ times a second while dragging; the panel redraws at most every REDRAW_MS with the
+newest one (the audio engine gets every IR straight from the worker, so this only spares the UI thread).
+"""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QRectF
-from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PyQt6.QtCore import QRectF, QTimer
+from PyQt6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from naf_app.state import IrAnswer
 from naf_model.conventions import HOP, LOG_EPS, N_FFT, SAMPLE_RATE
 
 EAR_COLOURS = ((40, 90, 200), (210, 60, 50))
+REDRAW_MS = 40
+"""At most 25 redraws per second."""
 
 
 class IrPanel(QWidget):
@@ -21,6 +29,8 @@ class IrPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.caption = QLabel("no impulse response yet")
+        # a caption that changes length on every answer must not resize the splitter (the plan would jump)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.caption)
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
@@ -30,10 +40,10 @@ class IrPanel(QWidget):
         self.wave_plot.setLabel("bottom", "time (ms)", color="k")
         self.wave_plot.addLegend(offset=(-10, 10), labelTextColor="k", brush=(255, 255, 255, 200))
         self.curves = [
-            self.wave_plot.plot(pen=pg.mkPen(c, width=1), name=name)
+            self.wave_plot.plot(pen=pg.mkPen(c, width=1), name=name, antialias=False)
             for c, name in zip(EAR_COLOURS, ("left ear", "right ear"), strict=True)
         ]
-        self.wave_plot.setDownsampling(auto=True, mode="peak")  # ~13k samples per ear, redrawn 20+ times/s
+        self.wave_plot.setDownsampling(auto=True, mode="peak")  # ~13k samples per ear
         self.wave_plot.setClipToView(True)
         self.spec_plots, self.spec_images = [], []
         for row, ear in enumerate(("left ear", "right ear"), start=1):
@@ -52,9 +62,28 @@ class IrPanel(QWidget):
                 plot.getAxis(side).setPen("k")
                 plot.getAxis(side).enableAutoSIPrefix(False)
         self.updates = 0
+        self.shown: IrAnswer | None = None
+        self._pending: IrAnswer | None = None
+        self._last_draw = 0.0
+        self._extent: tuple[float, float] | None = None
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self._draw_pending)
 
     def show_answer(self, answer: IrAnswer) -> None:
-        """Redraw for a new IR (called on the UI thread for each worker answer)."""
+        """Show `answer` now, or with the next redraw if the last one was under REDRAW_MS ago."""
+        self._pending = answer
+        if self._timer.isActive():
+            return
+        wait_ms = REDRAW_MS - 1000.0 * (time.perf_counter() - self._last_draw)
+        self._timer.start(max(0, int(wait_ms)))
+
+    def _draw_pending(self) -> None:
+        answer, self._pending = self._pending, None
+        if answer is not None:
+            self._last_draw = time.perf_counter()
+            self._draw(answer)
+
+    def _draw(self, answer: IrAnswer) -> None:
         ir = np.asarray(answer.ir)
         t_ms = np.arange(ir.shape[-1]) * (1000.0 / SAMPLE_RATE)
         for curve, channel in zip(self.curves, ir, strict=True):
@@ -63,15 +92,20 @@ class IrPanel(QWidget):
         n_freq, n_frames = spec.shape[-2:]
         floor = float(np.log(LOG_EPS))
         top = max(float(spec.max()), floor + 1.0)
-        width_ms = n_frames * HOP * 1000.0 / SAMPLE_RATE
-        height_khz = n_freq * SAMPLE_RATE / N_FFT / 1000.0
+        extent = (n_frames * HOP * 1000.0 / SAMPLE_RATE, n_freq * SAMPLE_RATE / N_FFT / 1000.0)
         for image, channel in zip(self.spec_images, spec, strict=True):
             image.setImage(channel, levels=(max(floor, top - 12.0), top))
-            image.setRect(QRectF(0.0, 0.0, width_ms, height_khz))
+            image.setRect(QRectF(0.0, 0.0, *extent))
+        if extent != self._extent:  # fixed ranges: the axes are not regenerated on every redraw
+            self._extent = extent
+            self.wave_plot.setXRange(0.0, t_ms[-1], padding=0.02)
+            for plot in self.spec_plots:
+                plot.setRange(xRange=(0.0, extent[0]), yRange=(0.0, extent[1]), padding=0.02)
         ex, ey = answer.emitter
         lx, ly = answer.listener
         self.caption.setText(
             f"emitter ({ex:.2f}, {ey:.2f}) m  listener ({lx:.2f}, {ly:.2f}) m  heading {answer.heading:.0f}°"
             f"  -  computed in {answer.latency_ms:.0f} ms"
         )
+        self.shown = answer
         self.updates += 1

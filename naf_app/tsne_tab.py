@@ -9,7 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from naf_app.plan_view import Z_WALLS, _shape_item
 from naf_app.state import SessionState
@@ -42,6 +50,7 @@ class FeaturesTab(QWidget):
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.message = QLabel("t-SNE of the field's features at a 0.5 m grid of emitter positions")
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         for w in (self.compute_button, self.export_tsne_button, self.export_probe_button, self.progress):
             bar.addWidget(w)
         bar.addWidget(self.message, 1)

@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(180)
         self.progress.setFormat("loudness map %p%")
         self.progress.setVisible(False)
+        self.progress.setMaximumHeight(self.model_label.sizeHint().height())  # showing it must not relayout
         for w in (self.progress, self.model_label, self.device_label, self.latency_label, self.audio_label):
             bar.addPermanentWidget(w)
         self._audio_timer = QTimer(self, interval=500)

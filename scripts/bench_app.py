@@ -107,10 +107,14 @@ def run(args: argparse.Namespace) -> dict:
     monitor.timeout.connect(tick)
     viewport = view.viewport()
     start_xy = ring.interpolate(0.0)
-    # carry the listener to the start of the loop first (one short drag), then time the loop
+    # carry the listener to the start of the loop, let the window settle, then take hold of the marker
     window.state.move("listener", (start_xy.x, start_xy.y), final=True)
-    app.processEvents()
+    wait_until(lambda: False, 0.3)
     pos = view.viewport_point(start_xy.x, start_xy.y)
+    QTest.mouseMove(viewport, pos)  # hover over the marker first, as a hand would
+    app.processEvents()
+    if not view.listener_item.mouseHovering:
+        raise SystemExit(f"bench_app: the mouse at {pos} is not over the listener marker")
     QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
     updates0, answered0 = audio.ir_updates, window.field_worker.answered_count
     swaps0 = audio.engine.stats().swaps
@@ -126,6 +130,7 @@ def run(args: argparse.Namespace) -> dict:
 
     mover = QTimer(interval=16)
     mover.timeout.connect(step)
+    last[0] = clock.nsecsElapsed()
     monitor.start()
     mover.start()
     while time.perf_counter() - t0 < args.seconds:
@@ -133,6 +138,8 @@ def run(args: argparse.Namespace) -> dict:
         time.sleep(0.001)
     mover.stop()
     monitor.stop()
+    if view.scene().dragItem is not view.listener_item:
+        raise SystemExit("bench_app: the drag did not take hold of the listener marker")
     seconds = time.perf_counter() - t0
     end = window.state.listener
     QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,

@@ -52,7 +52,7 @@ def wait_for_ir(qtbot, w, listener=None, heading=None):
 def test_dragging_the_listener_sends_new_irs_to_the_panel_and_the_audio_engine(qtbot, window):
     w = window
     first = w.state.last_ir
-    assert w.audio.last_ir is first.ir and w.ir_panel.updates >= 1
+    assert w.audio.last_ir is first.ir
     assert w.model_label.text().startswith("model: best.pt (fast)")
     assert w.device_label.text() == "device: CPU" and w.latency_label.text().endswith(" ms")
     updates_before = w.audio.ir_updates
@@ -62,6 +62,7 @@ def test_dragging_the_listener_sends_new_irs_to_the_panel_and_the_audio_engine(q
     assert np.allclose(answer.listener, target, atol=0.03)
     assert w.audio.ir_updates > updates_before and w.audio.last_ir is answer.ir
     assert w.audio.engine.stats().swaps == 0  # no stream opened (--no-audio): swaps wait for the callback
+    qtbot.waitUntil(lambda: w.ir_panel.shown is answer, timeout=WAIT_MS)  # redraws are paced
     curve = w.ir_panel.curves[0]  # the data given to the plot, before display downsampling
     assert np.array_equal(curve.yData, answer.ir[0]) and len(curve.xData) == answer.ir.shape[1]
     assert not np.allclose(answer.ir, first.ir), "another position gives another IR"
