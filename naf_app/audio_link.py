@@ -30,9 +30,11 @@ class AudioLink:
         self.update_times: list[float] = []
 
     @classmethod
-    def open(cls, no_audio: bool = False, music: str | Path | None = None) -> AudioLink:
-        """Build the engine, load `music` (default: the bundled loop) and start the sound card unless
-        `no_audio`; every failure is recorded as a one-line problem instead of raised."""
+    def open(cls, no_audio: bool = False, music: str | Path | None = None,
+             device: int | str | None = None) -> AudioLink:
+        """Build the engine, load `music` (default: the bundled loop) and start the sound card (`device`:
+        a PortAudio device name or index, default the system's) unless `no_audio`; every failure is
+        recorded as a one-line problem instead of raised."""
         try:
             from naf_app.audio import LiveAudio
             from naf_model.audio import load_audio
@@ -46,7 +48,7 @@ class AudioLink:
             except NafError as exc:
                 problems.append(f"music: {exc}; playing the bundled loop instead")
         try:
-            engine = LiveAudio(music=clip)
+            engine = LiveAudio(music=clip, device=device)
         except NafError as exc:
             return cls(None, "audio: off", [*problems, f"audio: {exc}"])
         if no_audio:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from app_helpers import write_scene
 from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QApplication
 
+from naf_app.audio_link import AudioLink
 from naf_app.main import main
 from naf_app.window import MainWindow
 from naf_model.scene.examples import two_room_scene
@@ -65,4 +67,25 @@ def test_no_checkpoint_says_how_to_train(qtbot, tmp_path, missing):
         assert "Scripts > Train a field" in window.messages[-1]
         assert "naf train --scene two_room" in window.messages[-1]
     assert window.plan.listener_item is not None and window.state.field is None
+    window.close()
+
+
+def test_no_sound_card_is_one_line_and_the_engine_still_takes_irs():
+    audio = AudioLink.open(no_audio=False, device="no such output device")
+    assert audio.status == "audio: no sound card" and not audio.running
+    assert len(audio.problems) == 1 and audio.problems[0].startswith("audio: no audio output device")
+    audio.set_ir(np.zeros((2, 64), np.float32) + np.eye(1, 64, 0, np.float32))
+    assert audio.ir_updates == 1 and audio.underruns() is None
+    audio.close()
+
+
+def test_checkpoint_of_another_scene_is_refused_in_one_line(qtbot, tiny_field):
+    from naf_model.scene import load_scene
+
+    _, _, checkpoint = tiny_field  # trained on two_room
+    window = MainWindow(load_scene("apartment_1"), checkpoint, device="cpu", audio=None)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: any("cannot load" in m for m in window.messages), timeout=20_000)
+    message = window.messages[-1]
+    assert "two_room" in message and "\n" not in message and window.state.field is None
     window.close()
