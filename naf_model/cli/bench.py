@@ -36,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, default=None, help="also write all rows as JSON here")
     p.add_argument("--train-speed", action="store_true", help="also measure training samples/s per preset")
     p.add_argument("--presets", nargs="+", default=None, help="presets for --train-speed (default: all)")
-    p.add_argument("--train-steps", type=int, default=20, help="steps timed per preset for --train-speed")
+    p.add_argument("--train-steps", type=int, default=50, help="training steps per preset for --train-speed")
     p.add_argument("--train-device", default="auto", help="device for --train-speed (default auto)")
 
 
