@@ -200,6 +200,8 @@ def test_bad_positions_and_settings_are_user_errors():
         simulate_binaural_rirs(scene, (0.8, 0.8), np.array([[3.0, 1.5], [2.0, 0.5]]), FAST)  # inside a wall
     with pytest.raises(PositionError, match="emitter"):
         simulate_binaural_rirs(scene, (9.0, 9.0), np.array([[3.0, 1.5]]), FAST)
+    with pytest.raises(PositionError, match="0.10 m from the emitter"):
+        simulate_binaural_rirs(scene, (3.0, 1.5), np.array([[3.1, 1.5]]), FAST)
     with pytest.raises(SimulationError, match="n_rays"):
         SimulationConfig(n_rays=0)
     assert issubclass(SimulationError, NafError)
