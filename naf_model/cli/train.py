@@ -40,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default auto")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batches (default 0)")
     p.add_argument(
+        "--threads", type=int, help="CPU threads per process (default: torch's; 1 on a busy machine)"
+    )
+    p.add_argument(
         "--export",
         type=Path,
         metavar="PATH",
@@ -58,6 +61,10 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
         raise NafError("--steps and --minutes must be positive")
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
     scene = load_scene(args.scene)
     options = RunOptions(
         dataset=args.data or default_dataset_path(scene.name),

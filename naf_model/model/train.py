@@ -82,6 +82,8 @@ class TrainResult:
     total_steps: int
     interrupted: bool
     metrics: dict[str, Any] = field(default_factory=dict)
+    model: nn.Module | None = None
+    """The trained network (unwrapped from DDP) as this rank ends with it."""
 
 
 class _StopRequest:
@@ -310,4 +312,4 @@ def _train(
                 interrupted = stop.requested
                 break
     bar.close()
-    return TrainResult(ckpt_path, best_path, step, total, interrupted, dict(metrics))
+    return TrainResult(ckpt_path, best_path, step, total, interrupted, dict(metrics), model)

@@ -1,0 +1,42 @@
+"""Shared by the model, training, DDP and field tests: one tiny simulated data set per test session and
+tiny model configs (the presets' code paths at a size that trains in seconds on one thread)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from naf_model.data import DataConfig, make_dataset
+from naf_model.model.presets import GridConfig, ModelConfig, preset
+from naf_model.scene.examples import two_room_scene
+from naf_model.simulate import SimulationConfig
+
+TINY_DATA = DataConfig(
+    listener_spacing=0.4,
+    emitter_spacing=0.9,
+    listeners_per_emitter=24,
+    test_fraction=0.15,
+    seed=1,
+    simulation=SimulationConfig(ir_seconds=0.15, n_rays=200),
+)
+
+
+def tiny_dataset(factory: pytest.TempPathFactory) -> Path:
+    """The two-room data set (~10 emitters x 24 listeners, 0.15 s IRs), built once per session."""
+    path = factory.getbasetemp() / "naf_model_tiny" / "two_room.h5"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dataset(two_room_scene(), TINY_DATA, path, workers=1, progress=False)
+    return path
+
+
+def tiny_config(kind: str = "amortised", steps: int = 60, eval_every: int = 20) -> ModelConfig:
+    """A small per-pixel ("pixel") or amortised config with a short schedule."""
+    base = preset("cpu" if kind == "pixel" else "fast")
+    net = dataclasses.replace(base.network, depth=4, width=64, n_basis=16)
+    train = dataclasses.replace(
+        base.train, steps=steps, eval_every=eval_every, irs_per_step=8, pixels_per_ir=256, lr=2e-3
+    )
+    return dataclasses.replace(base, network=net, grid=GridConfig(spacing=0.5, dim=8), train=train)

@@ -1,0 +1,146 @@
+"""Training loop on a tiny simulated scene: checkpoints and metrics, exact resume after a kill, SIGTERM saves,
+and one-line errors for mismatched runs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from model_helpers import tiny_config, tiny_dataset
+
+from naf_model.errors import CheckpointError, DataError
+from naf_model.model import load_checkpoint
+from naf_model.model.train import RunOptions, train_field
+from naf_model.scene import save_scene
+from naf_model.scene.examples import shoebox_scene, two_room_scene
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    return tiny_dataset(tmp_path_factory)
+
+
+def _log(run: Path) -> dict[int, dict]:
+    lines = (run / "log.jsonl").read_text().splitlines() if (run / "log.jsonl").exists() else []
+    return {d["step"]: d for d in map(json.loads, lines)}
+
+
+def test_training_writes_checkpoints_and_learns(data, tmp_path):
+    config = tiny_config("amortised", steps=90, eval_every=30)
+    result = train_field(config, RunOptions(data, tmp_path, progress=False), two_room_scene())
+    assert result.step == 90 and not result.interrupted
+    log = _log(tmp_path)
+    assert sorted(log) == [30, 60, 90]
+    assert log[90]["test_spectral_error"] < log[30]["test_spectral_error"]
+    ckpt = load_checkpoint(result.checkpoint, scene_hash=two_room_scene().geometry_hash())
+    assert ckpt.training["step"] == 90 and ckpt.scene_name == "two_room" and ckpt.plan is not None
+    best = load_checkpoint(result.best)
+    assert best.metrics["test_spectral_error"] == min(d["test_spectral_error"] for d in log.values())
+
+
+_CHILD = """
+import sys, torch
+torch.set_num_threads(1)
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from model_helpers import tiny_config
+from naf_model.model.train import RunOptions, train_field
+train_field(tiny_config("amortised", steps={steps}, eval_every=10), RunOptions(Path({data!r}), Path({out!r}),
+            progress=False))
+"""
+
+
+def test_resume_after_kill_continues_exactly(data, tmp_path):
+    steps = 300
+    killed = tmp_path / "killed"
+    code = _CHILD.format(tests=str(Path(__file__).parent), steps=steps, data=str(data), out=str(killed))
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
+    try:
+        deadline = time.time() + 120
+        while len(_log(killed)) < 2 and child.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    stopped_at = load_checkpoint(killed / "checkpoint.pt").training["step"]
+    assert 10 <= stopped_at < steps, stopped_at
+    config = tiny_config("amortised", steps=steps, eval_every=10)
+    resumed = train_field(config, RunOptions(data, killed, resume=True, progress=False))
+    straight = train_field(config, RunOptions(data, tmp_path / "straight", progress=False))
+    assert resumed.step == straight.step == steps
+    a, b = resumed.model.state_dict(), straight.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    log_a, log_b = _log(killed), _log(tmp_path / "straight")
+    later = [s for s in log_b if s > stopped_at]
+    assert later and all(log_a[s]["test_spectral_error"] == log_b[s]["test_spectral_error"] for s in later)
+
+
+def test_cli_sigterm_saves_first_and_resume_finishes(data, tmp_path):
+    scene_file = save_scene(two_room_scene(), tmp_path / "scene" / "scene.json")
+    out = tmp_path / "run"
+
+    def cmd(*extra: str) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "naf_model",
+            "train",
+            "--scene",
+            str(scene_file),
+            "--data",
+            str(data),
+            "--preset",
+            "fast",
+            "--out",
+            str(out),
+            "--threads",
+            "1",
+            "--no-progress",
+            *extra,
+        ]
+
+    child = subprocess.Popen(
+        cmd("--steps", "100000"), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 120
+    while not out.exists() and child.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    child.send_signal(signal.SIGTERM)
+    stdout, stderr = child.communicate(timeout=120)
+    assert child.returncode == 130, stderr
+    ckpt = load_checkpoint(out / "checkpoint.pt")
+    step = ckpt.training["step"]
+    assert step > 0 and f"step {step}/" in stdout
+    shipped = tmp_path / "shipped.pt"
+    done = subprocess.run(
+        cmd("--steps", str(step + 5), "--resume", "--export", str(shipped)),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert load_checkpoint(out / "checkpoint.pt").training["step"] == step + 5
+    assert load_checkpoint(shipped).training is None
+
+
+def test_mismatched_runs_fail_with_one_line_errors(data, tmp_path):
+    with pytest.raises(DataError, match="other geometry"):
+        train_field(tiny_config(steps=1), RunOptions(data, tmp_path, progress=False), shoebox_scene())
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        train_field(tiny_config(steps=1), RunOptions(data, tmp_path / "none", resume=True, progress=False))
+    train_field(tiny_config(steps=2, eval_every=2), RunOptions(data, tmp_path / "a", progress=False))
+    with pytest.raises(CheckpointError, match="preset"):
+        train_field(
+            tiny_config("pixel", steps=4), RunOptions(data, tmp_path / "a", resume=True, progress=False)
+        )
+    with pytest.raises(DataError, match="no data set|does not exist"):
+        train_field(tiny_config(steps=1), RunOptions(tmp_path / "missing.h5", tmp_path / "b", progress=False))
