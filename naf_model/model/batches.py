@@ -34,11 +34,14 @@ class SplitArrays:
     def __len__(self) -> int:
         return self.spec.shape[0]
 
-    def valid_frames(self) -> torch.Tensor:
-        """Frames up to each IR's last audible frame, (P, 4, 2) long, at least 1."""
-        loud = self.spec.float().amax(dim=-2) > SILENCE + SILENCE_MARGIN  # (P, 4, 2, T)
-        t = torch.arange(1, loud.shape[-1] + 1)
-        return (loud * t).amax(-1).clamp_min(1)
+    def valid_frames(self, chunk: int = 256) -> torch.Tensor:
+        """Frames up to each IR's last audible frame, (P, 4, 2) long, at least 1 (read in chunks of pairs)."""
+        t = torch.arange(1, self.spec.shape[-1] + 1)
+        out = []
+        for s in range(0, len(self), chunk):
+            loud = self.spec[s : s + chunk].amax(dim=-2).float() > SILENCE + SILENCE_MARGIN  # (c, 4, 2, T)
+            out.append((loud * t).amax(-1).clamp_min(1))
+        return torch.cat(out) if out else torch.zeros((0, 4, 2), dtype=torch.long)
 
 
 @dataclass
