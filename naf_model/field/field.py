@@ -117,7 +117,7 @@ class NeuralAcousticField:
         part = self.model.encoder.endpoint(
             torch.as_tensor(unique, dtype=torch.float32, device=self.device), role
         )
-        if len(unique) < len(xy):
+        if len(xy) > 1:  # back from sorted unique rows to the caller's order
             idx = torch.as_tensor(inverse.reshape(-1), device=self.device)
             part = (part[0][idx], part[1][idx])
         self._endpoint_cache[role] = (key, part)
