@@ -124,6 +124,15 @@ def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> Evaluat
     reps = [None] + (
         [c for c in (codecs.AAC_LC, codecs.OPUS) if _codec_ok(c, notes)] if config.use_codecs else []
     )
+    if len(reps) > 1:
+        notes.append(
+            "Codecs: each IR channel is one mono stream, peak-scaled into [-1, 1] with a float32 gain, "
+            "laid end to end with silent guards, encoded and decoded once per "
+            f"{codecs.MAX_SIGNALS_PER_STREAM:,} channels; AAC-LC "
+            f"is ffmpeg's native encoder at {codecs.AAC_LC.kbps:g} kbit/s and 22,050 Hz (.m4a); Opus is "
+            f"opusenc/opusdec at {codecs.OPUS.kbps:g} kbit/s, resampled 22,050 -> 48,000 Hz (soxr) before "
+            "encoding and back after decoding; the codec delay is measured by cross-correlation and trimmed"
+        )
     n_rows = (checkpoint is not None) + 2 * len(reps)
     total_items = len(test) * n_orient * (1 + n_rows) + len(floor_pairs) * n_orient
     with tqdm(total=total_items, unit="IR", desc="naf eval", disable=not config.progress) as bar:
@@ -315,7 +324,8 @@ def _baseline_rows(
             formula = (
                 f"(bitstream {rt.bitstream_bytes:,} B + gains 4 B x {rt.n_signals:,} channels) of the "
                 f"{len(used)} training pairs the baselines use, scaled x {n_train}/{len(used)} to all "
-                f"training pairs"
+                f"training pairs; {rt.n_signals:,} mono streams of {n} samples + {codecs.GUARD_SAMPLES} "
+                f"silent guard samples each"
             )
             timing[f"{codec.tool}_round_trip_s"] = time.perf_counter() - t0
         for method, w in methods.items():
