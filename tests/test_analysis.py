@@ -200,7 +200,10 @@ def test_feature_tsne_and_probe_on_a_trained_field(trained, tmp_path):
     assert tm.rgb.shape == (len(tm.positions), 3) and len(tm.positions) == len(scene.sample_grid(0.4))
     assert tm.rgb.min() >= 0.0 and tm.rgb.max() <= 1.0
     assert (tm.rgb.std(axis=0) > 0.1).all()  # colours vary across the plan
-    pr = linear_probe(field, scene, spacing=0.4, seed=0, n_probe=16)
+    rng_state = torch.get_rng_state()
+    pr = linear_probe(field, scene, spacing=0.4, seed=0, n_probe=16, baseline=True)
+    assert torch.equal(torch.get_rng_state(), rng_state)  # the untrained copy leaves the global RNG alone
+    assert np.isfinite(pr.r2_untrained) and pr.r2_untrained <= 1.0
     assert pr.true.shape == pr.predicted.shape == (len(pr.positions),)
     np.testing.assert_allclose(pr.true, wall_distance(scene, pr.positions))
     assert np.isfinite(pr.r2_test) and pr.r2_test <= 1.0
@@ -227,6 +230,7 @@ def test_cli_writes_the_three_figures_and_probe_json(trained, tmp_path, capsys):
         assert (tmp_path / name).stat().st_size > 10_000
     summary = json.loads(out_json.read_text())
     assert summary["scene"] == "shoebox" and summary["preset"] == "fast"
+    assert summary["r2_untrained"] is not None and summary["r2_untrained"] <= 1.0
     assert summary["n_train"] + summary["n_test"] == len(scene.sample_grid(0.4))
     assert "held-out R^2" in capsys.readouterr().out
     assert main(["loudness", *common, "--emitter", "9", "9", "-o", str(tmp_path / "x.png")]) == 2

@@ -230,6 +230,9 @@ def save_probe_png(scene: Any, pr: ProbeResult, path: str | os.PathLike) -> Path
     ax.set_ylabel("predicted distance (m)")
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(f"held-out R² = {pr.r2_test:.3f}  (n = {int(test.sum())})", fontsize=9)
+    title = f"held-out R² = {pr.r2_test:.3f}  (n = {int(test.sum())})"
+    if pr.r2_untrained is not None:
+        title += f"\nsame probe, untrained network: R² = {pr.r2_untrained:.3f}"
+    ax.set_title(title, fontsize=9)
     fig.suptitle(f"{scene.name}: linear probe from NAF features to wall distance", fontsize=11)
     return save_figure(fig, path)

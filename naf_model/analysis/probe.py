@@ -6,11 +6,12 @@ Ridge regression from features to the distance to the nearest wall, scored by R^
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import shapely
+import torch
 from sklearn.linear_model import RidgeCV
 from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
@@ -27,7 +28,9 @@ class ProbeResult:
     """Outcome of the probe.
 
     r2_test: explained variance on held-out positions; positions (M, 2) metres; true, predicted (M,) metres of
-    distance to the nearest wall; train_mask (M,) bool (False = held out); alpha: the chosen ridge strength.
+    distance to the nearest wall; train_mask (M,) bool (False = held out); alpha: the chosen ridge strength;
+    r2_untrained: the same probe on the same split with an untrained copy of the network (None: not run),
+    the level that position encodings alone reach, which the trained field's R^2 should be read against.
     """
 
     r2_test: float
@@ -37,6 +40,7 @@ class ProbeResult:
     train_mask: np.ndarray
     alpha: float
     spacing: float
+    r2_untrained: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Summary for JSON: scores and sizes, not the per-position arrays."""
@@ -44,6 +48,7 @@ class ProbeResult:
         return {
             "r2_test": round(float(self.r2_test), 4),
             "r2_train": round(float(r2_score(self.true[train], self.predicted[train])), 4),
+            "r2_untrained": None if self.r2_untrained is None else round(float(self.r2_untrained), 4),
             "n_train": int(self.train_mask.sum()),
             "n_test": int(test.sum()),
             "alpha": float(self.alpha),
@@ -87,6 +92,18 @@ def ridge_probe(
     return r2, predicted, train_mask, float(model[-1].alpha_)
 
 
+def untrained_copy(field: Any, seed: int = 0) -> Any:
+    """The field's network freshly initialised (torch seed `seed`, global RNG untouched), same scene."""
+    from naf_model.model import build
+
+    with torch.random.fork_rng(devices=[]):  # building a network (here and in the field) draws from it
+        torch.manual_seed(seed)
+        model = build(field.checkpoint.config, field.checkpoint.shape)
+        weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        checkpoint = replace(field.checkpoint, weights=weights, training=None)
+        return type(field)(checkpoint, device=str(field.device), scene=field.scene)
+
+
 def linear_probe(
     field: Any,
     scene: Any,
@@ -95,14 +112,20 @@ def linear_probe(
     n_probe: int = 64,
     test_fraction: float = 0.3,
     progress: Callable[[int, int], None] | None = None,
+    baseline: bool = False,
 ) -> ProbeResult:
     """Ridge probe from emitter features (averaged over `n_probe` listeners) to distance to the nearest wall.
 
     Returns a `ProbeResult`; the features are those of `emitter_features`, the target `wall_distance`.
+    With `baseline`, also probes an untrained copy of the network (`r2_untrained`) on the same split.
     """
     positions, features = emitter_features(field, scene, spacing, n_probe, seed, progress)
     true = wall_distance(scene, positions)
     r2, predicted, train_mask, alpha = ridge_probe(features, true, seed, test_fraction)
+    r2_untrained = None
+    if baseline:
+        _, untrained = emitter_features(untrained_copy(field, seed), scene, spacing, n_probe, seed)
+        r2_untrained = ridge_probe(untrained, true, seed, test_fraction)[0]
     return ProbeResult(
         r2_test=r2,
         positions=positions,
@@ -111,4 +134,5 @@ def linear_probe(
         train_mask=train_mask,
         alpha=alpha,
         spacing=float(spacing),
+        r2_untrained=r2_untrained,
     )

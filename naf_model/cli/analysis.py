@@ -54,6 +54,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _feature_args(p)
     p.add_argument("--test-fraction", type=float, default=0.3, help="held-out share of positions")
     p.add_argument("--json", type=Path, default=None, help="also write the scores as JSON here")
+    p.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the same probe on an untrained copy of the network (the chance level of the features)",
+    )
     p.set_defaults(func=run_probe)
 
 
@@ -159,7 +164,14 @@ def run_probe(args: argparse.Namespace) -> int:
     scene, field, path = load_field(args.scene, args.checkpoint, args.device)
     with _progress("features", args.no_progress) as progress:
         pr = linear_probe(
-            field, scene, args.spacing, args.seed, args.probes, args.test_fraction, progress=progress
+            field,
+            scene,
+            args.spacing,
+            args.seed,
+            args.probes,
+            args.test_fraction,
+            progress=progress,
+            baseline=not args.no_baseline,
         )
     save_probe_png(scene, pr, args.output)
     summary = {"scene": scene.name, "checkpoint": str(path), "preset": field.preset}
@@ -169,7 +181,8 @@ def run_probe(args: argparse.Namespace) -> int:
         write_json(args.json, summary)
     print(
         f"wrote {args.output}: held-out R^2 = {pr.r2_test:.3f} over {summary['n_test']} positions "
-        f"(train R^2 {summary['r2_train']:.3f}, ridge alpha {pr.alpha:g})"
+        f"(train R^2 {summary['r2_train']:.3f}, ridge alpha {pr.alpha:g}"
+        + (")" if pr.r2_untrained is None else f"; untrained network: {pr.r2_untrained:.3f})")
     )
     return 0
 
