@@ -67,7 +67,8 @@ def render_arrivals(arrivals: Arrivals, n_samples: int, head_radius: float) -> n
 
     cos_psi = np.einsum("kd,oed->koe", directions, ear_axes())  # (K, 4, 2)
     psi = np.arccos(np.clip(cos_psi, -1.0, 1.0))
-    times = delays[:, None, None] + ear_delay(psi, head_radius)  # (K, 4, 2) seconds
+    # (K, 4, 2) seconds; clipped at 0 for an emitter within a head radius of the listener
+    times = np.maximum(delays[:, None, None] + ear_delay(psi, head_radius), 0.0)
     alpha = shadow_alpha(psi)
 
     span = int(np.ceil(times.max() * SAMPLE_RATE)) + 2 * GUARD

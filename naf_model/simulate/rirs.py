@@ -11,8 +11,6 @@ from naf_model.simulate.config import SimulationConfig, SimulationError
 from naf_model.simulate.room import RoomResult, position_seed, run_room, scene_walls
 from naf_model.simulate.tail import render_tail
 
-MIN_DISTANCE_M = 0.2
-"""Closest a listener may be to the emitter: the head's diameter, rounded up."""
 RAY_RETRIES = 2
 """Times the rays are quadrupled for listeners that no ray reached before giving up."""
 
@@ -35,13 +33,6 @@ def _positions(scene, emitter_xy, listeners_xy) -> tuple[np.ndarray, np.ndarray]
         raise PositionError(
             f"{what} at ({x:.2f}, {y:.2f}) is not in the free space of scene {scene.name!r}; "
             "move it inside a room, at least 0.2 m from the walls"
-        )
-    gaps = np.linalg.norm(listeners - emitter[None], axis=1)
-    if gaps.min() < MIN_DISTANCE_M:
-        i = int(np.argmin(gaps))
-        raise PositionError(
-            f"listener {i} is {gaps[i]:.2f} m from the emitter; keep it at least {MIN_DISTANCE_M} m away "
-            "(the 1/r direct sound diverges at the source)"
         )
     height = float(scene.ear_height)
     return np.append(emitter, height), np.column_stack([listeners, np.full(len(listeners), height)])

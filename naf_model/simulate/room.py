@@ -20,6 +20,10 @@ from naf_model.scene.materials import MATERIALS
 from naf_model.simulate.bands import N_BANDS
 from naf_model.simulate.config import SimulationConfig
 
+NEAR_FIELD_M = 0.2
+"""Distances below this (the head's diameter, rounded up) count as this for the 1/r law, so a listener on
+top of the emitter gets a loud but finite direct sound."""
+
 
 @dataclass(frozen=True)
 class WallSpec:
@@ -37,8 +41,8 @@ class Arrivals:
     """The image-source arrivals at one listener's head centre, K of them (K = 0 when walls hide them all).
 
     delays: (K,) seconds from emission; directions: (K, 3) unit vectors from the listener towards each image
-    source (where the sound comes from); amplitudes: (K, 7) octave-band pressure amplitudes, 1.0 = free
-    field at 1 m.
+    source (where the sound comes from; zero if the listener is on the emitter); amplitudes: (K, 7)
+    octave-band pressure amplitudes, 1.0 = free field at 1 m.
     """
 
     delays: np.ndarray
@@ -169,8 +173,10 @@ def run_room(
         visible = visibility[m, : images.shape[1]]
         offsets = (images[:, visible] - mic[:, None]).T  # (K, 3)
         dist = np.linalg.norm(offsets, axis=1)
-        amplitudes = damping[:, visible].T / dist[:, None] * np.exp(-0.5 * air[None, :] * dist[:, None])
-        arrivals.append(Arrivals(dist / SPEED_OF_SOUND, offsets / dist[:, None], amplitudes))
+        spreading = damping[:, visible].T / np.maximum(dist, NEAR_FIELD_M)[:, None]
+        amplitudes = spreading * np.exp(-0.5 * air[None, :] * dist[:, None])
+        directions = offsets / np.maximum(dist, 1e-9)[:, None]
+        arrivals.append(Arrivals(dist / SPEED_OF_SOUND, directions, amplitudes))
 
     n_bins = max(1, int(np.ceil(config.ir_seconds / room.rt_args["hist_bin_size"])) + 1)
     histograms = np.zeros((len(listeners), N_BANDS, n_bins))
