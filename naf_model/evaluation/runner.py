@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -32,6 +33,9 @@ from naf_model.evaluation import (
 from naf_model.evaluation.report import EvaluationReport, ResultRow, write_report
 from naf_model.paths import bundled_checkpoint, default_dataset_path
 from naf_model.spectrogram import log_magnitude
+
+if TYPE_CHECKING:
+    from naf_model.scene import Scene
 
 CHUNK_PAIRS = 16
 """Pairs predicted and scored at once (x 4 orientations): bounds memory whatever --max-pairs is."""
@@ -61,7 +65,7 @@ class EvalConfig:
     progress: bool = True
 
 
-def evaluate(config: EvalConfig, scene=None) -> EvaluationReport:
+def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport:
     """Score every row on the held-out pairs, write the report; `scene` overrides loading `config.scene`."""
     t_start = time.perf_counter()
     if scene is None:
