@@ -19,6 +19,7 @@ from naf_model.errors import NafError, PositionError
 from naf_model.scene import MATERIALS, OCTAVE_BANDS_HZ, Scene
 from naf_model.scene.examples import l_shaped_scene, shoebox_scene, two_room_scene
 from naf_model.simulate import SimulationConfig, SimulationError, simulate_binaural_rirs
+from naf_model.simulate.rirs import _fill_silent
 from naf_model.simulate.room import newell_normal, run_room, scene_walls
 from naf_model.simulate.tail import render_tail
 
@@ -124,6 +125,16 @@ def test_a_listener_on_the_emitter_gets_the_finite_direct_level_of_0_2_m():
     assert np.isfinite(irs).all()
     peaks = np.abs(irs[:, 0]).max(axis=(1, 2))
     assert peaks[0] == pytest.approx(peaks[2], rel=0.3) and peaks[1] == pytest.approx(peaks[2], rel=0.3)
+
+
+def test_a_listener_no_ray_reached_is_traced_again_with_more_rays():
+    scene = two_room_scene()
+    config = SimulationConfig(ir_seconds=0.1, ism_order=0, n_rays=10)
+    walls, emitter, listeners = scene_walls(scene), np.array([0.5, 0.5, 1.5]), np.array([[3.175, 0.675, 1.5]])
+    result = run_room(walls, emitter, listeners, config, config.n_rays)
+    assert len(result.arrivals[0].delays) == 0
+    result.histograms[:] = 0.0  # as if none of the 10 rays had reached the listener
+    assert np.any(_fill_silent(walls, emitter, listeners, config, result).histograms[0] > 0)
 
 
 def test_walls_face_out_of_the_air_volume():

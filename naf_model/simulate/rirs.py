@@ -38,25 +38,22 @@ def _positions(scene, emitter_xy, listeners_xy) -> tuple[np.ndarray, np.ndarray]
     return np.append(emitter, height), np.column_stack([listeners, np.full(len(listeners), height)])
 
 
+def _silent(result: RoomResult) -> list[int]:
+    """Listeners that neither saw an image source nor caught a ray."""
+    reached = np.any(result.histograms > 0, axis=(1, 2))
+    return [m for m, a in enumerate(result.arrivals) if len(a.delays) == 0 and not reached[m]]
+
+
 def _fill_silent(walls, emitter, listeners, config: SimulationConfig, result: RoomResult) -> RoomResult:
-    """Rerun the ray tracer with more rays for listeners that neither saw an image source nor caught a ray."""
+    """Trace again, with 4x then 16x the rays, for the listeners no sound reached; raise if still none."""
     n_rays = config.n_rays
     for _ in range(RAY_RETRIES):
-        silent = [
-            m
-            for m, a in enumerate(result.arrivals)
-            if len(a.delays) == 0 and not np.any(result.histograms[m] > 0)
-        ]
+        silent = _silent(result)
         if not silent:
             return result
         n_rays *= 4
-        again = run_room(walls, emitter, listeners[silent], config, n_rays)
-        result.histograms[silent] = again.histograms
-    silent = [
-        m
-        for m, a in enumerate(result.arrivals)
-        if len(a.delays) == 0 and not np.any(result.histograms[m] > 0)
-    ]
+        result.histograms[silent] = run_room(walls, emitter, listeners[silent], config, n_rays).histograms
+    silent = _silent(result)
     if silent:
         x, y = listeners[silent[0], :2]
         raise SimulationError(
