@@ -163,6 +163,8 @@ def test_loudness_map_covers_exactly_the_free_cells(trained):
     assert lm.db.shape == (len(ys), len(xs)) == free.shape
     gx, gy = np.meshgrid(lm.xs, lm.ys)
     assert np.array_equal(np.isfinite(lm.db), scene.is_free(gx, gy))
+    cells = np.c_[gx[np.isfinite(lm.db)], gy[np.isfinite(lm.db)]]  # row by row, as sample_grid orders them
+    np.testing.assert_allclose(cells, scene.sample_grid(0.2), atol=1e-12)
     assert np.nanmax(lm.db) == 0.0 and lm.db.dtype == np.float32
 
 

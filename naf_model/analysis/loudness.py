@@ -52,13 +52,14 @@ class LoudnessMap:
 def plan_grid(scene: Any, spacing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cell centres covering the scene's bounding box and which of them are free.
 
-    Returns xs (W,), ys (H,) in metres and free (H, W) bool from `scene.is_free`; row i is y = ys[i].
+    Returns xs (W,), ys (H,) in metres and free (H, W) bool from `scene.is_free`; row i is y = ys[i]. The
+    cells are those of `scene.sample_grid(spacing)`, so the free ones are exactly its positions.
     """
     if not np.isfinite(spacing) or spacing <= 0:
         raise NafError(f"grid spacing must be a positive number of metres, got {spacing}")
     xmin, ymin, xmax, ymax = scene.bounds
-    xs = np.arange(xmin + spacing / 2, xmax, spacing)
-    ys = np.arange(ymin + spacing / 2, ymax, spacing)
+    xs = xmin + spacing * (np.arange(int(np.ceil((xmax - xmin) / spacing))) + 0.5)
+    ys = ymin + spacing * (np.arange(int(np.ceil((ymax - ymin) / spacing))) + 0.5)
     if len(xs) * len(ys) > 4_000_000:
         raise NafError(f"spacing {spacing} m gives {len(xs) * len(ys):,} grid cells; use a coarser --spacing")
     gx, gy = np.meshgrid(xs, ys)
@@ -95,8 +96,7 @@ def loudness_map(
     field: a `NeuralAcousticField` (only `query_batch` is used); emitter_xy: (2,) metres, must be free.
     Raises `PositionError` for an emitter outside the free space, `NafError` for a bad spacing.
     """
-    emitter = np.asarray(emitter_xy, dtype=np.float64).reshape(2)
-    scene.require_free(emitter, what="emitter")
+    emitter = np.asarray(scene.require_free(emitter_xy, what="emitter"), dtype=np.float64)
     xs, ys, free = plan_grid(scene, spacing)
     gx, gy = np.meshgrid(xs, ys)
     listeners = np.stack([gx[free], gy[free]], axis=1)
