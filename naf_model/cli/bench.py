@@ -32,6 +32,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batches", type=int, default=4, help="batches timed")
     p.add_argument("--map-spacing", type=float, default=0.25, help="loudness map grid, metres")
     p.add_argument("--error-pairs", type=int, default=32, help="held-out pairs scored (0: skip)")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=20.0,
+        help="seconds per measurement before timing stops early; a slower map is estimated (default 20)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None, help="also write all rows as JSON here")
     p.add_argument("--train-speed", action="store_true", help="also measure training samples/s per preset")
@@ -89,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         devices=tuple(args.devices),
         data=args.data,
         seed=args.seed,
+        budget_s=args.budget,
     )
     if min(config.n_single, config.batch_size, config.n_batches) < 1:
         raise NafError("--single, --batch and --batches must be at least 1")
