@@ -152,7 +152,7 @@ def run_room(
         n_rays=n_rays,
         receiver_radius=config.receiver_radius,
         energy_thres=config.energy_threshold,
-        time_thres=config.ir_seconds,
+        time_thres=config.ir_seconds + 2 * config.hist_bin_seconds,  # the last bins are complete
         hist_bin_size=config.hist_bin_seconds,
     )
     room.add_source(emitter)

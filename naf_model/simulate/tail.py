@@ -55,7 +55,9 @@ def echo_times(t0: float, t_end: float, volume: float, rng: np.random.Generator)
     return np.concatenate([[t0], times])
 
 
-def unit_energy_train(t0: float, n_samples: int, bin_samples: int, volume: float, rng: np.random.Generator):
+def unit_energy_train(
+    t0: float, n_samples: int, bin_samples: int, volume: float, rng: np.random.Generator
+) -> np.ndarray:
     """A +-1 impulse train (n_samples,) scaled to unit energy per histogram bin (2-bin moving average)."""
     times = echo_times(t0, n_samples / SAMPLE_RATE, volume, rng)
     index = np.minimum((times * SAMPLE_RATE).astype(np.int64), n_samples - 1)
@@ -76,7 +78,8 @@ def smooth_histogram(histogram: np.ndarray) -> np.ndarray:
     if len(reached) == 0:
         return histogram
     pad = len(SMOOTHING_KERNEL) // 2
-    padded = np.pad(histogram, ((0, 0), (pad, pad)))
+    ends = np.zeros((len(histogram), pad)), histogram[:, -1:].repeat(pad, axis=1)  # silence, then hold
+    padded = np.concatenate([ends[0], histogram, ends[1]], axis=1)
     smooth = sum(w * padded[:, k : k + histogram.shape[1]] for k, w in enumerate(SMOOTHING_KERNEL))
     smooth[:, : reached[0]] = 0.0
     total, kept = histogram.sum(axis=1, keepdims=True), smooth.sum(axis=1, keepdims=True)
