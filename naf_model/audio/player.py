@@ -19,21 +19,24 @@ from naf_model.audio.convolver import IRPartitions, PartitionedConvolver
 from naf_model.audio.limiter import SoftLimiter
 
 
-def as_stereo(music: np.ndarray) -> np.ndarray:
-    """(frames,) or (frames, 1|2) samples as a C-contiguous (frames, 2) float64 array."""
+def emitter_feed(music: np.ndarray) -> np.ndarray:
+    """(frames,) or (frames, 1|2) samples as the emitter's feed: a C-contiguous (frames, 2) float64 array.
+
+    The emitter is one point source, so stereo music is downmixed to mono first; both columns then carry
+    that same signal, one for each ear's IR.
+    """
     arr = np.asarray(music, dtype=np.float64)
     arr = arr.reshape(len(arr), -1)
-    if arr.shape[1] == 1:
-        arr = np.repeat(arr, 2, axis=1)
-    assert arr.shape[1] == 2, "music must be mono or stereo"
-    return np.ascontiguousarray(arr)
+    assert arr.shape[1] in (1, 2), "music must be mono or stereo"
+    mono = arr.mean(axis=1, keepdims=True)
+    return np.ascontiguousarray(np.repeat(mono, 2, axis=1))
 
 
 class BinauralPlayer:
     """Plays `music` (frames, C) at `sample_rate` through the posted binaural IR, in blocks of `block_size`.
 
-    A stereo music stream is convolved channel-wise (left channel with the left-ear IR, right with the
-    right); mono music feeds both ears. `gain` is the session's calibration gain (see `levels`), `volume`
+    The music is the emitter's signal: stereo music is downmixed to mono (one point source) and feeds
+    both ears' IRs. `gain` is the session's calibration gain (see `levels`), `volume`
     the user's fader in [0, 1].
     """
 
@@ -45,7 +48,7 @@ class BinauralPlayer:
         self.convolver = PartitionedConvolver(block_size, 2, int(round(max_ir_seconds * sample_rate)),
                                               crossfade_blocks)
         self.limiter = SoftLimiter(sample_rate, block_size, limiter_threshold)
-        self._music = as_stereo(music)
+        self._music = emitter_feed(music)
         self._music_box = self._music
         self._pos = 0
         self._seek_box = (0, 0)  # (request number, frame)
@@ -69,7 +72,7 @@ class BinauralPlayer:
 
     def set_music(self, music: np.ndarray) -> None:
         """Play `music` (frames, C) at this player's rate from its start (faded out and in)."""
-        self._music_box = as_stereo(music)
+        self._music_box = emitter_feed(music)
 
     def seek(self, seconds: float) -> None:
         """Continue from `seconds` into the music (faded out and in)."""
