@@ -76,6 +76,7 @@ class NeuralAcousticField:
         self._scale = 3.0 * torch.as_tensor(np.maximum(checkpoint.stats.std, 1e-3), device=self.device)
         self._endpoint_cache: dict[int, tuple[bytes, EndpointPart]] = {}
         self._pixels: EndpointPart | None = None
+        self._scaled_basis: tuple[torch.Tensor, torch.Tensor] | None = None
 
     @classmethod
     def load(
@@ -129,9 +130,7 @@ class NeuralAcousticField:
 
     # ---- spectrograms ------------------------------------------------------------------------------------
     def _normalised(self, pair: EndpointPart, orientation: torch.Tensor) -> torch.Tensor:
-        """Pair shares (B, W) x2 and orientations (B,) -> (B, 2, F, T) normalised."""
-        if isinstance(self.model, AmortisedNAF):
-            return self.model.decode(self.model.code_from_parts(pair, orientation))
+        """Per-pixel models: pair shares (B, W) x2 and orientations (B,) -> (B, 2, F, T) normalised."""
         model: PixelNAF = self.model
         if self._pixels is None:
             self._pixels = model.pixel_part(*model.full_grid())
@@ -150,19 +149,44 @@ class NeuralAcousticField:
         fe, se = self._endpoints(e, 0)
         fl, sl = self._endpoints(l_, 1)
         lower, upper, weight = _blend(h)
-        chunk = CHUNK_IRS if isinstance(self.model, AmortisedNAF) else 1
         out = np.empty((len(e), 2, self.checkpoint.shape.n_freq, self.n_frames), np.float32)
+        out_t = torch.from_numpy(out)
+        chunk = CHUNK_IRS if isinstance(self.model, AmortisedNAF) else 1
         for s in range(0, len(e), chunk):
-            sl_ = slice(s, s + chunk)
-            pair = (fe[sl_] + fl[sl_], se[sl_] + sl[sl_])
-            y = self._normalised(pair, torch.as_tensor(lower[sl_], device=self.device))
-            w = weight[sl_]
-            if np.any(w > 0):
-                y_up = self._normalised(pair, torch.as_tensor(upper[sl_], device=self.device))
-                wt = torch.as_tensor(w, dtype=y.dtype, device=self.device)[:, None, None, None]
-                y = (1 - wt) * y + wt * y_up
-            out[sl_] = (y * self._scale + self._mean).cpu().numpy()
+            part = slice(s, s + chunk)
+            pair = (fe[part] + fl[part], se[part] + sl[part])
+            w = torch.as_tensor(weight[part], dtype=torch.float32, device=self.device)
+            orients = (
+                torch.as_tensor(lower[part], device=self.device),
+                torch.as_tensor(upper[part], device=self.device),
+            )
+            if isinstance(self.model, AmortisedNAF):
+                y = self._decode_amortised(pair, orients, w)
+            else:
+                y = self._normalised(pair, orients[0])
+                if bool((w > 0).any()):
+                    wt = w[:, None, None, None]
+                    y = (1 - wt) * y + wt * self._normalised(pair, orients[1])
+                y = torch.addcmul(self._mean, y, self._scale)
+            out_t[part] = y.reshape(out_t[part].shape).cpu()
         return out
+
+    def _decode_amortised(
+        self, pair: EndpointPart, orients: tuple[torch.Tensor, torch.Tensor], w: torch.Tensor
+    ) -> torch.Tensor:
+        """De-normalised log-magnitudes (b * 2, F * T) in one product: the decoder is linear in the basis
+        coefficients, so blending orientations blends coefficients, and the de-normalisation is folded
+        into a scaled copy of the basis."""
+        model: AmortisedNAF = self.model
+        if self._scaled_basis is None:
+            scale, mean = self._scale.flatten(), self._mean.flatten()
+            self._scaled_basis = (model.basis * scale, model.offset * scale + mean)
+        c = model.coefficients(model.code_from_parts(pair, orients[0]))
+        if bool((w > 0).any()):
+            c_up = model.coefficients(model.code_from_parts(pair, orients[1]))
+            c = c + w[:, None, None] * (c_up - c)
+        basis, offset = self._scaled_basis
+        return torch.addmm(offset, c.reshape(-1, c.shape[-1]), basis)
 
     def query(self, emitter_xy: Any, listener_xy: Any, heading_deg: float = 0.0) -> np.ndarray:
         """One binaural log-magnitude spectrogram, (2, 256, T) float32 ln(|X| + 1e-3)."""

@@ -60,13 +60,15 @@ class AmortisedNAF(nn.Module):
         """Input-layer and residual pre-activations (B, W) x2 + orientation (B,) -> code (B, W)."""
         return self.trunk(pair[0], pair[1], {"orientation": orientation})
 
+    def coefficients(self, code: torch.Tensor) -> torch.Tensor:
+        """Code (B, W) -> per-ear basis coefficients (B, 2, K)."""
+        slope = self.config.network.leaky_slope
+        return self.head_out(F.leaky_relu(self.head_hidden(code)[:, None, :] + self.ear_latent, slope))
+
     def decode(self, code: torch.Tensor) -> torch.Tensor:
-        """Code (B, W) -> (B, 2, F, T): per-ear coefficients (B, 2, K) times the basis, plus the offset."""
-        h = F.leaky_relu(
-            self.head_hidden(code)[:, None, :] + self.ear_latent, self.config.network.leaky_slope
-        )
-        coefficients = self.head_out(h)  # (B, 2, K)
-        out = coefficients @ self.basis + self.offset
+        """Code (B, W) -> (B, 2, F, T): the coefficients times the basis, plus the offset."""
+        c = self.coefficients(code)
+        out = torch.addmm(self.offset, c.reshape(-1, c.shape[-1]), self.basis)
         return out.reshape(code.shape[0], 2, self.shape.n_freq, self.shape.n_frames)
 
     def code(self, emitter: torch.Tensor, listener: torch.Tensor, orientation: torch.Tensor) -> torch.Tensor:
