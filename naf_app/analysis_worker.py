@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
+from threadpoolctl import threadpool_limits
 
 from naf_app.worker import describe_error, load_field
 
@@ -129,7 +130,10 @@ class AnalysisWorker(QThread):
             self.progress.emit(job.kind, int(done), int(total))
 
         try:
-            result = self._compute(job, progress)
+            # One OpenMP thread for t-SNE and friends: on a small CPU the live IR worker and the UI need the
+            # other core, and spinning OpenMP teams on a busy machine can slow a job down a hundredfold.
+            with threadpool_limits(limits=1, user_api="openmp"):
+                result = self._compute(job, progress)
         except _Cancelled:
             return
         except Exception as exc:

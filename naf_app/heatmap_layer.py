@@ -8,6 +8,8 @@ from PyQt6.QtCore import QRectF
 
 from naf_app.plan_view import Z_HEATMAP, PlanView
 
+OPACITY, STALE_OPACITY = 0.9, 0.4
+"""A map for an emitter or heading that has since changed is drawn faded until the new one arrives."""
 FLOOR_DB = -60.0
 """Levels below this share the darkest colour (as in naf_model.analysis.save_loudness_png)."""
 
@@ -19,7 +21,7 @@ class HeatmapLayer:
         self.view = view
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(Z_HEATMAP)
-        self.image.setOpacity(0.9)
+        self.image.setOpacity(OPACITY)
         view.addItem(self.image)
         self.bar = pg.ColorBarItem(values=(FLOOR_DB, 0.0), colorMap="inferno", interactive=False,
                                    width=18)
@@ -41,7 +43,12 @@ class HeatmapLayer:
         left, right, bottom, top = lm.extent
         self.image.setRect(QRectF(left, bottom, right - left, top - bottom))
         self.bar.setLevels((low, 0.0))
+        self.image.setOpacity(OPACITY)
         self.set_visible(True)
+
+    def set_stale(self) -> None:
+        """Fade the map: the emitter or heading it was computed for has changed."""
+        self.image.setOpacity(STALE_OPACITY)
 
     def set_visible(self, visible: bool) -> None:
         self.image.setVisible(visible)

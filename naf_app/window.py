@@ -211,11 +211,14 @@ class MainWindow(QMainWindow):
 
     def _placement_changed(self, which: str, final: bool) -> None:
         self.request_ir()
-        if which == "emitter" and final:
-            self.request_loudness()
+        if which == "emitter":
+            self.heatmap.set_stale()
+            if final:
+                self.request_loudness()
 
     def _heading_changed(self, _heading: float) -> None:
         self.request_ir()
+        self.heatmap.set_stale()
         self._heading_timer.start()
 
     def turn(self, delta_deg: float) -> None:

@@ -118,7 +118,11 @@ def test_heatmap_follows_the_emitter_and_exports_a_png(qtbot, window, tmp_path):
 def test_feature_tab_computes_tsne_and_probe_and_exports_pngs(qtbot, window, tmp_path):
     w = window
     w.tabs.setCurrentWidget(w.features_tab)  # opening the tab starts the background job
-    qtbot.waitUntil(lambda: w.features_tab.views is not None, timeout=WAIT_MS)
+    try:
+        qtbot.waitUntil(lambda: w.features_tab.views is not None, timeout=WAIT_MS)
+    except qtbot.TimeoutError as exc:
+        state = f"{w.features_tab.message.text()!r}, {w.messages[-3:]}"
+        raise AssertionError(f"no feature views: {state}") from exc
     views = w.features_tab.views
     assert len(views.tsne.positions) >= 8 and views.tsne.rgb.std(axis=0).min() > 0.1
     assert np.isfinite(views.probe.r2_test)
