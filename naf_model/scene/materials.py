@@ -49,6 +49,16 @@ MATERIALS: dict[str, Material] = {
     "plasterboard": Material((0.29, 0.10, 0.05, 0.04, 0.07, 0.09, 0.09), 0.05),
     # 50 mm mineral-wool absorber panel
     "acoustic_panel": Material((0.18, 0.70, 0.95, 0.95, 0.95, 0.95, 0.95), 0.20),
+    # Furnished floors (base floor material, then the furnishing). naf simulates no furniture geometry, so a lived-in room's sofa, bed, rugs, shelves
+    # and soft furnishings are lumped into its floor: equivalent absorption per m2 of floor, set so that
+    # the bundled flats reach the reverberation times measured in furnished dwellings (about 0.4-0.6 s
+    # mid-frequency in living rooms and bedrooms, longer in kitchens and bathrooms) instead of the
+    # 1.5-2.5 s of the same rooms empty. Scattering is high: furniture breaks up specular paths.
+    "wood_furnished": Material((0.20, 0.30, 0.45, 0.55, 0.60, 0.60, 0.60), 0.60),
+    "carpet_furnished": Material((0.25, 0.40, 0.60, 0.70, 0.75, 0.75, 0.75), 0.60),
+    "tiles_furnished": Material((0.10, 0.14, 0.20, 0.24, 0.26, 0.26, 0.26), 0.50),
+    "tiles_bathroom": Material((0.05, 0.07, 0.10, 0.12, 0.14, 0.14, 0.14), 0.40),
+    "wood_hall": Material((0.10, 0.15, 0.22, 0.28, 0.30, 0.30, 0.30), 0.40),
 }
 
 
