@@ -3,6 +3,8 @@ the heading changes the IR, the heatmap and feature views finish and export PNGs
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from app_helpers import drag
@@ -88,12 +90,18 @@ def test_worker_answers_only_the_latest_request(qtbot, window):
     worker = w.field_worker
     answered = []
     worker.answered.connect(answered.append)
+    field = worker._field
+    threads = []
+    real = field.impulse_response
+    field.impulse_response = lambda *a, **k: threads.append(threading.get_ident()) or real(*a, **k)
     grid = w.state.scene.sample_grid(0.25)
     seqs = [worker.request(w.state.emitter, xy, 0.0) for xy in grid[:60]]
     qtbot.waitUntil(lambda: bool(answered) and answered[-1].seq == seqs[-1], timeout=WAIT_MS)
     assert np.allclose(answered[-1].listener, grid[59])
     assert len(answered) < len(seqs), "older requests were dropped while the worker was busy"
     assert [a.seq for a in answered] == sorted(a.seq for a in answered)
+    assert threads and threading.main_thread().ident not in threads, "the UI thread never runs the model"
+    assert w.analysis_worker._field is not field, "the analysis thread has its own copy of the field"
 
 
 def test_heatmap_follows_the_emitter_and_exports_a_png(qtbot, window, tmp_path):
