@@ -37,6 +37,17 @@ MATERIAL_COLORS = {
 WALL_COLOR = "#3b3b3f"
 
 
+def material_color(name: str, fallback: str = "#dddddd") -> str:
+    """Tint for a material; a furnished variant ("wood_furnished") takes its base material's tint."""
+    return MATERIAL_COLORS.get(name, MATERIAL_COLORS.get(name.split("_")[0], fallback))
+
+
+def material_label(name: str) -> str:
+    """Legend text: "wood_furnished" reads "wood, furnished"."""
+    base, _, variant = name.partition("_")
+    return f"{base}, {variant.replace('_', ' ')}" if variant and base in MATERIAL_COLORS else name
+
+
 def _fill(ax: Axes, poly: Polygon, **kw) -> None:
     """Fill a polygon with holes (the wall solids enclose the free space) as one compound path."""
     rings = [np.asarray(poly.exterior.coords)] + [np.asarray(h.coords) for h in poly.interiors]
@@ -78,7 +89,7 @@ def _draw_windows(ax: Axes, scene: Scene) -> None:
         d = (e - s) / np.linalg.norm(e - s)
         n = np.array([-d[1], d[0]]) * half
         pane = np.array([s - n, e - n, e + n, s + n])
-        color = MATERIAL_COLORS.get(w.material, "#7cc4ee")
+        color = material_color(w.material, "#7cc4ee")
         ax.add_patch(PolygonPatch(pane, closed=True, facecolor=color, edgecolor=WALL_COLOR, lw=0.6, zorder=3))
         ax.plot(*np.c_[s, e], color="white", lw=0.8, zorder=3)
 
@@ -103,7 +114,7 @@ def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = 
     fig = ax.figure
     used: dict[str, None] = {}
     for room, piece in zip(scene.rooms, scene.floor_pieces, strict=True):
-        _fill(ax, piece, facecolor=MATERIAL_COLORS.get(room.floor, "#dddddd"), edgecolor="none", zorder=1)
+        _fill(ax, piece, facecolor=material_color(room.floor), edgecolor="none", zorder=1)
         used[room.floor] = None
     for solid in scene.wall_polygons():
         _fill(ax, solid, facecolor=WALL_COLOR, edgecolor=WALL_COLOR, lw=0.3, zorder=2)
@@ -135,14 +146,14 @@ def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = 
             bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
         )
     handles = [
-        Patch(facecolor=MATERIAL_COLORS.get(m, "#dddddd"), edgecolor="#888888", label=f"{m} floor")
+        Patch(facecolor=material_color(m), edgecolor="#888888", label=f"floor: {material_label(m)}")
         for m in used
     ]
     if scene.windows:
         for m in dict.fromkeys(w.material for w in scene.windows):
             handles.append(
                 Patch(
-                    facecolor=MATERIAL_COLORS.get(m, "#7cc4ee"), edgecolor=WALL_COLOR, label=f"window ({m})"
+                    facecolor=material_color(m, "#7cc4ee"), edgecolor=WALL_COLOR, label=f"window ({m})"
                 )
             )
     if scene.wall_thickness:
