@@ -52,8 +52,9 @@ from naf_model.model.evaluate import held_out_error, init_from_data
 from naf_model.model.presets import FieldShape, ModelConfig, build
 from naf_model.model.trainset import TrainingSet, load_training_set
 
-CALIBRATION_STEPS = 10
-"""With --minutes, the step time measured over these first steps fixes the run's total step count."""
+CALIBRATION_SKIP, CALIBRATION_STEPS, CALIBRATION_SAFETY = 3, 20, 0.95
+"""With --minutes, the step time over steps 3-23 fixes the total step count (so the LR schedule ends on
+time), keeping 5% of the time for evaluations; the wall-clock deadline stops the run in any case."""
 BOUNDS_MARGIN_M = 1.0
 """Grid margin around the data's positions when no scene object gives the bounding box."""
 
@@ -216,22 +217,18 @@ def _train(
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if ctx.device.type == "cuda" else nullcontext()
     plan = [list(map(float, p)) for p in scene.free_space.exterior.coords] if scene is not None else None
 
-    def snapshot(with_training: bool) -> Checkpoint:
+    def snapshot() -> Checkpoint:
         states = gather_objects(
             ctx, {"sampler": sampler.generator.get_state(), "torch": torch.get_rng_state()}
         )
-        training = (
-            {
-                "optimizer": optimizer.state_dict(),
-                "step": step,
-                "total_steps": total,
-                "best": best,
-                "rng": states,
-                "seed": options.seed,
-            }
-            if with_training
-            else None
-        )
+        training = {
+            "optimizer": optimizer.state_dict(),
+            "step": step,
+            "total_steps": total,
+            "best": best,
+            "rng": states,
+            "seed": options.seed,
+        }
         weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         return Checkpoint(
             config,
@@ -249,7 +246,7 @@ def _train(
 
     def evaluate_and_save() -> None:
         nonlocal best
-        ckpt = snapshot(True)  # collective: every rank takes part
+        ckpt = snapshot()  # collective: every rank takes part
         if not ctx.is_main:
             return
         error = held_out_error(model, held_out, data.stats, ctx.device)
@@ -278,7 +275,7 @@ def _train(
         unit="step",
         dynamic_ncols=True,
     )
-    ema, interrupted, t_calib = None, False, time.time()
+    ema, interrupted, t_calib, first_step = None, False, 0.0, step
     with _StopRequest() as stop:
         while step < total:
             for group in optimizer.param_groups:
@@ -300,9 +297,12 @@ def _train(
             )
             bar.set_postfix(loss=f"{ema:.4f}", samples_s=f"{metrics['samples_per_s']:.0f}", refresh=False)
             bar.update(1)
-            if calibrate and step == CALIBRATION_STEPS + (resumed.training["step"] if resumed else 0):
+            if calibrate and step == first_step + CALIBRATION_SKIP:
+                t_calib = time.time()
+            elif calibrate and step == first_step + CALIBRATION_SKIP + CALIBRATION_STEPS:
                 per_step = (time.time() - t_calib) / CALIBRATION_STEPS
-                total = broadcast_int(ctx, step + int((deadline - time.time()) / per_step))
+                remaining = CALIBRATION_SAFETY * (deadline - time.time()) / per_step
+                total = broadcast_int(ctx, step + max(int(remaining), 0))
                 bar.total = total
                 calibrate = False
             stopping = any_rank(ctx, stop.requested or time.time() > deadline)
