@@ -42,12 +42,13 @@ class TrainingSet:
 def _read_split(ds: DataSet, split: str) -> SplitArrays:
     indices = ds.indices(split)
     emitters, listeners = ds.positions(split)
-    rows = [ds.read_spec(indices[s : s + _BLOCK]) for s in range(0, len(indices), _BLOCK)]
-    spec = np.concatenate(rows) if rows else np.zeros((0,) + ds.spec.shape[1:], np.float16)
+    spec = np.empty((len(indices),) + ds.spec.shape[1:], np.float16)  # filled block by block: one copy
+    for s in range(0, len(indices), _BLOCK):
+        spec[s : s + _BLOCK] = ds.read_spec(indices[s : s + _BLOCK])
     return SplitArrays(
         torch.as_tensor(emitters, dtype=torch.float32),
         torch.as_tensor(listeners, dtype=torch.float32),
-        torch.from_numpy(np.ascontiguousarray(spec, dtype=np.float16)),
+        torch.from_numpy(spec),
     )
 
 
