@@ -18,6 +18,8 @@ from naf_model.model.normalisation import SpectrogramStats
 from naf_model.model.presets import FieldShape, ModelConfig, build
 
 FORMAT_VERSION = 1
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # read once at import: changing it later would race with other threads
 STFT_SETTINGS = {"sample_rate": SAMPLE_RATE, "n_fft": N_FFT, "hop": HOP, "n_freq": N_FREQ}
 
 
@@ -126,6 +128,7 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Pat
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(checkpoint.to_payload(), f)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes owner-only files; checkpoints are shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -82,14 +82,15 @@ class ModelConfig:
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> ModelConfig:
-        """Inverse of `to_dict`; unknown keys are a CheckpointError (a checkpoint from another version)."""
+        """Inverse of `to_dict`. Unknown network, grid or embedding keys are a CheckpointError (another
+        version's network); unknown training keys are ignored (they never change the weights' meaning)."""
         try:
             return ModelConfig(
                 name=d["name"],
                 network=NetworkConfig(**d["network"]),
                 grid=GridConfig(**d["grid"]),
                 embedding=EmbeddingConfig(**d["embedding"]),
-                train=TrainConfig(**d["train"]),
+                train=TrainConfig(**{k: v for k, v in d["train"].items() if k in _TRAIN_FIELDS}),
             )
         except (KeyError, TypeError) as exc:
             raise CheckpointError(f"checkpoint config is not a naf model config ({exc}); retrain it") from exc
@@ -103,6 +104,8 @@ class FieldShape:
     n_frames: int
     n_freq: int = 256
 
+
+_TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 
 PRESETS: dict[str, ModelConfig] = {
     # The paper's network: 8 x 512 per-pixel MLP, 0.25 m grid of 64-d features (~2.2 s per IR on 1 CPU core).
