@@ -127,8 +127,8 @@ def test_one_batch_overfit_drives_loss_near_zero(kind):
 def test_pca_basis_spans_low_rank_spectrograms():
     torch.manual_seed(0)
     model = build(small("amortised"), SHAPE)
-    factors = torch.randn(5, 256 * 12)
-    data = (torch.randn(40, 5) @ factors).reshape(40, 256, 12)
+    factors = torch.randn(8, 256 * 12)  # rank = K: every component carries variance
+    data = (torch.randn(40, 8) @ factors).reshape(40, 256, 12)
     explained = model.init_basis(data)
     assert explained == pytest.approx(1.0, abs=1e-5)
     x = data.reshape(40, -1) - model.offset
