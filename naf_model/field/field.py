@@ -40,6 +40,8 @@ CHUNK_IRS = 128
 """Spectrograms computed per network call in batch queries (bounds memory: ~27 MB per 128 at T=104)."""
 FEATURE_PIXELS = 16
 """Per-pixel models: fixed (f, t) samples the middle-layer features are averaged over."""
+FEATURE_ROWS = 65_536
+"""Network rows per `features` step (emitters are chunked to stay under it: bounded memory)."""
 GEOMETRIC_ITERATIONS = 0
 """Griffin-Lim refinements of the geometric phase (0 keeps the synthesis at one inverse STFT)."""
 
@@ -244,18 +246,23 @@ class NeuralAcousticField:
         and both ears."""
         e = self.check_positions(emitters, "emitter")
         l_ = self.check_positions(listeners, "listener")
-        enc = self.model.encoder
-        dev = self.device
+        enc, dev = self.model.encoder, self.device
         fe, se = enc.endpoint(torch.as_tensor(e, dtype=torch.float32, device=dev), 0)
         fl, sl = enc.endpoint(torch.as_tensor(l_, dtype=torch.float32, device=dev), 1)
-        b, m = len(e), len(l_)
-        first = (fe[:, None, :] + fl[None]).reshape(b * m, -1)
-        skip = (se[:, None, :] + sl[None]).reshape(b * m, -1)
-        total = torch.zeros(b, fe.shape[1], device=dev)
-        for o in range(len(ORIENTATIONS_DEG)):
-            orient = torch.full((b * m,), o, dtype=torch.long, device=dev)
-            total += self._feature(first, skip, orient).reshape(b, m, -1).mean(1)
-        return (total / len(ORIENTATIONS_DEG)).cpu().numpy().astype(np.float32)
+        m = len(l_)
+        per_pair = 1 if isinstance(self.model, AmortisedNAF) else 2 * FEATURE_PIXELS
+        chunk = max(1, FEATURE_ROWS // (m * per_pair))
+        out = []
+        for s in range(0, len(e), chunk):
+            b = len(fe[s : s + chunk])
+            first = (fe[s : s + chunk, None, :] + fl[None]).reshape(b * m, -1)
+            skip = (se[s : s + chunk, None, :] + sl[None]).reshape(b * m, -1)
+            total = torch.zeros(b, fe.shape[1], device=dev)
+            for o in range(len(ORIENTATIONS_DEG)):
+                orient = torch.full((b * m,), o, dtype=torch.long, device=dev)
+                total += self._feature(first, skip, orient).reshape(b, m, -1).mean(1)
+            out.append(total / len(ORIENTATIONS_DEG))
+        return torch.cat(out).cpu().numpy().astype(np.float32)
 
     def _feature(self, first: torch.Tensor, skip: torch.Tensor, orientation: torch.Tensor) -> torch.Tensor:
         """(R, W) pair shares -> (R, W) features for one orientation."""
@@ -268,8 +275,6 @@ class NeuralAcousticField:
         pixels = model.pixel_part(f, t)
         acc = torch.zeros_like(first)
         for ear in (0, 1):
-            _, middle = model.decode(
-                (first, skip), pixels, orientation, torch.full_like(orientation, ear), keep_middle=True
-            )
-            acc += middle.mean(1)
+            ears = torch.full_like(orientation, ear)
+            acc += model.decode((first, skip), pixels, orientation, ears, middle_only=True).mean(1)
         return acc / 2

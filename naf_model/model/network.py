@@ -81,24 +81,23 @@ class ConditionedMLP(nn.Module):
         first: torch.Tensor,
         skip: torch.Tensor,
         conditions: dict[str, torch.Tensor],
-        keep_middle: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        middle_only: bool = False,
+    ) -> torch.Tensor:
         """first, skip (..., W) input-layer and residual pre-activations; conditions name -> (B,) long indices
-        broadcast against the leading axis of `first`. Returns the last activation (..., W) and, with
-        `keep_middle`, the middle activation too."""
+        broadcast against the leading axis of `first`. Returns the last activation (..., W), or with
+        `middle_only` the middle one (where the residual branch joins; later layers are skipped)."""
         extra = first.dim() - 2
         lat = sum(self.latents[k][v] for k, v in conditions.items())  # (B, depth, W)
         lat = lat.reshape(lat.shape[:1] + (1,) * extra + lat.shape[1:])
         h = F.leaky_relu(first + lat[..., 0, :], self.slope)
-        middle = h
         for i, layer in enumerate(self.layers, start=1):
             pre = layer(h) + lat[..., i, :]
             if i == self.middle:
                 pre = pre + skip
             h = F.leaky_relu(pre, self.slope)
-            if i == self.middle:
-                middle = h
-        return (h, middle) if keep_middle else h
+            if i == self.middle and middle_only:
+                return h
+        return h
 
 
 class PixelNAF(nn.Module):
@@ -139,15 +138,14 @@ class PixelNAF(nn.Module):
         pixels: EndpointPart,
         orientation: torch.Tensor,
         ear: torch.Tensor,
-        keep_middle: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Position part (B, W) x2 + pixel part (B or 1, P, W) x2 -> (B, P) (and middle activations)."""
+        middle_only: bool = False,
+    ) -> torch.Tensor:
+        """Position part (B, W) x2 + pixel part (B or 1, P, W) x2 -> (B, P) values, or with `middle_only`
+        the middle-layer activations (B, P, W) (features for t-SNE and probes)."""
         first = pair[0][:, None, :] + pixels[0]
         skip = pair[1][:, None, :] + pixels[1]
-        h = self.mlp(first, skip, {"ear": ear, "orientation": orientation}, keep_middle)
-        if keep_middle:
-            return self.out(h[0]).squeeze(-1), h[1]
-        return self.out(h).squeeze(-1)
+        h = self.mlp(first, skip, {"ear": ear, "orientation": orientation}, middle_only)
+        return h if middle_only else self.out(h).squeeze(-1)
 
     def forward(
         self,
