@@ -74,8 +74,7 @@ class NeuralAcousticField:
         self._plan = shapely.Polygon(checkpoint.plan) if checkpoint.plan else None
         if self._plan is not None:
             shapely.prepare(self._plan)
-        self._mean = torch.as_tensor(checkpoint.stats.mean, device=self.device)
-        self._scale = 3.0 * torch.as_tensor(np.maximum(checkpoint.stats.std, 1e-3), device=self.device)
+        self._mean, self._scale = checkpoint.stats.mean_and_scale(self.device)
         self._endpoint_cache: dict[int, tuple[bytes, EndpointPart]] = {}
         self._pixels: EndpointPart | None = None
         self._scaled_basis: tuple[torch.Tensor, torch.Tensor] | None = None

@@ -18,24 +18,25 @@ class SpectrogramStats:
     mean: np.ndarray
     std: np.ndarray
 
-    def _torch(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mean = torch.as_tensor(self.mean, dtype=torch.float32, device=like.device)
-        scale = 3.0 * torch.as_tensor(np.maximum(self.std, MIN_STD), dtype=torch.float32, device=like.device)
+    def mean_and_scale(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """mean and 3 * max(std, MIN_STD) as float32 tensors (F, T): x = y * scale + mean."""
+        mean = torch.as_tensor(self.mean, dtype=torch.float32, device=device)
+        scale = 3.0 * torch.as_tensor(np.maximum(self.std, MIN_STD), dtype=torch.float32, device=device)
         return mean, scale
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         """Log-magnitudes (..., F, T) -> normalised values."""
-        mean, scale = self._torch(x)
+        mean, scale = self.mean_and_scale(x.device)
         return (x.float() - mean) / scale
 
     def denormalise(self, y: torch.Tensor) -> torch.Tensor:
         """Normalised values (..., F, T) -> log-magnitudes."""
-        mean, scale = self._torch(y)
+        mean, scale = self.mean_and_scale(y.device)
         return y * scale + mean
 
     def scale_at(
         self, freq: torch.Tensor, frame: torch.Tensor, like: torch.Tensor
     ) -> tuple[torch.Tensor, ...]:
         """Mean and 3 std gathered at integer pixel indices (..., P) -> (..., P) each."""
-        mean, scale = self._torch(like)
+        mean, scale = self.mean_and_scale(like.device)
         return mean[freq, frame], scale[freq, frame]
