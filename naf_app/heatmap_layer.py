@@ -51,8 +51,9 @@ class HeatmapLayer:
         self.image.setOpacity(STALE_OPACITY)
 
     def set_visible(self, visible: bool) -> None:
+        """Show or hide the map; the colour bar keeps its place (transparent) so the plan never shifts."""
         self.image.setVisible(visible)
-        self.bar.setVisible(visible)
+        self.bar.setOpacity(1.0 if visible else 0.0)
 
     def visible(self) -> bool:
-        return self.image.isVisible()
+        return self.image.isVisible() and self.bar.opacity() > 0

@@ -5,21 +5,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PyQt6.QtCore import QPoint, Qt
+from PyQt6.QtCore import Qt
 from PyQt6.QtTest import QTest
 
 
 def drag(qtbot, view, start_xy, end_xy, steps: int = 12, pause_ms: int = 5) -> None:
     """Press at `start_xy` (metres) on the plan view's viewport, move in `steps`, release at `end_xy`."""
     viewport = view.viewport()
-    p0, p1 = view.viewport_point(*start_xy), view.viewport_point(*end_xy)
-    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p0)
+    (x0, y0), (x1, y1) = start_xy, end_xy
+    QTest.mouseMove(viewport, view.viewport_point(x0, y0))  # hover first, as a hand would
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view.viewport_point(x0, y0))
     for i in range(1, steps + 1):
         t = i / steps
-        p = QPoint(round(p0.x() + t * (p1.x() - p0.x())), round(p0.y() + t * (p1.y() - p0.y())))
-        QTest.mouseMove(viewport, p)
+        QTest.mouseMove(viewport, view.viewport_point(x0 + t * (x1 - x0), y0 + t * (y1 - y0)))
         qtbot.wait(pause_ms)
-    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p1)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       view.viewport_point(x1, y1))
     qtbot.wait(pause_ms)
 
 

@@ -43,9 +43,12 @@ def test_bad_checkpoint_and_music_are_reported_and_the_plan_stays_usable(qtbot, 
             QTimer.singleShot(50, poll)
 
     QTimer.singleShot(50, poll)
-    QTimer.singleShot(30_000, inspect_and_close)  # safety net: never hang the suite
+    safety_net = QTimer(singleShot=True, interval=30_000)  # never hang the suite
+    safety_net.timeout.connect(inspect_and_close)
+    safety_net.start()
     code = main(["--scene", str(scene_file), "--checkpoint", str(corrupt), "--music", str(music),
                  "--no-audio", "--device", "cpu"])
+    safety_net.stop()  # it must not close the windows of later tests
     assert code == 0
     assert capsys.readouterr().err == ""
     messages = seen["messages"]

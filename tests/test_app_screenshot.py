@@ -35,7 +35,7 @@ def test_screenshot_of_the_main_window_with_the_heatmap(qtbot, field_for_screens
     qtbot.waitExposed(w)
     qtbot.waitUntil(lambda: w.state.loudness is not None and w.state.last_ir is not None, timeout=120_000)
     qtbot.wait(200)
-    assert w.heatmap.visible() and w.heatmap.bar.isVisible()
+    assert w.heatmap.visible() and w.heatmap.bar.isVisible() and w.heatmap.bar.opacity() == 1.0
     image = w.grab().toImage()
     origin = w.plan.mapTo(w, w.plan.rect().topLeft())
     colours = {image.pixelColor(w.plan.viewport_point(x, y) + origin).name()
