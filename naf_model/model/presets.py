@@ -117,6 +117,9 @@ PRESETS: dict[str, ModelConfig] = {
     "fast": ModelConfig(
         "fast",
         network=NetworkConfig(kind="amortised", depth=4, width=256, n_basis=64),
+        # Lower position frequencies generalise better here (apartment_1, 6k steps, held-out spectral error:
+        # max 2^7 0.413, 2^4 0.407, 2^2.5 0.406, 2^1 0.405); the grid carries the fine spatial detail.
+        embedding=EmbeddingConfig(position_max_log2=2.5),
         train=TrainConfig(irs_per_step=32, steps=20_000, eval_every=500),
     ),
 }
