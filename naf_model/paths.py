@@ -30,3 +30,19 @@ def default_dataset_path(scene_name: str) -> Path:
 def bundled_checkpoint(scene_name: str) -> Path:
     """The pretrained field shipped for a scene (may not exist)."""
     return CHECKPOINTS_DIR / f"{scene_name}.pt"
+
+
+def default_checkpoint(scene_name: str) -> Path:
+    """The bundled checkpoint of a scene, else the newest `best.pt` of its training runs (runs/<scene>/*)."""
+    from naf_model.errors import CheckpointError
+
+    bundled = bundled_checkpoint(scene_name)
+    if bundled.is_file():
+        return bundled
+    runs = sorted((runs_dir() / scene_name).glob("*/best.pt"), key=lambda p: p.stat().st_mtime)
+    if runs:
+        return runs[-1]
+    raise CheckpointError(
+        f"no checkpoint for scene {scene_name!r} (none bundled at {bundled}, no runs in "
+        f"{runs_dir() / scene_name}); pass --checkpoint or train one with `naf train --scene {scene_name}`"
+    )

@@ -3,8 +3,8 @@
     irs = ir_source(scene, "sim")               # -> callable
     irs(emitters (B, 2), listeners (B, 2), headings (B,)) -> (B, 2, N) float32 at 22,050 Hz
 
-Adding a source is one function `make(scene) -> IRFunction` registered in `IR_SOURCES`. A source computes
-the whole batch at once (a walk's IRs are one call), so it can share work between the batch's rows.
+Adding a source is one function `make(scene, checkpoint=None) -> IRFunction` registered in `IR_SOURCES`.
+A source computes the whole batch at once (a walk's IRs are one call), so it can share work between the batch's rows.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def blend_orientations(irs4: np.ndarray, headings: np.ndarray) -> np.ndarray:
     return ((1.0 - w) * irs4[rows, lower] + w * irs4[rows, upper]).astype(np.float32)
 
 
-def simulated_source(scene) -> IRFunction:
+def simulated_source(scene, checkpoint=None) -> IRFunction:
     """IRs from `naf_model.simulate.simulate_binaural_rirs` (default settings), headings blended.
 
     Repeated listener spots are simulated once. An emitter's spots go to the simulator in chunks of
@@ -71,13 +71,36 @@ def simulated_source(scene) -> IRFunction:
     return irs
 
 
-IR_SOURCES: dict[str, Callable[..., IRFunction]] = {"sim": simulated_source}
+def field_source(scene, checkpoint=None) -> IRFunction:
+    """IRs predicted by the scene's trained field (`checkpoint`, else the bundled one or the newest run).
+
+    Uses the field's batch path and its listening phase (geometric direct-path delay and ITD on the
+    predicted magnitudes); headings between trained orientations are blended by the field itself.
+    """
+    from naf_model.field import NeuralAcousticField
+    from naf_model.paths import default_checkpoint
+
+    path = checkpoint if checkpoint is not None else default_checkpoint(scene.name)
+    field = NeuralAcousticField.load(path, device="cpu", scene=scene)
+
+    def irs(emitters: np.ndarray, listeners: np.ndarray, headings: np.ndarray) -> np.ndarray:
+        em = np.asarray(emitters, np.float64).reshape(-1, 2)
+        li = np.asarray(listeners, np.float64).reshape(-1, 2)
+        hd = np.asarray(headings, np.float64).reshape(-1)
+        out = [field.impulse_responses(em[i : i + 256], li[i : i + 256], hd[i : i + 256])
+               for i in range(0, len(li), 256)]  # bounded memory for long walks
+        return np.concatenate(out).astype(np.float32)
+
+    return irs
+
+
+IR_SOURCES: dict[str, Callable[..., IRFunction]] = {"sim": simulated_source, "naf": field_source}
 """Source name (the `--source` choice) -> factory(scene) -> IRFunction."""
 
 
-def ir_source(scene, name: str) -> IRFunction:
+def ir_source(scene, name: str, checkpoint=None) -> IRFunction:
     """The IR function of source `name` for `scene`; NafError naming the choices for an unknown name."""
     factory = IR_SOURCES.get(name)
     if factory is None:
         raise NafError(f"unknown IR source {name!r}; choose one of {', '.join(sorted(IR_SOURCES))}")
-    return factory(scene)
+    return factory(scene, checkpoint)

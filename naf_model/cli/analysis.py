@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from naf_model.errors import CheckpointError
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the three analysis subcommands."""
@@ -81,25 +79,10 @@ def _feature_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for probe listeners, t-SNE and the split")
 
 
-def default_checkpoint(scene_name: str) -> Path:
-    """The bundled checkpoint of a scene, else the newest `best.pt` of its training runs (runs/<scene>/*)."""
-    from naf_model.paths import bundled_checkpoint, runs_dir
-
-    bundled = bundled_checkpoint(scene_name)
-    if bundled.is_file():
-        return bundled
-    runs = sorted((runs_dir() / scene_name).glob("*/best.pt"), key=lambda p: p.stat().st_mtime)
-    if runs:
-        return runs[-1]
-    raise CheckpointError(
-        f"no checkpoint for scene {scene_name!r} (none bundled at {bundled}, no runs in "
-        f"{runs_dir() / scene_name}); pass --checkpoint or train one with `naf train --scene {scene_name}`"
-    )
-
-
 def load_field(scene_arg: str, checkpoint: Path | None, device: str) -> tuple[Any, Any, Path]:
     """The scene, its field and the checkpoint path (`default_checkpoint` unless one is given)."""
     from naf_model.field import NeuralAcousticField
+    from naf_model.paths import default_checkpoint
     from naf_model.scene import load_scene
 
     scene = load_scene(scene_arg)

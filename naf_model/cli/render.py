@@ -21,7 +21,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--music", default=None, help="WAV/FLAC/OGG file to play (default: the bundled loop)")
     parser.add_argument("-o", "--output", required=True, help="binaural audio file to write (.wav or .flac)")
     parser.add_argument("--source", choices=sorted(IR_SOURCES), default="sim",
-                        help="where the IRs come from: sim = the acoustic simulator")
+                        help="where the IRs come from: sim = the acoustic simulator, naf = the trained field")
+    parser.add_argument("--checkpoint", default=None,
+                        help="field checkpoint for --source naf (default: the bundled one, else the newest run)")
     parser.add_argument("--block-size", type=int, default=512, help="engine block size, frames (256-1024)")
 
 
@@ -65,7 +67,7 @@ def _load(args: argparse.Namespace):
         raise AudioError(f"--block-size must be 256-1024 frames, got {args.block_size}")
     scene = load_scene(args.scene)
     music = load_audio(args.music or DEFAULT_MUSIC)
-    return scene, music, ir_source(scene, args.source)
+    return scene, music, ir_source(scene, args.source, args.checkpoint)
 
 
 def run_render(args: argparse.Namespace) -> int:

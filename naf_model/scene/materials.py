@@ -49,7 +49,8 @@ MATERIALS: dict[str, Material] = {
     "plasterboard": Material((0.29, 0.10, 0.05, 0.04, 0.07, 0.09, 0.09), 0.05),
     # 50 mm mineral-wool absorber panel
     "acoustic_panel": Material((0.18, 0.70, 0.95, 0.95, 0.95, 0.95, 0.95), 0.20),
-    # Furnished floors (base floor material, then the furnishing). naf simulates no furniture geometry, so a lived-in room's sofa, bed, rugs, shelves
+    # Furnished floors (base floor material, then the furnishing). naf simulates no furniture geometry,
+    # so a lived-in room's sofa, bed, rugs, shelves
     # and soft furnishings are lumped into its floor: equivalent absorption per m2 of floor, set so that
     # the bundled flats reach the reverberation times measured in furnished dwellings (about 0.4-0.6 s
     # mid-frequency in living rooms and bedrooms, longer in kitchens and bathrooms) instead of the
