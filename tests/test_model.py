@@ -12,6 +12,7 @@ import torch
 
 from naf_model.errors import CheckpointError, DataError
 from naf_model.model import Checkpoint, FieldShape, build, export_checkpoint, load_checkpoint, preset
+from naf_model.model.amortised import ALIGN_MARGIN_FRAMES, FRAMES_PER_METRE, align_shift, shift_frames
 from naf_model.model.checkpoint import save_checkpoint
 from naf_model.model.embedding import SinusoidalEmbedding
 from naf_model.model.grid import LocalFeatureGrid
@@ -22,9 +23,10 @@ SHAPE = FieldShape((0.0, 0.0, 4.0, 3.0), n_frames=12)
 
 
 def small(kind: str) -> object:
-    """A tiny per-pixel or amortised config (same code paths as the presets, seconds to train)."""
+    """A tiny per-pixel, amortised or delay-aligned amortised ("aligned") config (same code paths as the
+    presets, seconds to train)."""
     base = preset("cpu" if kind == "pixel" else "fast")
-    net = dataclasses.replace(base.network, depth=4, width=64, n_basis=8)
+    net = dataclasses.replace(base.network, depth=4, width=64, n_basis=8, align_delay=kind == "aligned")
     return dataclasses.replace(base, network=net, grid=GridConfig(spacing=0.5, dim=8))
 
 
@@ -89,7 +91,7 @@ def test_network_shapes_and_conditioning(kind):
         assert torch.allclose(values, picked, atol=1e-5)  # pixel path == whole-spectrogram path
 
 
-@pytest.mark.parametrize("kind", ["pixel", "amortised"])
+@pytest.mark.parametrize("kind", ["pixel", "amortised", "aligned"])
 def test_one_batch_overfit_drives_loss_near_zero(kind):
     torch.manual_seed(0)
     model = build(small(kind), SHAPE)
@@ -109,6 +111,8 @@ def test_one_batch_overfit_drives_loss_near_zero(kind):
     else:
         target = torch.randn(4, 2, 256, 12, generator=g) * 0.3
         model.init_basis(target.reshape(8, 256, 12))
+        if kind == "aligned":  # physical targets: the same delay as the model's (stats are 1 by default)
+            target = shift_frames(target + 1.0, align_shift(e, l_)) - 1.0
 
         def predict() -> torch.Tensor:
             return model(e, l_, o)
@@ -136,6 +140,37 @@ def test_pca_basis_spans_low_rank_spectrograms():
     assert torch.allclose(model.basis.T @ coefficients, x.T, atol=1e-3)
 
 
+def test_shift_frames_delays_by_whole_and_fractional_frames():
+    x = torch.randn(3, 2, 5, 20)
+    whole = shift_frames(x, torch.tensor([3.0, 0.0, -2.0]))
+    assert torch.allclose(whole[0, ..., 3:], x[0, ..., :17], atol=1e-6)
+    assert torch.allclose(whole[1], x[1], atol=1e-6)
+    assert torch.allclose(whole[2, ..., :18], x[2, ..., 2:], atol=1e-6)
+    assert torch.allclose(whole[0, ..., :3], x[0, ..., :1].expand(2, 5, 3))  # first frame held
+    half = shift_frames(x, torch.tensor([0.5, 1.5, 2.25]))
+    assert torch.allclose(half[0, ..., 1:], 0.5 * (x[0, ..., 1:] + x[0, ..., :-1]), atol=1e-6)
+    assert torch.allclose(half[2, ..., 3:], 0.25 * x[2, ..., :-3] + 0.75 * x[2, ..., 1:-2], atol=1e-6)
+
+
+def test_aligned_decode_moves_with_the_direct_path_delay():
+    """Same code, listener further away by k frames of travel: the same spectrogram k frames later."""
+    torch.manual_seed(0)
+    model = build(small("aligned"), SHAPE).eval()
+    model.set_alignment_stats(*(torch.rand(256, 12) + 0.5 for _ in range(4)))
+    code = torch.randn(1, 64).expand(3, 64)
+    e = torch.tensor([[0.5, 1.0]] * 3)
+    frames = torch.tensor([3.0, 6.0, 5.5])  # direct-path delays: whole frames for the first two
+    l_ = e + torch.stack([frames / FRAMES_PER_METRE, torch.zeros(3)], 1)
+    with torch.no_grad():
+        y = model.decode(code, align_shift(e, l_)) * model.norm_scale + model.norm_mean  # log-magnitudes
+        with pytest.raises(ValueError, match="shift"):
+            model.decode(code)
+    first = int(3.0 - ALIGN_MARGIN_FRAMES) + 3  # frames before it are held edge values
+    assert torch.allclose(y[1, ..., first:], y[0, ..., first - 3 : -3], atol=1e-5)
+    assert torch.allclose(y[2, ..., first:], 0.5 * (y[0, ..., first - 3 : -3] + y[0, ..., first - 2 : -2]), atol=1e-5)
+    assert not torch.allclose(y[0], y[1])
+
+
 def _checkpoint(model: torch.nn.Module, config) -> Checkpoint:
     stats = SpectrogramStats(np.zeros((256, 12), np.float32), np.ones((256, 12), np.float32))
     return Checkpoint(
@@ -143,10 +178,13 @@ def _checkpoint(model: torch.nn.Module, config) -> Checkpoint:
     )
 
 
-def test_save_load_round_trip_gives_identical_outputs(tmp_path):
+@pytest.mark.parametrize("kind", ["amortised", "aligned"])
+def test_save_load_round_trip_gives_identical_outputs(tmp_path, kind):
     torch.manual_seed(0)
-    config = small("amortised")
+    config = small(kind)
     model = build(config, SHAPE).eval()
+    if kind == "aligned":  # the alignment statistics are buffers and must travel with the weights
+        model.set_alignment_stats(*(torch.rand(256, 12) + 0.5 for _ in range(4)))
     path = tmp_path / "c.pt"
     save_checkpoint(_checkpoint(model, config), path)
     loaded = load_checkpoint(path, scene_hash="hash-a")

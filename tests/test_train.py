@@ -3,7 +3,9 @@ and one-line errors for mismatched runs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -16,7 +18,7 @@ from model_helpers import tiny_config, tiny_dataset
 
 from naf_model.errors import CheckpointError, DataError
 from naf_model.model import load_checkpoint
-from naf_model.model.train import RunOptions, train_field
+from naf_model.model.train import RunOptions, energy_decay_db, train_field
 from naf_model.scene import save_scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
 
@@ -144,3 +146,23 @@ def test_mismatched_runs_fail_with_one_line_errors(data, tmp_path):
         )
     with pytest.raises(DataError, match="no data set|does not exist"):
         train_field(tiny_config(steps=1), RunOptions(tmp_path / "missing.h5", tmp_path / "b", progress=False))
+
+
+def test_energy_decay_curve_of_an_exponential_decay_has_its_slope():
+    """ln|X| falling a per frame: energy falls 20 a / ln 10 dB per frame, and so does the Schroeder
+    integral (up to the truncation at the end); the curve starts at 0 dB and never rises."""
+    a = 0.3
+    logmag = torch.randn(2, 256, 1) * 0.5 - a * torch.arange(60.0)
+    edc = energy_decay_db(logmag)
+    assert edc.shape == (2, 60)
+    assert torch.all(edc[:, 0] == 0) and torch.all(edc.diff(dim=-1) <= 0)
+    slope = edc[:, :30].diff(dim=-1)
+    expected = -20 * a / math.log(10)
+    assert torch.allclose(slope, torch.full_like(slope, expected), atol=1e-3)
+
+
+def test_edc_loss_term_trains(data, tmp_path):
+    config = tiny_config("amortised", steps=10, eval_every=10)
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, edc_weight=1.0))
+    result = train_field(config, RunOptions(data, tmp_path, progress=False), two_room_scene())
+    assert math.isfinite(result.metrics["train_loss"]) and result.step == 10

@@ -31,7 +31,7 @@ from naf_model.field.phase import (
     geometric_phase_ir,
     random_phase_ir,
 )
-from naf_model.model.amortised import AmortisedNAF
+from naf_model.model.amortised import ALIGN_MARGIN_FRAMES, FRAMES_PER_METRE, AmortisedNAF, shift_frames
 from naf_model.model.checkpoint import Checkpoint, load_checkpoint
 from naf_model.model.distributed import resolve_device
 from naf_model.model.network import EndpointPart, PixelNAF
@@ -162,7 +162,11 @@ class NeuralAcousticField:
                 torch.as_tensor(upper[part], device=self.device),
             )
             if isinstance(self.model, AmortisedNAF):
-                y = self._decode_amortised(pair, orients, w)
+                shift = None
+                if self.model.aligned:
+                    d = np.linalg.norm(e[part] - l_[part], axis=-1)
+                    shift = torch.as_tensor(d * FRAMES_PER_METRE - ALIGN_MARGIN_FRAMES, device=self.device)
+                y = self._decode_amortised(pair, orients, w, shift)
             else:
                 y = self._normalised(pair, orients[0])
                 if bool((w > 0).any()):
@@ -173,21 +177,32 @@ class NeuralAcousticField:
         return out
 
     def _decode_amortised(
-        self, pair: EndpointPart, orients: tuple[torch.Tensor, torch.Tensor], w: torch.Tensor
+        self,
+        pair: EndpointPart,
+        orients: tuple[torch.Tensor, torch.Tensor],
+        w: torch.Tensor,
+        shift: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """De-normalised log-magnitudes (b * 2, F * T) in one product: the decoder is linear in the basis
         coefficients, so blending orientations blends coefficients, and the de-normalisation is folded
-        into a scaled copy of the basis."""
+        into a scaled copy of the basis. Delay-aligned models decode in the aligned frame, then shift
+        by `shift` (b,) frames."""
         model: AmortisedNAF = self.model
         if self._scaled_basis is None:
             scale, mean = self._scale.flatten(), self._mean.flatten()
+            if model.aligned:
+                scale, mean = model.aligned_scale.flatten(), model.aligned_mean.flatten()
             self._scaled_basis = (model.basis * scale, model.offset * scale + mean)
         c = model.coefficients(model.code_from_parts(pair, orients[0]))
         if bool((w > 0).any()):
             c_up = model.coefficients(model.code_from_parts(pair, orients[1]))
             c = c + w[:, None, None] * (c_up - c)
         basis, offset = self._scaled_basis
-        return torch.addmm(offset, c.reshape(-1, c.shape[-1]), basis)
+        y = torch.addmm(offset, c.reshape(-1, c.shape[-1]), basis)
+        if shift is None:
+            return y
+        frames = model.shape.n_frames
+        return shift_frames(y.reshape(len(shift), -1, frames), shift).reshape(y.shape)
 
     def query(self, emitter_xy: Any, listener_xy: Any, heading_deg: float = 0.0) -> np.ndarray:
         """One binaural log-magnitude spectrogram, (2, 256, T) float32 ln(|X| + 1e-3)."""

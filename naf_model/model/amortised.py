@@ -13,9 +13,31 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from naf_model.conventions import ORIENTATIONS_DEG
+from naf_model.conventions import HOP, ORIENTATIONS_DEG, SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.model.network import ConditionedMLP, EndpointPart, PairEncoder
 from naf_model.model.presets import FieldShape, ModelConfig
+
+FRAMES_PER_METRE = SAMPLE_RATE / (HOP * SPEED_OF_SOUND)
+"""STFT frames the direct sound takes per metre of emitter-listener distance (~0.5)."""
+ALIGN_MARGIN_FRAMES = 2.0
+"""Frames the delay-aligned time axis keeps before the direct sound (window spread, ear offsets)."""
+
+
+def align_shift(emitter: torch.Tensor, listener: torch.Tensor) -> torch.Tensor:
+    """Frames (B,) to shift a delay-aligned spectrogram to absolute time: direct-path delay minus margin."""
+    return torch.linalg.vector_norm(emitter - listener, dim=-1) * FRAMES_PER_METRE - ALIGN_MARGIN_FRAMES
+
+
+def shift_frames(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """x (B, ..., T) delayed by `shift` (B,) frames, fractional by linear interpolation: y[t] = x[t - shift],
+    the first and last frames held beyond the edges."""
+    n = x.shape[-1]
+    tau = (torch.arange(n, device=x.device, dtype=x.dtype) - shift[:, None].to(x.dtype)).clamp(0, n - 1)
+    i0 = tau.floor().clamp(max=n - 2)
+    frac = (tau - i0).reshape(tau.shape[0], *([1] * (x.dim() - 2)), n)
+    idx = i0.long().reshape(frac.shape).expand_as(x)
+    x0 = torch.gather(x, -1, idx)
+    return x0 + frac * (torch.gather(x, -1, idx + 1) - x0)
 
 
 class AmortisedNAF(nn.Module):
@@ -36,6 +58,11 @@ class AmortisedNAF(nn.Module):
         size = shape.n_freq * shape.n_frames
         self.basis = nn.Parameter(torch.randn(n.n_basis, size) / size**0.5)
         self.offset = nn.Parameter(torch.zeros(size))
+        if n.align_delay:
+            # Aligned-frame normalisation (decoder output -> log-magnitude) and the data's normalisation
+            # (absolute-time log-magnitude -> the normalised values `forward` returns), set from data.
+            for name in ("aligned_mean", "aligned_scale", "norm_mean", "norm_scale"):
+                self.register_buffer(name, torch.ones(shape.n_freq, shape.n_frames))
 
     @torch.no_grad()
     def init_basis(self, spectrograms: torch.Tensor) -> float:
@@ -65,11 +92,35 @@ class AmortisedNAF(nn.Module):
         slope = self.config.network.leaky_slope
         return self.head_out(F.leaky_relu(self.head_hidden(code)[:, None, :] + self.ear_latent, slope))
 
-    def decode(self, code: torch.Tensor) -> torch.Tensor:
-        """Code (B, W) -> (B, 2, F, T): the coefficients times the basis, plus the offset."""
+    @property
+    def aligned(self) -> bool:
+        """Whether the decoder works in the delay-aligned time frame (`align_delay`)."""
+        return self.config.network.align_delay
+
+    @torch.no_grad()
+    def set_alignment_stats(
+        self, aligned_mean: torch.Tensor, aligned_scale: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor
+    ) -> None:
+        """Aligned-frame and absolute-frame normalisation, (F, T) each: x = y * scale + mean."""
+        for buf, value in zip(
+            (self.aligned_mean, self.aligned_scale, self.norm_mean, self.norm_scale),
+            (aligned_mean, aligned_scale, mean, scale),
+            strict=True,
+        ):
+            buf.copy_(value)
+
+    def decode(self, code: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
+        """Code (B, W) -> (B, 2, F, T): the coefficients times the basis, plus the offset. Aligned models
+        need `shift` (B,) frames (`align_shift`) and return absolute-time normalised values too."""
         c = self.coefficients(code)
         out = torch.addmm(self.offset, c.reshape(-1, c.shape[-1]), self.basis)
-        return out.reshape(code.shape[0], 2, self.shape.n_freq, self.shape.n_frames)
+        out = out.reshape(code.shape[0], 2, self.shape.n_freq, self.shape.n_frames)
+        if not self.aligned:
+            return out
+        if shift is None:
+            raise ValueError("a delay-aligned model needs the shift (align_shift(emitter, listener))")
+        logmag = shift_frames(out * self.aligned_scale + self.aligned_mean, shift)
+        return (logmag - self.norm_mean) / self.norm_scale
 
     def code(self, emitter: torch.Tensor, listener: torch.Tensor, orientation: torch.Tensor) -> torch.Tensor:
         """(B, 2), (B, 2), (B,) -> (B, W) code."""
@@ -78,8 +129,13 @@ class AmortisedNAF(nn.Module):
     def forward(
         self, emitter: torch.Tensor, listener: torch.Tensor, orientation: torch.Tensor
     ) -> torch.Tensor:
-        """See the class docstring."""
-        return self.decode(self.code(emitter, listener, orientation))
+        """See the class docstring. Training applies `code_dropout` to the code (fields call `decode` paths
+        directly and never drop)."""
+        code = self.code(emitter, listener, orientation)
+        p = self.config.network.code_dropout
+        if self.training and p > 0:
+            code = F.dropout(code, p)
+        return self.decode(code, align_shift(emitter, listener) if self.aligned else None)
 
     def predict(
         self, emitter: torch.Tensor, listener: torch.Tensor, orientation: torch.Tensor

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from naf_model.model.amortised import AmortisedNAF
+from naf_model.model.amortised import AmortisedNAF, align_shift, shift_frames
 from naf_model.model.batches import HeldOut
-from naf_model.model.normalisation import SpectrogramStats
+from naf_model.model.normalisation import MIN_STD, SpectrogramStats
 from naf_model.model.trainset import TrainingSet
 
 PCA_SAMPLES = 2048
@@ -56,10 +56,19 @@ def init_from_data(model: nn.Module, data: TrainingSet, seed: int) -> float | No
     n = len(data.train)
     idx = torch.randint(n, (PCA_SAMPLES,), generator=g) if n * 8 > PCA_SAMPLES else torch.arange(n)
     spec = data.train.spec[idx].float()  # (S, 4, 2, F, T) or a sample of it
+    shift = align_shift(data.train.emitters[idx], data.train.listeners[idx])
     if n * 8 > PCA_SAMPLES:
         o = torch.randint(4, (len(idx),), generator=g)
         ear = torch.randint(2, (len(idx),), generator=g)
         spec = spec[torch.arange(len(idx)), o, ear]
     else:
+        shift = shift.repeat_interleave(8)
         spec = spec.flatten(0, 2)
-    return model.init_basis(data.stats.normalise(spec))
+    if not model.aligned:
+        return model.init_basis(data.stats.normalise(spec))
+    aligned = shift_frames(spec, -shift)  # (S, F, T) log-magnitudes, direct sound at ALIGN_MARGIN_FRAMES
+    mean, scale = data.stats.mean_and_scale()
+    a_mean = aligned.mean(0)
+    a_scale = 3.0 * aligned.std(0).clamp_min(MIN_STD)
+    model.set_alignment_stats(a_mean, a_scale, mean, scale)
+    return model.init_basis((aligned - a_mean) / a_scale)

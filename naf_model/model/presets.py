@@ -48,6 +48,11 @@ class NetworkConfig:
     leaky_slope: float = 0.1
     n_basis: int = 64
     """Amortised only: spectro-temporal basis size, initialised from a PCA of the training spectrograms."""
+    code_dropout: float = 0.0
+    """Amortised only: dropout on the code while training (regularises the per-pair code; no weights)."""
+    align_delay: bool = False
+    """Amortised only: decode in a time frame that starts at the direct sound (known delay d / c from the
+    positions), then shift to absolute time, so the basis need not represent every onset time."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,9 @@ class TrainConfig:
     pad_fraction: float = 0.1
     steps: int = 20_000
     eval_every: int = 500
+    edc_weight: float = 0.0
+    """Amortised only: weight of an added loss on the energy decay curve (per-frame Schroeder integral, dB
+    relative to its start, /10 dB) of predicted vs true IRs; targets T60/C50/EDT, not only pixels."""
     """Steps between held-out evaluations, each followed by a checkpoint (and best.pt when it improved)."""
 
 

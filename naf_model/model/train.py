@@ -150,8 +150,21 @@ def _loss(model: nn.Module, sampler: BatchSampler, config: ModelConfig, device: 
         )
         return torch.mean((pred.float() - b.target.to(device)) ** 2), b.target.numel()
     b = sampler.irs(t.irs_per_step)
-    pred = model(b.emitter.to(device), b.listener.to(device), b.orientation.to(device))
-    return torch.mean((pred.float() - b.target.to(device)) ** 2), b.target.shape[0]
+    pred = model(b.emitter.to(device), b.listener.to(device), b.orientation.to(device)).float()
+    target = b.target.to(device)
+    loss = torch.mean((pred - target) ** 2)
+    if t.edc_weight > 0:
+        diff = energy_decay_db(sampler.stats.denormalise(pred)) - energy_decay_db(sampler.stats.denormalise(target))
+        loss = loss + t.edc_weight * torch.mean((diff / 10.0) ** 2)
+    return loss, b.target.shape[0]
+
+
+def energy_decay_db(logmag: torch.Tensor) -> torch.Tensor:
+    """Log-magnitudes (..., F, T) -> energy decay curve (..., T) in dB relative to its first frame: the
+    backward (Schroeder) integral of the per-frame energy sum_f |X|^2, which fixes T60, EDT and C50."""
+    frame_energy = torch.logsumexp(2.0 * logmag, dim=-2)  # (..., T) natural-log energy
+    edc = torch.logcumsumexp(frame_energy.flip(-1), dim=-1).flip(-1)
+    return (edc - edc[..., :1]) * (10.0 / math.log(10.0))
 
 
 def train_field(config: ModelConfig, options: RunOptions, scene: Any | None = None) -> TrainResult:
