@@ -126,8 +126,8 @@ PRESETS: dict[str, ModelConfig] = {
         "fast",
         # Code dropout 0.1 regularises the per-pair code (apartment_1, 12k steps, 100 held-out pairs, naf eval:
         # spectral 0.419 -> 0.409, T60 5.9 -> 5.7 %, C50 1.78 -> 1.52 dB, EDT 14.7 -> 12.9 %). Measured and
-        # left off: align_delay (0.414 / 6.4 % / 1.85 dB / 15.3 % at 4.5k steps) and edc_weight=1
-        # (0.428 / 6.6 % / 1.49 dB / 12.4 % at 6k steps), both runs cut short.
+        # left off: align_delay (0.411 / 6.4 % / 1.80 dB / 15.2 % at 7k steps, slower queries) and
+        # edc_weight=1 (0.423 / 6.3 % / 1.43 dB / 11.6 % at 9.5k steps), both runs cut short.
         network=NetworkConfig(kind="amortised", depth=4, width=256, n_basis=64, code_dropout=0.1),
         # Lower position frequencies generalise better here (apartment_1, 6k steps, held-out spectral error:
         # max 2^7 0.413, 2^4 0.407, 2^2.5 0.406, 2^1 0.405); the grid carries the fine spatial detail.
