@@ -40,3 +40,13 @@ def tiny_config(kind: str = "amortised", steps: int = 60, eval_every: int = 20) 
         base.train, steps=steps, eval_every=eval_every, irs_per_step=8, pixels_per_ir=256, lr=2e-3
     )
     return dataclasses.replace(base, network=net, grid=GridConfig(spacing=0.5, dim=8), train=train)
+
+
+def train_fast_on_shoebox(folder: Path, scene, data_config: DataConfig, steps: int):
+    """Simulate `data_config`'s data set of a shoebox `scene` into `folder` and train the `fast` preset on it
+    for `steps` steps on the CPU; returns (data set path, TrainResult)."""
+    from naf_model.model.train import RunOptions, train_field
+
+    data = make_dataset(scene, data_config, folder / "shoebox.h5", workers=1, progress=False)
+    options = RunOptions(data, folder / "runs" / "fast", steps=steps, device="cpu", progress=False)
+    return data, train_field(preset("fast"), options, scene)

@@ -127,10 +127,10 @@ TRAIN_STEPS = 400
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(scene, field, checkpoint path, training emitter): absorbent 4 m x 3 m shoebox, order-1 simulation."""
-    from naf_model.data import DataConfig, DataSet, make_dataset
+    from model_helpers import train_fast_on_shoebox
+
+    from naf_model.data import DataConfig, DataSet
     from naf_model.field import NeuralAcousticField
-    from naf_model.model import preset
-    from naf_model.model.train import RunOptions, train_field
     from naf_model.simulate import SimulationConfig
 
     folder = tmp_path_factory.mktemp("trained")
@@ -143,9 +143,7 @@ def trained(tmp_path_factory):
         seed=1,
         simulation=SimulationConfig(ir_seconds=0.15, n_rays=50, ism_order=1),
     )
-    data = make_dataset(scene, config, folder / "shoebox.h5", workers=1, progress=False)
-    options = RunOptions(data, folder / "run", steps=TRAIN_STEPS, device="cpu", progress=False)
-    result = train_field(preset("fast"), options, scene)
+    data, result = train_fast_on_shoebox(folder, scene, config, TRAIN_STEPS)
     with DataSet(data) as ds:
         emitter = ds.emitters[0]
     return (

@@ -27,9 +27,9 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """(scene, scene file, data set, checkpoint): a 3 m x 2.5 m shoebox, 4 emitters, `fast` for 6 steps."""
-    from naf_model.data import DataConfig, make_dataset
-    from naf_model.model import preset
-    from naf_model.model.train import RunOptions, train_field
+    from model_helpers import train_fast_on_shoebox
+
+    from naf_model.data import DataConfig
     from naf_model.simulate import SimulationConfig
 
     folder = tmp_path_factory.mktemp("bench")
@@ -42,9 +42,7 @@ def tiny(tmp_path_factory):
         seed=2,
         simulation=SimulationConfig(ir_seconds=0.1, n_rays=30, ism_order=1),
     )
-    data = make_dataset(scene, config, folder / "tiny.h5", workers=1, progress=False)
-    options = RunOptions(data, folder / "runs" / "tiny-fast", steps=6, device="cpu", progress=False)
-    result = train_field(preset("fast"), options, scene)
+    data, result = train_fast_on_shoebox(folder, scene, config, steps=6)
     return scene, save_scene(scene, folder / "scene" / "scene.json"), data, result.checkpoint
 
 
