@@ -150,8 +150,8 @@ def load_checkpoint(path: str | os.PathLike[str], scene_hash: str | None = None)
     ckpt = Checkpoint.from_payload(payload, str(path))
     if scene_hash is not None and scene_hash != ckpt.scene_hash:
         raise CheckpointError(
-            f"{path} was trained on scene {ckpt.scene_name!r} with other geometry ({ckpt.scene_hash[:12]}); "
-            "train a field for this scene"
+            f"{path} was trained on scene {ckpt.scene_name!r} (geometry {ckpt.scene_hash[:12]}), not on this "
+            f"scene (other geometry, {scene_hash[:12]}); train a field for this scene with `naf train`"
         )
     return ckpt
 
