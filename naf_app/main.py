@@ -15,8 +15,8 @@ import signal
 import sys
 from pathlib import Path
 
-from naf_model.errors import NafError
-from naf_model.paths import bundled_checkpoint, runs_dir
+from naf_model import paths
+from naf_model.errors import CheckpointError, NafError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,14 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def default_checkpoint(scene_name: str) -> Path | None:
-    """The bundled field for the scene, else the newest checkpoint under runs/<scene>/, else None."""
-    bundled = bundled_checkpoint(scene_name)
-    if bundled.is_file():
-        return bundled
-    run = runs_dir() / scene_name
-    found = sorted(run.glob("**/*.pt"), key=lambda p: p.stat().st_mtime) if run.is_dir() else []
-    best = [p for p in found if p.name == "best.pt"]
-    return (best or found or [None])[-1]
+    """The field `naf_model.paths.default_checkpoint` picks for the scene, or None: the app then opens with the
+    plan only and says how to train one."""
+    try:
+        return paths.default_checkpoint(scene_name)
+    except CheckpointError:
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,13 +33,14 @@ def bundled_checkpoint(scene_name: str) -> Path:
 
 
 def default_checkpoint(scene_name: str) -> Path:
-    """The bundled checkpoint of a scene, else the newest `best.pt` of its training runs (runs/<scene>/*)."""
+    """The bundled checkpoint of a scene, else the newest `best.pt` of its training runs (under runs/<scene>/);
+    CheckpointError if there is neither. The CLI and the app both pick a field by this one rule."""
     from naf_model.errors import CheckpointError
 
     bundled = bundled_checkpoint(scene_name)
     if bundled.is_file():
         return bundled
-    runs = sorted((runs_dir() / scene_name).glob("*/best.pt"), key=lambda p: p.stat().st_mtime)
+    runs = sorted((runs_dir() / scene_name).glob("**/best.pt"), key=lambda p: p.stat().st_mtime)
     if runs:
         return runs[-1]
     raise CheckpointError(

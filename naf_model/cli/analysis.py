@@ -66,7 +66,7 @@ def _common(p: argparse.ArgumentParser, default_out: str) -> None:
         "--checkpoint",
         type=Path,
         default=None,
-        help="field checkpoint (default: the bundled one, else the newest runs/<scene>/*/best.pt)",
+        help="field checkpoint (default: the bundled one, else the newest best.pt under runs/<scene>/)",
     )
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default auto)")
     p.add_argument("-o", "--output", type=Path, default=Path(default_out), help="PNG to write")
