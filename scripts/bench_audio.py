@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import queue
-import threading
-import time
 
 import numpy as np
-import sounddevice as sd
 
 from naf_app.audio import LiveAudio
+from naf_app.audio.session import drive_callbacks
 from naf_model.conventions import SAMPLE_RATE
 
 
@@ -39,34 +36,12 @@ def run(live: LiveAudio, blocks: int, swap_every_s: float | None,
         irs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Wall and thread-CPU callback times (blocks,) in seconds; with `swap_every_s`, a worker posts IRs at
     that interval of audio time."""
-    todo: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=1)
-    done = threading.Semaphore(0)
-
-    def worker() -> None:
-        while (ir := todo.get()) is not None:
-            live.set_ir(ir)
-            done.release()
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    out = np.zeros((live.block_size, 2), np.float32)
-    status = sd.CallbackFlags()
     wall, cpu = np.zeros(blocks), np.zeros(blocks)
-    next_swap, posted = 0.0, 0
-    try:
-        for i in range(blocks):
-            if swap_every_s is not None and i * live.block_size / live.sample_rate >= next_swap:
-                if posted:
-                    done.acquire()
-                todo.put(irs[posted % len(irs)])
-                posted += 1
-                next_swap += swap_every_s
-            t0, c0 = time.perf_counter(), time.thread_time()
-            live.callback(out, live.block_size, None, status)
-            wall[i], cpu[i] = time.perf_counter() - t0, time.thread_time() - c0
-    finally:
-        todo.put(None)
-        thread.join()
+
+    def record(i: int, _out: np.ndarray, wall_s: float, cpu_s: float) -> None:
+        wall[i], cpu[i] = wall_s, cpu_s
+
+    drive_callbacks(live, blocks, irs, swap_every_s, record)
     return wall, cpu
 
 

@@ -4,17 +4,16 @@ no sound card, and bad input that must leave the last good IR playing."""
 from __future__ import annotations
 
 import os
-import queue
 import subprocess
 import sys
 import textwrap
-import threading
 
 import numpy as np
 import pytest
 import sounddevice as sd
 
 from naf_app.audio import LiveAudio
+from naf_app.audio.session import drive_callbacks
 from naf_model.audio import DEFAULT_MUSIC, AudioClip, load_audio
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.errors import AudioError
@@ -43,34 +42,15 @@ def test_sixty_second_session_with_a_swap_every_33_ms() -> None:
     live.calibrate(irs[-1])  # calibrated on the farthest IR: near ones are ~25 dB louder and hit the limiter
     live.set_ir(irs[0])
     live.play()
-    todo: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=1)
-    done = threading.Semaphore(0)
+    n_blocks = 60 * 48_000 // 512
+    levels = {"peak": 0.0, "finite": True}
 
-    def worker() -> None:
-        while (ir := todo.get()) is not None:
-            live.set_ir(ir)
-            done.release()
+    def check(_i: int, out: np.ndarray, _wall: float, _cpu: float) -> None:
+        levels["peak"] = max(levels["peak"], float(np.max(np.abs(out))))
+        levels["finite"] = levels["finite"] and bool(np.all(np.isfinite(out)))
 
-    thread = threading.Thread(target=worker)
-    thread.start()
-    outdata = np.zeros((512, 2), np.float32)
-    status = sd.CallbackFlags()
-    n_blocks, next_swap, posted = 60 * 48_000 // 512, 0.0, 0
-    peak, finite = 0.0, True
-    try:
-        for i in range(n_blocks):
-            if i * 512 / 48_000 >= next_swap:
-                if posted:
-                    assert done.acquire(timeout=10)
-                todo.put(irs[posted % len(irs)])
-                posted += 1
-                next_swap += 0.033
-            live.callback(outdata, 512, None, status)
-            peak = max(peak, float(np.max(np.abs(outdata))))
-            finite = finite and bool(np.all(np.isfinite(outdata)))
-    finally:
-        todo.put(None)
-        thread.join()
+    posted = drive_callbacks(live, n_blocks, irs, 0.033, check)
+    peak, finite = levels["peak"], levels["finite"]
     stats = live.stats()
     assert finite and 0.5 < peak < 1.0
     assert stats.callbacks == n_blocks and stats.underruns == 0 and stats.errors == 0
