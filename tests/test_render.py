@@ -11,12 +11,12 @@ import pytest
 import soundfile as sf
 
 from naf_model.audio import AudioClip, rms_dbfs
-from naf_model.audio.ir_source import blend_orientations
-from naf_model.audio.path import ListenerPath, PathError, line_path, load_path
-from naf_model.audio.render import render_pair, render_walk
 from naf_model.cli import main
 from naf_model.conventions import SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.errors import PositionError
+from naf_model.rendering.ir_source import blend_orientations
+from naf_model.rendering.path import ListenerPath, PathError, line_path, load_path
+from naf_model.rendering.render import render_pair, render_walk
 from naf_model.scene.examples import shoebox_scene, two_room_scene
 
 

@@ -1,8 +1,8 @@
-"""numpy/scipy-only audio DSP shared by the live engine (naf_app.audio) and offline renders (`naf render`).
+"""numpy/scipy-only audio DSP shared by the live engine (naf_app.audio) and offline renders (naf_model.rendering).
 
 Partitioned convolution with lock-free crossfaded IR swaps, the playback chain (music -> IR -> gain ->
 soft limiter), audio file loading and writing, resampling and level checks. Nothing here touches a sound
-card, Qt or torch.
+card, Qt, torch, matplotlib, the simulator, the scene or the field: rendering lives in `naf_model.rendering`.
 """
 
 from naf_model.audio.convolver import IRPartitions, PartitionedConvolver, check_ir, prepare_ir

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from naf_model.audio.ir_source import IR_SOURCES
+from naf_model.rendering.ir_source import IR_SOURCES
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -59,8 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _load(args: argparse.Namespace):
     from naf_model.audio import DEFAULT_MUSIC, load_audio
-    from naf_model.audio.ir_source import ir_source
     from naf_model.errors import AudioError
+    from naf_model.rendering.ir_source import ir_source
     from naf_model.scene import load_scene
 
     if not 256 <= args.block_size <= 1024:
@@ -73,8 +73,8 @@ def _load(args: argparse.Namespace):
 def run_render(args: argparse.Namespace) -> int:
     """Render one spot and write the WAV."""
     from naf_model.audio import write_audio
-    from naf_model.audio.render import render_pair
     from naf_model.errors import AudioError
+    from naf_model.rendering.render import render_pair
 
     if not 0 < args.seconds <= 600:
         raise AudioError(f"--seconds must be between 0 and 600, got {args.seconds}")
@@ -89,9 +89,9 @@ def run_render(args: argparse.Namespace) -> int:
 def run_walk(args: argparse.Namespace) -> int:
     """Render a walk, write the WAV and, with --video and ffmpeg, the MP4."""
     from naf_model.audio import write_audio
-    from naf_model.audio.path import PathError, line_path, load_path
-    from naf_model.audio.render import render_walk
-    from naf_model.audio.video import ffmpeg_path, write_walk_video
+    from naf_model.rendering.path import PathError, line_path, load_path
+    from naf_model.rendering.render import render_walk
+    from naf_model.rendering.video import ffmpeg_path, write_walk_video
 
     if args.line is not None:
         if args.seconds is None:

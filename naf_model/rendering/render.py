@@ -15,12 +15,12 @@ import numpy as np
 from tqdm import tqdm
 
 from naf_model.audio.files import AudioClip
-from naf_model.audio.ir_source import IRFunction
 from naf_model.audio.levels import calibration_gain, db, peak_dbfs, rms_dbfs
-from naf_model.audio.path import ListenerPath, PathError
 from naf_model.audio.player import BinauralPlayer
 from naf_model.audio.resample import resample_ir
 from naf_model.conventions import SAMPLE_RATE
+from naf_model.rendering.ir_source import IRFunction
+from naf_model.rendering.path import ListenerPath, PathError
 
 UPDATE_INTERVAL_S = 1 / 30
 """How often a walk's IR is updated (~33 ms), also the walk video's frame period."""
