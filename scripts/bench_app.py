@@ -185,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
-        args.json.write_text(text + "\n")
+        from naf_model.atomic import write_atomic
+
+        write_atomic(args.json, text + "\n")
     ok = (result["ui_lag_max_ms"] or 0) <= 50 and result["ir_updates_per_s"] >= 20
     print(f"bench_app: {'PASS' if ok else 'FAIL'} (max UI lag {result['ui_lag_max_ms']} ms <= 50, "
           f"{result['ir_updates_per_s']} IR updates/s >= 20)")

@@ -7,7 +7,6 @@ written atomically.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from shapely.ops import polylabel
 from naf_model.analysis.loudness import LoudnessMap
 from naf_model.analysis.probe import ProbeResult
 from naf_model.analysis.tsne import TsneMap
+from naf_model.atomic import atomic_open
 
 WALL_COLOUR = "#262626"
 BACKGROUND = "#d9d9d9"
@@ -31,16 +31,9 @@ DPI = 150
 def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
     """Write `fig` to `path` atomically (temp file in the same folder, then rename); format from suffix."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = path.suffix.lstrip(".").lower() or "png"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format=fmt, dpi=DPI, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as handle:
+        fig.savefig(handle, format=fmt, dpi=DPI, bbox_inches="tight")
     return path
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from naf_model.atomic import atomic_path
 from naf_model.audio.resample import resample
 from naf_model.errors import AudioError
 
@@ -74,16 +74,6 @@ def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, 
         raise AudioError(f"cannot write {p}: use a .wav or .flac file name")
     data = np.asarray(samples)
     assert np.all(np.isfinite(data)) and np.max(np.abs(data), initial=0.0) <= 1.0, "unlimited samples"
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_path(p) as tmp:
         sf.write(tmp, data, int(sample_rate), format=fmt, subtype=f"PCM_{bits}")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return p

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -171,15 +169,7 @@ def run_probe(args: argparse.Namespace) -> int:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write indented JSON atomically (temp file in the same folder, then os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write indented JSON atomically (`naf_model.atomic`)."""
+    from naf_model.atomic import write_atomic
+
+    write_atomic(path, json.dumps(data, indent=2) + "\n")

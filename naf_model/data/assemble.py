@@ -1,7 +1,8 @@
 """Merge finished part files into the one HDF5 data set, deterministically and atomically.
 
-The file is written to `<output>.tmp` in emitter order and renamed when complete, so the output path
-only ever holds a finished data set; nothing in it depends on time or on the order in which parts were made.
+The file is written to a temporary file next to the output in emitter order and renamed when complete
+(`naf_model.atomic`), so the output path only ever holds a finished data set; nothing in it depends on time
+or on the order in which parts were made.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from naf_model import conventions
+from naf_model.atomic import atomic_path
 from naf_model.data.parts import PartStore, parts_folder
 from naf_model.data.plan import FORMAT_VERSION, DataPlan, simulation_settings
 from naf_model.data.stats import STD_FLOOR, RunningMoments
@@ -73,10 +75,8 @@ def assemble(plan: DataPlan, stores: Sequence[PartStore], output: Path, progress
             f"{len(missing)} of {len(plan.emitters)} emitter parts are missing (emitters {shown}); "
             "run the shards that make them, then merge again"
         )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".tmp")
     n_pairs, n_freq, n_frames = len(plan.pairs), conventions.N_FREQ, plan.n_frames
-    with h5py.File(tmp, "w") as f:
+    with atomic_path(output) as tmp, h5py.File(tmp, "w") as f:
         _write_attrs(f, plan, complete=False)
 
         def small(name: str, data: np.ndarray) -> None:
@@ -111,9 +111,6 @@ def assemble(plan: DataPlan, stores: Sequence[PartStore], output: Path, progress
         small("stats/mean", moments.mean.astype(np.float32))
         small("stats/std", np.maximum(moments.std, STD_FLOOR).astype(np.float32))
         f.attrs["complete"] = True
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, output)
     return output
 
 

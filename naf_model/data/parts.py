@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from naf_model.atomic import atomic_open, write_atomic
 from naf_model.data.plan import DataPlan
 from naf_model.errors import DataError
 
@@ -24,19 +25,6 @@ MANIFEST = "plan.json"
 def parts_folder(output: Path) -> Path:
     """The parts folder that belongs to the data set file `output`."""
     return output.with_name(output.name + ".parts")
-
-
-def write_atomic(path: Path, write) -> None:
-    """Call `write(file)` on a temporary file next to `path`, flush it to disk, then rename it to `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class PartStore:
@@ -62,7 +50,7 @@ class PartStore:
                 )
             for path in self.folder.glob("emitter_*.npz"):
                 path.unlink()
-        write_atomic(manifest, lambda f: f.write(plan.to_json().encode()))
+        write_atomic(manifest, plan.to_json())
 
     def read_plan(self) -> DataPlan:
         """The plan in the manifest; DataError if the folder has none."""
@@ -92,10 +80,8 @@ class PartStore:
         listeners = plan.pairs[plan.block(emitter), 1]
         assert ir.dtype == np.float16 and spec.dtype == np.float16
         assert ir.shape[0] == spec.shape[0] == len(listeners)
-        write_atomic(
-            self.part_path(emitter),
-            lambda f: np.savez(f, key=np.array(plan.key), listeners=listeners, ir=ir, spec=spec),
-        )
+        with atomic_open(self.part_path(emitter), "wb") as f:
+            np.savez(f, key=np.array(plan.key), listeners=listeners, ir=ir, spec=spec)
 
     def read(self, plan: DataPlan, emitter: int) -> tuple[np.ndarray, np.ndarray]:
         """One emitter block (ir, spec) as written; DataError if missing, damaged or of another plan."""

@@ -17,6 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from naf_model.atomic import atomic_path
 from naf_model.data import DataSet
 from naf_model.data.plan import derived_seed
 from naf_model.errors import DataError
@@ -117,14 +118,9 @@ def _read_cache(path: Path, plan_key: str, ir_length: int) -> dict[int, np.ndarr
 def _write_cache(path: Path, plan_key: str, irs: dict[int, np.ndarray]) -> None:
     """Write all cached floor IRs atomically (temp file in the same folder, then rename)."""
     keys = sorted(irs)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format_version"] = CACHE_FORMAT
-            f.attrs["plan_key"] = plan_key
-            f.attrs["seed_stream"] = FLOOR_SEED_STREAM
-            f.create_dataset("pairs", data=np.asarray(keys, np.int64))
-            f.create_dataset("ir", data=np.stack([irs[k] for k in keys]), compression="lzf", chunks=True)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format_version"] = CACHE_FORMAT
+        f.attrs["plan_key"] = plan_key
+        f.attrs["seed_stream"] = FLOOR_SEED_STREAM
+        f.create_dataset("pairs", data=np.asarray(keys, np.int64))
+        f.create_dataset("ir", data=np.stack([irs[k] for k in keys]), compression="lzf", chunks=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from naf_model.atomic import write_atomic
 
 METRIC_COLUMNS = (
     ("spectral", "Spectral ↓", "{:.3f}"),
@@ -101,17 +102,6 @@ def _table(rows: list[ResultRow], which: str, with_storage: bool) -> str:
         cells += [f"{errors['t60_fail_pct']:.1f}", str(errors.get("n_pairs", r.n_pairs))]
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temp file in the same folder and a rename: readers never see half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_report(report: EvaluationReport, out_dir: Path) -> tuple[Path, Path]:

@@ -4,7 +4,6 @@ checkpoints only) optimizer, step and RNG states. Writes are atomic; every misma
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,14 +11,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from naf_model.atomic import atomic_path
 from naf_model.conventions import HOP, N_FFT, N_FREQ, SAMPLE_RATE
 from naf_model.errors import CheckpointError, DataError
 from naf_model.model.normalisation import SpectrogramStats
 from naf_model.model.presets import FieldShape, ModelConfig, build
 
 FORMAT_VERSION = 1
-_UMASK = os.umask(0)
-os.umask(_UMASK)  # read once at import: changing it later would race with other threads
 STFT_SETTINGS = {"sample_rate": SAMPLE_RATE, "n_fft": N_FFT, "hop": HOP, "n_freq": N_FREQ}
 
 
@@ -121,18 +119,10 @@ class Checkpoint:
 
 
 def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Path:
-    """Write atomically (temp file in the same folder, then os.replace)."""
+    """Write atomically (`naf_model.atomic`: temp file in the same folder, then os.replace)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(checkpoint.to_payload(), f)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes owner-only files; checkpoints are shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint.to_payload(), tmp)
     return path
 
 

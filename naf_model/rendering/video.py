@@ -1,7 +1,8 @@
 """The walk video: the plan with the emitter and the moving, turning listener, muxed with the walk's audio.
 
 Frames are drawn with matplotlib (the plan once, then only the moving markers: blitting) and piped as raw
-RGBA to ffmpeg, which encodes H.264 and adds the WAV as AAC. Written to a temporary file, then renamed.
+RGBA to ffmpeg, which encodes H.264 and adds the WAV as AAC. Written atomically (`naf_model.atomic`). The
+figure has its own Agg canvas (no pyplot), so no global matplotlib backend is set.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from naf_model.atomic import atomic_path
 from naf_model.errors import NafError
 
 FPS = 30
@@ -36,11 +37,9 @@ def write_walk_video(scene, emitter: np.ndarray, times: np.ndarray, xy: np.ndarr
 
     One frame per 1/FPS s up to the audio's end; the listener shown is the latest update at that time.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import soundfile as sf
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     from naf_model.scene.plot import draw_plan
 
@@ -48,7 +47,9 @@ def write_walk_video(scene, emitter: np.ndarray, times: np.ndarray, xy: np.ndarr
     if ffmpeg is None:
         raise VideoError("ffmpeg is not installed, so no video was written; install it (apt install ffmpeg)")
     seconds = sf.info(str(audio_path)).duration
-    fig, ax = plt.subplots(figsize=(8.0, 6.0), dpi=100)  # 800 x 600: even sizes for yuv420p
+    fig = Figure(figsize=(8.0, 6.0), dpi=100)  # 800 x 600: even sizes for yuv420p
+    FigureCanvasAgg(fig)  # blitting (copy_from_bbox, restore_region) and buffer_rgba need an Agg canvas
+    ax = fig.add_subplot()
     draw_plan(scene, grid_spacing=None, ax=ax)
     ax.plot(xy[:, 0], xy[:, 1], color="#1f5fbf", lw=1.0, ls="--", alpha=0.5, zorder=6)
     ax.plot(*emitter, marker="*", ms=18, color="#d62728", mec="black", zorder=8, label="emitter")
@@ -64,42 +65,36 @@ def write_walk_video(scene, emitter: np.ndarray, times: np.ndarray, xy: np.ndarr
     width, height = fig.canvas.get_width_height()
 
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".mp4", dir=out.parent)
-    os.close(fd)
-    cmd = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgba",
-           "-s", f"{width}x{height}", "-r", str(FPS), "-i", "-", "-i", str(audio_path),
-           "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
-           "-c:a", "aac", "-b:a", "192k", "-shortest", "-movflags", "+faststart", tmp]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        n_frames = max(1, int(np.ceil(seconds * FPS)))
-        for f in tqdm(range(n_frames), desc="video", unit="frame", disable=not progress, leave=False):
-            k = max(0, int(np.searchsorted(times, f / FPS, side="right")) - 1)
-            fig.canvas.restore_region(background)
-            trail.set_data(xy[: k + 1, 0], xy[: k + 1, 1])
-            dot.set_data([xy[k, 0]], [xy[k, 1]])
-            rad = np.deg2rad(headings[k])
-            nose.set_offsets([xy[k]])
-            nose.set_UVC([np.cos(rad)], [np.sin(rad)])
-            clock.set_text(f"t = {f / FPS:5.2f} s   heading {headings[k]:5.1f}°")
-            for artist in (trail, nose, dot, clock):
-                ax.draw_artist(artist)
-            proc.stdin.write(np.asarray(fig.canvas.buffer_rgba()).tobytes())
-        proc.stdin.close()
-        error = proc.stderr.read().decode(errors="replace")
-        if proc.wait() != 0:
-            raise VideoError(f"ffmpeg failed writing {out}: {' '.join(error.split())[:300]}")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BrokenPipeError:
-        error = proc.stderr.read().decode(errors="replace")
-        proc.wait()
-        raise VideoError(f"ffmpeg failed writing {out}: {' '.join(error.split())[:300]}") from None
-    finally:
-        plt.close(fig)
-        if proc.poll() is None:
-            proc.kill()
+    with atomic_path(out) as tmp:
+        cmd = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgba",
+               "-s", f"{width}x{height}", "-r", str(FPS), "-i", "-", "-i", str(audio_path),
+               "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+               "-c:a", "aac", "-b:a", "192k", "-shortest", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            n_frames = max(1, int(np.ceil(seconds * FPS)))
+            for f in tqdm(range(n_frames), desc="video", unit="frame", disable=not progress, leave=False):
+                k = max(0, int(np.searchsorted(times, f / FPS, side="right")) - 1)
+                fig.canvas.restore_region(background)
+                trail.set_data(xy[: k + 1, 0], xy[: k + 1, 1])
+                dot.set_data([xy[k, 0]], [xy[k, 1]])
+                rad = np.deg2rad(headings[k])
+                nose.set_offsets([xy[k]])
+                nose.set_UVC([np.cos(rad)], [np.sin(rad)])
+                clock.set_text(f"t = {f / FPS:5.2f} s   heading {headings[k]:5.1f}°")
+                for artist in (trail, nose, dot, clock):
+                    ax.draw_artist(artist)
+                proc.stdin.write(np.asarray(fig.canvas.buffer_rgba()).tobytes())
+            proc.stdin.close()
+            error = proc.stderr.read().decode(errors="replace")
+            if proc.wait() != 0:
+                raise VideoError(f"ffmpeg failed writing {out}: {' '.join(error.split())[:300]}")
+        except BrokenPipeError:
+            error = proc.stderr.read().decode(errors="replace")
             proc.wait()
-        Path(tmp).unlink(missing_ok=True)
+            raise VideoError(f"ffmpeg failed writing {out}: {' '.join(error.split())[:300]}") from None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     return out

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from naf_model.atomic import write_atomic
 from naf_model.errors import SceneError
 from naf_model.paths import SCENES_DIR
 from naf_model.scene.scene import Scene
@@ -65,15 +64,4 @@ def load_scene(name_or_path: str | Path) -> Scene:
 
 def save_scene(scene: Scene, path: str | Path) -> Path:
     """Write `scene.to_dict()` as indented JSON, atomically (temp file in the same folder, then replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(scene.to_dict(), f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, json.dumps(scene.to_dict(), indent=2) + "\n")

@@ -1,26 +1,26 @@
-"""A scene's floor plan drawn with matplotlib: walls, doors, windows, floors by material, sample grid."""
+"""A scene's floor plan drawn with matplotlib: walls, doors, windows, floors by material, sample grid.
+
+Uses matplotlib's object API (`Figure`, no pyplot), so no backend is chosen and nothing global changes:
+naf_model never opens windows, and an app that imports this keeps its own backend.
+"""
 
 from __future__ import annotations
 
-import os
 import pathlib
-import tempfile
 
-import matplotlib
+import numpy as np
+import shapely
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.patches import Polygon as PolygonPatch
+from matplotlib.path import Path
+from shapely.geometry import LineString, Point, Polygon
+from shapely.ops import polylabel
 
-matplotlib.use("Agg")  # files only; naf_model never opens windows
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import shapely  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.patches import Patch, PathPatch  # noqa: E402
-from matplotlib.patches import Polygon as PolygonPatch  # noqa: E402
-from matplotlib.path import Path  # noqa: E402
-from shapely.geometry import LineString, Point, Polygon  # noqa: E402
-from shapely.ops import polylabel  # noqa: E402
-
-from naf_model.scene.scene import Scene  # noqa: E402
+from naf_model.atomic import atomic_path
+from naf_model.scene.scene import Scene
 
 MATERIAL_COLORS = {
     "carpet": "#c7a6cf",
@@ -104,13 +104,14 @@ def _scale_bar(ax: Axes, bounds: tuple[float, float, float, float]) -> None:
     ax.text(xmin + length + 0.15, y, f"{length:g} m", va="center", fontsize=8)
 
 
-def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = None) -> plt.Figure:
+def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = None) -> Figure:
     """Draw the plan of `scene` (metres, equal aspect), return its figure; grid_spacing None: no grid."""
     xmin, ymin, xmax, ymax = shapely.union_all([scene.free_space, *scene.wall_polygons()]).bounds
     if ax is None:
         width = xmax - xmin
         height = ymax - ymin
-        fig, ax = plt.subplots(figsize=(min(4.0 + 0.9 * width, 14), min(2.4 + 0.9 * height, 12)), dpi=150)
+        fig = Figure(figsize=(min(4.0 + 0.9 * width, 14), min(2.4 + 0.9 * height, 12)), dpi=150)
+        ax = fig.add_subplot()
     fig = ax.figure
     used: dict[str, None] = {}
     for room, piece in zip(scene.rooms, scene.floor_pieces, strict=True):
@@ -159,10 +160,10 @@ def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = 
     if scene.wall_thickness:
         handles.append(Patch(facecolor=WALL_COLOR, label=f"wall ({scene.wall_thickness * 100:.0f} cm)"))
     else:
-        handles.append(plt.Line2D([], [], color=WALL_COLOR, lw=2, label="wall"))
+        handles.append(Line2D([], [], color=WALL_COLOR, lw=2, label="wall"))
     if grid_spacing:
         handles.append(
-            plt.Line2D(
+            Line2D(
                 [],
                 [],
                 ls="",
@@ -194,14 +195,7 @@ def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = 
 def save_plan(scene: Scene, path: str | pathlib.Path, grid_spacing: float | None = 0.5) -> pathlib.Path:
     """Draw the plan and write it as an image (format from the suffix), atomically."""
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig = draw_plan(scene, grid_spacing)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        pathlib.Path(tmp).unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, bbox_inches="tight", format=path.suffix.lstrip(".").lower() or "png")
     return path
