@@ -18,6 +18,7 @@ from PyQt6.QtCore import QThread, pyqtSignal
 
 from naf_app.state import FieldInfo, IrAnswer
 from naf_model.errors import NafError
+from naf_model.rendering.calibration import reference_irs
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,6 @@ def describe_error(exc: BaseException) -> str:
     """One line for the status bar: a NafError's own message, else the exception type and message."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return text if isinstance(exc, NafError) else f"{type(exc).__name__}: {text}"
-
-
-CALIBRATION_LISTENERS = 16
-"""Reference IRs for the audio gain: the emitter heard from this many free grid points nearest to it."""
 
 
 class FieldWorker(QThread):
@@ -139,17 +136,9 @@ class FieldWorker(QThread):
         self.loaded.emit(info)
         if self.audio is not None and calibrate_at is not None:
             try:
-                self.audio.calibrate(self._reference_irs(calibrate_at))
+                self.audio.calibrate(reference_irs(self.scene, self._field.impulse_responses, calibrate_at))
             except Exception as exc:
                 self.failed.emit(f"audio calibration: {describe_error(exc)}")
-
-    def _reference_irs(self, emitter) -> np.ndarray:
-        """IRs (B, 2, N) from `emitter` to the free grid points nearest to it, for the audio gain."""
-        grid = np.asarray(self.scene.sample_grid(0.5), dtype=np.float64)
-        near = grid[np.argsort(np.hypot(grid[:, 0] - emitter[0], grid[:, 1] - emitter[1]))]
-        listeners = near[:CALIBRATION_LISTENERS]
-        emitters = np.broadcast_to(np.asarray(emitter, dtype=np.float64), listeners.shape)
-        return np.asarray(self._field.impulse_responses(emitters, listeners, np.zeros(len(listeners))))
 
     def _answer(self, request: IrRequest) -> None:
         from naf_model.spectrogram import log_magnitude

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -231,3 +234,14 @@ def test_audio_files_load_convert_and_refuse_bad_input(tmp_path) -> None:
             load_audio(tmp_path / name)
         assert "\n" not in str(info.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.wav", "junk.ogg", "mono.wav", "six.flac"]
+
+
+def test_the_dsp_package_imports_no_model_simulator_scene_or_plotting() -> None:
+    """naf_model.audio is what the audio thread runs: importing all of it loads numpy-level DSP only."""
+    code = ("import sys, naf_model.audio, naf_model.audio.files, naf_model.audio.levels; "
+            "print(' '.join(sorted(sys.modules)))")
+    loaded = set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                text=True).stdout.split())
+    heavy = ("torch", "matplotlib", "pyroomacoustics", "naf_model.field", "naf_model.simulate",
+             "naf_model.scene", "naf_model.rendering", "naf_model.model", "PyQt6")
+    assert not {m for m in loaded if m.split(".")[0] in heavy or m.startswith(heavy)}

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from naf_model.audio import AudioClip, rms_dbfs
+from naf_model.audio import AudioClip, resample_ir, rms_dbfs
 from naf_model.cli import main
 from naf_model.conventions import SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.errors import PositionError
+from naf_model.rendering.calibration import CALIBRATION_MIN_DISTANCE_M, calibration_spots, reference_irs
 from naf_model.rendering.ir_source import blend_orientations
 from naf_model.rendering.path import ListenerPath, PathError, line_path, load_path
 from naf_model.rendering.render import render_pair, render_walk
@@ -92,6 +93,42 @@ def test_walk_follows_the_ir_levels_and_never_clicks() -> None:
     for k in range(4, 20, 3):  # 1/r: -6 dB per doubling of the distance, as the IRs say
         assert abs(level(k) - level(2) - 20 * np.log10(distance(2) / distance(k))) < 1.0
         assert level(k, 0) > level(k, 1)  # walking east, the emitter (north-west) is on the left
+
+
+def test_calibration_spots_are_the_nearest_free_grid_points_a_head_away() -> None:
+    scene = two_room_scene()
+    emitter = np.array([1.0, 1.5])
+    spots = calibration_spots(scene, emitter)
+    dist = np.hypot(*(spots - emitter).T)
+    assert spots.shape == (16, 2) and scene.is_free(spots[:, 0], spots[:, 1]).all()
+    assert np.all(np.diff(dist) >= 0) and dist.min() >= CALIBRATION_MIN_DISTANCE_M
+    chosen = {tuple(p) for p in spots}
+    unused = np.array([p for p in scene.sample_grid(0.5) if tuple(p) not in chosen])
+    far_enough = unused[np.hypot(*(unused - emitter).T) >= CALIBRATION_MIN_DISTANCE_M]
+    assert np.hypot(*(far_enough - emitter).T).min() >= dist.max() - 1e-9  # none left out is nearer
+    assert np.hypot(*(unused - emitter).T).min() < CALIBRATION_MIN_DISTANCE_M  # the closer ones are left out
+
+
+def test_the_app_and_the_renders_give_an_emitter_one_gain() -> None:
+    """The app's worker calibrates its engine on `reference_irs` (the field's IRs there); `naf render` batches
+    the same spots with its listener. With the same IRs, music and rate both gains are equal, and stereo
+    music is measured as the mono feed the player actually plays, not channel by channel."""
+    from naf_app.audio import LiveAudio
+    from naf_model.audio import calibration_gain
+
+    scene = two_room_scene()
+    emitter = np.array([1.0, 1.5])
+    rng = np.random.default_rng(3)
+    left = rng.uniform(-0.5, 0.5, 96_000)
+    music = AudioClip(np.c_[left, -0.8 * left + 0.2 * rng.uniform(-0.5, 0.5, 96_000)].astype(np.float32), 48_000)
+    live = LiveAudio(music, block_size=512, sample_rate=48_000)
+    app_gain = live.calibrate(reference_irs(scene, free_field, emitter))
+    rendered = render_pair(scene, free_field, emitter, np.array([3.4, 0.5]), 30.0, music, 0.5)
+    assert rendered.sample_rate == 48_000
+    assert rendered.gain == pytest.approx(app_gain, rel=1e-9) and live.gain == app_gain
+    loudest = free_field(emitter[None], calibration_spots(scene, emitter)[:1], np.zeros(1))
+    stereo_rule = calibration_gain(music.samples, resample_ir(loudest[0], SAMPLE_RATE, 48_000))
+    assert abs(20 * np.log10(app_gain / stereo_rule)) > 3  # anti-correlated channels: the downmix is quieter
 
 
 def test_positions_outside_free_space_are_one_line_errors() -> None:

@@ -22,10 +22,10 @@ from naf_model.audio import (
     DEFAULT_MUSIC,
     AudioClip,
     BinauralPlayer,
-    calibration_gain,
     check_ir,
     load_audio,
     resample_ir,
+    session_gain,
 )
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.errors import AudioError
@@ -148,13 +148,10 @@ class LiveAudio:
             self._last_ir = (arr, float(sample_rate))
 
     def calibrate(self, reference_irs: np.ndarray, sample_rate: float = SAMPLE_RATE) -> float:
-        """Fix the session gain from reference IRs (B, 2, N) (see `naf_model.audio.levels`); returns it."""
-        refs = np.asarray(reference_irs, dtype=np.float64)
-        refs = refs[None] if refs.ndim == 2 else refs
+        """Fix the session gain from reference IRs (B, 2, N) (`naf_model.audio.session_gain`); returns it."""
         with self._control:
             player = self._player
-            loudest = refs[int(np.argmax(np.sum(refs**2, axis=-1).max(axis=-1)))]
-            gain = calibration_gain(player.music, resample_ir(loudest, sample_rate, player.sample_rate))
+            gain = session_gain(player.music, player.sample_rate, reference_irs, sample_rate)
             player.gain = gain
         return gain
 

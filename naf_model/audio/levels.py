@@ -1,8 +1,8 @@
 """Output levels: the session calibration gain and the peak/RMS figures used to check renders.
 
-Loudness policy: the chain applies one fixed calibration gain per session (chosen once from a set of
-reference IRs, e.g. the IRs along a walk or over a scene's grid for the current emitter) so that music
-through the loudest reference IR plays at `TARGET_RMS_DBFS`. Every other IR then plays louder or softer
+Loudness policy: the chain applies one fixed calibration gain per session (`session_gain`, chosen once from
+a set of reference IRs: the emitter heard at the grid points around it, `naf_model.rendering.calibration`)
+so that music through the loudest reference IR plays at `TARGET_RMS_DBFS`. Every other IR then plays louder or softer
 exactly as its own energy says; the soft limiter only catches the peaks the calibration cannot foresee.
 """
 
@@ -14,6 +14,9 @@ import numpy as np
 import scipy.signal
 
 from naf_model.audio.convolver import check_ir
+from naf_model.audio.player import emitter_feed
+from naf_model.audio.resample import resample_ir
+from naf_model.conventions import SAMPLE_RATE
 from naf_model.errors import AudioError
 
 TARGET_RMS_DBFS = -20.0
@@ -60,3 +63,16 @@ def calibration_gain(music: np.ndarray, reference_irs: np.ndarray,
     if not level > 0:
         raise AudioError("reference IRs and music give silence; cannot calibrate the output level")
     return 10 ** (target_rms_dbfs / 20) / level
+
+
+def session_gain(music: np.ndarray, rate: int, reference_irs: np.ndarray, ir_rate: float = SAMPLE_RATE,
+                 target_rms_dbfs: float = TARGET_RMS_DBFS) -> float:
+    """The player's calibration gain: `music` (frames, C) at `rate` as the emitter plays it (`emitter_feed`:
+    stereo downmixed to one source feeding both ears) through the loudest of `reference_irs` (B, 2, N) at
+    `ir_rate`, resampled to `rate`, at the target RMS. The app's engine and the renders both call this."""
+    refs = np.asarray(reference_irs, dtype=np.float64)
+    refs = refs[None] if refs.ndim == 2 else refs
+    if refs.ndim != 3 or refs.shape[0] == 0:
+        raise AudioError(f"reference IRs must have shape (B, 2, N), got {np.shape(reference_irs)}")
+    loudest = refs[int(np.argmax(np.sum(refs**2, axis=-1).max(axis=-1)))]
+    return calibration_gain(emitter_feed(music), resample_ir(loudest, ir_rate, rate), target_rms_dbfs)

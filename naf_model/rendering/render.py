@@ -2,9 +2,9 @@
 
 Both run the live engine's own chain (`BinauralPlayer`: partitioned convolution, crossfaded IR swaps,
 gain, soft limiter) block by block, so a walk sounds exactly as the app would play it. The IRs of a render
-come from one batched call to an `IRFunction` (see `ir_source`), together with the calibration IRs: the
-emitter heard from the free grid points nearest to it, the same rule the app uses, so renders of one
-emitter share one gain and their loudness differs exactly as their IRs do.
+come from one batched call to an `IRFunction` (see `ir_source`), together with the calibration IRs at the
+`calibration_spots` of the emitter (the rule the app uses too, see `calibration`), so renders of one
+emitter share one gain, the app's, and their loudness differs exactly as their IRs do.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import numpy as np
 from tqdm import tqdm
 
 from naf_model.audio.files import AudioClip
-from naf_model.audio.levels import calibration_gain, db, peak_dbfs, rms_dbfs
+from naf_model.audio.levels import db, peak_dbfs, rms_dbfs, session_gain
 from naf_model.audio.player import BinauralPlayer
 from naf_model.audio.resample import resample_ir
 from naf_model.conventions import SAMPLE_RATE
+from naf_model.rendering.calibration import CALIBRATION_HEADING_DEG, calibration_spots
 from naf_model.rendering.ir_source import IRFunction
 from naf_model.rendering.path import ListenerPath, PathError
 
@@ -26,9 +27,6 @@ UPDATE_INTERVAL_S = 1 / 30
 """How often a walk's IR is updated (~33 ms), also the walk video's frame period."""
 MAX_WALK_SECONDS = 300.0
 """Longest walk: its IRs (one per ~33 ms, 2 x 13,230 float32 each for 0.6 s) are held in memory at once."""
-CALIBRATION_LISTENERS = 16
-CALIBRATION_SPACING_M = 0.5
-CALIBRATION_MIN_DISTANCE_M = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,17 +55,6 @@ class Render:
 def output_rate(music_rate: int) -> int:
     """The render's sample rate: the music's own if it is 44.1 or 48 kHz (or between), else 48 kHz."""
     return int(music_rate) if 44_100 <= music_rate <= 48_000 else 48_000
-
-
-def calibration_spots(scene, emitter: np.ndarray, count: int = CALIBRATION_LISTENERS,
-                      spacing: float = CALIBRATION_SPACING_M) -> np.ndarray:
-    """The `count` free grid points nearest to `emitter` but at least CALIBRATION_MIN_DISTANCE_M from it,
-    (count, 2) metres: the spots whose loudest IR sets the gain (none closer: a head does not fit there)."""
-    grid = np.asarray(scene.sample_grid(spacing), np.float64)
-    dist = np.hypot(grid[:, 0] - emitter[0], grid[:, 1] - emitter[1])
-    order = np.argsort(dist, kind="stable")
-    order = order[dist[order] >= CALIBRATION_MIN_DISTANCE_M]
-    return grid[order[:count]]
 
 
 def require_free_path(scene, xy: np.ndarray, times: np.ndarray) -> None:
@@ -105,11 +92,11 @@ def _render(scene, irs: IRFunction, emitter: np.ndarray, times: np.ndarray, xy: 
     refs = calibration_spots(scene, emitter)
     listeners = np.concatenate([xy, refs])
     batch = np.asarray(irs(np.broadcast_to(emitter, listeners.shape), listeners,
-                           np.concatenate([headings, np.zeros(len(refs))])), np.float64)
+                           np.concatenate([headings, np.full(len(refs), CALIBRATION_HEADING_DEG)])), np.float64)
     path_irs, ref_irs = batch[: len(xy)], batch[len(xy) :]
     rate = output_rate(music.sample_rate)
     samples = music.at_rate(rate).samples
-    gain = calibration_gain(samples, resample_ir(ref_irs if len(refs) else path_irs, SAMPLE_RATE, rate))
+    gain = session_gain(samples, rate, ref_irs if len(refs) else path_irs)
     player = BinauralPlayer(samples, rate, block_size, max_ir_seconds=batch.shape[-1] / SAMPLE_RATE + 0.01,
                             gain=gain)
     player.play()
