@@ -7,11 +7,12 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QRectF
 
 from naf_app.plan_view import Z_HEATMAP, PlanView
+from naf_model.conventions import LOUDNESS_FLOOR_DB
 
 OPACITY, STALE_OPACITY = 0.9, 0.4
 """A map for an emitter or heading that has since changed is drawn faded until the new one arrives."""
-FLOOR_DB = -60.0
-"""Levels below this share the darkest colour (as in naf_model.analysis.save_loudness_png)."""
+FLOOR_DB = LOUDNESS_FLOOR_DB
+"""Levels below this share the darkest colour (naf_model.conventions, as in save_loudness_png)."""
 
 
 class HeatmapLayer:

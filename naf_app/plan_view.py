@@ -17,6 +17,7 @@ from PyQt6.QtWidgets import QGraphicsPathItem
 
 from naf_app.markers import head_path, speaker_path
 from naf_app.state import SessionState
+from naf_model.scene.floorplan import door_opening
 
 WHEEL_STEP_DEG = 15.0
 """Listener turn per wheel notch (one 120-unit angleDelta)."""
@@ -51,20 +52,7 @@ def _shape_item(geometry, fill: QColor | None, pen: QPen | None, z: float) -> QG
 
 def door_segments(scene) -> list[tuple[np.ndarray, np.ndarray]]:
     """Each doorway as the (start, end) of its opening along the wall centre line, metres."""
-    segments = []
-    for door in getattr(scene, "doors", []):
-        p = np.asarray(door.at, dtype=float)
-        best = None
-        for room in scene.rooms:
-            ring = np.asarray(shapely.Polygon(room.polygon).exterior.coords)
-            for a, b in zip(ring[:-1], ring[1:], strict=True):
-                d = shapely.LineString([a, b]).distance(shapely.Point(p))
-                if best is None or d < best[0]:
-                    best = (d, (b - a) / np.linalg.norm(b - a))
-        if best is not None:
-            half = 0.5 * float(door.width) * best[1]
-            segments.append((p - half, p + half))
-    return segments
+    return [door_opening(door, scene.rooms) for door in getattr(scene, "doors", [])]
 
 
 def _label_spot(room) -> shapely.Point:

@@ -1,11 +1,15 @@
 """The fixed conventions shared by data, model and metrics (see shared DESIGN.md); change them nowhere else."""
 
+from types import MappingProxyType
+
 SAMPLE_RATE = 22_050
 """Hz, for every IR, spectrogram and rendered training signal."""
 N_FFT = 512
 HOP = 128
 N_FREQ = 256
 """Frequency bins kept: the Nyquist bin of the 512-point STFT is dropped."""
+STFT_SETTINGS = MappingProxyType({"sample_rate": SAMPLE_RATE, "n_fft": N_FFT, "hop": HOP, "n_freq": N_FREQ})
+"""The STFT settings stored in (and checked against) every data set and checkpoint; read-only."""
 LOG_EPS = 1e-3
 """Spectrogram values are ln(|X| + LOG_EPS); ln(LOG_EPS) is the 'silence' value used for padding."""
 ORIENTATIONS_DEG = (0.0, 90.0, 180.0, 270.0)
@@ -15,5 +19,10 @@ EARS = ("left", "right")
 EAR_HEIGHT_M = 1.5
 SPEED_OF_SOUND = 343.0
 """m/s, used by the simulator and by the geometric phase."""
+HEAD_RADIUS_M = 0.0875
+"""Radius of the spherical head: the simulator's default (Woodworth ITD, head shadow) and the geometric
+phase's ITD for checkpoints that do not record their own."""
 WALL_CLEARANCE_M = 0.2
 """Positions closer than this to a wall are not free."""
+LOUDNESS_FLOOR_DB = -60.0
+"""Loudness maps (dB re their maximum) show levels below this in their darkest colour, in files and in the app."""

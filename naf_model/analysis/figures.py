@@ -22,6 +22,7 @@ from naf_model.analysis.loudness import LoudnessMap
 from naf_model.analysis.probe import ProbeResult
 from naf_model.analysis.tsne import TsneMap
 from naf_model.atomic import atomic_open
+from naf_model.conventions import LOUDNESS_FLOOR_DB
 
 WALL_COLOUR = "#262626"
 BACKGROUND = "#d9d9d9"
@@ -131,7 +132,7 @@ def raster(positions: np.ndarray, values: np.ndarray, spacing: float) -> tuple[n
 
 
 def save_loudness_png(
-    scene: Any, lm: LoudnessMap, path: str | os.PathLike, emitter_xy: Any = None, floor_db: float = -60.0
+    scene: Any, lm: LoudnessMap, path: str | os.PathLike, emitter_xy: Any = None, floor_db: float = LOUDNESS_FLOOR_DB
 ) -> Path:
     """Loudness heatmap under the floor plan, colour bar in dB re the map maximum, emitter marked.
 

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from naf_model.conventions import LOG_EPS
-from naf_model.errors import NafError
 
 Progress = Callable[[int, int], None]
 """progress(done, total): called after each batch so a worker thread or tqdm bar can follow along."""
@@ -50,21 +49,12 @@ class LoudnessMap:
 
 
 def plan_grid(scene: Any, spacing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cell centres covering the scene's bounding box and which of them are free.
+    """The map's cells: `scene.grid_cells(spacing)`, xs (W,), ys (H,) metres and free (H, W) bool.
 
-    Returns xs (W,), ys (H,) in metres and free (H, W) bool from `scene.is_free`; row i is y = ys[i]. The
-    cells are those of `scene.sample_grid(spacing)`, so the free ones are exactly its positions.
+    The scene's own grid rule, so the free cells are exactly `scene.sample_grid(spacing)`; a bad spacing
+    raises SceneError (a NafError).
     """
-    if not np.isfinite(spacing) or spacing <= 0:
-        raise NafError(f"grid spacing must be a positive number of metres, got {spacing}")
-    xmin, ymin, xmax, ymax = scene.bounds
-    xs = xmin + spacing * (np.arange(int(np.ceil((xmax - xmin) / spacing))) + 0.5)
-    ys = ymin + spacing * (np.arange(int(np.ceil((ymax - ymin) / spacing))) + 0.5)
-    if len(xs) * len(ys) > 4_000_000:
-        raise NafError(f"spacing {spacing} m gives {len(xs) * len(ys):,} grid cells; use a coarser --spacing")
-    gx, gy = np.meshgrid(xs, ys)
-    free = np.asarray(scene.is_free(gx.ravel(), gy.ravel()), dtype=bool).reshape(gy.shape)
-    return xs, ys, free
+    return scene.grid_cells(spacing)
 
 
 def ir_energy_db(log_spec: np.ndarray) -> np.ndarray:

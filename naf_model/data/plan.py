@@ -165,12 +165,7 @@ class DataPlan:
 
 def stft_settings() -> dict[str, int]:
     """The STFT conventions a data set was made with (checked by the reader)."""
-    return {
-        "sample_rate": conventions.SAMPLE_RATE,
-        "n_fft": conventions.N_FFT,
-        "hop": conventions.HOP,
-        "n_freq": conventions.N_FREQ,
-    }
+    return dict(conventions.STFT_SETTINGS)
 
 
 def ir_length(simulation: SimulationConfig) -> int:

@@ -93,13 +93,7 @@ class DataSet:
                 f"{self.path} has data set format {int(attrs['format_version'])}, this naf reads "
                 f"{FORMAT_VERSION}; run `naf data make --overwrite` again"
             )
-        expected = {
-            "sample_rate": conventions.SAMPLE_RATE,
-            "n_fft": conventions.N_FFT,
-            "hop": conventions.HOP,
-            "n_freq": conventions.N_FREQ,
-        }
-        for name, value in expected.items():
+        for name, value in conventions.STFT_SETTINGS.items():
             if int(attrs.get(name, -1)) != value:
                 raise DataError(
                     f"{self.path} was made with {name}={attrs.get(name)}, naf uses {value}; "

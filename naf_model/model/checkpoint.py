@@ -12,13 +12,12 @@ import torch
 from torch import nn
 
 from naf_model.atomic import atomic_path
-from naf_model.conventions import HOP, N_FFT, N_FREQ, SAMPLE_RATE
+from naf_model.conventions import STFT_SETTINGS
 from naf_model.errors import CheckpointError, DataError
 from naf_model.model.normalisation import SpectrogramStats
 from naf_model.model.presets import FieldShape, ModelConfig, build
 
 FORMAT_VERSION = 1
-STFT_SETTINGS = {"sample_rate": SAMPLE_RATE, "n_fft": N_FFT, "hop": HOP, "n_freq": N_FREQ}
 
 
 @dataclass

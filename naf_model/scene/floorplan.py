@@ -89,13 +89,24 @@ def check_rooms_disjoint(rooms: list[Room]) -> None:
                 )
 
 
-def _edge_through(poly: Polygon, p: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The edge (a, b) of `poly`'s exterior that passes through p, or None."""
-    ring = np.asarray(poly.exterior.coords)
-    for a, b in zip(ring[:-1], ring[1:], strict=True):
-        if LineString([a, b]).distance(Point(p)) < TOL:
-            return a, b
-    return None
+def door_axis(door: Door, rooms: list[Room]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The wall a door sits on: the unit vector along it (2,), the unit normal to its left (2,) and the
+    indices of the two rooms it joins. SceneError unless exactly two room boundaries pass through `door.at`.
+
+    The one door rule: the free-space gap, the plan drawing and the app's doorway lines all start here.
+    """
+    p = np.asarray(door.at, dtype=float)
+    owners = [i for i, r in enumerate(rooms) if r.polygon.exterior.distance(Point(p)) < TOL]
+    if len(owners) != 2:
+        raise SceneError(
+            f"door at {fmt(p)} is not on a wall shared by two rooms ({len(owners)} room boundaries pass "
+            "there); put 'at' on the boundary between the two rooms it connects"
+        )
+    ring = np.asarray(rooms[owners[0]].polygon.exterior.coords)
+    a, b = next((a, b) for a, b in zip(ring[:-1], ring[1:], strict=True)
+                if LineString([a, b]).distance(Point(p)) < TOL)
+    along = (b - a) / np.linalg.norm(b - a)
+    return along, np.array([-along[1], along[0]]), owners
 
 
 def door_rectangle(door: Door, rooms: list[Room], wall: float) -> tuple[Polygon, list[int]]:
@@ -104,17 +115,8 @@ def door_rectangle(door: Door, rooms: list[Room], wall: float) -> tuple[Polygon,
     where = f"door at {fmt(p)}"
     if not door.width > 0:
         raise SceneError(f"{where} has width {door.width}; it must be positive")
-    owners = [i for i, r in enumerate(rooms) if r.polygon.exterior.distance(Point(p)) < TOL]
-    if len(owners) != 2:
-        raise SceneError(
-            f"{where} is not on a wall shared by two rooms ({len(owners)} room boundaries pass there); "
-            "put 'at' on the boundary between the two rooms it connects"
-        )
+    d, n, owners = door_axis(door, rooms)
     a, b = (rooms[i] for i in owners)
-    edge = _edge_through(a.polygon, p)
-    assert edge is not None
-    d = (edge[1] - edge[0]) / np.linalg.norm(edge[1] - edge[0])
-    n = np.array([-d[1], d[0]])
     half = 0.5 * door.width * d
     # the jambs need half a wall of solid wall beyond each end of the opening
     reach = half + 0.5 * wall * d
@@ -128,6 +130,13 @@ def door_rectangle(door: Door, rooms: list[Room], wall: float) -> tuple[Polygon,
     depth = 0.5 * wall + 0.01  # reaches past the half wall into both rooms
     corners = [p - half - depth * n, p + half - depth * n, p + half + depth * n, p - half + depth * n]
     return Polygon(corners), owners
+
+
+def door_opening(door: Door, rooms: list[Room]) -> tuple[np.ndarray, np.ndarray]:
+    """The doorway as the (start, end) of its opening along the wall centre line, metres, each (2,)."""
+    half = 0.5 * door.width * door_axis(door, rooms)[0]
+    p = np.asarray(door.at, dtype=float)
+    return p - half, p + half
 
 
 def floor_pieces(rooms: list[Room], doors: list[Door], wall: float) -> list[Polygon]:

@@ -16,10 +16,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.patches import Polygon as PolygonPatch
 from matplotlib.path import Path
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import Point, Polygon
 from shapely.ops import polylabel
 
 from naf_model.atomic import atomic_path
+from naf_model.scene.floorplan import door_axis
 from naf_model.scene.scene import Scene
 
 MATERIAL_COLORS = {
@@ -59,16 +60,12 @@ def _draw_doors(ax: Axes, scene: Scene) -> None:
     """A door leaf and its quarter-circle swing."""
     n_doors = {r.name: 0 for r in scene.rooms}
     for door in scene.doors:
-        for r in scene.rooms:
-            if r.polygon.exterior.distance(Point(door.at)) < 1e-6:
-                n_doors[r.name] += 1
+        for i in door_axis(door, scene.rooms)[2]:
+            n_doors[scene.rooms[i].name] += 1
     for door in scene.doors:
         p = np.asarray(door.at, float)
-        owners = [r for r in scene.rooms if r.polygon.exterior.distance(Point(p)) < 1e-6]
-        ring = np.asarray(owners[0].polygon.exterior.coords)
-        k = int(np.argmin([LineString(ring[i : i + 2]).distance(Point(p)) for i in range(len(ring) - 1)]))
-        d = (ring[k + 1] - ring[k]) / np.linalg.norm(ring[k + 1] - ring[k])
-        n = np.array([-d[1], d[0]])
+        d, n, owner_indices = door_axis(door, scene.rooms)
+        owners = [scene.rooms[i] for i in owner_indices]
         # doors open into rooms, not into the hall they come from: the side with fewer doors, then the larger
         into = min(owners, key=lambda r: (n_doors[r.name], -r.polygon.area))
         if not into.polygon.contains(Point(p + 0.3 * n)):

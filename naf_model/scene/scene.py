@@ -31,6 +31,8 @@ from naf_model.scene.materials import MATERIALS, check_material
 from naf_model.scene.surface import Surface
 
 DEFAULT_MATERIALS = {"walls": "plaster", "floor": "wood", "ceiling": "plaster"}
+MAX_GRID_CELLS = 4_000_000
+"""A finer grid than this over the bounding box is a mistake in the spacing, not a request."""
 
 
 class Scene:
@@ -121,19 +123,31 @@ class Scene:
             )
         return p
 
-    def sample_grid(self, spacing: float = 0.5) -> np.ndarray:
-        """Free positions ((N, 2) float64, metres) on a grid of cells `spacing` wide aligned to `bounds`.
+    def grid_cells(self, spacing: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The scene's grid: cells `spacing` wide over `bounds` and which of them are free.
 
-        Points are cell centres, ordered row by row (y, then x ascending), so the order is deterministic.
+        Returns the cell centres xs (W,), ys (H,) in metres and free (H, W) bool (`is_free`); row i is
+        y = ys[i]. The one grid rule: `sample_grid` is its free cells, the loudness map draws all of them.
         """
-        if not spacing > 0:
-            raise SceneError(f"grid spacing must be positive, got {spacing}")
+        if not np.isfinite(spacing) or spacing <= 0:
+            raise SceneError(f"grid spacing must be a positive number of metres, got {spacing}")
         xmin, ymin, xmax, ymax = self.bounds
         xs = xmin + spacing * (np.arange(int(np.ceil((xmax - xmin) / spacing))) + 0.5)
         ys = ymin + spacing * (np.arange(int(np.ceil((ymax - ymin) / spacing))) + 0.5)
+        if len(xs) * len(ys) > MAX_GRID_CELLS:
+            raise SceneError(f"spacing {spacing} m gives {len(xs) * len(ys):,} grid cells; use a coarser spacing")
         gx, gy = np.meshgrid(xs, ys)
-        pts = np.column_stack([gx.ravel(), gy.ravel()])
-        return pts[self.is_free(pts[:, 0], pts[:, 1])]
+        free = np.asarray(self.is_free(gx.ravel(), gy.ravel()), dtype=bool).reshape(gy.shape)
+        return xs, ys, free
+
+    def sample_grid(self, spacing: float = 0.5) -> np.ndarray:
+        """Free positions ((N, 2) float64, metres): the free cell centres of `grid_cells(spacing)`.
+
+        Ordered row by row (y, then x ascending), so the order is deterministic.
+        """
+        xs, ys, free = self.grid_cells(spacing)
+        gx, gy = np.meshgrid(xs, ys)
+        return np.column_stack([gx[free], gy[free]])
 
     def room_at(self, x: float, y: float) -> str | None:
         """Name of the room whose free floor holds (x, y) (door gaps count half to each side), else None."""

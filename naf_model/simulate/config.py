@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from naf_model.conventions import HEAD_RADIUS_M
 from naf_model.errors import NafError
 
 
@@ -35,7 +36,7 @@ class SimulationConfig:
     receiver_radius: float = 0.5
     seed: int = 0
     air_absorption: bool = True
-    head_radius: float = 0.0875
+    head_radius: float = HEAD_RADIUS_M
     hist_bin_seconds: float = 0.004
     energy_threshold: float = 1e-7
 
