@@ -1,43 +1,32 @@
 """The `naf` command line: thin subcommands that parse arguments and call one library function each.
 
-Each subcommand lives in its own module with a `register(subparsers)` function; a module that is not
-present (a feature not built yet) is simply not offered. User errors (`NafError`) print one line.
+Each subcommand lives in its own module with a `register(subparsers)` function. Those modules import only
+the standard library at the top (numpy, torch, matplotlib, h5py, ... are imported inside the command
+functions), so `naf --help` and argument errors answer at once. User errors (`NafError`) print one line.
+`python -m naf_model` and `python -m naf_model.cli` both run `main`.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from naf_model.cli import analysis, bench, data, evaluate, render, scene, train
 from naf_model.errors import NafError
 
-# Modules that add subcommands, in the order `naf --help` lists them.
-SUBCOMMAND_MODULES = (
-    "naf_model.cli.scene",  # naf scene list|show
-    "naf_model.cli.data",  # naf data make|merge|info
-    "naf_model.cli.train",  # naf train
-    "naf_model.cli.evaluate",  # naf eval
-    "naf_model.cli.render",  # naf render, naf walk
-    "naf_model.cli.analysis",  # naf loudness, naf tsne, naf probe
-    "naf_model.cli.bench",  # naf bench
-)
+SUBCOMMAND_MODULES = (scene, data, train, evaluate, render, analysis, bench)
+"""Modules that add subcommands, in the order `naf --help` lists them: scene list|show, data make|merge|info,
+train, eval, render and walk, loudness|tsne|probe, bench."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full parser with every subcommand that is installed."""
+    """The full parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="naf",
         description="Neural Acoustic Fields: scenes, simulated binaural data, training, evaluation, rendering.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+    for module in SUBCOMMAND_MODULES:
         module.register(sub)
     return parser
 
@@ -58,7 +47,3 @@ def main(argv: list[str] | None = None) -> int:
         print("naf: interrupted", file=sys.stderr)
         return 130
     return int(result or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

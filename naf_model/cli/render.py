@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
+from naf_model.cli.choices import LazyChoices
 
-from naf_model.rendering.ir_source import IR_SOURCES
+
+def _source_names() -> list[str]:
+    from naf_model.rendering.ir_source import IR_SOURCES
+
+    return list(IR_SOURCES)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -20,8 +24,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="emitter (loudspeaker) position, metres")
     parser.add_argument("--music", default=None, help="WAV/FLAC/OGG file to play (default: the bundled loop)")
     parser.add_argument("-o", "--output", required=True, help="binaural audio file to write (.wav or .flac)")
-    parser.add_argument("--source", choices=sorted(IR_SOURCES), default="sim",
-                        help="where the IRs come from: sim = the acoustic simulator, naf = the trained field")
+    parser.add_argument("--source", choices=LazyChoices(_source_names), default="sim", metavar="SOURCE",
+                        help="where the IRs come from: %(choices)s (sim = the acoustic simulator, naf = the "
+                             "trained field; default sim)")
     parser.add_argument("--checkpoint", default=None,
                         help="field checkpoint for --source naf (default: the bundled one, else the newest run)")
     parser.add_argument("--block-size", type=int, default=512, help="engine block size, frames (256-1024)")
@@ -72,6 +77,8 @@ def _load(args: argparse.Namespace):
 
 def run_render(args: argparse.Namespace) -> int:
     """Render one spot and write the WAV."""
+    import numpy as np
+
     from naf_model.audio import write_audio
     from naf_model.errors import AudioError
     from naf_model.rendering.render import render_pair
@@ -88,6 +95,8 @@ def run_render(args: argparse.Namespace) -> int:
 
 def run_walk(args: argparse.Namespace) -> int:
     """Render a walk, write the WAV and, with --video and ffmpeg, the MP4."""
+    import numpy as np
+
     from naf_model.audio import write_audio
     from naf_model.rendering.path import PathError, line_path, load_path
     from naf_model.rendering.render import render_walk

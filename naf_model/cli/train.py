@@ -10,13 +10,18 @@ import argparse
 import os
 from pathlib import Path
 
+from naf_model.cli.choices import LazyChoices
 from naf_model.paths import default_dataset_path, runs_dir
+
+
+def _preset_names() -> list[str]:
+    from naf_model.model.presets import PRESETS  # imports torch: only when --preset is checked or listed
+
+    return list(PRESETS)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `train` command."""
-    from naf_model.model.presets import DEFAULT_PRESET, PRESETS
-
     p = subparsers.add_parser(
         "train",
         help="train a neural acoustic field on a scene's data set",
@@ -27,9 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scene", required=True, help="bundled scene name, scene.json path or mesh path")
     p.add_argument(
         "--preset",
-        default=DEFAULT_PRESET,
-        choices=sorted(PRESETS),
-        help=f"model preset (default {DEFAULT_PRESET}: amortised, ~2 ms per IR on a CPU)",
+        default=None,
+        choices=LazyChoices(_preset_names),
+        metavar="PRESET",
+        help="model preset: %(choices)s (default fast: amortised, ~2 ms per IR on a CPU)",
     )
     p.add_argument("--data", type=Path, help="data set file (default data/<scene>.h5)")
     length = p.add_mutually_exclusive_group()
@@ -55,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _train(args: argparse.Namespace) -> int:
     from naf_model.errors import NafError
     from naf_model.model.checkpoint import export_checkpoint
-    from naf_model.model.presets import preset
+    from naf_model.model.presets import DEFAULT_PRESET, preset
     from naf_model.model.train import RunOptions, train_field
     from naf_model.scene import load_scene
 
@@ -65,10 +71,11 @@ def _train(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(max(1, args.threads))
+    name = args.preset or DEFAULT_PRESET
     scene = load_scene(args.scene)
     options = RunOptions(
         dataset=args.data or default_dataset_path(scene.name),
-        out_dir=args.out or runs_dir() / scene.name / args.preset,
+        out_dir=args.out or runs_dir() / scene.name / name,
         steps=args.steps,
         minutes=args.minutes,
         resume=args.resume,
@@ -76,7 +83,7 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.no_progress,
     )
-    result = train_field(preset(args.preset), options, scene)
+    result = train_field(preset(name), options, scene)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0
     error = result.metrics.get("test_spectral_error")
