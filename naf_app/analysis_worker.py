@@ -11,7 +11,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
 from threadpoolctl import threadpool_limits
 
@@ -28,21 +27,14 @@ class _Job:
     cancelled: bool = False
 
 
-@dataclass(frozen=True)
-class FeatureViews:
-    """t-SNE colours and the linear probe, both from one pass of `emitter_features`."""
-
-    tsne: object  # naf_model.analysis.TsneMap
-    probe: object  # naf_model.analysis.ProbeResult
-
-
 class _Cancelled(Exception):
     """Raised inside a progress callback to abandon a superseded job."""
 
 
 class AnalysisWorker(QThread):
     """Runs loudness maps and feature views. Signals: progress(kind, done, total), done(kind, result),
-    failed(kind, message). Results: LoudnessMap for "loudness", FeatureViews for "features"."""
+    failed(kind, message). Results (naf_model.analysis): LoudnessMap for "loudness", FeatureViews for
+    "features"."""
 
     progress = pyqtSignal(str, int, int)
     done = pyqtSignal(str, object)
@@ -76,10 +68,6 @@ class AnalysisWorker(QThread):
             if self._running is not None and self._running.kind == kind:
                 self._running.cancelled = True
             self._cond.notify()
-
-    def busy(self) -> bool:
-        with self._cond:
-            return bool(self._queue) or self._running is not None or self._load_path is not None
 
     def stop(self) -> None:
         """Cancel everything and wait for the thread to end."""
@@ -150,17 +138,7 @@ class AnalysisWorker(QThread):
                 self._field, self.scene, job.params["emitter"], heading_deg=job.params.get("heading", 0.0),
                 spacing=job.params.get("spacing", 0.25), progress=progress,
             )
-        spacing = job.params.get("spacing", 0.5)
-        seed = job.params.get("seed", 0)
-        from naf_model.analysis.features import emitter_features
-
-        positions, features = emitter_features(self._field, self.scene, spacing, 64, seed, progress)
-        embedding, rgb = analysis.tsne_colours(features, seed)
-        progress(len(positions), len(positions))
-        true = analysis.wall_distance(self.scene, positions)
-        r2, predicted, train_mask, alpha = analysis.ridge_probe(features, true, seed)
-        tsne = analysis.TsneMap(positions=positions, rgb=rgb, embedding=embedding, spacing=float(spacing))
-        probe = analysis.ProbeResult(r2_test=r2, positions=positions, true=true,
-                                     predicted=np.asarray(predicted), train_mask=train_mask, alpha=alpha,
-                                     spacing=float(spacing))
-        return FeatureViews(tsne=tsne, probe=probe)
+        return analysis.feature_views(
+            self._field, self.scene, spacing=job.params.get("spacing", 0.5), n_probe=64,
+            seed=job.params.get("seed", 0), progress=progress,
+        )

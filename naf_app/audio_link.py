@@ -9,7 +9,6 @@ as a null sink).
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,8 @@ from naf_model.errors import NafError
 
 
 class AudioLink:
-    """Wraps a LiveAudio engine (or none). `set_ir` may be called from any thread; counters are for the UI."""
+    """Wraps a LiveAudio engine (or none). `set_ir` may be called from any thread; `ir_updates` counts its
+    calls (for the UI and benchmarks; the IR itself is in the engine, `engine.current_ir`)."""
 
     def __init__(self, engine, status: str, problems: list[str] | None = None) -> None:
         self.engine = engine
@@ -26,8 +26,6 @@ class AudioLink:
         self.problems = list(problems or [])
         self._lock = threading.Lock()
         self.ir_updates = 0
-        self.last_ir: np.ndarray | None = None
-        self.update_times: list[float] = []
 
     @classmethod
     def open(cls, no_audio: bool = False, music: str | Path | None = None,
@@ -70,9 +68,6 @@ class AudioLink:
             self.engine.set_ir(ir)
         with self._lock:
             self.ir_updates += 1
-            self.last_ir = ir
-            self.update_times.append(time.perf_counter())
-            del self.update_times[:-1000]
 
     def calibrate(self, reference_irs: np.ndarray) -> None:
         """Fix the session's output gain from reference IRs (B, 2, N) (the loudest plays at the target)."""

@@ -1,4 +1,8 @@
-"""The loudness heatmap drawn under the plan, with its colour bar in dB re the map's maximum."""
+"""The loudness heatmap drawn under the plan, with its colour bar in dB re the map's maximum.
+
+A view of `SessionState`: it draws each `loudnessChanged` map and fades when the emitter moves or the
+heading turns (`placementChanged`, `headingChanged`) until the map for the new spot arrives.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QRectF
 
 from naf_app.plan_view import Z_HEATMAP, PlanView
+from naf_app.state import SessionState
 from naf_model.conventions import LOUDNESS_FLOOR_DB
 
 OPACITY, STALE_OPACITY = 0.9, 0.4
@@ -16,9 +21,12 @@ FLOOR_DB = LOUDNESS_FLOOR_DB
 
 
 class HeatmapLayer:
-    """An ImageItem in the plan view and a ColorBarItem beside it; `show_map(lm)` draws a LoudnessMap."""
+    """An ImageItem in the plan view and a ColorBarItem beside it, drawing the state's loudness maps.
 
-    def __init__(self, view: PlanView) -> None:
+    While disabled (`set_enabled(False)`, the View menu's switch) it is hidden and new maps are not drawn.
+    """
+
+    def __init__(self, view: PlanView, state: SessionState) -> None:
         self.view = view
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(Z_HEATMAP)
@@ -30,12 +38,28 @@ class HeatmapLayer:
         self.bar.axis.setTextPen("k")
         self.bar.axis.setPen("k")
         self.bar.axis.setLabel("loudness (dB re map maximum)", color="#000")
-        self.lm = None
+        self.enabled = True
+        self.drawn = False  # an image is loaded (from this or an earlier field)
         self.set_visible(False)
+        state.loudnessChanged.connect(self._loudness_changed)
+        state.placementChanged.connect(self._placement_changed)
+        state.headingChanged.connect(lambda _heading: self.set_stale())
+
+    def set_enabled(self, on: bool) -> None:
+        """Switch the layer on (showing the last drawn map, if any) or off (hidden, maps not drawn)."""
+        self.enabled = on
+        self.set_visible(on and self.drawn)
+
+    def _placement_changed(self, which: str, _final: bool) -> None:
+        if which == "emitter":
+            self.set_stale()
+
+    def _loudness_changed(self, lm) -> None:
+        if self.enabled and lm is not None:
+            self.show_map(lm)
 
     def show_map(self, lm) -> None:
         """Draw `lm` (LoudnessMap: xs (W,), ys (H,), db (H, W) with NaN outside the free space)."""
-        self.lm = lm
         db = np.asarray(lm.db, dtype=np.float32)
         finite = db[np.isfinite(db)]
         low = max(FLOOR_DB, float(finite.min())) if finite.size else FLOOR_DB
@@ -45,6 +69,7 @@ class HeatmapLayer:
         self.image.setRect(QRectF(left, bottom, right - left, top - bottom))
         self.bar.setLevels((low, 0.0))
         self.image.setOpacity(OPACITY)
+        self.drawn = True
         self.set_visible(True)
 
     def set_stale(self) -> None:

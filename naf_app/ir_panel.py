@@ -1,7 +1,8 @@
 """The IR panel: left/right waveforms of the latest predicted IR and their log-magnitude spectrograms.
 
-Answers can arrive 50+ times a second while dragging; the panel redraws at most every REDRAW_MS with the
-newest one (the audio engine gets every IR straight from the worker, so this only spares the UI thread).
+A view of `SessionState.last_ir`: answers can arrive 50+ times a second while dragging, so `irChanged` only
+schedules a redraw, at most every REDRAW_MS, of the state's newest IR (the audio engine gets every IR
+straight from the worker, so this only spares the UI thread).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, QTimer
 from PyQt6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from naf_app.state import IrAnswer
+from naf_app.state import IrAnswer, SessionState
 from naf_model.conventions import HOP, LOG_EPS, N_FFT, SAMPLE_RATE
 
 EAR_COLOURS = ((40, 90, 200), (210, 60, 50))
@@ -22,10 +23,14 @@ REDRAW_MS = 40
 
 
 class IrPanel(QWidget):
-    """Shows an `IrAnswer`: waveforms (2, N) against time in ms, spectrograms (2, 256, T) in kHz x ms."""
+    """Shows the state's `IrAnswer`: waveforms (2, N) against time in ms, spectrograms (2, 256, T) in kHz x ms.
 
-    def __init__(self, parent=None) -> None:
+    `shown_seq` is the seq of the answer drawn last (None before the first).
+    """
+
+    def __init__(self, state: SessionState, parent=None) -> None:
         super().__init__(parent)
+        self.state = state
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.caption = QLabel("no impulse response yet")
@@ -61,25 +66,23 @@ class IrPanel(QWidget):
                 plot.getAxis(side).setTextPen("k")
                 plot.getAxis(side).setPen("k")
                 plot.getAxis(side).enableAutoSIPrefix(False)
-        self.updates = 0
-        self.shown: IrAnswer | None = None
-        self._pending: IrAnswer | None = None
+        self.shown_seq: int | None = None
         self._last_draw = 0.0
         self._extent: tuple[float, float] | None = None
         self._timer = QTimer(self, singleShot=True)
-        self._timer.timeout.connect(self._draw_pending)
+        self._timer.timeout.connect(self._draw_newest)
+        state.irChanged.connect(self._ir_changed)
 
-    def show_answer(self, answer: IrAnswer) -> None:
-        """Show `answer` now, or with the next redraw if the last one was under REDRAW_MS ago."""
-        self._pending = answer
+    def _ir_changed(self, _answer: IrAnswer) -> None:
+        """Redraw now, or with the next redraw if the last one was under REDRAW_MS ago."""
         if self._timer.isActive():
             return
         wait_ms = REDRAW_MS - 1000.0 * (time.perf_counter() - self._last_draw)
         self._timer.start(max(0, int(wait_ms)))
 
-    def _draw_pending(self) -> None:
-        answer, self._pending = self._pending, None
-        if answer is not None:
+    def _draw_newest(self) -> None:
+        answer = self.state.last_ir
+        if answer is not None and answer.seq != self.shown_seq:
             self._last_draw = time.perf_counter()
             self._draw(answer)
 
@@ -107,5 +110,4 @@ class IrPanel(QWidget):
             f"emitter ({ex:.2f}, {ey:.2f}) m  listener ({lx:.2f}, {ly:.2f}) m  heading {answer.heading:.0f}°"
             f"  -  computed in {answer.latency_ms:.0f} ms"
         )
-        self.shown = answer
-        self.updates += 1
+        self.shown_seq = answer.seq

@@ -32,7 +32,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from naf_app.jobs import (
+from naf_model.jobs import (
     RESULT_LINE,
     JobOption,
     JobSpec,

@@ -1,7 +1,9 @@
-"""Model-side state of a session: scene, emitter, listener, heading, loaded field and analysis results.
+"""Model-side state of a session: scene, emitter, listener, heading, loaded field, its latest IR and analysis
+results (loudness map, feature views).
 
 No widgets live here: views read this state and subscribe to its signals (napari's model/view split), and
-positions are validated here so that no view can place a marker inside a wall.
+positions are validated here so that no view can place a marker inside a wall. Each result is held here
+only; views draw what the signals hand them and read the rest from here.
 """
 
 from __future__ import annotations
@@ -87,10 +89,11 @@ def default_placement(scene) -> tuple[tuple[float, float], tuple[float, float]]:
 
 
 class SessionState(QObject):
-    """Emitter, listener, heading and the loaded field of one scene; emits a signal on every change.
+    """Emitter, listener, heading, the loaded field and its results for one scene; a signal on every change.
 
     `placementChanged(which, final)`: which is "emitter" or "listener"; final is False while dragging (cheap
-    consumers only) and True when a drag ended (expensive consumers: the loudness map).
+    consumers only) and True when a drag ended (expensive consumers: the loudness map). A new field forgets
+    the previous field's loudness map and feature views (`fieldChanged` says so; the next results follow).
     """
 
     placementChanged = pyqtSignal(str, bool)
@@ -98,6 +101,7 @@ class SessionState(QObject):
     fieldChanged = pyqtSignal(object)  # FieldInfo or None
     loudnessChanged = pyqtSignal(object)  # naf_model.analysis LoudnessMap
     irChanged = pyqtSignal(object)  # IrAnswer
+    featuresChanged = pyqtSignal(object)  # naf_model.analysis FeatureViews
 
     def __init__(self, scene, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -107,7 +111,8 @@ class SessionState(QObject):
         self.heading = 0.0
         self.field: FieldInfo | None = None
         self.checkpoint: Path | None = None
-        self.loudness = None
+        self.loudness = None  # naf_model.analysis LoudnessMap
+        self.features = None  # naf_model.analysis FeatureViews
         self.last_ir: IrAnswer | None = None
 
     @property
@@ -146,15 +151,24 @@ class SessionState(QObject):
             self.headingChanged.emit(deg)
 
     def set_field(self, info: FieldInfo | None) -> None:
+        """A field was loaded (None: none is); the old field's loudness map and feature views are dropped."""
         self.field = info
         self.checkpoint = info.path if info is not None else None
         self.loudness = None
+        self.features = None
         self.fieldChanged.emit(info)
 
     def set_loudness(self, lm) -> None:
+        """The loudness map (LoudnessMap) of the current field for one emitter and heading."""
         self.loudness = lm
         self.loudnessChanged.emit(lm)
 
     def set_ir(self, answer: IrAnswer) -> None:
+        """The newest IR the field worker answered."""
         self.last_ir = answer
         self.irChanged.emit(answer)
+
+    def set_features(self, views) -> None:
+        """The t-SNE and probe views (FeatureViews) of the current field."""
+        self.features = views
+        self.featuresChanged.emit(views)

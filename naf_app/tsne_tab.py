@@ -1,7 +1,7 @@
 """The Features tab: t-SNE colours of the field's features on the plan, and beside it the linear probe.
 
-The views are computed by the analysis worker (`FeatureViews`); this tab only draws them and exports PNGs
-through naf_model.analysis (save_tsne_png, save_probe_png).
+A view of `SessionState.features`: the analysis worker computes the `FeatureViews`, the state holds them, and
+this tab draws each `featuresChanged` and clears itself on `fieldChanged` (the window exports the PNGs).
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ def _black_axes(plot: pg.PlotItem) -> None:
 
 
 class FeaturesTab(QWidget):
-    """t-SNE map + probe scatter. `computeRequested` asks the window to start the background job."""
+    """t-SNE map + probe scatter. `computeRequested` asks the window to start the background job; `set_busy`
+    and `show_error` report on it."""
 
     computeRequested = pyqtSignal()
 
     def __init__(self, state: SessionState, parent=None) -> None:
         super().__init__(parent)
         self.state = state
-        self.views = None
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
         self.compute_button = QPushButton("Compute")
@@ -82,6 +82,8 @@ class FeaturesTab(QWidget):
         self.plots.ci.layout.setColumnStretchFactor(1, 2)
         for plot in (self.tsne_plot, self.probe_plot):
             _black_axes(plot)
+        state.fieldChanged.connect(lambda _info: self.clear())
+        state.featuresChanged.connect(self._features_changed)
 
     def set_busy(self, done: int, total: int) -> None:
         """Show progress of the background job (total 0: working, amount unknown)."""
@@ -91,9 +93,11 @@ class FeaturesTab(QWidget):
         self.compute_button.setEnabled(False)
         self.message.setText("computing features...")
 
-    def show_views(self, views) -> None:
+    def _features_changed(self, views) -> None:
         """Draw `FeatureViews`: tsne positions (M, 2) m with rgb (M, 3); probe true/predicted (M,) m."""
-        self.views = views
+        if views is None:
+            self.clear()
+            return
         tsne, probe = views.tsne, views.probe
         colours = (np.clip(tsne.rgb, 0, 1) * 255).astype(int)
         self.tsne_scatter.setData(
@@ -119,8 +123,7 @@ class FeaturesTab(QWidget):
         self.message.setText(message)
 
     def clear(self) -> None:
-        """Forget the views of a previous field."""
-        self.views = None
+        """Forget the drawings of a previous field."""
         self.tsne_scatter.clear()
         for curve in (self.probe_train, self.probe_test, self.probe_diag):
             curve.setData([], [])

@@ -1,8 +1,9 @@
 """The main window: plan + IR panel (Listen tab), features (t-SNE and probe), Scripts menu and job dock.
 
 Wiring only: state changes go to the field worker (every move, newest request wins) and the analysis
-worker (loudness map when the emitter settles or the heading rests); answers come back as queued signals.
-The UI thread never runs the model.
+worker (loudness map when the emitter settles or the heading rests); their answers come back as queued
+signals and go into the `SessionState`, whose signals the views (plan, heatmap, IR panel, features tab,
+status bar) follow. The UI thread never runs the model.
 """
 
 from __future__ import annotations
@@ -11,15 +12,7 @@ from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (
-    QFileDialog,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QSplitter,
-    QTabWidget,
-)
+from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget
 
 from naf_app.analysis_worker import FEATURES, LOUDNESS, AnalysisWorker
 from naf_app.audio_link import AudioLink
@@ -28,6 +21,7 @@ from naf_app.ir_panel import IrPanel
 from naf_app.plan_view import WHEEL_STEP_DEG, PlanView
 from naf_app.scripts_menu import SCRIPTS_DIR, JobDock, ScriptsMenu
 from naf_app.state import FieldInfo, SessionState
+from naf_app.status import SessionStatus
 from naf_app.tsne_tab import FeaturesTab
 from naf_app.worker import FieldWorker
 
@@ -65,7 +59,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"naf - {scene.name}")
         self.resize(1400, 820)
         self._build_views()
-        self._build_status_bar()
+        self.status = SessionStatus(self.state, self.statusBar(), audio)
         self.job_dock = JobDock(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.job_dock)
         self.job_dock.hide()
@@ -89,8 +83,8 @@ class MainWindow(QMainWindow):
     # construction ---------------------------------------------------------------------------------------
     def _build_views(self) -> None:
         self.plan = PlanView(self.state)
-        self.heatmap = HeatmapLayer(self.plan)
-        self.ir_panel = IrPanel()
+        self.heatmap = HeatmapLayer(self.plan, self.state)
+        self.ir_panel = IrPanel(self.state)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.plan)
         splitter.addWidget(self.ir_panel)
@@ -101,23 +95,6 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(splitter, "Listen")
         self.tabs.addTab(self.features_tab, "Features (t-SNE, probe)")
         self.setCentralWidget(self.tabs)
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.model_label = QLabel("model: none")
-        self.device_label = QLabel("device: -")
-        self.latency_label = QLabel("IR: - ms")
-        self.audio_label = QLabel(self.audio.status if self.audio is not None else "audio: off")
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(180)
-        self.progress.setFormat("loudness map %p%")
-        self.progress.setVisible(False)
-        self.progress.setMaximumHeight(self.model_label.sizeHint().height())  # showing it must not relayout
-        for w in (self.progress, self.model_label, self.device_label, self.latency_label, self.audio_label):
-            bar.addPermanentWidget(w)
-        self._audio_timer = QTimer(self, interval=500)
-        self._audio_timer.timeout.connect(self._update_audio_label)
-        self._audio_timer.start()
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -156,7 +133,7 @@ class MainWindow(QMainWindow):
         self._heading_timer.timeout.connect(self.request_loudness)
         self.field_worker.loaded.connect(self._field_loaded)
         self.field_worker.loadFailed.connect(self._field_failed)
-        self.field_worker.answered.connect(self._answered)
+        self.field_worker.answered.connect(self.state.set_ir)
         self.field_worker.failed.connect(self.say)
         self.analysis_worker.progress.connect(self._analysis_progress)
         self.analysis_worker.done.connect(self._analysis_done)
@@ -190,10 +167,7 @@ class MainWindow(QMainWindow):
 
     def _field_loaded(self, info: FieldInfo) -> None:
         self.state.set_field(info)
-        self.model_label.setText(f"model: {info.path.name} ({info.preset})")
-        self.device_label.setText(f"device: {'CUDA' if info.device.startswith('cuda') else 'CPU'}")
         self.say(f"loaded {info.path} ({info.preset} field of scene '{info.scene_name}')")
-        self.features_tab.clear()
         self.request_ir()
         self.request_loudness()
         if self.tabs.currentWidget() is self.features_tab:
@@ -211,31 +185,16 @@ class MainWindow(QMainWindow):
 
     def _placement_changed(self, which: str, final: bool) -> None:
         self.request_ir()
-        if which == "emitter":
-            self.heatmap.set_stale()
-            if final:
-                self.request_loudness()
+        if which == "emitter" and final:
+            self.request_loudness()
 
     def _heading_changed(self, _heading: float) -> None:
         self.request_ir()
-        self.heatmap.set_stale()
         self._heading_timer.start()
 
     def turn(self, delta_deg: float) -> None:
         """Turn the listener by `delta_deg` (positive: counter-clockwise, to the listener's left)."""
         self.state.set_heading(self.state.heading + delta_deg)
-
-    def _answered(self, answer) -> None:
-        self.state.set_ir(answer)
-        self.ir_panel.show_answer(answer)
-        self.latency_label.setText(f"IR: {answer.latency_ms:.0f} ms")
-
-    def _update_audio_label(self) -> None:
-        if self.audio is None:
-            return
-        underruns = self.audio.underruns()
-        text = self.audio.status if underruns is None else f"audio: on, {underruns} underruns"
-        self.audio_label.setText(text)
 
     # analysis -------------------------------------------------------------------------------------------
     def request_loudness(self) -> None:
@@ -244,8 +203,7 @@ class MainWindow(QMainWindow):
             return
         self.analysis_worker.submit(LOUDNESS, emitter=self.state.emitter, heading=self.state.heading,
                                     spacing=HEATMAP_SPACING_M)
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
+        self.status.loudness_started()
 
     def request_features(self) -> None:
         if self.state.field is None:
@@ -256,37 +214,34 @@ class MainWindow(QMainWindow):
 
     def _tab_changed(self, _index: int) -> None:
         tab = self.features_tab
-        if self.tabs.currentWidget() is tab and tab.views is None and not tab.progress.isVisible():
+        if self.tabs.currentWidget() is tab and self.state.features is None and not tab.progress.isVisible():
             self.request_features()
 
     def _analysis_progress(self, kind: str, done: int, total: int) -> None:
         if kind == LOUDNESS:
-            self.progress.setRange(0, max(total, 1))
-            self.progress.setValue(done)
+            self.status.loudness_progress(done, total)
         else:
             self.features_tab.set_busy(done, total)
 
     def _analysis_done(self, kind: str, result) -> None:
         if kind == LOUDNESS:
-            self.progress.setVisible(False)
+            self.status.loudness_ended()
             self.state.set_loudness(result)
-            if self.heatmap_action.isChecked():
-                self.heatmap.show_map(result)
         else:
-            self.features_tab.show_views(result)
+            self.state.set_features(result)
 
     def _analysis_failed(self, kind: str, message: str) -> None:
         if kind == "load":
             return  # the field worker reports load failures
         if kind == LOUDNESS:
-            self.progress.setVisible(False)
+            self.status.loudness_ended()
             self.say(f"loudness map: {message}")
         else:
             self.features_tab.show_error(f"features: {message}")
 
     def _toggle_heatmap(self) -> None:
         on = self.heatmap_action.isChecked()
-        self.heatmap.set_visible(on and self.heatmap.lm is not None)
+        self.heatmap.set_enabled(on)
         if on:
             self.request_loudness()
 
@@ -305,7 +260,7 @@ class MainWindow(QMainWindow):
         from naf_model.analysis import save_probe_png, save_tsne_png
         from naf_model.errors import NafError
 
-        views = self.features_tab.views
+        views = self.state.features
         if views is None:
             raise NafError("no feature views yet: open the Features tab and wait for them to finish")
         if which == "tsne":
@@ -368,7 +323,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
-        self._audio_timer.stop()
+        self.status.stop()
         self._heading_timer.stop()
         self.job_dock.stop_now()
         self.field_worker.stop()

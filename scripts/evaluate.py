@@ -14,9 +14,7 @@ JOB = {
     "linear interpolation (raw, AAC, Opus) and the simulation floor; writes a markdown table.",
     "produces": "report",
     "options": [
-        {"flag": "--scene", "type": "scene", "default": "{scene}", "help": "scene name or scene.json"},
-        {"flag": "--checkpoint", "type": "file", "default": "{checkpoint}", "required": False,
-         "help": "field checkpoint (default: the bundled one)"},
+        "scene", "checkpoint",
         {"flag": "--max-pairs", "type": "int", "default": 200, "min": 1, "max": 1000000,
          "help": "held-out pairs scored (a seeded subset if there are more)"},
         {"flag": "--floor-pairs", "type": "int", "default": 0, "min": 0, "max": 100000,
@@ -32,9 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the job's options, run `naf eval`, announce the report."""
     from pathlib import Path
 
-    from naf_app.jobs import announce, forward_args, job_parser
     from naf_model.cli import main as naf
     from naf_model.evaluation import RESULTS_DIR
+    from naf_model.jobs import announce, forward_args, job_parser
     from naf_model.scene import load_scene
 
     args = job_parser(JOB, "evaluate.py").parse_args(argv)

@@ -14,11 +14,7 @@ JOB = {
     "headings, one PNG per heading (plan, heatmap, colour bar).",
     "produces": "image",
     "options": [
-        {"flag": "--scene", "type": "scene", "default": "{scene}", "help": "scene name or scene.json"},
-        {"flag": "--checkpoint", "type": "file", "default": "{checkpoint}", "required": False,
-         "help": "field checkpoint (default: the bundled one)"},
-        {"flag": "--emitter", "type": "str", "default": "{emitter}",
-         "help": "emitter position 'X Y' in metres"},
+        "scene", "checkpoint", "emitter",
         {"flag": "--headings", "type": "str", "default": "0,90,180,270",
          "help": "listener headings in degrees, comma-separated"},
         {"flag": "--spacing", "type": "float", "default": 0.25, "min": 0.05, "max": 5.0,
@@ -33,19 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the options, run `naf loudness` per heading, announce each image."""
     from pathlib import Path
 
-    from naf_app.jobs import announce, job_parser, report_progress
     from naf_model.cli import main as naf
+    from naf_model.jobs import announce, job_parser, parse_numbers, report_progress
     from naf_model.paths import runs_dir
     from naf_model.scene import load_scene
 
     parser = job_parser(JOB, "export_loudness.py")
     args = parser.parse_args(argv)
+    x, y = parse_numbers(parser, "--emitter", args.emitter, 2)
     try:
-        x, y = (float(v) for v in args.emitter.replace(",", " ").split())
         headings = [float(h) for h in args.headings.split(",") if h.strip()]
     except ValueError:
-        parser.error(f"--emitter needs 'X Y' in metres and --headings numbers, got {args.emitter!r}, "
-                     f"{args.headings!r}")
+        parser.error(f"--headings needs comma-separated degrees, got {args.headings!r}")
     name = load_scene(args.scene).name
     out_dir = Path(args.out_dir) if args.out_dir else runs_dir() / name / "loudness"
     out_dir.mkdir(parents=True, exist_ok=True)

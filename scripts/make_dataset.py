@@ -14,7 +14,7 @@ JOB = {
     "HDF5 data set training reads (data/<scene>.h5). Resumable: run it again after a cancel.",
     "produces": "dataset",
     "options": [
-        {"flag": "--scene", "type": "scene", "default": "{scene}", "help": "scene name or scene.json"},
+        "scene",
         {"flag": "--listener-spacing", "type": "float", "default": 0.5, "min": 0.1, "max": 5.0,
          "help": "listener grid spacing in metres"},
         {"flag": "--emitter-spacing", "type": "float", "default": 1.25, "min": 0.1, "max": 10.0,
@@ -32,8 +32,8 @@ JOB = {
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the job's options, run `naf data make`, announce the data set it wrote."""
-    from naf_app.jobs import announce, forward_args, job_parser
     from naf_model.cli import main as naf
+    from naf_model.jobs import announce, forward_args, job_parser
     from naf_model.paths import default_dataset_path
     from naf_model.scene import load_scene
 

@@ -15,9 +15,7 @@ JOB = {
     "as a binaural WAV and optionally an MP4 of the plan with the moving listener.",
     "produces": "audio",
     "options": [
-        {"flag": "--scene", "type": "scene", "default": "{scene}", "help": "scene name or scene.json"},
-        {"flag": "--emitter", "type": "str", "default": "{emitter}",
-         "help": "emitter position 'X Y' in metres"},
+        "scene", "emitter",
         {"flag": "--line", "type": "str", "default": "{walk}",
          "help": "the walk 'X0 Y0 X1 Y1' in metres (from the listener's spot)"},
         {"flag": "--seconds", "type": "float", "default": 8.0, "min": 0.5, "max": 600.0,
@@ -36,21 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the job's options, run `naf walk`, announce the files it wrote."""
     from pathlib import Path
 
-    from naf_app.jobs import announce, job_parser
     from naf_model.cli import main as naf
+    from naf_model.jobs import announce, job_parser, parse_numbers
     from naf_model.paths import runs_dir
     from naf_model.scene import load_scene
 
     parser = job_parser(JOB, "render_walk.py")
     args = parser.parse_args(argv)
-    try:
-        emitter = [str(float(v)) for v in args.emitter.replace(",", " ").split()]
-        line = [str(float(v)) for v in args.line.replace(",", " ").split()]
-    except ValueError:
-        emitter, line = [], []
-    if len(emitter) != 2 or len(line) != 4:
-        parser.error(f"--emitter needs 'X Y' and --line 'X0 Y0 X1 Y1' in metres, got {args.emitter!r}, "
-                     f"{args.line!r}")
+    emitter = [str(v) for v in parse_numbers(parser, "--emitter", args.emitter, 2)]
+    line = [str(v) for v in parse_numbers(parser, "--line", args.line, 4)]
     output = Path(args.output) if args.output else runs_dir() / load_scene(args.scene).name / "walk.wav"
     output.parent.mkdir(parents=True, exist_ok=True)
     cli = ["walk", "--scene", args.scene, "--emitter", *emitter, "--line", *line, "--seconds",

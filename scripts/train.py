@@ -15,7 +15,7 @@ JOB = {
     "amortised model the app plays in real time; 'paper' is the paper's per-pixel network (GPU).",
     "produces": "checkpoint",
     "options": [
-        {"flag": "--scene", "type": "scene", "default": "{scene}", "help": "scene name or scene.json"},
+        "scene",
         {"flag": "--preset", "type": "choice", "choices": ["fast", "cpu", "medium", "paper"],
          "default": "fast", "help": "model preset"},
         {"flag": "--minutes", "type": "float", "default": 10.0, "min": 0.0, "max": 10000.0,
@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the job's options, run `naf train`, announce the best checkpoint of a finished run."""
     from pathlib import Path
 
-    from naf_app.jobs import announce, forward_args, job_parser
     from naf_model.cli import main as naf
+    from naf_model.jobs import announce, forward_args, job_parser
     from naf_model.paths import runs_dir
     from naf_model.scene import load_scene
 

@@ -1,4 +1,5 @@
-"""Shared test set-up: Qt runs offscreen, torch uses one thread, and app tests fail on leaked threads.
+"""Shared test set-up: Qt runs offscreen, torch uses one thread, hypothesis stays out of the work tree,
+and app tests fail on leaked threads.
 
 The leak check applies to `tests/test_app_*.py`: after each test every QThread must have stopped, every
 QProcess must have exited and no new Python thread may remain (tqdm's shared monitor thread excepted).
@@ -8,12 +9,36 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+try:
+    from hypothesis import settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    # Tests write only to temporary folders: hypothesis's caches (written while test modules are collected)
+    # go to one removed at the end, not .hypothesis/ in the work tree; and it keeps no example database
+    # (a failure prints the example that reproduces it).
+    _HYPOTHESIS_HOME = Path(tempfile.mkdtemp(prefix="naf-hypothesis-"))
+    set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+    settings.register_profile("naf", database=None)
+    settings.load_profile("naf")
+except ImportError:  # pragma: no cover - hypothesis comes with the test extras
+    _HYPOTHESIS_HOME = None
+
+
+def pytest_unconfigure(config) -> None:
+    """Remove hypothesis's temporary folder when the run ends."""
+    if _HYPOTHESIS_HOME is not None:
+        shutil.rmtree(_HYPOTHESIS_HOME, ignore_errors=True)
+
 
 try:
     import torch

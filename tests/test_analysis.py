@@ -14,6 +14,7 @@ from matplotlib.image import imread
 from naf_model.analysis import (
     LoudnessMap,
     feature_tsne,
+    feature_views,
     linear_probe,
     loudness_map,
     plan_grid,
@@ -210,6 +211,21 @@ def test_feature_tsne_and_probe_on_a_trained_field(trained, tmp_path):
     assert 0 < (~pr.train_mask).sum() < len(pr.positions)
     _assert_colourful_png(save_tsne_png(scene, tm, tmp_path / "tsne.png"), min_colours=40)
     _assert_colourful_png(save_probe_png(scene, pr, tmp_path / "probe.png"), min_colours=40)
+
+
+def test_feature_views_equal_tsne_and_probe_from_one_feature_pass(trained):
+    scene, field, _, _ = trained
+    calls = []
+    views = feature_views(field, scene, spacing=0.5, n_probe=8, seed=1, progress=lambda d, t: calls.append((d, t)))
+    tm = feature_tsne(field, scene, spacing=0.5, n_probe=8, seed=1)
+    pr = linear_probe(field, scene, spacing=0.5, seed=1, n_probe=8)
+    np.testing.assert_array_equal(views.tsne.positions, tm.positions)
+    np.testing.assert_allclose(views.tsne.rgb, tm.rgb)
+    np.testing.assert_allclose(views.probe.predicted, pr.predicted)
+    assert views.probe.r2_test == pytest.approx(pr.r2_test) and views.probe.r2_untrained is None
+    assert np.array_equal(views.probe.train_mask, pr.train_mask)
+    m = len(tm.positions)
+    assert calls[-2:] == [(m, m), (m, m)], "the last feature batch, then once more after the t-SNE"
 
 
 def test_cli_writes_the_three_figures_and_probe_json(trained, tmp_path, capsys):

@@ -54,17 +54,18 @@ def wait_for_ir(qtbot, w, listener=None, heading=None):
 def test_dragging_the_listener_sends_new_irs_to_the_panel_and_the_audio_engine(qtbot, window):
     w = window
     first = w.state.last_ir
-    assert w.audio.last_ir is first.ir
-    assert w.model_label.text().startswith("model: best.pt (fast)")
-    assert w.device_label.text() == "device: CPU" and w.latency_label.text().endswith(" ms")
+    assert np.array_equal(w.audio.engine.current_ir, first.ir)
+    status = w.status
+    assert status.model_label.text().startswith("model: best.pt (fast)")
+    assert status.device_label.text() == "device: CPU" and status.latency_label.text().endswith(" ms")
     updates_before = w.audio.ir_updates
     target = (3.1, 2.2)
     drag(qtbot, w.plan, w.state.listener, target)
     answer = wait_for_ir(qtbot, w, listener=w.state.listener)
     assert np.allclose(answer.listener, target, atol=0.03)
-    assert w.audio.ir_updates > updates_before and w.audio.last_ir is answer.ir
+    assert w.audio.ir_updates > updates_before and np.array_equal(w.audio.engine.current_ir, answer.ir)
     assert w.audio.engine.stats().swaps == 0  # no stream opened (--no-audio): swaps wait for the callback
-    qtbot.waitUntil(lambda: w.ir_panel.shown is answer, timeout=WAIT_MS)  # redraws are paced
+    qtbot.waitUntil(lambda: w.ir_panel.shown_seq == answer.seq, timeout=WAIT_MS)  # redraws are paced
     curve = w.ir_panel.curves[0]  # the data given to the plot, before display downsampling
     assert np.array_equal(curve.yData, answer.ir[0]) and len(curve.xData) == answer.ir.shape[1]
     assert not np.allclose(answer.ir, first.ir), "another position gives another IR"
@@ -127,11 +128,11 @@ def test_feature_tab_computes_tsne_and_probe_and_exports_pngs(qtbot, window, tmp
     w = window
     w.tabs.setCurrentWidget(w.features_tab)  # opening the tab starts the background job
     try:
-        qtbot.waitUntil(lambda: w.features_tab.views is not None, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: w.state.features is not None, timeout=WAIT_MS)
     except qtbot.TimeoutError as exc:
         state = f"{w.features_tab.message.text()!r}, {w.messages[-3:]}"
         raise AssertionError(f"no feature views: {state}") from exc
-    views = w.features_tab.views
+    views = w.state.features
     assert len(views.tsne.positions) >= 8 and views.tsne.rgb.std(axis=0).min() > 0.1
     assert np.isfinite(views.probe.r2_test)
     assert "R²" in w.features_tab.probe_plot.titleLabel.text

@@ -1,17 +1,15 @@
-"""Writes docs/app.png: the main window with the loudness heatmap shown (bundled field when present)."""
+"""A screenshot of the main window with the loudness heatmap shown (bundled field when present), written to a
+temporary folder; scripts/make_docs_images.py writes docs/app.png the same way."""
 
 from __future__ import annotations
-
-import os
 
 import numpy as np
 import pytest
 
 from naf_app.audio_link import AudioLink
+from naf_app.screenshot import save_png, wait_and_grab
 from naf_app.window import MainWindow
-from naf_model.paths import REPO_ROOT, bundled_checkpoint
-
-SCREENSHOT = REPO_ROOT / "docs" / "app.png"
+from naf_model.paths import bundled_checkpoint
 
 
 @pytest.fixture
@@ -26,25 +24,20 @@ def field_for_screenshot(request):
     return scene, checkpoint
 
 
-def test_screenshot_of_the_main_window_with_the_heatmap(qtbot, field_for_screenshot):
+def test_screenshot_of_the_main_window_with_the_heatmap(qtbot, field_for_screenshot, tmp_path):
     scene, checkpoint = field_for_screenshot
     w = MainWindow(scene, checkpoint, device="cpu", audio=AudioLink.open(no_audio=True))
     qtbot.addWidget(w)
     w.resize(1400, 820)
     w.show()
     qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.state.loudness is not None and w.state.last_ir is not None, timeout=120_000)
-    qtbot.wait(200)
+    image = wait_and_grab(w, timeout_s=120.0)
     assert w.heatmap.visible() and w.heatmap.bar.isVisible() and w.heatmap.bar.opacity() == 1.0
-    image = w.grab().toImage()
     origin = w.plan.mapTo(w, w.plan.rect().topLeft())
     colours = {image.pixelColor(w.plan.viewport_point(x, y) + origin).name()
                for x, y in scene.sample_grid(0.5)}
     assert len(colours) >= 5, "the heatmap shows different levels across the plan"
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    tmp = SCREENSHOT.with_name(".app.png.tmp")
-    assert image.save(str(tmp), "PNG")
-    os.replace(tmp, SCREENSHOT)
-    assert SCREENSHOT.stat().st_size > 20_000
+    out = save_png(image, tmp_path / "app.png")
+    assert out.stat().st_size > 20_000 and not (tmp_path / ".app.png.tmp").exists()
     assert np.isfinite(w.state.loudness.db).any()
     w.close()

@@ -14,7 +14,7 @@ import sounddevice as sd
 
 from naf_app.audio import LiveAudio
 from naf_app.audio.session import drive_callbacks
-from naf_model.audio import DEFAULT_MUSIC, AudioClip, load_audio
+from naf_model.audio import DEFAULT_MUSIC, AudioClip, BinauralPlayer, check_ir, load_audio, resample_ir
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.errors import AudioError
 
@@ -32,14 +32,32 @@ def binaural_ir(seconds: float, seed: int, distance_m: float, t60_s: float = 0.5
     return ir
 
 
+def room_irs() -> list[np.ndarray]:
+    """Ten IRs from 0.3 m to 5.7 m: calibrated on the farthest, the near ones are ~25 dB louder and hit the
+    limiter."""
+    return [binaural_ir(0.7, k, distance_m=0.3 + 0.6 * k) for k in range(10)]
+
+
+def due_blocks(n_blocks: int, block_size: int, rate: int, every_s: float) -> list[int]:
+    """The blocks before which `drive_callbacks` posts an IR: the first block at or after each multiple of
+    `every_s` seconds of audio."""
+    due, next_swap = [], 0.0
+    for i in range(n_blocks):
+        if i * block_size / rate >= next_swap:
+            due.append(i)
+            next_swap += every_s
+    return due
+
+
 def test_sixty_second_session_with_a_swap_every_33_ms() -> None:
     """5,625 real callbacks (48 kHz, 512 frames) while another thread checks, resamples and posts a new IR
     every 33 ms of audio, concurrently with the callbacks that follow (the driver only waits for a post to
-    finish when the next one is due, as a 30 Hz worker would). The IRs span 0.3-6 m so the limiter works
-    too. A callback slower than its block period would starve a sound card: it counts as late."""
+    finish when the next one is due, as a 30 Hz worker would). Which posts the callback picks up depends on
+    thread timing, so this checks only what holds for every interleaving; how long callbacks take is
+    scripts/bench_audio.py's business."""
     live = LiveAudio(load_audio(DEFAULT_MUSIC), block_size=512, sample_rate=48_000)
-    irs = [binaural_ir(0.7, k, distance_m=0.3 + 0.6 * k) for k in range(10)]
-    live.calibrate(irs[-1])  # calibrated on the farthest IR: near ones are ~25 dB louder and hit the limiter
+    irs = room_irs()
+    live.calibrate(irs[-1])
     live.set_ir(irs[0])
     live.play()
     n_blocks = 60 * 48_000 // 512
@@ -50,15 +68,42 @@ def test_sixty_second_session_with_a_swap_every_33_ms() -> None:
         levels["finite"] = levels["finite"] and bool(np.all(np.isfinite(out)))
 
     posted = drive_callbacks(live, n_blocks, irs, 0.033, check)
-    peak, finite = levels["peak"], levels["finite"]
     stats = live.stats()
-    assert finite and 0.5 < peak < 1.0
+    assert levels["finite"] and 0.0 < levels["peak"] < 1.0
     assert stats.callbacks == n_blocks and stats.underruns == 0 and stats.errors == 0
-    assert stats.max_callback_cpu_ms < 0.3 * 512 / 48, stats  # the work itself is far within its block
-    # wall-clock deadline: on a shared, overloaded test machine the OS may preempt a callback now and
-    # then, which no engine can prevent; allow 0.2 % of blocks for that, never a pattern
-    assert stats.late_callbacks <= n_blocks // 500, stats
-    assert posted >= 1818 and stats.swaps > 1500, stats  # a post not picked up before the next is skipped
+    assert posted == len(due_blocks(n_blocks, 512, 48_000, 0.033)) == 1818
+    assert 1 <= stats.swaps <= posted + 1, stats  # a post not picked up before the next one is skipped
+
+
+def test_swaps_on_a_simulated_clock_play_exactly_the_reference_chain() -> None:
+    """With the audio clock waiting for each post (`sync_posts`), every IR is in place for the block after
+    it is due: the live engine's output (worker thread, resampling, lock-free posts, real callback) equals
+    the same chain run by hand in one thread, every swap is taken, and the limiter keeps the peak below 1."""
+    music = load_audio(DEFAULT_MUSIC)
+    live = LiveAudio(music, block_size=512, sample_rate=48_000)
+    irs = room_irs()
+    gain = live.calibrate(irs[-1])
+    live.play()
+    n_blocks = 10 * 48_000 // 512
+    played = np.zeros((n_blocks, 512, 2), np.float32)
+
+    def record(i: int, out: np.ndarray, _wall: float, _cpu: float) -> None:
+        played[i] = out
+
+    posted = drive_callbacks(live, n_blocks, irs, 0.033, record, sync_posts=True)
+    due = due_blocks(n_blocks, 512, 48_000, 0.033)
+    assert posted == len(due) and live.stats().swaps == posted and live.stats().errors == 0
+
+    player = BinauralPlayer(music.at_rate(48_000).samples, 48_000, 512, gain=gain)
+    player.play()
+    expected = np.zeros_like(played)
+    out = np.zeros((512, 2))
+    for i in range(n_blocks):
+        if i in due:
+            player.post_ir(resample_ir(check_ir(irs[due.index(i) % len(irs)]), SAMPLE_RATE, 48_000))
+        expected[i] = player.render(out)
+    np.testing.assert_array_equal(played, expected)
+    assert np.all(np.isfinite(played)) and 0.5 < np.abs(played).max() < 1.0
 
 
 def test_bad_input_keeps_the_last_good_ir_playing(tmp_path) -> None:

@@ -1,9 +1,11 @@
-"""`naf bench`: checkpoint discovery, device setups, and an end-to-end run on a tiny checkpoint (< 30 s)."""
+"""`naf bench`: checkpoint discovery, device setups, and an end-to-end run on a tiny checkpoint.
+
+Timings are measured, never judged here: the tests check what was measured and reported, not how fast.
+"""
 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import torch
@@ -71,10 +73,12 @@ def test_device_setups_skip_absent_cuda_and_reject_unknown_names():
 
 def test_bench_checkpoint_measures_sane_numbers(tiny):
     scene, _, data, checkpoint = tiny
-    config = BenchConfig(n_single=8, batch_size=8, n_batches=2, error_pairs=4, devices=("cpu-1",), data=data)
+    config = BenchConfig(n_single=8, batch_size=8, n_batches=2, error_pairs=4, devices=("cpu-1",), data=data,
+                         budget_s=1e9)  # no time budget cuts a measurement short, however slow the machine
     (row,) = bench_checkpoint(checkpoint, config, scene, log=lambda _: None)
     assert row.preset == "fast" and row.scene == "shoebox" and row.threads == 1
-    assert 0 < row.network_p50_ms <= row.single_p99_ms and row.single_p50_ms <= row.single_p99_ms
+    assert 0 < row.network_p50_ms and 0 < row.single_p50_ms <= row.single_p99_ms
+    assert row.phase_p50_ms == pytest.approx(max(row.single_p50_ms - row.network_p50_ms, 0.0))
     assert row.n_single == 8 and row.batch_irs_per_s > 0 and row.checkpoint_mb > 0.1
     assert row.map_cells == len(scene.sample_grid(0.25)) and not row.map_estimated and row.map_s > 0
     assert row.spectral is not None and 0 < row.spectral < 5 and 0 <= row.t60_pct <= 100
@@ -95,13 +99,12 @@ def test_a_tight_budget_estimates_the_map_instead_of_running_it(tiny):
 def test_cli_bench_end_to_end_with_train_speed(tiny, tmp_path, capsys):
     _, scene_file, data, checkpoint = tiny
     out = tmp_path / "bench.json"
-    start = time.perf_counter()
     status = main(
         ["bench", str(checkpoint), "--scene", str(scene_file), "--data", str(data), "--devices", "cpu-1",
          "--single", "10", "--batch", "8", "--batches", "2", "--error-pairs", "4", "--json", str(out),
          "--train-speed", "--presets", "fast", "--train-steps", "2"]
     )  # fmt: skip
-    assert status == 0 and time.perf_counter() - start < 30
+    assert status == 0
     printed = capsys.readouterr().out
     assert "| scene | preset | device |" in printed and "| preset | device | steps/s |" in printed
     report = json.loads(out.read_text())

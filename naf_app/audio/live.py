@@ -147,6 +147,12 @@ class LiveAudio:
             player.post_ir(parts)
             self._last_ir = (arr, float(sample_rate))
 
+    @property
+    def current_ir(self) -> np.ndarray | None:
+        """The last good IR posted (2, N) float64 at the rate it was given, or None before the first."""
+        last = self._last_ir
+        return None if last is None else last[0]
+
     def calibrate(self, reference_irs: np.ndarray, sample_rate: float = SAMPLE_RATE) -> float:
         """Fix the session gain from reference IRs (B, 2, N) (`naf_model.audio.session_gain`); returns it."""
         with self._control:

@@ -120,19 +120,26 @@ def linear_probe(
     With `baseline`, also probes an untrained copy of the network (`r2_untrained`) on the same split.
     """
     positions, features = emitter_features(field, scene, spacing, n_probe, seed, progress)
-    true = wall_distance(scene, positions)
-    r2, predicted, train_mask, alpha = ridge_probe(features, true, seed, test_fraction)
-    r2_untrained = None
+    result = probe_features(scene, positions, features, spacing, seed, test_fraction)
     if baseline:
         _, untrained = emitter_features(untrained_copy(field, seed), scene, spacing, n_probe, seed)
-        r2_untrained = ridge_probe(untrained, true, seed, test_fraction)[0]
+        result = replace(result, r2_untrained=ridge_probe(untrained, result.true, seed, test_fraction)[0])
+    return result
+
+
+def probe_features(
+    scene: Any, positions: np.ndarray, features: np.ndarray, spacing: float, seed: int = 0,
+    test_fraction: float = 0.3,
+) -> ProbeResult:
+    """The probe of emitter features (M, D) at `positions` (M, 2) metres against their `wall_distance`."""
+    true = wall_distance(scene, positions)
+    r2, predicted, train_mask, alpha = ridge_probe(features, true, seed, test_fraction)
     return ProbeResult(
         r2_test=r2,
         positions=positions,
         true=true,
-        predicted=predicted,
+        predicted=np.asarray(predicted),
         train_mask=train_mask,
         alpha=alpha,
         spacing=float(spacing),
-        r2_untrained=r2_untrained,
     )

@@ -65,5 +65,10 @@ def feature_tsne(
 ) -> TsneMap:
     """Features at a `spacing` grid of emitters (mean over `n_probe` listeners) -> 3-D t-SNE -> colours."""
     positions, features = emitter_features(field, scene, spacing, n_probe, seed, progress)
+    return tsne_map(positions, features, spacing, seed)
+
+
+def tsne_map(positions: np.ndarray, features: np.ndarray, spacing: float, seed: int = 0) -> TsneMap:
+    """The TsneMap of emitter features (M, D) at `positions` (M, 2) metres on a `spacing` grid."""
     embedding, rgb = tsne_colours(features, seed)
     return TsneMap(positions=positions, rgb=rgb, embedding=embedding, spacing=float(spacing))

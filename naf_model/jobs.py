@@ -1,14 +1,19 @@
-"""Job scripts as data: read the `JOB = {...}` description of each script in scripts/ without importing it.
+"""The job-script protocol: how scripts in scripts/ describe themselves, take their options and report back.
 
-A job script (scripts/train.py, ...) declares its title and main options in a module-level literal:
+Both sides live here, with no Qt and nothing of the app: a job script (scripts/train.py, ...) builds its
+argparse from its description and prints progress and result lines; the app's Scripts menu (naf_app) reads
+the same description without importing the script, fills a form, runs the script and parses those lines.
+
+A job script declares its title and main options in a module-level literal (read with `ast`):
 
     JOB = {"title": "Train a field", "description": "...", "produces": "checkpoint",
-           "options": [{"flag": "--scene", "type": "scene", "default": "{scene}", "help": "..."}, ...]}
+           "options": ["scene", {"flag": "--steps", "type": "int", "default": 0, "help": "..."}, ...]}
 
+An option is a dict, or the name of a shared one in SHARED_OPTIONS ("scene", "checkpoint", "emitter").
 Option types: str, int, float, bool (a switch), choice (with "choices"), file (a path), scene. String
-defaults may hold {scene} and {checkpoint}, filled in from the app. A script that makes a file the app can
-use prints one line `naf-job: <kind> <path>` (kind: checkpoint, image, dataset, ...) when it succeeds, and
-may print `naf-job: progress <done>/<total>` lines (tqdm counters are read too).
+defaults may hold {scene}, {checkpoint}, {emitter} and {walk}, filled in from the app. A script that makes a
+file the app can use prints one line `naf-job: <kind> <path>` (kind: checkpoint, image, dataset, ...) when it
+succeeds, and may print `naf-job: progress <done>/<total>` lines (tqdm counters are read too).
 """
 
 from __future__ import annotations
@@ -23,6 +28,15 @@ OPTION_TYPES = ("str", "int", "float", "bool", "choice", "file", "scene")
 RESULT_LINE = re.compile(r"^naf-job: (\w+) (.+)$")
 PROGRESS_COUNT = re.compile(r"naf-job: progress (\d+)/(\d+)|(\d+)/(\d+) \[")
 """A tqdm counter ("12/40 [00:03<...") or a job's own `naf-job: progress 12/40` line."""
+
+SHARED_OPTIONS: dict[str, dict] = {
+    "scene": {"flag": "--scene", "type": "scene", "default": "{scene}", "help": "scene name or scene.json"},
+    "checkpoint": {"flag": "--checkpoint", "type": "file", "default": "{checkpoint}", "required": False,
+                   "help": "field checkpoint (default: the bundled one)"},
+    "emitter": {"flag": "--emitter", "type": "str", "default": "{emitter}",
+                "help": "emitter position 'X Y' in metres"},
+}
+"""Options several job scripts take, named in a JOB's "options" list instead of repeated in each script."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,18 @@ class JobSpec:
     produces: str = ""
 
 
+def job_options(job: dict) -> list[dict]:
+    """The option dicts of a JOB literal, shared ones (named by a string) looked up in SHARED_OPTIONS."""
+    options = []
+    for raw in job.get("options", []):
+        if isinstance(raw, str):
+            if raw not in SHARED_OPTIONS:
+                raise ValueError(f"unknown shared job option {raw!r}; known: {sorted(SHARED_OPTIONS)}")
+            raw = SHARED_OPTIONS[raw]
+        options.append(raw)
+    return options
+
+
 def read_job(script: Path) -> JobSpec | None:
     """The JobSpec of one script, or None if it has no `JOB` literal; ValueError for a malformed one."""
     tree = ast.parse(Path(script).read_text(encoding="utf-8"), filename=str(script))
@@ -65,7 +91,11 @@ def read_job(script: Path) -> JobSpec | None:
     else:
         return None
     options = []
-    for raw in job.get("options", []):
+    try:
+        raws = job_options(job)
+    except ValueError as exc:
+        raise ValueError(f"{script}: {exc}") from None
+    for raw in raws:
         kind = raw.get("type", "str")
         if kind not in OPTION_TYPES or not str(raw.get("flag", "")).startswith("-"):
             raise ValueError(f"{script}: option {raw!r} needs a flag starting with '-' and a type in "
@@ -92,7 +122,7 @@ def discover_jobs(scripts_dir: Path) -> list[JobSpec]:
 
 
 def fill_default(value: object, context: dict[str, str]) -> object:
-    """A default with {scene} / {checkpoint} replaced from the app's context (missing keys become '')."""
+    """A default with {scene}, {checkpoint}, ... replaced from the app's context (missing keys become '')."""
     if isinstance(value, str):
         return re.sub(r"\{(\w+)\}", lambda m: context.get(m.group(1), ""), value)
     return value
@@ -124,10 +154,11 @@ def parse_progress(text: str) -> tuple[int, int] | None:
 def job_parser(job: dict, prog: str | None = None) -> argparse.ArgumentParser:
     """An argparse parser for a job script from its JOB literal (so `script.py --help` lists the options).
 
-    An option whose default needs the app ({scene}, ...) is required here unless it says "required": False.
+    An option whose default needs the app ({scene}, ...) is required here unless it says "required": False
+    (then it has no default: a standalone run without it leaves it to the command behind the script).
     """
     parser = argparse.ArgumentParser(prog=prog, description=f"{job['title']}: {job.get('description', '')}")
-    for raw in job.get("options", []):
+    for raw in job_options(job):
         default = raw.get("default")
         needs_app = isinstance(default, str) and "{" in default
         kwargs: dict = {"help": raw.get("help", "")}
@@ -139,7 +170,7 @@ def job_parser(job: dict, prog: str | None = None) -> argparse.ArgumentParser:
             kwargs["choices"] = list(raw["choices"])
         if raw.get("required", needs_app):
             kwargs["required"] = True
-        elif default not in (None, ""):
+        elif default not in (None, "") and not needs_app:  # a placeholder only the app can fill
             kwargs["default"] = default
         parser.add_argument(raw["flag"], **kwargs)
     return parser
@@ -148,13 +179,24 @@ def job_parser(job: dict, prog: str | None = None) -> argparse.ArgumentParser:
 def forward_args(job: dict, args: argparse.Namespace) -> list[str]:
     """The parsed options as command-line arguments again (same flags), for `naf_model.cli.main`."""
     out: list[str] = []
-    for raw in job.get("options", []):
+    for raw in job_options(job):
         value = getattr(args, raw["flag"].lstrip("-").replace("-", "_"))
         if raw.get("type") == "bool":
             out += [raw["flag"]] if value else []
         elif value is not None and value != "":
             out += [raw["flag"], str(value)]
     return out
+
+
+def parse_numbers(parser: argparse.ArgumentParser, flag: str, text: str, count: int) -> list[float]:
+    """`count` numbers from an option's text ('X Y', spaces or commas); else `parser.error` naming `flag`."""
+    try:
+        values = [float(v) for v in text.replace(",", " ").split()]
+    except ValueError:
+        values = []
+    if len(values) != count:
+        parser.error(f"{flag} needs {count} numbers (metres, 'X Y ...'), got {text!r}")
+    return values
 
 
 def report_progress(done: int, total: int) -> None:

@@ -1,0 +1,50 @@
+"""A picture of the main window as a user sees it once the field has answered: IR panel and loudness heatmap.
+
+`scripts/make_docs_images.py` writes docs/app.png with it; the screenshot test writes to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from PyQt6.QtGui import QImage
+from PyQt6.QtWidgets import QApplication
+
+from naf_app.window import MainWindow
+
+SETTLE_S = 0.2
+"""Extra time after the last result arrives, for the pending redraws (the IR panel paces its own)."""
+
+
+def window_ready(window: MainWindow) -> bool:
+    """The field has answered: the loudness map and an IR are in the state."""
+    return window.state.loudness is not None and window.state.last_ir is not None
+
+
+def wait_and_grab(window: MainWindow, timeout_s: float = 120.0) -> QImage:
+    """Process events until `window_ready` (TimeoutError after `timeout_s`), let it settle, grab the window."""
+    app = QApplication.instance()
+    deadline = time.monotonic() + timeout_s
+    while not window_ready(window):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no loudness map and IR after {timeout_s:.0f} s: {window.messages[-1:]}")
+        app.processEvents()
+        time.sleep(0.01)
+    settle = time.monotonic() + SETTLE_S
+    while time.monotonic() < settle:
+        app.processEvents()
+        time.sleep(0.01)
+    return window.grab().toImage()
+
+
+def save_png(image: QImage, path: str | Path) -> Path:
+    """Write `image` to `path` as PNG atomically (a temporary file beside it, then a rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    if not image.save(str(tmp), "PNG"):
+        raise OSError(f"could not write {tmp}")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,70 @@
+"""The status bar's permanent part: loaded model, device, last IR latency, audio health, loudness progress.
+
+A view of `SessionState`: the model and device labels follow `fieldChanged`, the latency label `irChanged`;
+the audio label polls the engine's counters; the progress bar shows the analysis worker's loudness job.
+"""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QLabel, QProgressBar, QStatusBar
+
+from naf_app.state import FieldInfo, IrAnswer, SessionState
+
+AUDIO_POLL_MS = 500
+
+
+class SessionStatus:
+    """Labels and a progress bar added to `bar`; `audio` is an AudioLink or None."""
+
+    def __init__(self, state: SessionState, bar: QStatusBar, audio=None) -> None:
+        self.audio = audio
+        self.model_label = QLabel("model: none")
+        self.device_label = QLabel("device: -")
+        self.latency_label = QLabel("IR: - ms")
+        self.audio_label = QLabel(audio.status if audio is not None else "audio: off")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setFormat("loudness map %p%")
+        self.progress.setVisible(False)
+        self.progress.setMaximumHeight(self.model_label.sizeHint().height())  # showing it must not relayout
+        for w in (self.progress, self.model_label, self.device_label, self.latency_label, self.audio_label):
+            bar.addPermanentWidget(w)
+        self.audio_timer = QTimer(bar, interval=AUDIO_POLL_MS)
+        self.audio_timer.timeout.connect(self._update_audio_label)
+        self.audio_timer.start()
+        state.fieldChanged.connect(self._field_changed)
+        state.irChanged.connect(self._ir_changed)
+
+    def _field_changed(self, info: FieldInfo | None) -> None:
+        if info is None:
+            self.model_label.setText("model: none")
+            self.device_label.setText("device: -")
+            return
+        self.model_label.setText(f"model: {info.path.name} ({info.preset})")
+        self.device_label.setText(f"device: {'CUDA' if info.device.startswith('cuda') else 'CPU'}")
+
+    def _ir_changed(self, answer: IrAnswer) -> None:
+        self.latency_label.setText(f"IR: {answer.latency_ms:.0f} ms")
+
+    def loudness_started(self) -> None:
+        """A loudness map is being computed (amount unknown until its first progress report)."""
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+
+    def loudness_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def loudness_ended(self) -> None:
+        self.progress.setVisible(False)
+
+    def _update_audio_label(self) -> None:
+        if self.audio is None:
+            return
+        underruns = self.audio.underruns()
+        text = self.audio.status if underruns is None else f"audio: on, {underruns} underruns"
+        self.audio_label.setText(text)
+
+    def stop(self) -> None:
+        self.audio_timer.stop()
