@@ -17,3 +17,7 @@ SPEED_OF_SOUND = 343.0
 """m/s, used by the simulator and by the geometric phase."""
 WALL_CLEARANCE_M = 0.2
 """Positions closer than this to a wall are not free."""
+NORM_STD_FACTOR = 3.0
+"""Log-magnitudes are normalised as (x - mean) / (NORM_STD_FACTOR * std), per (frequency, frame)."""
+STD_FLOOR = 1e-3
+"""Lower bound on a normalisation std, so a cell that is silent in every training IR stays finite."""

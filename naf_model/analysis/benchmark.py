@@ -226,8 +226,8 @@ def bench_checkpoint(
     path: Path, config: BenchConfig, scene: Any | None = None, log: Callable[[str], None] = print
 ) -> list[BenchRow]:
     """Rows for one checkpoint, one per available device setup; `scene` defaults to the bundled one."""
+    from naf_model.checkpoint import load_checkpoint
     from naf_model.field import NeuralAcousticField
-    from naf_model.model import load_checkpoint
 
     ckpt = load_checkpoint(path)
     if scene is None:

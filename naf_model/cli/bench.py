@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def latest_per_preset(paths: list[Path]) -> list[tuple[Path, Any]]:
     """(path, checkpoint) keeping the newest file for each (scene, preset) among `paths`."""
-    from naf_model.model import load_checkpoint
+    from naf_model.checkpoint import load_checkpoint
 
     chosen: dict[tuple[str, str], tuple[Path, Any]] = {}
     for path in sorted(paths, key=lambda p: p.stat().st_mtime):
@@ -135,13 +135,13 @@ def _train_speed(args: argparse.Namespace, scene: Any, chosen: list) -> list[dic
     from dataclasses import asdict
 
     from naf_model.analysis.train_speed import train_speed, train_speed_table
-    from naf_model.model import PRESETS
+    from naf_model.networks import PRESETS
     from naf_model.paths import default_dataset_path
 
     if scene is None:
         if not chosen:
             raise NafError("--train-speed needs --scene (or a checkpoint) to know which data set to use")
-        from naf_model.model import load_checkpoint
+        from naf_model.checkpoint import load_checkpoint
         from naf_model.scene import load_scene
 
         scene = load_scene(load_checkpoint(chosen[0][0]).scene_name)

@@ -284,7 +284,7 @@ def _field_storage(checkpoint: Path, has_training_state: bool) -> tuple[int, str
     size = checkpoint.stat().st_size
     if not has_training_state:
         return size, f"checkpoint file size ({size:,} B)"
-    from naf_model.model.checkpoint import export_checkpoint
+    from naf_model.checkpoint import export_checkpoint
 
     with tempfile.TemporaryDirectory(prefix="naf-eval-") as tmp:
         shipped = export_checkpoint(checkpoint, Path(tmp) / "field.pt").stat().st_size
