@@ -1,7 +1,7 @@
 """Turn predicted log-magnitude spectrograms into binaural IR waveforms (phase reconstruction).
 
-`random`: magnitudes with a uniformly random phase from a fixed seed - the paper's choice for metrics
-(T60 and friends), deterministic and the same for every query.
+`random`: magnitudes with the fixed random phase (`spectrogram.random_phase`, the rule the metrics use) - the
+paper's choice for metrics (T60 and friends), deterministic and the same for every query.
 `geometric`: a listening-quality waveform from what the field knows besides magnitudes: the direct sound
 reaches each ear at a time given by the emitter-listener distance and a Woodworth spherical-head ITD, so
 frames holding it get the linear phase of a pulse at that instant; the other frames (reflections, diffuse
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from naf_model.conventions import HOP, LOG_EPS, N_FFT, N_FREQ, SAMPLE_RATE, SPEED_OF_SOUND
-from naf_model.spectrogram import window
+from naf_model.spectrogram import random_phase, window
 
 PHASE_METHODS = ("geometric", "random")
 DEFAULT_HEAD_RADIUS_M = 0.0875
@@ -26,11 +26,11 @@ _RANDOM_PHASE: dict[tuple[int, int], np.ndarray] = {}
 
 
 def random_phase_table(n_frames: int, seed: int = 0) -> np.ndarray:
-    """Fixed unit phasors exp(i phi), phi ~ U(0, 2 pi) from `seed`, (N_FREQ, n_frames) complex64 (cached)."""
+    """Unit phasors exp(i phi) of `spectrogram.random_phase(n_frames, seed)`, (N_FREQ, n_frames) complex64
+    (cached)."""
     key = (n_frames, seed)
     if key not in _RANDOM_PHASE:
-        phi = np.random.default_rng(seed).uniform(0, 2 * np.pi, (N_FREQ, n_frames))
-        _RANDOM_PHASE[key] = np.exp(1j * phi).astype(np.complex64)
+        _RANDOM_PHASE[key] = np.exp(1j * random_phase(n_frames, seed)).astype(np.complex64)
     return _RANDOM_PHASE[key]
 
 
