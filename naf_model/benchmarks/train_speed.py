@@ -62,14 +62,13 @@ def train_speed(
             start = time.perf_counter()
             result = train_field(config, options, scene)
             run_s = time.perf_counter() - start
-        pixel = config.network.kind == "pixel"
-        per_step = config.train.irs_per_step * (config.train.pixels_per_ir if pixel else 1)
+        per_step = result.model.samples_per_step(config.train)
         rate = float(result.metrics["samples_per_s"])
         rows.append(
             TrainSpeedRow(
                 preset=name,
                 device=_device_name(device),
-                sample_unit="pixel" if pixel else "IR",
+                sample_unit=result.model.sample_unit,
                 samples_per_step=per_step,
                 steps_per_s=rate / per_step,
                 samples_per_s=rate,
