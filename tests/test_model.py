@@ -91,6 +91,38 @@ def test_network_shapes_and_conditioning(kind):
         assert torch.allclose(values, picked, atol=1e-5)  # pixel path == whole-spectrogram path
 
 
+
+@pytest.mark.parametrize("kind", ["pixel", "amortised", "aligned"])
+def test_every_network_decodes_blends_and_reads_pixels_by_one_interface(kind):
+    """The AcousticNetwork paths agree with the network's own whole-spectrogram forward: the decoder
+    de-normalises it (and blends two orientations linearly), values_at reads it at pixels."""
+    torch.manual_seed(0)
+    model = build_network(small(kind), SHAPE).eval()
+    rng = np.random.default_rng(0)
+    mean, std = rng.normal(size=(256, 12)), rng.uniform(0.2, 1.0, (256, 12))
+    stats = SpectrogramStats(mean.astype(np.float32), std.astype(np.float32))
+    if kind == "aligned":  # the decoder works in the aligned frame, the forward ends in the data's normalisation
+        model.set_alignment_stats(torch.rand(256, 12), torch.rand(256, 12) + 0.5, *stats.mean_and_scale())
+    e, l_ = torch.tensor([[1.0, 1.0], [3.0, 2.0]]), torch.tensor([[2.0, 2.5], [0.5, 0.5]])
+    lower, upper = torch.tensor([0, 3]), torch.tensor([1, 0])
+    with torch.no_grad():
+        pair = tuple(a + b for a, b in zip(model.endpoint(e, 0), model.endpoint(l_, 1), strict=True))
+        decode = model.spectrogram_decoder(stats)
+        at_lower = stats.denormalise(model.predict(e, l_, lower))
+        at_upper = stats.denormalise(model.predict(e, l_, upper))
+        assert torch.allclose(decode(pair, e, l_, lower, upper, torch.zeros(2)), at_lower, atol=1e-4)
+        blended = decode(pair, e, l_, lower, upper, torch.tensor([0.25, 1.0]))
+        w = torch.tensor([0.25, 1.0])[:, None, None, None]
+        assert torch.allclose(blended, (1 - w) * at_lower + w * at_upper, atol=1e-4)
+        f, t = torch.randint(256, (2, 30)), torch.randint(12, (2, 30))
+        values = model.values_at(e, l_, lower, f, t)
+        full = model.predict(e, l_, lower)
+        rows = torch.arange(2)[:, None]
+        assert values.shape == (2, 2, 30)
+        assert torch.allclose(values, torch.stack([full[rows, ear, f, t] for ear in (0, 1)], 1), atol=1e-5)
+        features = model.features(pair, lower)
+    assert features.shape == (2, model.config.network.width) and torch.isfinite(features).all()
+
 @pytest.mark.parametrize("kind", ["pixel", "amortised", "aligned"])
 def test_one_batch_overfit_drives_loss_near_zero(kind):
     torch.manual_seed(0)
