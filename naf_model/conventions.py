@@ -26,3 +26,7 @@ WALL_CLEARANCE_M = 0.2
 """Positions closer than this to a wall are not free."""
 LOUDNESS_FLOOR_DB = -60.0
 """Loudness maps (dB re their maximum) show levels below this in their darkest colour, in files and in the app."""
+NORM_STD_FACTOR = 3.0
+"""Log-magnitudes are normalised as (x - mean) / (NORM_STD_FACTOR * std), per (frequency, frame)."""
+STD_FLOOR = 1e-3
+"""Lower bound on a normalisation std, so a cell that is silent in every training IR stays finite."""

@@ -74,3 +74,10 @@ def log_magnitude(x: np.ndarray, n_frames: int | None = None) -> np.ndarray:
 def magnitude_from_log(logmag: np.ndarray) -> np.ndarray:
     """Inverse of the log map: |X| = exp(value) - LOG_EPS, clipped at zero."""
     return np.maximum(np.exp(np.asarray(logmag, dtype=np.float64)) - LOG_EPS, 0.0)
+
+
+def random_phase(n_frames: int, seed: int = 0) -> np.ndarray:
+    """The fixed random phase, (N_FREQ, n_frames) radians ~ U(-pi, pi) from `seed`: the one rule for every
+    random-phase inversion (metrics invert prediction and ground truth with the same one; the field's
+    `random` phase and the diffuse frames of its `geometric` phase use it too)."""
+    return np.random.default_rng(seed).uniform(-np.pi, np.pi, size=(N_FREQ, n_frames))

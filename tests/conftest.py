@@ -106,10 +106,10 @@ def tiny_field(tmp_path_factory):
     import dataclasses
 
     from naf_model.data import DataConfig, make_dataset
-    from naf_model.model import preset
-    from naf_model.model.train import RunOptions, train_field
+    from naf_model.networks import preset
     from naf_model.scene.examples import two_room_scene
     from naf_model.simulate import SimulationConfig
+    from naf_model.training.train import RunOptions, train_field
 
     scene = two_room_scene()
     folder = tmp_path_factory.mktemp("tiny_field")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from naf_model.data import DataConfig, make_dataset
-from naf_model.model.presets import GridConfig, ModelConfig, preset
+from naf_model.networks.presets import GridConfig, ModelConfig, preset
 from naf_model.scene.examples import two_room_scene
 from naf_model.simulate import SimulationConfig
 
@@ -45,7 +45,7 @@ def tiny_config(kind: str = "amortised", steps: int = 60, eval_every: int = 20) 
 def train_fast_on_shoebox(folder: Path, scene, data_config: DataConfig, steps: int):
     """Simulate `data_config`'s data set of a shoebox `scene` into `folder` and train the `fast` preset on it
     for `steps` steps on the CPU; returns (data set path, TrainResult)."""
-    from naf_model.model.train import RunOptions, train_field
+    from naf_model.training.train import RunOptions, train_field
 
     data = make_dataset(scene, data_config, folder / "shoebox.h5", workers=1, progress=False)
     options = RunOptions(data, folder / "runs" / "fast", steps=steps, device="cpu", progress=False)

@@ -10,7 +10,7 @@ import json
 import pytest
 import torch
 
-from naf_model.analysis.benchmark import (
+from naf_model.benchmarks.fields import (
     BenchConfig,
     BenchRow,
     bench_checkpoint,
@@ -119,3 +119,22 @@ def test_cli_bench_end_to_end_with_train_speed(tiny, tmp_path, capsys):
 def test_cli_bench_errors_are_one_line(tmp_path, capsys):
     assert main(["bench", str(tmp_path / "nothing.pt")]) == 2
     assert capsys.readouterr().err.startswith("naf: error: no checkpoint at")
+
+
+def test_without_paths_bench_takes_each_scenes_default_field(tmp_path, monkeypatch):
+    import os
+
+    from naf_model.paths import CHECKPOINTS_DIR, default_checkpoint
+
+    monkeypatch.setenv("NAF_RUNS_DIR", str(tmp_path))
+    for age, run in enumerate(("roomy/cpu", "roomy/fast")):
+        (tmp_path / run).mkdir(parents=True)
+        (tmp_path / run / "best.pt").write_bytes(b"")
+        os.utime(tmp_path / run / "best.pt", (1e9 + age, 1e9 + age))  # fast is the newer run
+    (tmp_path / "untrained" / "fast").mkdir(parents=True)  # a run without best.pt yet: no field
+    found = find_checkpoints()
+    assert (tmp_path / "roomy" / "fast" / "best.pt").resolve() in found
+    assert (tmp_path / "roomy" / "cpu" / "best.pt").resolve() not in found
+    bundled = sorted(CHECKPOINTS_DIR.glob("*.pt"))
+    assert all(default_checkpoint(p.stem).resolve() in found for p in bundled)
+    assert len(found) == len(bundled) + 1

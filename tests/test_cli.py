@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from naf_model.cli import main
-from naf_model.model.presets import DEFAULT_PRESET, PRESETS
+from naf_model.networks.presets import DEFAULT_PRESET, PRESETS
 from naf_model.rendering.ir_source import IR_SOURCES
 
 HEAVY = ("torch", "numpy", "scipy", "matplotlib", "pyroomacoustics", "sklearn", "h5py", "trimesh", "shapely")

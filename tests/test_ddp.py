@@ -11,8 +11,8 @@ import torch
 import torch.multiprocessing as mp
 from model_helpers import tiny_config, tiny_dataset
 
-from naf_model.model import load_checkpoint
-from naf_model.model.train import RunOptions, train_field
+from naf_model.checkpoint import load_checkpoint
+from naf_model.training.train import RunOptions, train_field
 
 WORLD = 2
 

@@ -12,11 +12,11 @@ import pytest
 from naf_model.cli import main
 from naf_model.data import DataConfig, make_dataset
 from naf_model.evaluation import codecs, floor
-from naf_model.model.presets import GridConfig, preset
-from naf_model.model.train import RunOptions, train_field
+from naf_model.networks.presets import GridConfig, preset
 from naf_model.scene import save_scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
 from naf_model.simulate import SimulationConfig
+from naf_model.training.train import RunOptions, train_field
 
 TINY = DataConfig(
     listener_spacing=0.5,

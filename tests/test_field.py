@@ -16,9 +16,9 @@ from naf_model.data import DataSet
 from naf_model.errors import CheckpointError, PositionError
 from naf_model.field import NeuralAcousticField
 from naf_model.field.phase import ear_delays, geometric_phase_ir, overlap_add
-from naf_model.model.train import RunOptions, train_field
 from naf_model.scene.examples import shoebox_scene, two_room_scene
 from naf_model.spectrogram import istft, log_magnitude
+from naf_model.training.train import RunOptions, train_field
 
 SCENE = two_room_scene()
 

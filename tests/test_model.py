@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import torch
 
+from naf_model.checkpoint import Checkpoint, export_checkpoint, load_checkpoint, save_checkpoint
 from naf_model.errors import CheckpointError, DataError
-from naf_model.model import Checkpoint, FieldShape, build, export_checkpoint, load_checkpoint, preset
-from naf_model.model.amortised import ALIGN_MARGIN_FRAMES, FRAMES_PER_METRE, align_shift, shift_frames
-from naf_model.model.checkpoint import save_checkpoint
-from naf_model.model.embedding import SinusoidalEmbedding
-from naf_model.model.grid import LocalFeatureGrid
-from naf_model.model.normalisation import SpectrogramStats
-from naf_model.model.presets import PRESETS, GridConfig, NetworkConfig
+from naf_model.networks import FieldShape, build_network, preset
+from naf_model.networks.amortised import ALIGN_MARGIN_FRAMES, FRAMES_PER_METRE, align_shift, shift_frames
+from naf_model.networks.embedding import SinusoidalEmbedding
+from naf_model.networks.grid import LocalFeatureGrid
+from naf_model.networks.normalisation import SpectrogramStats
+from naf_model.networks.presets import PRESETS, GridConfig, NetworkConfig
 
 SHAPE = FieldShape((0.0, 0.0, 4.0, 3.0), n_frames=12)
 
@@ -75,7 +75,7 @@ def test_grid_gaussian_interpolation_fits_a_smooth_function():
 @pytest.mark.parametrize("kind", ["pixel", "amortised"])
 def test_network_shapes_and_conditioning(kind):
     torch.manual_seed(0)
-    model = build(small(kind), SHAPE)
+    model = build_network(small(kind), SHAPE)
     e, l_ = torch.tensor([[1.0, 1.0], [3.0, 2.0]]), torch.tensor([[2.0, 2.5], [0.5, 0.5]])
     o = torch.tensor([0, 3])
     full = model.predict(e, l_, o)
@@ -91,10 +91,42 @@ def test_network_shapes_and_conditioning(kind):
         assert torch.allclose(values, picked, atol=1e-5)  # pixel path == whole-spectrogram path
 
 
+
+@pytest.mark.parametrize("kind", ["pixel", "amortised", "aligned"])
+def test_every_network_decodes_blends_and_reads_pixels_by_one_interface(kind):
+    """The AcousticNetwork paths agree with the network's own whole-spectrogram forward: the decoder
+    de-normalises it (and blends two orientations linearly), values_at reads it at pixels."""
+    torch.manual_seed(0)
+    model = build_network(small(kind), SHAPE).eval()
+    rng = np.random.default_rng(0)
+    mean, std = rng.normal(size=(256, 12)), rng.uniform(0.2, 1.0, (256, 12))
+    stats = SpectrogramStats(mean.astype(np.float32), std.astype(np.float32))
+    if kind == "aligned":  # the decoder works in the aligned frame, the forward ends in the data's normalisation
+        model.set_alignment_stats(torch.rand(256, 12), torch.rand(256, 12) + 0.5, *stats.mean_and_scale())
+    e, l_ = torch.tensor([[1.0, 1.0], [3.0, 2.0]]), torch.tensor([[2.0, 2.5], [0.5, 0.5]])
+    lower, upper = torch.tensor([0, 3]), torch.tensor([1, 0])
+    with torch.no_grad():
+        pair = tuple(a + b for a, b in zip(model.endpoint(e, 0), model.endpoint(l_, 1), strict=True))
+        decode = model.spectrogram_decoder(stats)
+        at_lower = stats.denormalise(model.predict(e, l_, lower))
+        at_upper = stats.denormalise(model.predict(e, l_, upper))
+        assert torch.allclose(decode(pair, e, l_, lower, upper, torch.zeros(2)), at_lower, atol=1e-4)
+        blended = decode(pair, e, l_, lower, upper, torch.tensor([0.25, 1.0]))
+        w = torch.tensor([0.25, 1.0])[:, None, None, None]
+        assert torch.allclose(blended, (1 - w) * at_lower + w * at_upper, atol=1e-4)
+        f, t = torch.randint(256, (2, 30)), torch.randint(12, (2, 30))
+        values = model.values_at(e, l_, lower, f, t)
+        full = model.predict(e, l_, lower)
+        rows = torch.arange(2)[:, None]
+        assert values.shape == (2, 2, 30)
+        assert torch.allclose(values, torch.stack([full[rows, ear, f, t] for ear in (0, 1)], 1), atol=1e-5)
+        features = model.features(pair, lower)
+    assert features.shape == (2, model.config.network.width) and torch.isfinite(features).all()
+
 @pytest.mark.parametrize("kind", ["pixel", "amortised", "aligned"])
 def test_one_batch_overfit_drives_loss_near_zero(kind):
     torch.manual_seed(0)
-    model = build(small(kind), SHAPE)
+    model = build_network(small(kind), SHAPE)
     g = torch.Generator().manual_seed(0)
     e, l_ = torch.rand(4, 2, generator=g) * 3, torch.rand(4, 2, generator=g) * 3
     o = torch.randint(4, (4,), generator=g)
@@ -130,7 +162,7 @@ def test_one_batch_overfit_drives_loss_near_zero(kind):
 
 def test_pca_basis_spans_low_rank_spectrograms():
     torch.manual_seed(0)
-    model = build(small("amortised"), SHAPE)
+    model = build_network(small("amortised"), SHAPE)
     factors = torch.randn(8, 256 * 12)  # rank = K: every component carries variance
     data = (torch.randn(40, 8) @ factors).reshape(40, 256, 12)
     explained = model.init_basis(data)
@@ -155,7 +187,7 @@ def test_shift_frames_delays_by_whole_and_fractional_frames():
 def test_aligned_decode_moves_with_the_direct_path_delay():
     """Same code, listener further away by k frames of travel: the same spectrogram k frames later."""
     torch.manual_seed(0)
-    model = build(small("aligned"), SHAPE).eval()
+    model = build_network(small("aligned"), SHAPE).eval()
     model.set_alignment_stats(*(torch.rand(256, 12) + 0.5 for _ in range(4)))
     code = torch.randn(1, 64).expand(3, 64)
     e = torch.tensor([[0.5, 1.0]] * 3)
@@ -182,7 +214,7 @@ def _checkpoint(model: torch.nn.Module, config) -> Checkpoint:
 def test_save_load_round_trip_gives_identical_outputs(tmp_path, kind):
     torch.manual_seed(0)
     config = small(kind)
-    model = build(config, SHAPE).eval()
+    model = build_network(config, SHAPE).eval()
     if kind == "aligned":  # the alignment statistics are buffers and must travel with the weights
         model.set_alignment_stats(*(torch.rand(256, 12) + 0.5 for _ in range(4)))
     path = tmp_path / "c.pt"
@@ -201,7 +233,7 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path, kind):
 
 def test_checkpoint_errors_are_one_line(tmp_path):
     config = small("pixel")
-    path = save_checkpoint(_checkpoint(build(config, SHAPE), config), tmp_path / "c.pt")
+    path = save_checkpoint(_checkpoint(build_network(config, SHAPE), config), tmp_path / "c.pt")
     with pytest.raises(CheckpointError, match="other geometry"):
         load_checkpoint(path, scene_hash="hash-b")
     cut = tmp_path / "cut.pt"

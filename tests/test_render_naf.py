@@ -12,9 +12,9 @@ from model_helpers import tiny_config, tiny_dataset
 
 from naf_model.cli import main
 from naf_model.field import NeuralAcousticField
-from naf_model.model.train import RunOptions, train_field
 from naf_model.rendering.ir_source import ir_source
 from naf_model.scene.examples import shoebox_scene, two_room_scene
+from naf_model.training.train import RunOptions, train_field
 
 SCENE = two_room_scene()
 

@@ -16,11 +16,12 @@ import pytest
 import torch
 from model_helpers import tiny_config, tiny_dataset
 
+from naf_model.checkpoint import load_checkpoint
 from naf_model.errors import CheckpointError, DataError
-from naf_model.model import load_checkpoint
-from naf_model.model.train import RunOptions, energy_decay_db, train_field
+from naf_model.networks.amortised import energy_decay_db
 from naf_model.scene import save_scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
+from naf_model.training.train import RunOptions, train_field
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,7 +55,7 @@ torch.set_num_threads(1)
 sys.path.insert(0, {tests!r})
 from pathlib import Path
 from model_helpers import tiny_config
-from naf_model.model.train import RunOptions, train_field
+from naf_model.training.train import RunOptions, train_field
 train_field(tiny_config("amortised", steps={steps}, eval_every=10), RunOptions(Path({data!r}), Path({out!r}),
             progress=False))
 """

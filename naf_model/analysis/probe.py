@@ -94,11 +94,11 @@ def ridge_probe(
 
 def untrained_copy(field: Any, seed: int = 0) -> Any:
     """The field's network freshly initialised (torch seed `seed`, global RNG untouched), same scene."""
-    from naf_model.model import build
+    from naf_model.networks import build_network
 
     with torch.random.fork_rng(devices=[]):  # building a network (here and in the field) draws from it
         torch.manual_seed(seed)
-        model = build(field.checkpoint.config, field.checkpoint.shape)
+        model = build_network(field.checkpoint.config, field.checkpoint.shape)
         weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
         checkpoint = replace(field.checkpoint, weights=weights, training=None)
         return type(field)(checkpoint, device=str(field.device), scene=field.scene)

@@ -1,6 +1,6 @@
 """`naf bench` (also scripts/bench_field.py): speed, size and held-out accuracy of trained fields.
 
-naf bench                                  # bundled checkpoints and the newest run of each preset
+naf bench                                  # each scene's default field (bundled, else newest best.pt)
 naf bench runs/apartment_1/fast/best.pt --json bench.json
 naf bench --train-speed --scene apartment_1 --presets fast cpu
 """
@@ -21,8 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "checkpoints",
         nargs="*",
         type=Path,
-        help="checkpoint files or run folders (default: assets/checkpoints and the runs folder, newest "
-        "checkpoint per scene and preset)",
+        help="checkpoint files or run folders (default: each scene's default field, the bundled checkpoint "
+        "else the newest best.pt under runs/<scene>/)",
     )
     p.add_argument("--scene", default=None, help="scene name or file for the checkpoints (default: theirs)")
     p.add_argument("--data", type=Path, default=None, help="data set for held-out errors and --train-speed")
@@ -58,20 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def latest_per_preset(paths: list[Path]) -> list[tuple[Path, Any]]:
-    """(path, checkpoint) keeping the newest file for each (scene, preset) among `paths`."""
-    from naf_model.model import load_checkpoint
-
-    chosen: dict[tuple[str, str], tuple[Path, Any]] = {}
-    for path in sorted(paths, key=lambda p: p.stat().st_mtime):
-        ckpt = load_checkpoint(path)
-        chosen[(ckpt.scene_name, ckpt.preset)] = (path, ckpt)
-    return list(chosen.values())
-
-
 def run(args: argparse.Namespace) -> int:
     """Benchmark, print the tables, optionally write JSON."""
-    from naf_model.analysis.benchmark import (
+    from naf_model.benchmarks.fields import (
         BenchConfig,
         bench_checkpoint,
         environment,
@@ -105,9 +94,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.train_speed or args.checkpoints:
             raise
         found = []
-    chosen = latest_per_preset(found) if not args.checkpoints else [(p, None) for p in found]
     rows = []
-    for path, _ in chosen:
+    for path in found:
         rows += bench_checkpoint(path, config, scene, _log)
     report: dict[str, Any] = {
         "environment": environment(),
@@ -119,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         notes = list(dict.fromkeys(n for r in rows for n in r.notes))
         print("\n".join(["", *(f"- {n}" for n in notes)]) if notes else "")
     if args.train_speed:
-        report["train_speed"] = _train_speed(args, scene, chosen)
+        report["train_speed"] = _train_speed(args, scene, found)
     if args.json is not None:
         write_json(args.json, report)
         _log(f"wrote {args.json}")
@@ -131,20 +119,20 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _train_speed(args: argparse.Namespace, scene: Any, chosen: list) -> list[dict[str, Any]]:
+def _train_speed(args: argparse.Namespace, scene: Any, checkpoints: list[Path]) -> list[dict[str, Any]]:
     from dataclasses import asdict
 
-    from naf_model.analysis.train_speed import train_speed, train_speed_table
-    from naf_model.model import PRESETS
+    from naf_model.benchmarks.train_speed import train_speed, train_speed_table
+    from naf_model.networks import PRESETS
     from naf_model.paths import default_dataset_path
 
     if scene is None:
-        if not chosen:
+        if not checkpoints:
             raise NafError("--train-speed needs --scene (or a checkpoint) to know which data set to use")
-        from naf_model.model import load_checkpoint
+        from naf_model.checkpoint import load_checkpoint
         from naf_model.scene import load_scene
 
-        scene = load_scene(load_checkpoint(chosen[0][0]).scene_name)
+        scene = load_scene(load_checkpoint(checkpoints[0]).scene_name)
     data = args.data if args.data is not None else default_dataset_path(scene.name)
     rows = train_speed(args.presets or list(PRESETS), data, scene, args.train_steps, device=args.train_device,
                        log=_log)  # fmt: skip

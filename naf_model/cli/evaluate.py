@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "storage) and writes it with a JSON copy to docs/results/<scene>.md and .json.",
     )
     parser.add_argument("--scene", required=True, help="bundled scene name or scene.json path")
-    parser.add_argument("--checkpoint", type=Path, help="field checkpoint (default: the bundled one, if any)")
+    parser.add_argument(
+        "--checkpoint", type=Path, help="field checkpoint (default: the bundled one, else the newest run's best.pt)"
+    )
     parser.add_argument("--data", type=Path, help="data set file (default: data/<scene>.h5)")
     parser.add_argument(
         "--max-pairs",

@@ -1,6 +1,6 @@
 """`naf train`: train (or resume) a Neural Acoustic Field for one scene from its data set.
 
-Thin wrapper over `naf_model.model.train.train_field`; the same command runs under torchrun for DDP
+Thin wrapper over `naf_model.training.train_field`; the same command runs under torchrun for DDP
 (see that module's docstring for single-process, multi-GPU and multi-node launch lines).
 """
 
@@ -15,7 +15,7 @@ from naf_model.paths import default_dataset_path, runs_dir
 
 
 def _preset_names() -> list[str]:
-    from naf_model.model.presets import PRESETS  # imports torch: only when --preset is checked or listed
+    from naf_model.networks.presets import PRESETS
 
     return list(PRESETS)
 
@@ -59,11 +59,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from naf_model.checkpoint import export_checkpoint
     from naf_model.errors import NafError
-    from naf_model.model.checkpoint import export_checkpoint
-    from naf_model.model.presets import DEFAULT_PRESET, preset
-    from naf_model.model.train import RunOptions, train_field
+    from naf_model.networks.presets import DEFAULT_PRESET, preset
     from naf_model.scene import load_scene
+    from naf_model.training.train import RunOptions, train_field
 
     if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
         raise NafError("--steps and --minutes must be positive")

@@ -18,9 +18,10 @@ from tqdm import tqdm
 
 from naf_model import conventions
 from naf_model.atomic import atomic_path
+from naf_model.conventions import STD_FLOOR
 from naf_model.data.parts import PartStore, parts_folder
 from naf_model.data.plan import FORMAT_VERSION, DataPlan, simulation_settings
-from naf_model.data.stats import STD_FLOOR, RunningMoments
+from naf_model.data.stats import RunningMoments
 from naf_model.errors import DataError
 
 COMPRESSION: dict = {"compression": "gzip", "compression_opts": 1, "shuffle": True}

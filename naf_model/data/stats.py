@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-STD_FLOOR = 1e-3
-"""Lower bound on the stored std, so (x - mean) / (3 * std) is finite even for a constant (f, t) cell."""
-
 
 class RunningMoments:
     """Count, mean and sum of squared deviations over the leading axis of batches (n, *cell_shape)."""

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from pyroomacoustics.experimental import measure_rt60
 
-from naf_model.conventions import N_FREQ, SAMPLE_RATE
-from naf_model.spectrogram import istft, magnitude_from_log
+from naf_model.conventions import SAMPLE_RATE
+from naf_model.spectrogram import istft, magnitude_from_log, random_phase
 
 T60_DECAY_DB = 30.0
 """measure_rt60 fits the Schroeder curve from -5 dB over this many dB and extrapolates to -60 dB."""
@@ -26,11 +26,6 @@ EDT_RANGE_DB = 10.0
 """EDT regresses the Schroeder curve from 0 dB to -10 dB and scales the slope to 60 dB."""
 CHUNK_ITEMS = 64
 """Items inverted at once: bounds memory at ~CHUNK_ITEMS x 2 ears x (257 x T complex + N) values."""
-
-
-def random_phase(n_frames: int, seed: int = 0) -> np.ndarray:
-    """The fixed random phase shared by prediction and ground truth, (N_FREQ, n_frames) radians."""
-    return np.random.default_rng(seed).uniform(-np.pi, np.pi, size=(N_FREQ, n_frames))
 
 
 def waveforms_from_log(logmag: np.ndarray, n_samples: int, phase: np.ndarray) -> np.ndarray:

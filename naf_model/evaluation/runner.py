@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.data import DataSet
-from naf_model.errors import DataError
+from naf_model.errors import CheckpointError, DataError
 from naf_model.evaluation import (
     DEFAULT_FLOOR_PAIRS,
     DEFAULT_MAX_PAIRS,
@@ -31,7 +31,7 @@ from naf_model.evaluation import (
     metrics,
 )
 from naf_model.evaluation.report import EvaluationReport, ResultRow, write_report
-from naf_model.paths import bundled_checkpoint, default_dataset_path
+from naf_model.paths import default_checkpoint, default_dataset_path
 from naf_model.spectrogram import log_magnitude
 
 if TYPE_CHECKING:
@@ -47,7 +47,8 @@ class EvalConfig:
     """What `naf eval` scores.
 
     scene: bundled scene name or scene file; data: data set (default `data/<scene>.h5`); checkpoint: the
-    field (default the bundled one; no field row if there is none); max_pairs: held-out pairs scored (a
+    field (default `paths.default_checkpoint`: the bundled one, else the newest best.pt of the scene's runs; no
+    field row if there is none); max_pairs: held-out pairs scored (a
     seeded subset when the data set has more); floor_pairs: pairs simulated twice for the floor row (0:
     no floor); use_codecs: AAC/Opus rows; seed: subset choice and random phase; out_dir: where the
     markdown and JSON go (None: not written).
@@ -183,11 +184,11 @@ def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> Evaluat
 def _checkpoint_path(config: EvalConfig, scene_name: str, notes: list[str]) -> Path | None:
     if config.checkpoint is not None:
         return Path(config.checkpoint)
-    bundled = bundled_checkpoint(scene_name)
-    if bundled.is_file():
-        return bundled
-    notes.append(f"No field row: no checkpoint given and none bundled at {bundled}; pass --checkpoint")
-    return None
+    try:
+        return default_checkpoint(scene_name)
+    except CheckpointError as exc:
+        notes.append(f"No field row: {exc}")
+        return None
 
 
 def _codec_ok(codec: codecs.Codec, notes: list[str]) -> bool:
@@ -284,7 +285,7 @@ def _field_storage(checkpoint: Path, has_training_state: bool) -> tuple[int, str
     size = checkpoint.stat().st_size
     if not has_training_state:
         return size, f"checkpoint file size ({size:,} B)"
-    from naf_model.model.checkpoint import export_checkpoint
+    from naf_model.checkpoint import export_checkpoint
 
     with tempfile.TemporaryDirectory(prefix="naf-eval-") as tmp:
         shipped = export_checkpoint(checkpoint, Path(tmp) / "field.pt").stat().st_size

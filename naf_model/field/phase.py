@@ -1,12 +1,12 @@
 """Turn predicted log-magnitude spectrograms into binaural IR waveforms (phase reconstruction).
 
-`random`: magnitudes with a uniformly random phase from a fixed seed - the paper's choice for metrics
-(T60 and friends), deterministic and the same for every query.
+`random`: magnitudes with the fixed random phase (`spectrogram.random_phase`, the rule the metrics use) - the
+paper's choice for metrics (T60 and friends), deterministic and the same for every query.
 `geometric`: a listening-quality waveform from what the field knows besides magnitudes: the direct sound
 reaches each ear at a time given by the emitter-listener distance and a Woodworth spherical-head ITD, so
 frames holding it get the linear phase of a pulse at that instant; the other frames (reflections, diffuse
-tail) get the fixed random phase; nothing is rendered before the direct sound (causality). Optional
-Griffin-Lim iterations refine the rest while keeping that gate. One synthesis costs about one inverse STFT.
+tail) get the fixed random phase; nothing is rendered before the direct sound (causality). One synthesis
+costs about one inverse STFT.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from naf_model.conventions import HOP, LOG_EPS, N_FFT, N_FREQ, SAMPLE_RATE, SPEED_OF_SOUND
-from naf_model.spectrogram import stft, window
+from naf_model.spectrogram import random_phase, window
 
 PHASE_METHODS = ("geometric", "random")
 DEFAULT_HEAD_RADIUS_M = 0.0875
@@ -26,11 +26,11 @@ _RANDOM_PHASE: dict[tuple[int, int], np.ndarray] = {}
 
 
 def random_phase_table(n_frames: int, seed: int = 0) -> np.ndarray:
-    """Fixed unit phasors exp(i phi), phi ~ U(0, 2 pi) from `seed`, (N_FREQ, n_frames) complex64 (cached)."""
+    """Unit phasors exp(i phi) of `spectrogram.random_phase(n_frames, seed)`, (N_FREQ, n_frames) complex64
+    (cached)."""
     key = (n_frames, seed)
     if key not in _RANDOM_PHASE:
-        phi = np.random.default_rng(seed).uniform(0, 2 * np.pi, (N_FREQ, n_frames))
-        _RANDOM_PHASE[key] = np.exp(1j * phi).astype(np.complex64)
+        _RANDOM_PHASE[key] = np.exp(1j * random_phase(n_frames, seed)).astype(np.complex64)
     return _RANDOM_PHASE[key]
 
 
@@ -94,14 +94,11 @@ def ear_delays(
     return np.stack([left, right], axis=-1)
 
 
-def geometric_phase_ir(
-    logmag: np.ndarray, n_samples: int, delays_s: np.ndarray, n_iter: int = 0, seed: int = 0
-) -> np.ndarray:
+def geometric_phase_ir(logmag: np.ndarray, n_samples: int, delays_s: np.ndarray, seed: int = 0) -> np.ndarray:
     """Log-magnitudes (B, 2, N_FREQ, T) and direct-sound delays (B, 2) s -> waveforms (B, 2, n_samples).
 
     The (up to 4) frames whose window holds the direct sound carry a pulse at the delay, the others the
-    fixed random phase; samples before the delay (less PRE_ONSET_S) are zero. `n_iter` Griffin-Lim
-    iterations then re-estimate the phase of the other frames under the same gate.
+    fixed random phase; samples before the delay (less PRE_ONSET_S) are zero.
     """
     b, _, n_freq, t = logmag.shape
     mag = _magnitude32(logmag)
@@ -115,14 +112,8 @@ def geometric_phase_ir(
     bi, ei = np.meshgrid(np.arange(b), np.arange(2), indexing="ij")
     for j in range(_OVERLAP):
         phase[bi, ei, :, frames[..., j]] = pulse[..., j, :]
-    direct = np.zeros((b, 2, t), bool)
-    direct[bi[..., None], ei[..., None], frames] = True
     gate = np.arange(n_samples) >= (onset - PRE_ONSET_S * SAMPLE_RATE)[..., None]  # (B, 2, N)
-    x = overlap_add(mag * phase, n_samples) * gate
-    for _ in range(n_iter):
-        estimate = np.exp(1j * np.angle(stft(x, t)[..., :N_FREQ, :])).astype(np.complex64)
-        x = overlap_add(mag * np.where(direct[..., None, :], phase, estimate), n_samples) * gate
-    return x.astype(np.float32)
+    return (overlap_add(mag * phase, n_samples) * gate).astype(np.float32)
 
 
 def _magnitude32(logmag: np.ndarray) -> np.ndarray:

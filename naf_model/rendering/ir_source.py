@@ -14,26 +14,12 @@ from collections.abc import Callable
 import numpy as np
 from tqdm import tqdm
 
-from naf_model.conventions import ORIENTATIONS_DEG, SAMPLE_RATE
+from naf_model.conventions import SAMPLE_RATE
 from naf_model.errors import NafError
+from naf_model.orientation import blend_orientations
 
 _CHUNK = 32
 IRFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-
-
-def blend_orientations(irs4: np.ndarray, headings: np.ndarray) -> np.ndarray:
-    """IRs at arbitrary headings from IRs at the 4 training orientations: (B, 4, 2, N), (B,) -> (B, 2, N).
-
-    Linear in angle between the two neighbouring orientations (0, 90, 180, 270 degrees, wrapping at 360),
-    the same rule the field applies to its log-magnitudes.
-    """
-    step = 360.0 / len(ORIENTATIONS_DEG)
-    pos = (np.asarray(headings, np.float64) % 360.0) / step
-    lower = np.floor(pos).astype(int) % len(ORIENTATIONS_DEG)
-    upper = (lower + 1) % len(ORIENTATIONS_DEG)
-    w = (pos - np.floor(pos))[:, None, None]
-    rows = np.arange(len(pos))
-    return ((1.0 - w) * irs4[rows, lower] + w * irs4[rows, upper]).astype(np.float32)
 
 
 def simulated_source(scene, checkpoint=None) -> IRFunction:

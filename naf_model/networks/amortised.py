@@ -9,13 +9,23 @@ learned additive orientation latents in the trunk and ear latents in the head.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from naf_model.conventions import HOP, ORIENTATIONS_DEG, SAMPLE_RATE, SPEED_OF_SOUND
-from naf_model.model.network import ConditionedMLP, EndpointPart, PairEncoder
-from naf_model.model.presets import FieldShape, ModelConfig
+from naf_model.networks.base import (
+    AcousticNetwork,
+    DataSample,
+    SpectrogramDecoder,
+    TrainingBatch,
+    TrainingBatches,
+)
+from naf_model.networks.encoder import ConditionedMLP, EndpointPart, PairEncoder
+from naf_model.networks.normalisation import SpectrogramStats, scale_from_std
+from naf_model.networks.presets import FieldShape, ModelConfig, TrainConfig
 
 FRAMES_PER_METRE = SAMPLE_RATE / (HOP * SPEED_OF_SOUND)
 """STFT frames the direct sound takes per metre of emitter-listener distance (~0.5)."""
@@ -40,11 +50,24 @@ def shift_frames(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     return x0 + frac * (torch.gather(x, -1, idx + 1) - x0)
 
 
-class AmortisedNAF(nn.Module):
+def energy_decay_db(logmag: torch.Tensor) -> torch.Tensor:
+    """Log-magnitudes (..., F, T) -> energy decay curve (..., T) in dB relative to its first frame: the
+    backward (Schroeder) integral of the per-frame energy sum_f |X|^2, which fixes T60, EDT and C50."""
+    frame_energy = torch.logsumexp(2.0 * logmag, dim=-2)  # (..., T) natural-log energy
+    edc = torch.logcumsumexp(frame_energy.flip(-1), dim=-1).flip(-1)
+    return (edc - edc[..., :1]) * (10.0 / math.log(10.0))
+
+
+class AmortisedNAF(AcousticNetwork):
     """(emitter (B, 2) m, listener (B, 2) m, orientation (B,) long) -> (B, 2, F, T) normalised log-magnitudes.
 
     `code` (B, W) is the per-(emitter, listener, orientation) feature used by t-SNE and probes.
     """
+
+    irs_per_call = 128
+    """~27 MB of output per call at T = 104."""
+    feature_rows_per_pair = 1
+    sample_unit = "IR"
 
     def __init__(self, config: ModelConfig, shape: FieldShape) -> None:
         super().__init__()
@@ -142,3 +165,86 @@ class AmortisedNAF(nn.Module):
     ) -> torch.Tensor:
         """Whole spectrograms, both ears: (B, 2, F, T) normalised (= forward; same API as PixelNAF)."""
         return self(emitter, listener, orientation)
+
+    # ---- the AcousticNetwork interface -------------------------------------------------------------------
+    def spectrogram_decoder(self, stats: SpectrogramStats) -> SpectrogramDecoder:
+        """De-normalised log-magnitudes in one product: the decoder is linear in the basis coefficients, so
+        blending orientations blends coefficients, and the de-normalisation is folded into a scaled copy of
+        the basis (made at the first call). Delay-aligned models decode in the aligned frame (its own
+        normalisation), then shift by the emitter-listener delay."""
+        mean, scale = stats.mean_and_scale(self.basis.device)
+        if self.aligned:
+            mean, scale = self.aligned_mean, self.aligned_scale
+        cache: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+        def decode(
+            pair: EndpointPart,
+            emitter: torch.Tensor,
+            listener: torch.Tensor,
+            lower: torch.Tensor,
+            upper: torch.Tensor,
+            weight: torch.Tensor,
+        ) -> torch.Tensor:
+            if not cache:
+                s, m = scale.flatten(), mean.flatten()
+                cache.append((self.basis * s, self.offset * s + m))
+            basis, offset = cache[0]
+            c = self.coefficients(self.code_from_parts(pair, lower))
+            if bool((weight > 0).any()):
+                c_up = self.coefficients(self.code_from_parts(pair, upper))
+                c = c + weight[:, None, None] * (c_up - c)
+            y = torch.addmm(offset, c.reshape(-1, c.shape[-1]), basis)
+            y = y.reshape(len(c), 2, self.shape.n_freq, self.shape.n_frames)
+            return shift_frames(y, align_shift(emitter, listener)) if self.aligned else y
+
+        return decode
+
+    def features(self, pair: EndpointPart, orientation: torch.Tensor) -> torch.Tensor:
+        """The code."""
+        return self.code_from_parts(pair, orientation)
+
+    def values_at(
+        self,
+        emitter: torch.Tensor,
+        listener: torch.Tensor,
+        orientation: torch.Tensor,
+        freq: torch.Tensor,
+        frame: torch.Tensor,
+    ) -> torch.Tensor:
+        """Whole spectrograms decoded, then read at the pixels: (B, 2, P) normalised."""
+        full = self(emitter, listener, orientation)  # (B, 2, F, T)
+        rows = torch.arange(full.shape[0], device=full.device)[:, None]
+        return torch.stack([full[rows, ear, freq, frame] for ear in (0, 1)], 1)
+
+    def samples_per_step(self, train: TrainConfig) -> int:
+        """`irs_per_step` whole spectrograms."""
+        return train.irs_per_step
+
+    def training_batch(self, batches: TrainingBatches, train: TrainConfig) -> TrainingBatch:
+        """Whole (pair, orientation) spectrograms, both ears."""
+        b = batches.irs(train.irs_per_step)
+        return TrainingBatch((b.emitter, b.listener, b.orientation), b.target)
+
+    def training_loss(
+        self, pred: torch.Tensor, target: torch.Tensor, stats: SpectrogramStats, train: TrainConfig
+    ) -> torch.Tensor:
+        """MSE on normalised values, plus `edc_weight` x the mean squared energy-decay-curve difference (/10 dB)."""
+        loss = torch.mean((pred - target) ** 2)
+        if train.edc_weight > 0:
+            diff = energy_decay_db(stats.denormalise(pred)) - energy_decay_db(stats.denormalise(target))
+            loss = loss + train.edc_weight * torch.mean((diff / 10.0) ** 2)
+        return loss
+
+    @torch.no_grad()
+    def init_from_data(self, sample: DataSample, stats: SpectrogramStats) -> float:
+        """The basis from a PCA of normalised training spectrograms (delay-aligned models: first aligned, and
+        the aligned frame's normalisation set from them); returns the explained variance share."""
+        spec, emitters, listeners = sample()
+        if not self.aligned:
+            return self.init_basis(stats.normalise(spec))
+        aligned = shift_frames(spec, -align_shift(emitters, listeners))  # direct sound at ALIGN_MARGIN_FRAMES
+        mean, scale = stats.mean_and_scale()
+        a_mean = aligned.mean(0)
+        a_scale = scale_from_std(aligned.std(0))
+        self.set_alignment_stats(a_mean, a_scale, mean, scale)
+        return self.init_basis((aligned - a_mean) / a_scale)

@@ -37,10 +37,13 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from naf_model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from naf_model.errors import CheckpointError, DataError
-from naf_model.model.batches import BatchSampler, held_out_sample
-from naf_model.model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from naf_model.model.distributed import (
+from naf_model.networks.base import AcousticNetwork
+from naf_model.networks.build import build_network
+from naf_model.networks.presets import FieldShape, ModelConfig
+from naf_model.training.batches import BatchSampler, held_out_sample
+from naf_model.training.distributed import (
     DistributedContext,
     any_rank,
     broadcast_int,
@@ -48,9 +51,8 @@ from naf_model.model.distributed import (
     setup_distributed,
     teardown_distributed,
 )
-from naf_model.model.evaluate import held_out_error, init_from_data
-from naf_model.model.presets import FieldShape, ModelConfig, build
-from naf_model.model.trainset import TrainingSet, load_training_set
+from naf_model.training.evaluate import held_out_error, init_from_data
+from naf_model.training.trainset import TrainingSet, load_training_set
 
 CALIBRATION_SKIP, CALIBRATION_STEPS, CALIBRATION_SAFETY = 3, 20, 0.95
 """With --minutes, the step time over steps 3-23 fixes the total step count (so the LR schedule ends on
@@ -83,7 +85,7 @@ class TrainResult:
     total_steps: int
     interrupted: bool
     metrics: dict[str, Any] = field(default_factory=dict)
-    model: nn.Module | None = None
+    model: AcousticNetwork | None = None
     """The trained network (unwrapped from DDP) as this rank ends with it."""
 
 
@@ -135,36 +137,15 @@ def learning_rate(config: ModelConfig, step: int, total: int) -> float:
     return config.train.lr * config.train.lr_final_ratio**frac
 
 
-def _loss(model: nn.Module, sampler: BatchSampler, config: ModelConfig, device: torch.device) -> tuple:
-    """One batch's MSE on normalised values and its sample count (pixels, or whole IRs for amortised)."""
-    t = config.train
-    if config.network.kind == "pixel":
-        b = sampler.pixels(t.irs_per_step, t.pixels_per_ir)
-        pred = model(
-            b.emitter.to(device),
-            b.listener.to(device),
-            b.orientation.to(device),
-            b.ear.to(device),
-            b.freq.to(device).float(),
-            b.frame.to(device).float(),
-        )
-        return torch.mean((pred.float() - b.target.to(device)) ** 2), b.target.numel()
-    b = sampler.irs(t.irs_per_step)
-    pred = model(b.emitter.to(device), b.listener.to(device), b.orientation.to(device)).float()
-    target = b.target.to(device)
-    loss = torch.mean((pred - target) ** 2)
-    if t.edc_weight > 0:
-        diff = energy_decay_db(sampler.stats.denormalise(pred)) - energy_decay_db(sampler.stats.denormalise(target))
-        loss = loss + t.edc_weight * torch.mean((diff / 10.0) ** 2)
-    return loss, b.target.shape[0]
-
-
-def energy_decay_db(logmag: torch.Tensor) -> torch.Tensor:
-    """Log-magnitudes (..., F, T) -> energy decay curve (..., T) in dB relative to its first frame: the
-    backward (Schroeder) integral of the per-frame energy sum_f |X|^2, which fixes T60, EDT and C50."""
-    frame_energy = torch.logsumexp(2.0 * logmag, dim=-2)  # (..., T) natural-log energy
-    edc = torch.logcumsumexp(frame_energy.flip(-1), dim=-1).flip(-1)
-    return (edc - edc[..., :1]) * (10.0 / math.log(10.0))
+def _loss(
+    model: AcousticNetwork, forward: nn.Module, sampler: BatchSampler, config: ModelConfig, device: torch.device
+) -> tuple[torch.Tensor, int]:
+    """One batch's loss and its sample count; `forward` is the model, or its DDP wrapper (which syncs the
+    gradients), and the network chooses its batch (pixels or whole IRs) and its loss."""
+    batch = model.training_batch(sampler, config.train)
+    pred = forward(*(x.to(device) for x in batch.inputs)).float()
+    loss = model.training_loss(pred, batch.target.to(device), sampler.stats, config.train)
+    return loss, model.samples_per_step(config.train)
 
 
 def train_field(config: ModelConfig, options: RunOptions, scene: Any | None = None) -> TrainResult:
@@ -204,7 +185,7 @@ def _train(
         shape = _field_shape(data, scene)
 
     torch.manual_seed(options.seed + ctx.rank)
-    model = build(config, shape)
+    model = build_network(config, shape)
     if resumed is None:
         init_from_data(model, data, options.seed)
     else:
@@ -296,7 +277,7 @@ def _train(
             model.train()
             tick = time.time()
             with autocast:
-                loss, n_samples = _loss(ddp, sampler, config, ctx.device)
+                loss, n_samples = _loss(model, ddp, sampler, config, ctx.device)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

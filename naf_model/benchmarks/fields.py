@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from naf_model.analysis.loudness import loudness_map, plan_grid
-from naf_model.errors import NafError
-from naf_model.paths import CHECKPOINTS_DIR, default_dataset_path, runs_dir
+from naf_model.errors import CheckpointError, NafError
+from naf_model.paths import CHECKPOINTS_DIR, default_checkpoint, default_dataset_path, runs_dir
 
 MB = 1e6
 
@@ -82,22 +82,41 @@ class BenchRow:
 
 
 def find_checkpoints(paths: Sequence[str | os.PathLike] = ()) -> list[Path]:
-    """Checkpoint files to benchmark: the given files (folders are searched), else the bundled ones and
-    each training run's `best.pt` (or `checkpoint.pt`) under the runs folder. NafError if none exists."""
+    """Checkpoint files to benchmark: the given files (folders are searched, see `_run_checkpoints`), else the
+    default field of every scene with a bundled checkpoint or a runs folder (`paths.default_checkpoint`, the
+    rule the CLI and the app use). NafError if none exists."""
+    if not paths:
+        found = default_fields()
+        if not found:
+            raise NafError(
+                f"no checkpoints in {CHECKPOINTS_DIR} or {runs_dir()}; train one with `naf train` or pass paths"
+            )
+        return found
     found: list[Path] = []
-    roots = [Path(p) for p in paths] if paths else [CHECKPOINTS_DIR, runs_dir()]
-    for root in roots:
+    for root in map(Path, paths):
         if root.is_file():
             found.append(root)
         elif root.is_dir():
-            found += sorted(root.glob("*.pt")) if root == CHECKPOINTS_DIR else _run_checkpoints(root)
-        elif paths:
+            found += _run_checkpoints(root)
+        else:
             raise NafError(f"no checkpoint at {root}; pass checkpoint files or folders that exist")
     if not found:
-        raise NafError(
-            f"no checkpoints found in {', '.join(map(str, roots))}; train one with `naf train` or pass paths"
-        )
+        raise NafError(f"no checkpoints found in {', '.join(map(str, paths))}; pass checkpoint files or folders")
     return list(dict.fromkeys(p.resolve() for p in found))
+
+
+def default_fields() -> list[Path]:
+    """`default_checkpoint(scene)` of each scene that has a bundled checkpoint or a folder under the runs folder."""
+    runs = runs_dir()
+    names = {p.stem for p in CHECKPOINTS_DIR.glob("*.pt")}
+    names |= {p.name for p in runs.iterdir() if p.is_dir()} if runs.is_dir() else set()
+    found = []
+    for name in sorted(names):
+        try:
+            found.append(default_checkpoint(name).resolve())
+        except CheckpointError:
+            continue  # a runs folder without a best.pt yet
+    return found
 
 
 def _run_checkpoints(root: Path) -> list[Path]:
@@ -226,8 +245,8 @@ def bench_checkpoint(
     path: Path, config: BenchConfig, scene: Any | None = None, log: Callable[[str], None] = print
 ) -> list[BenchRow]:
     """Rows for one checkpoint, one per available device setup; `scene` defaults to the bundled one."""
+    from naf_model.checkpoint import load_checkpoint
     from naf_model.field import NeuralAcousticField
-    from naf_model.model import load_checkpoint
 
     ckpt = load_checkpoint(path)
     if scene is None:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from naf_model.conventions import LOG_EPS
-from naf_model.model.normalisation import SpectrogramStats
+from naf_model.networks.normalisation import SpectrogramStats
 
 SILENCE = math.log(LOG_EPS)
 SILENCE_MARGIN = 0.05
@@ -139,11 +138,3 @@ def held_out_sample(test: SplitArrays, n_items: int = 64, n_pixels: int = 2048, 
         frame,
     )
 
-
-def split_positions(
-    emitters: np.ndarray, listeners: np.ndarray, pairs: np.ndarray
-) -> tuple[torch.Tensor, ...]:
-    """Per-pair emitter and listener positions (P, 2) float32 from the data set's index arrays."""
-    e = torch.as_tensor(emitters[pairs[:, 0]], dtype=torch.float32)
-    l_ = torch.as_tensor(listeners[pairs[:, 1]], dtype=torch.float32)
-    return e, l_

@@ -10,6 +10,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from naf_model.device import resolve_device
+
 
 @dataclass(frozen=True)
 class DistributedContext:
@@ -28,19 +30,6 @@ class DistributedContext:
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """'auto' -> CUDA if available else CPU; 'cuda' picks this process's GPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            from naf_model.errors import NafError
-
-            raise NafError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu")
-        return torch.device("cuda", local_rank)
-    return torch.device(name)
 
 
 def setup_distributed(device: str = "auto") -> DistributedContext:

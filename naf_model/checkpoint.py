@@ -1,5 +1,8 @@
 """One-file checkpoints: config, scene identity, STFT settings, normalisation, weights, metrics, and (training
-checkpoints only) optimizer, step and RNG states. Writes are atomic; every mismatch is a one-line error."""
+checkpoints only) optimizer, step and RNG states. Writes are atomic; every mismatch is a one-line error.
+
+The file format is read by the field and written by training; it holds plain types and tensors only (no
+pickled classes), so moving modules never breaks old checkpoints."""
 
 from __future__ import annotations
 
@@ -9,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from naf_model.atomic import atomic_path
 from naf_model.conventions import STFT_SETTINGS
 from naf_model.errors import CheckpointError, DataError
-from naf_model.model.normalisation import SpectrogramStats
-from naf_model.model.presets import FieldShape, ModelConfig, build
+from naf_model.networks.base import AcousticNetwork
+from naf_model.networks.build import build_network
+from naf_model.networks.normalisation import SpectrogramStats
+from naf_model.networks.presets import FieldShape, ModelConfig
 
 FORMAT_VERSION = 1
 
@@ -95,9 +99,9 @@ class Checkpoint:
                 f"{source} is missing checkpoint field {exc}; retrain or re-export it"
             ) from exc
 
-    def build_model(self) -> nn.Module:
+    def build_model(self) -> AcousticNetwork:
         """The network with these weights loaded, in eval mode."""
-        model = build(self.config, self.shape)
+        model = build_network(self.config, self.shape)
         try:
             model.load_state_dict(self.weights)
         except RuntimeError as exc:

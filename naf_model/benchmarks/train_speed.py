@@ -1,6 +1,6 @@
 """Training throughput per preset (`naf bench --train-speed`), measured with the real training loop.
 
-Each preset trains from scratch for a few steps with `naf_model.model.train.train_field`. The loop keeps an
+Each preset trains from scratch for a few steps with `naf_model.training.train_field`. The loop keeps an
 exponential moving average (weight 0.1 per step) of each step's samples/s, which excludes the fixed costs
 (imports, data loading, initialisation, the final evaluation and checkpoint); after 50 steps the first,
 slow steps weigh < 1 %. The run's whole wall time is reported next to it.
@@ -43,8 +43,8 @@ def train_speed(
     log: Callable[[str], None] = print,
 ) -> list[TrainSpeedRow]:
     """One row per preset: the training loop's own steady-state samples/s over `steps` steps on `dataset`."""
-    from naf_model.model import preset as get_preset
-    from naf_model.model.train import RunOptions, train_field
+    from naf_model.networks import preset as get_preset
+    from naf_model.training.train import RunOptions, train_field
 
     if steps < 1:
         raise NafError("--train-steps must be at least 1")
@@ -62,14 +62,13 @@ def train_speed(
             start = time.perf_counter()
             result = train_field(config, options, scene)
             run_s = time.perf_counter() - start
-        pixel = config.network.kind == "pixel"
-        per_step = config.train.irs_per_step * (config.train.pixels_per_ir if pixel else 1)
+        per_step = result.model.samples_per_step(config.train)
         rate = float(result.metrics["samples_per_s"])
         rows.append(
             TrainSpeedRow(
                 preset=name,
                 device=_device_name(device),
-                sample_unit="pixel" if pixel else "IR",
+                sample_unit=result.model.sample_unit,
                 samples_per_step=per_step,
                 steps_per_s=rate / per_step,
                 samples_per_s=rate,
@@ -84,7 +83,7 @@ def _device_name(device: str) -> str:
     """What `device` resolves to, in words: the GPU's name, or the CPU with its torch thread count."""
     import torch
 
-    from naf_model.model.distributed import resolve_device
+    from naf_model.device import resolve_device
 
     resolved = resolve_device(device)
     if resolved.type == "cuda":

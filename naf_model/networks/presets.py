@@ -1,8 +1,9 @@
-"""Frozen configuration dataclasses for the NAF models and their training, the named presets, and `build`.
+"""Frozen configuration dataclasses for the NAF networks and their training, and the named presets.
 
 A preset names one `ModelConfig`; a checkpoint stores the config as a plain dict so a field rebuilds exactly
 the network it was trained with. Scene-dependent sizes (bounding box, frames per IR) are not part of a
-preset: they come from the data set as a `FieldShape`.
+preset: they come from the data set as a `FieldShape`. `naf_model.networks.build_network` builds the network of a
+config; this module imports no torch, so the command line can list presets quickly.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-from torch import nn
 
 from naf_model.errors import CheckpointError
 
@@ -144,13 +143,3 @@ def preset(name: str) -> ModelConfig:
         raise KeyError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
 
-
-def build(config: ModelConfig, shape: FieldShape) -> nn.Module:
-    """A freshly initialised network for `config` over a scene of `shape`."""
-    if config.network.kind == "pixel":
-        from naf_model.model.network import PixelNAF
-
-        return PixelNAF(config, shape)
-    from naf_model.model.amortised import AmortisedNAF
-
-    return AmortisedNAF(config, shape)

@@ -7,8 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-MIN_STD = 1e-3
-"""Floor on std so bins that are silent in every training IR do not blow up."""
+from naf_model.conventions import NORM_STD_FACTOR, STD_FLOOR
+
+
+def scale_from_std(std: torch.Tensor) -> torch.Tensor:
+    """The normalisation scale of a std (any shape): NORM_STD_FACTOR * max(std, STD_FLOOR)."""
+    return NORM_STD_FACTOR * std.clamp_min(STD_FLOOR)
 
 
 @dataclass(frozen=True)
@@ -19,9 +23,9 @@ class SpectrogramStats:
     std: np.ndarray
 
     def mean_and_scale(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-        """mean and 3 * max(std, MIN_STD) as float32 tensors (F, T): x = y * scale + mean."""
+        """mean and `scale_from_std(std)` as float32 tensors (F, T): x = y * scale + mean."""
         mean = torch.as_tensor(self.mean, dtype=torch.float32, device=device)
-        scale = 3.0 * torch.as_tensor(np.maximum(self.std, MIN_STD), dtype=torch.float32, device=device)
+        scale = scale_from_std(torch.as_tensor(self.std, dtype=torch.float32, device=device))
         return mean, scale
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
@@ -37,6 +41,6 @@ class SpectrogramStats:
     def scale_at(
         self, freq: torch.Tensor, frame: torch.Tensor, like: torch.Tensor
     ) -> tuple[torch.Tensor, ...]:
-        """Mean and 3 std gathered at integer pixel indices (..., P) -> (..., P) each."""
+        """Mean and scale gathered at integer pixel indices (..., P) -> (..., P) each."""
         mean, scale = self.mean_and_scale(like.device)
         return mean[freq, frame], scale[freq, frame]

@@ -13,8 +13,8 @@ import torch
 from naf_model.conventions import HOP, N_FFT, N_FREQ
 from naf_model.data import DataSet
 from naf_model.errors import DataError
-from naf_model.model.batches import SplitArrays
-from naf_model.model.normalisation import SpectrogramStats
+from naf_model.networks.normalisation import SpectrogramStats
+from naf_model.training.batches import SplitArrays
 
 _BLOCK = 256
 """Pairs read per slice: bounded memory while one split is gathered from the file."""

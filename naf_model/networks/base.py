@@ -1,0 +1,109 @@
+"""What every NAF network offers its callers, so the field, the training loop and the benchmarks never ask
+which network they hold.
+
+Inference (a field): endpoint shares of the input layer (cacheable per marker), whole de-normalised
+spectrograms for a batch with two orientations blended, features for t-SNE and the probe. Training: the batch
+the network learns from, its loss, the values it predicts at given (frequency, frame) pixels for the held-out
+check, and any initialisation that needs data. Shapes: B items, P pixels, W width, F x T spectrogram.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from naf_model.networks.encoder import EndpointPart, PairEncoder
+from naf_model.networks.normalisation import SpectrogramStats
+from naf_model.networks.presets import FieldShape, ModelConfig, TrainConfig
+
+SpectrogramDecoder = Callable[
+    [EndpointPart, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor
+]
+"""decode(pair shares (B, W) x2, emitter (B, 2) m, listener (B, 2) m, lower (B,) long, upper (B,) long,
+weight (B,)) -> (B, 2, F, T) log-magnitudes, the orientations blended as (1 - weight) lower + weight upper."""
+DataSample = Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+"""() -> (log-magnitudes (S, F, T), emitters (S, 2) m, listeners (S, 2) m): training spectrograms, drawn on
+demand (networks that need no data never draw them)."""
+
+
+class TrainingBatches(Protocol):
+    """Where training batches come from (`naf_model.training.batches.BatchSampler`)."""
+
+    def pixels(self, n_irs: int, n_pixels: int) -> Any:
+        """Random (f, t) pixels of n_irs items: emitter, listener, orientation, ear, freq, frame, target."""
+
+    def irs(self, n_irs: int) -> Any:
+        """n_irs whole spectrograms: emitter, listener, orientation, target (B, 2, F, T) normalised."""
+
+
+@dataclass
+class TrainingBatch:
+    """The network's inputs (its forward's arguments, on the CPU) and the normalised target."""
+
+    inputs: tuple[torch.Tensor, ...]
+    target: torch.Tensor
+
+
+class AcousticNetwork(nn.Module, ABC):
+    """An nn.Module mapping (emitter, listener, orientation) to normalised binaural log-magnitudes."""
+
+    config: ModelConfig
+    shape: FieldShape
+    encoder: PairEncoder
+    irs_per_call: int
+    """Spectrograms a field decodes per call in batch queries (bounds memory)."""
+    feature_rows_per_pair: int
+    """MLP rows `features` evaluates per (emitter, listener) row (a field chunks to bound memory)."""
+    sample_unit: str
+    """What one training sample is ("pixel" or "IR"): the unit the loss averages over."""
+
+    def endpoint(self, xy: torch.Tensor, role: int) -> EndpointPart:
+        """Share of emitters (role 0) or listeners (role 1) at (B, 2) m in the input layer and the residual
+        branch, (B, W) each; the shares of an emitter and a listener add up to the pair's."""
+        return self.encoder.endpoint(xy, role)
+
+    # ---- inference -------------------------------------------------------------------------------------
+    @abstractmethod
+    def spectrogram_decoder(self, stats: SpectrogramStats) -> SpectrogramDecoder:
+        """A decoder of whole de-normalised spectrograms for this network's current weights (it may cache
+        what depends only on them: call again after the weights change). Call it under torch.no_grad."""
+
+    @abstractmethod
+    def features(self, pair: EndpointPart, orientation: torch.Tensor) -> torch.Tensor:
+        """Pair shares (R, W) x2 and orientations (R,) -> (R, W) features (t-SNE, probe)."""
+
+    @abstractmethod
+    def values_at(
+        self,
+        emitter: torch.Tensor,
+        listener: torch.Tensor,
+        orientation: torch.Tensor,
+        freq: torch.Tensor,
+        frame: torch.Tensor,
+    ) -> torch.Tensor:
+        """(B, 2), (B, 2) m, (B,) orientations, (B, P) bin and frame indices -> (B, 2, P) normalised values,
+        both ears."""
+
+    # ---- training --------------------------------------------------------------------------------------
+    @abstractmethod
+    def samples_per_step(self, train: TrainConfig) -> int:
+        """Samples (`sample_unit`) one training batch holds."""
+
+    @abstractmethod
+    def training_batch(self, batches: TrainingBatches, train: TrainConfig) -> TrainingBatch:
+        """Draw one training batch of the kind this network learns from."""
+
+    def training_loss(
+        self, pred: torch.Tensor, target: torch.Tensor, stats: SpectrogramStats, train: TrainConfig
+    ) -> torch.Tensor:
+        """Loss of a forward's output against the batch's target: MSE on normalised values (the paper's)."""
+        return torch.mean((pred - target) ** 2)
+
+    def init_from_data(self, sample: DataSample, stats: SpectrogramStats) -> float | None:
+        """Initialise what depends on the data; returns a figure of merit to log, or None (nothing to do)."""
+        return None

@@ -1,0 +1,20 @@
+"""`build_network`: the network of a config, over a scene of a given shape (the one place that maps a config's
+`network.kind` to a class)."""
+
+from __future__ import annotations
+
+from naf_model.networks.amortised import AmortisedNAF
+from naf_model.networks.base import AcousticNetwork
+from naf_model.networks.network import PixelNAF
+from naf_model.networks.presets import FieldShape, ModelConfig
+
+NETWORKS: dict[str, type[AcousticNetwork]] = {"pixel": PixelNAF, "amortised": AmortisedNAF}
+"""`NetworkConfig.kind` -> the network class."""
+
+
+def build_network(config: ModelConfig, shape: FieldShape) -> AcousticNetwork:
+    """A freshly initialised network for `config` over a scene of `shape`."""
+    kind = config.network.kind
+    if kind not in NETWORKS:
+        raise ValueError(f"unknown network kind {kind!r}; known: {', '.join(NETWORKS)}")
+    return NETWORKS[kind](config, shape)
