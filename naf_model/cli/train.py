@@ -49,15 +49,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="afterwards, write best.pt without training state to PATH (the file to ship)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from naf_model.cli.scene import add_mesh_options
+
+    add_mesh_options(p)
     p.set_defaults(func=_train)
 
 
 def _train(args: argparse.Namespace) -> int:
+    from naf_model.cli.scene import scene_from_args
     from naf_model.errors import NafError
     from naf_model.model.checkpoint import export_checkpoint
     from naf_model.model.presets import preset
     from naf_model.model.train import RunOptions, train_field
-    from naf_model.scene import load_scene
 
     if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
         raise NafError("--steps and --minutes must be positive")
@@ -65,7 +68,7 @@ def _train(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(max(1, args.threads))
-    scene = load_scene(args.scene)
+    scene = scene_from_args(args)
     options = RunOptions(
         dataset=args.data or default_dataset_path(scene.name),
         out_dir=args.out or runs_dir() / scene.name / args.preset,

@@ -145,6 +145,11 @@ def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = 
         *scene.free_space.exterior.xy, color=WALL_COLOR, lw=0.8 if scene.wall_thickness else 2.0, zorder=2
     )
     furniture = _draw_obstacles(ax, scene)
+    footprints = [o.footprint for o in getattr(scene, "obstacles", [])]
+    solids = [Polygon(h) for h in scene.free_space.interiors]
+    solids = [h for h in solids if not any(f.contains(h.representative_point()) for f in footprints)]
+    for hole in solids:  # a mesh's columns and tall furniture: holes in the free space
+        _fill(ax, hole, facecolor="#77777c", edgecolor=WALL_COLOR, lw=0.8, zorder=3)
     _draw_windows(ax, scene)
     _draw_doors(ax, scene)
     n_points = 0
@@ -175,6 +180,16 @@ def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = 
     ]
     for m in furniture:
         handles.append(Patch(facecolor=material_color(m), edgecolor=WALL_COLOR, label=f"obstacle: {m}"))
+    if solids:
+        handles.append(Patch(facecolor="#77777c", edgecolor=WALL_COLOR, label="solid at ear height"))
+    if hasattr(scene, "material_report"):  # a mesh: every surface material with its area
+        areas: dict[str, float] = {}
+        for _, material, _, area in scene.material_report():
+            areas[material] = areas.get(material, 0.0) + area
+        for m, area in sorted(areas.items(), key=lambda kv: -kv[1]):
+            handles.append(
+                Patch(facecolor=material_color(m), edgecolor="#888888", label=f"surface: {m} ({area:.0f} m²)")
+            )
     if furniture:
         handles.append(Patch(facecolor="white", edgecolor=WALL_COLOR, label="solid: spans ear height"))
         handles.append(Patch(facecolor="white", edgecolor=WALL_COLOR, ls="--", label="dashed: below/above it"))
