@@ -3,9 +3,10 @@ through `naf scene show`, `naf data make`, `naf train`, `naf eval` and the app's
 
 from __future__ import annotations
 
+from test_mesh_import import two_room_house
+
 from naf_model.cli import main
 from naf_model.scene import load_scene
-from test_mesh_import import two_room_house
 
 
 def test_a_mesh_scene_runs_from_plan_to_app(tmp_path, capsys, qtbot):
