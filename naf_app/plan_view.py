@@ -93,6 +93,11 @@ class PlanView(pg.PlotWidget):
             self.addItem(_shape_item(poly, floor_colour, None, Z_FLOOR))
         for wall in scene.wall_polygons():
             self.addItem(_shape_item(wall, wall_colour, QPen(wall_colour, 0), Z_WALLS))
+        for ob in getattr(scene, "obstacles", []):
+            # furniture spanning the ear height blocks the markers: drawn solid; lower or higher pieces faint
+            solid = ob.crosses(scene.ear_height)
+            fill = QColor(150, 120, 90, 230) if solid else QColor(170, 150, 125, 90)
+            self.addItem(_shape_item(ob.footprint, fill, QPen(QColor(90, 70, 50), 0), Z_WALLS))
         door_pen = pg.mkPen((160, 110, 60), width=2, style=Qt.PenStyle.DashLine)
         for a, b in door_segments(scene):
             line = pg.PlotCurveItem([a[0], b[0]], [a[1], b[1]], pen=door_pen)

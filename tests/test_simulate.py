@@ -8,7 +8,6 @@ shoebox against Eyring's formula; occlusion in an L-shaped room and a two-room p
 from __future__ import annotations
 
 import numpy as np
-import pyroomacoustics as pra
 import pytest
 import shapely
 from pyroomacoustics.experimental import measure_rt60
@@ -16,9 +15,10 @@ from scipy.signal import butter, sosfilt, sosfiltfilt
 
 from naf_model.conventions import SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.errors import NafError, PositionError
-from naf_model.scene import MATERIALS, OCTAVE_BANDS_HZ, Scene
+from naf_model.scene import Scene
 from naf_model.scene.examples import l_shaped_scene, shoebox_scene, two_room_scene
 from naf_model.simulate import SimulationConfig, SimulationError, simulate_binaural_rirs
+from naf_model.simulate.eyring import eyring_t60
 from naf_model.simulate.rirs import _fill_silent
 from naf_model.simulate.room import newell_normal, run_room, scene_walls
 from naf_model.simulate.tail import render_tail
@@ -180,21 +180,6 @@ def test_tail_reproduces_the_histogram_energy_in_each_bin_at_each_ear():
     assert abs(np.corrcoef(left, right)[0, 1]) < 0.2  # the ears are decorrelated above ~1 kHz
 
 
-def eyring_t60(scene: Scene, band: int) -> float:
-    """Eyring's T60 (s) in one octave band from the scene's surfaces, materials and air absorption."""
-    areas = np.array([np.linalg.norm(_area_vector(s.corners)) for s in scene.surfaces()])
-    alphas = np.array([MATERIALS[s.material].absorption[band] for s in scene.surfaces()])
-    volume = scene.free_space.area * scene.ceiling_height
-    mean_alpha = float(areas @ alphas / areas.sum())
-    air = pra.Physics().from_speed(SPEED_OF_SOUND).get_air_absorption()["coeffs"][band]
-    return 0.161 * volume / (-areas.sum() * np.log(1 - mean_alpha) + 4 * air * volume)
-
-
-def _area_vector(corners: np.ndarray) -> np.ndarray:
-    p, q = corners, np.roll(corners, -1, axis=1)
-    return 0.5 * np.cross(p.T, q.T).sum(axis=0)
-
-
 def test_shoebox_reverberation_time_is_within_25_percent_of_eyring():
     """Measured in 1/3-octave bands at the 500 Hz and 1 kHz octave centres, where the simulation uses exactly
     that octave's absorption (a full-octave filter also picks up the neighbouring bands' decays)."""
@@ -202,7 +187,7 @@ def test_shoebox_reverberation_time_is_within_25_percent_of_eyring():
     listeners = np.array([[3.0, 2.0], [2.3, 0.8]])
     irs = simulate_binaural_rirs(scene, (1.0, 1.0), listeners, SimulationConfig(ir_seconds=0.8, n_rays=1500))
     for band_hz in (500, 1000):
-        predicted = eyring_t60(scene, OCTAVE_BANDS_HZ.index(band_hz))
+        predicted = eyring_t60(scene, band_hz)
         k = 2 ** (1 / 6)
         sos = butter(4, [band_hz / k, band_hz * k], btype="band", fs=FS, output="sos")
         measured = [

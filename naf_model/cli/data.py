@@ -35,7 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     make.add_argument("--seed", type=int, help="seed of listener subsets, split and simulation (default 0)")
     make.add_argument("--ir-seconds", type=float, help="IR length in seconds (default: the simulator's)")
     make.add_argument("--rays", type=int, help="ray-tracing rays per emitter (default: the simulator's)")
-    make.add_argument("--ism-order", type=int, help="image-source order (default: the simulator's)")
+    make.add_argument(
+        "--ism-order",
+        type=int,
+        help="image-source order (default: from the scene's wall count, naf_model.scene.mesh_import.ism_order_for)",
+    )
     make.add_argument(
         "--shard", type=_shard, metavar="i/N", help="only simulate emitters with index %% N == i"
     )
@@ -43,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--overwrite", action="store_true", help="replace a file or parts made with other settings"
     )
     make.add_argument("--keep-parts", action="store_true", help="keep <output>.parts/ after assembling")
+    from naf_model.cli.scene import add_mesh_options
+
+    add_mesh_options(make)
     make.set_defaults(func=_make)
 
     merge = sub.add_parser(
@@ -84,13 +91,15 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def _make(args: argparse.Namespace) -> int:
+    from naf_model.cli.scene import scene_from_args
     from naf_model.data import DataConfig, make_dataset
-    from naf_model.scene import load_scene
+    from naf_model.scene.mesh_import import ism_order_for
 
-    scene = load_scene(args.scene)
+    scene = scene_from_args(args)
     base = DataConfig()
     simulation = base.simulation
-    sim_changes = {"ir_seconds": args.ir_seconds, "n_rays": args.rays, "ism_order": args.ism_order}
+    ism_order = args.ism_order if args.ism_order is not None else ism_order_for(len(scene.surfaces()))
+    sim_changes = {"ir_seconds": args.ir_seconds, "n_rays": args.rays, "ism_order": ism_order}
     simulation = dataclasses.replace(simulation, **{k: v for k, v in sim_changes.items() if v is not None})
     changes = {
         "listener_spacing": args.listener_spacing,

@@ -7,6 +7,26 @@ import argparse
 from naf_model.errors import SceneError
 
 
+def add_mesh_options(parser: argparse.ArgumentParser) -> None:
+    """`--materials map.json` and `--units m|cm|mm`, for commands that may load a scene from a mesh."""
+    parser.add_argument(
+        "--materials",
+        metavar="MAP.json",
+        help="mesh scenes: JSON map of mesh material/group names to naf materials (default: "
+        "<mesh>.materials.json next to the mesh if present, else the keyword table)",
+    )
+    parser.add_argument(
+        "--units", choices=("m", "cm", "mm"), default="m", help="mesh scenes: the mesh file's unit (default m)"
+    )
+
+
+def scene_from_args(args: argparse.Namespace):
+    """The scene named by args.scene, with the mesh options when the command has them."""
+    from naf_model.scene import load_scene
+
+    return load_scene(args.scene, materials=getattr(args, "materials", None), units=getattr(args, "units", "m"))
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `naf scene {list,show}`."""
     parser = subparsers.add_parser(
@@ -31,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="M",
         help="sample-grid spacing to draw in metres, 0 for none",
     )
+    add_mesh_options(show)
     show.set_defaults(func=run_show)
 
 
@@ -49,14 +70,24 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """Draw the plan of one scene to an image file."""
-    from naf_model.scene import load_scene
     from naf_model.scene.plot import save_plan
+    from naf_model.simulate.eyring import eyring_t60
 
     if args.grid < 0:
         raise SceneError(f"--grid must be 0 (no grid) or a positive spacing in metres, got {args.grid}")
-    scene = load_scene(args.scene)
+    scene = scene_from_args(args)
     output = args.output or f"{scene.name}_plan.png"
     path = save_plan(scene, output, grid_spacing=args.grid or None)
     extra = f", {len(scene.sample_grid(args.grid))} grid points at {args.grid:g} m" if args.grid else ""
     print(f"wrote {path} ({scene.name}: {scene.area:.1f} m2 free floor, {len(scene.rooms)} rooms{extra})")
+    t60 = ", ".join(f"{eyring_t60(scene, b):.2f} s at {b} Hz" for b in (500, 1000))
+    holes = len(scene.free_space.interiors)
+    print(
+        f"{len(scene.surfaces())} simulator walls, {len(scene.obstacles)} obstacles, {holes} holes at ear "
+        f"height, air {scene.volume:.1f} m3; Eyring T60 {t60}"
+    )
+    if hasattr(scene, "material_report"):
+        print(f"{'mesh material/group':<28} {'material':<16} {'faces':>6} {'area m2':>8}")
+        for label, material, faces, area in scene.material_report():
+            print(f"{label:<28} {material:<16} {faces:>6} {area:>8.2f}")
     return 0

@@ -55,14 +55,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="afterwards, write best.pt without training state to PATH (the file to ship)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from naf_model.cli.scene import add_mesh_options
+
+    add_mesh_options(p)
     p.set_defaults(func=_train)
 
 
 def _train(args: argparse.Namespace) -> int:
     from naf_model.checkpoint import export_checkpoint
+    from naf_model.cli.scene import scene_from_args
     from naf_model.errors import NafError
     from naf_model.networks.presets import DEFAULT_PRESET, preset
-    from naf_model.scene import load_scene
     from naf_model.training.train import RunOptions, train_field
 
     if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
@@ -72,7 +75,7 @@ def _train(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(max(1, args.threads))
     name = args.preset or DEFAULT_PRESET
-    scene = load_scene(args.scene)
+    scene = scene_from_args(args)
     options = RunOptions(
         dataset=args.data or default_dataset_path(scene.name),
         out_dir=args.out or runs_dir() / scene.name / name,

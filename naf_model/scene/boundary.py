@@ -1,18 +1,22 @@
-"""The closed 3-D boundary of a scene's air volume: wall quads, floor and ceiling pieces, and its mesh.
+"""The closed 3-D boundary of a scene's air volume: wall quads, floor and ceiling pieces, obstacles, mesh.
 
-The free-space ring is split wherever a floor piece or a window ends, so that every wall quad meets the
-floor and ceiling pieces edge to edge and the surfaces form a watertight shell.
+The free-space ring is split wherever a floor piece or a window ends, and every piece and obstacle ring at
+every other's vertices, so that the surfaces meet edge to edge and form a watertight shell. Obstacles add
+inner faces (normals into the obstacle); a floating one (a table top) is a separate closed inner shell.
 """
 
 from __future__ import annotations
 
 import mapbox_earcut
 import numpy as np
+import shapely
+import shapely.ops
 import trimesh
-from shapely.geometry import Point, Polygon
+from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.polygon import orient
 
-from naf_model.scene.floorplan import Room, Window
+from naf_model.scene.floorplan import GRID, Room, Window
+from naf_model.scene.obstacle import Obstacle
 from naf_model.scene.surface import Surface
 
 SPLIT_TOL = 1e-5
@@ -50,12 +54,35 @@ def _distinct(points: np.ndarray) -> np.ndarray:
     return np.asarray(kept)
 
 
-def split_rings(free: Polygon, pieces: list[Polygon], windows: list[Window], wall: float):
-    """The free-space ring and the piece rings ((K, 2), open, counter-clockwise), split at all ends."""
+def hole_free_parts(poly: Polygon) -> list[Polygon]:
+    """`poly` cut into polygons without holes by a line along y through each hole (pyroomacoustics walls
+    are simple polygons); counter-clockwise, on the 1 um grid."""
+    todo, out = [poly], []
+    while todo:
+        p = todo.pop()
+        if p.is_empty or p.area < 1e-9:
+            continue
+        if not p.interiors:
+            out.append(orient(p, 1.0))
+            continue
+        hx0, _, hx1, _ = p.interiors[0].bounds
+        _, y0, _, y1 = p.bounds
+        x = 0.5 * (hx0 + hx1)
+        cut = shapely.ops.split(p, LineString([(x, y0 - 1.0), (x, y1 + 1.0)]))
+        for g in cut.geoms:
+            snapped = shapely.set_precision(g, GRID)
+            todo.extend(q for q in getattr(snapped, "geoms", [snapped]) if isinstance(q, Polygon))
+    return out
+
+
+def split_rings(free: Polygon, pieces: list[Polygon], windows: list[Window], wall: float, extra: list[Polygon] = ()):
+    """The free-space ring and the rings of `pieces` and `extra` ((K, 2), open, counter-clockwise), each
+    split at every vertex of the others, at window ends and at floor-piece corners."""
     free = orient(free, 1.0)
     pieces = [orient(p, 1.0) for p in pieces]
+    extra = [orient(p, 1.0) for p in extra]
     ring = np.asarray(free.exterior.coords)
-    points = [np.asarray(p.exterior.coords) for p in pieces]
+    points = [np.asarray(p.exterior.coords) for p in [*pieces, *extra]]
     for w in windows:
         s, e = np.asarray(w.start, float), np.asarray(w.end, float)
         d = (e - s) / np.linalg.norm(e - s)
@@ -65,13 +92,12 @@ def split_rings(free: Polygon, pieces: list[Polygon], windows: list[Window], wal
                 continue
             length = float(np.hypot(*(b - a)))
             along = [float((q - a) @ ab) for q in (s, e)]
-            points.append(
-                np.array([a + t * ab for t in along if SPLIT_TOL < t < length - SPLIT_TOL]).reshape(-1, 2)
-            )
+            points.append(np.array([a + t * ab for t in along if SPLIT_TOL < t < length - SPLIT_TOL]).reshape(-1, 2))
     allpts = _distinct(np.concatenate(points))
     ring = _split_ring(ring, allpts)[:-1]
     piece_rings = [_split_ring(np.asarray(p.exterior.coords), allpts)[:-1] for p in pieces]
-    return ring, piece_rings
+    extra_rings = [_split_ring(np.asarray(p.exterior.coords), allpts)[:-1] for p in extra]
+    return ring, piece_rings, extra_rings
 
 
 def _window_at(m: np.ndarray, a: np.ndarray, b: np.ndarray, windows: list[Window], wall: float) -> str | None:
@@ -88,11 +114,39 @@ def _window_at(m: np.ndarray, a: np.ndarray, b: np.ndarray, windows: list[Window
     return None
 
 
+def _quad(a: np.ndarray, b: np.ndarray, z0: float, z1: float) -> np.ndarray:
+    """A vertical quad over the plan edge a -> b, (3, 4): its normal points to the right of a -> b."""
+    return np.array([[a[0], b[0], b[0], a[0]], [a[1], b[1], b[1], a[1]], [z0, z0, z1, z1]])
+
+
+def _flat(ring: np.ndarray, z: float, up: bool) -> np.ndarray:
+    """A horizontal polygon (3, K) at height z from a counter-clockwise ring (K, 2), facing up or down."""
+    corners = np.vstack([ring.T, np.full(len(ring), z)])
+    return corners if up else corners[:, ::-1].copy()
+
+
 def boundary_surfaces(
-    free: Polygon, pieces: list[Polygon], rooms: list[Room], windows: list[Window], wall: float, height: float
+    free: Polygon,
+    pieces: list[Polygon],
+    rooms: list[Room],
+    windows: list[Window],
+    wall: float,
+    height: float,
+    obstacles: list[Obstacle] = (),
 ) -> list[Surface]:
-    """Wall quads (one per split ring edge), then floor pieces, then ceiling pieces; corners (3, K) metres."""
-    ring, piece_rings = split_rings(free, pieces, windows, wall)
+    """The closed boundary of the air, every normal pointing out of the air; corners (3, K) metres.
+
+    Outer wall quads (one per split ring edge), floor pieces, ceiling pieces, then per obstacle its side
+    quads, its top (unless at the ceiling) and its bottom (unless on the floor). `free` and `pieces` have no
+    holes; obstacles standing on the floor or hanging from the ceiling cut holes into its pieces, which are
+    then cut into simple polygons.
+    """
+    floor_holes = shapely.union_all([o.footprint for o in obstacles if o.z[0] <= 0.0])
+    ceiling_holes = shapely.union_all([o.footprint for o in obstacles if o.z[1] >= height])
+    floor_parts = [(k, q) for k, p in enumerate(pieces) for q in hole_free_parts(p.difference(floor_holes))]
+    ceiling_parts = [(k, q) for k, p in enumerate(pieces) for q in hole_free_parts(p.difference(ceiling_holes))]
+    parts = [q for _, q in floor_parts + ceiling_parts]
+    ring, part_rings, obstacle_rings = split_rings(free, parts, windows, wall, [o.footprint for o in obstacles])
     surfaces = []
     for i in range(len(ring)):
         a, b = ring[i], ring[(i + 1) % len(ring)]
@@ -101,12 +155,22 @@ def boundary_surfaces(
         if material is None:
             owner = min(range(len(pieces)), key=lambda k: pieces[k].exterior.distance(Point(m)))
             material = rooms[owner].walls
-        corners = np.array([[a[0], b[0], b[0], a[0]], [a[1], b[1], b[1], a[1]], [0.0, 0.0, height, height]])
-        surfaces.append(Surface(corners, material, "wall"))
-    for kind, z in (("floor", 0.0), ("ceiling", height)):
-        for room, pr in zip(rooms, piece_rings, strict=True):
-            corners = np.vstack([pr.T, np.full(len(pr), z)])
-            surfaces.append(Surface(corners, room.floor if kind == "floor" else room.ceiling, kind))
+        surfaces.append(Surface(_quad(a, b, 0.0, height), material, "wall"))
+    n_floor = len(floor_parts)
+    for j, ((k, _), pr) in enumerate(zip(floor_parts + ceiling_parts, part_rings, strict=True)):
+        if j < n_floor:
+            surfaces.append(Surface(_flat(pr, 0.0, up=False), rooms[k].floor, "floor"))
+        else:
+            surfaces.append(Surface(_flat(pr, height, up=True), rooms[k].ceiling, "ceiling"))
+    for ob, ring in zip(obstacles, obstacle_rings, strict=True):
+        z0, z1 = ob.z
+        back = ring[::-1]  # clockwise: each quad's normal points into the obstacle
+        for i in range(len(back)):
+            surfaces.append(Surface(_quad(back[i], back[(i + 1) % len(back)], z0, z1), ob.material, "obstacle"))
+        if z1 < height:
+            surfaces.append(Surface(_flat(ring, z1, up=False), ob.material, "obstacle"))
+        if z0 > 0.0:
+            surfaces.append(Surface(_flat(ring, z0, up=True), ob.material, "obstacle"))
     return surfaces
 
 
@@ -146,20 +210,28 @@ def _triangulate(ring: np.ndarray) -> np.ndarray:
 
 
 def surfaces_mesh(surfaces: list[Surface]) -> trimesh.Trimesh:
-    """A triangle mesh of the surfaces with outward normals (walls: two triangles, pieces: ear clipping)."""
+    """A triangle mesh of the surfaces, each triangle wound like its surface (normals out of the air):
+    vertical quads give two triangles, horizontal polygons are ear-clipped."""
     vertices, faces = [], []
     offset = 0
     for s in surfaces:
         pts = s.corners.T
-        if s.kind == "wall":
+        if np.ptp(pts[:, 2]) > 0:
             tris = np.array([[0, 1, 2], [0, 2, 3]])
         else:
+            up = _signed_area(pts[:, :2]) > 0
             tris = _triangulate(pts[:, :2])
-            if s.kind == "floor":
-                tris = tris[:, ::-1]  # floor faces point down, out of the air volume
+            if not up:
+                tris = tris[:, ::-1]  # the polygon faces down
         vertices.append(pts)
         faces.append(tris + offset)
         offset += len(pts)
     mesh = trimesh.Trimesh(np.concatenate(vertices), np.concatenate(faces), process=True)
     mesh.merge_vertices(digits_vertex=7)
     return mesh
+
+
+def _signed_area(ring: np.ndarray) -> float:
+    """Shoelace area of a ring (K, 2): positive when counter-clockwise."""
+    x, y = ring[:, 0], ring[:, 1]
+    return 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))

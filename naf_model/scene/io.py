@@ -14,10 +14,19 @@ MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".stl", ".off")
 
 
 def list_scenes() -> list[str]:
-    """Names of the bundled scenes (folders of assets/scenes holding a scene.json), sorted."""
+    """Names of the bundled scenes (folders of assets/scenes holding a scene.json or one mesh), sorted."""
     if not SCENES_DIR.is_dir():
         return []
-    return sorted(p.parent.name for p in SCENES_DIR.glob("*/scene.json"))
+    return sorted(p.name for p in SCENES_DIR.iterdir() if (p / "scene.json").is_file() or bundled_mesh(p.name))
+
+
+def bundled_mesh(name: str) -> Path | None:
+    """The mesh file named after a bundled scene folder (assets/scenes/<name>/<name>.obj, ...), or None."""
+    for suffix in MESH_SUFFIXES:
+        path = SCENES_DIR / name / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    return None
 
 
 def read_scene_file(path: str | Path) -> Scene:
@@ -41,14 +50,20 @@ def read_scene_file(path: str | Path) -> Scene:
         raise SceneError(f"{path}: {exc}") from None
 
 
-def load_scene(name_or_path: str | Path) -> Scene:
-    """A bundled scene by name, a scene.json path, or a closed mesh (OBJ, GLB, PLY, STL) cut at ear height."""
+def load_scene(name_or_path: str | Path, materials: str | Path | None = None, units: str = "m") -> Scene:
+    """A bundled scene by name, a scene.json path, or a closed mesh (OBJ, GLB, PLY, STL) cut at ear height.
+
+    materials (a JSON map of mesh material/group names to naf materials) and units (m, cm, mm) apply to
+    meshes only. A bundled scene may be a folder holding one mesh instead of a scene.json.
+    """
     text = str(name_or_path)
     path = Path(text).expanduser()
     if path.suffix.lower() in MESH_SUFFIXES:
         from naf_model.scene.mesh_import import scene_from_mesh
 
-        return scene_from_mesh(path)
+        return scene_from_mesh(path, materials=materials, units=units)
+    if materials is not None:
+        raise SceneError("--materials applies to mesh scenes only; a scene.json names its materials itself")
     if path.suffix.lower() == ".json" or path.is_file():
         return read_scene_file(path)
     if path.is_dir() and (path / "scene.json").is_file():
@@ -56,6 +71,9 @@ def load_scene(name_or_path: str | Path) -> Scene:
     bundled = SCENES_DIR / text / "scene.json"
     if "/" not in text and bundled.is_file():
         return read_scene_file(bundled)
+    mesh = bundled_mesh(text) if "/" not in text else None
+    if mesh is not None:
+        return load_scene(mesh, units=units)
     available = ", ".join(list_scenes()) or "none"
     raise SceneError(
         f"unknown scene {text!r}; give a bundled scene ({available}), a scene.json path or a mesh file"

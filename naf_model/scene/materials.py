@@ -49,12 +49,31 @@ MATERIALS: dict[str, Material] = {
     "plasterboard": Material((0.29, 0.10, 0.05, 0.04, 0.07, 0.09, 0.09), 0.05),
     # 50 mm mineral-wool absorber panel
     "acoustic_panel": Material((0.18, 0.70, 0.95, 0.95, 0.95, 0.95, 0.95), 0.20),
-    # Furnished floors (base floor material, then the furnishing). naf simulates no furniture geometry,
-    # so a lived-in room's sofa, bed, rugs, shelves
-    # and soft furnishings are lumped into its floor: equivalent absorption per m2 of floor, set so that
-    # the bundled flats reach the reverberation times measured in furnished dwellings (about 0.4-0.6 s
-    # mid-frequency in living rooms and bedrooms, longer in kitchens and bathrooms) instead of the
-    # 1.5-2.5 s of the same rooms empty. Scattering is high: furniture breaks up specular paths.
+    # ---- furniture and fittings (obstacle surfaces; per m2 of the obstacle's faces) -------------------
+    # wooden cabinets, wardrobes, tables, kitchen units (closed panels over air): the "wooden panel /
+    # plywood on battens" rows of the tables cited above; panel resonance lifts the low bands
+    "wood_furniture": Material((0.18, 0.12, 0.10, 0.09, 0.08, 0.07, 0.07), 0.20),
+    # fabric-upholstered sofa or armchair, unoccupied: the "upholstered seats, unoccupied" rows
+    # (0.44-0.89 mid band in Kuttruff's and Vorlaender's tables), slightly lowered because a sofa's back
+    # and sides are partly hard frame
+    "upholstery": Material((0.40, 0.55, 0.70, 0.80, 0.80, 0.75, 0.75), 0.50),
+    # bed: mattress with duvet and pillows; a thick porous layer (like heavy upholstery and the 50 mm
+    # porous absorber rows), tops out below a mineral-wool panel because the ticking reflects a little
+    "mattress": Material((0.35, 0.55, 0.75, 0.85, 0.85, 0.85, 0.85), 0.40),
+    # filled bookshelf: an estimate between wooden panelling (the shelves) and a thin porous layer (the
+    # books' paper edges); scattering is high because the book spines are uneven
+    "bookshelf": Material((0.25, 0.30, 0.35, 0.40, 0.45, 0.45, 0.45), 0.70),
+    # enamelled steel or ceramic bathtub and washbasin: the "glazed tile / marble" rows
+    "ceramic": Material((0.01, 0.01, 0.01, 0.01, 0.02, 0.02, 0.02), 0.05),
+    # kitchen worktop and cabinet fronts: laminate / stone top on wooden carcasses; between the "marble"
+    # and the "wooden panel" rows (mostly hard, a little panel absorption)
+    "kitchen_units": Material((0.10, 0.07, 0.06, 0.05, 0.05, 0.05, 0.05), 0.20),
+    # ---- legacy stand-ins ------------------------------------------------------------------------------
+    # Furnished floors (base floor material, then the furnishing), from before scenes had obstacles: a
+    # lived-in room's sofa, bed, rugs, shelves and soft furnishings lumped into its floor as equivalent
+    # absorption per m2 of floor, set so that empty plans reach the reverberation times measured in
+    # furnished dwellings (about 0.4-0.6 s mid-frequency in living rooms and bedrooms). The bundled flats
+    # now model their furniture as obstacles; these stay for user scenes without furniture.
     "wood_furnished": Material((0.20, 0.30, 0.45, 0.55, 0.60, 0.60, 0.60), 0.60),
     "carpet_furnished": Material((0.25, 0.40, 0.60, 0.70, 0.75, 0.75, 0.75), 0.60),
     "tiles_furnished": Material((0.10, 0.14, 0.20, 0.24, 0.26, 0.26, 0.26), 0.50),

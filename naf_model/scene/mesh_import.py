@@ -1,87 +1,418 @@
-"""Scenes from closed meshes (anything trimesh reads): the air volume is cut at ear height to get the plan.
+"""Scenes from closed meshes (anything trimesh reads; OBJ read here so its groups survive): rooms, interior
+walls, columns and furniture, with materials from the mesh's material and group names.
 
-The mesh must enclose the air of the room (its inside is the room), z up; glTF/GLB files are y up by
-their specification and are turned to z up. The floor is the lowest point, the ceiling the highest.
+The mesh is the boundary of the air (its inside is the air), z up; glTF/GLB files are y up by their
+specification and are turned to z up. The floor is the lowest point, the ceiling the highest. Coplanar
+triangles of one material are merged into polygons (cut into hole-free pieces, as pyroomacoustics walls
+must be); these, not the triangles, are the simulator's walls. The plan is the section at ear height: it may
+have holes (columns, wardrobes). Rooms are the OBJ groups (`g`) of the floor faces, else one room.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import shapely
 import trimesh
 from shapely.geometry import Polygon
+from shapely.geometry.polygon import orient
 
-from naf_model.conventions import EAR_HEIGHT_M
+from naf_model.conventions import EAR_HEIGHT_M, WALL_CLEARANCE_M
 from naf_model.errors import SceneError
+from naf_model.scene.boundary import hole_free_parts
 from naf_model.scene.floorplan import GRID, Room
+from naf_model.scene.materials import MATERIALS
 from naf_model.scene.scene import DEFAULT_MATERIALS, Scene
+from naf_model.scene.surface import Surface
 
 Y_UP_SUFFIXES = (".glb", ".gltf")
 Y_UP_TO_Z_UP = np.array([[1, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=float)
 """Rotation by +90 degrees about x: the y-up axis becomes z, and -z (glTF's forward) becomes y."""
+UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+"""Metres per unit of the mesh file."""
+MAX_EXTENT_M = 200.0
+"""A mesh wider than this (in metres after `units`) is taken to be in the wrong unit."""
+
+KEYWORDS: tuple[tuple[str, str], ...] = (
+    # (keyword in a material or group name, material); the first match wins, so specific words come first
+    ("plasterboard", "plasterboard"),
+    ("drywall", "plasterboard"),
+    ("acoustic", "acoustic_panel"),
+    ("carpet", "carpet"),
+    ("rug", "carpet"),
+    ("curtain", "curtains"),
+    ("drape", "curtains"),
+    ("glass", "glass"),
+    ("window", "glass"),
+    ("tile", "tiles"),
+    ("ceramic", "ceramic"),
+    ("bath", "ceramic"),
+    ("sink", "ceramic"),
+    ("sofa", "upholstery"),
+    ("couch", "upholstery"),
+    ("upholster", "upholstery"),
+    ("fabric", "upholstery"),
+    ("mattress", "mattress"),
+    ("bed", "mattress"),
+    ("book", "bookshelf"),
+    ("shelf", "bookshelf"),
+    ("kitchen", "kitchen_units"),
+    ("counter", "kitchen_units"),
+    ("worktop", "kitchen_units"),
+    ("wardrobe", "wood_furniture"),
+    ("cabinet", "wood_furniture"),
+    ("table", "wood_furniture"),
+    ("furniture", "wood_furniture"),
+    ("parquet", "wood"),
+    ("wood", "wood"),
+    ("brick", "brick"),
+    ("concrete", "concrete"),
+    ("column", "concrete"),
+    ("pillar", "concrete"),
+    ("plaster", "plaster"),
+    ("paint", "plaster"),
+)
+"""The default table from mesh material/group names to naf materials (see docs/internals.md)."""
+
+ISM_ORDER_RULE = ((100, 3), (300, 2))
+"""Image-source order from the number of simulator walls: up to 100 walls order 3 (the unfurnished flats, 64
+walls, keep the order their shipped data sets were made with), up to 300 order 2, else 1.
+The image-source count grows like walls**order, so a furnished mesh keeps one emitter's run near a few
+seconds; `naf data make --ism-order` overrides it, the ray tracer covers the rest of the reflections."""
 
 
-def read_mesh(path: Path, up: str | None = None) -> trimesh.Trimesh:
-    """The mesh at `path` as one z-up Trimesh; SceneError if unreadable, empty or not closed."""
+def ism_order_for(n_walls: int) -> int:
+    """The image-source order `ISM_ORDER_RULE` picks for a scene of `n_walls` simulator walls."""
+    for limit, order in ISM_ORDER_RULE:
+        if n_walls <= limit:
+            return order
+    return 1
+
+
+@dataclass(frozen=True)
+class LabelledMesh:
+    """Triangles of the air's boundary, z up, metres: mesh, and per face its material and group labels."""
+
+    mesh: trimesh.Trimesh
+    materials: list[str]
+    groups: list[str]
+
+
+def _read_obj(path: Path) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Vertices (V, 3), triangles (F, 3) and per-face `usemtl` and `g`/`o` names of an OBJ (polygons fanned)."""
+    vertices, faces, materials, groups = [], [], [], []
+    material, group = "", ""
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        key = parts[0]
+        if key == "v":
+            vertices.append([float(v) for v in parts[1:4]])
+        elif key == "f":
+            idx = [int(p.split("/")[0]) for p in parts[1:]]
+            idx = [i - 1 if i > 0 else len(vertices) + i for i in idx]
+            for k in range(1, len(idx) - 1):
+                faces.append([idx[0], idx[k], idx[k + 1]])
+                materials.append(material)
+                groups.append(group)
+        elif key == "usemtl":
+            material = " ".join(parts[1:])
+        elif key in ("g", "o"):
+            group = " ".join(parts[1:])
+    return np.asarray(vertices, float).reshape(-1, 3), np.asarray(faces, int).reshape(-1, 3), materials, groups
+
+
+def read_mesh(path: Path, up: str | None = None, units: str = "m") -> LabelledMesh:
+    """The mesh at `path`, z up, in metres, with face labels; SceneError if unreadable, empty, open or huge."""
     if not path.is_file():
         raise SceneError(f"mesh file {path} does not exist")
+    if units not in UNITS:
+        raise SceneError(f"unknown units {units!r}; use one of: {', '.join(UNITS)}")
     try:
-        mesh = trimesh.load(path, force="mesh", process=True)
-    except Exception as exc:  # trimesh raises many exception types for broken files
+        if path.suffix.lower() == ".obj":
+            vertices, faces, materials, groups = _read_obj(path)
+            mesh = trimesh.Trimesh(vertices, faces, process=False)
+        else:
+            loaded = trimesh.load(path)
+            parts = list(loaded.dump()) if isinstance(loaded, trimesh.Scene) else [loaded]
+            parts = [p for p in parts if isinstance(p, trimesh.Trimesh)]
+            names = [str(p.metadata.get("name", "")) for p in parts]
+            mesh = trimesh.util.concatenate(parts) if parts else trimesh.Trimesh()
+            materials = [n for p, n in zip(parts, names, strict=True) for _ in range(len(p.faces))]
+            groups = list(materials)
+    except (ValueError, IndexError, OSError, KeyError) as exc:
         raise SceneError(f"cannot read mesh {path}: {exc}") from None
-    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
+    if len(mesh.faces) == 0:
         raise SceneError(f"mesh {path} has no triangles; export the room as a closed surface mesh")
-    mesh.merge_vertices()
+    mesh.apply_scale(UNITS[units])
+    if (up or ("y" if path.suffix.lower() in Y_UP_SUFFIXES else "z")) == "y":
+        mesh.apply_transform(Y_UP_TO_Z_UP)
+    keep = mesh.nondegenerate_faces(height=1e-9)
+    mesh.update_faces(keep)
+    materials = [m for m, k in zip(materials, keep, strict=True) if k]
+    groups = [g for g, k in zip(groups, keep, strict=True) if k]
+    mesh.merge_vertices(digits_vertex=6)
+    extent = float(mesh.extents.max())
+    if extent > MAX_EXTENT_M:
+        hint = "mm" if extent / 1000 <= MAX_EXTENT_M else "a smaller unit"
+        raise SceneError(
+            f"mesh {path} is {extent:.0f} m across, too large for a dwelling; if it is in millimetres or "
+            f"centimetres pass --units {hint if units == 'm' else 'mm'} (now --units {units})"
+        )
     if not mesh.is_watertight:
         raise SceneError(
             f"mesh {path} is not closed (it has holes or loose edges); close it in your modelling tool "
             "so that it encloses the room's air"
         )
-    if (up or ("y" if path.suffix.lower() in Y_UP_SUFFIXES else "z")) == "y":
-        mesh.apply_transform(Y_UP_TO_Z_UP)
-    return mesh
+    if mesh.volume < 0:  # inward winding: turn it so normals point out of the air
+        mesh.invert()
+    return LabelledMesh(mesh, materials, groups)
+
+
+def load_material_map(path: str | Path | None) -> dict[str, str]:
+    """A user's {mesh material or group name: naf material} JSON table; SceneError for unknown materials."""
+    if path is None:
+        return {}
+    path = Path(path)
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SceneError(f"cannot read material map {path}: {exc}") from None
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise SceneError(f"material map {path} must be a JSON object of name: material")
+    for name, material in table.items():
+        if material not in MATERIALS:
+            raise SceneError(
+                f"material map {path}: unknown material {material!r} for {name!r}; "
+                f"use one of: {', '.join(sorted(MATERIALS))}"
+            )
+    return dict(table)
+
+
+def material_for(labels: tuple[str, str], table: dict[str, str], normal_z: float) -> str:
+    """The naf material of a face with (material, group) labels: the user table by exact name, then the
+    keyword table on both names, then the default for its orientation (floor, ceiling or wall)."""
+    for label in labels:
+        if label in table:
+            return table[label]
+    for label in labels:
+        low = label.lower()
+        for keyword, material in KEYWORDS:
+            if keyword in low:
+                return material
+    part = "floor" if normal_z < -0.9 else "ceiling" if normal_z > 0.9 else "walls"
+    return DEFAULT_MATERIALS[part]
+
+
+def _plane_basis(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors u, v spanning the plane of unit normal n, with u x v = n."""
+    helper = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u = np.cross(helper, n)
+    u /= np.linalg.norm(u)
+    return u, np.cross(n, u)
+
+
+def merge_coplanar(mesh: trimesh.Trimesh, face_materials: list[str]) -> list[Surface]:
+    """Coplanar triangles of one material merged into hole-free polygons, corners wound like the mesh."""
+    normals = mesh.face_normals
+    offsets = np.einsum("ij,ij->i", normals, mesh.triangles[:, 0])
+    keys: dict[tuple, list[int]] = {}
+    for f in range(len(mesh.faces)):
+        key = (face_materials[f], *np.round(normals[f], 4), round(float(offsets[f]), 4))
+        keys.setdefault(key, []).append(f)
+    surfaces = []
+    for key, faces in keys.items():
+        n = normals[faces].mean(axis=0)
+        n /= np.linalg.norm(n)
+        d = float(np.mean(offsets[faces]))
+        u, v = _plane_basis(n)
+        tris = mesh.triangles[faces]
+        flat = [Polygon(np.column_stack([t @ u, t @ v])) for t in tris]
+        region = shapely.union_all([shapely.set_precision(p, GRID) for p in flat if p.area > 0], grid_size=GRID)
+        kind = "floor" if n[2] < -0.9 else "ceiling" if n[2] > 0.9 else "wall"
+        for poly in getattr(region, "geoms", [region]):
+            if not isinstance(poly, Polygon) or poly.area < 1e-8:
+                continue
+            for part in hole_free_parts(shapely.simplify(poly, 1e-7)):
+                ring = np.asarray(orient(part, 1.0).exterior.coords)[:-1]
+                corners = d * n[:, None] + np.outer(u, ring[:, 0]) + np.outer(v, ring[:, 1])
+                surfaces.append(Surface(corners, key[0], kind))
+    return surfaces
+
+
+def winding_number(triangles: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Generalised winding number (N,) of points (N, 3) w.r.t. a closed triangle soup (F, 3, 3): about 1
+    inside, 0 outside (van Oosterom & Strackee's solid angle of each triangle, summed over 4 pi)."""
+    a = triangles[None, :, 0] - points[:, None]
+    b = triangles[None, :, 1] - points[:, None]
+    c = triangles[None, :, 2] - points[:, None]
+    la, lb, lc = (np.linalg.norm(x, axis=-1) for x in (a, b, c))
+    det = np.einsum("nfi,nfi->nf", a, np.cross(b, c))
+    dots = la * lb * lc + np.einsum("nfi,nfi->nf", a, b) * lc
+    dots += np.einsum("nfi,nfi->nf", b, c) * la + np.einsum("nfi,nfi->nf", c, a) * lb
+    return np.arctan2(det, dots).sum(axis=1) / (2 * np.pi)
 
 
 def plan_from_mesh(mesh: trimesh.Trimesh, ear_height: float, label: str = "the mesh") -> Polygon:
-    """The cut through the closed mesh `ear_height` metres above its lowest point, as one polygon."""
+    """The section of the closed mesh `ear_height` above its lowest point: one polygon, holes allowed."""
     zmin = float(mesh.bounds[0, 2])
     origin = [0.0, 0.0, zmin + ear_height]
     lines = trimesh.intersections.mesh_plane(mesh, plane_normal=[0, 0, 1], plane_origin=origin)
     if len(lines) == 0:
-        raise SceneError(f"{label} has no cut at ear height, {ear_height} m above its floor")
-    # snap the cut segments so that their ends meet, node them, and close them into loops
+        raise SceneError(
+            f"{label} encloses no air at ear height, {ear_height} m above its floor; check that the mesh is "
+            "the room's inside surface, z up (or y up for glTF), in metres (--units)"
+        )
     segments = shapely.union_all(shapely.linestrings(np.round(lines[:, :, :2], 6)), grid_size=GRID)
     faces = shapely.polygonize([segments])
     region = Polygon()
     for face in getattr(faces, "geoms", []):
-        # even-odd over the loops: a point is inside the closed surface when it is inside an odd number
+        # even-odd over the loops: inside the closed surface when inside an odd number of them
         region = shapely.symmetric_difference(region, Polygon(face.exterior), grid_size=GRID)
     region = shapely.simplify(region, 1e-6)
-    if not isinstance(region, Polygon) or region.is_empty:
+    if region.is_empty or region.area < 0.5:
+        raise SceneError(f"{label} encloses no air at ear height, {ear_height} m above its floor")
+    if not isinstance(region, Polygon):
         n = len(getattr(region, "geoms", []))
-        raise SceneError(f"{label} cut at ear height falls into {n} separate parts; give a single room")
-    if region.interiors:
-        raise SceneError(
-            f"{label} cut at ear height has holes (pillars or free-standing walls), which pyroomacoustics "
-            "cannot model; join them to an outer wall"
-        )
-    return region
+        raise SceneError(f"{label} cut at ear height falls into {n} separate parts; join the rooms with doors")
+    return orient(region, 1.0)
 
 
-def scene_from_mesh(path: str | Path, up: str | None = None, ear_height: float = EAR_HEIGHT_M) -> Scene:
-    """A one-room scene whose free space is the mesh's section at ear height, with default materials.
+class MeshScene(Scene):
+    """A scene whose boundary is a closed mesh: surfaces are its merged faces, the plan its ear-height cut.
 
-    The plan is moved so the floor is at z = 0; walls have zero thickness (the mesh faces are the walls).
+    Same interface as `Scene` (free space with holes, is_free, sample_grid, surfaces, mesh, geometry_hash);
+    no doors or windows (they are in the geometry) and zero wall thickness (the mesh faces are the walls).
+    """
+
+    def __init__(
+        self, name: str, labelled: LabelledMesh, table: dict[str, str], ear_height: float = EAR_HEIGHT_M
+    ) -> None:
+        mesh = labelled.mesh.copy()
+        mesh.apply_translation([0.0, 0.0, -float(mesh.bounds[0, 2])])
+        height = round(float(mesh.extents[2]), 4)  # float32 formats (PLY, STL, GLB) give 2.5999999
+        if height <= ear_height:
+            raise SceneError(f"mesh {name} is {height:.2f} m high, not above the ear height {ear_height} m")
+        self.name, self.ceiling_height, self.ear_height = name, height, float(ear_height)
+        self.wall_thickness, self.doors, self.windows, self.obstacles = 0.0, [], [], []
+        self.defaults = dict(DEFAULT_MATERIALS)
+        self._mesh = mesh
+        normals_z = mesh.face_normals[:, 2]
+        self.face_labels = list(zip(labelled.materials, labelled.groups, strict=True))
+        self.face_materials = [
+            material_for(lab, table, nz) for lab, nz in zip(self.face_labels, normals_z, strict=True)
+        ]
+        self.free_space = plan_from_mesh(mesh, ear_height, f"mesh {name}")
+        self.plan = Polygon(self.free_space.exterior)
+        self.rooms = self._rooms(labelled.groups, normals_z)
+        self._room_pieces = [
+            shapely.intersection(r.polygon, self.plan, grid_size=GRID) for r in self.rooms
+        ]
+        self.floor_pieces = [shapely.intersection(r.polygon, self.free_space, grid_size=GRID) for r in self.rooms]
+        self._clear = self.free_space.buffer(-WALL_CLEARANCE_M)
+        shapely.prepare(self._clear)
+
+    def _rooms(self, groups: list[str], normals_z: np.ndarray) -> list[Room]:
+        """One room per group of the floor faces (the lowest, downward faces); else one room for all."""
+        floor = np.flatnonzero((normals_z < -0.9) & (self._mesh.triangles[:, :, 2].max(axis=1) < 1e-4))
+        by_group: dict[str, list[int]] = {}
+        for f in floor:
+            by_group.setdefault(groups[f], []).append(int(f))
+        named = {g: fs for g, fs in by_group.items() if g}
+        if len(named) < 2 or len(named) != len(by_group):
+            return [Room(self.name, self.plan, *self._materials(floor))]
+        rooms = []
+        for group, faces in named.items():
+            tris = self._mesh.triangles[faces][:, :, :2]
+            poly = shapely.union_all([Polygon(t) for t in tris], grid_size=GRID)
+            if not isinstance(poly, Polygon):
+                poly = max(poly.geoms, key=lambda p: p.area)
+            # the floor has holes where furniture stands on it; the room is the whole outline
+            outline = orient(Polygon(poly.exterior), 1.0)
+            rooms.append(Room(group.replace("_", " "), outline, *self._materials(np.asarray(faces))))
+        return rooms
+
+    def _materials(self, floor_faces: np.ndarray) -> tuple[str, str, str]:
+        """(floor, ceiling, walls) materials of a room for drawing: its floor faces' most common material."""
+        counts: dict[str, int] = {}
+        for f in floor_faces:
+            counts[self.face_materials[f]] = counts.get(self.face_materials[f], 0) + 1
+        floor = max(counts, key=counts.get) if counts else DEFAULT_MATERIALS["floor"]
+        return floor, DEFAULT_MATERIALS["ceiling"], DEFAULT_MATERIALS["walls"]
+
+    @cached_property
+    def _surfaces(self) -> list[Surface]:
+        return merge_coplanar(self._mesh, self.face_materials)
+
+    @property
+    def volume(self) -> float:
+        """Air volume enclosed by the mesh, m^3."""
+        return float(self._mesh.volume)
+
+    def is_air(self, points: np.ndarray) -> np.ndarray:
+        """(N,) bool: which points (N, 3) metres lie inside the mesh (generalised winding number > 1/2)."""
+        return winding_number(self._mesh.triangles, np.atleast_2d(np.asarray(points, float))) > 0.5
+
+    def mesh(self) -> trimesh.Trimesh:
+        """The imported triangle mesh, floor at z = 0 (metres, watertight, normals out of the air)."""
+        return self._mesh.copy()
+
+    def wall_polygons(self) -> list[Polygon]:
+        """No wall solids: the mesh's faces are the walls (drawn as the free-space outline)."""
+        return []
+
+    def ism_order(self) -> int:
+        """The image-source order `ISM_ORDER_RULE` picks for this mesh's walls."""
+        return ism_order_for(len(self._surfaces))
+
+    def material_report(self) -> list[tuple[str, str, int, float]]:
+        """(mesh label, naf material, triangles, area m2) per label, largest area first."""
+        areas = self._mesh.area_faces
+        rows: dict[tuple[str, str], list[float]] = {}
+        for f, (labels, material) in enumerate(zip(self.face_labels, self.face_materials, strict=True)):
+            label = labels[0] or labels[1] or "(unnamed)"
+            row = rows.setdefault((label, material), [0, 0.0])
+            row[0] += 1
+            row[1] += float(areas[f])
+        return sorted(((k[0], k[1], int(v[0]), v[1]) for k, v in rows.items()), key=lambda r: -r[3])
+
+    def to_dict(self) -> dict:
+        """Mesh scenes have no scene.json form."""
+        raise SceneError(f"scene {self.name!r} comes from a mesh; it has no scene.json form")
+
+    def geometry_hash(self) -> str:
+        """sha256 hex of the simulator's walls (corners rounded to 0.1 mm) and their materials' coefficients."""
+        h = hashlib.sha256()
+        for s in self._surfaces:
+            h.update(np.round(s.corners, 4).tobytes())
+            m = MATERIALS[s.material]
+            h.update(json.dumps([s.material, *m.absorption, m.scattering]).encode())
+        h.update(json.dumps([self.ceiling_height, self.ear_height]).encode())
+        return h.hexdigest()
+
+    def __repr__(self) -> str:
+        return f"MeshScene({self.name!r}, {len(self.rooms)} rooms, {self.area:.1f} m2 free)"
+
+
+def scene_from_mesh(
+    path: str | Path,
+    up: str | None = None,
+    ear_height: float = EAR_HEIGHT_M,
+    materials: str | Path | None = None,
+    units: str = "m",
+) -> MeshScene:
+    """A scene from a closed mesh file; `materials` a JSON map of mesh names to naf materials.
+
+    Without a map, a `<stem>.materials.json` next to the mesh is used when present.
     """
     path = Path(path)
-    mesh = read_mesh(path, up)
-    height = round(float(mesh.extents[2]), 4)  # float32 formats (PLY, STL, GLB) give 2.5999999
-    if height <= ear_height:
-        raise SceneError(f"mesh {path} is {height:.2f} m high, not above the ear height {ear_height} m")
-    plan = plan_from_mesh(mesh, ear_height, f"mesh {path}")
-    room = Room(
-        path.stem, plan, DEFAULT_MATERIALS["floor"], DEFAULT_MATERIALS["ceiling"], DEFAULT_MATERIALS["walls"]
-    )
-    return Scene(path.stem, [room], ceiling_height=height, ear_height=ear_height, wall_thickness=0.0)
+    if materials is None and path.with_suffix(".materials.json").is_file():
+        materials = path.with_suffix(".materials.json")
+    table = load_material_map(materials)
+    return MeshScene(path.stem, read_mesh(path, up, units), table, ear_height)

@@ -8,6 +8,7 @@ from naf_model.conventions import EAR_HEIGHT_M
 from naf_model.errors import SceneError
 from naf_model.scene.floorplan import Door, Room, Window, room_polygon
 from naf_model.scene.materials import check_material
+from naf_model.scene.obstacle import parse_obstacle
 
 PARTS = ("floor", "ceiling", "walls")
 
@@ -47,6 +48,7 @@ def scene_kwargs(d: Any) -> dict[str, Any]:
         "rooms",
         "doors",
         "windows",
+        "obstacles",
     }
     extra = sorted(set(d) - known)
     if extra:
@@ -89,12 +91,15 @@ def scene_kwargs(d: Any) -> dict[str, Any]:
             raise SceneError(f"window #{i + 1} must be an object with 'from' and 'to' points")
         start, end = _point(w["from"], f"window #{i + 1} 'from'"), _point(w["to"], f"window #{i + 1} 'to'")
         windows.append(Window(start, end, check_material(w.get("material", "glass"), f"window #{i + 1}")))
+    ceiling = _number(d.get("ceiling_height", 2.6), "ceiling_height")
+    obstacles = [parse_obstacle(o, i, ceiling) for i, o in enumerate(_list(d, "obstacles"))]
     return {
         "name": str(d.get("name", "scene")),
         "rooms": rooms,
         "doors": doors,
         "windows": windows,
-        "ceiling_height": _number(d.get("ceiling_height", 2.6), "ceiling_height"),
+        "obstacles": obstacles,
+        "ceiling_height": ceiling,
         "ear_height": _number(d.get("ear_height", EAR_HEIGHT_M), "ear_height"),
         "wall_thickness": _number(d.get("wall_thickness", 0.12), "wall_thickness"),
         "defaults": defaults,

@@ -34,6 +34,12 @@ MATERIAL_COLORS = {
     "brick": "#c97b5f",
     "plasterboard": "#f1eee2",
     "acoustic_panel": "#8fae7a",
+    "wood_furniture": "#a8743f",
+    "upholstery": "#7d8fb3",
+    "mattress": "#b9a6d9",
+    "bookshelf": "#8a5a44",
+    "ceramic": "#f7f7f7",
+    "kitchen_units": "#9aa3a8",
 }
 WALL_COLOR = "#3b3b3f"
 
@@ -54,6 +60,23 @@ def _fill(ax: Axes, poly: Polygon, **kw) -> None:
     rings = [np.asarray(poly.exterior.coords)] + [np.asarray(h.coords) for h in poly.interiors]
     path = Path.make_compound_path(*(Path(r, closed=True) for r in rings))
     ax.add_patch(PathPatch(path, **kw))
+
+
+def _draw_obstacles(ax: Axes, scene: Scene) -> dict[str, None]:
+    """Obstacles in their material's tint, named; those spanning the ear height (holes in the free space)
+    get a solid dark outline, lower or higher ones a dashed one. Returns the materials used."""
+    used: dict[str, None] = {}
+    for ob in getattr(scene, "obstacles", []):
+        crosses = ob.crosses(scene.ear_height)
+        style = {"lw": 1.0, "ls": "-"} if crosses else {"lw": 0.6, "ls": (0, (2, 1.5))}
+        _fill(ax, ob.footprint, facecolor=material_color(ob.material), edgecolor=WALL_COLOR, zorder=3, **style)
+        if ob.footprint.area > 0.25:
+            spot = ob.footprint.centroid
+            if not ob.footprint.contains(spot):
+                spot = polylabel(ob.footprint, tolerance=0.02)
+            ax.text(spot.x, spot.y, ob.name, ha="center", va="center", fontsize=5.5, color="#222222", zorder=6)
+        used[ob.material] = None
+    return used
 
 
 def _draw_doors(ax: Axes, scene: Scene) -> None:
@@ -119,6 +142,12 @@ def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = 
     ax.plot(
         *scene.free_space.exterior.xy, color=WALL_COLOR, lw=0.8 if scene.wall_thickness else 2.0, zorder=2
     )
+    furniture = _draw_obstacles(ax, scene)
+    footprints = [o.footprint for o in getattr(scene, "obstacles", [])]
+    solids = [Polygon(h) for h in scene.free_space.interiors]
+    solids = [h for h in solids if not any(f.contains(h.representative_point()) for f in footprints)]
+    for hole in solids:  # a mesh's columns and tall furniture: holes in the free space
+        _fill(ax, hole, facecolor="#77777c", edgecolor=WALL_COLOR, lw=0.8, zorder=3)
     _draw_windows(ax, scene)
     _draw_doors(ax, scene)
     n_points = 0
@@ -147,6 +176,21 @@ def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = 
         Patch(facecolor=material_color(m), edgecolor="#888888", label=f"floor: {material_label(m)}")
         for m in used
     ]
+    for m in furniture:
+        handles.append(Patch(facecolor=material_color(m), edgecolor=WALL_COLOR, label=f"obstacle: {m}"))
+    if solids:
+        handles.append(Patch(facecolor="#77777c", edgecolor=WALL_COLOR, label="solid at ear height"))
+    if hasattr(scene, "material_report"):  # a mesh: every surface material with its area
+        areas: dict[str, float] = {}
+        for _, material, _, area in scene.material_report():
+            areas[material] = areas.get(material, 0.0) + area
+        for m, area in sorted(areas.items(), key=lambda kv: -kv[1]):
+            handles.append(
+                Patch(facecolor=material_color(m), edgecolor="#888888", label=f"surface: {m} ({area:.0f} m²)")
+            )
+    if furniture:
+        handles.append(Patch(facecolor="white", edgecolor=WALL_COLOR, label="solid: spans ear height"))
+        handles.append(Patch(facecolor="white", edgecolor=WALL_COLOR, ls="--", label="dashed: below/above it"))
     if scene.windows:
         for m in dict.fromkeys(w.material for w in scene.windows):
             handles.append(

@@ -17,6 +17,7 @@ from naf_model.conventions import EAR_HEIGHT_M, WALL_CLEARANCE_M
 from naf_model.errors import PositionError, SceneError
 from naf_model.scene.boundary import boundary_surfaces, surfaces_mesh
 from naf_model.scene.floorplan import (
+    GRID,
     Door,
     Room,
     Window,
@@ -28,6 +29,7 @@ from naf_model.scene.floorplan import (
     wall_solids,
 )
 from naf_model.scene.materials import MATERIALS, check_material
+from naf_model.scene.obstacle import Obstacle, check_obstacles
 from naf_model.scene.surface import Surface
 
 DEFAULT_MATERIALS = {"walls": "plaster", "floor": "wood", "ceiling": "plaster"}
@@ -52,13 +54,12 @@ class Scene:
         ear_height: float = EAR_HEIGHT_M,
         wall_thickness: float = 0.12,
         defaults: dict[str, str] | None = None,
+        obstacles: Sequence[Obstacle] = (),
     ) -> None:
         if not ceiling_height > 0:
             raise SceneError(f"ceiling_height must be positive, got {ceiling_height}")
         if not 0 < ear_height < ceiling_height:
-            raise SceneError(
-                f"ear_height must be between 0 and the ceiling ({ceiling_height} m), got {ear_height}"
-            )
+            raise SceneError(f"ear_height must be between 0 and the ceiling ({ceiling_height} m), got {ear_height}")
         if not wall_thickness >= 0:
             raise SceneError(f"wall_thickness must be zero or positive, got {wall_thickness}")
         if not rooms:
@@ -86,10 +87,27 @@ class Scene:
         check_rooms_disjoint(self.rooms)
         for w in self.windows:
             check_window(w, self.rooms)
-        self.floor_pieces: list[Polygon] = floor_pieces(self.rooms, self.doors, self.wall_thickness)
-        """Per-room free floor (one polygon per room, same order as `rooms`); they tile `free_space`."""
-        self.free_space: Polygon = free_space_polygon(self.floor_pieces, self.rooms)
-        """The air region at ear height (wall faces as boundary), counter-clockwise, no holes."""
+        self.obstacles = list(obstacles)
+        """Furniture, columns and fittings (`Obstacle`), in scene-file order."""
+        self._room_pieces = floor_pieces(self.rooms, self.doors, self.wall_thickness)
+        self.plan: Polygon = free_space_polygon(self._room_pieces, self.rooms)
+        """The region inside the walls (door gaps included), without obstacles: one polygon, no holes."""
+        check_obstacles(self.obstacles, self.plan, self.rooms)
+        holes = shapely.union_all([o.footprint for o in self.obstacles if o.crosses(self.ear_height)])
+        self.floor_pieces: list[Polygon] = [
+            shapely.normalize(shapely.difference(p, holes, grid_size=GRID)) for p in self._room_pieces
+        ]
+        """Per-room free floor at ear height (same order as `rooms`, holes where obstacles stand); they tile
+        `free_space`."""
+        free = shapely.difference(self.plan, holes, grid_size=GRID)
+        if not isinstance(free, Polygon):
+            raise SceneError(
+                "the obstacles cut the free space at ear height into separate parts; leave a passage "
+                f"(around {fmt(np.asarray(free.geoms[1].representative_point().coords[0]))} is shut off)"
+            )
+        self.free_space: Polygon = shapely.geometry.polygon.orient(free, 1.0)
+        """The air region at ear height: counter-clockwise, wall faces as boundary, one hole per obstacle
+        that spans the ear height."""
         self._clear = self.free_space.buffer(-WALL_CLEARANCE_M)
         shapely.prepare(self._clear)
 
@@ -104,8 +122,24 @@ class Scene:
         """Free floor area, m2."""
         return float(self.free_space.area)
 
+    @property
+    def volume(self) -> float:
+        """Air volume, m^3: the plan times the ceiling height, minus the obstacles."""
+        return float(self.plan.area * self.ceiling_height - sum(o.volume for o in self.obstacles))
+
+    def is_air(self, points: np.ndarray) -> np.ndarray:
+        """(N,) bool: which points (N, 3) metres lie strictly inside the air (not in a wall or obstacle)."""
+        p = np.atleast_2d(np.asarray(points, dtype=np.float64))
+        inside = shapely.contains_xy(self.plan, p[:, 0], p[:, 1])
+        inside &= (p[:, 2] > 0) & (p[:, 2] < self.ceiling_height)
+        for o in self.obstacles:
+            solid = shapely.intersects_xy(o.footprint, p[:, 0], p[:, 1]) & (p[:, 2] >= o.z[0])
+            inside &= ~(solid & (p[:, 2] <= o.z[1]))
+        return inside
+
     def is_free(self, x: float | np.ndarray, y: float | np.ndarray) -> bool | np.ndarray:
-        """True where (x, y) (metres, scalars or broadcastable arrays) is free space >= 0.2 m from walls."""
+        """True where (x, y) (metres, scalars or broadcastable arrays) is free space >= 0.2 m from walls
+        and from obstacles that span the ear height."""
         inside = shapely.contains_xy(self._clear, np.asarray(x, float), np.asarray(y, float))
         return bool(inside) if np.ndim(inside) == 0 else inside
 
@@ -115,11 +149,14 @@ class Scene:
         if p.shape != (2,) or not np.isfinite(p).all():
             raise PositionError(f"{what} position must be two finite numbers (x, y) in metres, got {xy!r}")
         if not self.is_free(p[0], p[1]):
-            d = self.free_space.exterior.distance(Point(p))
+            d = self.free_space.boundary.distance(Point(p))
             where = "inside the plan" if self.free_space.contains(Point(p)) else "outside the plan"
+            if self.plan.contains(Point(p)) and not self.free_space.contains(Point(p)):
+                where = "inside an obstacle"
             raise PositionError(
-                f"{what} at {fmt(p)} is not free in scene {self.name!r} ({where}, {d:.2f} m from a wall); "
-                f"positions must be inside a room and at least {WALL_CLEARANCE_M} m from every wall"
+                f"{what} at {fmt(p)} is not free in scene {self.name!r} ({where}, {d:.2f} m from a wall "
+                f"or obstacle); positions must be inside a room and at least {WALL_CLEARANCE_M} m from "
+                "every wall and obstacle"
             )
         return p
 
@@ -152,7 +189,7 @@ class Scene:
     def room_at(self, x: float, y: float) -> str | None:
         """Name of the room whose free floor holds (x, y) (door gaps count half to each side), else None."""
         p = Point(float(x), float(y))
-        for room, piece in zip(self.rooms, self.floor_pieces, strict=True):
+        for room, piece in zip(self.rooms, self._room_pieces, strict=True):
             if piece.covers(p):
                 return room.name
         return None
@@ -161,16 +198,18 @@ class Scene:
     @cached_property
     def _surfaces(self) -> list[Surface]:
         return boundary_surfaces(
-            self.free_space,
-            self.floor_pieces,
+            self.plan,
+            self._room_pieces,
             self.rooms,
             self.windows,
             self.wall_thickness,
             self.ceiling_height,
+            self.obstacles,
         )
 
     def surfaces(self) -> list[Surface]:
-        """The closed boundary of the air volume: wall quads, then floor pieces, then ceiling pieces."""
+        """The closed boundary of the air volume, normals out of the air: wall quads, floor pieces, ceiling
+        pieces, then each obstacle's faces (kind "obstacle")."""
         return list(self._surfaces)
 
     def mesh(self) -> trimesh.Trimesh:
@@ -179,7 +218,7 @@ class Scene:
 
     def wall_polygons(self) -> list[Polygon]:
         """Wall solids seen from above (plan view), for drawing; empty for zero-thickness walls."""
-        return wall_solids(self.rooms, self.free_space, self.wall_thickness)
+        return wall_solids(self.rooms, self.plan, self.wall_thickness)
 
     # ---- serialisation ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -205,6 +244,7 @@ class Scene:
                 {"from": [float(v) for v in w.start], "to": [float(v) for v in w.end], "material": w.material}
                 for w in self.windows
             ],
+            **({"obstacles": [dict(o.spec) for o in self.obstacles]} if self.obstacles else {}),
         }
 
     @classmethod
@@ -222,6 +262,7 @@ class Scene:
         used = sorted(
             {r[k] for r in d["rooms"] for k in ("floor", "ceiling", "walls")}
             | {w.material for w in self.windows}
+            | {o.material for o in self.obstacles}
         )
         d["materials"] = {m: [*MATERIALS[m].absorption, MATERIALS[m].scattering] for m in used}
 

@@ -83,27 +83,42 @@ def newell_normal(corners: np.ndarray) -> np.ndarray:
     return n / np.linalg.norm(n)
 
 
-def orient_outward(corners: np.ndarray, kind: str, is_air: Callable[[float, float], bool]) -> np.ndarray:
-    """Reorder a surface's corners so its normal points out of the air volume, as pyroomacoustics expects.
-
-    Floors face down, ceilings up; a wall faces away from the side where `is_air(x, y)` holds (tested 2 cm off
-    the wall's centre along the normal).
-    """
+def point_on_surface(corners: np.ndarray) -> np.ndarray:
+    """A point (3,) inside a planar polygon (3, K): its vertex mean if that lies inside, else shapely's
+    representative point of the polygon projected on its dominant plane."""
     corners = np.asarray(corners, dtype=np.float64)
     n = newell_normal(corners)
-    if kind == "floor":
-        outward = n[2] < 0
-    elif kind == "ceiling":
-        outward = n[2] > 0
-    else:
-        centre = corners.mean(axis=1)
-        horizontal = n[:2] / max(np.linalg.norm(n[:2]), 1e-12)
-        probe = centre[:2] + 0.02 * horizontal
-        outward = not is_air(float(probe[0]), float(probe[1]))
+    drop = int(np.argmax(np.abs(n)))
+    keep = [i for i in range(3) if i != drop]
+    flat = shapely.Polygon(corners[keep].T)
+    centre = corners.mean(axis=1)
+    if flat.is_valid and not flat.contains(shapely.Point(centre[keep])):
+        q = flat.representative_point()
+        # the dropped coordinate from the plane equation n . (p - corner0) = 0
+        p = np.zeros(3)
+        p[keep] = (q.x, q.y)
+        p[drop] = corners[drop, 0] - (n[keep] @ (p[keep] - corners[keep, 0])) / n[drop]
+        return p
+    return centre
+
+
+PROBE_M = 0.005
+"""Metres off a surface where `orient_outward` tests for air (thinner than the thinnest obstacle, 2 cm)."""
+
+
+def orient_outward(corners: np.ndarray, is_air: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Reorder a surface's corners so its normal points out of the air volume, as pyroomacoustics expects.
+
+    is_air: (N, 3) points -> (N,) bool. Tested PROBE_M along the normal from a point inside the polygon:
+    if that point is air, the corners are reversed.
+    """
+    corners = np.asarray(corners, dtype=np.float64)
+    probe = point_on_surface(corners) + PROBE_M * newell_normal(corners)
+    outward = not bool(is_air(probe[None])[0])
     return corners if outward else corners[:, ::-1].copy()
 
 
-def wall_specs(surfaces: Sequence, materials: dict, is_air: Callable[[float, float], bool]) -> list[WallSpec]:
+def wall_specs(surfaces: Sequence, materials: dict, is_air: Callable[[np.ndarray], np.ndarray]) -> list[WallSpec]:
     """Surfaces (naf_model.scene.surface.Surface) with material names -> oriented `WallSpec`s."""
     specs = []
     for i, surface in enumerate(surfaces):
@@ -111,15 +126,14 @@ def wall_specs(surfaces: Sequence, materials: dict, is_air: Callable[[float, flo
         absorption = np.asarray(material.absorption, dtype=np.float64)
         assert absorption.shape == (N_BANDS,), f"material {surface.material} needs {N_BANDS} bands"
         scattering = np.broadcast_to(np.asarray(material.scattering, dtype=np.float64), (N_BANDS,)).copy()
-        corners = orient_outward(surface.corners, surface.kind, is_air)
+        corners = orient_outward(surface.corners, is_air)
         specs.append(WallSpec(corners, absorption, scattering, f"{surface.kind}_{i}_{surface.material}"))
     return specs
 
 
 def scene_walls(scene) -> list[WallSpec]:
     """The oriented walls of a `naf_model.scene.Scene`: its surfaces with their materials' coefficients."""
-    free_space = scene.free_space
-    return wall_specs(scene.surfaces(), MATERIALS, lambda x, y: bool(shapely.contains_xy(free_space, x, y)))
+    return wall_specs(scene.surfaces(), MATERIALS, scene.is_air)
 
 
 def position_seed(base_seed: int, *coords: float) -> np.random.SeedSequence:
@@ -185,6 +199,4 @@ def run_room(
         keep = min(n_bins, hist.shape[1])
         histograms[m, :, :keep] = hist[:, :keep]
     direct = np.linalg.norm(listeners - emitter[None, :], axis=1) / SPEED_OF_SOUND
-    return RoomResult(
-        arrivals, histograms, direct, float(room.get_volume()), air, room.rt_args["hist_bin_size"]
-    )
+    return RoomResult(arrivals, histograms, direct, float(room.get_volume()), air, room.rt_args["hist_bin_size"])

@@ -1,0 +1,33 @@
+"""Eyring's reverberation time of a scene from its surfaces (walls, floors, ceilings and obstacles)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyroomacoustics as pra
+
+from naf_model.conventions import SPEED_OF_SOUND
+from naf_model.scene.materials import MATERIALS, OCTAVE_BANDS_HZ
+
+
+def surface_area(corners: np.ndarray) -> float:
+    """Area (m2) of a planar polygon (3, K) metres, by the vector area of its triangle fan."""
+    p, q = corners, np.roll(corners, -1, axis=1)
+    return float(np.linalg.norm(0.5 * np.cross(p.T, q.T).sum(axis=0)))
+
+
+def eyring_t60(scene, band_hz: int, air_absorption: bool = True) -> float:
+    """T60 in seconds at one octave band (a key of OCTAVE_BANDS_HZ): 0.161 V / (-S ln(1 - a) + 4 m V).
+
+    S and the area-weighted absorption a count every surface of the air's boundary, obstacles included;
+    V is the air volume (the plan's volume minus the obstacles'); m is pyroomacoustics' air absorption.
+    """
+    band = OCTAVE_BANDS_HZ.index(band_hz)
+    surfaces = scene.surfaces()
+    areas = np.array([surface_area(s.corners) for s in surfaces])
+    alphas = np.array([MATERIALS[s.material].absorption[band] for s in surfaces])
+    volume = float(scene.volume)
+    mean_alpha = float(areas @ alphas / areas.sum())
+    air = 0.0
+    if air_absorption:
+        air = float(pra.Physics().from_speed(SPEED_OF_SOUND).get_air_absorption()["coeffs"][band])
+    return 0.161 * volume / (-areas.sum() * np.log(1 - mean_alpha) + 4 * air * volume)
