@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from PyQt6.QtGui import QImage
 from PyQt6.QtWidgets import QApplication
 
 from naf_app.window import MainWindow
+from naf_model.atomic import atomic_path
 
 SETTLE_S = 0.2
 """Extra time after the last result arrives, for the pending redraws (the IR panel paces its own)."""
@@ -40,11 +40,10 @@ def wait_and_grab(window: MainWindow, timeout_s: float = 120.0) -> QImage:
 
 
 def save_png(image: QImage, path: str | Path) -> Path:
-    """Write `image` to `path` as PNG atomically (a temporary file beside it, then a rename)."""
+    """Write `image` to `path` as PNG atomically (`naf_model.atomic`: temporary file beside it, then a rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if not image.save(str(tmp), "PNG"):
-        raise OSError(f"could not write {tmp}")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        if not image.save(str(tmp), "PNG"):
+            raise OSError(f"could not write {path}")
     return path
