@@ -17,3 +17,5 @@ SPEED_OF_SOUND = 343.0
 """m/s, used by the simulator and by the geometric phase."""
 WALL_CLEARANCE_M = 0.2
 """Positions closer than this to a wall are not free."""
+PHASE_METHODS = ("listening", "geometric", "random")
+"""How predicted magnitudes become a waveform (`naf_model.field.listening.synthesize`); the first is played."""

@@ -22,15 +22,10 @@ import numpy as np
 import shapely
 import torch
 
-from naf_model.conventions import ORIENTATIONS_DEG, WALL_CLEARANCE_M
+from naf_model.conventions import ORIENTATIONS_DEG, PHASE_METHODS, WALL_CLEARANCE_M
 from naf_model.errors import PositionError
-from naf_model.field.phase import (
-    DEFAULT_HEAD_RADIUS_M,
-    PHASE_METHODS,
-    ear_delays,
-    geometric_phase_ir,
-    random_phase_ir,
-)
+from naf_model.field.listening import synthesize
+from naf_model.field.phase import DEFAULT_HEAD_RADIUS_M
 from naf_model.model.amortised import ALIGN_MARGIN_FRAMES, FRAMES_PER_METRE, AmortisedNAF, shift_frames
 from naf_model.model.checkpoint import Checkpoint, load_checkpoint
 from naf_model.model.distributed import resolve_device
@@ -42,8 +37,6 @@ FEATURE_PIXELS = 16
 """Per-pixel models: fixed (f, t) samples the middle-layer features are averaged over."""
 FEATURE_ROWS = 65_536
 """Network rows per `features` step (emitters are chunked to stay under it: bounded memory)."""
-GEOMETRIC_ITERATIONS = 0
-"""Griffin-Lim refinements of the geometric phase (0 keeps the synthesis at one inverse STFT)."""
 
 
 def _blend(headings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -222,10 +215,11 @@ class NeuralAcousticField:
 
     # ---- waveforms ---------------------------------------------------------------------------------------
     def impulse_responses(
-        self, emitters: Any, listeners: Any, headings: Any, phase: str = "geometric"
+        self, emitters: Any, listeners: Any, headings: Any, phase: str = PHASE_METHODS[0]
     ) -> np.ndarray:
-        """(B, 2, N) float32 binaural IRs at 22,050 Hz; `phase` "geometric" (listening) or "random" (metrics,
-        fixed seed, the paper's inversion)."""
+        """(B, 2, N) float32 binaural IRs at 22,050 Hz; `phase` "listening" (what is played: energy-true,
+        a direct pulse only on line of sight), "geometric" (the older played IR) or "random" (the paper's
+        fixed-seed inversion); see `naf_model.field.listening`."""
         if phase not in PHASE_METHODS:
             raise ValueError(f"unknown phase {phase!r}; use one of {PHASE_METHODS}")
         t0 = time.perf_counter()
@@ -235,16 +229,13 @@ class NeuralAcousticField:
         )
         h = np.broadcast_to(np.asarray(headings, np.float64).reshape(-1), (len(e),))
         logmag = self._query(e, l_, h)
-        if phase == "random":
-            ir = random_phase_ir(logmag, self.ir_length)
-        else:
-            delays = ear_delays(e, l_, h, self.head_radius)
-            ir = geometric_phase_ir(logmag, self.ir_length, delays, GEOMETRIC_ITERATIONS)
+        free = self.scene.free_space if self.scene is not None else self._plan
+        ir = synthesize(phase, logmag, e, l_, h, self.ir_length, self.head_radius, free)
         self.latency_ms = 1e3 * (time.perf_counter() - t0)
         return ir
 
     def impulse_response(
-        self, emitter_xy: Any, listener_xy: Any, heading_deg: float = 0.0, phase: str = "geometric"
+        self, emitter_xy: Any, listener_xy: Any, heading_deg: float = 0.0, phase: str = PHASE_METHODS[0]
     ) -> np.ndarray:
         """One binaural IR, (2, N) float32 at 22,050 Hz."""
         return self.impulse_responses(

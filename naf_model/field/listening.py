@@ -1,0 +1,140 @@
+"""The played IR: predicted log-magnitudes -> a binaural waveform that keeps the room's energy and timing.
+
+Phase methods (`PHASE_METHODS`, chosen by `synthesize`):
+- `listening` (default for what is played): the diffuse part is the predicted magnitude times the STFT of
+  a fixed white noise (one independent noise per ear, seed NOISE_SEED, normalised to unit RMS magnitude),
+  overlap-added. The product of a smooth magnitude and the STFT of a real signal is nearly a consistent
+  STFT, so the overlap-add keeps its energy (a random phase per bin is inconsistent and loses ~6 dB). A
+  field trained on ln|X| predicts E[ln|X|]; for noise-like |X| (Rayleigh) ln RMS = E[ln|X|] + gamma / 2
+  (gamma Euler's constant, +2.5 dB of energy), so the diffuse frames of a field's prediction are raised by
+  that (`log_mean=True`; magnitudes of one simulation already are a realisation and are not). Where the
+  segment from emitter to listener lies in the free space (line of sight), the frames holding the direct
+  sound carry a coherent pulse at each ear's delay (Woodworth ITD, `phase.ear_delays`) and get no
+  correction, and nothing is played before the direct sound (less PRE_ONSET_S). Where walls block the line
+  of sight there is no pulse: the onset is where the predicted frame energy first comes within
+  ONSET_BELOW_PEAK_DB of its maximum (never before the line-of-sight delay), the causal gate opens there.
+- `geometric`: the previous listening method (`phase.geometric_phase_ir`: pulse at the line-of-sight
+  delay everywhere, fixed random phase elsewhere); kept for comparison, ~9 dB drier than the room.
+- `random`: the paper's fixed random phase (metrics).
+
+Cost per binaural IR at T = 104 frames on one CPU thread (measured with `naf bench`, see docs/benchmarks.md):
+line-of-sight test ~15 us (shapely, prepared polygon), magnitudes and noise product ~0.1 ms, inverse FFTs
+and overlap-add ~0.4 ms, gate ~10 us: about 0.6 ms, against ~1-2.5 ms for the network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from naf_model.conventions import HOP, LOG_EPS, N_FFT, N_FREQ, PHASE_METHODS, SAMPLE_RATE
+from naf_model.field.phase import (
+    PRE_ONSET_S,
+    ear_delays,
+    geometric_phase_ir,
+    overlap_add,
+    random_phase_ir,
+)
+from naf_model.spectrogram import stft
+
+NOISE_SEED = 20_221_201
+DIFFUSE_LOG_CORRECTION = float(np.euler_gamma / 2)
+"""ln RMS - E[ln |X|] for Rayleigh-distributed |X|: gamma / 2 = 0.289 (2.5 dB of energy)."""
+ONSET_BELOW_PEAK_DB = 20.0
+ONSET_FRAME_LAG = 0.25
+"""Occluded pairs: the gate opens this many hops after the centre of the first frame within 20 dB of the
+peak frame. Fitted on apartment_1's simulations (226 occluded pairs, heading 0): with a lag of 1 hop that
+onset came a median 4.3 ms after the waveform's own onset (first sample within 20 dB of its peak), so
+0.25 hop puts the median on it (p10 -3 ms, p90 +4 ms)."""
+_OVERLAP = N_FFT // HOP
+_NOISE: dict[int, np.ndarray] = {}
+
+
+def noise_stft(n_frames: int) -> np.ndarray:
+    """STFT of a fixed white noise per ear, (2, N_FREQ, n_frames) complex64, unit RMS magnitude (cached).
+
+    Frames are taken from the inside of a longer noise, so every frame is full (no zero-padded edge)."""
+    if n_frames not in _NOISE:
+        rng = np.random.default_rng(NOISE_SEED)
+        noise = rng.standard_normal((2, (n_frames + 2 * _OVERLAP) * HOP))
+        spec = stft(noise, n_frames + 2 * _OVERLAP)[:, :N_FREQ, _OVERLAP : _OVERLAP + n_frames]
+        spec /= np.sqrt(np.mean(np.abs(spec) ** 2))
+        _NOISE[n_frames] = spec.astype(np.complex64)
+    return _NOISE[n_frames]
+
+
+def line_of_sight(free_space, emitters: np.ndarray, listeners: np.ndarray) -> np.ndarray:
+    """(B,) bool: the segment emitter-listener (B, 2) metres lies in `free_space` (a shapely polygon; None
+    means no geometry is known and every pair counts as line of sight)."""
+    e = np.asarray(emitters, np.float64).reshape(-1, 2)
+    if free_space is None:
+        return np.ones(len(e), bool)
+    lines = shapely.linestrings(np.stack([e, np.asarray(listeners, np.float64).reshape(-1, 2)], axis=1))
+    return np.asarray(shapely.covers(free_space, lines), bool)
+
+
+def predicted_onset(mag: np.ndarray) -> np.ndarray:
+    """Onset (B, 2) seconds from magnitudes (B, 2, F, T): ONSET_FRAME_LAG hops after the centre of the
+    first frame whose energy is within ONSET_BELOW_PEAK_DB of the loudest frame."""
+    energy = np.square(mag).sum(-2)
+    first = np.argmax(energy >= energy.max(-1, keepdims=True) * 10 ** (-ONSET_BELOW_PEAK_DB / 10), axis=-1)
+    return (first + ONSET_FRAME_LAG) * HOP / SAMPLE_RATE
+
+
+def listening_ir(
+    logmag: np.ndarray,
+    n_samples: int,
+    delays_s: np.ndarray,
+    visible: np.ndarray,
+    log_mean: bool = True,
+) -> np.ndarray:
+    """Log-magnitudes (B, 2, N_FREQ, T), line-of-sight delays (B, 2) s and line of sight (B,) bool ->
+    waveforms (B, 2, n_samples) float32 (see the module docstring). `log_mean`: the magnitudes are
+    E[ln|X|] predictions (a field's), so diffuse frames get DIFFUSE_LOG_CORRECTION."""
+    b, _, n_freq, t = logmag.shape
+    mag = np.maximum(np.exp(np.asarray(logmag, np.float32)) - np.float32(LOG_EPS), np.float32(0.0))
+    visible = np.asarray(visible, bool).reshape(b)
+    los_onset = np.asarray(delays_s, np.float64).reshape(b, 2) * SAMPLE_RATE  # samples
+    spec = mag * noise_stft(t)[None]
+    if log_mean:
+        spec *= np.float32(np.exp(DIFFUSE_LOG_CORRECTION))
+    if visible.any():
+        v = np.flatnonzero(visible)
+        onset = los_onset[v]
+        last = np.floor((onset + N_FFT // 2) / HOP).astype(np.int64)  # last frame starting at or before it
+        frames = np.clip(last[..., None] - np.arange(_OVERLAP), 0, t - 1)  # (V, 2, 4)
+        lag = onset[..., None] - (frames * HOP - N_FFT // 2)  # the pulse's position inside each frame
+        pulse = np.exp(-2j * np.pi * np.arange(n_freq) * (lag[..., None] / N_FFT)).astype(np.complex64)
+        vi, ei = np.meshgrid(v, np.arange(2), indexing="ij")
+        for j in range(_OVERLAP):
+            spec[vi, ei, :, frames[..., j]] = mag[vi, ei, :, frames[..., j]] * pulse[..., j, :]
+    gate_at = np.where(
+        visible[:, None], los_onset, np.maximum(los_onset, predicted_onset(mag) * SAMPLE_RATE)
+    ) - PRE_ONSET_S * SAMPLE_RATE
+    x = overlap_add(spec, n_samples)
+    x *= np.arange(n_samples) >= gate_at[..., None]
+    return x
+
+
+def synthesize(
+    method: str,
+    logmag: np.ndarray,
+    emitters: np.ndarray,
+    listeners: np.ndarray,
+    headings: np.ndarray,
+    n_samples: int,
+    head_radius: float,
+    free_space=None,
+    log_mean: bool = True,
+) -> np.ndarray:
+    """Waveforms (B, 2, n_samples) float32 of log-magnitudes (B, 2, N_FREQ, T) for pairs at emitters and
+    listeners (B, 2) m, headings (B,) deg, by phase `method` (PHASE_METHODS). `free_space` decides line of
+    sight (`line_of_sight`); `log_mean` as in `listening_ir`."""
+    if method not in PHASE_METHODS:
+        raise ValueError(f"unknown phase {method!r}; use one of {PHASE_METHODS}")
+    if method == "random":
+        return random_phase_ir(logmag, n_samples)
+    delays = ear_delays(emitters, listeners, headings, head_radius)
+    if method == "geometric":
+        return geometric_phase_ir(logmag, n_samples, delays)
+    return listening_ir(logmag, n_samples, delays, line_of_sight(free_space, emitters, listeners), log_mean)
