@@ -25,6 +25,8 @@ from naf_model.spectrogram import log_magnitude, stft
 SCENE = two_room_scene()
 N = 8192
 T = 1 + N // 128
+POSITIONS = (np.tile([[0.02 * SPEED_OF_SOUND, 0.0]], (48, 1)), np.zeros((48, 2)), np.zeros(48))
+"""48 pairs 6.9 m apart (direct sound at 20 ms), listener facing the emitter."""
 
 
 def _decaying_noise(n_irs: int, start_s: float, tau_s: float, seed: int = 0) -> np.ndarray:
@@ -41,19 +43,18 @@ def _energy_db(x: np.ndarray) -> float:
 def test_synthesis_keeps_the_energy_of_noise_like_spectrograms():
     x = _decaying_noise(48, 0.02, 0.15)
     logmag = log_magnitude(x, T)
-    delays = np.full((48, 2), 0.02)
     occluded = np.zeros(48, bool)
     # one realisation's magnitudes: no correction
-    one = listening_ir(logmag, N, delays, occluded, log_mean=False)
+    one = listening_ir(logmag, N, *POSITIONS, occluded, log_mean=False)
     assert abs(_energy_db(one) - _energy_db(x)) < 1.0
     # what a field predicts: the mean of ln|X| over realisations, raised by gamma / 2 in the log domain
     mean_log = np.broadcast_to(logmag.mean(0, keepdims=True), logmag.shape)
-    played = listening_ir(mean_log, N, delays, occluded, log_mean=True)
+    played = listening_ir(mean_log, N, *POSITIONS, occluded, log_mean=True)
     assert abs(_energy_db(played) - _energy_db(x)) < 0.5
-    uncorrected = listening_ir(mean_log, N, delays, occluded, log_mean=False)
+    uncorrected = listening_ir(mean_log, N, *POSITIONS, occluded, log_mean=False)
     assert _energy_db(played) - _energy_db(uncorrected) == pytest.approx(20 * DIFFUSE_LOG_CORRECTION / np.log(10))
     # a smooth magnitude times a consistent noise STFT: the waveform's STFT energy equals the magnitudes'
-    smooth = listening_ir(mean_log, N, delays, occluded, log_mean=False)
+    smooth = listening_ir(mean_log, N, *POSITIONS, occluded, log_mean=False)
     mag = np.exp(mean_log) - 1e-3
     spec = stft(smooth, T)[..., :-1, :]
     in_frames = slice(3, T - 2)  # past the gate's frames and the end

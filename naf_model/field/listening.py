@@ -27,15 +27,17 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from naf_model.conventions import HOP, LOG_EPS, N_FFT, N_FREQ, PHASE_METHODS, SAMPLE_RATE
+from naf_model.conventions import HOP, LOG_EPS, N_FFT, N_FREQ, PHASE_METHODS, SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.field.phase import (
+    DEFAULT_HEAD_RADIUS_M,
     PRE_ONSET_S,
     ear_delays,
     geometric_phase_ir,
     overlap_add,
     random_phase_ir,
 )
-from naf_model.spectrogram import stft
+from naf_model.simulate.binaural import shadow_alpha
+from naf_model.spectrogram import stft, window
 
 NOISE_SEED = 20_221_201
 DIFFUSE_LOG_CORRECTION = float(np.euler_gamma / 2)
@@ -46,7 +48,10 @@ ONSET_FRAME_LAG = 0.25
 peak frame. Fitted on apartment_1's simulations (226 occluded pairs, heading 0): with a lag of 1 hop that
 onset came a median 4.3 ms after the waveform's own onset (first sample within 20 dB of its peak), so
 0.25 hop puts the median on it (p10 -3 ms, p90 +4 ms)."""
+PRE_PULSE_SAMPLES = 1
+"""Line of sight: the gate opens this many samples before the sample holding the (fractional) delay."""
 _OVERLAP = N_FFT // HOP
+_WINDOW = window()
 _NOISE: dict[int, np.ndarray] = {}
 
 
@@ -84,36 +89,78 @@ def predicted_onset(mag: np.ndarray) -> np.ndarray:
 def listening_ir(
     logmag: np.ndarray,
     n_samples: int,
-    delays_s: np.ndarray,
+    emitters: np.ndarray,
+    listeners: np.ndarray,
+    headings: np.ndarray,
     visible: np.ndarray,
+    head_radius: float = DEFAULT_HEAD_RADIUS_M,
     log_mean: bool = True,
 ) -> np.ndarray:
-    """Log-magnitudes (B, 2, N_FREQ, T), line-of-sight delays (B, 2) s and line of sight (B,) bool ->
-    waveforms (B, 2, n_samples) float32 (see the module docstring). `log_mean`: the magnitudes are
-    E[ln|X|] predictions (a field's), so diffuse frames get DIFFUSE_LOG_CORRECTION."""
+    """Log-magnitudes (B, 2, N_FREQ, T) of pairs at emitters, listeners (B, 2) m, headings (B,) deg, line of
+    sight (B,) bool -> waveforms (B, 2, n_samples) float32 (see the module docstring). `log_mean`: the
+    magnitudes are E[ln|X|] predictions (a field's), so diffuse frames get DIFFUSE_LOG_CORRECTION."""
     b, _, n_freq, t = logmag.shape
+    emitters, listeners = np.asarray(emitters, np.float64), np.asarray(listeners, np.float64)
+    headings = np.broadcast_to(np.asarray(headings, np.float64).reshape(-1), (b,))
+    delays_s = ear_delays(emitters, listeners, headings, head_radius)
     mag = np.maximum(np.exp(np.asarray(logmag, np.float32)) - np.float32(LOG_EPS), np.float32(0.0))
     visible = np.asarray(visible, bool).reshape(b)
     los_onset = np.asarray(delays_s, np.float64).reshape(b, 2) * SAMPLE_RATE  # samples
-    spec = mag * noise_stft(t)[None]
-    if log_mean:
-        spec *= np.float32(np.exp(DIFFUSE_LOG_CORRECTION))
+    gain = np.float32(np.exp(DIFFUSE_LOG_CORRECTION) if log_mean else 1.0)
+    spec = (mag * gain) * noise_stft(t)[None]
     if visible.any():
-        v = np.flatnonzero(visible)
-        onset = los_onset[v]
-        last = np.floor((onset + N_FFT // 2) / HOP).astype(np.int64)  # last frame starting at or before it
-        frames = np.clip(last[..., None] - np.arange(_OVERLAP), 0, t - 1)  # (V, 2, 4)
-        lag = onset[..., None] - (frames * HOP - N_FFT // 2)  # the pulse's position inside each frame
-        pulse = np.exp(-2j * np.pi * np.arange(n_freq) * (lag[..., None] / N_FFT)).astype(np.complex64)
-        vi, ei = np.meshgrid(v, np.arange(2), indexing="ij")
-        for j in range(_OVERLAP):
-            spec[vi, ei, :, frames[..., j]] = mag[vi, ei, :, frames[..., j]] * pulse[..., j, :]
-    gate_at = np.where(
-        visible[:, None], los_onset, np.maximum(los_onset, predicted_onset(mag) * SAMPLE_RATE)
-    ) - PRE_ONSET_S * SAMPLE_RATE
+        direct = direct_sound(emitters[visible], listeners[visible], headings[visible], head_radius)
+        _direct_pulses(spec, mag, np.flatnonzero(visible), los_onset[visible], direct, log_mean)
+    gate_at = np.where(  # the pulse is causal (minimum phase): on line of sight the gate opens just before it
+        visible[:, None],
+        np.floor(los_onset) - PRE_PULSE_SAMPLES,
+        np.maximum(los_onset, predicted_onset(mag) * SAMPLE_RATE) - PRE_ONSET_S * SAMPLE_RATE,
+    )
     x = overlap_add(spec, n_samples)
     x *= np.arange(n_samples) >= gate_at[..., None]
     return x
+
+
+def direct_sound(
+    emitters: np.ndarray, listeners: np.ndarray, headings_deg: np.ndarray, head_radius: float
+) -> np.ndarray:
+    """The free-field direct sound at each ear as the simulator makes it, (B, 2, N_FREQ) complex on the STFT
+    grid, without its delay: amplitude 1 / distance (1 at 1 m) through Brown & Duda's head-shadow filter
+    (1 + j alpha w / 2 w0) / (1 + j w / 2 w0), w0 = c / a, alpha from the angle between the ear's axis and
+    the source (`simulate.binaural.shadow_alpha`); air absorption (< 0.5 dB over 5 m at 8 kHz) is left out."""
+    d = np.asarray(emitters, np.float64) - np.asarray(listeners, np.float64)
+    dist = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-3)
+    azimuth = np.arctan2(d[:, 1], d[:, 0])
+    heading = np.deg2rad(np.asarray(headings_deg, np.float64))
+    axes = np.stack([heading + np.pi / 2, heading - np.pi / 2], axis=-1)  # left, right ear axes (B, 2)
+    psi = np.abs(np.angle(np.exp(1j * (azimuth[:, None] - axes))))  # (B, 2) in [0, pi]
+    alpha = shadow_alpha(psi)
+    r = 2 * np.pi * np.arange(N_FREQ) * (SAMPLE_RATE / N_FFT) * head_radius / (2 * SPEED_OF_SOUND)
+    shadow = (1 + 1j * alpha[..., None] * r) / (1 + 1j * r)
+    return (shadow / dist[:, None, None]).astype(np.complex64)
+
+
+def _direct_pulses(
+    spec: np.ndarray, mag: np.ndarray, rows: np.ndarray, onset: np.ndarray, direct: np.ndarray, log_mean: bool
+) -> None:
+    """Put the coherent direct sound `direct` (V, 2, F) at onsets (V, 2) samples into the frames of `spec`
+    (B, 2, F, T) that hold it, for items `rows` (V,), in place. A pulse at position p of a frame has the
+    STFT direct * w(p) * exp(-2 pi i k p / N_FFT) (w the analysis window); the frame's predicted energy
+    beyond it stays diffuse (noise phase, corrected like the other diffuse frames)."""
+    t = mag.shape[-1]
+    last = np.floor((onset + N_FFT // 2) / HOP).astype(np.int64)  # last frame starting at or before it
+    frames = np.clip(last[..., None] - np.arange(_OVERLAP), 0, t - 1)  # (V, 2, 4)
+    lag = onset[..., None] - (frames * HOP - N_FFT // 2)  # the pulse's position inside each frame
+    w = np.interp(lag, np.arange(N_FFT), _WINDOW)  # (V, 2, 4)
+    vi, ei = np.meshgrid(rows, np.arange(2), indexing="ij")
+    at = (vi[..., None], ei[..., None], slice(None), frames)  # -> (V, 2, 4, F)
+    angle = (-2 * np.pi / N_FFT) * lag[..., None].astype(np.float32) * np.arange(mag.shape[-2], dtype=np.float32)
+    pulse = direct[:, :, None, :] * w[..., None].astype(np.float32) * np.exp(1j * angle)
+    m = mag[at]
+    rest = np.sqrt(np.maximum(m * m - (pulse.real**2 + pulse.imag**2), 0.0))
+    if log_mean:
+        rest *= np.float32(np.exp(DIFFUSE_LOG_CORRECTION))
+    spec[at] = pulse + rest * noise_stft(t)[ei[..., None], :, frames]
 
 
 def synthesize(
@@ -134,7 +181,7 @@ def synthesize(
         raise ValueError(f"unknown phase {method!r}; use one of {PHASE_METHODS}")
     if method == "random":
         return random_phase_ir(logmag, n_samples)
-    delays = ear_delays(emitters, listeners, headings, head_radius)
     if method == "geometric":
-        return geometric_phase_ir(logmag, n_samples, delays)
-    return listening_ir(logmag, n_samples, delays, line_of_sight(free_space, emitters, listeners), log_mean)
+        return geometric_phase_ir(logmag, n_samples, ear_delays(emitters, listeners, headings, head_radius))
+    visible = line_of_sight(free_space, emitters, listeners)
+    return listening_ir(logmag, n_samples, emitters, listeners, headings, visible, head_radius, log_mean)
