@@ -8,11 +8,13 @@ Phase methods (`PHASE_METHODS`, chosen by `synthesize`):
   field trained on ln|X| predicts E[ln|X|]; for noise-like |X| (Rayleigh) ln RMS = E[ln|X|] + gamma / 2
   (gamma Euler's constant, +2.5 dB of energy), so the diffuse frames of a field's prediction are raised by
   that (`log_mean=True`; magnitudes of one simulation already are a realisation and are not). Where the
-  segment from emitter to listener lies in the free space (line of sight), the frames holding the direct
-  sound carry a coherent pulse at each ear's delay (Woodworth ITD, `phase.ear_delays`) and get no
-  correction, and nothing is played before the direct sound (less PRE_ONSET_S). Where walls block the line
-  of sight there is no pulse: the onset is where the predicted frame energy first comes within
-  ONSET_BELOW_PEAK_DB of its maximum (never before the line-of-sight delay), the causal gate opens there.
+  segment from emitter to listener lies in the free space (line of sight), the direct sound is the
+  simulator's own free-field pulse (`direct_sound`: 1/r, Brown & Duda head shadow, at each ear's Woodworth
+  delay, `phase.ear_delays`) placed coherently into the frames that hold it; what the predicted magnitudes
+  have there beyond the pulse stays diffuse. Nothing is played before the pulse (the gate opens
+  PRE_PULSE_SAMPLES before it). Where walls block the line of sight there is no pulse: the onset is where
+  the predicted frame energy first comes within ONSET_BELOW_PEAK_DB of its maximum (never before the
+  line-of-sight delay), and the gate opens PRE_ONSET_S before it.
 - `geometric`: the previous listening method (`phase.geometric_phase_ir`: pulse at the line-of-sight
   delay everywhere, fixed random phase elsewhere); kept for comparison, ~9 dB drier than the room.
 - `random`: the paper's fixed random phase (metrics).
