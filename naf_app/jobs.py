@@ -139,7 +139,7 @@ def job_parser(job: dict, prog: str | None = None) -> argparse.ArgumentParser:
             kwargs["choices"] = list(raw["choices"])
         if raw.get("required", needs_app):
             kwargs["required"] = True
-        elif default not in (None, ""):
+        elif default not in (None, "") and not needs_app:  # "{checkpoint}" etc. only mean something in the app
             kwargs["default"] = default
         parser.add_argument(raw["flag"], **kwargs)
     return parser

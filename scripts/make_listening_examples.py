@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     from scipy.signal import fftconvolve
 
-    from naf_model.audio.files import DEFAULT_MUSIC, load_audio, write_audio
+    from naf_model.audio import DEFAULT_MUSIC
+    from naf_model.audio.files import load_audio, write_audio
     from naf_model.conventions import SAMPLE_RATE
     from naf_model.evaluation import listening
     from naf_model.field import NeuralAcousticField
@@ -107,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     fig.savefig(out / "envelopes.png", dpi=90)
     bands = " | ".join(f"ILD {f} Hz sim / naf (dB)" for f in listening.ILD_BANDS_HZ)
     text = (
-        f"# Listening examples: {scene.name}, emitter at {tuple(emitter)}, listener facing +x\n\n"
-        f"`python scripts/make_listening_examples.py --scene {scene.name}`; field `{field.path}`, played with "
+        f"# Listening examples: {scene.name}, emitter at ({emitter[0]:.1f}, {emitter[1]:.1f}) m, listener facing "
+        f"+x\n\n`python scripts/make_listening_examples.py --scene {scene.name}`; field `{field.path.name}`, "
+        f"spots {', '.join(f'{n} ({x:.1f}, {y:.1f})' for n, (x, y) in zip(names, spots, strict=True))}; played with "
         "the default phase method. Each pair `<spot>_sim.wav` / `<spot>_naf.wav` shares one gain.\n\n"
         f"| spot | line of sight | level (dB) | late (dB) | envelope (dB) | C50 err (dB) | ITD sim / naf (µs) | "
         f"{bands} |\n|---|---|" + "---:|" * (5 + len(listening.ILD_BANDS_HZ)) + "\n" + "\n".join(rows) + "\n"
