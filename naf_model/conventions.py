@@ -30,3 +30,5 @@ NORM_STD_FACTOR = 3.0
 """Log-magnitudes are normalised as (x - mean) / (NORM_STD_FACTOR * std), per (frequency, frame)."""
 STD_FLOOR = 1e-3
 """Lower bound on a normalisation std, so a cell that is silent in every training IR stays finite."""
+PHASE_METHODS = ("listening", "geometric", "random")
+"""How predicted magnitudes become a waveform (`naf_model.field.listening.synthesize`); the first is played."""

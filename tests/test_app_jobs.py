@@ -21,6 +21,7 @@ EXPECTED = {
     "evaluate.py": "Evaluate",
     "export_loudness.py": "Export loudness images",
     "render_walk.py": "Render a walk",
+    "make_listening_examples.py": "Listening examples (A/B)",
 }
 
 

@@ -14,7 +14,7 @@ from model_helpers import tiny_config, tiny_dataset
 from naf_model.conventions import SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.data import DataSet
 from naf_model.errors import CheckpointError, PositionError
-from naf_model.field import NeuralAcousticField
+from naf_model.field import PHASE_METHODS, NeuralAcousticField
 from naf_model.field.phase import ear_delays, geometric_phase_ir, overlap_add
 from naf_model.scene.examples import shoebox_scene, two_room_scene
 from naf_model.spectrogram import istft, log_magnitude
@@ -101,7 +101,7 @@ def test_loading_against_another_scene_fails(fast):
 
 def test_impulse_responses_phase_methods(fast):
     e, l_, h = _positions(2, seed=3)
-    for phase in ("geometric", "random"):
+    for phase in PHASE_METHODS:
         batch = fast.impulse_responses(e, l_, h, phase=phase)
         assert batch.shape == (2, 2, fast.ir_length) and np.all(np.isfinite(batch))
         np.testing.assert_allclose(batch[1], fast.impulse_response(e[1], l_[1], h[1], phase=phase), atol=1e-5)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `eval` command."""
+    from naf_model.conventions import PHASE_METHODS
     from naf_model.evaluation import DEFAULT_FLOOR_PAIRS, DEFAULT_MAX_PAIRS, RESULTS_DIR
 
     parser = subparsers.add_parser(
@@ -36,6 +37,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_FLOOR_PAIRS,
         help=f"held-out pairs simulated again for the floor row, 0 for none (default {DEFAULT_FLOOR_PAIRS}; "
         "cached next to the data set)",
+    )
+    parser.add_argument(
+        "--offgrid",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="also score N random free pairs on neither grid, simulated afresh (cached next to the data "
+        "set as <data>.offgrid-N-s<seed>.h5); turns --listening on",
+    )
+    parser.add_argument(
+        "--listening",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="listening metrics of the played waveforms (envelope, level, DRR, C50/EDT/T60, ITD, ILD), "
+        "on-grid and off-grid (default: on with --offgrid)",
+    )
+    parser.add_argument(
+        "--phase",
+        choices=PHASE_METHODS,
+        default=PHASE_METHODS[0],
+        help=f"phase method of the played field rows (default {PHASE_METHODS[0]})",
     )
     parser.add_argument("--no-codecs", action="store_true", help="skip the AAC and Opus rows")
     parser.add_argument("--seed", type=int, default=0, help="seed of the pair subset and random phase")
@@ -76,6 +98,9 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         out_dir=args.out_dir,
         device=args.device,
+        offgrid=args.offgrid,
+        listening=args.listening,
+        phase=args.phase,
     )
     report = evaluate(config)
     print(report.to_markdown())

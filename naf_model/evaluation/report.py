@@ -48,6 +48,8 @@ class EvaluationReport:
     rows: list[ResultRow]
     timing: dict[str, float]
     notes: list[str]
+    sections: list[dict[str, Any]] = field(default_factory=list)
+    """Extra sections (off-grid, listening): each {"title", "markdown", "data"}, printed after the tables."""
 
     def to_json(self) -> str:
         """The report as indented JSON (rows as objects)."""
@@ -78,6 +80,7 @@ class EvaluationReport:
                 "",
                 _table(floor_rows, "floor_errors", with_storage=False),
             ]
+        lines += [part for s in self.sections for part in ("", s["markdown"].rstrip("\n"))]
         notes = [f"Storage of {r.representation}: {r.storage_formula}." for r in self.rows]
         notes += [f"{r.method}, {r.representation}: {n}." for r in self.rows for n in r.notes]
         notes += [f"{n}." for n in self.notes]

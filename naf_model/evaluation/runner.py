@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from naf_model.evaluation import (
     codecs,
     floor,
     metrics,
+    played,
 )
 from naf_model.evaluation.report import EvaluationReport, ResultRow, write_report
 from naf_model.paths import default_checkpoint, default_dataset_path
@@ -64,6 +65,11 @@ class EvalConfig:
     out_dir: Path | None = RESULTS_DIR
     device: str = "auto"
     progress: bool = True
+    offgrid: int = 0
+    listening: bool | None = None
+    """Listening metrics of the played waveforms; None: on when `offgrid` is set."""
+    phase: str = "listening"
+    """Phase method of the played rows (`naf_model.field.PHASE_METHODS`)."""
 
 
 def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport:
@@ -163,7 +169,6 @@ def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> Evaluat
             "would score about the floor's spectral error / sqrt(2)"
         )
     result_rows = [_with_summaries(row, errs, floor_items, n_orient) for row, errs in rows]
-    timing["total_s"] = time.perf_counter() - t_start
     settings = {
         "n_test_pairs": int(len(test)),
         "n_test_total": int(len(test_all)),
@@ -178,7 +183,15 @@ def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> Evaluat
         "codec_guard_samples": codecs.GUARD_SAMPLES,
     }
     ckpt = str(checkpoint) if checkpoint is not None else None
-    return EvaluationReport(scene.name, str(ds.path), ckpt, settings, result_rows, timing, notes)
+    listen = bool(config.offgrid) if config.listening is None else config.listening
+    sections = played.played_sections(
+        played.PlayedConfig(config.offgrid, listen, config.phase, config.seed, config.progress),
+        scene, ds, test, floor_pairs, checkpoint, config.device,
+    )
+    timing["total_s"] = time.perf_counter() - t_start
+    return EvaluationReport(
+        scene.name, str(ds.path), ckpt, settings, result_rows, timing, notes, [asdict(s) for s in sections]
+    )
 
 
 def _checkpoint_path(config: EvalConfig, scene_name: str, notes: list[str]) -> Path | None:

@@ -24,16 +24,11 @@ import shapely
 import torch
 
 from naf_model.checkpoint import Checkpoint, load_checkpoint
-from naf_model.conventions import ORIENTATIONS_DEG, WALL_CLEARANCE_M
+from naf_model.conventions import ORIENTATIONS_DEG, PHASE_METHODS, WALL_CLEARANCE_M
 from naf_model.device import resolve_device
 from naf_model.errors import PositionError
-from naf_model.field.phase import (
-    DEFAULT_HEAD_RADIUS_M,
-    PHASE_METHODS,
-    ear_delays,
-    geometric_phase_ir,
-    random_phase_ir,
-)
+from naf_model.field.listening import synthesize
+from naf_model.field.phase import DEFAULT_HEAD_RADIUS_M
 from naf_model.networks.encoder import EndpointPart
 from naf_model.orientation import neighbouring_orientations
 
@@ -156,10 +151,11 @@ class NeuralAcousticField:
 
     # ---- waveforms ---------------------------------------------------------------------------------------
     def impulse_responses(
-        self, emitters: Any, listeners: Any, headings: Any, phase: str = "geometric"
+        self, emitters: Any, listeners: Any, headings: Any, phase: str = PHASE_METHODS[0]
     ) -> np.ndarray:
-        """(B, 2, N) float32 binaural IRs at 22,050 Hz; `phase` "geometric" (listening) or "random" (metrics,
-        fixed seed, the paper's inversion)."""
+        """(B, 2, N) float32 binaural IRs at 22,050 Hz; `phase` "listening" (what is played: energy-true,
+        a direct pulse only on line of sight), "geometric" (the older played IR) or "random" (the paper's
+        fixed-seed inversion); see `naf_model.field.listening`."""
         if phase not in PHASE_METHODS:
             raise ValueError(f"unknown phase {phase!r}; use one of {PHASE_METHODS}")
         t0 = time.perf_counter()
@@ -169,15 +165,13 @@ class NeuralAcousticField:
         )
         h = np.broadcast_to(np.asarray(headings, np.float64).reshape(-1), (len(e),))
         logmag = self._query(e, l_, h)
-        if phase == "random":
-            ir = random_phase_ir(logmag, self.ir_length)
-        else:
-            ir = geometric_phase_ir(logmag, self.ir_length, ear_delays(e, l_, h, self.head_radius))
+        free = self.scene.free_space if self.scene is not None else self._plan
+        ir = synthesize(phase, logmag, e, l_, h, self.ir_length, self.head_radius, free)
         self.latency_ms = 1e3 * (time.perf_counter() - t0)
         return ir
 
     def impulse_response(
-        self, emitter_xy: Any, listener_xy: Any, heading_deg: float = 0.0, phase: str = "geometric"
+        self, emitter_xy: Any, listener_xy: Any, heading_deg: float = 0.0, phase: str = PHASE_METHODS[0]
     ) -> np.ndarray:
         """One binaural IR, (2, N) float32 at 22,050 Hz."""
         return self.impulse_responses(

@@ -16,7 +16,6 @@ import numpy as np
 from naf_model.conventions import HOP, LOG_EPS, N_FFT, N_FREQ, SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.spectrogram import random_phase, window
 
-PHASE_METHODS = ("geometric", "random")
 DEFAULT_HEAD_RADIUS_M = 0.0875
 PRE_ONSET_S = 0.001
 """The causal gate opens this long before the predicted direct sound (STFT smearing of the onset)."""

@@ -1,0 +1,187 @@
+"""The played IR: predicted log-magnitudes -> a binaural waveform that keeps the room's energy and timing.
+
+Phase methods (`PHASE_METHODS`, chosen by `synthesize`):
+- `listening` (default for what is played): the diffuse part is the predicted magnitude times the STFT of
+  a fixed white noise (one independent noise per ear, seed NOISE_SEED, normalised to unit RMS magnitude),
+  overlap-added. The product of a smooth magnitude and the STFT of a real signal is nearly a consistent
+  STFT, so the overlap-add keeps its energy (a random phase per bin is inconsistent and loses ~6 dB). A
+  field trained on ln|X| predicts E[ln|X|]; for noise-like |X| (Rayleigh) ln RMS = E[ln|X|] + gamma / 2
+  (gamma Euler's constant, +2.5 dB of energy), so the diffuse frames of a field's prediction are raised by
+  that (`log_mean=True`; magnitudes of one simulation already are a realisation and are not). Where the
+  segment from emitter to listener lies in the free space (line of sight), the direct sound is the
+  simulator's own free-field pulse (`direct_sound`: 1/r, Brown & Duda head shadow, at each ear's Woodworth
+  delay, `phase.ear_delays`) placed coherently into the frames that hold it; what the predicted magnitudes
+  have there beyond the pulse stays diffuse. Nothing is played before the pulse (the gate opens
+  PRE_PULSE_SAMPLES before it). Where walls block the line of sight there is no pulse: the onset is where
+  the predicted frame energy first comes within ONSET_BELOW_PEAK_DB of its maximum (never before the
+  line-of-sight delay), and the gate opens PRE_ONSET_S before it.
+- `geometric`: the previous listening method (`phase.geometric_phase_ir`: pulse at the line-of-sight
+  delay everywhere, fixed random phase elsewhere); kept for comparison, ~9 dB drier than the room.
+- `random`: the paper's fixed random phase (metrics).
+
+Cost per binaural IR at T = 104 frames on one CPU thread (measured with `naf bench`, see docs/benchmarks.md):
+line-of-sight test ~15 us (shapely, prepared polygon), magnitudes and noise product ~0.1 ms, inverse FFTs
+and overlap-add ~0.4 ms, gate ~10 us: about 0.6 ms, against ~1-2.5 ms for the network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from naf_model.conventions import HOP, LOG_EPS, N_FFT, N_FREQ, PHASE_METHODS, SAMPLE_RATE, SPEED_OF_SOUND
+from naf_model.field.phase import (
+    DEFAULT_HEAD_RADIUS_M,
+    PRE_ONSET_S,
+    ear_delays,
+    geometric_phase_ir,
+    overlap_add,
+    random_phase_ir,
+)
+from naf_model.simulate.binaural import shadow_alpha
+from naf_model.spectrogram import stft, window
+
+NOISE_SEED = 20_221_201
+DIFFUSE_LOG_CORRECTION = float(np.euler_gamma / 2)
+"""ln RMS - E[ln |X|] for Rayleigh-distributed |X|: gamma / 2 = 0.289 (2.5 dB of energy)."""
+ONSET_BELOW_PEAK_DB = 20.0
+ONSET_FRAME_LAG = 0.25
+"""Occluded pairs: the gate opens this many hops after the centre of the first frame within 20 dB of the
+peak frame. Fitted on apartment_1's simulations (226 occluded pairs, heading 0): with a lag of 1 hop that
+onset came a median 4.3 ms after the waveform's own onset (first sample within 20 dB of its peak), so
+0.25 hop puts the median on it (p10 -3 ms, p90 +4 ms)."""
+PRE_PULSE_SAMPLES = 1
+"""Line of sight: the gate opens this many samples before the sample holding the (fractional) delay."""
+_OVERLAP = N_FFT // HOP
+_WINDOW = window()
+_NOISE: dict[int, np.ndarray] = {}
+
+
+def noise_stft(n_frames: int) -> np.ndarray:
+    """STFT of a fixed white noise per ear, (2, N_FREQ, n_frames) complex64, unit RMS magnitude (cached).
+
+    Frames are taken from the inside of a longer noise, so every frame is full (no zero-padded edge)."""
+    if n_frames not in _NOISE:
+        rng = np.random.default_rng(NOISE_SEED)
+        noise = rng.standard_normal((2, (n_frames + 2 * _OVERLAP) * HOP))
+        spec = stft(noise, n_frames + 2 * _OVERLAP)[:, :N_FREQ, _OVERLAP : _OVERLAP + n_frames]
+        spec /= np.sqrt(np.mean(np.abs(spec) ** 2))
+        _NOISE[n_frames] = spec.astype(np.complex64)
+    return _NOISE[n_frames]
+
+
+def line_of_sight(free_space, emitters: np.ndarray, listeners: np.ndarray) -> np.ndarray:
+    """(B,) bool: the segment emitter-listener (B, 2) metres lies in `free_space` (a shapely polygon; None
+    means no geometry is known and every pair counts as line of sight)."""
+    e = np.asarray(emitters, np.float64).reshape(-1, 2)
+    if free_space is None:
+        return np.ones(len(e), bool)
+    lines = shapely.linestrings(np.stack([e, np.asarray(listeners, np.float64).reshape(-1, 2)], axis=1))
+    return np.asarray(shapely.covers(free_space, lines), bool)
+
+
+def predicted_onset(mag: np.ndarray) -> np.ndarray:
+    """Onset (B, 2) seconds from magnitudes (B, 2, F, T): ONSET_FRAME_LAG hops after the centre of the
+    first frame whose energy is within ONSET_BELOW_PEAK_DB of the loudest frame."""
+    energy = np.square(mag).sum(-2)
+    first = np.argmax(energy >= energy.max(-1, keepdims=True) * 10 ** (-ONSET_BELOW_PEAK_DB / 10), axis=-1)
+    return (first + ONSET_FRAME_LAG) * HOP / SAMPLE_RATE
+
+
+def listening_ir(
+    logmag: np.ndarray,
+    n_samples: int,
+    emitters: np.ndarray,
+    listeners: np.ndarray,
+    headings: np.ndarray,
+    visible: np.ndarray,
+    head_radius: float = DEFAULT_HEAD_RADIUS_M,
+    log_mean: bool = True,
+) -> np.ndarray:
+    """Log-magnitudes (B, 2, N_FREQ, T) of pairs at emitters, listeners (B, 2) m, headings (B,) deg, line of
+    sight (B,) bool -> waveforms (B, 2, n_samples) float32 (see the module docstring). `log_mean`: the
+    magnitudes are E[ln|X|] predictions (a field's), so diffuse frames get DIFFUSE_LOG_CORRECTION."""
+    b, _, n_freq, t = logmag.shape
+    emitters, listeners = np.asarray(emitters, np.float64), np.asarray(listeners, np.float64)
+    headings = np.broadcast_to(np.asarray(headings, np.float64).reshape(-1), (b,))
+    delays_s = ear_delays(emitters, listeners, headings, head_radius)
+    mag = np.maximum(np.exp(np.asarray(logmag, np.float32)) - np.float32(LOG_EPS), np.float32(0.0))
+    visible = np.asarray(visible, bool).reshape(b)
+    los_onset = np.asarray(delays_s, np.float64).reshape(b, 2) * SAMPLE_RATE  # samples
+    gain = np.float32(np.exp(DIFFUSE_LOG_CORRECTION) if log_mean else 1.0)
+    spec = (mag * gain) * noise_stft(t)[None]
+    if visible.any():
+        direct = direct_sound(emitters[visible], listeners[visible], headings[visible], head_radius)
+        _direct_pulses(spec, mag, np.flatnonzero(visible), los_onset[visible], direct, log_mean)
+    gate_at = np.where(  # the pulse is causal (minimum phase): on line of sight the gate opens just before it
+        visible[:, None],
+        np.floor(los_onset) - PRE_PULSE_SAMPLES,
+        np.maximum(los_onset, predicted_onset(mag) * SAMPLE_RATE) - PRE_ONSET_S * SAMPLE_RATE,
+    )
+    x = overlap_add(spec, n_samples)
+    x *= np.arange(n_samples) >= gate_at[..., None]
+    return x
+
+
+def direct_sound(
+    emitters: np.ndarray, listeners: np.ndarray, headings_deg: np.ndarray, head_radius: float
+) -> np.ndarray:
+    """The free-field direct sound at each ear as the simulator makes it, (B, 2, N_FREQ) complex on the STFT
+    grid, without its delay: amplitude 1 / distance (1 at 1 m) through Brown & Duda's head-shadow filter
+    (1 + j alpha w / 2 w0) / (1 + j w / 2 w0), w0 = c / a, alpha from the angle between the ear's axis and
+    the source (`simulate.binaural.shadow_alpha`); air absorption (< 0.5 dB over 5 m at 8 kHz) is left out."""
+    d = np.asarray(emitters, np.float64) - np.asarray(listeners, np.float64)
+    dist = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-3)
+    azimuth = np.arctan2(d[:, 1], d[:, 0])
+    heading = np.deg2rad(np.asarray(headings_deg, np.float64))
+    axes = np.stack([heading + np.pi / 2, heading - np.pi / 2], axis=-1)  # left, right ear axes (B, 2)
+    psi = np.abs(np.angle(np.exp(1j * (azimuth[:, None] - axes))))  # (B, 2) in [0, pi]
+    alpha = shadow_alpha(psi)
+    r = 2 * np.pi * np.arange(N_FREQ) * (SAMPLE_RATE / N_FFT) * head_radius / (2 * SPEED_OF_SOUND)
+    shadow = (1 + 1j * alpha[..., None] * r) / (1 + 1j * r)
+    return (shadow / dist[:, None, None]).astype(np.complex64)
+
+
+def _direct_pulses(
+    spec: np.ndarray, mag: np.ndarray, rows: np.ndarray, onset: np.ndarray, direct: np.ndarray, log_mean: bool
+) -> None:
+    """Put the coherent direct sound `direct` (V, 2, F) at onsets (V, 2) samples into the frames of `spec`
+    (B, 2, F, T) that hold it, for items `rows` (V,), in place. A pulse at position p of a frame has the
+    STFT direct * w(p) * exp(-2 pi i k p / N_FFT) (w the analysis window). It is added to the frames'
+    diffuse content rather than taken out of it: a field predicts these frames 1.8-6.6 dB below the
+    simulation (held-out apartment_1 pairs, the sharp onset is smoothed), so the predicted energy there is
+    what the early reflections need, not the pulse's share."""
+    t = mag.shape[-1]
+    last = np.floor((onset + N_FFT // 2) / HOP).astype(np.int64)  # last frame starting at or before it
+    frames = np.clip(last[..., None] - np.arange(_OVERLAP), 0, t - 1)  # (V, 2, 4)
+    lag = onset[..., None] - (frames * HOP - N_FFT // 2)  # the pulse's position inside each frame
+    w = np.interp(lag, np.arange(N_FFT), _WINDOW)  # (V, 2, 4)
+    vi, ei = np.meshgrid(rows, np.arange(2), indexing="ij")
+    at = (vi[..., None], ei[..., None], slice(None), frames)  # -> (V, 2, 4, F)
+    angle = (-2 * np.pi / N_FFT) * lag[..., None].astype(np.float32) * np.arange(mag.shape[-2], dtype=np.float32)
+    pulse = direct[:, :, None, :] * w[..., None].astype(np.float32) * np.exp(1j * angle)
+    spec[at] += pulse
+
+
+def synthesize(
+    method: str,
+    logmag: np.ndarray,
+    emitters: np.ndarray,
+    listeners: np.ndarray,
+    headings: np.ndarray,
+    n_samples: int,
+    head_radius: float,
+    free_space=None,
+    log_mean: bool = True,
+) -> np.ndarray:
+    """Waveforms (B, 2, n_samples) float32 of log-magnitudes (B, 2, N_FREQ, T) for pairs at emitters and
+    listeners (B, 2) m, headings (B,) deg, by phase `method` (PHASE_METHODS). `free_space` decides line of
+    sight (`line_of_sight`); `log_mean` as in `listening_ir`."""
+    if method not in PHASE_METHODS:
+        raise ValueError(f"unknown phase {method!r}; use one of {PHASE_METHODS}")
+    if method == "random":
+        return random_phase_ir(logmag, n_samples)
+    if method == "geometric":
+        return geometric_phase_ir(logmag, n_samples, ear_delays(emitters, listeners, headings, head_radius))
+    visible = line_of_sight(free_space, emitters, listeners)
+    return listening_ir(logmag, n_samples, emitters, listeners, headings, visible, head_radius, log_mean)
