@@ -24,6 +24,12 @@ from naf_model.simulate.room import newell_normal
 
 NAME = "small_house"
 
+
+def _box(name: str, center: tuple, size: tuple, z: tuple, material: str) -> dict:
+    """An axis-aligned box obstacle as a scene file holds it."""
+    return {"kind": "box", "name": name, "center": list(center), "size": list(size), "z": list(z), "material": material}
+
+
 PLAN = {
     "name": NAME,
     "ceiling_height": 2.5,
@@ -39,18 +45,13 @@ PLAN = {
         {"from": [7.2, 0.0], "to": [8.8, 0.0], "material": "curtains"},
     ],
     "obstacles": [
-        {"kind": "box", "name": "column", "center": [3.2, 2.4], "size": [0.3, 0.3], "z": [0, 2.5],
-         "material": "concrete"},
-        {"kind": "box", "name": "sofa", "center": [1.6, 3.95], "size": [2.0, 0.85], "z": [0, 0.85],
-         "material": "upholstery"},
-        {"kind": "box", "name": "kitchen counter", "center": [5.6, 1.7], "size": [0.6, 2.6], "z": [0, 0.9],
-         "material": "kitchen_units"},
-        {"kind": "box", "name": "dining table", "center": [4.2, 3.7], "size": [1.4, 0.8], "z": [0.72, 0.76],
-         "material": "wood_furniture"},
-        {"kind": "box", "name": "bed", "center": [8.0, 1.3], "size": [1.6, 2.0], "z": [0, 0.55],
-         "material": "mattress"},
-        {"kind": "box", "name": "wardrobe", "center": [9.6, 3.2], "size": [0.6, 1.8], "z": [0, 2.2],
-         "material": "wood_furniture"},
+        # name, footprint centre and size (m), z range (m), material
+        _box("column", (3.2, 2.4), (0.3, 0.3), (0, 2.5), "concrete"),
+        _box("sofa", (1.6, 3.95), (2.0, 0.85), (0, 0.85), "upholstery"),
+        _box("kitchen counter", (5.6, 1.7), (0.6, 2.6), (0, 0.9), "kitchen_units"),
+        _box("dining table", (4.2, 3.7), (1.4, 0.8), (0.72, 0.76), "wood_furniture"),
+        _box("bed", (8.0, 1.3), (1.6, 2.0), (0, 0.55), "mattress"),
+        _box("wardrobe", (9.6, 3.2), (0.6, 1.8), (0, 2.2), "wood_furniture"),
     ],
 }
 

@@ -1,10 +1,12 @@
-"""Shared by the model, training, DDP and field tests: one tiny simulated data set per test session and
-tiny model configs (the presets' code paths at a size that trains in seconds on one thread)."""
+"""Shared by the model, training, DDP, field, eval, analysis and bench tests: tiny data set configs, one tiny
+simulated data set per test session and tiny model configs (the presets' code paths at a size that trains in
+seconds on one thread)."""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,14 +15,27 @@ from naf_model.networks.presets import GridConfig, ModelConfig, preset
 from naf_model.scene.examples import two_room_scene
 from naf_model.simulate import SimulationConfig
 
-TINY_DATA = DataConfig(
-    listener_spacing=0.4,
-    emitter_spacing=0.9,
-    listeners_per_emitter=24,
-    test_fraction=0.15,
-    seed=1,
-    simulation=SimulationConfig(ir_seconds=0.15, n_rays=200),
-)
+
+def tiny_data(
+    listener_spacing: float,
+    emitter_spacing: float,
+    listeners_per_emitter: int | None,
+    test_fraction: float,
+    seed: int,
+    **simulation: Any,
+) -> DataConfig:
+    """A tiny data set's config: its sampling, and its simulation's settings (`SimulationConfig` keywords)."""
+    return DataConfig(
+        listener_spacing=listener_spacing,
+        emitter_spacing=emitter_spacing,
+        listeners_per_emitter=listeners_per_emitter,
+        test_fraction=test_fraction,
+        seed=seed,
+        simulation=SimulationConfig(**simulation),
+    )
+
+
+TINY_DATA = tiny_data(0.4, 0.9, listeners_per_emitter=24, test_fraction=0.15, seed=1, ir_seconds=0.15, n_rays=200)
 
 
 def tiny_dataset(factory: pytest.TempPathFactory) -> Path:

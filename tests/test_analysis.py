@@ -128,22 +128,14 @@ TRAIN_STEPS = 400
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(scene, field, checkpoint path, training emitter): absorbent 4 m x 3 m shoebox, order-1 simulation."""
-    from model_helpers import train_fast_on_shoebox
+    from model_helpers import tiny_data, train_fast_on_shoebox
 
-    from naf_model.data import DataConfig, DataSet
+    from naf_model.data import DataSet
     from naf_model.field import NeuralAcousticField
-    from naf_model.simulate import SimulationConfig
 
     folder = tmp_path_factory.mktemp("trained")
     scene = shoebox_scene(4.0, 3.0, 2.5, material="acoustic_panel")
-    config = DataConfig(
-        listener_spacing=0.5,
-        emitter_spacing=1.5,
-        listeners_per_emitter=None,
-        test_fraction=0.2,
-        seed=1,
-        simulation=SimulationConfig(ir_seconds=0.15, n_rays=50, ism_order=1),
-    )
+    config = tiny_data(0.5, 1.5, None, test_fraction=0.2, seed=1, ir_seconds=0.15, n_rays=50, ism_order=1)
     data, result = train_fast_on_shoebox(folder, scene, config, TRAIN_STEPS)
     with DataSet(data) as ds:
         emitter = ds.emitters[0]

@@ -29,21 +29,11 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """(scene, scene file, data set, checkpoint): a 3 m x 2.5 m shoebox, 4 emitters, `fast` for 6 steps."""
-    from model_helpers import train_fast_on_shoebox
-
-    from naf_model.data import DataConfig
-    from naf_model.simulate import SimulationConfig
+    from model_helpers import tiny_data, train_fast_on_shoebox
 
     folder = tmp_path_factory.mktemp("bench")
     scene = shoebox_scene(3.0, 2.5, 2.4, material="acoustic_panel")
-    config = DataConfig(
-        listener_spacing=0.6,
-        emitter_spacing=1.2,
-        listeners_per_emitter=None,
-        test_fraction=0.25,
-        seed=2,
-        simulation=SimulationConfig(ir_seconds=0.1, n_rays=30, ism_order=1),
-    )
+    config = tiny_data(0.6, 1.2, None, test_fraction=0.25, seed=2, ir_seconds=0.1, n_rays=30, ism_order=1)
     data, result = train_fast_on_shoebox(folder, scene, config, steps=6)
     return scene, save_scene(scene, folder / "scene" / "scene.json"), data, result.checkpoint
 

@@ -8,24 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from model_helpers import tiny_data
 
 from naf_model.cli import main
-from naf_model.data import DataConfig, make_dataset
+from naf_model.data import make_dataset
 from naf_model.evaluation import codecs, floor
 from naf_model.networks.presets import GridConfig, preset
 from naf_model.scene import save_scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
-from naf_model.simulate import SimulationConfig
 from naf_model.training.train import RunOptions, train_field
 
-TINY = DataConfig(
-    listener_spacing=0.5,
-    emitter_spacing=1.0,
-    listeners_per_emitter=12,
-    test_fraction=0.25,
-    seed=1,
-    simulation=SimulationConfig(ir_seconds=0.3, n_rays=200),
-)
+TINY = tiny_data(0.5, 1.0, listeners_per_emitter=12, test_fraction=0.25, seed=1, ir_seconds=0.3, n_rays=200)
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,7 @@ import copy
 import numpy as np
 import pytest
 import shapely
-from pyroomacoustics.experimental import measure_rt60
-from scipy.signal import butter, sosfiltfilt
+from simulation_helpers import band_t60s, energy
 
 from naf_model.conventions import SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.errors import PositionError, SceneError
@@ -22,17 +21,20 @@ from naf_model.simulate.room import newell_normal, point_on_surface, run_room, s
 FS = SAMPLE_RATE
 HEAD = 0.0875
 
+def box(name: str, center, size, z, material: str, rotation: float | None = None) -> dict:
+    """A box obstacle as a scene file holds it: footprint centre and size (m), z range (m), rotation (deg)."""
+    d = {"kind": "box", "center": list(center), "size": list(size), "z": list(z), "material": material, "name": name}
+    return d if rotation is None else {**d, "rotation": rotation}
+
+
+def with_obstacles(scene: Scene, obstacles: list[dict]) -> Scene:
+    """`scene` with its obstacles replaced by (copies of) `obstacles`."""
+    return Scene.from_dict({**scene.to_dict(), "obstacles": copy.deepcopy(obstacles)})
+
+
 FURNITURE = [
-    {"kind": "box", "center": [1.0, 1.5], "size": [0.3, 0.3], "z": [0, 2.5], "material": "concrete", "name": "column"},
-    {
-        "kind": "box",
-        "center": [3.0, 2.2],
-        "size": [1.0, 0.6],
-        "rotation": 20,
-        "z": [0, 0.9],
-        "material": "wood",
-        "name": "island",
-    },
+    box("column", (1.0, 1.5), (0.3, 0.3), (0, 2.5), "concrete"),
+    box("island", (3.0, 2.2), (1.0, 0.6), (0, 0.9), "wood", rotation=20),
     {
         "kind": "prism",
         "polygon": [[2.5, 0.3], [3.5, 0.3], [3.5, 1.0], [3.0, 1.0], [3.0, 0.6], [2.5, 0.6]],
@@ -40,22 +42,13 @@ FURNITURE = [
         "material": "wood",
         "name": "table top",
     },
-    {
-        "kind": "box",
-        "center": [0.5, 2.7],
-        "size": [0.6, 0.3],
-        "z": [1.8, 2.5],
-        "material": "wood",
-        "name": "wall cabinet",
-    },
-    {"kind": "box", "center": [1.5, 0.5], "size": [0.4, 0.4], "z": [0, 1.7], "material": "wood", "name": "wardrobe"},
+    box("wall cabinet", (0.5, 2.7), (0.6, 0.3), (1.8, 2.5), "wood"),
+    box("wardrobe", (1.5, 0.5), (0.4, 0.4), (0, 1.7), "wood"),
 ]
 
 
 def furnished(obstacles=FURNITURE) -> Scene:
-    d = two_room_scene().to_dict()
-    d["obstacles"] = copy.deepcopy(obstacles)
-    return Scene.from_dict(d)
+    return with_obstacles(two_room_scene(), obstacles)
 
 
 def test_obstacles_spanning_the_ear_height_cut_holes_and_lower_ones_do_not():
@@ -117,10 +110,6 @@ def test_obstacle_errors_are_one_line():
 
 
 # ---- physics ---------------------------------------------------------------------------------------------
-def energy(x: np.ndarray, t0: float, t1: float) -> float:
-    return float(np.sum(np.asarray(x, dtype=np.float64)[..., round(t0 * FS) : round(t1 * FS)] ** 2))
-
-
 def big_room(obstacles: list[dict]) -> Scene:
     """12 m x 12 m x 6 m, absorbent, ears 3 m up: the first wall reflection comes late."""
     d = {**shoebox_scene(12.0, 12.0, 6.0, "acoustic_panel").to_dict(), "ear_height": 3.0}
@@ -159,48 +148,21 @@ def test_a_reflecting_box_adds_an_early_reflection_at_its_image_source_delay():
 
 
 def test_a_shoebox_with_a_box_inside_keeps_eyrings_reverberation_time():
-    d = shoebox_scene(4.0, 3.0, 2.5, "glass").to_dict()
-    d["obstacles"] = [
-        {
-            "kind": "box",
-            "center": [2.6, 1.9],
-            "size": [1.2, 0.8],
-            "z": [0, 0.9],
-            "material": "wood",
-            "name": "sideboard",
-        }
-    ]
-    scene = Scene.from_dict(d)
+    sideboard = box("sideboard", (2.6, 1.9), (1.2, 0.8), (0, 0.9), "wood")
+    scene = with_obstacles(shoebox_scene(4.0, 3.0, 2.5, "glass"), [sideboard])
     listeners = np.array([[3.2, 0.6], [1.8, 0.7]])
     irs = simulate_binaural_rirs(scene, (0.8, 2.2), listeners, SimulationConfig(ir_seconds=0.8, n_rays=1500))
     assert eyring_t60(scene, 500) < eyring_t60(shoebox_scene(4.0, 3.0, 2.5, "glass"), 500)
     for band_hz in (500, 1000):
         predicted = eyring_t60(scene, band_hz)
-        k = 2 ** (1 / 6)
-        sos = butter(4, [band_hz / k, band_hz * k], btype="band", fs=FS, output="sos")
-        measured = [
-            measure_rt60(sosfiltfilt(sos, irs[i, 0, ear].astype(np.float64)), fs=FS, decay_db=30)
-            for i in range(len(listeners))
-            for ear in range(2)
-        ]
+        measured = band_t60s(irs, band_hz)
         assert abs(np.mean(measured) / predicted - 1) < 0.25, (band_hz, predicted, measured)
 
 
 def test_obstacles_hold_in_oblique_and_touching_configurations():
     """A rotated box straddling the door gap between two rooms still closes the boundary."""
-    d = two_room_scene().to_dict()
-    d["obstacles"] = [
-        {
-            "kind": "box",
-            "center": [2.0, 1.5],
-            "size": [0.3, 0.3],
-            "rotation": 30,
-            "z": [0, 2.5],
-            "material": "wood",
-            "name": "post in the door",
-        }
-    ]
-    scene = Scene.from_dict(d)
+    post = box("post in the door", (2.0, 1.5), (0.3, 0.3), (0, 2.5), "wood", rotation=30)
+    scene = with_obstacles(two_room_scene(), [post])
     assert scene.mesh().is_watertight
     assert scene.mesh().volume == pytest.approx(scene.volume, rel=1e-6)
     assert shapely.Point(2.0, 1.5).within(shapely.Polygon(scene.free_space.interiors[0]))

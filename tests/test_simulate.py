@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
-from pyroomacoustics.experimental import measure_rt60
-from scipy.signal import butter, sosfilt, sosfiltfilt
+from scipy.signal import butter, sosfilt
+from simulation_helpers import band_t60s, energy
 
 from naf_model.conventions import SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.errors import NafError, PositionError
@@ -26,11 +26,6 @@ from naf_model.simulate.tail import render_tail
 FS = SAMPLE_RATE
 HEAD = 0.0875
 FAST = SimulationConfig(ir_seconds=0.1, n_rays=300, head_radius=HEAD)
-
-
-def energy(x: np.ndarray, t0: float, t1: float) -> float:
-    """Energy of x (..., N) between t0 and t1 seconds, summed over leading axes."""
-    return float(np.sum(np.asarray(x, dtype=np.float64)[..., max(0, round(t0 * FS)) : round(t1 * FS)] ** 2))
 
 
 def db(x: float) -> float:
@@ -188,13 +183,7 @@ def test_shoebox_reverberation_time_is_within_25_percent_of_eyring():
     irs = simulate_binaural_rirs(scene, (1.0, 1.0), listeners, SimulationConfig(ir_seconds=0.8, n_rays=1500))
     for band_hz in (500, 1000):
         predicted = eyring_t60(scene, band_hz)
-        k = 2 ** (1 / 6)
-        sos = butter(4, [band_hz / k, band_hz * k], btype="band", fs=FS, output="sos")
-        measured = [
-            measure_rt60(sosfiltfilt(sos, irs[i, 0, ear].astype(np.float64)), fs=FS, decay_db=30)
-            for i in range(len(listeners))
-            for ear in range(2)
-        ]
+        measured = band_t60s(irs, band_hz)
         assert abs(np.mean(measured) / predicted - 1) < 0.25, (band_hz, predicted, measured)
 
 

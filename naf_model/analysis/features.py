@@ -12,6 +12,9 @@ import numpy as np
 
 from naf_model.errors import NafError
 
+Progress = Callable[[int, int], None]
+"""progress(done, total) after each batch of emitters; raising from it abandons the work."""
+
 FEATURE_BATCH = 64
 """Emitters per `field.features` call; each one is evaluated against every probe listener."""
 
@@ -31,12 +34,7 @@ def probe_listeners(scene: Any, n_probe: int, seed: int, spacing: float = 0.5) -
 
 
 def emitter_features(
-    field: Any,
-    scene: Any,
-    spacing: float = 0.5,
-    n_probe: int = 64,
-    seed: int = 0,
-    progress: Callable[[int, int], None] | None = None,
+    field: Any, scene: Any, spacing: float = 0.5, n_probe: int = 64, seed: int = 0, progress: Progress | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Features at every free grid position as an emitter, averaged over `n_probe` probe listeners.
 

@@ -5,7 +5,6 @@ Ridge regression from features to the distance to the nearest wall, scored by R^
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,7 +16,7 @@ from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from naf_model.analysis.features import emitter_features
+from naf_model.analysis.features import Progress, emitter_features
 
 RIDGE_ALPHAS = np.logspace(-3, 4, 15)
 """Ridge strengths tried by leave-one-out cross-validation on the training positions only."""
@@ -105,14 +104,8 @@ def untrained_copy(field: Any, seed: int = 0) -> Any:
 
 
 def linear_probe(
-    field: Any,
-    scene: Any,
-    spacing: float = 0.5,
-    seed: int = 0,
-    n_probe: int = 64,
-    test_fraction: float = 0.3,
-    progress: Callable[[int, int], None] | None = None,
-    baseline: bool = False,
+    field: Any, scene: Any, spacing: float = 0.5, seed: int = 0, n_probe: int = 64, test_fraction: float = 0.3,
+    progress: Progress | None = None, baseline: bool = False,
 ) -> ProbeResult:
     """Ridge probe from emitter features (averaged over `n_probe` listeners) to distance to the nearest wall.
 

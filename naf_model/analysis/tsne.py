@@ -5,7 +5,6 @@ Nearby emitters with similar acoustics should get similar colours; rooms tend to
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +12,7 @@ import numpy as np
 from sklearn.manifold import TSNE
 from threadpoolctl import threadpool_limits
 
-from naf_model.analysis.features import emitter_features
+from naf_model.analysis.features import Progress, emitter_features
 
 EXACT_MAX_POINTS = 600
 """Above this many positions the O(M^2) exact t-SNE gives way to Barnes-Hut."""
@@ -56,12 +55,7 @@ def tsne_colours(features: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.nd
 
 
 def feature_tsne(
-    field: Any,
-    scene: Any,
-    spacing: float = 0.5,
-    n_probe: int = 64,
-    seed: int = 0,
-    progress: Callable[[int, int], None] | None = None,
+    field: Any, scene: Any, spacing: float = 0.5, n_probe: int = 64, seed: int = 0, progress: Progress | None = None
 ) -> TsneMap:
     """Features at a `spacing` grid of emitters (mean over `n_probe` listeners) -> 3-D t-SNE -> colours."""
     positions, features = emitter_features(field, scene, spacing, n_probe, seed, progress)

@@ -6,11 +6,10 @@ Features tab) computes them once here instead of calling `feature_tsne` and `lin
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from naf_model.analysis.features import emitter_features
+from naf_model.analysis.features import Progress, emitter_features
 from naf_model.analysis.probe import ProbeResult, probe_features
 from naf_model.analysis.tsne import TsneMap, tsne_map
 
@@ -24,13 +23,8 @@ class FeatureViews:
 
 
 def feature_views(
-    field: Any,
-    scene: Any,
-    spacing: float = 0.5,
-    n_probe: int = 64,
-    seed: int = 0,
-    test_fraction: float = 0.3,
-    progress: Callable[[int, int], None] | None = None,
+    field: Any, scene: Any, spacing: float = 0.5, n_probe: int = 64, seed: int = 0, test_fraction: float = 0.3,
+    progress: Progress | None = None,
 ) -> FeatureViews:
     """t-SNE and probe of the features at a `spacing` grid of emitters (mean over `n_probe` listeners).
 

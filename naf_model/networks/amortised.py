@@ -19,7 +19,8 @@ from naf_model.conventions import HOP, ORIENTATIONS_DEG, SAMPLE_RATE, SPEED_OF_S
 from naf_model.networks.base import (
     AcousticNetwork,
     DataSample,
-    SpectrogramDecoder,
+    Finish,
+    OrientationPart,
     TrainingBatch,
     TrainingBatches,
 )
@@ -167,7 +168,7 @@ class AmortisedNAF(AcousticNetwork):
         return self(emitter, listener, orientation)
 
     # ---- the AcousticNetwork interface -------------------------------------------------------------------
-    def spectrogram_decoder(self, stats: SpectrogramStats) -> SpectrogramDecoder:
+    def decoder_stages(self, stats: SpectrogramStats) -> tuple[OrientationPart, Finish]:
         """De-normalised log-magnitudes in one product: the decoder is linear in the basis coefficients, so
         blending orientations blends coefficients, and the de-normalisation is folded into a scaled copy of
         the basis (made at the first call). Delay-aligned models decode in the aligned frame (its own
@@ -177,44 +178,23 @@ class AmortisedNAF(AcousticNetwork):
             mean, scale = self.aligned_mean, self.aligned_scale
         cache: list[tuple[torch.Tensor, torch.Tensor]] = []
 
-        def decode(
-            pair: EndpointPart,
-            emitter: torch.Tensor,
-            listener: torch.Tensor,
-            lower: torch.Tensor,
-            upper: torch.Tensor,
-            weight: torch.Tensor,
-        ) -> torch.Tensor:
+        def coefficients(pair: EndpointPart, orientation: torch.Tensor) -> torch.Tensor:
+            return self.coefficients(self.code_from_parts(pair, orientation))
+
+        def finish(c: torch.Tensor, emitter: torch.Tensor, listener: torch.Tensor) -> torch.Tensor:
             if not cache:
                 s, m = scale.flatten(), mean.flatten()
                 cache.append((self.basis * s, self.offset * s + m))
             basis, offset = cache[0]
-            c = self.coefficients(self.code_from_parts(pair, lower))
-            if bool((weight > 0).any()):
-                c_up = self.coefficients(self.code_from_parts(pair, upper))
-                c = c + weight[:, None, None] * (c_up - c)
             y = torch.addmm(offset, c.reshape(-1, c.shape[-1]), basis)
             y = y.reshape(len(c), 2, self.shape.n_freq, self.shape.n_frames)
             return shift_frames(y, align_shift(emitter, listener)) if self.aligned else y
 
-        return decode
+        return coefficients, finish
 
     def features(self, pair: EndpointPart, orientation: torch.Tensor) -> torch.Tensor:
         """The code."""
         return self.code_from_parts(pair, orientation)
-
-    def values_at(
-        self,
-        emitter: torch.Tensor,
-        listener: torch.Tensor,
-        orientation: torch.Tensor,
-        freq: torch.Tensor,
-        frame: torch.Tensor,
-    ) -> torch.Tensor:
-        """Whole spectrograms decoded, then read at the pixels: (B, 2, P) normalised."""
-        full = self(emitter, listener, orientation)  # (B, 2, F, T)
-        rows = torch.arange(full.shape[0], device=full.device)[:, None]
-        return torch.stack([full[rows, ear, freq, frame] for ear in (0, 1)], 1)
 
     def samples_per_step(self, train: TrainConfig) -> int:
         """`irs_per_step` whole spectrograms."""

@@ -26,6 +26,11 @@ SpectrogramDecoder = Callable[
 ]
 """decode(pair shares (B, W) x2, emitter (B, 2) m, listener (B, 2) m, lower (B,) long, upper (B,) long,
 weight (B,)) -> (B, 2, F, T) log-magnitudes, the orientations blended as (1 - weight) lower + weight upper."""
+OrientationPart = Callable[[EndpointPart, torch.Tensor], torch.Tensor]
+"""part(pair shares (B, W) x2, orientation (B,) long) -> what a decoder computes per orientation, (B, ...),
+linear in the output (blending it blends the spectrograms)."""
+Finish = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+"""finish(blended part (B, ...), emitter (B, 2) m, listener (B, 2) m) -> (B, 2, F, T) log-magnitudes."""
 DataSample = Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 """() -> (log-magnitudes (S, F, T), emitters (S, 2) m, listeners (S, 2) m): training spectrograms, drawn on
 demand (networks that need no data never draw them)."""
@@ -68,16 +73,43 @@ class AcousticNetwork(nn.Module, ABC):
         return self.encoder.endpoint(xy, role)
 
     # ---- inference -------------------------------------------------------------------------------------
-    @abstractmethod
     def spectrogram_decoder(self, stats: SpectrogramStats) -> SpectrogramDecoder:
         """A decoder of whole de-normalised spectrograms for this network's current weights (it may cache
-        what depends only on them: call again after the weights change). Call it under torch.no_grad."""
+        what depends only on them: call again after the weights change). Call it under torch.no_grad.
+
+        The two orientations are blended in `decoder_stages`' per-orientation part; the upper one is only
+        decoded when some weight is above 0."""
+        part, finish = self.decoder_stages(stats)
+
+        def decode(
+            pair: EndpointPart,
+            emitter: torch.Tensor,
+            listener: torch.Tensor,
+            lower: torch.Tensor,
+            upper: torch.Tensor,
+            weight: torch.Tensor,
+        ) -> torch.Tensor:
+            x = part(pair, lower)
+            if bool((weight > 0).any()):
+                w = weight.reshape(-1, *[1] * (x.dim() - 1))
+                x = (1 - w) * x + w * part(pair, upper)
+            return finish(x, emitter, listener)
+
+        return decode
+
+    @abstractmethod
+    def decoder_stages(self, stats: SpectrogramStats) -> tuple[OrientationPart, Finish]:
+        """The two stages of `spectrogram_decoder` for the current weights: the part one orientation gives
+        (linear in the output) and what turns the blended part into de-normalised spectrograms."""
 
     @abstractmethod
     def features(self, pair: EndpointPart, orientation: torch.Tensor) -> torch.Tensor:
         """Pair shares (R, W) x2 and orientations (R,) -> (R, W) features (t-SNE, probe)."""
 
     @abstractmethod
+    def predict(self, emitter: torch.Tensor, listener: torch.Tensor, orientation: torch.Tensor) -> torch.Tensor:
+        """Whole spectrograms, both ears: (B, 2), (B, 2) m, (B,) orientations -> (B, 2, F, T) normalised."""
+
     def values_at(
         self,
         emitter: torch.Tensor,
@@ -87,7 +119,11 @@ class AcousticNetwork(nn.Module, ABC):
         frame: torch.Tensor,
     ) -> torch.Tensor:
         """(B, 2), (B, 2) m, (B,) orientations, (B, P) bin and frame indices -> (B, 2, P) normalised values,
-        both ears."""
+        both ears: whole spectrograms predicted, then read at the pixels (a network that can evaluate single
+        pixels overrides this)."""
+        full = self.predict(emitter, listener, orientation)  # (B, 2, F, T)
+        rows = torch.arange(full.shape[0], device=full.device)[:, None]
+        return torch.stack([full[rows, ear, freq, frame] for ear in (0, 1)], 1)
 
     # ---- training --------------------------------------------------------------------------------------
     @abstractmethod

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from naf_model.conventions import ORIENTATIONS_DEG
-from naf_model.networks.base import AcousticNetwork, SpectrogramDecoder, TrainingBatch, TrainingBatches
+from naf_model.networks.base import AcousticNetwork, Finish, OrientationPart, TrainingBatch, TrainingBatches
 from naf_model.networks.embedding import SinusoidalEmbedding
 from naf_model.networks.encoder import ConditionedMLP, EndpointPart, PairEncoder
 from naf_model.networks.normalisation import SpectrogramStats
@@ -110,29 +110,21 @@ class PixelNAF(AcousticNetwork):
         ears = [self.decode(pair, pixels, orientation, torch.full_like(orientation, e)) for e in (0, 1)]
         return torch.stack(ears, 1).reshape(-1, 2, self.shape.n_freq, self.shape.n_frames)
 
-    def spectrogram_decoder(self, stats: SpectrogramStats) -> SpectrogramDecoder:
+    def decoder_stages(self, stats: SpectrogramStats) -> tuple[OrientationPart, Finish]:
         """Blends the two orientations' normalised values, then de-normalises; every pixel's share of the
         input layer is computed at the first call and kept."""
         mean, scale = stats.mean_and_scale(self.out.weight.device)
         cache: list[EndpointPart] = []
 
-        def decode(
-            pair: EndpointPart,
-            emitter: torch.Tensor,
-            listener: torch.Tensor,
-            lower: torch.Tensor,
-            upper: torch.Tensor,
-            weight: torch.Tensor,
-        ) -> torch.Tensor:
+        def normalised(pair: EndpointPart, orientation: torch.Tensor) -> torch.Tensor:
             if not cache:
                 cache.append(self.pixel_part(*self.full_grid()))
-            y = self._normalised(pair, cache[0], lower)
-            if bool((weight > 0).any()):
-                w = weight[:, None, None, None]
-                y = (1 - w) * y + w * self._normalised(pair, cache[0], upper)
+            return self._normalised(pair, cache[0], orientation)
+
+        def finish(y: torch.Tensor, emitter: torch.Tensor, listener: torch.Tensor) -> torch.Tensor:
             return torch.addcmul(mean, y, scale)
 
-        return decode
+        return normalised, finish
 
     def features(self, pair: EndpointPart, orientation: torch.Tensor) -> torch.Tensor:
         """The middle-layer activation averaged over FEATURE_PIXELS fixed (f, t) pixels and both ears."""

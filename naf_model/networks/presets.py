@@ -67,10 +67,10 @@ class TrainConfig:
     pad_fraction: float = 0.1
     steps: int = 20_000
     eval_every: int = 500
+    """Steps between held-out evaluations, each followed by a checkpoint (and best.pt when it improved)."""
     edc_weight: float = 0.0
     """Amortised only: weight of an added loss on the energy decay curve (per-frame Schroeder integral, dB
     relative to its start, /10 dB) of predicted vs true IRs; targets T60/C50/EDT, not only pixels."""
-    """Steps between held-out evaluations, each followed by a checkpoint (and best.pt when it improved)."""
 
 
 @dataclass(frozen=True)
