@@ -129,7 +129,7 @@ class EvaluationReport:
                 ]
             lines += ["", "Rules of the rows:", ""]
             lines += [f"- {r.method}, {r.representation}: {r.rule}." for r in rows if r.rule]
-        notes = [f"Storage of {r.representation} ({r.section}): {r.storage_formula}." for r in self.rows]
+        notes = [f"Storage of {r.representation}: {r.storage_formula}." for r in self.rows]
         notes += [f"{r.method}, {r.representation} ({r.section}): {n}." for r in self.rows for n in r.notes]
         notes += [f"{n}." for n in self.notes]
         times = ", ".join(
