@@ -119,3 +119,99 @@ def test_measure_delay_finds_a_known_shift() -> None:
     x = np.random.default_rng(9).standard_normal(20000).astype(np.float32)
     assert codecs.measure_delay(x, np.concatenate([np.zeros(37, np.float32), x])) == 37
     assert codecs.measure_delay(x, x[11:]) == -11
+
+
+def test_paper_weights_are_scipys_interpolators_with_silence_outside() -> None:
+    from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
+
+    points = grid_pairs(5, seed=3)
+    rng = np.random.default_rng(4)
+    values = rng.standard_normal((len(points), 6))
+    inside = points[rng.choice(len(points), 40)] + rng.normal(0, 0.1, (40, 4))
+    outside = points.max(axis=0) + 1.0 + rng.uniform(0, 1, (5, 4))
+    queries = np.concatenate([inside, outside])
+    lin = baselines.paper_linear_weights(points, queries)
+    expected = LinearNDInterpolator(points, values, fill_value=0.0, rescale=False)(queries)
+    np.testing.assert_allclose(baselines.blend(values, lin), expected, atol=1e-5)
+    assert np.all(lin.fallback[-5:]) and np.all(baselines.blend(values, lin)[-5:] == 0)
+    near = baselines.paper_nearest_weights(points, queries)
+    np.testing.assert_allclose(baselines.blend(values, near), NearestNDInterpolator(points, values)(queries), atol=1e-6)
+    # the paper's coordinates: listener first, then emitter, through float32
+    e, l_ = np.array([[1.1, 2.2]]), np.array([[3.3, 4.4]])
+    np.testing.assert_array_equal(baselines.paper_points(e, l_), np.float32([[3.3, 4.4, 1.1, 2.2]]).astype(np.float64))
+
+
+def test_paper_linear_weights_of_flat_training_points_are_silence() -> None:
+    points = grid_pairs(1)  # one emitter: the points span a plane in 4-D, Qhull has no hull
+    w = baselines.paper_linear_weights(points, points[:3])
+    assert np.all(w.fallback) and np.all(w.weights == 0)
+
+
+def test_paper_codecs_run_the_papers_command_lines(monkeypatch) -> None:
+    """Each stereo IR is one file; every encode and decode has the paper's options, and nothing else does."""
+    import soundfile as sf
+
+    calls: list[list[str]] = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(list(cmd))
+        if cmd[0] == "ffmpeg":
+            inputs = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-i"]
+            outputs = [cmd[i + 6] for i, a in enumerate(cmd) if a == "-map"]
+            assert len(inputs) == len(outputs)
+        else:
+            outputs = [cmd[2]]
+        for out in outputs:
+            if out.endswith(".wav"):
+                sf.write(out, np.zeros((300, 2), np.float32), SAMPLE_RATE, subtype="FLOAT")
+            else:
+                with open(out, "wb") as f:
+                    f.write(b"\0" * 100)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    import subprocess
+
+    monkeypatch.setattr(codecs.subprocess, "run", fake_run)
+    monkeypatch.setattr(codecs, "missing_tools", lambda codec: None)
+    irs = np.zeros((70, 2, 256), np.float32)
+    rt = codecs.paper_round_trip(irs, codecs.PAPER_AAC)
+    assert rt.decoded.shape == irs.shape and rt.storage_bytes == 70 * 100
+    encodes = [c for c in calls if any(a.endswith(".m4a") for a in c) and c[c.index("-i") + 1].endswith(".wav")]
+    decodes = [c for c in calls if c not in encodes]
+    assert len(encodes) == len(decodes) == 2  # 64 + 6 files
+    for cmd, options, suffix in ((encodes, ["-c:a", "aac", "-b:a", "24k"], ".m4a"),
+                                 (decodes, ["-c:a", "pcm_f32le", "-ar", "22050"], ".wav")):  # fmt: skip
+        for c in cmd:
+            maps = [i for i, a in enumerate(c) if a == "-map"]
+            for k, i in enumerate(maps):  # output k: its own input k, the paper's options, one file
+                assert c[i + 1] == f"{k}:a" and c[i + 2 : i + 6] == options and c[i + 6].endswith(suffix)
+            assert c.count("-c:a") == len(maps) and "-b:a" not in c[: c.index("-map")]
+    n_files = sum(c.count("-map") for c in encodes)
+    assert n_files == 70
+    calls.clear()
+    rt = codecs.paper_round_trip(irs[:3], codecs.PAPER_OPUS)
+    enc = sorted(c for c in calls if c[0] == "opusenc")
+    dec = sorted(c for c in calls if c[0] == "opusdec")
+    assert len(enc) == len(dec) == 3
+    for c in enc:
+        assert c[1].endswith(".wav") and c[2].endswith(".opus")
+        options = ["--bitrate", "6", "--music", "--comp", "10", "--discard-comments", "--discard-pictures"]
+        assert c[3:] == [*options, "--cvbr"]
+    for c in dec:
+        assert c[1].endswith(".opus") and c[2].endswith(".wav") and c[3:] == ["--rate", "22050", "--float"]
+    # the input files are the stereo IRs themselves, unscaled
+    assert codecs.PAPER_AAC.kbps == 24 and codecs.PAPER_OPUS.kbps == 6
+
+
+@pytest.mark.parametrize("codec", [codecs.PAPER_AAC, codecs.PAPER_OPUS], ids=["aac", "opus"])
+def test_paper_codec_round_trip_keeps_stereo_files_aligned(codec: codecs.Codec) -> None:
+    reason = codecs.missing_tools(codec)
+    if reason is not None:
+        pytest.skip(reason)
+    mono = synthetic_irs(6, 4000, seed=5)
+    x = np.stack([mono, 0.7 * np.roll(mono, 5, axis=1)], axis=1)  # ears: the right 3 dB lower, 5 samples later
+    rt = codecs.paper_round_trip(x, codec)
+    assert rt.decoded.shape == x.shape and abs(rt.delay_samples) <= 4 and rt.decoded_length >= 4000
+    level_db = 10 * np.log10(energy(rt.decoded.reshape(6, -1)) / energy(x.reshape(6, -1)))
+    assert np.all(np.abs(level_db) < 6), level_db  # per file; 6 kbit/s stereo moves single channels more
+    assert rt.storage_bytes > 6 * 100  # six files, each with its container's headers

@@ -17,7 +17,9 @@ import pytest
 
 from naf_model.cli import main
 from naf_model.data import DataConfig, DataSet, make_dataset, merge_shards, plan_dataset
+from naf_model.data.assemble import check_output
 from naf_model.data.parts import parts_folder
+from naf_model.data.plan import SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION
 from naf_model.data.stats import RunningMoments
 from naf_model.errors import DataError
 from naf_model.scene import save_scene
@@ -93,7 +95,7 @@ def test_layout_shapes_and_dtypes(built, scene):
         assert f["spec"].chunks == (1, 4, 2, 256, t) and f["spec"].compression is not None
         a = f.attrs
         stft = (a["format_version"], a["sample_rate"], a["n_fft"], a["hop"], a["n_freq"])
-        assert stft == (1, 22050, 512, 128, 256)
+        assert stft == (2, 22050, 512, 128, 256)
         assert (a["n_frames"], a["ir_length"], a["seed"], bool(a["complete"])) == (t, n, 3, True)
         assert a["scene_name"] == "two_room" and a["scene_hash"] == scene.geometry_hash()
         assert SimulationConfig.from_json(a["simulation"]) == dataclasses.replace(TINY.simulation, seed=3)
@@ -108,13 +110,47 @@ def test_layout_shapes_and_dtypes(built, scene):
 def test_split_fraction_and_seeded_determinism(scene):
     a, b = plan_dataset(scene, TINY), plan_dataset(scene, TINY)
     assert a.key == b.key and np.array_equal(a.split, b.split) and np.array_equal(a.pairs, b.pairs)
-    assert a.split.sum() == round(0.1 * len(a.pairs))
+    assert (a.split == SPLIT_TEST).sum() == round(0.1 * len(a.pairs))
     big = DataConfig(listener_spacing=0.4, emitter_spacing=0.8, listeners_per_emitter=None, seed=0)
     c, d = plan_dataset(scene, big), plan_dataset(scene, DataConfig(**{**big.__dict__, "seed": 1}))
-    assert 0.09 < c.split.mean() < 0.11 and np.array_equal(c.pairs, d.pairs)
+    assert 0.09 < (c.split == SPLIT_TEST).mean() < 0.11 and np.array_equal(c.pairs, d.pairs)
     assert not np.array_equal(c.split, d.split) and c.key != d.key
     # Seeds derived per emitter do not depend on which other emitters run, so shards agree.
     assert len({c.emitter_seed(i) for i in range(len(c.emitters))}) == len(c.emitters)
+
+
+def test_train_validation_and_test_are_disjoint_and_cover_every_pair(scene):
+    config = DataConfig(listener_spacing=0.4, emitter_spacing=0.8, listeners_per_emitter=None, seed=5)
+    plan = plan_dataset(scene, config)
+    parts = [set(np.flatnonzero(plan.split == code)) for code in (SPLIT_TRAIN, SPLIT_VALIDATION, SPLIT_TEST)]
+    train, validation, test = parts
+    assert not (train & validation or train & test or validation & test)
+    assert train | validation | test == set(range(len(plan.pairs)))
+    assert len(validation) == round(0.05 * (len(train) + len(validation))) > 0
+    # carving validation never moves a test pair: the test split is the one a plan without validation has
+    no_val = plan_dataset(scene, dataclasses.replace(config, validation_fraction=0.0))
+    assert set(np.flatnonzero(no_val.split == SPLIT_TEST)) == test and not np.any(no_val.split == 2)
+    other = plan_dataset(scene, dataclasses.replace(config, validation_fraction=0.2))
+    assert set(np.flatnonzero(other.split == SPLIT_TEST)) == test and other.key != plan.key
+
+
+def test_a_format_1_data_set_gets_the_same_validation_split_on_read(scene, built, tmp_path):
+    old = tmp_path / "old.h5"
+    shutil.copy(built, old)
+    with h5py.File(old, "r+") as f:  # what `naf data make` wrote before the validation split existed
+        stored = f["split"][()]
+        f["split"][...] = np.where(stored == SPLIT_TEST, SPLIT_TEST, SPLIT_TRAIN)
+        f.attrs["format_version"] = 1
+        del f.attrs["validation_fraction"]
+    with DataSet(built) as new_ds, DataSet(old) as old_ds:
+        np.testing.assert_array_equal(old_ds.split, new_ds.split)
+        for name in ("train", "validation", "test"):
+            np.testing.assert_array_equal(old_ds.indices(name), new_ds.indices(name))
+        assert "derived on read" in old_ds.summary()["validation split"]
+        assert "stored in the data set" in new_ds.summary()["validation split"]
+    with h5py.File(old, "r+") as f:
+        f.attrs["plan_key"] = plan_dataset(scene, TINY).legacy_key
+    assert check_output(old, plan_dataset(scene, TINY), overwrite=False)  # `naf data make` sees it done
 
 
 def test_stats_equal_numpy_over_training_spectrograms(built):
@@ -124,7 +160,8 @@ def test_stats_equal_numpy_over_training_spectrograms(built):
         stats = ds.stats
         np.testing.assert_allclose(stats.mean, samples.mean(axis=0), rtol=0, atol=1e-5)
         np.testing.assert_allclose(stats.std, np.maximum(samples.std(axis=0), 1e-3), rtol=1e-5, atol=1e-6)
-        assert len(ds.indices("train")) + len(ds.indices("test")) == len(ds)
+        n_split = sum(len(ds.indices(s)) for s in ("train", "validation", "test"))
+        assert n_split == len(ds) and len(ds.indices("validation")) > 0
 
 
 def test_running_moments_merge_blocks_exactly():

@@ -112,20 +112,20 @@ def test_eval_offgrid_adds_the_offgrid_and_listening_sections(trained, tmp_path,
     assert run_eval(trained, tmp_path, "--no-codecs", "--offgrid", "4") == 0
     printed = capsys.readouterr().out
     report = json.loads((tmp_path / "two_room.json").read_text())
-    titles = [s["title"] for s in report["sections"]]
+    titles = [s["title"] for s in report["played"]]
     assert titles == [
         "Listening metrics on 8 held-out pairs (on the grid)",
         "Off the grid: 4 random free pairs (paper's metrics)",
         "Listening metrics on 4 off-grid pairs",
     ]
     assert all(f"## {t}" in printed for t in titles)
-    offgrid_rows = report["sections"][1]["data"]["rows"]
+    offgrid_rows = report["played"][1]["data"]["rows"]
     assert set(offgrid_rows) == {
         "NAF (field)", "Nearest neighbour, raw IRs", "Linear interpolation, raw IRs", "Second simulation, other seed"
     }
-    listening_rows = report["sections"][2]["data"]["rows"]
+    listening_rows = report["played"][2]["data"]["rows"]
     field = listening_rows["NAF (field), listening phase"]
     assert field["n_items"] == 16 and np.isfinite(field["envelope_db"])
-    on_grid = report["sections"][0]["data"]["rows"]
+    on_grid = report["played"][0]["data"]["rows"]
     assert on_grid["Second simulation, other seed (4 pairs)"]["n_items"] == 16  # the floor's pairs only
     assert (trained["data"].parent / "two_room.offgrid-4-s0.h5").is_file()

@@ -109,3 +109,26 @@ def test_spectral_error_is_mean_absolute_difference() -> None:
     pred = gt.copy()
     pred[1] += 0.5
     np.testing.assert_allclose(metrics.spectral_error(pred, gt), [0.0, 0.5])
+
+
+def test_paper_phase_is_the_papers_legacy_draw() -> None:
+    np.random.seed(1234)
+    expected = np.random.uniform(-np.pi, np.pi, (257, 50))
+    np.testing.assert_array_equal(metrics.paper_phase(50), expected)
+    wave = metrics.paper_waveforms_from_log(np.full((2, 256, 50), 3.0))  # |X| = e^3: clipped into [-1, 1]
+    assert wave.shape == (2, 128 * 49) and np.abs(wave).max() <= 1.0
+
+
+def test_paper_rule_counts_an_item_with_any_failed_t60_as_full_error() -> None:
+    def params(t60: list[list[float]]) -> metrics.AcousticParameters:
+        a = np.array(t60)
+        return metrics.AcousticParameters(a, np.zeros_like(a), np.full_like(a, 0.3))
+
+    gt = params([[0.5, 0.5], [0.5, np.nan], [0.4, 0.4]])
+    pred = params([[0.6, 0.5], [0.5, 0.5], [np.nan, 0.4]])
+    spectral = np.zeros(3)
+    paper = metrics.errors_from_parameters(spectral, pred, gt, any_fail=True)
+    naf = metrics.errors_from_parameters(spectral, pred, gt, any_fail=False)
+    np.testing.assert_allclose(paper.t60, [0.1, 1.0, 1.0])
+    np.testing.assert_allclose(naf.t60, [0.1, 0.5, 0.5])
+    np.testing.assert_array_equal(paper.t60_failures, [0, 1, 1])

@@ -10,15 +10,17 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `eval` command."""
     from naf_model.conventions import PHASE_METHODS
-    from naf_model.evaluation import DEFAULT_FLOOR_PAIRS, DEFAULT_MAX_PAIRS, RESULTS_DIR
+    from naf_model.evaluation import DEFAULT_FLOOR_PAIRS, DEFAULT_MAX_PAIRS, FLOOR_REPEATS, RESAMPLES, RESULTS_DIR
 
     parser = subparsers.add_parser(
         "eval",
         help="score a field against interpolation baselines and the simulation floor",
-        description="Score the held-out pairs of a data set: the field, nearest-neighbour and linear "
-        "interpolation of training IRs (raw, AAC-LC 32 kbit/s, Opus 6 kbit/s) and two simulations that "
-        "differ only in the ray-tracer seed. Prints a markdown table (spectral, T60, C50 and EDT errors, "
-        "storage) and writes it with a JSON copy to docs/results/<scene>.md and .json.",
+        description="Score the held-out test pairs of a data set: the field, nearest-neighbour and linear "
+        "interpolation of training IRs under the paper's protocol (raw, AAC-LC 24 kbit/s and Opus 6 kbit/s "
+        "per stereo file, silence outside the hull, the paper's T60 rules) and under naf's earlier rules "
+        "(extra rows), and re-simulations with other ray-tracer seeds (the floor). Prints markdown tables "
+        "with bootstrap 95 %% intervals and a paired comparison of the field with the best baseline, and "
+        "writes them with a JSON copy to docs/results/<scene>.md and .json (metrics: docs/metrics.md).",
     )
     parser.add_argument("--scene", required=True, help="bundled scene name or scene.json path")
     parser.add_argument(
@@ -59,6 +61,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=PHASE_METHODS[0],
         help=f"phase method of the played field rows (default {PHASE_METHODS[0]})",
     )
+    parser.add_argument(
+        "--floor-repeats",
+        type=_non_negative,
+        default=FLOOR_REPEATS,
+        help=f"ray-tracer seeds of the floor's re-simulations (default {FLOOR_REPEATS})",
+    )
+    parser.add_argument(
+        "--resamples", type=_positive, default=RESAMPLES, help=f"bootstrap resamples (default {RESAMPLES})"
+    )
     parser.add_argument("--no-codecs", action="store_true", help="skip the AAC and Opus rows")
     parser.add_argument("--seed", type=int, default=0, help="seed of the pair subset and random phase")
     parser.add_argument("--device", default="auto", help="torch device for the field (default auto)")
@@ -94,6 +105,8 @@ def _run(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         max_pairs=args.max_pairs,
         floor_pairs=args.floor_pairs,
+        floor_repeats=args.floor_repeats,
+        resamples=args.resamples,
         use_codecs=not args.no_codecs,
         seed=args.seed,
         out_dir=args.out_dir,

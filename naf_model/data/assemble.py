@@ -8,7 +8,6 @@ or on the order in which parts were made.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from naf_model import conventions
 from naf_model.atomic import atomic_path
 from naf_model.conventions import STD_FLOOR
 from naf_model.data.parts import PartStore, parts_folder
-from naf_model.data.plan import FORMAT_VERSION, DataPlan, simulation_settings
+from naf_model.data.plan import FORMAT_VERSION, SPLIT_TRAIN, DataPlan, simulation_settings
 from naf_model.data.stats import RunningMoments
 from naf_model.errors import DataError
 
@@ -49,11 +48,14 @@ def existing_plan_key(output: Path, overwrite: bool) -> str | None:
 
 
 def check_output(output: Path, plan: DataPlan, overwrite: bool) -> bool:
-    """True if `output` already holds this plan; DataError if it holds another one (unless `overwrite`)."""
+    """True if `output` already holds this plan; DataError if it holds another one (unless `overwrite`).
+
+    A format 1 file of the same plan counts as holding it: its validation split is derived on read.
+    """
     key = existing_plan_key(output, overwrite)
     if key is None:
         return False
-    if key == plan.key:
+    if key in (plan.key, plan.legacy_key):
         return True
     if overwrite:
         return False
@@ -105,7 +107,7 @@ def assemble(plan: DataPlan, stores: Sequence[PartStore], output: Path, progress
                 raise DataError(f"part of emitter {e} has the wrong shape; delete it and run again")
             spec[rows] = block_spec
             ir[rows] = block_ir
-            moments.add(block_spec[plan.split[rows] == 0].reshape(-1, n_freq, n_frames))
+            moments.add(block_spec[plan.split[rows] == SPLIT_TRAIN].reshape(-1, n_freq, n_frames))
             bar.update(len(block_spec))
         bar.close()
         small("done", np.ones(len(plan.emitters), dtype=bool))
@@ -127,6 +129,7 @@ def _write_attrs(f: h5py.File, plan: DataPlan, complete: bool) -> None:
     f.attrs["simulation"] = json.dumps(simulation_settings(plan.config), sort_keys=True)
     f.attrs["data_config"] = json.dumps(plan.config.to_dict(), sort_keys=True)
     f.attrs["seed"] = plan.config.seed
+    f.attrs["validation_fraction"] = plan.config.validation_fraction
     f.attrs["plan_key"] = plan.key
     f.attrs["complete"] = complete
 

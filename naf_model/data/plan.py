@@ -1,4 +1,4 @@
-"""Which emitter-listener pairs a data set holds, their train/test split and the simulation seeds.
+"""Which emitter-listener pairs a data set holds, their train/validation/test split and the simulation seeds.
 
 Everything here is a pure function of the scene and a `DataConfig`, so shards on different machines,
 a resumed run and an uninterrupted run all agree on the plan; its `key` (a hash of the whole plan)
@@ -21,12 +21,19 @@ from naf_model.errors import DataError
 from naf_model.simulate import SimulationConfig
 from naf_model.spectrogram import frames_for_length
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the split holds validation pairs (code 2). Format 1 files are still read; their validation split is
+derived on read by `carve_validation`, which gives the pairs a format 2 plan of the same seed stores."""
+LEGACY_FORMAT_VERSION = 1
+SPLIT_TRAIN, SPLIT_TEST, SPLIT_VALIDATION = 0, 1, 2
+"""Codes of the `split` array: training pairs, held-out test pairs (read only by `naf eval`), and the
+validation pairs carved from the training pairs (model selection during training)."""
+DEFAULT_VALIDATION_FRACTION = 0.05
 MIN_PAIR_DISTANCE_M = 0.25
 """Listeners closer than this to the emitter are left out: the direct path diverges at zero distance."""
 
 # Independent random streams derived from the one data set seed.
-_STREAM_SPLIT, _STREAM_LISTENERS, _STREAM_SIMULATION = 0, 1, 2
+_STREAM_SPLIT, _STREAM_LISTENERS, _STREAM_SIMULATION, _STREAM_VALIDATION = 0, 1, 2, 3
 
 
 class PlannableScene(Protocol):
@@ -45,14 +52,16 @@ class DataConfig:
 
     listener_spacing / emitter_spacing: metres between grid points (`scene.sample_grid`);
     listeners_per_emitter: a seeded subset of the listener grid simulated for each emitter (None: all);
-    test_fraction: share of pairs held out; seed: the one seed for the listener subsets, the split and the
-    simulator (whose own `seed` field is replaced by one derived from this seed and the emitter index).
+    test_fraction: share of pairs held out for `naf eval`; validation_fraction: share of the remaining
+    (training) pairs set aside for model selection; seed: the one seed for the listener subsets, the splits
+    and the simulator (whose own `seed` field is replaced by one derived from this seed and the emitter index).
     """
 
     listener_spacing: float = 0.5
     emitter_spacing: float = 1.0
     listeners_per_emitter: int | None = 60
     test_fraction: float = 0.1
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
     seed: int = 0
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
 
@@ -63,6 +72,8 @@ class DataConfig:
             raise DataError("listeners per emitter must be at least 1 (or all)")
         if not 0.0 <= self.test_fraction < 1.0:
             raise DataError(f"test fraction must be in [0, 1), got {self.test_fraction}")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise DataError(f"validation fraction must be in [0, 1), got {self.validation_fraction}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings; the simulation settings carry the data set seed."""
@@ -91,7 +102,8 @@ class DataPlan:
     """The full content plan of a data set (arrays are read-only by convention).
 
     emitters (E, 2) and listeners (L, 2) metres; pairs (P, 2) int32 (emitter, listener) indices, grouped by
-    emitter in ascending order and listener-ascending within an emitter; split (P,) uint8, 0 train 1 test;
+    emitter in ascending order and listener-ascending within an emitter; split (P,) uint8, SPLIT_TRAIN,
+    SPLIT_TEST or SPLIT_VALIDATION;
     ir_length N samples and n_frames T per IR.
     """
 
@@ -146,6 +158,18 @@ class DataPlan:
         return hashlib.sha256(self.to_json().encode()).hexdigest()
 
     @cached_property
+    def legacy_key(self) -> str | None:
+        """The key a format 1 file of this plan carries (no validation codes, no validation_fraction), or
+        None if format 1 could not hold it (another validation fraction than the one derived on read)."""
+        if self.config.validation_fraction != DEFAULT_VALIDATION_FRACTION:
+            return None
+        d = self.to_dict()
+        d["format_version"] = LEGACY_FORMAT_VERSION
+        del d["config"]["validation_fraction"]
+        d["split"] = [SPLIT_TEST if s == SPLIT_TEST else SPLIT_TRAIN for s in d["split"]]
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+    @cached_property
     def _block_starts(self) -> np.ndarray:
         counts = np.bincount(self.pairs[:, 0], minlength=len(self.emitters))
         return np.concatenate([[0], np.cumsum(counts)])
@@ -177,7 +201,8 @@ def plan_dataset(scene: PlannableScene, config: DataConfig) -> DataPlan:
     """The plan of a scene's data set.
 
     Emitters on the coarse grid, listeners on the fine grid, per emitter a seeded subset of the listeners at
-    least MIN_PAIR_DISTANCE_M away, and a seeded pair-level split with round(test_fraction * P) test pairs.
+    least MIN_PAIR_DISTANCE_M away, a seeded pair-level split with round(test_fraction * P) test pairs, and
+    validation pairs carved from the rest (`carve_validation`).
     """
     emitters = np.asarray(scene.sample_grid(config.emitter_spacing), dtype=np.float64).reshape(-1, 2)
     listeners = np.asarray(scene.sample_grid(config.listener_spacing), dtype=np.float64).reshape(-1, 2)
@@ -204,7 +229,8 @@ def plan_dataset(scene: PlannableScene, config: DataConfig) -> DataPlan:
     split = np.zeros(len(pairs), dtype=np.uint8)
     n_test = int(round(config.test_fraction * len(pairs)))
     split_rng = np.random.default_rng(derived_seed(config.seed, _STREAM_SPLIT))
-    split[split_rng.permutation(len(pairs))[:n_test]] = 1
+    split[split_rng.permutation(len(pairs))[:n_test]] = SPLIT_TEST
+    split = carve_validation(split, config.seed, config.validation_fraction)
     n = ir_length(config.simulation)
     return DataPlan(
         scene_name=scene.name,
@@ -217,3 +243,18 @@ def plan_dataset(scene: PlannableScene, config: DataConfig) -> DataPlan:
         ir_length=n,
         n_frames=frames_for_length(n),
     )
+
+
+def carve_validation(split: np.ndarray, seed: int, fraction: float = DEFAULT_VALIDATION_FRACTION) -> np.ndarray:
+    """The split (P,) with round(fraction * n_train) of its training pairs recoded SPLIT_VALIDATION.
+
+    A pure function of the train/test split and the data set seed (its own random stream), so a format 1
+    file read today gets exactly the validation pairs a format 2 plan of the same seed stores; test pairs
+    are never touched.
+    """
+    out = np.asarray(split, dtype=np.uint8).copy()
+    train = np.flatnonzero(out == SPLIT_TRAIN)
+    n_val = int(round(fraction * len(train)))
+    rng = np.random.default_rng(derived_seed(seed, _STREAM_VALIDATION))
+    out[train[rng.permutation(len(train))[:n_val]]] = SPLIT_VALIDATION
+    return out

@@ -11,11 +11,19 @@ import h5py
 import numpy as np
 
 from naf_model import conventions
-from naf_model.data.plan import FORMAT_VERSION
+from naf_model.data.plan import (
+    DEFAULT_VALIDATION_FRACTION,
+    FORMAT_VERSION,
+    LEGACY_FORMAT_VERSION,
+    SPLIT_TEST,
+    SPLIT_TRAIN,
+    SPLIT_VALIDATION,
+    carve_validation,
+)
 from naf_model.errors import DataError
 
-Split = Literal["train", "test", "all"]
-_SPLIT_CODE = {"train": 0, "test": 1}
+Split = Literal["train", "validation", "test", "all"]
+_SPLIT_CODE = {"train": SPLIT_TRAIN, "test": SPLIT_TEST, "validation": SPLIT_VALIDATION}
 _REQUIRED = (
     "emitters",
     "listeners",
@@ -53,6 +61,22 @@ class DataMeta:
     simulation: dict[str, Any]
     data_config: dict[str, Any]
     plan_key: str
+    format_version: int = FORMAT_VERSION
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
+
+    @property
+    def validation_note(self) -> str:
+        """One sentence naming how the validation split was made (for reports)."""
+        rule = (
+            f"{100 * self.validation_fraction:g} % of the training pairs, seeded by the data set seed "
+            f"{self.seed} (naf_model.data.plan.carve_validation)"
+        )
+        if self.format_version == LEGACY_FORMAT_VERSION:
+            return (
+                f"validation split derived on read from this format 1 data set: {rule}; its normalisation "
+                "stats were computed over training and validation pairs together"
+            )
+        return f"validation split stored in the data set: {rule}"
 
 
 class DataSet:
@@ -88,7 +112,7 @@ class DataSet:
         attrs = self._file.attrs
         if "format_version" not in attrs:
             raise DataError(f"{self.path} is not a naf data set; make one with `naf data make`")
-        if int(attrs["format_version"]) != FORMAT_VERSION:
+        if int(attrs["format_version"]) not in (FORMAT_VERSION, LEGACY_FORMAT_VERSION):
             raise DataError(
                 f"{self.path} has data set format {int(attrs['format_version'])}, this naf reads "
                 f"{FORMAT_VERSION}; run `naf data make --overwrite` again"
@@ -122,6 +146,8 @@ class DataSet:
             simulation=json.loads(a["simulation"]),
             data_config=json.loads(a["data_config"]),
             plan_key=str(a["plan_key"]),
+            format_version=int(a["format_version"]),
+            validation_fraction=float(a.get("validation_fraction", DEFAULT_VALIDATION_FRACTION)),
         )
 
     # Pickling (e.g. into DataLoader workers) reopens the file instead of sharing an HDF5 handle.
@@ -161,8 +187,11 @@ class DataSet:
 
     @property
     def split(self) -> np.ndarray:
-        """(P,) uint8, 0 train, 1 test."""
-        return self._file["split"][()]
+        """(P,) uint8: SPLIT_TRAIN 0, SPLIT_TEST 1, SPLIT_VALIDATION 2 (derived for format 1 files)."""
+        stored = self._file["split"][()]
+        if self.meta.format_version == LEGACY_FORMAT_VERSION:
+            return carve_validation(stored, self.meta.seed, self.meta.validation_fraction)
+        return stored
 
     @property
     def orientations(self) -> np.ndarray:
@@ -174,7 +203,7 @@ class DataSet:
         if split == "all":
             return np.arange(self.meta.n_pairs)
         if split not in _SPLIT_CODE:
-            raise DataError(f"unknown split '{split}'; use train, test or all")
+            raise DataError(f"unknown split '{split}'; use train, validation, test or all")
         return np.flatnonzero(self.split == _SPLIT_CODE[split])
 
     def positions(self, split: Split = "train") -> tuple[np.ndarray, np.ndarray]:
@@ -222,8 +251,10 @@ class DataSet:
             "pairs": self.meta.n_pairs,
             "emitters": self.meta.n_emitters,
             "listeners": self.meta.n_listeners,
-            "train pairs": int(np.sum(split == 0)),
-            "test pairs": int(np.sum(split == 1)),
+            "train pairs": int(np.sum(split == SPLIT_TRAIN)),
+            "validation pairs": int(np.sum(split == SPLIT_VALIDATION)),
+            "test pairs": int(np.sum(split == SPLIT_TEST)),
+            "validation split": self.meta.validation_note,
             "frames T": self.meta.n_frames,
             "IR samples N": self.meta.ir_length,
             "size MB": round(self.path.stat().st_size / 1e6, 1),

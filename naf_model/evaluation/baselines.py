@@ -10,7 +10,12 @@ Linear interpolation uses barycentric weights of a Delaunay triangulation of the
 (scipy / Qhull). Training pairs usually share a few emitters, so the points are degenerate in 4-D; we
 triangulate in the affine hull the training points actually span (found by SVD), which is 4-D for
 three or more emitters in general position and lower otherwise. Queries outside the hull, or in a
-simplex too flat for reliable weights, fall back to the nearest training pair.
+simplex too flat for reliable weights, fall back to the nearest training pair. That is naf's variant.
+
+The paper's rule (`testing/cache_test_baseline.py` of its code) is `paper_nearest_weights` and
+`paper_linear_weights`: scipy's `NearestNDInterpolator` and `LinearNDInterpolator(fill_value=0,
+rescale=False)` on the points (listener x, listener y, emitter x, emitter y) in float32, so a query outside
+the hull of the training points gets silence.
 """
 
 from __future__ import annotations
@@ -18,11 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 from scipy.spatial import Delaunay, QhullError, cKDTree
 from threadpoolctl import threadpool_limits
 
 _RANK_TOL = 1e-9
 """Singular values below this fraction of the largest count as a flat direction of the training points."""
+_IDENTITY_BLOCK = 512
+"""Training pairs whose weights one LinearNDInterpolator call reads (identity columns): bounds memory."""
 _WEIGHT_TOL = 1e-9
 """Barycentric weights may dip this far below zero from rounding and still count as inside."""
 
@@ -30,7 +38,8 @@ _WEIGHT_TOL = 1e-9
 @dataclass(frozen=True)
 class InterpolationWeights:
     """Each query's training pairs and weights: `indices` (Q, K) int64 into the training set, `weights`
-    (Q, K) float64 summing to one; `fallback` (Q,) bool marks queries that used the nearest pair instead."""
+    (Q, K) float64 summing to one; `fallback` (Q,) bool marks queries outside the hull (naf's variant:
+    they used the nearest pair; the paper's rule: their weights are all zero, i.e. silence)."""
 
     indices: np.ndarray
     weights: np.ndarray
@@ -89,6 +98,50 @@ def _linear_weights(train_points: np.ndarray, query_points: np.ndarray) -> Inter
     indices = np.where(ok[:, None], indices, nearest.indices)
     weights[~ok, 0] = 1.0
     return InterpolationWeights(indices, weights, ~ok)
+
+
+def paper_points(emitters: np.ndarray, listeners: np.ndarray) -> np.ndarray:
+    """The paper's interpolation coordinates: (n, 4) = (listener x, y, emitter x, y), cast through float32."""
+    points = np.concatenate([np.asarray(listeners), np.asarray(emitters)], axis=1).astype(np.float32)
+    return points.astype(np.float64)
+
+
+def paper_nearest_weights(train_points: np.ndarray, query_points: np.ndarray) -> InterpolationWeights:
+    """scipy's NearestNDInterpolator of the training pairs, (P, 4) and (Q, 4) `paper_points` -> K = 1."""
+    index = NearestNDInterpolator(train_points, np.arange(len(train_points)))(query_points)
+    idx = np.asarray(index, np.int64).reshape(-1, 1)
+    return InterpolationWeights(idx, np.ones(idx.shape), np.zeros(len(idx), bool))
+
+
+def paper_linear_weights(train_points: np.ndarray, query_points: np.ndarray) -> InterpolationWeights:
+    """scipy's LinearNDInterpolator(fill_value=0, rescale=False) as weights: zero outside the hull.
+
+    Read off by interpolating identity columns over the interpolator's own triangulation, so the weights
+    are what scipy applies to the waveforms, ties and tolerances included. Training points that Qhull
+    cannot triangulate (flat in 4-D, e.g. one emitter) have no hull: every query is outside, silence.
+    """
+    train_points = np.asarray(train_points, np.float64)
+    query_points = np.asarray(query_points, np.float64)
+    q, p = len(query_points), len(train_points)
+    with threadpool_limits(limits=1, user_api="blas"):
+        try:
+            tri = LinearNDInterpolator(train_points, np.zeros(p), fill_value=0.0, rescale=False).tri
+        except (QhullError, ValueError):
+            zeros = np.zeros((q, 1))
+            return InterpolationWeights(np.zeros((q, 1), np.int64), zeros, np.ones(q, bool))
+        k = train_points.shape[1] + 1
+        indices, weights = np.zeros((q, k), np.int64), np.zeros((q, k))
+        filled = np.zeros(q, np.int64)
+        for start in range(0, p, _IDENTITY_BLOCK):
+            cols = np.arange(start, min(start + _IDENTITY_BLOCK, p))
+            eye = np.zeros((p, len(cols)))
+            eye[cols, np.arange(len(cols))] = 1.0
+            block = LinearNDInterpolator(tri, eye, fill_value=0.0, rescale=False)(query_points)
+            for row, col in zip(*np.nonzero(block), strict=True):
+                assert filled[row] < k, "a query weighs more training pairs than a simplex has corners"
+                indices[row, filled[row]], weights[row, filled[row]] = cols[col], block[row, col]
+                filled[row] += 1
+    return InterpolationWeights(indices, weights, filled == 0)
 
 
 def blend(train_irs: np.ndarray, w: InterpolationWeights, rows: np.ndarray | None = None) -> np.ndarray:

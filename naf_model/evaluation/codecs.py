@@ -1,11 +1,19 @@
-"""AAC-LC (ffmpeg) and Opus (opus-tools) round trips of many IR channels at once, with their storage.
+"""AAC-LC (ffmpeg) and Opus (opus-tools) round trips of IRs, with their storage, under two rules.
 
-Spawning one encoder per IR would take longer than the evaluation itself, so each call lays the
-signals end to end in one long mono stream (a silent guard between them keeps one IR's codec frames
-out of the next), scales each into [-1, 1] by its own peak (the float32 gain is kept and counted in
-storage), encodes and decodes the stream once, measures the codec's delay by cross-correlation, trims
-it, and cuts the IRs back out. Opus codes at 48 kHz internally, so the stream is resampled 22,050 ->
-48,000 Hz (soxr, high quality) before `opusenc` and back after `opusdec`; AAC-LC runs at 22,050 Hz.
+The paper's rule (`paper_round_trip`, from `baselines/make_data_aac.py` and `make_data_opus.py` of its
+code): every stereo IR is its own WAV file, encoded and decoded with the paper's command lines
+(`PAPER_AAC_ENCODE` ... below), 24 kbit/s AAC-LC and 6 kbit/s Opus for both channels together; storage is
+the sum of the encoded files' sizes. Nothing is scaled, aligned or trimmed. To spare one ffmpeg start per
+file, one ffmpeg process takes up to `FFMPEG_FILES_PER_RUN` input files and writes one output per input,
+each with the paper's output options and its own encoder instance (the same bytes as one run per file).
+
+naf's variant (`round_trip`): spawning one encoder per IR would take longer than the evaluation itself,
+so each call lays the signals end to end in one long mono stream (a silent guard between them keeps one
+IR's codec frames out of the next), scales each into [-1, 1] by its own peak (the float32 gain is kept
+and counted in storage), encodes and decodes the stream once, measures the codec's delay by cross-
+correlation, trims it, and cuts the IRs back out. Opus codes at 48 kHz internally, so the stream is
+resampled 22,050 -> 48,000 Hz (soxr, high quality) before `opusenc` and back after `opusdec`; AAC-LC
+runs at 22,050 Hz.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,21 +42,36 @@ DELAY_PROBE_SAMPLES = 1 << 20
 """Samples of the stream's start used to measure the delay (enough content, cheap FFT)."""
 MAX_SIGNALS_PER_STREAM = 2048
 """Signals per encoder run: bounds memory (~120 MB of float32 at 22,050 Hz, twice that resampled)."""
+FFMPEG_FILES_PER_RUN = 64
+"""Paper-rule IR files one ffmpeg process encodes (or decodes), each to its own output file."""
+PAPER_AAC_ENCODE = ("-c:a", "aac", "-b:a", "24k")
+"""ffmpeg output options of the paper's AAC encode: `ffmpeg -i IN.wav -c:a aac -b:a 24k OUT.m4a`."""
+PAPER_AAC_DECODE = ("-c:a", "pcm_f32le", "-ar", "22050")
+"""ffmpeg output options of the paper's decode: `ffmpeg -i IN.m4a -c:a pcm_f32le -ar 22050 OUT.wav`."""
+PAPER_OPUS_ENCODE = ("--bitrate", "6", "--music", "--comp", "10", "--discard-comments", "--discard-pictures", "--cvbr")
+"""opusenc options after `opusenc IN.wav OUT.opus` in the paper's code."""
+PAPER_OPUS_DECODE = ("--rate", "22050", "--float")
+"""opusdec options after `opusdec IN.opus OUT.wav` in the paper's code."""
+_FFMPEG_QUIET = ("-nostdin", "-hide_banner", "-loglevel", "error", "-y")
 
 
 @dataclass(frozen=True)
 class Codec:
     """A lossy codec setting: `name` for tables, `tool` ('aac' via ffmpeg or 'opus' via opus-tools),
-    `kbps` the target bitrate per mono channel, `rate` the sample rate it codes at (Hz)."""
+    `kbps` the target bitrate (per mono channel in naf's variant, per stereo file in the paper's rule),
+    `rate` the sample rate it codes at (Hz), `paper` True for the paper's per-file stereo rule."""
 
     name: str
     tool: str
     kbps: float
     rate: int
+    paper: bool = False
 
 
-AAC_LC = Codec("AAC-LC 32 kbit/s", "aac", 32.0, SAMPLE_RATE)
-OPUS = Codec("Opus 6 kbit/s", "opus", 6.0, 48_000)
+AAC_LC = Codec("AAC-LC 32 kbit/s per channel", "aac", 32.0, SAMPLE_RATE)
+OPUS = Codec("Opus 6 kbit/s per channel", "opus", 6.0, 48_000)
+PAPER_AAC = Codec("AAC-LC 24 kbit/s stereo", "aac", 24.0, SAMPLE_RATE, paper=True)
+PAPER_OPUS = Codec("Opus 6 kbit/s stereo", "opus", 6.0, SAMPLE_RATE, paper=True)
 
 
 @dataclass(frozen=True)
@@ -147,6 +171,67 @@ def _opus(stream: np.ndarray, codec: Codec, folder: Path) -> tuple[np.ndarray, i
     decoded, rate = sf.read(dec, dtype="float32", always_2d=True)
     back = soxr.resample(decoded[:, 0], rate, SAMPLE_RATE, quality="HQ")
     return back.astype(np.float32), ogg.stat().st_size
+
+
+@dataclass(frozen=True)
+class FileRoundTrip:
+    """Paper-rule round trip: decoded stereo IRs (M, 2, N) float32 (cut or zero-padded to N), the summed
+    size of the encoded files in bytes, the decoded length before the cut, and the measured lag of the
+    decoded files in samples at 22,050 Hz (reported, not removed: the paper does not align)."""
+
+    decoded: np.ndarray
+    storage_bytes: int
+    decoded_length: int
+    delay_samples: int
+
+
+def paper_round_trip(irs: np.ndarray, codec: Codec, workers: int = 2) -> FileRoundTrip:
+    """Encode and decode each stereo IR (M, 2, N) at 22,050 Hz as its own file with the paper's commands."""
+    reason = missing_tools(codec)
+    if reason is not None:
+        raise AudioError(reason)
+    irs = np.asarray(irs, np.float32)
+    m, _, n = irs.shape
+    with tempfile.TemporaryDirectory(prefix="naf-paper-codec-") as tmp:
+        folder = Path(tmp)
+        wavs = [folder / f"{i}.wav" for i in range(m)]
+        for wav, ir in zip(wavs, irs, strict=True):
+            sf.write(wav, ir.T, SAMPLE_RATE, subtype="FLOAT")
+        suffix = ".m4a" if codec.tool == "aac" else ".opus"
+        coded = [w.with_suffix(suffix) for w in wavs]
+        decoded = [w.with_name(f"{w.stem}.dec.wav") for w in wavs]
+        if codec.tool == "aac":
+            for s in range(0, m, FFMPEG_FILES_PER_RUN):
+                part = slice(s, s + FFMPEG_FILES_PER_RUN)
+                _run(_ffmpeg_many(wavs[part], coded[part], PAPER_AAC_ENCODE))
+                _run(_ffmpeg_many(coded[part], decoded[part], PAPER_AAC_DECODE))
+        else:
+            commands = [
+                (["opusenc", str(w), str(c), *PAPER_OPUS_ENCODE], ["opusdec", str(c), str(d), *PAPER_OPUS_DECODE])
+                for w, c, d in zip(wavs, coded, decoded, strict=True)
+            ]
+            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                list(pool.map(lambda pair: (_run(pair[0]), _run(pair[1])), commands))
+        storage = sum(c.stat().st_size for c in coded)
+        out = np.zeros_like(irs)
+        length = 0
+        for i, path in enumerate(decoded):
+            wave, _ = sf.read(path, dtype="float32", always_2d=True)
+            length = max(length, len(wave))
+            k = min(n, len(wave))
+            out[i, :, :k] = wave[:k].T
+    delay = measure_delay(irs[:, 0].reshape(-1), out[:, 0].reshape(-1))
+    return FileRoundTrip(out, storage, length, delay)
+
+
+def _ffmpeg_many(inputs: list[Path], outputs: list[Path], options: tuple[str, ...]) -> list[str]:
+    """One ffmpeg command that turns input k into output k with `options` (one encoder per output)."""
+    cmd = ["ffmpeg", *_FFMPEG_QUIET]
+    for path in inputs:
+        cmd += ["-i", str(path)]
+    for k, path in enumerate(outputs):
+        cmd += ["-map", f"{k}:a", *options, str(path)]
+    return cmd
 
 
 def measure_delay(reference: np.ndarray, decoded: np.ndarray) -> int:

@@ -2,9 +2,10 @@
 
 No method can be expected to beat the simulator's own run-to-run noise, so the table shows it. A subset
 of the evaluated test pairs is simulated again, emitter by emitter (one simulation serves all of an
-emitter's listeners), with a seed derived from the data set seed on a stream the data set never uses.
-The IRs are cached next to the data set (`<data>.floor.h5`), keyed by the data set's plan, so the cost
-is paid once and later runs only simulate pairs the cache lacks.
+emitter's listeners), `FLOOR_REPEATS` times, each repeat with seeds derived from the data set seed on its
+own stream that the data set never uses; the table shows the mean over repeats and their spread.
+The IRs are cached next to the data set (`<data>.floor.h5`, one group per repeat), keyed by the data
+set's plan, so the cost is paid once and later runs only simulate what the cache lacks.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from naf_model import evaluation
 from naf_model.atomic import atomic_path
 from naf_model.data import DataSet
 from naf_model.data.plan import derived_seed
 from naf_model.errors import DataError
 
 FLOOR_SEED_STREAM = 101
-"""derived_seed stream for the repeat simulations; the data set uses streams 0-2."""
-CACHE_FORMAT = 1
+"""derived_seed stream of repeat 0; repeat r uses stream 101 + r. The data set uses streams 0-3."""
+FLOOR_REPEATS = evaluation.FLOOR_REPEATS
+"""Repeat simulations (ray-tracer seeds) the floor row is the mean of."""
+CACHE_FORMAT = 2
+"""2: one group `repeat_<r>` per repeat; a format 1 cache is read as repeat 0 (same seeds)."""
 
 
 def floor_cache_path(data_path: str | os.PathLike[str]) -> Path:
@@ -54,9 +59,9 @@ def choose_floor_pairs(
     return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
 
 
-def floor_seed(data_seed: int, emitter: int) -> int:
-    """The simulator seed of an emitter's repeat simulation."""
-    return derived_seed(data_seed, FLOOR_SEED_STREAM, emitter)
+def floor_seed(data_seed: int, emitter: int, repeat: int = 0) -> int:
+    """The simulator seed of an emitter's repeat simulation number `repeat`."""
+    return derived_seed(data_seed, FLOOR_SEED_STREAM + repeat, emitter)
 
 
 def floor_irs(
@@ -64,8 +69,9 @@ def floor_irs(
     scene,
     pair_indices: np.ndarray,
     progress: Callable[[int], None] | None = None,
+    repeat: int = 0,
 ) -> np.ndarray:
-    """IRs (K, 4, 2, N) float16 of the given pairs simulated again with the floor seed; cached.
+    """IRs (K, 4, 2, N) float16 of the given pairs simulated again with the seeds of `repeat`; cached.
 
     `scene` must be the data set's scene (hash checked); `progress(n)` is called with each emitter's
     number of newly simulated pairs.
@@ -80,18 +86,19 @@ def floor_irs(
         )
     pair_indices = np.asarray(pair_indices, np.int64)
     cache = floor_cache_path(dataset.path)
-    cached = _read_cache(cache, meta.plan_key, meta.ir_length)
+    everything = _read_cache(cache, meta.plan_key, meta.ir_length)
+    cached = everything.setdefault(repeat, {})
     pairs = dataset.pairs
     missing = np.array([p for p in pair_indices if int(p) not in cached], np.int64)
     base = SimulationConfig.from_json(meta.simulation)
     for e in np.unique(pairs[missing, 0]) if len(missing) else []:
         rows = missing[pairs[missing, 0] == e]
-        seed = floor_seed(meta.seed, int(e))
+        seed = floor_seed(meta.seed, int(e), repeat)
         config = dataclasses.replace(base, seed=seed)
         irs = simulate_binaural_rirs(scene, dataset.emitters[e], dataset.listeners[pairs[rows, 1]], config)
         for p, ir in zip(rows, irs.astype(np.float16), strict=True):
             cached[int(p)] = ir
-        _write_cache(cache, meta.plan_key, cached)  # after each emitter: an interrupted run keeps its work
+        _write_cache(cache, meta.plan_key, everything)  # after each emitter: an interrupted run keeps its work
         if progress is not None:
             progress(len(rows))
     if not len(pair_indices):
@@ -99,28 +106,39 @@ def floor_irs(
     return np.stack([cached[int(p)] for p in pair_indices])
 
 
-def _read_cache(path: Path, plan_key: str, ir_length: int) -> dict[int, np.ndarray]:
-    """Cached floor IRs by pair index; empty if absent, unreadable or made for another plan."""
+def _read_cache(path: Path, plan_key: str, ir_length: int) -> dict[int, dict[int, np.ndarray]]:
+    """Cached floor IRs by repeat and pair index; empty if absent, unreadable or made for another plan."""
     if not path.is_file():
         return {}
     try:
         with h5py.File(path, "r") as f:
-            if f.attrs.get("plan_key") != plan_key or int(f.attrs.get("format_version", -1)) != CACHE_FORMAT:
+            version = int(f.attrs.get("format_version", -1))
+            if f.attrs.get("plan_key") != plan_key or version not in (1, CACHE_FORMAT):
                 return {}
-            irs = f["ir"][()]
-            if irs.shape[1:] != (4, 2, ir_length):
-                return {}
-            return {int(p): ir for p, ir in zip(f["pairs"][()], irs, strict=True)}
+            groups = {0: f} if version == 1 else {int(k.split("_")[1]): f[k] for k in f if k.startswith("repeat_")}
+            out = {}
+            for repeat, group in groups.items():
+                irs = group["ir"][()]
+                if irs.shape[1:] != (4, 2, ir_length):
+                    return {}
+                out[repeat] = {int(p): ir for p, ir in zip(group["pairs"][()], irs, strict=True)}
+            return out
     except (OSError, KeyError, ValueError):
         return {}
 
 
-def _write_cache(path: Path, plan_key: str, irs: dict[int, np.ndarray]) -> None:
+def _write_cache(path: Path, plan_key: str, irs: dict[int, dict[int, np.ndarray]]) -> None:
     """Write all cached floor IRs atomically (temp file in the same folder, then rename)."""
-    keys = sorted(irs)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["format_version"] = CACHE_FORMAT
         f.attrs["plan_key"] = plan_key
         f.attrs["seed_stream"] = FLOOR_SEED_STREAM
-        f.create_dataset("pairs", data=np.asarray(keys, np.int64))
-        f.create_dataset("ir", data=np.stack([irs[k] for k in keys]), compression="lzf", chunks=True)
+        for repeat, by_pair in irs.items():
+            if not by_pair:
+                continue
+            keys = sorted(by_pair)
+            group = f.create_group(f"repeat_{repeat}")
+            group.attrs["seed_stream"] = FLOOR_SEED_STREAM + repeat
+            group.create_dataset("pairs", data=np.asarray(keys, np.int64))
+            data = np.stack([by_pair[k] for k in keys])
+            group.create_dataset("ir", data=data, compression="lzf", chunks=True)

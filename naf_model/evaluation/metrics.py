@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from pyroomacoustics.experimental import measure_rt60
 
-from naf_model.conventions import SAMPLE_RATE
+from naf_model.conventions import HOP, LOG_EPS, N_FREQ, SAMPLE_RATE
 from naf_model.spectrogram import istft, magnitude_from_log, random_phase
 
 T60_DECAY_DB = 30.0
@@ -24,6 +24,10 @@ ONSET_BELOW_PEAK_DB = 20.0
 C50_EARLY_S = 0.050
 EDT_RANGE_DB = 10.0
 """EDT regresses the Schroeder curve from 0 dB to -10 dB and scales the slope to 60 dB."""
+PAPER_PHASE_SEED = 1234
+"""The paper's `to_wave`: `np.random.seed(1234)` before drawing the phase of every spectrogram."""
+PAPER_MAX_MAGNITUDE = 10_000.0
+"""The paper clips exp(value) - 1e-3 into [0, 10,000] before inverting."""
 CHUNK_ITEMS = 64
 """Items inverted at once: bounds memory at ~CHUNK_ITEMS x 2 ears x (257 x T complex + N) values."""
 
@@ -31,6 +35,25 @@ CHUNK_ITEMS = 64
 def waveforms_from_log(logmag: np.ndarray, n_samples: int, phase: np.ndarray) -> np.ndarray:
     """Invert log-magnitudes (..., N_FREQ, T) with `phase` (N_FREQ, T): waveforms (..., n_samples) float64."""
     return istft(magnitude_from_log(logmag) * np.exp(1j * phase), n_samples)
+
+
+def paper_phase(n_frames: int) -> np.ndarray:
+    """The paper's random phase for a (257, n_frames) spectrogram: legacy `np.random.seed(1234)` then
+    `uniform(-pi, pi, (257, T))`, drawn from the same generator state, so the very same numbers."""
+    return np.random.RandomState(PAPER_PHASE_SEED).uniform(-np.pi, np.pi, (N_FREQ + 1, n_frames))
+
+
+def paper_waveforms_from_log(logmag: np.ndarray) -> np.ndarray:
+    """The paper's `to_wave` without Griffin-Lim: log-magnitudes (..., N_FREQ, T) -> waveforms (..., HOP*(T-1)).
+
+    |X| = clip(exp(value) - 1e-3, 0, 1e4), a zero Nyquist bin appended, phase `paper_phase`, inverse STFT
+    (Hann 512 / hop 128, centred, no `length`: librosa's default length HOP * (T - 1)), clipped to [-1, 1].
+    """
+    logmag = np.asarray(logmag, np.float64)
+    t = logmag.shape[-1]
+    mag = np.clip(np.exp(logmag) - LOG_EPS, 0.0, PAPER_MAX_MAGNITUDE)
+    mag = np.concatenate([mag, np.zeros(mag.shape[:-2] + (1, t))], axis=-2)
+    return np.clip(istft(mag * np.exp(1j * paper_phase(t)), HOP * (t - 1)), -1.0, 1.0)
 
 
 def spectral_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -134,6 +157,19 @@ class AcousticParameters:
         return AcousticParameters(self.t60[rows], self.c50[rows], self.edt[rows])
 
 
+def waveform_parameters(wave: np.ndarray) -> AcousticParameters:
+    """T60, C50 and EDT of waveforms (B, 2, N) as they are (no spectrogram round trip)."""
+    wave = np.asarray(wave, np.float64)
+    parts = [
+        (rt60(w), c50(w), edt(w)) for w in (wave[s : s + CHUNK_ITEMS] for s in range(0, len(wave), CHUNK_ITEMS))
+    ]
+    if not parts:
+        empty = np.zeros((0,) + wave.shape[1:2])
+        return AcousticParameters(empty, empty, empty)
+    t60s, c50s, edts = (np.concatenate(p, axis=0) for p in zip(*parts, strict=True))
+    return AcousticParameters(t60s, c50s, edts)
+
+
 def acoustic_parameters(
     logmag: np.ndarray, n_samples: int, seed: int = 0, progress: Callable[[int], None] | None = None
 ) -> AcousticParameters:
@@ -210,11 +246,26 @@ def item_errors(
 ) -> ItemErrors:
     """Errors of predicted log-magnitudes (B, 2, N_FREQ, T) against the ground truth and its parameters."""
     pred_params = acoustic_parameters(pred_log, n_samples, seed, progress)
-    failed = np.isnan(pred_params.t60) | np.isnan(gt_params.t60)
+    return errors_from_parameters(spectral_error(pred_log, gt_log), pred_params, gt_params, any_fail=False)
+
+
+def errors_from_parameters(
+    spectral: np.ndarray, pred: AcousticParameters, gt: AcousticParameters, any_fail: bool
+) -> ItemErrors:
+    """Per-item errors (B,) from measured parameters (B, 2).
+
+    T60 failures: with `any_fail` (the paper's rule, `compute_T60_err_*.py`) an item whose T60 failed in
+    any of its four measurements (two ears, prediction and ground truth) counts 100 %; without it each
+    failed ear counts 100 % and the item is the mean of its ears (naf's earlier rule).
+    """
+    failed = np.isnan(pred.t60) | np.isnan(gt.t60)
+    t60 = relative_error(pred.t60, gt.t60).mean(axis=1)
+    if any_fail:
+        t60 = np.where(failed.any(axis=1), 1.0, t60)
     return ItemErrors(
-        spectral=spectral_error(pred_log, gt_log),
-        t60=relative_error(pred_params.t60, gt_params.t60).mean(axis=1),
-        c50=np.abs(pred_params.c50 - gt_params.c50).mean(axis=1),
-        edt=relative_error(pred_params.edt, gt_params.edt).mean(axis=1),
+        spectral=np.asarray(spectral, np.float64),
+        t60=t60,
+        c50=np.abs(pred.c50 - gt.c50).mean(axis=1),
+        edt=relative_error(pred.edt, gt.edt).mean(axis=1),
         t60_failures=failed.sum(axis=1),
     )

@@ -19,11 +19,13 @@ METRIC_COLUMNS = (
 
 @dataclass(frozen=True)
 class ResultRow:
-    """One line of the table: a method on one representation of the IRs.
+    """One line of a table: a method on one representation of the IRs, under one section's rules.
 
-    `errors` are the means over the row's evaluated items (see `ItemErrors.summary`); `floor_errors` the
-    same restricted to the floor row's pairs (None where not available); `storage_mb` None where storage
-    is not meaningful (the floor); `seconds` wall time of predicting and scoring the row.
+    `errors` are the means over the row's evaluated items (see `ItemErrors.summary`); `intervals` their
+    bootstrap 95 % intervals over pairs ([lo, hi] per metric); `floor_errors` the means restricted to the
+    floor row's pairs (None where not available); `spread` the floor's range over its seeds ([min, max] per
+    metric, floor rows only); `storage_mb` None where storage is not meaningful (the floor); `rule` one
+    sentence saying which rule the row follows; `seconds` wall time of predicting and scoring the row.
     """
 
     method: str
@@ -35,11 +37,44 @@ class ResultRow:
     floor_errors: dict[str, float] | None
     seconds: float
     notes: list[str] = field(default_factory=list)
+    section: str = "paper"
+    rule: str = ""
+    intervals: dict[str, list[float]] = field(default_factory=dict)
+    spread: dict[str, list[float]] | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the report: `key` (rows and comparisons name it), a title and an opening paragraph."""
+
+    key: str
+    title: str
+    intro: str
+
+
+SECTIONS = (
+    Section(
+        "paper",
+        "The paper's protocol",
+        "Main rows: the baselines, codecs and T60 rules of the paper's released code "
+        "(aluo-x/Learning_Neural_Acoustic_Fields: baselines/make_data_*.py, testing/cache_test_baseline.py, "
+        "testing/compute_T60_err_*.py), applied to this data set's held-out test pairs.",
+    ),
+    Section(
+        "naf",
+        "Extra rows: naf's earlier rules",
+        "The rows this table had before: per-channel codecs at 32 kbit/s (AAC) and 6 kbit/s (Opus), linear "
+        "interpolation that falls back to the nearest pair outside the hull, every row measured through one "
+        "shared random phase and each failed ear counted 100 %. Kept for comparison; not the paper's protocol.",
+    ),
+)
+"""The report's sections, in order. The off-grid section is to be added here (key "offgrid"), with its
+rows tagged `section="offgrid"`; sections without rows are left out of the markdown."""
 
 
 @dataclass(frozen=True)
 class EvaluationReport:
-    """Everything `naf eval` found, with the settings and timings that produced it."""
+    """Everything `naf eval` found, with the settings, the command and the timings that produced it."""
 
     scene: str
     data_path: str
@@ -48,41 +83,59 @@ class EvaluationReport:
     rows: list[ResultRow]
     timing: dict[str, float]
     notes: list[str]
-    sections: list[dict[str, Any]] = field(default_factory=list)
-    """Extra sections (off-grid, listening): each {"title", "markdown", "data"}, printed after the tables."""
+    command: str = ""
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=lambda: list(SECTIONS))
+    played: list[dict[str, Any]] = field(default_factory=list)
+    """Sections of what is played (off-grid paper metrics, listening): each {"title", "markdown", "data"},
+    printed after the tables (`naf_model.evaluation.played`)."""
 
     def to_json(self) -> str:
         """The report as indented JSON (rows as objects)."""
         return json.dumps(asdict(self), indent=2, sort_keys=False)
 
     def to_markdown(self) -> str:
-        """The report as markdown: a settings line, the main table, the floor-subset table, notes."""
+        """The report as markdown: settings, then per section its table, comparisons and floor table, notes."""
         s = self.settings
         lines = [
             f"# Evaluation on {self.scene}",
             "",
-            f"Data set `{self.data_path}`: {s['n_test_pairs']} of {s['n_test_total']} held-out pairs "
-            f"(x {s['orientations']} orientations x 2 ears); field `{self.checkpoint or 'none'}`. "
-            f"Acoustic metrics on waveforms inverted with a fixed random phase (seed {s['phase_seed']}); "
-            f"T60 failures count as 100 % error. Total time {self.timing.get('total_s', 0.0):.0f} s.",
+            f"Data set `{self.data_path}`: {s['n_test_pairs']} of {s['n_test_total']} held-out test pairs "
+            f"(x {s['orientations']} orientations x 2 ears); field `{self.checkpoint or 'none'}`; "
+            f"{s['n_train_pairs']} training pairs for the baselines; {s.get('validation', '')}. "
+            f"Intervals: bootstrap 95 % over pairs ({s.get('bootstrap_resamples', 0)} resamples, seed "
+            f"{s.get('bootstrap_seed', 0)}). Metric definitions: docs/metrics.md. "
+            f"Total time {self.timing.get('total_s', 0.0):.0f} s.",
             "",
-            _table(self.rows, "errors", with_storage=True),
+            f"Regenerate: `{self.command}`" if self.command else "",
+            "",
+            "Sections: " + ", ".join(sec.title for sec in self.sections if self._rows(sec.key)) + ".",
         ]
-        floor_rows = [r for r in self.rows if r.floor_errors is not None]
-        if any(r.method == "Simulation floor" for r in floor_rows):
-            n_floor = next(r.n_pairs for r in floor_rows if r.method == "Simulation floor")
-            lines += [
-                "",
-                f"## On the {n_floor} pairs that were simulated twice",
-                "",
-                "Every row on the floor's pairs; the floor compares two simulations of each pair that "
-                "differ only in the ray tracer's seed.",
-                "",
-                _table(floor_rows, "floor_errors", with_storage=False),
-            ]
-        lines += [part for s in self.sections for part in ("", s["markdown"].rstrip("\n"))]
+        for sec in self.sections:
+            rows = self._rows(sec.key)
+            if not rows:
+                continue
+            lines += ["", f"## {sec.title}", "", sec.intro, "", _table(rows, "errors", with_storage=True)]
+            comps = [c for c in self.comparisons if c.get("section") == sec.key]
+            if comps:
+                lines += ["", "Paired comparison with the best baseline of this section (lowest mean per metric):",
+                          "", _comparison_table(comps)]  # fmt: skip
+            floor_rows = [r for r in rows if r.floor_errors is not None]
+            floors = [r for r in floor_rows if r.spread is not None]
+            if floors:
+                n_floor = floors[0].n_pairs
+                lines += [
+                    "",
+                    f"On the {n_floor} pairs that were simulated again ({s.get('floor_repeats', 1)} seeds); "
+                    "the floor's range over its seeds in brackets:",
+                    "",
+                    _table(floor_rows, "floor_errors", with_storage=False),
+                ]
+            lines += ["", "Rules of the rows:", ""]
+            lines += [f"- {r.method}, {r.representation}: {r.rule}." for r in rows if r.rule]
+        lines += [part for p in self.played for part in ("", p["markdown"].rstrip("\n"))]
         notes = [f"Storage of {r.representation}: {r.storage_formula}." for r in self.rows]
-        notes += [f"{r.method}, {r.representation}: {n}." for r in self.rows for n in r.notes]
+        notes += [f"{r.method}, {r.representation} ({r.section}): {n}." for r in self.rows for n in r.notes]
         notes += [f"{n}." for n in self.notes]
         times = ", ".join(
             f"{k.removesuffix('_s').replace('_', ' ')} {v:.1f} s" for k, v in self.timing.items()
@@ -90,6 +143,16 @@ class EvaluationReport:
         notes.append(f"Wall time: {times}.")
         lines += ["", "## Notes", ""] + [f"- {n}" for n in dict.fromkeys(notes)]  # ordered, without repeats
         return "\n".join(lines) + "\n"
+
+    def _rows(self, key: str) -> list[ResultRow]:
+        return [r for r in self.rows if r.section == key]
+
+
+def _cell(value: float, fmt: str, interval: list[float] | None) -> str:
+    text = fmt.format(value)
+    if interval:
+        text += " [" + ", ".join(fmt.format(v) for v in interval) + "]"
+    return text
 
 
 def _table(rows: list[ResultRow], which: str, with_storage: bool) -> str:
@@ -101,9 +164,23 @@ def _table(rows: list[ResultRow], which: str, with_storage: bool) -> str:
         cells = [r.method, r.representation]
         if with_storage:
             cells.append("-" if r.storage_mb is None else f"{r.storage_mb:.2f}")
-        cells += [fmt.format(errors[key]) for key, _, fmt in METRIC_COLUMNS]
+        for key, _, fmt in METRIC_COLUMNS:
+            bracket = r.intervals.get(key) if which == "errors" else (r.spread or {}).get(key)
+            cells.append(_cell(errors[key], fmt, bracket))
         cells += [f"{errors['t60_fail_pct']:.1f}", str(errors.get("n_pairs", r.n_pairs))]
         out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def _comparison_table(comps: list[dict[str, Any]]) -> str:
+    head = ["Metric", "Field", "Best baseline", "Field wins (% of pairs)", "Field - baseline", "Field / baseline"]
+    out = ["| " + " | ".join(head) + " |", "|---|---|---|---:|---:|---:|"]
+    for c in comps:
+        fmt = next(f for key, _, f in METRIC_COLUMNS if key == c["metric"])
+        win = f"{100 * c['win_share']:.0f} [{100 * c['win_share_ci'][0]:.0f}, {100 * c['win_share_ci'][1]:.0f}]"
+        diff = _cell(c["mean_diff"], fmt, list(c["mean_diff_ci"]))
+        ratio = _cell(c["ratio"], "{:.2f}", list(c["ratio_ci"]))
+        out.append(f"| {c['metric']} | {c['a']} | {c['b']} | {win} | {diff} | {ratio} |")
     return "\n".join(out)
 
 

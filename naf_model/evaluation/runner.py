@@ -1,17 +1,17 @@
-"""`evaluate`: score a field, the interpolation baselines and the simulation floor on held-out pairs.
+"""`evaluate`: score a field, the interpolation baselines and the simulation floor on held-out test pairs.
 
-Every row turns its prediction into log-magnitudes (B, 2, 256, T) and goes through the same metric path
-(`metrics.item_errors`) against the data set's spectrograms, one item per (pair, orientation). Baselines
-interpolate training waveforms and take `log_magnitude` of the result. The ground truth's acoustic
-parameters are measured once and shared by all rows.
+Two sections of rows (see `report.SECTIONS`): the paper's protocol (its baselines, codecs and T60 rules,
+`rows.paper_*_scorer`) and naf's earlier rules (`rows.naf_scorer`). Every row is scored per item (pair x
+orientation) against the data set's spectrograms and the ground truth's parameters, measured once per
+scorer; per-pair errors give bootstrap intervals (`bootstrap`) and the paired comparison of the field with
+each section's best baseline. Baselines interpolate the training pairs only (never validation or test).
 """
+
 
 from __future__ import annotations
 
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,22 +25,24 @@ from naf_model.evaluation import (
     DEFAULT_FLOOR_PAIRS,
     DEFAULT_MAX_PAIRS,
     RESULTS_DIR,
-    baselines,
+    bootstrap,
     codecs,
     floor,
+    methods,
     metrics,
     played,
+    rows,
 )
 from naf_model.evaluation.report import EvaluationReport, ResultRow, write_report
 from naf_model.paths import default_checkpoint, default_dataset_path
-from naf_model.spectrogram import log_magnitude
 
 if TYPE_CHECKING:
     from naf_model.scene import Scene
 
-CHUNK_PAIRS = 16
-"""Pairs predicted and scored at once (x 4 orientations): bounds memory whatever --max-pairs is."""
-MB = 1e6
+METRICS = methods.METRICS
+_PER_ITEM = {"spectral": ("spectral", 1.0), "t60_pct": ("t60", 100.0), "c50_db": ("c50", 1.0),
+             "edt_pct": ("edt", 100.0)}  # fmt: skip
+"""Summary key -> (ItemErrors field, scale): the per-item values whose pair means are bootstrapped."""
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,11 @@ class EvalConfig:
 
     scene: bundled scene name or scene file; data: data set (default `data/<scene>.h5`); checkpoint: the
     field (default `paths.default_checkpoint`: the bundled one, else the newest best.pt of the scene's runs; no
-    field row if there is none); max_pairs: held-out pairs scored (a
-    seeded subset when the data set has more); floor_pairs: pairs simulated twice for the floor row (0:
-    no floor); use_codecs: AAC/Opus rows; seed: subset choice and random phase; out_dir: where the
-    markdown and JSON go (None: not written).
+    field row if there is none); max_pairs: held-out test pairs scored
+    (a seeded subset when the data set has more); floor_pairs: pairs simulated again for the floor rows
+    (0: no floor); floor_repeats: seeds of those re-simulations; use_codecs: AAC/Opus rows; seed: subset
+    choice and naf's random phase (the paper's rows use the paper's seed 1234); resamples: bootstrap
+    resamples; out_dir: where the markdown and JSON go (None: not written).
     """
 
     scene: str
@@ -60,8 +63,10 @@ class EvalConfig:
     checkpoint: Path | None = None
     max_pairs: int = DEFAULT_MAX_PAIRS
     floor_pairs: int = DEFAULT_FLOOR_PAIRS
+    floor_repeats: int = floor.FLOOR_REPEATS
     use_codecs: bool = True
     seed: int = 0
+    resamples: int = bootstrap.RESAMPLES
     out_dir: Path | None = RESULTS_DIR
     device: str = "auto"
     progress: bool = True
@@ -71,9 +76,31 @@ class EvalConfig:
     phase: str = "listening"
     """Phase method of the played rows (`naf_model.field.PHASE_METHODS`)."""
 
+    def command(self) -> str:
+        """The `naf eval` command line that reproduces this configuration (paths as given)."""
+        parts = ["naf eval", f"--scene {self.scene}"]
+        if self.data is not None:
+            parts.append(f"--data {methods.project_path(self.data)}")
+        if self.checkpoint is not None:
+            parts.append(f"--checkpoint {methods.project_path(self.checkpoint)}")
+        defaults = EvalConfig(self.scene)
+        for name, flag in (("max_pairs", "--max-pairs"), ("floor_pairs", "--floor-pairs"),
+                           ("floor_repeats", "--floor-repeats"), ("seed", "--seed"), ("resamples", "--resamples")):
+            if getattr(self, name) != getattr(defaults, name):
+                parts.append(f"{flag} {getattr(self, name)}")  # fmt: skip
+        if not self.use_codecs:
+            parts.append("--no-codecs")
+        if self.offgrid:
+            parts.append(f"--offgrid {self.offgrid}")
+        if self.listening is not None:
+            parts.append("--listening" if self.listening else "--no-listening")
+        if self.phase != defaults.phase:
+            parts.append(f"--phase {self.phase}")
+        return " ".join(parts)
+
 
 def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport:
-    """Score every row on the held-out pairs, write the report; `scene` overrides loading `config.scene`."""
+    """Score every row on the held-out test pairs, write the report; `scene` overrides loading `config.scene`."""
     t_start = time.perf_counter()
     if scene is None:
         from naf_model.scene import load_scene
@@ -85,32 +112,6 @@ def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport
     if config.out_dir is not None:
         write_report(report, Path(config.out_dir))
     return report
-
-
-class _Scorer:
-    """Scores prediction chunks of one row against the shared ground truth, with one progress bar."""
-
-    def __init__(self, gt: np.ndarray, n_samples: int, seed: int, bar: tqdm) -> None:
-        self.gt, self.n_samples, self.seed, self.bar = gt, n_samples, seed, bar
-        self.gt_params = metrics.acoustic_parameters(gt, n_samples, seed, bar.update)
-
-    def score(self, chunks: Iterator[tuple[np.ndarray, np.ndarray]]) -> metrics.ItemErrors:
-        """`chunks` yields (item indices (b,), predictions (b, 2, 256, T)); returns errors in item order."""
-        parts, order = [], []
-        for items, pred in chunks:
-            parts.append(
-                metrics.item_errors(
-                    pred,
-                    self.gt[items].astype(np.float32),
-                    self.gt_params.take(items),
-                    self.n_samples,
-                    self.seed,
-                    self.bar.update,
-                )
-            )
-            order.append(items)
-        joined = metrics.ItemErrors.concatenate(parts)
-        return joined.take(np.argsort(np.concatenate(order)))
 
 
 def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> EvaluationReport:
@@ -132,57 +133,73 @@ def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> Evaluat
 
     checkpoint = _checkpoint_path(config, scene.name, notes)
     floor_pairs = floor.choose_floor_pairs(ds.pairs, test, config.floor_pairs, config.seed)
-    reps = [None] + (
-        [c for c in (codecs.AAC_LC, codecs.OPUS) if _codec_ok(c, notes)] if config.use_codecs else []
-    )
-    if len(reps) > 1:
-        notes.append(
-            "Codecs: each IR channel is one mono stream, peak-scaled into [-1, 1] with a float32 gain, "
-            "laid end to end with silent guards, encoded and decoded once per "
-            f"{codecs.MAX_SIGNALS_PER_STREAM:,} channels; AAC-LC "
-            f"is ffmpeg's native encoder at {codecs.AAC_LC.kbps:g} kbit/s and 22,050 Hz (.m4a); Opus is "
-            f"opusenc/opusdec at {codecs.OPUS.kbps:g} kbit/s, resampled 22,050 -> 48,000 Hz (soxr) before "
-            "encoding and back after decoding; the codec delay is measured by cross-correlation and trimmed"
-        )
-    n_rows = (checkpoint is not None) + 2 * len(reps)
-    total_items = len(test) * n_orient * (1 + n_rows) + len(floor_pairs) * n_orient
-    with tqdm(total=total_items, unit="IR", desc="naf eval", disable=not config.progress) as bar:
+    paper_codecs = [c for c in (codecs.PAPER_AAC, codecs.PAPER_OPUS) if config.use_codecs and _codec_ok(c, notes)]
+    naf_codecs = [c for c in (codecs.AAC_LC, codecs.OPUS) if config.use_codecs and _codec_ok(c, notes)]
+    n_rows = 2 * (checkpoint is not None) + 2 * (2 + len(paper_codecs) + len(naf_codecs))
+    n_items = len(test) * n_orient
+    total = n_items * n_rows + 2 * len(floor_pairs) * n_orient * config.floor_repeats
+    with tqdm(total=total, unit="IR", desc="naf eval", disable=not config.progress) as bar:
         t0 = time.perf_counter()
-        gt = ds.read_spec(test).reshape((-1,) + ds.spec.shape[2:])  # (Q * 4, 2, 256, T) float16
-        scorer = _Scorer(gt, n, config.seed, bar)
+        gt_log = ds.read_spec(test).reshape((-1,) + ds.spec.shape[2:])  # (Q * 4, 2, 256, T) float16
+        gt_wave = ds.read_ir(test).reshape((-1,) + ds.ir.shape[2:])  # (Q * 4, 2, N) float16
+        scorers = {
+            "paper_field": rows.paper_field_scorer(gt_log, bar.update),
+            "paper_wave": rows.paper_waveform_scorer(gt_log, gt_wave, bar.update),
+            "naf": rows.naf_scorer(gt_log, n, config.seed, bar.update),
+        }
         timing["ground_truth_s"] = time.perf_counter() - t0
-        rows: list[tuple[ResultRow, metrics.ItemErrors]] = []
+        ctx = methods.RowContext(ds, test, train, n_orient, n_frames, scorers, bar, timing)
+        scored: list[tuple[ResultRow, metrics.ItemErrors]] = []
         if checkpoint is not None:
             bar.set_description("naf eval: field")
-            rows.append(_field_row(config, scene, ds, test, checkpoint, scorer))
-        bar.set_description("naf eval: baselines")
-        rows += _baseline_rows(ds, test, train, reps, scorer, n_frames, timing)
-        if len(floor_pairs):
+            scored += methods.field_rows(config, scene, ctx, checkpoint, notes)
+        bar.set_description("naf eval: paper baselines")
+        scored += methods.paper_baseline_rows(ctx, paper_codecs)
+        bar.set_description("naf eval: naf baselines")
+        scored += methods.naf_baseline_rows(ctx, naf_codecs)
+        floor_spread: dict[str, dict[str, list[float]]] = {}
+        if len(floor_pairs) and config.floor_repeats > 0:
             bar.set_description("naf eval: floor")
-            rows.append(_floor_row(ds, scene, test, floor_pairs, scorer, n_frames, timing, bar))
-    floor_items = _items_of(test, floor_pairs, n_orient) if len(floor_pairs) else None
-    if len(floor_pairs):
+            scored += methods.floor_rows(ctx, scene, floor_pairs, config.floor_repeats, floor_spread)
+    floor_items = methods.items_of(test, floor_pairs, n_orient) if len(floor_pairs) else None
+    if floor_items is not None:
         notes.append(
-            "The floor row is what a second simulation of the same pair scores: its tail noise is a new "
+            "The floor rows are what a second simulation of the same pair scores: its tail noise is a new "
             "draw, so a method that predicts the average spectrum (as a field does) can score below it in "
             "spectral error; if the spread were Gaussian, an oracle predicting the expected log-magnitude "
             "would score about the floor's spectral error / sqrt(2)"
         )
-    result_rows = [_with_summaries(row, errs, floor_items, n_orient) for row, errs in rows]
+    draws = bootstrap.resample_indices(len(test), config.resamples, bootstrap.SEED)
+    result_rows = [
+        _with_summaries(row, errs, floor_items, n_orient, draws, floor_spread.get(row.section))
+        for row, errs in scored
+    ]
+    comparisons = _comparisons(scored, n_orient, draws)
+    import pyroomacoustics
+
     settings = {
         "n_test_pairs": int(len(test)),
         "n_test_total": int(len(test_all)),
         "n_train_pairs": int(len(train)),
+        "n_validation_pairs": int(len(ds.indices("validation"))),
+        "validation": meta.validation_note,
         "n_floor_pairs": int(len(floor_pairs)),
+        "floor_repeats": config.floor_repeats,
         "orientations": n_orient,
         "ir_length": n,
         "n_frames": n_frames,
         "sample_rate": SAMPLE_RATE,
-        "phase_seed": config.seed,
+        "phase_seed_naf_rows": config.seed,
+        "phase_seed_paper_rows": metrics.PAPER_PHASE_SEED,
         "t60_decay_db": metrics.T60_DECAY_DB,
+        "edt_range_db": metrics.EDT_RANGE_DB,
+        "c50_onset_below_peak_db": metrics.ONSET_BELOW_PEAK_DB,
+        "pyroomacoustics": pyroomacoustics.__version__,
+        "bootstrap_resamples": config.resamples,
+        "bootstrap_seed": bootstrap.SEED,
         "codec_guard_samples": codecs.GUARD_SAMPLES,
     }
-    ckpt = str(checkpoint) if checkpoint is not None else None
+    ckpt = methods.project_path(checkpoint) if checkpoint is not None else None
     listen = bool(config.offgrid) if config.listening is None else config.listening
     sections = played.played_sections(
         played.PlayedConfig(config.offgrid, listen, config.phase, config.seed, config.progress),
@@ -190,8 +207,9 @@ def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> Evaluat
     )
     timing["total_s"] = time.perf_counter() - t_start
     return EvaluationReport(
-        scene.name, str(ds.path), ckpt, settings, result_rows, timing, notes, [asdict(s) for s in sections]
-    )
+        scene.name, methods.project_path(ds.path), ckpt, settings, result_rows, timing, notes,
+        command=config.command(), comparisons=comparisons, played=[asdict(s) for s in sections],
+    )  # fmt: skip
 
 
 def _checkpoint_path(config: EvalConfig, scene_name: str, notes: list[str]) -> Path | None:
@@ -211,194 +229,56 @@ def _codec_ok(codec: codecs.Codec, notes: list[str]) -> bool:
     return reason is None
 
 
-def _items_of(test: np.ndarray, pairs: np.ndarray, n_orient: int) -> np.ndarray:
-    """Item indices (pair position in `test` x orientation) of the given pair indices."""
-    pos = np.searchsorted(test, pairs)
-    return (pos[:, None] * n_orient + np.arange(n_orient)).ravel()
+def _per_pair(errs: metrics.ItemErrors, key: str, n_orient: int) -> np.ndarray:
+    name, scale = _PER_ITEM[key]
+    return scale * bootstrap.per_pair(getattr(errs, name), n_orient)
 
 
 def _with_summaries(
-    row: ResultRow, errs: metrics.ItemErrors, floor_items: np.ndarray | None, n_orient: int
+    row: ResultRow,
+    errs: metrics.ItemErrors,
+    floor_items: np.ndarray | None,
+    n_orient: int,
+    draws: np.ndarray,
+    spread: dict[str, list[float]] | None,
 ) -> ResultRow:
     errors = {**errs.summary(), "n_pairs": len(errs.spectral) // n_orient}
+    is_floor = row.method == "Simulation floor"
     floor_errors = None
-    if floor_items is not None and row.method != "Simulation floor":
-        floor_errors = {**errs.take(floor_items).summary(), "n_pairs": len(floor_items) // n_orient}
-    elif row.method == "Simulation floor":
+    if is_floor:
         floor_errors = errors
-    return ResultRow(
-        row.method,
-        row.representation,
-        row.storage_mb,
-        row.storage_formula,
-        errors["n_pairs"],
-        errors,
-        floor_errors,
-        row.seconds,
-        row.notes,
-    )
+    elif floor_items is not None:
+        floor_errors = {**errs.take(floor_items).summary(), "n_pairs": len(floor_items) // n_orient}
+    intervals = {}
+    if not is_floor:  # the floor is scored on its own pairs; its uncertainty is its spread over seeds
+        intervals = {k: list(bootstrap.mean_interval(_per_pair(errs, k, n_orient), draws)) for k in METRICS}
+    return replace(
+        row, n_pairs=errors["n_pairs"], errors=errors, floor_errors=floor_errors, intervals=intervals,
+        spread=spread if is_floor else None,
+    )  # fmt: skip
 
 
-def _pair_chunks(
-    n_pairs: int, n_orient: int, predict: Callable[[slice], np.ndarray]
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(item indices, log-magnitudes) for consecutive chunks of pairs; `predict(slice)` -> (c, 4, 2, F, T)."""
-    for start in range(0, n_pairs, CHUNK_PAIRS):
-        part = slice(start, min(start + CHUNK_PAIRS, n_pairs))
-        pred = predict(part)
-        items = np.arange(part.start * n_orient, part.stop * n_orient)
-        yield items, pred.reshape((-1,) + pred.shape[2:])
+def _comparisons(
+    scored: list[tuple[ResultRow, metrics.ItemErrors]], n_orient: int, draws: np.ndarray
+) -> list[dict]:
+    """Per section and metric: the field against the baseline with the lowest mean, paired over pairs."""
+    from dataclasses import asdict
 
-
-def _field_row(config, scene, ds, test, checkpoint, scorer) -> tuple[ResultRow, metrics.ItemErrors]:
-    from naf_model.field import NeuralAcousticField
-
-    t0 = time.perf_counter()
-    field = NeuralAcousticField.load(checkpoint, device=config.device, scene=scene)
-    if field.n_frames != ds.meta.n_frames:
-        raise DataError(
-            f"{checkpoint} predicts {field.n_frames} frames, {ds.path} holds {ds.meta.n_frames}; "
-            "evaluate a field on the data set it was trained on"
-        )
-    pairs = ds.pairs[test]
-    emitters, listeners = ds.emitters[pairs[:, 0]], ds.listeners[pairs[:, 1]]
-    headings = ds.orientations.astype(np.float64)
-    n_orient = len(headings)
-    query_s = [0.0]
-
-    def predict(part: slice) -> np.ndarray:
-        c = part.stop - part.start
-        tq = time.perf_counter()
-        out = field.query_batch(
-            np.repeat(emitters[part], n_orient, axis=0),
-            np.repeat(listeners[part], n_orient, axis=0),
-            np.tile(headings, c),
-        )
-        query_s[0] += time.perf_counter() - tq
-        return np.asarray(out, np.float32).reshape((c, n_orient) + tuple(out.shape[1:]))
-
-    errs = scorer.score(_pair_chunks(len(test), n_orient, predict))
-    size, formula = _field_storage(checkpoint, field.checkpoint.training is not None)
-    row = ResultRow(
-        "NAF (field)",
-        f"checkpoint ({field.preset})",
-        size / MB,
-        formula,
-        len(test),
-        {},
-        None,
-        time.perf_counter() - t0,
-        [f"queries took {query_s[0]:.1f} s on {field.device} ({1e3 * query_s[0] / len(test):.1f} ms/pair)"],
-    )
-    return row, errs
-
-
-def _field_storage(checkpoint: Path, has_training_state: bool) -> tuple[int, str]:
-    """Bytes of the field as shipped (weights, config, stats), and how they were counted."""
-    size = checkpoint.stat().st_size
-    if not has_training_state:
-        return size, f"checkpoint file size ({size:,} B)"
-    from naf_model.checkpoint import export_checkpoint
-
-    with tempfile.TemporaryDirectory(prefix="naf-eval-") as tmp:
-        shipped = export_checkpoint(checkpoint, Path(tmp) / "field.pt").stat().st_size
-    return (
-        shipped,
-        f"size of the exported checkpoint without optimizer state ({shipped:,} B; file {size:,} B)",
-    )
-
-
-def _baseline_rows(
-    ds, test, train, reps, scorer, n_frames, timing
-) -> list[tuple[ResultRow, metrics.ItemErrors]]:
-    """Nearest and linear interpolation of training IRs, on raw waveforms and on each codec's round trip."""
-    n, n_orient = ds.meta.ir_length, len(ds.orientations)
-    train_points = baselines.pair_points(*ds.positions("train"))
-    pairs = ds.pairs[test]
-    query_points = baselines.pair_points(ds.emitters[pairs[:, 0]], ds.listeners[pairs[:, 1]])
-    t0 = time.perf_counter()
-    methods = {"Nearest neighbour": baselines.nearest_weights(train_points, query_points)}
-    timing["nearest_weights_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    methods["Linear interpolation"] = baselines.linear_weights(train_points, query_points)
-    timing["linear_weights_s"] = time.perf_counter() - t0
-    used = np.union1d(*(w.used() for w in methods.values()))
-    t0 = time.perf_counter()
-    raw = ds.read_ir(train[used])  # (U, 4, 2, N) float16: only the training IRs some query needs
-    timing["read_train_irs_s"] = time.perf_counter() - t0
-    n_train = len(train)
-    fallback = 100 * methods["Linear interpolation"].fallback.mean()
     out = []
-    for codec in reps:
-        t0 = time.perf_counter()
-        if codec is None:
-            irs, name = raw, "raw float32"
-            storage = n_train * n_orient * 2 * n * 4
-            formula = f"{n_train} training pairs x {n_orient} orientations x 2 ears x {n} samples x 4 B"
-        else:
-            rt = codecs.round_trip(raw.reshape(-1, n), codec)
-            irs, name = rt.decoded.reshape(raw.shape), codec.name
-            storage = rt.storage_bytes * n_train / len(used)
-            formula = (
-                f"(bitstream {rt.bitstream_bytes:,} B + gains 4 B x {rt.n_signals:,} channels) of the "
-                f"{len(used)} training pairs the baselines use, scaled x {n_train}/{len(used)} to all "
-                f"training pairs; {rt.n_signals:,} mono streams of {n} samples + {codecs.GUARD_SAMPLES} "
-                f"silent guard samples each"
-            )
-            timing[f"{codec.tool}_round_trip_s"] = time.perf_counter() - t0
-        for method, w in methods.items():
-            t1 = time.perf_counter()
-
-            def predict(part: slice, w=w, irs=irs) -> np.ndarray:
-                sub = baselines.InterpolationWeights(w.indices[part], w.weights[part], w.fallback[part])
-                return log_magnitude(baselines.blend(irs, sub, used), n_frames)
-
-            errs = scorer.score(_pair_chunks(len(test), n_orient, predict))
-            row_notes = []
-            if method == "Linear interpolation":
-                row_notes.append(f"{fallback:.1f} % of queries outside the hull used the nearest pair")
-            if codec is not None:
-                row_notes.append(f"measured codec delay {rt.delay_samples} samples at 22,050 Hz, trimmed")
-            seconds = time.perf_counter() - t1
-            out.append(
-                (
-                    ResultRow(method, name, storage / MB, formula, len(test), {}, None, seconds, row_notes),
-                    errs,
-                )
-            )
+    for section in dict.fromkeys(r.section for r, _ in scored):
+        here = [(r, e) for r, e in scored if r.section == section]
+        field = next(((r, e) for r, e in here if r.method == "NAF (field)"), None)
+        candidates = [(r, e) for r, e in here if r.method not in ("NAF (field)", "Simulation floor")]
+        if field is None or not candidates:
+            continue
+        for key in METRICS:
+            means = [float(np.mean(_per_pair(e, key, n_orient))) for _, e in candidates]
+            best_row, best_errs = candidates[int(np.argmin(means))]
+            comp = bootstrap.paired_comparison(
+                key, "NAF (field)", _per_pair(field[1], key, n_orient),
+                f"{best_row.method}, {best_row.representation}", _per_pair(best_errs, key, n_orient), draws,
+            )  # fmt: skip
+            out.append({"section": section, **asdict(comp)})
     return out
 
 
-def _floor_row(
-    ds, scene, test, floor_pairs, scorer, n_frames, timing, bar
-) -> tuple[ResultRow, metrics.ItemErrors]:
-    """The same pairs simulated with another ray-tracer seed, scored like a prediction."""
-    n_orient = len(ds.orientations)
-    t0 = time.perf_counter()
-    done = [0]
-
-    def simulated(k: int) -> None:
-        done[0] += k
-        bar.set_postfix_str(f"floor: simulated {done[0]} pairs")
-
-    irs = floor.floor_irs(ds, scene, floor_pairs, simulated)
-    timing["floor_simulation_or_cache_s"] = time.perf_counter() - t0
-    items = _items_of(test, floor_pairs, n_orient)
-    pred = log_magnitude(irs.astype(np.float32), n_frames).reshape((-1,) + scorer.gt.shape[1:])
-    errs = scorer.score(iter([(items, pred)]))
-    # scored items come back in item order, which is the order of `items` (floor_pairs are sorted)
-    row = ResultRow(
-        "Simulation floor",
-        "re-simulated, other seed",
-        None,
-        "none (a limit, not a method)",
-        len(floor_pairs),
-        {},
-        None,
-        time.perf_counter() - t0,
-        [
-            f"{done[0]} pairs simulated in this run, {len(floor_pairs) - done[0]} read from the cache "
-            f"{floor.floor_cache_path(ds.path)}"
-        ],
-    )
-    return row, errs
