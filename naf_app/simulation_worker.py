@@ -70,10 +70,13 @@ class SimulationWorker(QThread):
             self._cond.notify()
 
     def cancel(self) -> None:
-        """Stop the running simulation (its process is terminated)."""
+        """Stop the running simulation (its process is terminated) or drop one not started yet."""
         with self._cond:
-            self._cancel = True
+            dropped, self._job = self._job is not None, None
+            self._cancel = self.busy
             self._cond.notify()
+        if dropped:
+            self.cancelled.emit()
 
     def stop(self) -> None:
         with self._cond:

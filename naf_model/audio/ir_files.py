@@ -62,6 +62,11 @@ def write_ir_sofa(path: str | os.PathLike, ir: np.ndarray, emitter_xy, listener_
     sofa.ReceiverPosition = np.array([[0.0, head_radius_m, 0.0], [0.0, -head_radius_m, 0.0]])
     sofa.GLOBAL_Title = "naf binaural room impulse response"
     sofa.GLOBAL_RoomType = "reverberant"
+    description = f"simulated room ({comment})" if comment else "simulated room"
+    if hasattr(sofa, "GLOBAL_RoomDescription"):
+        sofa.GLOBAL_RoomDescription = description
+    else:
+        sofa.add_attribute("GLOBAL_RoomDescription", description)
     sofa.GLOBAL_Comment = (comment + " " if comment else "") + f"heading {float(heading_deg) % 360.0:.1f} deg"
     sofa.GLOBAL_ApplicationName = "naf"
     p = Path(path)
