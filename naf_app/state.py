@@ -111,12 +111,31 @@ def nearest_free_point(scene, xy) -> tuple[float, float] | None:
     return None
 
 
+DOORWAY_CLEARANCE_M = 0.6
+"""The starting listener stands at least this far from every doorway (a start in a door frame confuses)."""
+
+
+def away_from_doorways(scene, grid: np.ndarray) -> np.ndarray:
+    """The grid points (G, 2) at least DOORWAY_CLEARANCE_M from every door opening (all of them if none is)."""
+    from naf_model.scene.floorplan import door_opening
+
+    doors = [shapely.LineString(door_opening(d, scene.rooms)) for d in getattr(scene, "doors", [])]
+    if not doors:
+        return grid
+    points = shapely.points(grid)
+    far = np.ones(len(grid), bool)
+    for door in doors:
+        far &= shapely.distance(door, points) >= DOORWAY_CLEARANCE_M
+    return grid[far] if far.any() else grid
+
+
 def default_placement(scene) -> tuple[tuple[float, float], tuple[float, float]]:
     """Starting emitter and listener: the emitter near the middle of the largest room, the listener the free
-    grid point about 2 m from it (or the farthest one in small plans)."""
+    grid point about 2 m from it (or the farthest one in small plans), neither in a doorway."""
     grid = np.asarray(scene.sample_grid(0.25), dtype=np.float64)
     if len(grid) == 0:
         raise ValueError("scene has no free grid point")
+    grid = away_from_doorways(scene, grid)
     rooms = [shapely.Polygon(r.polygon) for r in scene.rooms]
     centre = max(rooms, key=lambda p: p.area).representative_point() if rooms else \
         scene.free_space.representative_point()

@@ -42,6 +42,13 @@ blend the two neighbouring orientations linearly in angle.<br><br>
 Each move asks the field for the binaural IR at the new spot; the IR panel shows it and the audio engine
 crossfades to it. The loudness heatmap (dB re its maximum, for the current emitter and heading) is
 recomputed in the background when the emitter is dropped or the heading rests.<br><br>
+<b>Transport and emitters</b><br>
+Space plays and pauses; the fader, Loop and the meter sit in the bar above the plan. Add up to four
+emitters, each with its own sound (Sound..., File &gt; Open audio..., or drop a file on the window) and
+gain; the selected one (thick outline) drives the IR panel, the heatmap and the readout.<br><br>
+<b>A/B</b><br>
+Simulate here runs the simulator for the selected emitter and the listener; its IR is overlaid dashed and
+the Hearing button switches between field and simulation, level-matched.<br><br>
 <b>No field yet?</b> Scripts &gt; Make data set, then Scripts &gt; Train a field; load the result when
 the job offers it (or File &gt; Open checkpoint)."""
 
