@@ -59,7 +59,7 @@ def walk_path(scene, start, inset_m: float = 0.45):
 def run(args: argparse.Namespace, n_emitters: int = 1) -> dict:
     import numpy as np
     import torch
-    from PyQt6.QtCore import QElapsedTimer, Qt, QTimer
+    from PyQt6.QtCore import QElapsedTimer, QPoint, Qt, QTimer
     from PyQt6.QtTest import QTest
     from PyQt6.QtWidgets import QApplication
 
@@ -119,10 +119,15 @@ def run(args: argparse.Namespace, n_emitters: int = 1) -> dict:
     window.state.move("listener", (start_xy.x, start_xy.y), final=True)
     wait_until(lambda: False, 0.3)
     pos = view.viewport_point(start_xy.x, start_xy.y)
-    QTest.mouseMove(viewport, pos)  # hover over the marker first, as a hand would
-    app.processEvents()
+    for attempt in range(10):  # hover over the marker first, as a hand would (pyqtgraph's hover may lag)
+        QTest.mouseMove(viewport, pos + QPoint(attempt % 2, 0))
+        wait_until(lambda: view.listener_item.mouseHovering, 0.2)
+        if view.listener_item.mouseHovering:
+            break
     if not view.listener_item.mouseHovering:
-        raise SystemExit(f"bench_app: the mouse at {pos} is not over the listener marker")
+        under = [type(i).__name__ for i in view.scene().items(view.mapToScene(pos))][:5]
+        raise SystemExit(f"bench_app: the mouse at {pos} is not over the listener marker "
+                         f"({window.state.listener}; under it: {under})")
     QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
     updates0, answered0 = audio.ir_updates, window.field_worker.answered_count
     swaps0 = audio.engine.stats().swaps
