@@ -13,12 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
+from naf_model.audio import MAIN
 from naf_model.errors import NafError
 
 
 class AudioLink:
-    """Wraps a LiveAudio engine (or none). `set_ir` may be called from any thread; `ir_updates` counts its
-    calls (for the UI and benchmarks; the IR itself is in the engine, `engine.current_ir`)."""
+    """Wraps a LiveAudio engine (or none). `set_irs` may be called from any thread; `ir_updates` counts its
+    calls (for the UI and benchmarks; the IRs themselves are in the engine, `engine.current_irs`).
+
+    A/B routing: `listen_to(key, ir)` plays `ir` for emitter `key` instead of the field's IRs (the
+    simulation), `listen_to(key, None)` goes back to the field's latest IR for it."""
 
     def __init__(self, engine, status: str, problems: list[str] | None = None) -> None:
         self.engine = engine
@@ -26,6 +30,8 @@ class AudioLink:
         self.problems = list(problems or [])
         self._lock = threading.Lock()
         self.ir_updates = 0
+        self._field_irs: dict[str, np.ndarray] = {}
+        self._override: dict[str, np.ndarray] = {}
 
     @classmethod
     def open(cls, no_audio: bool = False, music: str | Path | None = None,
@@ -63,11 +69,49 @@ class AudioLink:
         return self.engine is not None and self.engine.running
 
     def set_ir(self, ir: np.ndarray) -> None:
-        """Swap the engine's IR (2, N) at 22,050 Hz (crossfaded); AudioError keeps the last good IR."""
-        if self.engine is not None:
-            self.engine.set_ir(ir)
+        """Swap the first emitter's IR (2, N) at 22,050 Hz (crossfaded); AudioError keeps the last good IR."""
+        self.set_irs({MAIN: ir})
+
+    def set_irs(self, irs: dict[str, np.ndarray]) -> None:
+        """The field's newest IRs {emitter key: (2, N) at 22,050 Hz}; each is played unless that emitter
+        listens to an override (A/B). Keys the engine does not have (an emitter just removed) are skipped."""
         with self._lock:
+            self._field_irs.update(irs)
             self.ir_updates += 1
+            if self.engine is None:
+                return
+            sources = self.engine.sources
+            for key, ir in irs.items():
+                if key in sources:
+                    self.engine.set_ir(self._override.get(key, ir), source=key)
+
+    def listen_to(self, key: str, ir: np.ndarray | None) -> None:
+        """Play `ir` (2, N) for emitter `key` instead of the field's (None: the field's latest again)."""
+        with self._lock:
+            if ir is None:
+                self._override.pop(key, None)
+                ir = self._field_irs.get(key)
+            else:
+                self._override[key] = np.asarray(ir, np.float32)
+            if self.engine is not None and ir is not None and key in self.engine.sources:
+                self.engine.set_ir(ir, source=key)
+
+    def field_ir(self, key: str) -> np.ndarray | None:
+        """The field's latest IR for emitter `key` (whatever is being played)."""
+        with self._lock:
+            return self._field_irs.get(key)
+
+    def add_source(self, key: str, clip=None, gain: float = 1.0) -> None:
+        """A new emitter in the engine; it plays as soon as the field's first IR for it arrives."""
+        if self.engine is not None and key not in self.engine.sources:
+            self.engine.add_source(key, clip, gain)
+
+    def remove_source(self, key: str) -> None:
+        with self._lock:
+            self._field_irs.pop(key, None)
+            self._override.pop(key, None)
+            if self.engine is not None and key in self.engine.sources:
+                self.engine.remove_source(key)
 
     def calibrate(self, reference_irs: np.ndarray) -> None:
         """Fix the session's output gain from reference IRs (B, 2, N) (the loudest plays at the target)."""

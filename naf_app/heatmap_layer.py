@@ -28,6 +28,7 @@ class HeatmapLayer:
 
     def __init__(self, view: PlanView, state: SessionState) -> None:
         self.view = view
+        self.state = state
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(Z_HEATMAP)
         self.image.setOpacity(OPACITY)
@@ -44,6 +45,7 @@ class HeatmapLayer:
         state.loudnessChanged.connect(self._loudness_changed)
         state.placementChanged.connect(self._placement_changed)
         state.headingChanged.connect(lambda _heading: self.set_stale())
+        state.selectedChanged.connect(lambda _key: self.set_stale())
 
     def set_enabled(self, on: bool) -> None:
         """Switch the layer on (showing the last drawn map, if any) or off (hidden, maps not drawn)."""
@@ -51,7 +53,7 @@ class HeatmapLayer:
         self.set_visible(on and self.drawn)
 
     def _placement_changed(self, which: str, _final: bool) -> None:
-        if which == "emitter":
+        if which == self.state.selected:
             self.set_stale()
 
     def _loudness_changed(self, lm) -> None:

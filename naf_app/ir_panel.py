@@ -1,4 +1,6 @@
-"""The IR panel: left/right waveforms of the latest predicted IR and their log-magnitude spectrograms.
+"""The IR panel: left/right waveforms of the latest predicted IR and their log-magnitude spectrograms, the
+simulation's beside them after "Simulate here" (dashed curves, two more spectrograms), and the acoustic
+readout of both. With no field loaded it shows a sentence saying how to get one instead of empty axes.
 
 A view of `SessionState.last_ir`: answers can arrive 50+ times a second while dragging, so `irChanged` only
 schedules a redraw, at most every REDRAW_MS, of the state's newest IR (the audio engine gets every IR
@@ -11,13 +13,17 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QRectF, QTimer
-from PyQt6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PyQt6.QtCore import QRectF, Qt, QTimer
+from PyQt6.QtWidgets import QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
-from naf_app.state import IrAnswer, SessionState
+from naf_app.state import FIELD, SIMULATION, IrAnswer, SessionState
 from naf_model.conventions import HOP, LOG_EPS, N_FFT, SAMPLE_RATE
 
 EAR_COLOURS = ((40, 90, 200), (210, 60, 50))
+SIM_COLOURS = ((110, 160, 255), (255, 140, 120))
+NO_FIELD_TEXT = ("No field loaded, so there is no impulse response to show yet.\n\n"
+                 "Open a trained field with File > Open checkpoint..., or make one with Scripts > Make data "
+                 "set and Scripts > Train a field.")
 REDRAW_MS = 40
 """At most 25 redraws per second."""
 
@@ -37,9 +43,19 @@ class IrPanel(QWidget):
         # a caption that changes length on every answer must not resize the splitter (the plan would jump)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.caption)
+        self.readout_label = QLabel("")
+        self.readout_label.setTextFormat(Qt.TextFormat.RichText)
+        self.readout_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        layout.addWidget(self.readout_label)
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
-        layout.addWidget(self.plots, 1)
+        self.empty_label = QLabel(NO_FIELD_TEXT)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty_label)
+        self.stack.addWidget(self.plots)
+        layout.addWidget(self.stack, 1)
         self.wave_plot = self.plots.addPlot(row=0, col=0)
         self.wave_plot.setTitle("binaural IR", color="k")
         self.wave_plot.setLabel("bottom", "time (ms)", color="k")
@@ -48,10 +64,16 @@ class IrPanel(QWidget):
             self.wave_plot.plot(pen=pg.mkPen(c, width=1), name=name, antialias=False)
             for c, name in zip(EAR_COLOURS, ("left ear", "right ear"), strict=True)
         ]
+        self.sim_curves = [
+            self.wave_plot.plot(pen=pg.mkPen(c, width=1, style=Qt.PenStyle.DashLine), name=name,
+                                antialias=False)
+            for c, name in zip(SIM_COLOURS, ("simulation, left", "simulation, right"), strict=True)
+        ]
         self.wave_plot.setDownsampling(auto=True, mode="peak")  # ~13k samples per ear
         self.wave_plot.setClipToView(True)
         self.spec_plots, self.spec_images = [], []
-        for row, ear in enumerate(("left ear", "right ear"), start=1):
+        titles = ("field, left ear", "field, right ear", "simulation, left ear", "simulation, right ear")
+        for row, ear in enumerate(titles, start=1):
             plot = self.plots.addPlot(row=row, col=0)
             plot.setTitle(f"spectrogram, {ear} (ln magnitude)", color="k")
             plot.setLabel("left", "frequency (kHz)", color="k")
@@ -66,12 +88,57 @@ class IrPanel(QWidget):
                 plot.getAxis(side).setTextPen("k")
                 plot.getAxis(side).setPen("k")
                 plot.getAxis(side).enableAutoSIPrefix(False)
+        self.sim_plots, self.sim_images = self.spec_plots[2:], self.spec_images[2:]
+        self.spec_plots, self.spec_images = self.spec_plots[:2], self.spec_images[:2]
+        for plot in self.sim_plots:
+            plot.setVisible(False)
         self.shown_seq: int | None = None
+        self.shown_simulation = None  # the SimulationAnswer overlaid, or None
+        self._extents: dict[int, tuple[float, float]] = {}
         self._last_draw = 0.0
-        self._extent: tuple[float, float] | None = None
         self._timer = QTimer(self, singleShot=True)
         self._timer.timeout.connect(self._draw_newest)
         state.irChanged.connect(self._ir_changed)
+        state.fieldChanged.connect(lambda info: self.stack.setCurrentIndex(0 if info is None else 1))
+        state.simulationChanged.connect(lambda _answer: self._draw_simulation())
+        state.headingChanged.connect(lambda _heading: self._draw_simulation())
+        state.readoutChanged.connect(self._show_readout)
+        state.listenChanged.connect(lambda _which: self._show_readout(self.state.readout))
+
+    def _draw_simulation(self) -> None:
+        """Overlay the simulation at the nearest simulated orientation (or remove the overlay)."""
+        sim = self.state.simulation
+        self.shown_simulation = sim
+        for plot in self.sim_plots:
+            plot.setVisible(sim is not None)
+        if sim is None:
+            for curve in self.sim_curves:
+                curve.setData([], [])
+            return
+        from naf_model.spectrogram import log_magnitude
+
+        ir = sim.ir_at(self.state.heading)
+        t_ms = np.arange(ir.shape[-1]) * (1000.0 / SAMPLE_RATE)
+        for curve, channel in zip(self.sim_curves, ir, strict=True):
+            curve.setData(t_ms, channel)
+        frames = self.state.last_ir.spec.shape[-1] if self.state.last_ir is not None else None
+        spec = log_magnitude(ir, frames) if frames else log_magnitude(ir)
+        self._set_images(self.sim_images, self.sim_plots, spec)
+
+    def _show_readout(self, readout) -> None:
+        if not readout:
+            self.readout_label.setText("")
+            return
+        heard = self.state.listen_to
+        rows = []
+        for which in (FIELD, SIMULATION):
+            r = readout.get(which)
+            if r is None:
+                continue
+            mark = " (heard)" if which == heard else ""
+            rows.append(f"<b>{which}{mark}</b>: level {r.level_db:.1f} dB, DRR {r.drr_db:.1f} dB, "
+                        f"C50 {r.c50_db:.1f} dB, EDT {_seconds(r.edt_s)}, T60 {_seconds(r.t60_s)}")
+        self.readout_label.setText("<br>".join(rows))
 
     def _ir_changed(self, _answer: IrAnswer) -> None:
         """Redraw now, or with the next redraw if the last one was under REDRAW_MS ago."""
@@ -91,19 +158,8 @@ class IrPanel(QWidget):
         t_ms = np.arange(ir.shape[-1]) * (1000.0 / SAMPLE_RATE)
         for curve, channel in zip(self.curves, ir, strict=True):
             curve.setData(t_ms, channel)
-        spec = np.asarray(answer.spec)
-        n_freq, n_frames = spec.shape[-2:]
-        floor = float(np.log(LOG_EPS))
-        top = max(float(spec.max()), floor + 1.0)
-        extent = (n_frames * HOP * 1000.0 / SAMPLE_RATE, n_freq * SAMPLE_RATE / N_FFT / 1000.0)
-        for image, channel in zip(self.spec_images, spec, strict=True):
-            image.setImage(channel, levels=(max(floor, top - 12.0), top))
-            image.setRect(QRectF(0.0, 0.0, *extent))
-        if extent != self._extent:  # fixed ranges: the axes are not regenerated on every redraw
-            self._extent = extent
+        if self._set_images(self.spec_images, self.spec_plots, np.asarray(answer.spec)):
             self.wave_plot.setXRange(0.0, t_ms[-1], padding=0.02)
-            for plot in self.spec_plots:
-                plot.setRange(xRange=(0.0, extent[0]), yRange=(0.0, extent[1]), padding=0.02)
         ex, ey = answer.emitter
         lx, ly = answer.listener
         self.caption.setText(
@@ -111,3 +167,24 @@ class IrPanel(QWidget):
             f"  -  computed in {answer.latency_ms:.0f} ms"
         )
         self.shown_seq = answer.seq
+
+    def _set_images(self, images, plots, spec: np.ndarray) -> bool:
+        """Draw spectrograms (2, F, T); True when the extent changed (the ranges are then set anew, never on
+        every redraw: regenerating axes is what costs)."""
+        n_freq, n_frames = spec.shape[-2:]
+        floor = float(np.log(LOG_EPS))
+        top = max(float(spec.max()), floor + 1.0)
+        extent = (n_frames * HOP * 1000.0 / SAMPLE_RATE, n_freq * SAMPLE_RATE / N_FFT / 1000.0)
+        for image, channel in zip(images, spec, strict=True):
+            image.setImage(channel, levels=(max(floor, top - 12.0), top))
+            image.setRect(QRectF(0.0, 0.0, *extent))
+        changed = extent != self._extents.get(id(images))
+        if changed:
+            self._extents[id(images)] = extent
+            for plot in plots:
+                plot.setRange(xRange=(0.0, extent[0]), yRange=(0.0, extent[1]), padding=0.02)
+        return changed
+
+
+def _seconds(value: float) -> str:
+    return "failed" if not np.isfinite(value) else f"{value:.2f} s"

@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from PyQt6.QtWidgets import QApplication
 
     from naf_app.audio_link import AudioLink
+    from naf_app.session_file import default_session_path
     from naf_app.window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     pg.setConfigOptions(antialias=True)
     checkpoint = args.checkpoint if args.checkpoint is not None else default_checkpoint(scene.name)
     audio = AudioLink.open(no_audio=args.no_audio, music=args.music)
-    window = MainWindow(scene, checkpoint, args.device, audio, scene_arg=args.scene)
+    window = MainWindow(scene, checkpoint, args.device, audio, scene_arg=args.scene,
+                        session=default_session_path())
     window.show()
     # Ctrl-C in the terminal quits cleanly: Python only sees signals while it runs, so wake it up regularly.
     previous = signal.signal(signal.SIGINT, lambda *_: app.quit())

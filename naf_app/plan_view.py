@@ -22,6 +22,9 @@ from naf_model.scene.floorplan import door_opening
 WHEEL_STEP_DEG = 15.0
 """Listener turn per wheel notch (one 120-unit angleDelta)."""
 
+EMITTER_COLOURS = ((40, 120, 230), (230, 140, 30), (170, 60, 200), (20, 170, 170))
+"""One colour per emitter, in the order they were added."""
+
 Z_FLOOR, Z_HEATMAP, Z_WALLS, Z_DOORS, Z_LABELS, Z_MARKERS = -30, -20, 0, 1, 5, 10
 
 
@@ -79,10 +82,18 @@ class PlanView(pg.PlotWidget):
         self.view_box.setMouseEnabled(False, False)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._draw_plan()
-        self.emitter_item = self._marker("emitter", speaker_path(), (40, 120, 230))
+        self.emitter_items: dict[str, pg.TargetItem] = {}
         self.listener_item = self._marker("listener", head_path(state.heading), (30, 160, 80))
+        self._sync_emitters()
         state.placementChanged.connect(self._sync_marker)
         state.headingChanged.connect(self._turn_head)
+        state.emittersChanged.connect(self._sync_emitters)
+        state.selectedChanged.connect(lambda _key: self._restyle_emitters())
+
+    @property
+    def emitter_item(self) -> pg.TargetItem:
+        """The first emitter's marker."""
+        return self.emitter_items[self.state.emitter_keys[0]]
 
     # drawing -------------------------------------------------------------------------------------------
     def _draw_plan(self) -> None:
@@ -130,6 +141,24 @@ class PlanView(pg.PlotWidget):
         text.setZValue(Z_LABELS)
         self.addItem(text)
 
+    def _sync_emitters(self) -> None:
+        """One speaker marker per emitter of the state (added or removed as the state says)."""
+        keys = self.state.emitter_keys
+        for key in [k for k in self.emitter_items if k not in keys]:
+            self.removeItem(self.emitter_items.pop(key))
+        for i, key in enumerate(keys):
+            if key not in self.emitter_items:
+                self.emitter_items[key] = self._marker(key, speaker_path(), EMITTER_COLOURS[i % 4])
+        self._restyle_emitters()
+
+    def _restyle_emitters(self) -> None:
+        """The selected emitter's marker has a thick outline."""
+        for key, item in self.emitter_items.items():
+            item.pen = pg.mkPen((0, 0, 0) if key == self.state.selected else (20, 20, 20),
+                                width=3.5 if key == self.state.selected else 1.5)
+            item.currentPen = item.pen
+            item.update()
+
     def _marker(self, which: str, symbol: QPainterPath, rgb: tuple[int, int, int]) -> pg.TargetItem:
         item = pg.TargetItem(
             pos=self.state.position(which), size=56, symbol=symbol,
@@ -144,17 +173,21 @@ class PlanView(pg.PlotWidget):
         return item
 
     def marker(self, which: str) -> pg.TargetItem:
-        return self.emitter_item if which == "emitter" else self.listener_item
+        return self.listener_item if which == "listener" else self.emitter_items[which]
 
     # state <-> markers ---------------------------------------------------------------------------------
     def _dragged(self, which: str, final: bool) -> None:
         if self._syncing:
             return
+        if which != "listener":
+            self.state.select(which)  # taking hold of an emitter selects it
         pos = self.marker(which).pos()
         accepted = self.state.move(which, (pos.x(), pos.y()), final)
         self._place(which, accepted)
 
     def _sync_marker(self, which: str, _final: bool) -> None:
+        if which != "listener" and which not in self.emitter_items:
+            return
         self._place(which, self.state.position(which))
 
     def _place(self, which: str, xy) -> None:

@@ -1,5 +1,6 @@
-"""Model-side state of a session: scene, emitter, listener, heading, loaded field, its latest IR and analysis
-results (loudness map, feature views).
+"""Model-side state of a session: scene, emitters (up to MAX_EMITTERS, each with its sound and gain), the
+listener, heading, loaded field, its latest IRs, the simulation at the current spot (A/B), the acoustic
+readout and analysis results (loudness map, feature views).
 
 No widgets live here: views read this state and subscribe to its signals (napari's model/view split), and
 positions are validated here so that no view can place a marker inside a wall. Each result is held here
@@ -8,7 +9,7 @@ only; views draw what the signals hand them and read the rest from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,14 @@ import shapely
 from PyQt6.QtCore import QObject, pyqtSignal
 from shapely.ops import nearest_points
 
-from naf_model.conventions import WALL_CLEARANCE_M
+from naf_model.audio import MAIN
+from naf_model.conventions import ORIENTATIONS_DEG, WALL_CLEARANCE_M
 
+MAX_EMITTERS = 4
+PLAYED_PHASE = "geometric"
+"""The phase synthesis of every IR the app plays and shows (one place: naf_model.field's phase methods)."""
+FIELD, SIMULATION = "field", "simulation"
+"""What the listener hears for the selected emitter (A/B)."""
 _SNAP_MARGIN_M = 0.03
 """Snapped points sit this far inside the free region so that floating point never puts them on its edge."""
 
@@ -36,8 +43,9 @@ class FieldInfo:
 
 @dataclass(frozen=True)
 class IrAnswer:
-    """One answered IR request: positions in metres, heading in degrees, `ir` (2, N) float32 at 22,050 Hz,
-    `spec` (2, 256, T) float32 ln-magnitude of that IR, `latency_ms` the worker's compute time."""
+    """One answered IR request: positions in metres, heading in degrees, `irs` {emitter key: (2, N) float32
+    at 22,050 Hz} for every emitter (one batch), `selected` the key whose IR `ir` and ln-magnitude `spec`
+    (2, 256, T) are shown, `emitters` {key: (x, y)}, `latency_ms` the worker's compute time."""
 
     seq: int
     emitter: tuple[float, float]
@@ -46,6 +54,37 @@ class IrAnswer:
     ir: np.ndarray
     spec: np.ndarray
     latency_ms: float
+    selected: str = MAIN
+    irs: dict = field(default_factory=dict)
+    emitters: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SimulationAnswer:
+    """The simulator at one spot: `irs` (4, 2, N) float32 for the training orientations (ORIENTATIONS_DEG),
+    for emitter `key` at `emitter` and the listener at `listener` (metres); `seconds` it took."""
+
+    key: str
+    emitter: tuple[float, float]
+    listener: tuple[float, float]
+    irs: np.ndarray
+    seconds: float
+
+    def orientation(self, heading: float) -> int:
+        """Index of the simulated orientation nearest to `heading` degrees."""
+        d = [abs((heading - o + 180.0) % 360.0 - 180.0) for o in ORIENTATIONS_DEG]
+        return int(np.argmin(d))
+
+    def ir_at(self, heading: float) -> np.ndarray:
+        return self.irs[self.orientation(heading)]
+
+
+def level_matched(ir: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """`ir` (2, N) scaled so its energy (both ears) equals that of `reference` (2, M): the A/B plays both
+    at one level, so what differs is the sound, not the loudness."""
+    e_ir = float(np.sum(np.square(ir, dtype=np.float64)))
+    e_ref = float(np.sum(np.square(reference, dtype=np.float64)))
+    return (ir * np.sqrt(e_ref / e_ir)).astype(np.float32) if e_ir > 0 else np.asarray(ir, np.float32)
 
 
 def wrap_heading(deg: float) -> float:
@@ -72,12 +111,31 @@ def nearest_free_point(scene, xy) -> tuple[float, float] | None:
     return None
 
 
+DOORWAY_CLEARANCE_M = 0.6
+"""The starting listener stands at least this far from every doorway (a start in a door frame confuses)."""
+
+
+def away_from_doorways(scene, grid: np.ndarray) -> np.ndarray:
+    """The grid points (G, 2) at least DOORWAY_CLEARANCE_M from every door opening (all of them if none is)."""
+    from naf_model.scene.floorplan import door_opening
+
+    doors = [shapely.LineString(door_opening(d, scene.rooms)) for d in getattr(scene, "doors", [])]
+    if not doors:
+        return grid
+    points = shapely.points(grid)
+    far = np.ones(len(grid), bool)
+    for door in doors:
+        far &= shapely.distance(door, points) >= DOORWAY_CLEARANCE_M
+    return grid[far] if far.any() else grid
+
+
 def default_placement(scene) -> tuple[tuple[float, float], tuple[float, float]]:
     """Starting emitter and listener: the emitter near the middle of the largest room, the listener the free
-    grid point about 2 m from it (or the farthest one in small plans)."""
+    grid point about 2 m from it (or the farthest one in small plans), neither in a doorway."""
     grid = np.asarray(scene.sample_grid(0.25), dtype=np.float64)
     if len(grid) == 0:
         raise ValueError("scene has no free grid point")
+    grid = away_from_doorways(scene, grid)
     rooms = [shapely.Polygon(r.polygon) for r in scene.rooms]
     centre = max(rooms, key=lambda p: p.area).representative_point() if rooms else \
         scene.free_space.representative_point()
@@ -91,12 +149,20 @@ def default_placement(scene) -> tuple[tuple[float, float], tuple[float, float]]:
 class SessionState(QObject):
     """Emitter, listener, heading, the loaded field and its results for one scene; a signal on every change.
 
-    `placementChanged(which, final)`: which is "emitter" or "listener"; final is False while dragging (cheap
+    `placementChanged(which, final)`: which is an emitter's key ("emitter", "emitter 2", ...) or "listener";
+    final is False while dragging (cheap
     consumers only) and True when a drag ended (expensive consumers: the loudness map). A new field forgets
     the previous field's loudness map and feature views (`fieldChanged` says so; the next results follow).
     """
 
     placementChanged = pyqtSignal(str, bool)
+    emittersChanged = pyqtSignal()  # one added or removed
+    selectedChanged = pyqtSignal(str)
+    soundChanged = pyqtSignal(str)  # key: its sound file changed
+    gainChanged = pyqtSignal(str, float)  # key, dB
+    simulationChanged = pyqtSignal(object)  # SimulationAnswer or None
+    listenChanged = pyqtSignal(str)  # FIELD or SIMULATION
+    readoutChanged = pyqtSignal(object)  # {FIELD: IrReadout, SIMULATION: IrReadout or None}
     headingChanged = pyqtSignal(float)
     fieldChanged = pyqtSignal(object)  # FieldInfo or None
     loudnessChanged = pyqtSignal(object)  # naf_model.analysis LoudnessMap
@@ -107,7 +173,14 @@ class SessionState(QObject):
         super().__init__(parent)
         self.scene = scene
         emitter, listener = default_placement(scene)
-        self._pos = {"emitter": emitter, "listener": listener}
+        self._pos = {MAIN: emitter, "listener": listener}
+        self.emitter_keys: list[str] = [MAIN]
+        self.selected = MAIN
+        self.sounds: dict[str, Path | None] = {MAIN: None}  # None: the bundled loop
+        self.gains_db: dict[str, float] = {MAIN: 0.0}
+        self.simulation: SimulationAnswer | None = None
+        self.listen_to = FIELD
+        self.readout = None
         self.heading = 0.0
         self.field: FieldInfo | None = None
         self.checkpoint: Path | None = None
@@ -117,7 +190,92 @@ class SessionState(QObject):
 
     @property
     def emitter(self) -> tuple[float, float]:
-        return self._pos["emitter"]
+        """The selected emitter's position, metres."""
+        return self._pos[self.selected]
+
+    def emitter_positions(self) -> dict[str, tuple[float, float]]:
+        """{key: (x, y)} of every emitter, in the order they were added."""
+        return {k: self._pos[k] for k in self.emitter_keys}
+
+    # ---- emitters -------------------------------------------------------------------------------------
+    def add_emitter(self, xy=None) -> str:
+        """Add an emitter at `xy` (default: the free grid point farthest from the others); returns its key.
+
+        NafError with MAX_EMITTERS already placed."""
+        from naf_model.errors import NafError
+
+        if len(self.emitter_keys) >= MAX_EMITTERS:
+            raise NafError(f"at most {MAX_EMITTERS} emitters; remove one first")
+        key = next(f"emitter {n}" for n in range(2, MAX_EMITTERS + 2) if f"emitter {n}" not in self._pos)
+        if xy is None:
+            grid = np.asarray(self.scene.sample_grid(0.25), np.float64)
+            taken = np.array([self._pos[k] for k in [*self.emitter_keys, "listener"]])
+            d = np.min(np.hypot(grid[:, None, 0] - taken[None, :, 0], grid[:, None, 1] - taken[None, :, 1]), 1)
+            xy = grid[int(np.argmin(np.abs(d - 1.5)))]
+        point = nearest_free_point(self.scene, xy) or tuple(self._pos[MAIN])
+        self._pos[key] = (float(point[0]), float(point[1]))
+        self.emitter_keys.append(key)
+        self.sounds[key], self.gains_db[key] = None, 0.0
+        self.emittersChanged.emit()
+        self.select(key)
+        return key
+
+    def remove_emitter(self, key: str) -> None:
+        """Remove an emitter (the first one stays: NafError)."""
+        from naf_model.errors import NafError
+
+        if key == MAIN:
+            raise NafError("the first emitter stays; remove the others")
+        self.emitter_keys.remove(key)
+        for table in (self._pos, self.sounds, self.gains_db):
+            table.pop(key, None)
+        if self.selected == key:
+            self.selected = MAIN
+            self.selectedChanged.emit(MAIN)
+        self.emittersChanged.emit()
+
+    def select(self, key: str) -> None:
+        """Make `key` the emitter the IR panel, heatmap, readout and A/B follow."""
+        if key != self.selected and key in self.emitter_keys:
+            self.selected = key
+            self.set_simulation(None)
+            self.selectedChanged.emit(key)
+
+    def set_sound(self, key: str, path: Path | None) -> None:
+        """The audio file emitter `key` plays (None: the bundled loop)."""
+        self.sounds[key] = None if path is None else Path(path)
+        self.soundChanged.emit(key)
+
+    def set_gain_db(self, key: str, db: float) -> None:
+        """Emitter `key`'s own gain in dB."""
+        if self.gains_db.get(key) != float(db):
+            self.gains_db[key] = float(db)
+            self.gainChanged.emit(key, float(db))
+
+    # ---- A/B and readout ------------------------------------------------------------------------------
+    def set_simulation(self, answer: SimulationAnswer | None) -> None:
+        """The simulator's IRs at the current spot (None: none, or they no longer match the spot)."""
+        if answer is None and self.simulation is None:
+            return
+        self.simulation = answer
+        if answer is None and self.listen_to != FIELD:
+            self.listen_to = FIELD
+            self.listenChanged.emit(FIELD)
+        self.simulationChanged.emit(answer)
+
+    def set_listen_to(self, which: str) -> None:
+        """Hear the field (FIELD) or the simulation (SIMULATION, only once there is one) for the selected
+        emitter."""
+        assert which in (FIELD, SIMULATION)
+        if which == SIMULATION and self.simulation is None:
+            which = FIELD
+        if which != self.listen_to:
+            self.listen_to = which
+            self.listenChanged.emit(which)
+
+    def set_readout(self, readout) -> None:
+        self.readout = readout
+        self.readoutChanged.emit(readout)
 
     @property
     def listener(self) -> tuple[float, float]:
@@ -139,6 +297,8 @@ class SessionState(QObject):
             x, y = snapped if snapped is not None else self._pos[which]
         moved = (x, y) != self._pos[which]
         self._pos[which] = (x, y)
+        if moved and self.simulation is not None and which in ("listener", self.simulation.key):
+            self.set_simulation(None)  # the simulation was for the old spot
         if moved or final:
             self.placementChanged.emit(which, final)
         return x, y

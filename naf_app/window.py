@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget
+from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from naf_app.analysis_worker import FEATURES, LOUDNESS, AnalysisWorker
 from naf_app.audio_link import AudioLink
@@ -22,6 +22,7 @@ from naf_app.plan_view import WHEEL_STEP_DEG, PlanView
 from naf_app.scripts_menu import SCRIPTS_DIR, JobDock, ScriptsMenu
 from naf_app.state import FieldInfo, SessionState
 from naf_app.status import SessionStatus
+from naf_app.studio import StudioActions
 from naf_app.tsne_tab import FeaturesTab
 from naf_app.worker import FieldWorker
 
@@ -41,16 +42,24 @@ blend the two neighbouring orientations linearly in angle.<br><br>
 Each move asks the field for the binaural IR at the new spot; the IR panel shows it and the audio engine
 crossfades to it. The loudness heatmap (dB re its maximum, for the current emitter and heading) is
 recomputed in the background when the emitter is dropped or the heading rests.<br><br>
+<b>Transport and emitters</b><br>
+Space plays and pauses; the fader, Loop and the meter sit in the bar above the plan. Add up to four
+emitters, each with its own sound (Sound..., File &gt; Open audio..., or drop a file on the window) and
+gain; the selected one (thick outline) drives the IR panel, the heatmap and the readout.<br><br>
+<b>A/B</b><br>
+Simulate here runs the simulator for the selected emitter and the listener; its IR is overlaid dashed and
+the Hearing button switches between field and simulation, level-matched.<br><br>
 <b>No field yet?</b> Scripts &gt; Make data set, then Scripts &gt; Train a field; load the result when
 the job offers it (or File &gt; Open checkpoint)."""
 
 
-class MainWindow(QMainWindow):
-    """The naf studio for one scene. `checkpoint` None opens the plan only, with training instructions."""
+class MainWindow(StudioActions, QMainWindow):
+    """The naf studio for one scene. `checkpoint` None opens the plan only, with training instructions;
+    `session` a session file to reopen and to remember the session in on close (None: nothing remembered)."""
 
     def __init__(self, scene, checkpoint: str | Path | None = None, device: str = "auto",
                  audio: AudioLink | None = None, scene_arg: str | None = None,
-                 scripts_dir: Path = SCRIPTS_DIR) -> None:
+                 scripts_dir: Path = SCRIPTS_DIR, session: Path | None = None) -> None:
         super().__init__()
         self.scene_arg = scene_arg or scene.name
         self.audio = audio
@@ -64,8 +73,10 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.job_dock)
         self.job_dock.hide()
         self.scripts_menu = ScriptsMenu(self.job_dock, self._job_context, scripts_dir, self)
-        self._build_menus()
+        self.file_menu = self._build_menus()
         self.field_worker = FieldWorker(scene, device, audio, self)
+        self._build_studio(self.file_menu, session)
+        self.centralWidget().layout().insertWidget(0, self.transport)
         self.analysis_worker = AnalysisWorker(scene, device, self)
         self._heading_timer = QTimer(self, singleShot=True, interval=HEADING_SETTLE_MS)
         self._connect()
@@ -75,6 +86,7 @@ class MainWindow(QMainWindow):
         if audio is not None:
             for problem in audio.problems:
                 self.say(problem)
+        self._restore_session()
         if checkpoint is not None:
             self.load_checkpoint(checkpoint)
         else:
@@ -94,9 +106,14 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(splitter, "Listen")
         self.tabs.addTab(self.features_tab, "Features (t-SNE, probe)")
-        self.setCentralWidget(self.tabs)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
 
-    def _build_menus(self) -> None:
+    def _build_menus(self):
         file_menu = self.menuBar().addMenu("&File")
         keys = QKeySequence.StandardKey
         self._action(file_menu, "&Open checkpoint...", self._open_checkpoint_dialog, keys.Open)
@@ -118,6 +135,7 @@ class MainWindow(QMainWindow):
         self.menuBar().addMenu(self.scripts_menu)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Controls", self._show_help, keys.HelpContents)
+        return file_menu
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -180,12 +198,14 @@ class MainWindow(QMainWindow):
             self.ir_panel.caption.setText("No field loaded: see the status bar.")
 
     def request_ir(self) -> None:
+        """Ask for every emitter's IR at the listener (one batch); the selected one's is shown."""
         if self.state.field is not None:
-            self.field_worker.request(self.state.emitter, self.state.listener, self.state.heading)
+            self.field_worker.request(self.state.emitter_positions(), self.state.listener, self.state.heading,
+                                      self.state.selected)
 
     def _placement_changed(self, which: str, final: bool) -> None:
         self.request_ir()
-        if which == "emitter" and final:
+        if which == self.state.selected and final:
             self.request_loudness()
 
     def _heading_changed(self, _heading: float) -> None:
@@ -323,6 +343,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self._stop_studio()
         self.status.stop()
         self._heading_timer.stop()
         self.job_dock.stop_now()

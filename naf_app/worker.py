@@ -16,19 +16,22 @@ from pathlib import Path
 import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
 
-from naf_app.state import FieldInfo, IrAnswer
+from naf_app.state import PLAYED_PHASE, FieldInfo, IrAnswer
+from naf_model.audio import MAIN
 from naf_model.errors import NafError
 from naf_model.rendering.calibration import reference_irs
 
 
 @dataclass(frozen=True)
 class IrRequest:
-    """Where to evaluate the field: positions in metres, heading in degrees; seq orders requests."""
+    """Where to evaluate the field: `emitters` {key: (x, y)} and the listener in metres, heading in degrees,
+    `selected` the emitter whose IR is shown; seq orders requests."""
 
     seq: int
-    emitter: tuple[float, float]
+    emitters: dict
     listener: tuple[float, float]
     heading: float
+    selected: str = MAIN
 
 
 def load_field(path: Path, scene, device: str):
@@ -57,8 +60,9 @@ class FieldWorker(QThread):
     """Owns the field; `load()` and `request()` may be called from the UI thread at any rate.
 
     Signals: loaded(FieldInfo), loadFailed(str), answered(IrAnswer), failed(str).
-    `audio` (an AudioLink or None) gets `set_ir(ir)` in this thread with each new (2, N) float32 IR before
-    `answered` is emitted, and `calibrate(irs)` once per loaded field.
+    `audio` (an AudioLink or None) gets `set_irs({key: ir})` in this thread with each new set of (2, N)
+    float32 IRs (all emitters, one `impulse_responses` batch) before `answered` is emitted, and
+    `calibrate(irs)` once per loaded field.
     """
 
     loaded = pyqtSignal(object)
@@ -78,6 +82,7 @@ class FieldWorker(QThread):
         self._stopping = False
         self._seq = 0
         self._field = None
+        self.simulation_settings: dict = {}  # the loaded field's data set's simulation settings
         self.answered_count = 0
         self.dropped_count = 0
 
@@ -89,15 +94,20 @@ class FieldWorker(QThread):
             self._calibrate_at = None if emitter is None else (float(emitter[0]), float(emitter[1]))
             self._cond.notify()
 
-    def request(self, emitter, listener, heading: float) -> int:
-        """Ask for the IR at these positions (metres) and heading (degrees); returns the request's seq."""
+    def request(self, emitters, listener, heading: float, selected: str = MAIN) -> int:
+        """Ask for the IRs of `emitters` ({key: (x, y)}, or one (x, y) for the first emitter) at the listener
+        (metres) and heading (degrees); returns the request's seq."""
+        if not isinstance(emitters, dict):
+            emitters = {MAIN: emitters}
+        emitters = {k: (float(xy[0]), float(xy[1])) for k, xy in emitters.items()}
+        if selected not in emitters:
+            selected = next(iter(emitters))
         with self._cond:
             self._seq += 1
             if self._pending is not None:
                 self.dropped_count += 1
             self._pending = IrRequest(
-                self._seq, (float(emitter[0]), float(emitter[1])), (float(listener[0]), float(listener[1])),
-                float(heading),
+                self._seq, emitters, (float(listener[0]), float(listener[1])), float(heading), selected,
             )
             self._cond.notify()
             return self._seq
@@ -133,6 +143,7 @@ class FieldWorker(QThread):
         except Exception as exc:  # a corrupt file can raise anything from pickle or torch: report, keep going
             self.loadFailed.emit(describe_error(exc))  # and keep answering with the previous field, if any
             return
+        self.simulation_settings = dict(self._field.checkpoint.simulation)
         self.loaded.emit(info)
         if self.audio is not None and calibrate_at is not None:
             try:
@@ -144,21 +155,28 @@ class FieldWorker(QThread):
         from naf_model.spectrogram import log_magnitude
 
         start = time.perf_counter()
+        keys = list(request.emitters)
         try:
-            ir = np.asarray(
-                self._field.impulse_response(request.emitter, request.listener, request.heading),
+            batch = np.asarray(
+                self._field.impulse_responses(
+                    np.array([request.emitters[k] for k in keys]), np.array([request.listener] * len(keys)),
+                    np.full(len(keys), request.heading), phase=PLAYED_PHASE,
+                ),
                 dtype=np.float32,
             )
         except Exception as exc:
             self.failed.emit(describe_error(exc))
             return
         latency_ms = 1000.0 * (time.perf_counter() - start)
+        irs = dict(zip(keys, batch, strict=True))
         if self.audio is not None:
             try:
-                self.audio.set_ir(ir)
+                self.audio.set_irs(irs)
             except NafError as exc:
                 self.failed.emit(describe_error(exc))
+        ir = irs[request.selected]
         spec = log_magnitude(ir, self._field.n_frames)
         self.answered_count += 1
-        self.answered.emit(IrAnswer(request.seq, request.emitter, request.listener, request.heading, ir, spec,
-                                    latency_ms))
+        self.answered.emit(IrAnswer(request.seq, request.emitters[request.selected], request.listener,
+                                    request.heading, ir, spec, latency_ms, request.selected, irs,
+                                    dict(request.emitters)))

@@ -93,8 +93,8 @@ def test_worker_answers_only_the_latest_request(qtbot, window):
     worker.answered.connect(answered.append)
     field = worker._field
     threads = []
-    real = field.impulse_response
-    field.impulse_response = lambda *a, **k: threads.append(threading.get_ident()) or real(*a, **k)
+    real = field.impulse_responses
+    field.impulse_responses = lambda *a, **k: threads.append(threading.get_ident()) or real(*a, **k)
     grid = w.state.scene.sample_grid(0.25)
     seqs = [worker.request(w.state.emitter, xy, 0.0) for xy in grid[:60]]
     qtbot.waitUntil(lambda: bool(answered) and answered[-1].seq == seqs[-1], timeout=WAIT_MS)

@@ -82,3 +82,19 @@ def test_wheel_and_arrow_keys_turn_the_listener(qtbot, window):
     assert state.heading == pytest.approx(345.0), "headings wrap to [0, 360)"
     QTest.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
     assert state.heading == pytest.approx(346.0)
+
+
+def test_default_listener_never_starts_in_a_doorway():
+    import shapely
+
+    from naf_app.state import DOORWAY_CLEARANCE_M, default_placement
+    from naf_model.scene import load_scene
+    from naf_model.scene.floorplan import door_opening
+
+    for name in ("apartment_1", "apartment_2"):
+        scene = load_scene(name)
+        emitter, listener = default_placement(scene)
+        for door in scene.doors:
+            segment = shapely.LineString(door_opening(door, scene.rooms))
+            for xy in (emitter, listener):
+                assert segment.distance(shapely.Point(xy)) >= DOORWAY_CLEARANCE_M - 1e-9, (name, xy)

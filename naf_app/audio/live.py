@@ -7,10 +7,15 @@ lock, never allocates more than a block spectrum, never touches torch, Qt or the
 a failing block plays silence and is counted. A bad IR raises AudioError and the last good IR keeps playing.
 Without a sound card `start()` raises AudioError with a one-line reason and everything else still works
 (IRs, transport and `callback` itself, which tests and the benchmark drive directly).
+
+Several emitters are sources of the player (`add_source`), each with its own clip, gain and IR. Recording
+(`start_recording`/`stop_recording`) makes the callback append a copy of each output block (a few KB) to a
+deque; the app's thread joins them when the recording stops, so the callback never writes a file.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +25,7 @@ import numpy as np
 
 from naf_model.audio import (
     DEFAULT_MUSIC,
+    MAIN,
     AudioClip,
     BinauralPlayer,
     check_ir,
@@ -74,9 +80,11 @@ class LiveAudio:
         self.latency = latency
         self._max_ir_seconds = max_ir_seconds
         self._crossfade_blocks = crossfade_blocks
-        self._clip = music if music is not None else load_audio(DEFAULT_MUSIC)
+        self._clips: dict[str, AudioClip] = {MAIN: music if music is not None else load_audio(DEFAULT_MUSIC)}
+        self._source_gains: dict[str, float] = {MAIN: 1.0}
         self._control = threading.Lock()  # serialises app-side calls; the callback never takes it
-        self._last_ir: tuple[np.ndarray, float] | None = None
+        self._last_irs: dict[str, tuple[np.ndarray, float]] = {}
+        self._recording: collections.deque[np.ndarray] | None = None
         self._stream = None
         self._player = self._new_player(sample_rate)
         self._out = np.zeros((block_size, 2))
@@ -135,23 +143,60 @@ class LiveAudio:
         self.close()
 
     # ---- content ----------------------------------------------------------------------------------------
-    def set_ir(self, ir: np.ndarray, sample_rate: float = SAMPLE_RATE) -> None:
-        """Play through `ir` (2, N) at `sample_rate` from the next block on, crossfaded; any app thread.
-
-        AudioError (one line) for an empty, NaN or too long IR; the last good IR keeps playing.
-        """
+    def set_ir(self, ir: np.ndarray, sample_rate: float = SAMPLE_RATE, source: str = MAIN) -> None:
+        """Play `source` through `ir` (2, N) at `sample_rate` from the next block on, crossfaded; any app
+        thread. AudioError (one line) for an empty, NaN or too long IR; the last good IR keeps playing."""
         arr = check_ir(ir)
         with self._control:
             player = self._player
-            parts = player.convolver.prepare(resample_ir(arr, sample_rate, player.sample_rate))
-            player.post_ir(parts)
-            self._last_ir = (arr, float(sample_rate))
+            parts = player.source(source).convolver.prepare(resample_ir(arr, sample_rate, player.sample_rate))
+            player.post_ir(parts, source)
+            self._last_irs[source] = (arr, float(sample_rate))
 
     @property
     def current_ir(self) -> np.ndarray | None:
-        """The last good IR posted (2, N) float64 at the rate it was given, or None before the first."""
-        last = self._last_ir
-        return None if last is None else last[0]
+        """The last good IR posted to the first source (2, N) float64 at the rate it was given, or None."""
+        return self.current_irs.get(MAIN)
+
+    @property
+    def current_irs(self) -> dict[str, np.ndarray]:
+        """The last good IR of each source (2, N) float64 at the rate it was given."""
+        return {key: value[0] for key, value in dict(self._last_irs).items()}
+
+    # ---- sources (any app thread) -----------------------------------------------------------------------
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return self._player.keys
+
+    def add_source(self, key: str, music: AudioClip | None = None, gain: float = 1.0) -> None:
+        """A new emitter playing `music` (default: the first source's clip), silent until its first IR."""
+        with self._control:
+            clip = music if music is not None else self._clips[MAIN]
+            self._player.add_source(key, clip.at_rate(self._player.sample_rate).samples, gain)
+            self._clips[key], self._source_gains[key] = clip, float(gain)
+
+    def remove_source(self, key: str) -> None:
+        """Fade an emitter out and forget it (the first source stays)."""
+        if key == MAIN:
+            raise AudioError("the first emitter cannot be removed")
+        with self._control:
+            self._player.remove_source(key)
+            self._clips.pop(key, None)
+            self._source_gains.pop(key, None)
+            self._last_irs.pop(key, None)
+
+    def set_source_gain(self, key: str, gain: float) -> None:
+        """An emitter's own linear gain (ramped over one block)."""
+        with self._control:
+            self._player.set_source_gain(key, gain)
+            self._source_gains[key] = float(gain)
+
+    def source_gain(self, key: str) -> float:
+        return self._source_gains[key]
+
+    def music_of(self, key: str = MAIN) -> AudioClip:
+        """The clip an emitter plays, at its own rate."""
+        return self._clips[key]
 
     def calibrate(self, reference_irs: np.ndarray, sample_rate: float = SAMPLE_RATE) -> float:
         """Fix the session gain from reference IRs (B, 2, N) (`naf_model.audio.session_gain`); returns it."""
@@ -161,12 +206,12 @@ class LiveAudio:
             player.gain = gain
         return gain
 
-    def set_music(self, music: AudioClip | str | Path) -> None:
+    def set_music(self, music: AudioClip | str | Path, source: str = MAIN) -> None:
         """Play another clip or audio file from its start; AudioError (one line) keeps the current music."""
         clip = music if isinstance(music, AudioClip) else load_audio(music)
         with self._control:
-            self._clip = clip
-            self._player.set_music(clip.at_rate(self._player.sample_rate).samples)
+            self._player.set_music(clip.at_rate(self._player.sample_rate).samples, source)
+            self._clips[source] = clip
 
     # ---- transport (any thread) -------------------------------------------------------------------------
     def play(self) -> None:
@@ -207,6 +252,27 @@ class LiveAudio:
     def seek(self, seconds: float) -> None:
         self._player.seek(seconds)
 
+    # ---- metering and recording -------------------------------------------------------------------------
+    @property
+    def peak(self) -> np.ndarray:
+        """Peak (2,) of the last output block, linear full scale (a level meter reads it)."""
+        return self._player.peak.copy()
+
+    @property
+    def recording(self) -> bool:
+        return self._recording is not None
+
+    def start_recording(self) -> None:
+        """From the next callback on, keep a copy of every output block."""
+        self._recording = collections.deque()
+
+    def stop_recording(self) -> np.ndarray:
+        """Stop keeping blocks and return them joined: (frames, 2) float32 at `sample_rate`, exactly as played."""
+        blocks, self._recording = self._recording, None
+        if not blocks:
+            return np.zeros((0, 2), np.float32)
+        return np.concatenate(list(blocks), axis=0)
+
     # ---- health -----------------------------------------------------------------------------------------
     def stats(self) -> AudioStats:
         """Counts and callback times so far (cheap; for a status bar or a test)."""
@@ -214,7 +280,7 @@ class LiveAudio:
         times = self._times[:n] * 1e3 if n else np.zeros(1)
         cpu = self._cpu_times[:n] * 1e3 if n else np.zeros(1)
         return AudioStats(self._callbacks, self._underruns, self._late, self._errors,
-                          self._player.convolver.swaps, float(times.mean()),
+                          self._player.swaps, float(times.mean()),
                           float(np.percentile(times, 99)), float(times.max()),
                           float(np.percentile(cpu, 99)), float(cpu.max()))
 
@@ -228,6 +294,9 @@ class LiveAudio:
                 self._underruns += 1
             if frames == self.block_size:
                 outdata[:] = player.render(self._out)
+                recording = self._recording
+                if recording is not None:
+                    recording.append(outdata.copy())
             else:
                 outdata.fill(0.0)
                 self._errors += 1
@@ -244,14 +313,16 @@ class LiveAudio:
 
     # ---- internals --------------------------------------------------------------------------------------
     def _new_player(self, rate: int, like: BinauralPlayer | None = None) -> BinauralPlayer:
-        player = BinauralPlayer(self._clip.at_rate(rate).samples, rate, self.block_size,
+        player = BinauralPlayer(self._clips[MAIN].at_rate(rate).samples, rate, self.block_size,
                                 self._max_ir_seconds, self._crossfade_blocks)
+        for key, clip in self._clips.items():
+            if key != MAIN:
+                player.add_source(key, clip.at_rate(rate).samples, self._source_gains[key])
         if like is not None:
             player.gain, player.volume, player.loop = like.gain, like.volume, like.loop
             player.playing = like.playing
-        if self._last_ir is not None:
-            ir, ir_rate = self._last_ir
-            player.post_ir(resample_ir(ir, ir_rate, rate))
+        for key, (ir, ir_rate) in self._last_irs.items():
+            player.post_ir(resample_ir(ir, ir_rate, rate), key)
         return player
 
 

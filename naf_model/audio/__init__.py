@@ -9,7 +9,7 @@ from naf_model.audio.convolver import IRPartitions, PartitionedConvolver, check_
 from naf_model.audio.files import AudioClip, load_audio, write_audio
 from naf_model.audio.levels import TARGET_RMS_DBFS, calibration_gain, peak_dbfs, rms_dbfs, session_gain
 from naf_model.audio.limiter import SoftLimiter, soft_clip
-from naf_model.audio.player import BinauralPlayer
+from naf_model.audio.player import MAIN, BinauralPlayer
 from naf_model.audio.resample import resample, resample_ir
 from naf_model.paths import AUDIO_DIR
 
@@ -17,7 +17,7 @@ DEFAULT_MUSIC = AUDIO_DIR / "music_loop.flac"
 """The bundled loop written by scripts/make_music.py."""
 
 __all__ = [
-    "DEFAULT_MUSIC", "TARGET_RMS_DBFS", "AudioClip", "BinauralPlayer", "IRPartitions", "PartitionedConvolver",
+    "DEFAULT_MUSIC", "MAIN", "TARGET_RMS_DBFS", "AudioClip", "BinauralPlayer", "IRPartitions", "PartitionedConvolver",
     "SoftLimiter", "calibration_gain", "check_ir", "load_audio", "peak_dbfs", "prepare_ir", "resample",
     "resample_ir", "rms_dbfs", "session_gain", "soft_clip", "write_audio",
 ]

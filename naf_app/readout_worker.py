@@ -1,0 +1,59 @@
+"""The readout worker: level, DRR, C50, EDT and T60 of the played IR (and the simulation's) off the UI thread.
+
+One QThread with a one-slot mailbox: while a drag outruns it, only the newest IR is measured
+(`naf_model.evaluation.readout.ir_readout`, which runs the evaluation's own metric functions).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from PyQt6.QtCore import QThread, pyqtSignal
+
+from naf_app.state import FIELD, SIMULATION
+from naf_app.worker import describe_error
+
+
+class ReadoutWorker(QThread):
+    """`submit(seq, field_ir, simulation_ir)`; signals done({"seq", FIELD: IrReadout, SIMULATION: IrReadout
+    or None}) and failed(str)."""
+
+    done = pyqtSignal(object)
+    failed = pyqtSignal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._cond = threading.Condition()
+        self._pending: tuple[int, np.ndarray, np.ndarray | None] | None = None
+        self._stopping = False
+
+    def submit(self, seq: int, field_ir: np.ndarray, simulation_ir: np.ndarray | None = None) -> None:
+        """Measure these binaural IRs (2, N) at 22,050 Hz; a newer submission replaces a waiting one."""
+        with self._cond:
+            self._pending = (seq, field_ir, simulation_ir)
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self.wait()
+
+    def run(self) -> None:
+        from naf_model.evaluation.readout import ir_readout
+
+        while True:
+            with self._cond:
+                while not self._stopping and self._pending is None:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                (seq, field_ir, sim_ir), self._pending = self._pending, None
+            try:
+                result = {"seq": seq, FIELD: ir_readout(field_ir),
+                          SIMULATION: None if sim_ir is None else ir_readout(sim_ir)}
+            except Exception as exc:  # a measurement bug must not end the thread
+                self.failed.emit(f"readout: {describe_error(exc)}")
+                continue
+            self.done.emit(result)

@@ -1,0 +1,140 @@
+""""Simulate here": the simulator (`naf_model.simulate.simulate_binaural_rirs`) for the current spot, in a
+child process so that the UI and the field worker keep the GIL, and a cancel really stops it.
+
+A QThread starts one spawned process per job and waits on its pipe; `cancel()` terminates the process.
+The settings are the field's data set's (`Checkpoint.simulation`), so the A/B compares like with like.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from dataclasses import dataclass
+
+from PyQt6.QtCore import QThread, pyqtSignal
+
+from naf_app.state import SimulationAnswer
+
+POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class _Job:
+    key: str
+    emitter: tuple[float, float]
+    listener: tuple[float, float]
+    simulation: dict
+
+
+def _simulate_in_child(conn, scene, emitter, listener, simulation: dict) -> None:
+    """Child process: simulate one emitter-listener pair and send ("ok", (4, 2, N)) or ("error", text)."""
+    try:
+        import dataclasses
+
+        from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
+
+        known = {f.name for f in dataclasses.fields(SimulationConfig)}
+        config = SimulationConfig.from_json({k: v for k, v in simulation.items() if k in known})
+        irs = simulate_binaural_rirs(scene, emitter, [listener], config)[0]
+        conn.send(("ok", irs))
+    except Exception as exc:  # reported in the parent as one line
+        conn.send(("error", f"{type(exc).__name__}: {exc}".splitlines()[0]))
+    finally:
+        conn.close()
+
+
+class SimulationWorker(QThread):
+    """`simulate(key, emitter, listener, simulation)`; signals progress(str), done(SimulationAnswer),
+    failed(str), cancelled(). One job at a time: a new one cancels the running one."""
+
+    progress = pyqtSignal(str)
+    done = pyqtSignal(object)
+    failed = pyqtSignal(str)
+    cancelled = pyqtSignal()
+
+    def __init__(self, scene, parent=None) -> None:
+        super().__init__(parent)
+        self.scene = scene
+        self._cond = threading.Condition()
+        self._job: _Job | None = None
+        self._cancel = False
+        self._stopping = False
+        self.busy = False
+
+    def simulate(self, key: str, emitter, listener, simulation: dict | None = None) -> None:
+        with self._cond:
+            self._job = _Job(key, (float(emitter[0]), float(emitter[1])),
+                             (float(listener[0]), float(listener[1])), dict(simulation or {}))
+            self._cancel = self.busy
+            self._cond.notify()
+
+    def cancel(self) -> None:
+        """Stop the running simulation (its process is terminated) or drop one not started yet."""
+        with self._cond:
+            dropped, self._job = self._job is not None, None
+            self._cancel = self.busy
+            self._cond.notify()
+        if dropped:
+            self.cancelled.emit()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = self._cancel = True
+            self._cond.notify()
+        self.wait()
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and self._job is None:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                job, self._job = self._job, None
+                self._cancel = False
+                self.busy = True
+            try:
+                self._run_job(job)
+            finally:
+                self.busy = False
+
+    def _run_job(self, job: _Job) -> None:
+        start = time.perf_counter()
+        ctx = multiprocessing.get_context("spawn")  # never fork a process that runs Qt and torch threads
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_simulate_in_child, name="naf-simulate",
+                           args=(child, self.scene, job.emitter, job.listener, job.simulation), daemon=True)
+        self.progress.emit("starting the simulator")
+        proc.start()
+        child.close()
+        message = None
+        shown = -1
+        try:
+            while message is None:
+                if self._cancel:
+                    proc.terminate()
+                    self.cancelled.emit()
+                    return
+                if parent.poll(POLL_S):
+                    try:
+                        message = parent.recv()
+                    except EOFError:
+                        message = ("error", f"the simulator process ended (exit {proc.exitcode})")
+                elif not proc.is_alive() and not parent.poll(0):
+                    message = ("error", f"the simulator process ended (exit {proc.exitcode})")
+                elif int(time.perf_counter() - start) != shown:  # one report a second, not a signal storm
+                    shown = int(time.perf_counter() - start)
+                    self.progress.emit(f"simulating ({shown} s)")
+        finally:
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+            parent.close()
+        status, payload = message
+        if status != "ok":
+            self.failed.emit(f"simulation: {payload}")
+            return
+        self.done.emit(SimulationAnswer(job.key, job.emitter, job.listener, payload,
+                                        time.perf_counter() - start))

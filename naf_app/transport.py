@@ -1,0 +1,188 @@
+"""The transport bar: play/pause, volume, loop, the output level meter, the emitters (add, remove, select,
+sound, gain) and the A/B controls (Simulate here, cancel, field/simulation).
+
+Widgets only: each control calls the window's slot or sets the `SessionState`; the labels follow the
+state's signals. Buttons take no keyboard focus, so the space bar always reaches the play shortcut.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from naf_app.state import FIELD, MAX_EMITTERS, SIMULATION, SessionState
+
+METER_FLOOR_DB = -60.0
+METER_POLL_MS = 50
+
+
+def _button(text: str, checkable: bool = False) -> QPushButton:
+    button = QPushButton(text)
+    button.setCheckable(checkable)
+    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return button
+
+
+class LevelMeter(QWidget):
+    """Two bars (left, right) of the engine's output peak in dBFS, from METER_FLOOR_DB to 0."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(1)
+        self.bars = []
+        for _ in range(2):
+            bar = QProgressBar()
+            bar.setRange(int(METER_FLOOR_DB), 0)
+            bar.setTextVisible(False)
+            bar.setFixedSize(120, 7)
+            layout.addWidget(bar)
+            self.bars.append(bar)
+        self.db = [METER_FLOOR_DB, METER_FLOOR_DB]
+
+    def show_peak(self, peak) -> None:
+        """`peak` (2,) linear full scale."""
+        for i, (bar, value) in enumerate(zip(self.bars, peak, strict=True)):
+            db = 20 * math.log10(value) if value > 0 else METER_FLOOR_DB
+            self.db[i] = max(METER_FLOOR_DB, min(0.0, db))
+            bar.setValue(int(round(self.db[i])))
+
+
+class TransportBar(QWidget):
+    """The bar above the plan and IR panel. `window` provides toggle_play, open_audio_dialog,
+    add_emitter, remove_emitter, simulate_here, cancel_simulation; `engine` is a LiveAudio or None."""
+
+    def __init__(self, state: SessionState, window, engine, parent=None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.engine = engine
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 2, 6, 2)
+        self.play_button = _button("Play", checkable=True)
+        self.play_button.clicked.connect(lambda _=False: window.toggle_play())
+        self.volume = QSlider(Qt.Orientation.Horizontal)
+        self.volume.setRange(0, 100)
+        self.volume.setFixedWidth(120)
+        self.volume.setToolTip("volume")
+        self.volume.valueChanged.connect(self._volume_changed)
+        self.loop_box = QCheckBox("Loop")
+        self.loop_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.loop_box.toggled.connect(self._loop_changed)
+        self.meter = LevelMeter()
+        self.emitter_box = QComboBox()
+        self.emitter_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.emitter_box.currentTextChanged.connect(lambda key: key and state.select(key))
+        self.add_button = _button("Add emitter")
+        self.add_button.clicked.connect(lambda _=False: window.add_emitter())
+        self.remove_button = _button("Remove")
+        self.remove_button.clicked.connect(lambda _=False: window.remove_emitter(state.selected))
+        self.sound_button = _button("Sound...")
+        self.sound_button.clicked.connect(lambda _=False: window.open_audio_dialog())
+        self.gain = QDoubleSpinBox()
+        self.gain.setRange(-40.0, 12.0)
+        self.gain.setSuffix(" dB")
+        self.gain.setSingleStep(1.0)
+        self.gain.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.gain.valueChanged.connect(lambda db: state.set_gain_db(state.selected, db))
+        self.simulate_button = _button("Simulate here")
+        self.simulate_button.clicked.connect(lambda _=False: window.simulate_here())
+        self.cancel_button = _button("Cancel")
+        self.cancel_button.clicked.connect(lambda _=False: window.cancel_simulation())
+        self.cancel_button.setVisible(False)
+        self.sim_progress = QLabel("")
+        self.ab_button = _button("Hearing: field", checkable=True)
+        self.ab_button.setToolTip("A/B: switch what you hear between the field and the simulation "
+                                  "(level-matched)")
+        self.ab_button.setEnabled(False)
+        self.ab_button.toggled.connect(lambda on: state.set_listen_to(SIMULATION if on else FIELD))
+        for w in (self.play_button, QLabel("Volume"), self.volume, self.loop_box, self.meter,
+                  QLabel("  Emitter"), self.emitter_box, self.add_button, self.remove_button,
+                  self.sound_button, self.gain, QLabel("  "), self.simulate_button, self.cancel_button,
+                  self.sim_progress, self.ab_button):
+            row.addWidget(w)
+        row.addStretch(1)
+        self._meter_timer = QTimer(self, interval=METER_POLL_MS)
+        self._meter_timer.timeout.connect(self._poll_meter)
+        if engine is not None:
+            self.volume.setValue(int(round(100 * engine.volume)))
+            self.loop_box.setChecked(engine.loop)
+            self.play_button.setChecked(engine.playing)
+            self._meter_timer.start()
+        else:
+            for w in (self.play_button, self.volume, self.loop_box, self.sound_button):
+                w.setEnabled(False)
+        state.emittersChanged.connect(self._emitters_changed)
+        state.selectedChanged.connect(self._selected_changed)
+        state.gainChanged.connect(lambda key, db: self._selected_changed(state.selected))
+        state.simulationChanged.connect(self._simulation_changed)
+        state.listenChanged.connect(self._listen_changed)
+        self._emitters_changed()
+
+    # engine controls ------------------------------------------------------------------------------------
+    def _volume_changed(self, value: int) -> None:
+        if self.engine is not None:
+            self.engine.volume = value / 100.0
+
+    def _loop_changed(self, on: bool) -> None:
+        if self.engine is not None:
+            self.engine.loop = on
+
+    def show_playing(self, playing: bool) -> None:
+        self.play_button.setChecked(playing)
+        self.play_button.setText("Pause" if playing else "Play")
+
+    def _poll_meter(self) -> None:
+        self.meter.show_peak(self.engine.peak)
+        if self.play_button.isChecked() != self.engine.playing:  # the music ended (loop off)
+            self.show_playing(self.engine.playing)
+
+    # state views ----------------------------------------------------------------------------------------
+    def _emitters_changed(self) -> None:
+        keys = self.state.emitter_keys
+        self.emitter_box.blockSignals(True)
+        self.emitter_box.clear()
+        self.emitter_box.addItems(keys)
+        self.emitter_box.blockSignals(False)
+        self.add_button.setEnabled(len(keys) < MAX_EMITTERS)
+        self._selected_changed(self.state.selected)
+
+    def _selected_changed(self, key: str) -> None:
+        self.emitter_box.blockSignals(True)
+        self.emitter_box.setCurrentText(key)
+        self.emitter_box.blockSignals(False)
+        self.remove_button.setEnabled(key != self.state.emitter_keys[0])
+        self.gain.blockSignals(True)
+        self.gain.setValue(self.state.gains_db.get(key, 0.0))
+        self.gain.blockSignals(False)
+
+    def simulation_busy(self, text: str | None) -> None:
+        """Show a running simulation's progress (None: none is running)."""
+        self.cancel_button.setVisible(text is not None)
+        self.simulate_button.setEnabled(text is None)
+        self.sim_progress.setText(text or "")
+
+    def _simulation_changed(self, answer) -> None:
+        self.ab_button.setEnabled(answer is not None)
+
+    def _listen_changed(self, which: str) -> None:
+        self.ab_button.blockSignals(True)
+        self.ab_button.setChecked(which == SIMULATION)
+        self.ab_button.blockSignals(False)
+        self.ab_button.setText(f"Hearing: {which}")
+
+    def stop(self) -> None:
+        self._meter_timer.stop()

@@ -1,0 +1,290 @@
+"""The studio in the window: transport (space bar, fader, dropped file), several emitters mixed, A/B against
+the simulator, the acoustic readout, recording, IR export, the empty IR panel and the remembered session.
+
+The engine runs without a sound card (`--no-audio`): tests drive its real callback themselves, so what it
+played is known block for block.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.signal
+import soundfile as sf
+from app_helpers import drag
+from PyQt6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PyQt6.QtGui import QDragEnterEvent, QDropEvent
+from PyQt6.QtWidgets import QApplication
+
+from naf_app.audio_link import AudioLink
+from naf_app.state import FIELD, SIMULATION, level_matched
+from naf_app.window import MainWindow
+from naf_model.audio import MAIN, resample_ir
+from naf_model.audio.player import emitter_feed
+from naf_model.conventions import SAMPLE_RATE
+from naf_model.evaluation import metrics
+from naf_model.evaluation.readout import ir_readout
+
+WAIT_MS = 120_000
+
+
+def make_window(qtbot, scene, checkpoint, **kwargs):
+    w = MainWindow(scene, checkpoint, device="cpu", audio=AudioLink.open(no_audio=True), **kwargs)
+    qtbot.addWidget(w)
+    w.resize(1400, 850)
+    w.show()
+    qtbot.waitExposed(w)
+    if checkpoint is not None:
+        qtbot.waitUntil(lambda: w.state.last_ir is not None, timeout=WAIT_MS)
+    return w
+
+
+@pytest.fixture
+def window(qtbot, tiny_field):
+    scene, _, checkpoint = tiny_field
+    w = make_window(qtbot, scene, checkpoint)
+    yield w
+    w.close()
+
+
+def run_blocks(engine, n: int) -> np.ndarray:
+    """Drive the engine's real callback `n` times; the output blocks joined, (n * block, 2) float32."""
+    out = np.zeros((engine.block_size, 2), np.float32)
+    blocks = []
+    for _ in range(n):
+        engine.callback(out, engine.block_size, None, None)
+        blocks.append(out.copy())
+    return np.concatenate(blocks)
+
+
+def wait_for_answer(qtbot, w, cond):
+    qtbot.waitUntil(lambda: w.state.last_ir is not None and cond(w.state.last_ir), timeout=WAIT_MS)
+    return w.state.last_ir
+
+
+def test_space_bar_toggles_play(qtbot, window):
+    w = window
+    engine = w.engine
+    assert not engine.playing
+    w.plan.setFocus()
+    qtbot.keyClick(w.plan, Qt.Key.Key_Space)
+    assert engine.playing and w.transport.play_button.text() == "Pause"
+    qtbot.keyClick(w.plan, Qt.Key.Key_Space)
+    assert not engine.playing and w.transport.play_button.text() == "Play"
+
+
+def test_volume_fader_and_loop_change_the_engine(qtbot, window):
+    w = window
+    slider, engine = w.transport.volume, w.engine
+    before = slider.value()
+    assert engine.volume == pytest.approx(before / 100)
+    qtbot.mouseClick(slider, Qt.MouseButton.LeftButton, pos=QPoint(4, slider.height() // 2))  # page down
+    assert slider.value() < before and engine.volume == pytest.approx(slider.value() / 100)
+    loop = engine.loop
+    qtbot.mouseClick(w.transport.loop_box, Qt.MouseButton.LeftButton,
+                     pos=QPoint(8, w.transport.loop_box.height() // 2))
+    assert engine.loop is (not loop)
+
+
+def test_a_dropped_wav_plays_resampled(qtbot, window, tmp_path):
+    w = window
+    rate = 44_100
+    t = np.arange(rate) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    path = tmp_path / "tone.wav"
+    sf.write(path, tone, rate, subtype="FLOAT")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    centre = QPointF(w.rect().center())
+    enter = QDragEnterEvent(centre.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(w, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(centre, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(w, drop)
+    engine = w.engine
+    assert engine.playing and w.state.sounds[MAIN] == path
+    assert np.array_equal(engine.music_of(MAIN).samples[:, 0], tone)
+    played = engine._player.source(MAIN)._music_box[:, 0]
+    assert len(played) == pytest.approx(engine.sample_rate, abs=2), "resampled to the engine's rate"
+    out = run_blocks(engine, 20)
+    assert np.abs(out).max() > 1e-4, "the dropped file is heard through the IR"
+
+
+def test_second_emitter_is_added_dragged_and_mixed(qtbot, window):
+    w = window
+    state = w.state
+    qtbot.mouseClick(w.transport.add_button, Qt.MouseButton.LeftButton)
+    assert state.emitter_keys == [MAIN, "emitter 2"] and state.selected == "emitter 2"
+    assert set(w.engine.sources) == {MAIN, "emitter 2"}
+    assert set(w.plan.emitter_items) == {MAIN, "emitter 2"}
+    target = (3.2, 2.2) if state.position("emitter 2")[0] < 2.0 else (0.8, 0.8)
+    calls = []
+    field = w.field_worker._field
+    real = field.impulse_responses
+    field.impulse_responses = lambda e, *a, **k: calls.append(len(e)) or real(e, *a, **k)
+    drag(qtbot, w.plan, state.position("emitter 2"), target)
+    assert np.allclose(state.position("emitter 2"), target, atol=0.03)
+    answer = wait_for_answer(qtbot, w, lambda a: a.selected == "emitter 2" and np.allclose(
+        a.emitters["emitter 2"], state.position("emitter 2")))
+    assert calls and set(calls) == {2}, "one batch answers both emitters"
+    assert set(answer.irs) == {MAIN, "emitter 2"} and np.array_equal(answer.ir, answer.irs["emitter 2"])
+    assert not np.allclose(answer.irs[MAIN], answer.irs["emitter 2"])
+    state.set_gain_db("emitter 2", -6.0)
+    engine = w.engine
+    irs = engine.current_irs
+    assert all(np.array_equal(irs[k], answer.irs[k]) for k in irs)
+    engine.volume = 0.05  # far below the limiter's threshold: the chain is linear
+    engine.play()
+    n, b, rate = 30, engine.block_size, engine.sample_rate
+    out = run_blocks(engine, n).astype(np.float64)
+    expected = np.zeros((n * b, 2))
+    env = np.ones(n * b)
+    env[:b] = (np.arange(b) + 1.0) / b  # play() fades the source in over the first block
+    for key, gain in ((MAIN, 1.0), ("emitter 2", 10 ** (-6 / 20))):
+        feed = emitter_feed(engine._player.source(key)._music_box)[:, 0]
+        feed = np.resize(feed, n * b) * env
+        ir = resample_ir(irs[key], SAMPLE_RATE, rate)
+        for ear in range(2):
+            expected[:, ear] += gain * scipy.signal.fftconvolve(feed, ir[ear])[: n * b]
+    expected *= engine.gain * engine.volume
+    assert np.abs(out).max() < 0.5
+    assert np.allclose(out[b:], expected[b:], atol=1e-5), "the output is the sum of both convolutions"
+    assert np.abs(expected[b:]).max() > 1e-3
+
+
+def test_simulate_here_overlays_and_ab_switches_the_posted_ir(qtbot, window):
+    w = window
+    qtbot.mouseClick(w.transport.simulate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.state.simulation is not None, timeout=WAIT_MS)
+    sim = w.state.simulation
+    assert sim.irs.shape[:2] == (4, 2) and np.allclose(sim.listener, w.state.listener)
+    panel = w.ir_panel
+    assert panel.shown_simulation is sim and all(p.isVisible() for p in panel.sim_plots)
+    assert np.array_equal(panel.sim_curves[0].yData, sim.ir_at(w.state.heading)[0])
+    field_ir = w.engine.current_irs[MAIN]
+    assert w.transport.ab_button.isEnabled()
+    qtbot.mouseClick(w.transport.ab_button, Qt.MouseButton.LeftButton)
+    assert w.state.listen_to == SIMULATION
+    posted = w.engine.current_irs[MAIN]
+    assert np.allclose(posted, level_matched(sim.ir_at(w.state.heading), field_ir))
+    assert np.sum(posted**2) == pytest.approx(np.sum(field_ir.astype(np.float64) ** 2), rel=1e-4)
+    qtbot.mouseClick(w.transport.ab_button, Qt.MouseButton.LeftButton)
+    assert w.state.listen_to == FIELD and np.array_equal(w.engine.current_irs[MAIN], field_ir)
+    # the readout shows the simulation's measurements beside the field's
+    qtbot.waitUntil(lambda: w.state.readout is not None and w.state.readout[SIMULATION] is not None,
+                    timeout=WAIT_MS)
+    assert w.state.readout[SIMULATION] == ir_readout(sim.ir_at(w.state.heading))
+    assert "simulation" in panel.readout_label.text()
+    # moving the listener leaves the simulated spot: back to the field
+    qtbot.mouseClick(w.transport.ab_button, Qt.MouseButton.LeftButton)
+    drag(qtbot, w.plan, w.state.listener, (3.2, 2.3))
+    assert w.state.simulation is None and w.state.listen_to == FIELD and not panel.sim_plots[0].isVisible()
+
+
+def test_cancelled_simulation_stops(qtbot, window):
+    w = window
+    qtbot.mouseClick(w.transport.simulate_button, Qt.MouseButton.LeftButton)
+    assert w.transport.cancel_button.isVisible()
+    qtbot.mouseClick(w.transport.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not w.transport.cancel_button.isVisible(), timeout=WAIT_MS)
+    assert w.state.simulation is None and w.messages[-1] == "simulation cancelled"
+
+
+def test_readout_equals_the_metrics_of_the_played_ir(qtbot, window):
+    w = window
+    answer = w.state.last_ir
+    qtbot.waitUntil(lambda: w.state.readout is not None and w.state.readout["seq"] == answer.seq,
+                    timeout=WAIT_MS)
+    r = w.state.readout[FIELD]
+    ir = answer.ir.astype(np.float64)
+    assert r.c50_db == pytest.approx(float(np.mean(metrics.c50(ir))))
+    assert r.edt_s == pytest.approx(float(np.nanmean(metrics.edt(ir))))
+    t60 = metrics.rt60(ir)
+    assert (np.isnan(r.t60_s) and np.isnan(t60).all()) or r.t60_s == pytest.approx(float(np.nanmean(t60)))
+    assert r.level_db == pytest.approx(10 * np.log10(np.sum(ir**2)))
+    assert r == ir_readout(answer.ir)
+    assert "C50" in w.ir_panel.readout_label.text()
+
+
+def test_record_writes_exactly_the_output_blocks(qtbot, window, tmp_path):
+    w = window
+    engine = w.engine
+    engine.play()
+    run_blocks(engine, 5)  # played before the recording: not in the file
+    w.start_recording(tmp_path / "take.wav")
+    assert w.studio_actions["record"].text().startswith("Stop")
+    played = run_blocks(engine, 40)
+    path = w.stop_recording()
+    run_blocks(engine, 3)
+    data, rate = sf.read(path, dtype="float32", always_2d=True)
+    assert rate == engine.sample_rate and np.array_equal(data, played) and np.abs(played).max() > 0
+    assert not list(tmp_path.glob(".*tmp*")), "written atomically, no temporary file left"
+
+
+def test_export_ir_writes_wav_and_sofa_that_read_back_equal(qtbot, window, tmp_path):
+    import sofar
+
+    w = window
+    ir = w.played_ir()
+    wav = w.export_ir(tmp_path / "ir.wav", 22_050)
+    data, rate = sf.read(wav, dtype="float32", always_2d=True)
+    assert rate == 22_050 and np.array_equal(data.T, ir)
+    wav48 = w.export_ir(tmp_path / "ir48.wav", 48_000)
+    data48, rate48 = sf.read(wav48, dtype="float64", always_2d=True)
+    assert rate48 == 48_000 and np.allclose(data48.T, resample_ir(ir, SAMPLE_RATE, 48_000), atol=1e-6)
+    sofa = sofar.read_sofa(str(w.export_ir(tmp_path / "ir.sofa", 22_050)), verbose=False)
+    assert np.allclose(sofa.Data_IR[0], ir, atol=1e-7) and float(sofa.Data_SamplingRate) == 22_050
+    state = w.state
+    assert np.allclose(sofa.ListenerPosition[0, :2], state.listener)
+    assert np.allclose(sofa.SourcePosition[0, :2], state.emitter)
+    h = np.radians(state.heading)
+    assert np.allclose(sofa.ListenerView[0], [np.cos(h), np.sin(h), 0.0], atol=1e-12)
+    sofa48 = sofar.read_sofa(str(w.export_ir(tmp_path / "ir48.sofa", 48_000)), verbose=False)
+    assert float(sofa48.Data_SamplingRate) == 48_000
+    assert np.allclose(sofa48.Data_IR[0], resample_ir(ir, SAMPLE_RATE, 48_000), atol=1e-7)
+
+
+def test_no_field_shows_a_sentence_not_empty_axes(qtbot, tmp_path):
+    from naf_model.scene.examples import two_room_scene
+
+    w = make_window(qtbot, two_room_scene(), None)
+    try:
+        panel = w.ir_panel
+        assert panel.stack.currentWidget() is panel.empty_label and panel.empty_label.isVisible()
+        assert "No field loaded" in panel.empty_label.text() and not panel.plots.isVisible()
+    finally:
+        w.close()
+
+
+def test_session_is_remembered_and_saved_and_opened(qtbot, tiny_field, tmp_path, monkeypatch):
+    from naf_app.session_file import default_session_path
+
+    scene, _, checkpoint = tiny_field
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    remembered = default_session_path()
+    assert remembered == tmp_path / "config" / "naf" / "session.json"
+    w = make_window(qtbot, scene, checkpoint, session=remembered)
+    key = w.add_emitter((3.2, 0.8))
+    w.state.set_gain_db(key, -3.0)
+    w.state.move("listener", (3.0, 2.2), final=True)
+    w.state.set_heading(90.0)
+    w.transport.volume.setValue(40)
+    saved = w.save_session(tmp_path / "mine.json")
+    w.close()
+    data = json.loads(remembered.read_text())
+    assert [e["key"] for e in data["emitters"]] == [MAIN, key] and data["heading"] == 90.0
+    w2 = make_window(qtbot, scene, checkpoint, session=remembered)
+    try:
+        st = w2.state
+        assert st.emitter_keys == [MAIN, key] and np.allclose(st.position(key), (3.2, 0.8), atol=0.03)
+        assert st.gains_db[key] == -3.0 and st.heading == 90.0 and w2.engine.volume == pytest.approx(0.4)
+        assert np.allclose(st.listener, (3.0, 2.2), atol=0.03) and set(w2.engine.sources) == {MAIN, key}
+        w2.remove_emitter(key)
+        w2.open_session(saved)
+        assert st.emitter_keys == [MAIN, key]
+    finally:
+        w2.close()
