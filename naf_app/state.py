@@ -21,7 +21,7 @@ from naf_model.audio import MAIN
 from naf_model.conventions import ORIENTATIONS_DEG, WALL_CLEARANCE_M
 
 MAX_EMITTERS = 4
-PLAYED_PHASE = "geometric"
+PLAYED_PHASE = "listening"
 """The phase synthesis of every IR the app plays and shows (one place: naf_model.field's phase methods)."""
 FIELD, SIMULATION = "field", "simulation"
 """What the listener hears for the selected emitter (A/B)."""

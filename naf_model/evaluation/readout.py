@@ -1,9 +1,9 @@
 """The acoustic readout of one played binaural IR: level, DRR, C50, EDT and T60, as the app shows them.
 
 Measured on the waveform that is played (not on a random-phase inversion), with the `metrics` functions
-the evaluation uses: C50, EDT and T60 per ear averaged over the ears (a failed T60 or EDT is NaN), DRR of
-both ears together with the direct sound from the earlier ear's onset - 1 ms to + 2.5 ms, level the total
-energy of both ears in dB.
+the evaluation uses: C50, EDT and T60 per ear averaged over the ears (a failed T60 or EDT is NaN), DRR as the
+listening metrics define it (`listening.drr`: both ears, direct sound from the earlier ear's onset - 1 ms to
++ 2.5 ms), level the total energy of both ears in dB.
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from naf_model.conventions import SAMPLE_RATE
-from naf_model.evaluation import metrics
-
-DIRECT_BEFORE_S, DIRECT_AFTER_S = 0.001, 0.0025
-"""The direct-sound window of the DRR around the onset (the off-grid listening metrics use the same)."""
+from naf_model.evaluation import listening, metrics
 
 
 @dataclass(frozen=True)
@@ -31,18 +28,6 @@ class IrReadout:
     t60_s: float
 
 
-def direct_to_reverberant_db(ir: np.ndarray, fs: int = SAMPLE_RATE) -> float:
-    """DRR in dB of a binaural IR (2, N): energy of both ears in onset - 1 ms .. onset + 2.5 ms over the
-    energy after it; the onset is the earlier ear's `metrics.direct_onset`."""
-    x = np.asarray(ir, np.float64)
-    onset = int(metrics.direct_onset(x).min())
-    a = max(onset - int(round(DIRECT_BEFORE_S * fs)), 0)
-    b = onset + int(round(DIRECT_AFTER_S * fs))
-    power = np.square(x).sum(0)
-    direct, late = float(power[a:b].sum()), float(power[b:].sum())
-    return float(10 * np.log10(max(direct, 1e-30) / max(late, 1e-30)))
-
-
 def ir_readout(ir: np.ndarray, fs: int = SAMPLE_RATE) -> IrReadout:
     """The readout of a binaural IR (2, N) at `fs` Hz."""
     x = np.asarray(ir, np.float64)
@@ -50,7 +35,7 @@ def ir_readout(ir: np.ndarray, fs: int = SAMPLE_RATE) -> IrReadout:
     edt, t60 = _ear_mean(metrics.edt(x, fs)), _ear_mean(metrics.rt60(x, fs))
     return IrReadout(
         level_db=float(10 * np.log10(max(energy, 1e-30))),
-        drr_db=direct_to_reverberant_db(x, fs),
+        drr_db=float(listening.drr(x[None], fs)[0]),
         c50_db=float(np.mean(metrics.c50(x, fs))),
         edt_s=edt,
         t60_s=t60,
