@@ -109,7 +109,8 @@ def _make(args: argparse.Namespace) -> int:
     scene = scene_from_args(args)
     base = DataConfig()
     simulation = base.simulation
-    ism_order = args.ism_order if args.ism_order is not None else ism_order_for(len(scene.surfaces()))
+    walls = len(scene.simulation_surfaces())
+    ism_order = args.ism_order if args.ism_order is not None else ism_order_for(walls)
     sim_changes = {"ir_seconds": args.ir_seconds, "n_rays": args.rays, "ism_order": ism_order}
     if args.hrtf_method is not None and args.hrtf is None:
         raise DataError("--hrtf-method needs --hrtf FILE.sofa")
