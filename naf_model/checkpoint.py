@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import shapely
 import torch
 
 from naf_model.atomic import atomic_path
@@ -29,7 +30,10 @@ class Checkpoint:
     """Everything a field needs; `training` is None in exported (shipped) checkpoints.
 
     `plan` is the free space's outer boundary [[x, y], ...] in metres (None when trained without a scene
-    object), so a field can reject positions outside the plan without the scene file.
+    object) and `plan_holes` its holes (obstacles across ear height), one ring [[x, y], ...] each, so a field
+    can reject positions outside the free space without the scene file. Checkpoints written before holes were
+    stored have no `plan_holes` and read as a plan without holes (what they were trained on was checked
+    against the exterior only).
     """
 
     config: ModelConfig
@@ -40,6 +44,7 @@ class Checkpoint:
     stats: SpectrogramStats
     weights: dict[str, torch.Tensor]
     plan: list[list[float]] | None = None
+    plan_holes: list[list[list[float]]] = field(default_factory=list)
     stft: dict[str, int] = field(default_factory=lambda: dict(STFT_SETTINGS))
     metrics: dict[str, Any] = field(default_factory=dict)
     simulation: dict[str, Any] = field(default_factory=dict)
@@ -63,6 +68,7 @@ class Checkpoint:
             "scene_name": self.scene_name,
             "scene_hash": self.scene_hash,
             "plan": self.plan,
+            "plan_holes": [list(map(list, ring)) for ring in self.plan_holes],
             "stft": dict(self.stft),
             "ir_length": self.ir_length,
             "stats": {"mean": torch.as_tensor(self.stats.mean), "std": torch.as_tensor(self.stats.std)},
@@ -89,6 +95,7 @@ class Checkpoint:
                 stats=SpectrogramStats(p["stats"]["mean"].numpy(), p["stats"]["std"].numpy()),
                 weights=p["weights"],
                 plan=p["plan"],
+                plan_holes=list(p.get("plan_holes", [])),
                 stft=dict(p["stft"]),
                 metrics=dict(p["metrics"]),
                 simulation=dict(p["simulation"]),
@@ -98,6 +105,12 @@ class Checkpoint:
             raise CheckpointError(
                 f"{source} is missing checkpoint field {exc}; retrain or re-export it"
             ) from exc
+
+    def plan_polygon(self) -> shapely.Polygon | None:
+        """The stored free space as a polygon with its holes, or None when no plan was stored."""
+        if not self.plan:
+            return None
+        return shapely.Polygon(self.plan, self.plan_holes or None)
 
     def build_model(self) -> AcousticNetwork:
         """The network with these weights loaded, in eval mode."""
@@ -119,6 +132,13 @@ class Checkpoint:
             raise DataError(
                 f"{source} has {meta['n_frames']} frames per IR but the checkpoint has {self.shape.n_frames}"
             )
+
+
+def plan_rings(free_space: shapely.Polygon) -> tuple[list[list[float]], list[list[list[float]]]]:
+    """A free-space polygon as (exterior ring, hole rings), lists of [x, y] metres (the checkpoint's plan)."""
+    exterior = [[float(x), float(y)] for x, y in free_space.exterior.coords]
+    holes = [[[float(x), float(y)] for x, y in ring.coords] for ring in free_space.interiors]
+    return exterior, holes
 
 
 def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Path:

@@ -31,9 +31,7 @@ def data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def fast(data, tmp_path_factory) -> NeuralAcousticField:
     out = tmp_path_factory.mktemp("fast")
-    train_field(
-        tiny_config("amortised", steps=300, eval_every=300), RunOptions(data, out, progress=False), SCENE
-    )
+    train_field(tiny_config("amortised", steps=300, eval_every=300), RunOptions(data, out, progress=False), SCENE)
     return NeuralAcousticField.load(out / "checkpoint.pt", device="cpu", scene=SCENE)
 
 
@@ -181,3 +179,81 @@ def test_delay_aligned_field_agrees_with_its_network(data, tmp_path):
     np.testing.assert_allclose(field.query(e[2], l_[2], 180.0), expected[2], atol=1e-4)
     halfway = field.query(e[0], l_[0], 45.0)
     assert np.abs(halfway - expected[0]).max() > 0
+
+
+def _column_scene():
+    from naf_model.scene import Scene
+
+    d = shoebox_scene(4.0, 3.0, 2.5).to_dict()
+    d["obstacles"] = [{"kind": "box", "center": [2.0, 1.5], "size": [0.6, 0.6], "z": [0, 2.5], "material": "concrete"}]
+    return Scene.from_dict(d)
+
+
+def test_a_field_trained_on_a_scene_with_a_column_rejects_the_column_without_the_scene(tmp_path):
+    from naf_model.data import DataConfig, make_dataset
+    from naf_model.simulate import SimulationConfig
+
+    scene = _column_scene()
+    config = DataConfig(
+        listener_spacing=0.8,
+        emitter_spacing=1.6,
+        listeners_per_emitter=6,
+        test_fraction=0.2,
+        seed=1,
+        simulation=SimulationConfig(ir_seconds=0.1, n_rays=100),
+    )
+    data = make_dataset(scene, config, tmp_path / "column.h5", workers=1, progress=False)
+    train_field(tiny_config("pixel", steps=2, eval_every=2), RunOptions(data, tmp_path / "run", progress=False), scene)
+    field = NeuralAcousticField.load(tmp_path / "run" / "checkpoint.pt", device="cpu")  # no scene: the plan
+    assert len(field.checkpoint.plan_holes) == 1
+    free = scene.sample_grid(0.5)[0]
+    for bad in ([2.0, 1.5], [2.0 + 0.3 + 0.1, 1.5], [1.75, 1.25]):  # in the column, or within 0.2 m of it
+        assert not scene.is_free(*bad)
+        with pytest.raises(PositionError, match="outside the free space"):
+            field.query(bad, free, 0.0)
+    good = [2.0 + 0.3 + 0.25, 1.5]
+    assert scene.is_free(*good)
+    assert field.query(good, free, 0.0).shape == (2, 256, field.n_frames)
+
+
+def test_checkpoints_without_stored_holes_read_as_before(pixel, tmp_path):
+    payload = pixel.checkpoint.to_payload()
+    assert payload["plan_holes"] == []  # two_room has no obstacles
+    del payload["plan_holes"]  # a checkpoint written before holes were stored
+    torch.save(payload, tmp_path / "old.pt")
+    old = NeuralAcousticField.load(tmp_path / "old.pt", device="cpu")
+    assert old.checkpoint.plan_holes == [] and old.checkpoint.plan == pixel.checkpoint.plan
+    e, l_, h = _positions(4, seed=5)
+    np.testing.assert_array_equal(old.query_batch(e, l_, h), pixel.query_batch(e, l_, h))
+    with pytest.raises(PositionError, match="outside the free space"):
+        old.query([2.0, 0.4], e[0], 0.0)
+
+
+def test_plan_holes_survive_a_round_trip_and_cut_the_plan(pixel, tmp_path):
+    from naf_model.checkpoint import load_checkpoint, plan_rings, save_checkpoint
+
+    exterior, holes = plan_rings(_column_scene().free_space)
+    ckpt = dataclasses.replace(pixel.checkpoint, plan_holes=holes)
+    save_checkpoint(ckpt, tmp_path / "holes.pt")
+    back = load_checkpoint(tmp_path / "holes.pt")
+    assert back.plan_holes == holes and len(holes) == 1 and len(holes[0]) == 5
+    poly = back.plan_polygon()
+    assert len(poly.interiors) == 1 and abs(poly.area - (pixel.checkpoint.plan_polygon().area - 0.36)) < 1e-6
+    assert exterior[0] == exterior[-1]
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "checkpoints" / "apartment_1.pt"
+
+
+def test_the_shipped_apartment_1_field_loads_with_its_scene_and_without(tmp_path):
+    from naf_model.scene import load_scene
+
+    scene = load_scene("apartment_1")
+    with_scene = NeuralAcousticField.load(SHIPPED, device="cpu", scene=scene)
+    alone = NeuralAcousticField.load(SHIPPED, device="cpu")
+    assert alone.checkpoint.plan_holes == []
+    grid = scene.sample_grid(1.0)
+    e, l_ = grid[:3], grid[-3:]
+    np.testing.assert_array_equal(
+        alone.query_batch(e, l_, [0.0, 45.0, 90.0]), with_scene.query_batch(e, l_, [0.0, 45.0, 90.0])
+    )

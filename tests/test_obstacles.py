@@ -14,9 +14,10 @@ from naf_model.conventions import SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.errors import PositionError, SceneError
 from naf_model.scene import Scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
+from naf_model.scene.materials import MATERIALS
 from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
 from naf_model.simulate.eyring import eyring_t60
-from naf_model.simulate.room import newell_normal, point_on_surface, run_room, scene_walls
+from naf_model.simulate.room import newell_normal, point_on_surface, run_room, scene_walls, wall_specs
 
 FS = SAMPLE_RATE
 HEAD = 0.0875
@@ -76,7 +77,7 @@ def test_obstacle_faces_close_the_boundary_and_face_into_the_obstacles():
     expected = empty_volume = two_room_scene().volume
     expected -= 0.09 * 2.5 + 0.6 * 0.9 + 0.05 * (0.35 + 0.5 * 0.3) + 0.18 * 0.7 + 0.16 * 1.7
     assert scene.volume == pytest.approx(expected, rel=1e-9) and scene.volume < empty_volume
-    walls = scene_walls(scene)
+    walls = wall_specs(scene.surfaces(), MATERIALS, scene.is_air)
     assert sum(s.kind == "obstacle" for s in scene.surfaces()) > 20
     for w in walls:
         # pyroomacoustics' convention: air behind the wall, no air in front of it
@@ -86,6 +87,41 @@ def test_obstacle_faces_close_the_boundary_and_face_into_the_obstacles():
         np.testing.assert_array_equal(w.corners, s.corners)  # built facing out of the air
     room = run_room(walls, np.array([0.4, 0.4, 1.5]), np.array([[3.6, 1.5, 1.5]]), SimulationConfig(), 10)
     assert room.volume == pytest.approx(scene.volume, rel=1e-5)  # divergence theorem in pyroomacoustics
+
+
+def _points_on(corners: np.ndarray, spacing: float = 0.1) -> np.ndarray:
+    """Points (N, 3) on a grid inside a planar polygon (3, K), in its dominant plane."""
+    n = newell_normal(corners)
+    drop = int(np.argmax(np.abs(n)))
+    keep = [i for i in range(3) if i != drop]
+    flat = shapely.Polygon(corners[keep].T)
+    x0, y0, x1, y1 = flat.bounds
+    u, v = np.meshgrid(np.arange(x0 + 0.013, x1, spacing), np.arange(y0 + 0.017, y1, spacing))
+    inside = shapely.contains_xy(flat, u.ravel(), v.ravel())
+    p = np.zeros((int(inside.sum()), 3))
+    p[:, keep[0]], p[:, keep[1]] = u.ravel()[inside], v.ravel()[inside]
+    p[:, drop] = corners[drop, 0] - (p[:, keep] - corners[keep, 0]) @ n[keep] / n[drop]
+    return p
+
+
+def test_the_simulators_walls_are_fewer_face_out_of_the_air_and_see_the_same_image_sources():
+    scene = furnished()
+    walls = scene_walls(scene)
+    assert len(walls) < len(scene.surfaces())
+    assert sum(w.name.startswith("floor") for w in walls) == len(scene.rooms)  # uncut under the furniture
+    for w in walls:
+        p, n = _points_on(w.corners), newell_normal(w.corners)
+        behind, front = scene.is_air(p - 0.005 * n), scene.is_air(p + 0.005 * n)
+        assert behind.any() and not front.any(), w.name  # air behind where it touches air, never in front
+    full = wall_specs(scene.surfaces(), MATERIALS, scene.is_air)
+    config = SimulationConfig(ism_order=2, air_absorption=False)
+    emitter, listeners = np.array([0.4, 0.4, 1.5]), np.array([[3.6, 1.5, 1.5], [1.5, 2.6, 1.5], [0.6, 1.0, 1.5]])
+    fewer, every = run_room(walls, emitter, listeners, config, 10), run_room(full, emitter, listeners, config, 10)
+    assert fewer.volume == pytest.approx(scene.volume, rel=1e-5)
+    assert sum(len(a.delays) for a in fewer.arrivals) > 10
+    for a, b in zip(fewer.arrivals, every.arrivals, strict=True):
+        np.testing.assert_allclose(np.sort(a.delays), np.sort(b.delays), atol=1e-8)  # pra walls: float32
+        np.testing.assert_allclose(np.sum(a.amplitudes**2, 0), np.sum(b.amplitudes**2, 0), rtol=1e-5)
 
 
 def obstacle_error(obstacle: dict) -> str:

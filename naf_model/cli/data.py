@@ -41,6 +41,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="image-source order (default: from the scene's wall count, naf_model.scene.mesh_import.ism_order_for)",
     )
     make.add_argument(
+        "--hrtf",
+        type=Path,
+        metavar="FILE.sofa",
+        help="render the image-source arrivals through this SOFA HRIR set (default: the spherical head)",
+    )
+    make.add_argument(
+        "--hrtf-method",
+        choices=("nearest", "interpolate"),
+        help="nearest measured direction (default) or the 3 nearest by inverse angle",
+    )
+    make.add_argument(
         "--shard", type=_shard, metavar="i/N", help="only simulate emitters with index %% N == i"
     )
     make.add_argument(
@@ -98,8 +109,15 @@ def _make(args: argparse.Namespace) -> int:
     scene = scene_from_args(args)
     base = DataConfig()
     simulation = base.simulation
-    ism_order = args.ism_order if args.ism_order is not None else ism_order_for(len(scene.surfaces()))
+    walls = len(scene.simulation_surfaces())
+    ism_order = args.ism_order if args.ism_order is not None else ism_order_for(walls)
     sim_changes = {"ir_seconds": args.ir_seconds, "n_rays": args.rays, "ism_order": ism_order}
+    if args.hrtf_method is not None and args.hrtf is None:
+        raise DataError("--hrtf-method needs --hrtf FILE.sofa")
+    if args.hrtf is not None:
+        from naf_model.simulate.hrtf import load_hrir_set
+
+        sim_changes.update(hrir=load_hrir_set(args.hrtf), hrtf_method=args.hrtf_method)
     simulation = dataclasses.replace(simulation, **{k: v for k, v in sim_changes.items() if v is not None})
     changes = {
         "listener_spacing": args.listener_spacing,

@@ -83,7 +83,7 @@ def run_show(args: argparse.Namespace) -> int:
     t60 = ", ".join(f"{eyring_t60(scene, b):.2f} s at {b} Hz" for b in (500, 1000))
     holes = len(scene.free_space.interiors)
     print(
-        f"{len(scene.surfaces())} simulator walls, {len(scene.obstacles)} obstacles, {holes} holes at ear "
+        f"{len(scene.simulation_surfaces())} simulator walls, {len(scene.obstacles)} obstacles, {holes} holes at ear "
         f"height, air {scene.volume:.1f} m3; Eyring T60 {t60}"
     )
     if hasattr(scene, "material_report"):

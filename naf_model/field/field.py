@@ -52,7 +52,7 @@ class NeuralAcousticField:
         self.metrics = dict(checkpoint.metrics)
         self.head_radius = float(checkpoint.simulation.get("head_radius", DEFAULT_HEAD_RADIUS_M))
         self.latency_ms = 0.0
-        self._plan = shapely.Polygon(checkpoint.plan) if checkpoint.plan else None
+        self._plan = checkpoint.plan_polygon()
         if self._plan is not None:
             shapely.prepare(self._plan)
         self._decode = self.model.spectrogram_decoder(checkpoint.stats)
@@ -75,7 +75,7 @@ class NeuralAcousticField:
         elif self._plan is not None:
             inside = shapely.contains_xy(self._plan, xy[:, 0], xy[:, 1])
             free = inside & (
-                shapely.distance(self._plan.exterior, shapely.points(xy)) >= WALL_CLEARANCE_M - 1e-9
+                shapely.distance(self._plan.boundary, shapely.points(xy)) >= WALL_CLEARANCE_M - 1e-9
             )
         else:
             x0, y0, x1, y1 = self.checkpoint.shape.bounds

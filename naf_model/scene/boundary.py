@@ -133,6 +133,7 @@ def boundary_surfaces(
     wall: float,
     height: float,
     obstacles: list[Obstacle] = (),
+    for_simulator: bool = False,
 ) -> list[Surface]:
     """The closed boundary of the air, every normal pointing out of the air; corners (3, K) metres.
 
@@ -140,13 +141,28 @@ def boundary_surfaces(
     quads, its top (unless at the ceiling) and its bottom (unless on the floor). `free` and `pieces` have no
     holes; obstacles standing on the floor or hanging from the ceiling cut holes into its pieces, which are
     then cut into simple polygons.
+
+    `for_simulator`: the fewer walls pyroomacoustics needs (its cost grows with the wall count), not a
+    watertight mesh: the floor is not cut under obstacles standing on it (the floor under an obstacle is out
+    of every path from the air, which must cross the obstacle's faces first, so the image sources and rays
+    that the visibility tests let through are the same), and rings are split only where the wall material
+    changes (room pieces, windows), not at every other surface's vertices (pyroomacoustics needs no
+    edge-to-edge contact). The enclosed volume by the divergence theorem stays the same (the floor lies at
+    z = 0). Without obstacles both forms are the same surfaces.
     """
-    floor_holes = shapely.union_all([o.footprint for o in obstacles if o.z[0] <= 0.0])
+    standing = [] if for_simulator else [o.footprint for o in obstacles if o.z[0] <= 0.0]
+    floor_holes = shapely.union_all(standing)
     ceiling_holes = shapely.union_all([o.footprint for o in obstacles if o.z[1] >= height])
     floor_parts = [(k, q) for k, p in enumerate(pieces) for q in hole_free_parts(p.difference(floor_holes))]
     ceiling_parts = [(k, q) for k, p in enumerate(pieces) for q in hole_free_parts(p.difference(ceiling_holes))]
     parts = [q for _, q in floor_parts + ceiling_parts]
-    ring, part_rings, obstacle_rings = split_rings(free, parts, windows, wall, [o.footprint for o in obstacles])
+    footprints = [o.footprint for o in obstacles]
+    if for_simulator and obstacles:
+        ring = split_rings(free, pieces, windows, wall)[0]
+        part_rings = [np.asarray(q.exterior.coords)[:-1] for q in parts]  # counter-clockwise already
+        obstacle_rings = [np.asarray(orient(f, 1.0).exterior.coords)[:-1] for f in footprints]
+    else:
+        ring, part_rings, obstacle_rings = split_rings(free, parts, windows, wall, footprints)
     surfaces = []
     for i in range(len(ring)):
         a, b = ring[i], ring[(i + 1) % len(ring)]

@@ -350,6 +350,10 @@ class MeshScene(Scene):
     def _surfaces(self) -> list[Surface]:
         return merge_coplanar(self._mesh, self.face_materials)
 
+    def simulation_surfaces(self) -> list[Surface]:
+        """The simulator's walls: the merged mesh faces, as `surfaces()`."""
+        return list(self._surfaces)
+
     @property
     def volume(self) -> float:
         """Air volume enclosed by the mesh, m^3."""

@@ -207,6 +207,25 @@ class Scene:
             self.obstacles,
         )
 
+    @cached_property
+    def _simulation_surfaces(self) -> list[Surface]:
+        return boundary_surfaces(
+            self.plan,
+            self._room_pieces,
+            self.rooms,
+            self.windows,
+            self.wall_thickness,
+            self.ceiling_height,
+            self.obstacles,
+            for_simulator=True,
+        )
+
+    def simulation_surfaces(self) -> list[Surface]:
+        """The walls pyroomacoustics gets: `surfaces()` with the floor uncut under standing obstacles and no
+        splits beyond material changes (`boundary_surfaces(for_simulator=True)`); the same as `surfaces()`
+        for a scene without obstacles."""
+        return list(self._simulation_surfaces)
+
     def surfaces(self) -> list[Surface]:
         """The closed boundary of the air volume, normals out of the air: wall quads, floor pieces, ceiling
         pieces, then each obstacle's faces (kind "obstacle")."""

@@ -28,6 +28,11 @@ class SimulationConfig:
     head_radius: metres, radius of the spherical head (Woodworth ITD, Brown & Duda head shadow).
     hist_bin_seconds: time resolution of the ray tracer's energy histograms.
     energy_threshold: relative ray energy (re. the emitted energy) at which a ray is dropped.
+    hrtf: sha256 of the SOFA HRIR set rendering the image-source arrivals ("" = the spherical head);
+    hrtf_method: how a direction picks its HRIRs (`naf_model.simulate.hrtf.HRTF_METHODS`);
+    hrir: the loaded set (`hrtf.load_hrir_set`; not serialised: `hrtf` names it), needed to simulate with one.
+    The HRTF settings are left out of `to_json` for the spherical head, so data sets and plan keys made
+    before HRTFs existed keep their keys.
     """
 
     ir_seconds: float = 0.6
@@ -39,8 +44,13 @@ class SimulationConfig:
     head_radius: float = HEAD_RADIUS_M
     hist_bin_seconds: float = 0.004
     energy_threshold: float = 1e-7
+    hrtf: str = ""
+    hrtf_method: str = "nearest"
+    hrir: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.hrir is not None:
+            object.__setattr__(self, "hrtf", self.hrir.sha256)  # the set names itself
         checks = [
             (self.ir_seconds > 0.01, f"ir_seconds must be > 0.01 s, got {self.ir_seconds}"),
             (0 <= self.ism_order <= 12, f"ism_order must be between 0 and 12, got {self.ism_order}"),
@@ -59,6 +69,10 @@ class SimulationConfig:
                 0 < self.energy_threshold < 1,
                 f"energy_threshold must be in (0, 1), got {self.energy_threshold}",
             ),
+            (
+                self.hrtf_method in ("nearest", "interpolate"),
+                f"hrtf_method must be 'nearest' or 'interpolate', got {self.hrtf_method!r}",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -66,13 +80,16 @@ class SimulationConfig:
 
     def to_json(self) -> str:
         """The config as a JSON object (the data set's `simulation` attribute)."""
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "hrir"}
+        if not self.hrtf:
+            del values["hrtf"], values["hrtf_method"]
+        return json.dumps(values, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | dict[str, Any]) -> SimulationConfig:
         """Inverse of `to_json`; unknown keys are an error rather than silently dropped."""
         values = json.loads(text) if isinstance(text, str) else dict(text)
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls)} - {"hrir"}
         unknown = sorted(set(values) - known)
         if unknown:
             raise SimulationError(f"unknown simulation settings {unknown}; known ones are {sorted(known)}")

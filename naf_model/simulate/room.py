@@ -132,8 +132,9 @@ def wall_specs(surfaces: Sequence, materials: dict, is_air: Callable[[np.ndarray
 
 
 def scene_walls(scene) -> list[WallSpec]:
-    """The oriented walls of a `naf_model.scene.Scene`: its surfaces with their materials' coefficients."""
-    return wall_specs(scene.surfaces(), MATERIALS, scene.is_air)
+    """The oriented walls of a `naf_model.scene.Scene` as the simulator gets them (`simulation_surfaces`),
+    with their materials' coefficients."""
+    return wall_specs(scene.simulation_surfaces(), MATERIALS, scene.is_air)
 
 
 def position_seed(base_seed: int, *coords: float) -> np.random.SeedSequence:

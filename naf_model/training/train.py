@@ -37,7 +37,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from naf_model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from naf_model.checkpoint import Checkpoint, load_checkpoint, plan_rings, save_checkpoint
 from naf_model.errors import CheckpointError, DataError
 from naf_model.networks.base import AcousticNetwork
 from naf_model.networks.build import build_network
@@ -209,7 +209,7 @@ def _train(
     ddp = DistributedDataParallel(model) if ctx.distributed else model
     held_out = held_out_sample(data.test)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if ctx.device.type == "cuda" else nullcontext()
-    plan = [list(map(float, p)) for p in scene.free_space.exterior.coords] if scene is not None else None
+    plan, holes = plan_rings(scene.free_space) if scene is not None else (None, [])
 
     def snapshot() -> Checkpoint:
         states = gather_objects(
@@ -233,6 +233,7 @@ def _train(
             data.stats,
             weights,
             plan,
+            holes,
             metrics=dict(metrics),
             simulation=dict(data.meta.get("simulation", {})),
             training=training,
