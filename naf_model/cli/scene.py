@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from naf_model.cli import validate
 from naf_model.errors import SceneError
+
+PLAN_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 
 
 def add_mesh_options(parser: argparse.ArgumentParser) -> None:
@@ -46,12 +49,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("-o", "--output", default=None, help="image to write (default: <scene>_plan.png)")
     show.add_argument(
         "--grid",
-        type=float,
+        type=validate.spacing(allow_zero=True),
         default=0.5,
         metavar="M",
         help="sample-grid spacing to draw in metres, 0 for none",
     )
     add_mesh_options(show)
+    validate.add_force(show)
+    validate.declare_io(show, outputs={"output": validate.Output(PLAN_SUFFIXES)}, inputs=("scene", "materials"))
     show.set_defaults(func=run_show)
 
 

@@ -44,7 +44,14 @@ def _read_split(ds: DataSet, split: str) -> SplitArrays:
     emitters, listeners = ds.positions(split)
     spec = np.empty((len(indices),) + ds.spec.shape[1:], np.float16)  # filled block by block: one copy
     for s in range(0, len(indices), _BLOCK):
-        spec[s : s + _BLOCK] = ds.read_spec(indices[s : s + _BLOCK])
+        block = ds.read_spec(indices[s : s + _BLOCK])
+        if not np.isfinite(block).all():
+            bad = s + int(np.flatnonzero(~np.isfinite(block).reshape(len(block), -1).all(axis=1))[0])
+            raise DataError(
+                f"{ds.path}: the spectrogram of {split} pair {int(indices[bad])} holds NaN or infinite values; "
+                "training on it would diverge: remake the data set with `naf data make --overwrite`"
+            )
+        spec[s : s + _BLOCK] = block
     return SplitArrays(
         torch.as_tensor(emitters, dtype=torch.float32),
         torch.as_tensor(listeners, dtype=torch.float32),
