@@ -183,11 +183,11 @@ def check_args(args: argparse.Namespace) -> None:
             continue
         path = Path(value).expanduser()
         is_default = value == defaults.get(name)
-        _check_output(name, path, out, force or is_default or out.managed)
         for other, other_path in inputs + seen:
             if _same_file(path, other_path):
                 what = "input" if (other, other_path) in inputs else "output"
                 raise NafError(f"{_flag(name)} {path} is also the {what} {_flag(other)}; write to another file")
+        _check_output(name, path, out, force or is_default or out.managed)
         seen.append((name, path))
     for name in spec.devices:
         for device in _values(getattr(args, name, None)):

@@ -36,6 +36,8 @@ DEFAULT_MATERIALS = {"walls": "plaster", "floor": "wood", "ceiling": "plaster"}
 MAX_GRID_CELLS = 4_000_000
 """A finer grid than this over the bounding box is a mistake in the spacing, not a request."""
 MAX_SCENE_EXTENT_M = 200.0
+MAX_COORDINATE_M = 10_000.0
+"""Plans lie near the origin: far coordinates lose float precision and usually mean a wrong unit or offset."""
 """A plan wider than this is taken to be in the wrong unit (a dwelling in millimetres), not a request."""
 
 
@@ -44,6 +46,12 @@ def check_extent(rooms: Sequence[Room]) -> None:
     xs = [v for r in rooms for v in r.polygon.bounds[0::2]]
     ys = [v for r in rooms for v in r.polygon.bounds[1::2]]
     width, depth = max(xs) - min(xs), max(ys) - min(ys)
+    far = max(abs(v) for v in xs + ys)
+    if far > MAX_COORDINATE_M:
+        raise SceneError(
+            f"the plan has a coordinate {far:,.0f} m from the origin (limit {MAX_COORDINATE_M:,.0f} m); "
+            "move the plan near (0, 0), in metres"
+        )
     if max(width, depth) > MAX_SCENE_EXTENT_M:
         hint = "--units mm" if max(width, depth) / 1000 <= MAX_SCENE_EXTENT_M else "smaller coordinates"
         raise SceneError(
