@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=validate.seed, default=0, help="seed of initialisation and batches (default 0)")
     p.add_argument(
         "--threads", type=validate.number(int, low=1, high=1024),
-            help="CPU threads per process (default: torch's; 1 on a busy machine)"
+            help="CPU threads per process (default: the cores idle when training starts)"
     )
     p.add_argument(
         "--export",
@@ -82,10 +82,12 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
         raise NafError("--steps and --minutes must be positive")
-    if args.threads is not None:
-        import torch
+    import torch
 
-        torch.set_num_threads(max(1, args.threads))
+    from naf_model.cores import free_cores
+
+    ranks_here = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    torch.set_num_threads(args.threads if args.threads is not None else max(1, free_cores() // ranks_here))
     name = args.preset or DEFAULT_PRESET
     scene = scene_from_args(args)
     options = RunOptions(
