@@ -16,11 +16,12 @@ import sys
 from pathlib import Path
 
 from naf_model import paths
+from naf_model.cli.validate import NafArgumentParser
 from naf_model.errors import CheckpointError, NafError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = NafArgumentParser(
         prog="naf-app",
         description="Interactive studio for a Neural Acoustic Field: drag the listener and emitter over the "
         "floor plan, turn the listener with the mouse wheel or arrow keys, and hear music through the "

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 import torch
 
@@ -161,6 +162,13 @@ def load_checkpoint(path: str | os.PathLike[str], scene_hash: str | None = None)
             f"{path} is truncated or not a checkpoint ({type(exc).__name__}); retrain it"
         ) from exc
     ckpt = Checkpoint.from_payload(payload, str(path))
+    weights = ckpt.weights.items()
+    bad = [k for k, v in weights if torch.is_tensor(v) and v.is_floating_point() and not v.isfinite().all()]
+    if bad or not (np.isfinite(ckpt.stats.mean).all() and np.isfinite(ckpt.stats.std).all()):
+        raise CheckpointError(
+            f"{path} holds NaN or infinite {'weights (' + bad[0] + ')' if bad else 'statistics'}: its training "
+            "diverged; retrain it (check the data set with `naf data info`)"
+        )
     if scene_hash is not None and scene_hash != ckpt.scene_hash:
         raise CheckpointError(
             f"{path} was trained on scene {ckpt.scene_name!r} (geometry {ckpt.scene_hash[:12]}), not on this "

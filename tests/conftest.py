@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_CACHE_DIR = tempfile.mkdtemp(prefix="naf-cache-")
+os.environ["NAF_CACHE_DIR"] = _CACHE_DIR  # `naf scene list`'s cache stays out of the home folder
 
 try:
     from hypothesis import settings
@@ -38,6 +40,7 @@ def pytest_unconfigure(config) -> None:
     """Remove hypothesis's temporary folder when the run ends."""
     if _HYPOTHESIS_HOME is not None:
         shutil.rmtree(_HYPOTHESIS_HOME, ignore_errors=True)
+    shutil.rmtree(_CACHE_DIR, ignore_errors=True)
 
 
 try:

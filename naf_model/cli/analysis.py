@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from naf_model.cli import validate
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the three analysis subcommands."""
@@ -25,9 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "emitter and listener head orientation, drawn under the floor plan.",
     )
     _common(p, "loudness.png")
-    p.add_argument("--emitter", nargs=2, type=float, required=True, metavar=("X", "Y"), help="metres")
-    p.add_argument("--heading", type=float, default=0.0, help="listener heading, degrees CCW from +x")
-    p.add_argument("--spacing", type=float, default=0.25, help="grid spacing in metres (default 0.25)")
+    p.add_argument("--emitter", nargs=2, type=validate.coordinate, required=True, metavar=("X", "Y"), help="metres")
+    p.add_argument("--heading", type=validate.heading, default=0.0, help="listener heading, degrees CCW from +x")
+    p.add_argument("--spacing", type=validate.spacing(), default=0.25, help="grid spacing in metres (default 0.25)")
+    _declare(p)
     p.set_defaults(func=run_loudness)
 
     p = subparsers.add_parser(
@@ -38,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _common(p, "tsne.png")
     _feature_args(p)
+    _declare(p)
     p.set_defaults(func=run_tsne)
 
     p = subparsers.add_parser(
@@ -48,13 +52,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _common(p, "probe.png")
     _feature_args(p)
-    p.add_argument("--test-fraction", type=float, default=0.3, help="held-out share of positions")
+    p.add_argument(
+        "--test-fraction",
+        type=validate.number(float, low=0.05, high=0.95),
+        default=0.3,
+        help="held-out share of positions",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the scores as JSON here")
     p.add_argument(
         "--no-baseline",
         action="store_true",
         help="skip the same probe on an untrained copy of the network (the chance level of the features)",
     )
+    _declare(p, json=True)
     p.set_defaults(func=run_probe)
 
 
@@ -66,15 +76,30 @@ def _common(p: argparse.ArgumentParser, default_out: str) -> None:
         default=None,
         help="field checkpoint (default: the bundled one, else the newest best.pt under runs/<scene>/)",
     )
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default auto)")
+    p.add_argument("--device", default="auto", type=validate.device_name, help="auto, cpu or cuda[:N] (default auto)")
     p.add_argument("-o", "--output", type=Path, default=Path(default_out), help="PNG to write")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    validate.add_force(p)
+
+
+def _declare(p: argparse.ArgumentParser, json: bool = False) -> None:
+    outputs = {"output": validate.Output((".png",))}
+    if json:
+        outputs["json"] = validate.Output((".json",))
+    validate.declare_io(p, outputs=outputs, inputs=("scene", "checkpoint"), devices=("device",))
 
 
 def _feature_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--spacing", type=float, default=0.5, help="emitter grid spacing in metres (default 0.5)")
-    p.add_argument("--probes", type=int, default=64, help="probe listeners the features are averaged over")
-    p.add_argument("--seed", type=int, default=0, help="seed for probe listeners, t-SNE and the split")
+    p.add_argument(
+        "--spacing", type=validate.spacing(), default=0.5, help="emitter grid spacing in metres (default 0.5)"
+    )
+    p.add_argument(
+        "--probes",
+        type=validate.number(int, low=1, high=100_000),
+        default=64,
+        help="probe listeners the features are averaged over",
+    )
+    p.add_argument("--seed", type=validate.seed, default=0, help="seed for probe listeners, t-SNE and the split")
 
 
 def load_field(scene_arg: str, checkpoint: Path | None, device: str) -> tuple[Any, Any, Path]:

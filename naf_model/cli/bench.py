@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from naf_model.cli import validate
 from naf_model.errors import NafError
+
+DEFAULT_DEVICES = ("cpu-1", "cpu", "cuda")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,24 +29,49 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--scene", default=None, help="scene name or file for the checkpoints (default: theirs)")
     p.add_argument("--data", type=Path, default=None, help="data set for held-out errors and --train-speed")
-    p.add_argument("--devices", nargs="+", default=["cpu-1", "cpu", "cuda"], help="cpu-1, cpu, cuda")
-    p.add_argument("--single", type=int, default=100, help="single-IR calls timed per device")
-    p.add_argument("--batch", type=int, default=64, help="IRs per batch for the throughput")
-    p.add_argument("--batches", type=int, default=4, help="batches timed")
-    p.add_argument("--map-spacing", type=float, default=0.25, help="loudness map grid, metres")
-    p.add_argument("--error-pairs", type=int, default=32, help="held-out pairs scored (0: skip)")
+    p.add_argument(
+        "--devices",
+        nargs="+",
+        default=list(DEFAULT_DEVICES),
+        choices=DEFAULT_DEVICES,
+        help="cpu-1, cpu, cuda (default: all; cuda is skipped without a GPU unless named)",
+    )
+    p.add_argument(
+        "--single",
+        type=validate.number(int, low=1, high=1_000_000),
+        default=100,
+        help="single-IR calls timed per device",
+    )
+    p.add_argument(
+        "--batch", type=validate.number(int, low=1, high=65_536), default=64, help="IRs per batch for the throughput"
+    )
+    p.add_argument("--batches", type=validate.number(int, low=1, high=100_000), default=4, help="batches timed")
+    p.add_argument("--map-spacing", type=validate.spacing(), default=0.25, help="loudness map grid, metres")
+    p.add_argument(
+        "--error-pairs",
+        type=validate.number(int, low=0, high=1_000_000),
+        default=32,
+        help="held-out pairs scored (0: skip)",
+    )
     p.add_argument(
         "--budget",
-        type=float,
+        type=validate.number(float, low=0, low_open=True, high=86_400, unit="s"),
         default=20.0,
         help="seconds per measurement before timing stops early; a slower map is estimated (default 20)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=validate.seed, default=0)
     p.add_argument("--json", type=Path, default=None, help="also write all rows as JSON here")
     p.add_argument("--train-speed", action="store_true", help="also measure training samples/s per preset")
     p.add_argument("--presets", nargs="+", default=None, help="presets for --train-speed (default: all)")
-    p.add_argument("--train-steps", type=int, default=50, help="training steps per preset for --train-speed")
-    p.add_argument("--train-device", default="auto", help="device for --train-speed (default auto)")
+    p.add_argument(
+        "--train-steps",
+        type=validate.number(int, low=1, high=1_000_000),
+        default=50,
+        help="training steps per preset for --train-speed",
+    )
+    p.add_argument(
+        "--train-device", default="auto", type=validate.device_name, help="device for --train-speed (default auto)"
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,6 +83,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "markdown table. Single-IR latency is positions to (2, N) waveform with the default phase.",
     )
     add_arguments(p)
+    validate.add_force(p)
+    validate.declare_io(
+        p,
+        outputs={"json": validate.Output((".json",))},
+        inputs=("checkpoints", "data", "scene"),
+        devices=("train_device",),
+    )
     p.set_defaults(func=run)
 
 
@@ -70,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     )
     from naf_model.cli.analysis import write_json
 
+    if "cuda" in args.devices and sorted(args.devices) != sorted(DEFAULT_DEVICES):
+        validate.check_device("cuda", "--devices")  # named on purpose: no silent skip
     scene = None
     if args.scene is not None:
         from naf_model.scene import load_scene
@@ -150,10 +187,13 @@ def _plain(config: Any) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry point (scripts/bench_field.py): same options as `naf bench`."""
-    parser = argparse.ArgumentParser(prog="bench_field.py", description=__doc__.splitlines()[0])
+    parser = validate.NafArgumentParser(prog="bench_field.py", description=__doc__.splitlines()[0])
     add_arguments(parser)
+    validate.add_force(parser)
+    validate.declare_io(parser, outputs={"json": validate.Output((".json",))}, inputs=("checkpoints", "data"))
     args = parser.parse_args(argv)
     try:
+        validate.check_args(args)
         return run(args)
     except NafError as exc:
         print(f"bench_field.py: error: {exc}", file=sys.stderr)

@@ -6,7 +6,10 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from naf_model.cli import validate
 from naf_model.errors import DataError
+
+DATA_SUFFIXES = (".h5", ".hdf5")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,21 +26,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     make.add_argument("--scene", required=True, help="bundled scene name, scene.json path or mesh path")
     make.add_argument("-o", "--output", type=Path, help="output file (default: data/<scene>.h5)")
-    make.add_argument("--workers", type=int, help="parallel simulation processes (default: all cores)")
-    make.add_argument("--listener-spacing", type=float, help="listener grid spacing in metres (default 0.5)")
-    make.add_argument("--emitter-spacing", type=float, help="emitter grid spacing in metres (default 1.0)")
+    make.add_argument("--workers", type=validate.number(int, low=1, high=1024),
+        help="parallel simulation processes (default: all cores)")
+    make.add_argument("--listener-spacing", type=validate.spacing(),
+        help="listener grid spacing in metres (default 0.5)")
+    make.add_argument("--emitter-spacing", type=validate.spacing(), help="emitter grid spacing in metres (default 1.0)")
     make.add_argument(
         "--listeners-per-emitter",
         type=_count_or_all,
         default=argparse.SUPPRESS,
         help="seeded subset of listeners simulated per emitter, or 'all' (default 60)",
     )
-    make.add_argument("--seed", type=int, help="seed of listener subsets, split and simulation (default 0)")
-    make.add_argument("--ir-seconds", type=float, help="IR length in seconds (default: the simulator's)")
-    make.add_argument("--rays", type=int, help="ray-tracing rays per emitter (default: the simulator's)")
+    make.add_argument("--seed", type=validate.seed, help="seed of listener subsets, split and simulation (default 0)")
+    make.add_argument("--ir-seconds", type=validate.number(float, low=0.05, high=10, unit="s"),
+        help="IR length in seconds (default: the simulator's)")
+    make.add_argument("--rays", type=validate.number(int, low=0, high=1_000_000),
+        help="ray-tracing rays per emitter (default: the simulator's)")
     make.add_argument(
         "--ism-order",
-        type=int,
+        type=validate.number(int, low=0, high=20),
         help="image-source order (default: from the scene's wall count, naf_model.scene.mesh_import.ism_order_for)",
     )
     make.add_argument(
@@ -55,12 +62,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--shard", type=_shard, metavar="i/N", help="only simulate emitters with index %% N == i"
     )
     make.add_argument(
-        "--overwrite", action="store_true", help="replace a file or parts made with other settings"
+        "--overwrite", "--force", "-y", action="store_true", help="replace a file or parts made with other settings"
     )
     make.add_argument("--keep-parts", action="store_true", help="keep <output>.parts/ after assembling")
     from naf_model.cli.scene import add_mesh_options
 
     add_mesh_options(make)
+    validate.declare_io(make, outputs={"output": validate.Output(DATA_SUFFIXES, managed=True)},
+                        inputs=("scene", "materials"))
     make.set_defaults(func=_make)
 
     merge = sub.add_parser(
@@ -72,13 +81,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     target.add_argument("--scene", help="write the scene's default data set path")
     target.add_argument("-o", "--output", type=Path, help="output file")
     merge.add_argument("parts", nargs="*", type=Path, help="parts folders (default: <output>.parts)")
-    merge.add_argument("--overwrite", action="store_true", help="replace a file made with other settings")
+    merge.add_argument("--overwrite", "--force", "-y", action="store_true",
+        help="replace a file made with other settings")
     merge.add_argument("--keep-parts", action="store_true", help="keep the parts folders after merging")
+    validate.declare_io(merge, outputs={"output": validate.Output(DATA_SUFFIXES, managed=True)},
+                        folders_in=("parts",))
     merge.set_defaults(func=_merge)
 
     info = sub.add_parser("info", help="summarise a data set file")
     info.add_argument("path", type=Path, nargs="?", help="data set file")
     info.add_argument("--scene", help="summarise the scene's default data set instead")
+    validate.declare_io(info, inputs=("path",))
     info.set_defaults(func=_info)
 
 
@@ -86,9 +99,12 @@ def _count_or_all(text: str) -> int | None:
     if text == "all":
         return None
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a count or 'all', got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a count of at least 1 or 'all', got {value}")
+    return value
 
 
 def _shard(text: str) -> tuple[int, int]:

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from naf_model.cli import validate
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `eval` command."""
@@ -71,10 +73,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--resamples", type=_positive, default=RESAMPLES, help=f"bootstrap resamples (default {RESAMPLES})"
     )
     parser.add_argument("--no-codecs", action="store_true", help="skip the AAC and Opus rows")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the pair subset and random phase")
-    parser.add_argument("--device", default="auto", help="torch device for the field (default auto)")
+    parser.add_argument("--seed", type=validate.seed, default=0, help="seed of the pair subset and random phase")
+    parser.add_argument(
+        "--device", default="auto", type=validate.device_name, help="torch device for the field (default auto)"
+    )
     parser.add_argument(
         "--out-dir", type=Path, default=RESULTS_DIR, help="folder for <scene>.md/.json (default docs/results)"
+    )
+    validate.declare_io(
+        parser,
+        outputs={"out_dir": validate.Output(folder=True)},
+        inputs=("scene", "checkpoint", "data"),
+        devices=("device",),
     )
     parser.set_defaults(func=_run)
 
@@ -91,6 +101,8 @@ def _non_negative(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value > 10_000_000:
+        raise argparse.ArgumentTypeError(f"expected a count of at most 10,000,000, got {value}")
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a count of at least 0, got {value}")
     return value

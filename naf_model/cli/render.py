@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from naf_model.cli import validate
 from naf_model.cli.choices import LazyChoices
+
+AUDIO_SUFFIXES = (".wav", ".flac")
 
 
 def _source_names() -> list[str]:
@@ -20,7 +23,7 @@ def _source_names() -> list[str]:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scene", required=True, help="bundled scene name, scene.json path or mesh")
-    parser.add_argument("--emitter", type=float, nargs=2, required=True, metavar=("X", "Y"),
+    parser.add_argument("--emitter", type=validate.coordinate, nargs=2, required=True, metavar=("X", "Y"),
                         help="emitter (loudspeaker) position, metres")
     parser.add_argument("--music", default=None, help="WAV/FLAC/OGG file to play (default: the bundled loop)")
     parser.add_argument("-o", "--output", required=True, help="binaural audio file to write (.wav or .flac)")
@@ -29,7 +32,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              "trained field; default sim)")
     parser.add_argument("--checkpoint", default=None,
                         help="field checkpoint for --source naf (default: the bundled one, else the newest run)")
-    parser.add_argument("--block-size", type=int, default=512, help="engine block size, frames (256-1024)")
+    parser.add_argument("--block-size", type=validate.number(int, low=256, high=1024), default=512,
+        help="engine block size, frames (256-1024)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,11 +43,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Convolve music with the binaural IR for one emitter, listener and heading, "
                     "through the live engine's chain (calibrated gain, soft limiter).")
     _common(render)
-    render.add_argument("--listener", type=float, nargs=2, required=True, metavar=("X", "Y"),
+    render.add_argument("--listener", type=validate.coordinate, nargs=2, required=True, metavar=("X", "Y"),
                         help="listener position, metres")
-    render.add_argument("--heading", type=float, default=0.0, metavar="DEG",
+    render.add_argument("--heading", type=validate.heading, default=0.0, metavar="DEG",
                         help="listener heading, degrees counter-clockwise from +x (default 0)")
-    render.add_argument("--seconds", type=float, default=10.0, help="length of the render (default 10 s)")
+    render.add_argument("--seconds", type=validate.number(float, low=0.1, high=600, unit="s"), default=10.0,
+        help="length of the render (default 10 s)")
+    validate.add_force(render)
+    validate.declare_io(render, outputs={"output": validate.Output(AUDIO_SUFFIXES)},
+                        inputs=("scene", "music", "checkpoint"))
     render.set_defaults(func=run_render)
 
     walk = subparsers.add_parser(
@@ -55,10 +63,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(walk)
     route = walk.add_mutually_exclusive_group(required=True)
     route.add_argument("--path", help="CSV or JSON file of timed listener positions (and headings)")
-    route.add_argument("--line", type=float, nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
+    route.add_argument("--line", type=validate.coordinate, nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
                        help="walk in a straight line from (X0, Y0) to (X1, Y1) in --seconds")
-    walk.add_argument("--seconds", type=float, default=None, help="duration of a --line walk, seconds")
+    walk.add_argument("--seconds", type=validate.number(float, low=0.1, high=600, unit="s"), default=None,
+        help="duration of a --line walk, seconds")
     walk.add_argument("--video", default=None, help="also write an MP4 of the plan with moving markers")
+    validate.add_force(walk)
+    validate.declare_io(walk, outputs={"output": validate.Output(AUDIO_SUFFIXES), "video": validate.Output((".mp4",))},
+                        inputs=("scene", "music", "checkpoint", "path"))
     walk.set_defaults(func=run_walk)
 
 

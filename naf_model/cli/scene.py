@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from naf_model.cli import validate
 from naf_model.errors import SceneError
+
+PLAN_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 
 
 def add_mesh_options(parser: argparse.ArgumentParser) -> None:
@@ -46,26 +49,67 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("-o", "--output", default=None, help="image to write (default: <scene>_plan.png)")
     show.add_argument(
         "--grid",
-        type=float,
+        type=validate.spacing(allow_zero=True),
         default=0.5,
         metavar="M",
         help="sample-grid spacing to draw in metres, 0 for none",
     )
     add_mesh_options(show)
+    validate.add_force(show)
+    validate.declare_io(show, outputs={"output": validate.Output(PLAN_SUFFIXES)}, inputs=("scene", "materials"))
     show.set_defaults(func=run_show)
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """Print one line per bundled scene: name, free floor area, number and names of rooms."""
-    from naf_model.scene import list_scenes, load_scene
+    """Print one line per bundled scene: name, free floor area, number and names of rooms.
 
-    names = list_scenes()
+    The figures come from a cache keyed by each scene's file contents ($NAF_CACHE_DIR, else ~/.cache/naf),
+    so a repeated listing reads a few files and imports no geometry library.
+    """
     print(f"{'name':<16} {'area m2':>8}  rooms")
-    for name in names:
-        scene = load_scene(name)
-        rooms = ", ".join(r.name for r in scene.rooms)
-        print(f"{name:<16} {scene.area:>8.1f}  {len(scene.rooms)} ({rooms})")
+    for name, area, rooms in _scene_summaries():
+        print(f"{name:<16} {area:>8.1f}  {len(rooms)} ({', '.join(rooms)})")
     return 0
+
+
+def _scene_summaries() -> list[tuple[str, float, list[str]]]:
+    """(name, free floor area, room names) per bundled scene, computed only for scenes not in the cache."""
+    import hashlib
+    import json
+    import os
+    from pathlib import Path
+
+    from naf_model.atomic import write_atomic
+    from naf_model.paths import SCENES_DIR
+
+    folders = sorted(p for p in SCENES_DIR.iterdir() if p.is_dir()) if SCENES_DIR.is_dir() else []
+    cache_file = Path(os.environ.get("NAF_CACHE_DIR", Path.home() / ".cache" / "naf")) / "scene_list.json"
+    try:
+        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    out, changed = [], False
+    for folder in folders:
+        files = [f for f in sorted(folder.iterdir()) if f.is_file() and not f.name.startswith(".")]
+        digest = hashlib.sha256(b"".join(f.name.encode() + f.read_bytes() for f in files)).hexdigest()
+        entry = cache.get(folder.name)
+        if not isinstance(entry, dict) or entry.get("sha256") != digest:
+            from naf_model.scene import list_scenes, load_scene
+
+            entry = {"sha256": digest, "scene": False}
+            if folder.name in list_scenes():
+                scene = load_scene(folder.name)
+                entry.update({"scene": True, "area": scene.area, "rooms": [r.name for r in scene.rooms]})
+            cache[folder.name], changed = entry, True
+        if not entry.get("scene"):
+            continue
+        out.append((folder.name, float(entry["area"]), list(entry["rooms"])))
+    if changed:
+        try:
+            write_atomic(cache_file, json.dumps(cache, indent=1))
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+    return out
 
 
 def run_show(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import argparse
 import os
 from pathlib import Path
 
+from naf_model.cli import validate
 from naf_model.cli.choices import LazyChoices
 from naf_model.paths import default_dataset_path, runs_dir
 
@@ -39,14 +40,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", type=Path, help="data set file (default data/<scene>.h5)")
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int, help="optimizer steps (default: the preset's)")
-    length.add_argument("--minutes", type=float, help="train for about this many minutes of wall clock")
+    length.add_argument("--steps", type=validate.number(int, low=1, high=100_000_000),
+        help="optimizer steps (default: the preset's)")
+    length.add_argument("--minutes", type=validate.number(float, low=0, low_open=True, high=7 * 24 * 60),
+        help="train for about this many minutes of wall clock")
     p.add_argument("--out", type=Path, help="run folder (default runs/<scene>/<preset>)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default auto")
-    p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batches (default 0)")
+    p.add_argument("--device", default="auto", type=validate.device_name,
+        help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--seed", type=validate.seed, default=0, help="seed of initialisation and batches (default 0)")
     p.add_argument(
-        "--threads", type=int, help="CPU threads per process (default: torch's; 1 on a busy machine)"
+        "--threads", type=validate.number(int, low=1, high=1024),
+            help="CPU threads per process (default: the cores idle when training starts)"
     )
     p.add_argument(
         "--export",
@@ -58,6 +63,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from naf_model.cli.scene import add_mesh_options
 
     add_mesh_options(p)
+    validate.add_force(p)
+    validate.declare_io(
+        p,
+        outputs={"out": validate.Output(folder=True), "export": validate.Output((".pt",))},
+        inputs=("scene", "materials", "data"),
+        devices=("device",),
+    )
     p.set_defaults(func=_train)
 
 
@@ -70,10 +82,12 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
         raise NafError("--steps and --minutes must be positive")
-    if args.threads is not None:
-        import torch
+    import torch
 
-        torch.set_num_threads(max(1, args.threads))
+    from naf_model.cores import free_cores
+
+    ranks_here = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    torch.set_num_threads(args.threads if args.threads is not None else max(1, free_cores() // ranks_here))
     name = args.preset or DEFAULT_PRESET
     scene = scene_from_args(args)
     options = RunOptions(
@@ -93,7 +107,7 @@ def _train(args: argparse.Namespace) -> int:
     shown = f"{error:.4f}" if error is not None else "n/a"
     print(
         f"naf: step {result.step}/{result.total_steps}, held-out spectral error {shown}; "
-        f"checkpoint {result.checkpoint}, best {result.best}"
+        f"checkpoint {result.checkpoint}, best {result.best if result.best.is_file() else '(none written yet)'}"
     )
     if args.export is not None and not result.interrupted:
         print(f"naf: exported {export_checkpoint(result.best, args.export)}")

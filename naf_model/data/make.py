@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from naf_model.data.assemble import assemble, check_output
 from naf_model.data.parts import PartStore, parts_folder
+from naf_model.data.budget import check_disk
 from naf_model.data.plan import DataConfig, DataPlan, plan_dataset
 from naf_model.errors import DataError
 from naf_model.paths import default_dataset_path
@@ -78,6 +79,10 @@ def make_dataset(
     if shard is not None and not 0 <= shard[0] < shard[1]:
         raise DataError(f"shard {shard[0]}/{shard[1]} is out of range; use i/N with 0 <= i < N")
     plan = plan_dataset(scene, config)
+    size = check_disk(len(plan.pairs), plan.ir_length, plan.n_frames, output)
+    if progress:
+        print(f"{plan.scene_name}: {len(plan.emitters):,} emitters, {len(plan.listeners):,} listeners, "
+              f"{len(plan.pairs):,} pairs, ~{size / 1e6:,.0f} MB", file=sys.stderr)
     store = PartStore(parts_folder(output))
     if shard is None and check_output(output, plan, overwrite):
         if not keep_parts and store.holds(plan):  # leftovers of a run killed after its final rename
@@ -147,6 +152,7 @@ def _init_worker(scene, plan: DataPlan, store: PartStore) -> None:
     global _WORKER
     _WORKER = (scene, plan, store)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool's terminate() ends workers without a traceback
     if sys.platform.startswith("linux"):
         pr_set_pdeathsig = 1
         ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from naf_model import conventions
+from naf_model.data.budget import check_plan_size
 from naf_model.errors import DataError
 from naf_model.simulate import SimulationConfig
 from naf_model.spectrogram import frames_for_length
@@ -211,6 +212,8 @@ def plan_dataset(scene: PlannableScene, config: DataConfig) -> DataPlan:
             f"scene '{scene.name}' has no free positions on the grid; pass a smaller --emitter-spacing "
             "or --listener-spacing"
         )
+    n = ir_length(config.simulation)
+    check_plan_size(len(emitters), len(listeners), config.listeners_per_emitter, n, frames_for_length(n))
     rng = np.random.default_rng(derived_seed(config.seed, _STREAM_LISTENERS))
     blocks = []
     kept = []
@@ -231,7 +234,6 @@ def plan_dataset(scene: PlannableScene, config: DataConfig) -> DataPlan:
     split_rng = np.random.default_rng(derived_seed(config.seed, _STREAM_SPLIT))
     split[split_rng.permutation(len(pairs))[:n_test]] = SPLIT_TEST
     split = carve_validation(split, config.seed, config.validation_fraction)
-    n = ir_length(config.simulation)
     return DataPlan(
         scene_name=scene.name,
         scene_hash=scene.geometry_hash(),

@@ -130,6 +130,47 @@ class DataSet:
             raise DataError(
                 f"{self.path} lacks {', '.join(missing)}; delete it and run `naf data make` again"
             )
+        self._validate_shapes()
+
+    def _validate_shapes(self) -> None:
+        """Shapes agree with each other, pair indices point at existing positions, stats are finite."""
+        f = self._file
+        n_emitters, n_listeners, n_pairs = (
+            f[k].shape[0] if f[k].ndim else -1 for k in ("emitters", "listeners", "pairs")
+        )
+        spec, ir = f["spec"].shape, f["ir"].shape
+        expected = {
+            "emitters": (n_emitters, 2),
+            "listeners": (n_listeners, 2),
+            "pairs": (n_pairs, 2),
+            "split": (n_pairs,),
+            "orientations": (spec[1] if len(spec) > 1 else -1,),
+            "spec": (n_pairs, 4, 2, conventions.N_FREQ, spec[-1] if spec else -1),
+            "ir": (n_pairs, 4, 2, ir[-1] if ir else -1),
+            "stats/mean": (conventions.N_FREQ, spec[-1] if spec else -1),
+            "stats/std": (conventions.N_FREQ, spec[-1] if spec else -1),
+        }
+        for name, shape in expected.items():
+            if tuple(f[name].shape) != shape:
+                raise DataError(
+                    f"{self.path}: {name} has shape {tuple(f[name].shape)}, expected {shape}; the file is "
+                    "damaged or was written by another tool: run `naf data make --overwrite` again"
+                )
+        pairs = f["pairs"][()]
+        if n_pairs and ((pairs.min(axis=0) < 0).any() or (pairs.max(axis=0) >= (n_emitters, n_listeners)).any()):
+            raise DataError(
+                f"{self.path}: pair indices point past the {n_emitters} emitters or {n_listeners} listeners; "
+                "the file is damaged: run `naf data make --overwrite` again"
+            )
+        split = f["split"][()]
+        if n_pairs and not np.isin(split, (0, 1)).all():
+            raise DataError(f"{self.path}: split holds codes other than 0 (train) and 1 (test); remake it")
+        for name in ("emitters", "listeners", "stats/mean", "stats/std"):
+            if not np.isfinite(f[name][()]).all():
+                raise DataError(
+                    f"{self.path}: {name} holds NaN or infinite values (non-finite spectrograms?); "
+                    "remake it with `naf data make --overwrite`"
+                )
 
     def _read_meta(self) -> DataMeta:
         a, f = self._file.attrs, self._file

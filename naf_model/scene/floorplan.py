@@ -57,7 +57,10 @@ def fmt(p: tuple[float, float] | np.ndarray) -> str:
 
 def room_polygon(name: str, points: list) -> Polygon:
     """Check a room's vertex list ((K, 2) metres, not closed) and return its polygon."""
-    pts = np.asarray(points, dtype=float)
+    try:
+        pts = np.asarray(points, dtype=float)
+    except (ValueError, TypeError, OverflowError):
+        raise SceneError(f"room {name!r} polygon must be a list of [x, y] numbers, got {str(points)[:60]}") from None
     if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 3 or not np.isfinite(pts).all():
         raise SceneError(f"room {name!r} polygon must be a list of at least 3 [x, y] points")
     n = len(pts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from naf_model.conventions import EAR_HEIGHT_M
@@ -14,9 +15,13 @@ PARTS = ("floor", "ceiling", "walls")
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SceneError(f"{where} must be a number, got {value!r}")
-    return float(value)
+    try:
+        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # a JSON integer with hundreds of digits
+        number = math.inf
+    if not math.isfinite(number):
+        raise SceneError(f"{where} must be a finite number, got {str(value)[:40]}")
+    return number
 
 
 def _point(value: Any, where: str) -> tuple[float, float]:

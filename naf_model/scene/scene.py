@@ -35,6 +35,29 @@ from naf_model.scene.surface import Surface
 DEFAULT_MATERIALS = {"walls": "plaster", "floor": "wood", "ceiling": "plaster"}
 MAX_GRID_CELLS = 4_000_000
 """A finer grid than this over the bounding box is a mistake in the spacing, not a request."""
+MAX_SCENE_EXTENT_M = 200.0
+MAX_COORDINATE_M = 10_000.0
+"""Plans lie near the origin: far coordinates lose float precision and usually mean a wrong unit or offset."""
+"""A plan wider than this is taken to be in the wrong unit (a dwelling in millimetres), not a request."""
+
+
+def check_extent(rooms: Sequence[Room]) -> None:
+    """SceneError when the rooms span more than MAX_SCENE_EXTENT_M: checked before any geometry is built."""
+    xs = [v for r in rooms for v in r.polygon.bounds[0::2]]
+    ys = [v for r in rooms for v in r.polygon.bounds[1::2]]
+    width, depth = max(xs) - min(xs), max(ys) - min(ys)
+    far = max(abs(v) for v in xs + ys)
+    if far > MAX_COORDINATE_M:
+        raise SceneError(
+            f"the plan has a coordinate {far:,.0f} m from the origin (limit {MAX_COORDINATE_M:,.0f} m); "
+            "move the plan near (0, 0), in metres"
+        )
+    if max(width, depth) > MAX_SCENE_EXTENT_M:
+        hint = "--units mm" if max(width, depth) / 1000 <= MAX_SCENE_EXTENT_M else "smaller coordinates"
+        raise SceneError(
+            f"the plan is {width:,.0f} m x {depth:,.0f} m, wider than {MAX_SCENE_EXTENT_M:.0f} m: is it in "
+            f"millimetres? convert it to metres (mesh scenes: {hint})"
+        )
 
 
 class Scene:
@@ -64,6 +87,7 @@ class Scene:
             raise SceneError(f"wall_thickness must be zero or positive, got {wall_thickness}")
         if not rooms:
             raise SceneError("a scene needs at least one room")
+        check_extent(rooms)
         names = [r.name for r in rooms]
         if len(set(names)) != len(names):
             raise SceneError(
@@ -169,10 +193,16 @@ class Scene:
         if not np.isfinite(spacing) or spacing <= 0:
             raise SceneError(f"grid spacing must be a positive number of metres, got {spacing}")
         xmin, ymin, xmax, ymax = self.bounds
-        xs = xmin + spacing * (np.arange(int(np.ceil((xmax - xmin) / spacing))) + 0.5)
-        ys = ymin + spacing * (np.arange(int(np.ceil((ymax - ymin) / spacing))) + 0.5)
-        if len(xs) * len(ys) > MAX_GRID_CELLS:
-            raise SceneError(f"spacing {spacing} m gives {len(xs) * len(ys):,} grid cells; use a coarser spacing")
+        nx, ny = int(np.ceil((xmax - xmin) / spacing)), int(np.ceil((ymax - ymin) / spacing))
+        if nx * ny > MAX_GRID_CELLS:  # counted before anything is allocated
+            finest = float(np.sqrt((xmax - xmin) * (ymax - ymin) / MAX_GRID_CELLS))
+            raise SceneError(
+                f"a {spacing:g} m grid over this {xmax - xmin:.1f} x {ymax - ymin:.1f} m plan has {nx * ny:,} cells "
+                f"({nx * ny * 16 / 1e9:.1f} GB of positions), more than {MAX_GRID_CELLS:,}; use a spacing of at "
+                f"least {finest:.3f} m"
+            )
+        xs = xmin + spacing * (np.arange(nx) + 0.5)
+        ys = ymin + spacing * (np.arange(ny) + 0.5)
         gx, gy = np.meshgrid(xs, ys)
         free = np.asarray(self.is_free(gx.ravel(), gy.ravel()), dtype=bool).reshape(gy.shape)
         return xs, ys, free

@@ -38,7 +38,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from naf_model.checkpoint import Checkpoint, load_checkpoint, plan_rings, save_checkpoint
-from naf_model.errors import CheckpointError, DataError
+from naf_model.errors import CheckpointError, DataError, NafError
 from naf_model.networks.base import AcousticNetwork
 from naf_model.networks.build import build_network
 from naf_model.networks.presets import FieldShape, ModelConfig
@@ -284,6 +284,12 @@ def _train(
             optimizer.step()
             step += 1
             value = float(loss.detach())
+            if not math.isfinite(value):
+                raise NafError(
+                    f"training loss became {value} at step {step}: stopped without saving this step "
+                    f"({'last good checkpoint ' + str(ckpt_path) if ckpt_path.is_file() else 'nothing saved'}); "
+                    "check the data set (`naf data info`) or lower the learning rate"
+                )
             ema = value if ema is None else 0.95 * ema + 0.05 * value
             metrics["train_loss"] = ema
             rate = n_samples * ctx.world_size / max(time.time() - tick, 1e-9)

@@ -12,6 +12,7 @@ import torch
 
 from naf_model.conventions import HOP, N_FFT, N_FREQ
 from naf_model.data import DataSet
+from naf_model.data.budget import check_memory
 from naf_model.errors import DataError
 from naf_model.networks.normalisation import SpectrogramStats
 from naf_model.training.batches import SplitArrays
@@ -44,7 +45,14 @@ def _read_split(ds: DataSet, split: str) -> SplitArrays:
     emitters, listeners = ds.positions(split)
     spec = np.empty((len(indices),) + ds.spec.shape[1:], np.float16)  # filled block by block: one copy
     for s in range(0, len(indices), _BLOCK):
-        spec[s : s + _BLOCK] = ds.read_spec(indices[s : s + _BLOCK])
+        block = ds.read_spec(indices[s : s + _BLOCK])
+        if not np.isfinite(block).all():
+            bad = s + int(np.flatnonzero(~np.isfinite(block).reshape(len(block), -1).all(axis=1))[0])
+            raise DataError(
+                f"{ds.path}: the spectrogram of {split} pair {int(indices[bad])} holds NaN or infinite values; "
+                "training on it would diverge: remake the data set with `naf data make --overwrite`"
+            )
+        spec[s : s + _BLOCK] = block
     return SplitArrays(
         torch.as_tensor(emitters, dtype=torch.float32),
         torch.as_tensor(listeners, dtype=torch.float32),
@@ -56,6 +64,9 @@ def load_training_set(path: str | os.PathLike[str]) -> TrainingSet:
     """Load both splits and the stats; DataError if the file is missing, damaged, or lacks a split."""
     path = Path(path)
     with DataSet(path) as ds:
+        spec = ds.spec
+        check_memory(spec.size * spec.dtype.itemsize, f"loading the {spec.shape[0]:,} spectrograms of {path}",
+                     "train on a smaller data set (coarser spacings in `naf data make`) or a larger machine")
         train, test = _read_split(ds, "train"), _read_split(ds, "test")
         stats = SpectrogramStats(np.asarray(ds.stats.mean, np.float32), np.asarray(ds.stats.std, np.float32))
         m = ds.meta

@@ -1,0 +1,527 @@
+"""Bad input at every command's boundary: one stderr line, exit status 2, no traceback, nothing written.
+
+Each case runs the `naf` (or `naf-app`) entry point in-process, in a temporary folder holding the files the
+cases point at (scenes, audio, data sets, checkpoints, earlier outputs). Before and after each case the
+folder's contents are snapshot (names, sizes, hashes): a refused command must leave it exactly as it was.
+A few memory blow-up cases run in a child process under RLIMIT_AS, so that one failing costs the test, not
+the machine. Hypothesis explores scene files and option values with a small budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from naf_model import conventions
+from naf_model.cli import build_parser, main
+from naf_model.errors import NafError
+from naf_model.paths import REPO_ROOT
+from naf_model.scene import load_scene
+from naf_model.scene.examples import two_room_scene
+
+BUNDLED_CHECKPOINT = REPO_ROOT / "assets" / "checkpoints" / "apartment_1.pt"
+NO_CUDA = not torch.cuda.is_available()
+ROOT = os.geteuid() == 0
+
+
+def _scene_dict(scale: float = 1.0, offset: float = 0.0) -> dict:
+    d = two_room_scene().to_dict()
+    for room in d["rooms"]:
+        room["polygon"] = [[x * scale + offset, y * scale + offset] for x, y in room["polygon"]]
+    for door in d.get("doors", []):
+        door["at"] = [v * scale + offset for v in door["at"]]
+    for window in d.get("windows", []):
+        window["from"] = [v * scale + offset for v in window["from"]]
+        window["to"] = [v * scale + offset for v in window["to"]]
+    return d
+
+
+def _write_h5(path: Path, n_pairs: int = 4, *, pairs: np.ndarray | None = None, spec_freq: int = conventions.N_FREQ,
+              nan_stats: bool = False) -> None:
+    """A small file that looks like a naf data set, with one defect chosen by the arguments."""
+    t, n = 8, 64
+    with h5py.File(path, "w") as f:
+        f.attrs["format_version"] = 1
+        for name, value in conventions.STFT_SETTINGS.items():
+            f.attrs[name] = value
+        f.attrs.update({"complete": True, "scene_name": "two_rooms", "scene_hash": "0" * 64, "n_frames": t,
+                        "ir_length": n, "seed": 0, "simulation": "{}", "data_config": "{}", "plan_key": "k"})
+        f["emitters"] = np.zeros((2, 2))
+        f["listeners"] = np.ones((3, 2))
+        f["pairs"] = pairs if pairs is not None else np.array([[0, 0], [0, 1], [1, 2], [1, 0]][:n_pairs], np.int32)
+        f["split"] = np.array([0, 1, 0, 1][:n_pairs], np.uint8)
+        f["orientations"] = np.array([0, 90, 180, 270], np.float32)
+        f["spec"] = np.zeros((n_pairs, 4, 2, spec_freq, t), np.float16)
+        f["ir"] = np.zeros((n_pairs, 4, 2, n), np.float16)
+        mean = np.zeros((conventions.N_FREQ, t), np.float32)
+        f["stats/mean"] = mean + (np.nan if nan_stats else 0)
+        f["stats/std"] = mean + 1
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> Path:
+    """The folder of inputs the cases name, built once: scenes good and bad, audio, data sets, checkpoints."""
+    root = tmp_path_factory.mktemp("bad_input")
+    (root / "two.json").write_text(json.dumps(_scene_dict()))
+    (root / "binary.json").write_bytes(bytes(range(256)) * 8)
+    (root / "binary_scene").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    strings = _scene_dict()
+    strings["rooms"][0]["polygon"][1] = ["four", 0]
+    (root / "strings.json").write_text(json.dumps(strings))
+    nan_scene = _scene_dict()
+    (root / "nan.json").write_text(json.dumps(nan_scene).replace("3.0", "NaN", 1))
+    (root / "millimetres.json").write_text(json.dumps(_scene_dict(scale=1000.0)))
+    (root / "huge.json").write_text(json.dumps(_scene_dict(offset=1e9)))
+    (root / "bigint.json").write_text(json.dumps(_scene_dict()).replace("3.0", "1" + "0" * 400, 1))
+    (root / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (root / "list.json").write_text("[1, 2, 3]")
+    (root / "empty.json").write_text("")
+    (root / "unknown_field.json").write_text(json.dumps({**_scene_dict(), "colour": "red"}))
+    (root / "no_rooms.json").write_text(json.dumps({"name": "x", "rooms": []}))
+    (root / "folder").mkdir()
+    (root / "folder" / "keep.txt").write_text("keep")
+    (root / "not_a_folder").write_text("a file")
+    sr = 22_050
+    tone = (0.1 * np.sin(np.linspace(0, 200, sr))).astype(np.float32)
+    import soundfile as sf
+
+    sf.write(root / "song.wav", np.column_stack([tone, tone]), sr)
+    (root / "not_audio.wav").write_text("not audio at all")
+    (root / "existing.png").write_bytes(b"\x89PNG earlier picture")
+    (root / "existing.wav").write_bytes(b"RIFF earlier render")
+    (root / "existing.pt").write_bytes(b"earlier checkpoint")
+    (root / "existing.json").write_text("{}")
+    (root / "notes.txt").write_text("notes")
+    (root / "walk.csv").write_text("this,is\nnot,a path\n")
+    (root / "truncated.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    _write_h5(root / "bad_shape.h5", spec_freq=100)
+    _write_h5(root / "bad_pairs.h5", pairs=np.array([[0, 0], [5, 1], [1, 2], [1, 9]], np.int32))
+    _write_h5(root / "nan_stats.h5", nan_stats=True)
+    payload = torch.load(BUNDLED_CHECKPOINT, map_location="cpu", weights_only=True)
+    first = next(k for k, v in payload["weights"].items() if v.is_floating_point())
+    payload["weights"][first] = torch.full_like(payload["weights"][first], float("nan"))
+    torch.save(payload, root / "nan.pt")
+    (root / "truncated.pt").write_bytes(BUNDLED_CHECKPOINT.read_bytes()[:5000])
+    if not ROOT:
+        (root / "readonly").mkdir()
+        os.chmod(root / "readonly", 0o555)
+    return root
+
+
+def _snapshot(folder: Path) -> dict[str, tuple]:
+    """Every path under `folder` with its size, content hash and permission bits."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        st_ = p.lstat()
+        digest = hashlib.sha1(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        out[str(p.relative_to(folder))] = (st_.st_size if p.is_file() else 0, digest, st_.st_mode)
+    return out
+
+
+TWO = "two.json"
+SCENE_FILES = ["binary.json", "binary_scene", "strings.json", "nan.json", "millimetres.json", "huge.json",
+               "bigint.json", "deep.json", "list.json", "empty.json", "unknown_field.json", "no_rooms.json",
+               "missing.json", "folder", "no_such_scene"]
+NUMBERS_BAD = ["nan", "inf", "-inf", "abc", ""]
+RENDER = ["render", "--scene", TWO, "--emitter", "1", "1", "--listener", "3", "2"]
+WALK = ["walk", "--scene", TWO, "--emitter", "1", "1"]
+LOUD = ["loudness", "--scene", "apartment_1", "--emitter", "2", "2"]
+
+
+def _cases() -> list[tuple[str, list[str], str]]:
+    """(id, argv, text the error line must contain); argv paths are relative to the files folder."""
+    c: list[tuple[str, list[str], str]] = []
+
+    def add(name: str, argv: list[str], needle: str = "") -> None:
+        c.append((name, argv, needle))
+
+    # naf itself and scene
+    add("naf-unknown-command", ["fly"], "invalid choice")
+    add("naf-unknown-option", ["--colour"], "unrecognized")
+    add("scene-list-extra", ["scene", "list", "extra"], "unrecognized")
+    add("scene-no-action", ["scene"], "required")
+    for scene in SCENE_FILES:
+        add(f"scene-show-{scene}", ["scene", "show", scene, "-o", "plan.png"])
+    for v in [*NUMBERS_BAD, "-1", "1e-9", "1e9"]:
+        add(f"scene-show-grid-{v}", ["scene", "show", TWO, "--grid", v, "-o", "plan.png"], "--grid")
+    add("scene-show-o-json", ["scene", "show", TWO, "-o", "plan.json"], "unknown file type")
+    add("scene-show-o-no-suffix", ["scene", "show", TWO, "-o", "plan"], "unknown file type")
+    add("scene-show-o-folder", ["scene", "show", TWO, "-o", "folder"], "is a folder")
+    add("scene-show-o-existing", ["scene", "show", TWO, "-o", "existing.png"], "--force")
+    add("scene-show-o-under-file", ["scene", "show", TWO, "-o", "not_a_folder/plan.png"], "not a folder")
+    add("scene-show-o-is-input", ["scene", "show", TWO, "-o", TWO], "")
+    add("scene-show-units", ["scene", "show", TWO, "--units", "furlong"], "invalid choice")
+    add("scene-show-materials-json", ["scene", "show", TWO, "--materials", "existing.json", "-o", "p.png"],
+        "mesh scenes only")
+    add("scene-show-mesh-missing", ["scene", "show", "room.obj", "-o", "p.png"], "does not exist")
+    add("scene-show-mesh-garbage", ["scene", "show", "notes.txt", "-o", "p.png"])
+    if not ROOT:
+        add("scene-show-o-readonly", ["scene", "show", TWO, "-o", "readonly/plan.png"], "cannot write")
+
+    # data make / merge / info
+    make = ["data", "make", "--scene", TWO, "-o", "d.h5"]
+    for opt in ["--listener-spacing", "--emitter-spacing"]:
+        for v in [*NUMBERS_BAD, "0", "-1", "1e-9", "1e9"]:
+            add(f"make{opt}-{v}", [*make, opt, v], opt)
+    for v in ["-1", "2e40", "1.5", "abc", str(2**40)]:
+        add(f"make-seed-{v}", [*make, "--seed", v], "--seed")
+    for v in ["0", "-3", "abc"]:
+        add(f"make-workers-{v}", [*make, "--workers", v], "--workers")
+    for v in ["nan", "0", "-1", "100"]:
+        add(f"make-ir-seconds-{v}", [*make, "--ir-seconds", v], "--ir-seconds")
+    add("make-rays-neg", [*make, "--rays", "-1"], "--rays")
+    for v in ["-1", "99"]:
+        add(f"make-ism-{v}", [*make, "--ism-order", v], "--ism-order")
+    for v in ["3/2", "a/b", "-1/2", "1", "0/0"]:
+        add(f"make-shard-{v}", [*make, "--shard", v], "--shard")
+    for v in ["0", "-1", "abc"]:
+        add(f"make-lpe-{v}", [*make, "--listeners-per-emitter", v], "--listeners-per-emitter")
+    add("make-o-txt", ["data", "make", "--scene", TWO, "-o", "d.txt"], "unknown file type")
+    add("make-o-folder", ["data", "make", "--scene", TWO, "-o", "folder"], "is a folder")
+    add("make-o-under-file", ["data", "make", "--scene", TWO, "-o", "not_a_folder/d.h5"], "not a folder")
+    add("make-no-scene", ["data", "make"], "required")
+    for scene in SCENE_FILES:
+        add(f"make-scene-{scene}", ["data", "make", "--scene", scene, "-o", "d.h5"])
+    add("make-too-many-pairs", ["data", "make", "--scene", "apartment_1", "-o", "d.h5", "--listener-spacing",
+                                "0.05", "--emitter-spacing", "0.1", "--listeners-per-emitter", "all"], "pairs")
+    add("merge-parts-file", ["data", "merge", "-o", "d.h5", "notes.txt"], "not a folder")
+    add("merge-no-target", ["data", "merge"], "required")
+    add("merge-both-targets", ["data", "merge", "--scene", "x", "-o", "d.h5"], "not allowed")
+    add("merge-o-txt", ["data", "merge", "-o", "d.txt", "folder"], "unknown file type")
+    add("merge-missing-parts", ["data", "merge", "-o", "d.h5", "no_parts_here"])
+    add("merge-empty-folder", ["data", "merge", "-o", "new.h5", "folder"])
+    for name in ["truncated.h5", "bad_shape.h5", "bad_pairs.h5", "nan_stats.h5", "notes.txt", "missing.h5",
+                 "song.wav"]:
+        add(f"info-{name}", ["data", "info", name])
+    add("info-nothing", ["data", "info"], "data set path")
+
+    # train
+    train = ["train", "--scene", TWO, "--out", "run"]
+    for v in [*NUMBERS_BAD, "0", "-1", "1e300"]:
+        add(f"train-minutes-{v}", [*train, "--minutes", v], "--minutes")
+    for v in ["0", "-1", "1.5", "abc"]:
+        add(f"train-steps-{v}", [*train, "--steps", v], "--steps")
+    for v in ["-1", "abc", str(2**40)]:
+        add(f"train-seed-{v}", [*train, "--seed", v], "--seed")
+    for v in ["0", "-1", "abc"]:
+        add(f"train-threads-{v}", [*train, "--threads", v], "--threads")
+    for v in ["banana", "cuda:x", "gpu", ""]:
+        add(f"train-device-{v}", [*train, "--device", v], "--device")
+    if NO_CUDA:
+        add("train-device-cuda", [*train, "--device", "cuda"], "CUDA")
+        add("train-device-cuda1", [*train, "--device", "cuda:1"], "CUDA")
+    add("train-preset", [*train, "--preset", "huge"], "invalid choice")
+    add("train-steps-and-minutes", [*train, "--steps", "5", "--minutes", "1"], "not allowed")
+    add("train-export-json", [*train, "--export", "x.json"], "unknown file type")
+    add("train-export-existing", [*train, "--export", "existing.pt"], "--force")
+    add("train-export-folder", [*train, "--export", "folder"], "is a folder")
+    add("train-out-file", ["train", "--scene", TWO, "--out", "notes.txt"], "is a file")
+    for name in ["truncated.h5", "bad_shape.h5", "bad_pairs.h5", "nan_stats.h5", "missing.h5", "notes.txt"]:
+        add(f"train-data-{name}", [*train, "--data", name])
+    add("train-export-is-data", [*train, "--data", "bad_shape.h5", "--export", "bad_shape.h5"], "also the input")
+    for scene in ["binary.json", "strings.json", "millimetres.json", "huge.json", "no_such_scene"]:
+        add(f"train-scene-{scene}", ["train", "--scene", scene, "--out", "run"])
+
+    # eval
+    ev = ["eval", "--scene", TWO, "--out-dir", "results"]
+    for v in ["0", "-1", "abc", "1e99"]:
+        add(f"eval-max-pairs-{v}", [*ev, "--max-pairs", v], "--max-pairs")
+    for v in ["-1", "abc"]:
+        add(f"eval-floor-pairs-{v}", [*ev, "--floor-pairs", v], "--floor-pairs")
+    add("eval-seed", [*ev, "--seed", "-1"], "--seed")
+    add("eval-device", [*ev, "--device", "banana"], "--device")
+    if NO_CUDA:
+        add("eval-device-cuda", [*ev, "--device", "cuda"], "CUDA")
+    add("eval-out-dir-file", ["eval", "--scene", TWO, "--out-dir", "notes.txt"], "is a file")
+    add("eval-checkpoint-nan", [*ev, "--checkpoint", "nan.pt", "--data", "bad_shape.h5"])
+    add("eval-data-bad", [*ev, "--data", "bad_pairs.h5", "--checkpoint", "nan.pt"])
+    add("eval-scene-binary", ["eval", "--scene", "binary.json", "--out-dir", "results"])
+
+    # render and walk
+    for v in [*NUMBERS_BAD, "0", "-1", "1e-9", "1e9"]:
+        add(f"render-seconds-{v}", [*RENDER, "-o", "r.wav", "--seconds", v], "--seconds")
+    for v in ["nan", "inf", "abc"]:
+        add(f"render-heading-{v}", [*RENDER, "-o", "r.wav", "--heading", v], "--heading")
+    for pos in [["nan", "1"], ["inf", "1"], ["1e9", "1"], ["a", "b"], ["1"]]:
+        argv = ["render", "--scene", TWO, "--emitter", *pos, "--listener", "3", "2", "-o", "r.wav"]
+        add(f"render-emitter-{'_'.join(pos)}", argv, "--emitter")
+        argv = ["render", "--scene", TWO, "--emitter", "1", "1", "--listener", *pos, "-o", "r.wav"]
+        add(f"render-listener-{'_'.join(pos)}", argv, "--listener")
+    for v in ["0", "100", "5000", "abc"]:
+        add(f"render-block-{v}", [*RENDER, "-o", "r.wav", "--block-size", v], "--block-size")
+    for out in ["r.mp3", "r.txt", "r", "folder"]:
+        add(f"render-o-{out}", [*RENDER, "-o", out])
+    add("render-o-existing", [*RENDER, "-o", "existing.wav"], "--force")
+    add("render-o-is-music", [*RENDER, "--music", "song.wav", "-o", "song.wav"], "also the input --music")
+    add("render-o-is-music-force", [*RENDER, "--music", "song.wav", "-o", "song.wav", "--force"], "also the input")
+    add("render-o-is-music-dots", [*RENDER, "--music", "song.wav", "-o", "./folder/../song.wav", "-y"],
+        "also the input")
+    add("render-music-missing", [*RENDER, "--music", "missing.wav", "-o", "r.wav"], "does not exist")
+    add("render-music-text", [*RENDER, "--music", "not_audio.wav", "-o", "r.wav"], "cannot read audio")
+    add("render-music-folder", [*RENDER, "--music", "folder", "-o", "r.wav"])
+    add("render-source", [*RENDER, "-o", "r.wav", "--source", "tape"], "invalid choice")
+    add("render-ckpt-nan", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "nan.pt"])
+    add("render-ckpt-truncated", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "truncated.pt"])
+    add("render-emitter-outside", ["render", "--scene", TWO, "--emitter", "50", "50", "--listener", "3", "2", "-o",
+                                   "r.wav"])
+    add("render-missing-listener", ["render", "--scene", TWO, "--emitter", "1", "1", "-o", "r.wav"], "required")
+    for scene in SCENE_FILES:
+        add(f"render-scene-{scene}", ["render", "--scene", scene, "--emitter", "1", "1", "--listener", "3", "2",
+                                      "-o", "r.wav"])
+    add("walk-video-is-output", [*WALK, "--line", "1", "1", "3", "2", "--seconds", "2", "-o", "w.wav", "--video",
+                                 "w.wav"], "also the output")
+    add("walk-video-avi", [*WALK, "--line", "1", "1", "3", "2", "--seconds", "2", "-o", "w.wav", "--video", "w.avi"],
+        "unknown file type")
+    add("walk-video-existing", [*WALK, "--line", "1", "1", "3", "2", "--seconds", "2", "-o", "w.wav", "--video",
+                                "existing.wav"], "")
+    for v in ["nan", "inf", "1e9"]:
+        add(f"walk-line-{v}", [*WALK, "--line", v, "1", "3", "2", "--seconds", "2", "-o", "w.wav"], "--line")
+    for v in ["nan", "0", "-2", "1e9"]:
+        add(f"walk-seconds-{v}", [*WALK, "--line", "1", "1", "3", "2", "--seconds", v, "-o", "w.wav"], "--seconds")
+    add("walk-line-no-seconds", [*WALK, "--line", "1", "1", "3", "2", "-o", "w.wav"], "--seconds")
+    add("walk-path-missing", [*WALK, "--path", "missing.csv", "-o", "w.wav"], "does not exist")
+    add("walk-path-garbage", [*WALK, "--path", "walk.csv", "-o", "w.wav"])
+    add("walk-path-and-seconds", [*WALK, "--path", "walk.csv", "--seconds", "3", "-o", "w.wav"])
+    add("walk-no-route", [*WALK, "-o", "w.wav"], "required")
+    add("walk-o-is-path", [*WALK, "--path", "walk.csv", "-o", "walk.csv"])
+    add("walk-o-is-music", [*WALK, "--line", "1", "1", "3", "2", "--seconds", "2", "--music", "song.wav", "-o",
+                            "song.wav", "-y"], "also the input")
+
+    # loudness, tsne, probe
+    for v in [*NUMBERS_BAD, "0", "-1", "1e-9"]:
+        add(f"loudness-spacing-{v}", [*LOUD, "--spacing", v, "-o", "m.png"], "--spacing")
+    for v in ["nan", "inf"]:
+        add(f"loudness-heading-{v}", [*LOUD, "--heading", v, "-o", "m.png"], "--heading")
+        add(f"loudness-emitter-{v}", ["loudness", "--scene", "apartment_1", "--emitter", v, "2", "-o", "m.png"],
+            "--emitter")
+    add("loudness-device", [*LOUD, "--device", "banana", "-o", "m.png"], "--device")
+    if NO_CUDA:
+        add("loudness-device-cuda", [*LOUD, "--device", "cuda", "-o", "m.png"], "CUDA")
+    for out in ["m.json", "m.jpg", "folder"]:
+        add(f"loudness-o-{out}", [*LOUD, "-o", out])
+    add("loudness-o-existing", [*LOUD, "-o", "existing.png"], "--force")
+    add("loudness-o-is-checkpoint", [*LOUD, "--checkpoint", "existing.pt", "-o", "existing.pt", "-y"], "")
+    for ckpt in ["nan.pt", "truncated.pt", "missing.pt", "notes.txt"]:
+        add(f"loudness-ckpt-{ckpt}", [*LOUD, "--checkpoint", ckpt, "-o", "m.png"])
+    for scene in ["binary.json", "strings.json", "huge.json", "no_such_scene"]:
+        add(f"loudness-scene-{scene}", ["loudness", "--scene", scene, "--emitter", "2", "2", "-o", "m.png"])
+    for cmd in ["tsne", "probe"]:
+        base = [cmd, "--scene", "apartment_1", "-o", f"{cmd}.png"]
+        for v in ["nan", "0", "-1", "1e-9"]:
+            add(f"{cmd}-spacing-{v}", [*base, "--spacing", v], "--spacing")
+        for v in ["0", "-1", "abc"]:
+            add(f"{cmd}-probes-{v}", [*base, "--probes", v], "--probes")
+        add(f"{cmd}-seed", [*base, "--seed", "-1"], "--seed")
+        add(f"{cmd}-device", [*base, "--device", "banana"], "--device")
+        add(f"{cmd}-ckpt-nan", [*base, "--checkpoint", "nan.pt"], "NaN")
+        add(f"{cmd}-ckpt-truncated", [*base, "--checkpoint", "truncated.pt"])
+        add(f"{cmd}-o-existing", [cmd, "--scene", "apartment_1", "-o", "existing.png"], "--force")
+        add(f"{cmd}-o-txt", [cmd, "--scene", "apartment_1", "-o", "x.txt"], "unknown file type")
+    probe = ["probe", "--scene", "apartment_1", "-o", "probe.png"]
+    for v in ["0", "1", "nan", "-0.1", "1.5", "abc"]:
+        add(f"probe-test-fraction-{v}", [*probe, "--test-fraction", v], "--test-fraction")
+    add("probe-json-txt", [*probe, "--json", "p.txt"], "unknown file type")
+    add("probe-json-existing", [*probe, "--json", "existing.json"], "--force")
+    add("probe-json-is-output", ["probe", "--scene", "apartment_1", "-o", "same.png", "--json", "same.png"])
+
+    # bench
+    for v in ["banana", "gpu"]:
+        add(f"bench-devices-{v}", ["bench", "--devices", v], "--devices")
+    if NO_CUDA:
+        add("bench-devices-cuda", ["bench", "--devices", "cuda", "--scene", TWO], "CUDA")
+    for opt in ["--single", "--batch", "--batches", "--train-steps"]:
+        for v in ["0", "-1", "abc"]:
+            add(f"bench{opt}-{v}", ["bench", opt, v], opt)
+    for v in ["nan", "0", "-1"]:
+        add(f"bench-budget-{v}", ["bench", "--budget", v], "--budget")
+        add(f"bench-map-spacing-{v}", ["bench", "--map-spacing", v], "--map-spacing")
+    add("bench-error-pairs", ["bench", "--error-pairs", "-1"], "--error-pairs")
+    add("bench-json-txt", ["bench", "--json", "b.txt"], "unknown file type")
+    add("bench-json-existing", ["bench", "--json", "existing.json"], "--force")
+    add("bench-ckpt-missing", ["bench", "missing.pt"])
+    add("bench-ckpt-nan", ["bench", "nan.pt", "--devices", "cpu-1"], "NaN")
+    add("bench-train-device", ["bench", "--train-speed", "--train-device", "banana"], "--train-device")
+    return c
+
+
+CASES = _cases()
+APP_CASES = [
+    ("app-no-scene", [], "required"),
+    ("app-unknown-option", ["--scene", TWO, "--colour"], "unrecognized"),
+    ("app-device-banana", ["--scene", TWO, "--device", "banana"], "invalid choice"),
+    *[(f"app-scene-{s}", ["--scene", s, "--no-audio"], "") for s in SCENE_FILES],
+]
+
+
+def _check_refused(code: object, err: str, program: str, needle: str) -> None:
+    lines = err.strip().splitlines()
+    assert code == 2, (code, err)
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"{program}: error: "), err
+    assert "Traceback" not in err
+    assert needle in lines[0], (needle, lines[0])
+
+
+def _run(entry, argv: list[str]) -> object:
+    try:
+        return entry(argv)
+    except SystemExit as exc:  # argparse errors exit from parse_args
+        return exc.code
+
+
+@pytest.fixture
+def in_files(files, monkeypatch) -> Path:
+    monkeypatch.chdir(files)
+    monkeypatch.setenv("NAF_DATA_DIR", str(files / "data"))
+    monkeypatch.setenv("NAF_RUNS_DIR", str(files / "runs"))
+    return files
+
+
+def test_the_suite_covers_enough_cases() -> None:
+    assert len(CASES) + len(APP_CASES) >= 200
+    assert len({name for name, _, _ in CASES + APP_CASES}) == len(CASES) + len(APP_CASES)
+
+
+@pytest.mark.parametrize(("argv", "needle"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_naf_refuses_in_one_line_and_writes_nothing(argv, needle, in_files, capsys) -> None:
+    before = _snapshot(in_files)
+    code = _run(main, argv)
+    err = capsys.readouterr().err
+    _check_refused(code, err, "naf", needle)
+    assert _snapshot(in_files) == before
+
+
+@pytest.mark.parametrize(("argv", "needle"), [c[1:] for c in APP_CASES], ids=[c[0] for c in APP_CASES])
+def test_app_refuses_in_one_line_and_writes_nothing(argv, needle, in_files, capsys) -> None:
+    from naf_app.main import main as app_main
+
+    before = _snapshot(in_files)
+    code = _run(app_main, argv)
+    _check_refused(code, capsys.readouterr().err, "naf-app", needle)
+    assert _snapshot(in_files) == before
+
+
+def test_force_replaces_an_existing_output(in_files, capsys) -> None:
+    target = in_files / "forced.png"
+    target.write_bytes(b"old")
+    assert _run(main, ["scene", "show", TWO, "-o", "forced.png", "--grid", "0"]) == 2
+    assert target.read_bytes() == b"old"
+    assert _run(main, ["scene", "show", TWO, "-o", "forced.png", "--grid", "0", "-y"]) == 0
+    assert target.read_bytes().startswith(b"\x89PNG")
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    target.unlink()
+    capsys.readouterr()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_default_output_is_the_commands_own_and_is_replaced(in_files, capsys) -> None:
+    """`naf scene show` without -o writes <scene>_plan.png and may replace it on the next run."""
+    for _ in range(2):
+        assert _run(main, ["scene", "show", TWO, "--grid", "0"]) == 0
+    (written,) = in_files.glob("*_plan.png")
+    written.unlink()
+    capsys.readouterr()
+
+
+MEMORY_CEILING = 2 * 1024**3
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CEILING, MEMORY_CEILING))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["scene", "show", "huge.json", "-o", "plan.png"],
+        ["scene", "show", "millimetres.json", "-o", "plan.png"],
+        ["data", "make", "--scene", "apartment_1", "-o", "d.h5", "--listener-spacing", "0.01",
+         "--listeners-per-emitter", "all"],
+        ["data", "make", "--scene", "apartment_1", "-o", "d.h5", "--listener-spacing", "0.01",
+         "--emitter-spacing", "0.01", "--listeners-per-emitter", "all"],
+    ],
+    ids=["huge-coordinates", "millimetres", "fine-listener-grid", "too-many-pairs"],
+)
+def test_memory_blow_ups_are_refused_under_a_ceiling(argv, files) -> None:
+    before = _snapshot(files)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "NAF_DATA_DIR": str(files / "data")}
+    proc = subprocess.run([sys.executable, "-m", "naf_model.cli", *argv], cwd=files, env=env, capture_output=True,
+                          text=True, preexec_fn=_limit_memory, timeout=120)
+    _check_refused(proc.returncode, proc.stderr, "naf", "")
+    assert _snapshot(files) == before
+
+
+COORDINATES = st.floats() | st.integers() | st.text(max_size=2)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    rooms=st.lists(
+        st.fixed_dictionaries(
+            {"name": st.text(max_size=4), "polygon": st.lists(st.lists(COORDINATES, max_size=3), max_size=6)}
+        ),
+        max_size=3,
+    ),
+    extra=st.dictionaries(st.sampled_from(["doors", "windows", "obstacles", "ceiling_height", "ear_height",
+                                            "wall_thickness", "defaults"]), JSON_VALUES, max_size=3),
+)
+def test_any_scene_file_is_a_scene_or_one_scene_error(rooms, extra, tmp_path_factory) -> None:
+    path = tmp_path_factory.mktemp("hyp") / "scene.json"
+    path.write_text(json.dumps({"name": "h", "rooms": rooms, **extra}))
+    try:
+        scene = load_scene(path)
+    except NafError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert max(scene.bounds[2] - scene.bounds[0], scene.bounds[3] - scene.bounds[1]) <= 200
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    option=st.sampled_from([("render", "--seconds"), ("render", "--heading"), ("loudness", "--spacing"),
+                            ("train", "--minutes"), ("data make", "--listener-spacing"), ("probe", "--test-fraction"),
+                            ("train", "--seed"), ("render", "--emitter")]),
+    value=st.text(max_size=8) | st.floats().map(repr) | st.integers().map(str),
+)
+def test_any_option_value_parses_or_is_refused_in_one_line(option, value) -> None:
+    command, flag = option
+    argv = [*command.split(), "--scene", "s", flag, value]
+    if flag == "--emitter":
+        argv.append("1")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            _PARSER.parse_known_args(argv)
+        except SystemExit as exc:
+            assert exc.code == 2
+        else:
+            assert not err.getvalue()
+    text = err.getvalue()
+    assert len(text.strip().splitlines()) <= 1 and "Traceback" not in text, text
+
+
+_PARSER = build_parser()
