@@ -163,8 +163,11 @@ class DataSet:
                 "the file is damaged: run `naf data make --overwrite` again"
             )
         split = f["split"][()]
-        if n_pairs and not np.isin(split, (0, 1)).all():
-            raise DataError(f"{self.path}: split holds codes other than 0 (train) and 1 (test); remake it")
+        if n_pairs and not np.isin(split, (SPLIT_TRAIN, SPLIT_TEST, SPLIT_VALIDATION)).all():
+            raise DataError(
+                f"{self.path}: split holds codes other than {SPLIT_TRAIN} (train), {SPLIT_TEST} (test) and "
+                f"{SPLIT_VALIDATION} (validation); remake it"
+            )
         for name in ("emitters", "listeners", "stats/mean", "stats/std"):
             if not np.isfinite(f[name][()]).all():
                 raise DataError(
