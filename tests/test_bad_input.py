@@ -139,7 +139,7 @@ SCENE_FILES = ["binary.json", "binary_scene", "strings.json", "nan.json", "milli
 NUMBERS_BAD = ["nan", "inf", "-inf", "abc", ""]
 RENDER = ["render", "--scene", TWO, "--emitter", "1", "1", "--listener", "3", "2"]
 WALK = ["walk", "--scene", TWO, "--emitter", "1", "1"]
-LOUD = ["loudness", "--scene", "apartment_1", "--emitter", "2", "2"]
+LOUD = ["loudness", "--scene", TWO, "--emitter", "1", "1"]
 
 
 def _cases() -> list[tuple[str, list[str], str]]:
@@ -306,7 +306,7 @@ def _cases() -> list[tuple[str, list[str], str]]:
         add(f"loudness-spacing-{v}", [*LOUD, "--spacing", v, "-o", "m.png"], "--spacing")
     for v in ["nan", "inf"]:
         add(f"loudness-heading-{v}", [*LOUD, "--heading", v, "-o", "m.png"], "--heading")
-        add(f"loudness-emitter-{v}", ["loudness", "--scene", "apartment_1", "--emitter", v, "2", "-o", "m.png"],
+        add(f"loudness-emitter-{v}", ["loudness", "--scene", TWO, "--emitter", v, "2", "-o", "m.png"],
             "--emitter")
     add("loudness-device", [*LOUD, "--device", "banana", "-o", "m.png"], "--device")
     if NO_CUDA:
@@ -320,7 +320,7 @@ def _cases() -> list[tuple[str, list[str], str]]:
     for scene in ["binary.json", "strings.json", "huge.json", "no_such_scene"]:
         add(f"loudness-scene-{scene}", ["loudness", "--scene", scene, "--emitter", "2", "2", "-o", "m.png"])
     for cmd in ["tsne", "probe"]:
-        base = [cmd, "--scene", "apartment_1", "-o", f"{cmd}.png"]
+        base = [cmd, "--scene", TWO, "-o", f"{cmd}.png"]
         for v in ["nan", "0", "-1", "1e-9"]:
             add(f"{cmd}-spacing-{v}", [*base, "--spacing", v], "--spacing")
         for v in ["0", "-1", "abc"]:
@@ -329,14 +329,14 @@ def _cases() -> list[tuple[str, list[str], str]]:
         add(f"{cmd}-device", [*base, "--device", "banana"], "--device")
         add(f"{cmd}-ckpt-nan", [*base, "--checkpoint", "nan.pt"], "NaN")
         add(f"{cmd}-ckpt-truncated", [*base, "--checkpoint", "truncated.pt"])
-        add(f"{cmd}-o-existing", [cmd, "--scene", "apartment_1", "-o", "existing.png"], "--force")
-        add(f"{cmd}-o-txt", [cmd, "--scene", "apartment_1", "-o", "x.txt"], "unknown file type")
-    probe = ["probe", "--scene", "apartment_1", "-o", "probe.png"]
+        add(f"{cmd}-o-existing", [cmd, "--scene", TWO, "-o", "existing.png"], "--force")
+        add(f"{cmd}-o-txt", [cmd, "--scene", TWO, "-o", "x.txt"], "unknown file type")
+    probe = ["probe", "--scene", TWO, "-o", "probe.png"]
     for v in ["0", "1", "nan", "-0.1", "1.5", "abc"]:
         add(f"probe-test-fraction-{v}", [*probe, "--test-fraction", v], "--test-fraction")
     add("probe-json-txt", [*probe, "--json", "p.txt"], "unknown file type")
     add("probe-json-existing", [*probe, "--json", "existing.json"], "--force")
-    add("probe-json-is-output", ["probe", "--scene", "apartment_1", "-o", "same.png", "--json", "same.png"])
+    add("probe-json-is-output", ["probe", "--scene", TWO, "-o", "same.png", "--json", "same.png"])
 
     # bench
     for v in ["banana", "gpu"]:
