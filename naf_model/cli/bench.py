@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=64, help="IRs per batch for the throughput")
     p.add_argument("--batches", type=int, default=4, help="batches timed")
     p.add_argument("--map-spacing", type=float, default=0.25, help="loudness map grid, metres")
-    p.add_argument("--error-pairs", type=int, default=32, help="held-out pairs scored (0: skip)")
+    p.add_argument("--error-pairs", type=int, default=32, help="validation pairs scored (0: skip)")
     p.add_argument(
         "--budget",
         type=float,
