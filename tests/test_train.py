@@ -42,11 +42,11 @@ def test_training_writes_checkpoints_and_learns(data, tmp_path):
     assert result.step == 90 and not result.interrupted
     log = _log(tmp_path)
     assert sorted(log) == [30, 60, 90]
-    assert log[90]["test_spectral_error"] < log[30]["test_spectral_error"]
+    assert log[90]["validation_spectral_error"] < log[30]["validation_spectral_error"]
     ckpt = load_checkpoint(result.checkpoint, scene_hash=two_room_scene().geometry_hash())
     assert ckpt.training["step"] == 90 and ckpt.scene_name == "two_room" and ckpt.plan is not None
     best = load_checkpoint(result.best)
-    assert best.metrics["test_spectral_error"] == min(d["test_spectral_error"] for d in log.values())
+    assert best.metrics["validation_spectral_error"] == min(d["validation_spectral_error"] for d in log.values())
 
 
 _CHILD = """
@@ -83,7 +83,7 @@ def test_resume_after_kill_continues_exactly(data, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     log_a, log_b = _log(killed), _log(tmp_path / "straight")
     later = [s for s in log_b if s > stopped_at]
-    assert later and all(log_a[s]["test_spectral_error"] == log_b[s]["test_spectral_error"] for s in later)
+    assert later and all(log_a[s]["validation_spectral_error"] == log_b[s]["validation_spectral_error"] for s in later)
 
 
 def test_cli_sigterm_saves_first_and_resume_finishes(data, tmp_path):

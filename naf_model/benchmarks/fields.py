@@ -31,7 +31,7 @@ class BenchConfig:
     """What to measure and how often.
 
     n_single: single-IR calls timed per device (p50/p99 over them); batch_size x n_batches IRs for the
-    throughput; map_spacing: loudness map grid (metres); error_pairs: held-out pairs scored (0: none);
+    throughput; map_spacing: loudness map grid (metres); error_pairs: validation pairs scored (0: none);
     devices: any of "cpu-1" (one thread), "cpu" (all threads), "cuda" (skipped when absent);
     data: data set for the errors (default `data/<scene>.h5`); seed: positions and pair subset.
     budget_s bounds each measurement for slow (per-pixel) presets: timing stops once it is spent (at least
@@ -212,10 +212,11 @@ def time_field(fld: Any, scene: Any, config: BenchConfig) -> dict[str, Any]:
 
 
 def held_out_errors(fld: Any, data_path: Path, n_pairs: int, seed: int) -> dict[str, float]:
-    """Spectral error and T60 error (%) of the field on a seeded subset of the data set's test pairs.
+    """Spectral error and T60 error (%) of the field on a seeded subset of the data set's validation pairs.
 
-    Uses `naf_model.evaluation.metrics`, so the numbers mean what `naf eval` reports (random-phase T60,
-    failures counted as 100 %).
+    Comparing presets is a recipe choice, so it reads the validation split; the test split is left to
+    `naf eval`. Uses `naf_model.evaluation.metrics`, so the numbers mean what `naf eval` reports (random-phase
+    T60, failures counted as 100 %).
     """
     from naf_model.data import DataSet
     from naf_model.evaluation import metrics
@@ -223,22 +224,23 @@ def held_out_errors(fld: Any, data_path: Path, n_pairs: int, seed: int) -> dict[
     with DataSet(data_path) as ds:
         if ds.meta.scene_name != fld.scene_name:
             raise NafError(f"{data_path} holds scene {ds.meta.scene_name!r}, the field {fld.scene_name!r}")
-        test = ds.indices("test")
-        if len(test) == 0:
-            raise NafError(f"{data_path} has no test pairs")
+        held_out = ds.indices("validation")
+        if len(held_out) == 0:
+            raise NafError(f"{data_path} has no validation pairs; remake it with `naf data`")
         rng = np.random.default_rng(seed)
-        test = np.sort(rng.choice(test, min(n_pairs, len(test)), replace=False))
-        gt = ds.read_spec(test).astype(np.float32)  # (Q, 4, 2, F, T)
-        pairs = ds.pairs[test]
+        held_out = np.sort(rng.choice(held_out, min(n_pairs, len(held_out)), replace=False))
+        gt = ds.read_spec(held_out).astype(np.float32)  # (Q, 4, 2, F, T)
+        pairs = ds.pairs[held_out]
         em, li = ds.emitters[pairs[:, 0]], ds.listeners[pairs[:, 1]]
         headings = ds.orientations.astype(np.float64)
         n_samples = ds.meta.ir_length
     k = len(headings)
-    pred = fld.query_batch(np.repeat(em, k, axis=0), np.repeat(li, k, axis=0), np.tile(headings, len(test)))
+    n = len(held_out)
+    pred = fld.query_batch(np.repeat(em, k, axis=0), np.repeat(li, k, axis=0), np.tile(headings, n))
     gt = gt.reshape((-1,) + gt.shape[2:])
     params = metrics.acoustic_parameters(gt, n_samples, seed)
     errors = metrics.item_errors(np.asarray(pred, np.float32), gt, params, n_samples, seed).summary()
-    return {"spectral": errors["spectral"], "t60_pct": errors["t60_pct"], "n_pairs": len(test)}
+    return {"spectral": errors["spectral"], "t60_pct": errors["t60_pct"], "n_pairs": n}
 
 
 def bench_checkpoint(
@@ -286,7 +288,7 @@ def _errors_or_note(fld: Any, data_path: Path, config: BenchConfig, notes: list[
     except NafError as exc:
         notes.append(f"no held-out errors: {exc}")
         return {}
-    notes.append(f"errors on {errors['n_pairs']} held-out pairs of {data_path.name}")
+    notes.append(f"errors on {errors['n_pairs']} held-out pairs (validation split) of {data_path.name}")
     return errors
 
 

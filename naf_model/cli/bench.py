@@ -51,7 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--error-pairs",
         type=validate.number(int, low=0, high=1_000_000),
         default=32,
-        help="held-out pairs scored (0: skip)",
+        help="validation pairs scored (0: skip)",
     )
     p.add_argument(
         "--budget",

@@ -103,10 +103,10 @@ def _train(args: argparse.Namespace) -> int:
     result = train_field(preset(name), options, scene)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0
-    error = result.metrics.get("test_spectral_error")
+    error = result.metrics.get("validation_spectral_error")
     shown = f"{error:.4f}" if error is not None else "n/a"
     print(
-        f"naf: step {result.step}/{result.total_steps}, held-out spectral error {shown}; "
+        f"naf: step {result.step}/{result.total_steps}, validation spectral error {shown}; "
         f"checkpoint {result.checkpoint}, best {result.best if result.best.is_file() else '(none written yet)'}"
     )
     if args.export is not None and not result.interrupted:

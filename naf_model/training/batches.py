@@ -120,20 +120,21 @@ class HeldOut:
     frame: torch.Tensor  # (B, P) long
 
 
-def held_out_sample(test: SplitArrays, n_items: int = 64, n_pixels: int = 2048, seed: int = 0) -> HeldOut:
-    """Fixed (seeded) test items and pixels: the same for every model, so errors are comparable."""
+def held_out_sample(split: SplitArrays, n_items: int = 64, n_pixels: int = 2048, seed: int = 0) -> HeldOut:
+    """Fixed (seeded) items and pixels of a held-out split (training uses the validation split): the same for
+    every model, so errors are comparable."""
     g = torch.Generator().manual_seed(seed)
-    n = min(n_items, len(test) * 4)
-    flat = torch.randperm(len(test) * 4, generator=g)[:n]
+    n = min(n_items, len(split) * 4)
+    flat = torch.randperm(len(split) * 4, generator=g)[:n]
     pair, orientation = flat // 4, flat % 4
-    n_freq, n_frames = test.spec.shape[-2:]
+    n_freq, n_frames = split.spec.shape[-2:]
     freq = torch.randint(n_freq, (n, n_pixels), generator=g)
     frame = torch.randint(n_frames, (n, n_pixels), generator=g)
     return HeldOut(
-        test.emitters[pair],
-        test.listeners[pair],
+        split.emitters[pair],
+        split.listeners[pair],
         orientation,
-        test.spec[pair, orientation].float(),
+        split.spec[pair, orientation].float(),
         freq,
         frame,
     )

@@ -16,8 +16,10 @@ Launch (apartment_1; `--preset fast` is the default, `paper`/`medium`/`cpu` are 
     # continue exactly where a run stopped (model, optimizer, LR schedule, step, RNG states)
     naf train --scene apartment_1 --preset fast --resume
 
-Each rank draws its own batches (seed + rank); rank 0 logs, evaluates held-out pairs and writes checkpoints
-(`.module` unwrapped). Ctrl-C or SIGTERM stops every rank after the current step and saves first.
+Each rank draws its own batches (seed + rank); rank 0 logs, evaluates the validation split's held-out pairs
+(`validation_spectral_error`; best.pt is the checkpoint with the lowest) and writes checkpoints (`.module`
+unwrapped). The test split is never read here: it is left to `naf eval`. Ctrl-C or SIGTERM stops every rank
+after the current step and saves first.
 """
 
 from __future__ import annotations
@@ -207,7 +209,7 @@ def _train(
         torch.set_rng_state(rng["torch"])
     calibrate = options.minutes is not None
     ddp = DistributedDataParallel(model) if ctx.distributed else model
-    held_out = held_out_sample(data.test)
+    held_out = held_out_sample(data.validation)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if ctx.device.type == "cuda" else nullcontext()
     plan, holes = plan_rings(scene.free_space) if scene is not None else (None, [])
 
@@ -246,7 +248,7 @@ def _train(
             return
         error = held_out_error(model, held_out, data.stats, ctx.device)
         metrics.update(
-            {"step": step, "test_spectral_error": error, "wall_s": time.time() - started + prior_wall}
+            {"step": step, "validation_spectral_error": error, "wall_s": time.time() - started + prior_wall}
         )
         ckpt.metrics = dict(metrics)
         if error < best:

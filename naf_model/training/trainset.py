@@ -1,4 +1,5 @@
-"""Reads a naf data set (`naf_model.data.DataSet`) into memory for training and held-out checks."""
+"""Reads a naf data set's training and validation splits (`naf_model.data.DataSet`) into memory for training
+and checkpoint selection; the test split is left to `naf eval`."""
 
 from __future__ import annotations
 
@@ -23,19 +24,21 @@ _BLOCK = 256
 
 @dataclass
 class TrainingSet:
-    """Train and test splits in memory (float16 spectrograms), normalisation stats and the data set's
+    """Train and validation splits in memory (float16 spectrograms), normalisation stats and the data set's
     attributes (`meta`: scene_name, scene_hash, n_frames, ir_length, sample_rate, n_fft, hop, n_freq)."""
 
     train: SplitArrays
-    test: SplitArrays
+    validation: SplitArrays
     stats: SpectrogramStats
     meta: dict[str, Any]
     path: Path
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
-        """Bounding box of every emitter and listener position, metres."""
-        xy = torch.cat([self.train.emitters, self.train.listeners, self.test.emitters, self.test.listeners])
+        """Bounding box of the training and validation emitter and listener positions, metres (the test
+        split's positions stay unread, so they cannot shape the grid)."""
+        splits = (self.train, self.validation)
+        xy = torch.cat([t for s in splits for t in (s.emitters, s.listeners)])
         lo, hi = xy.min(0).values.tolist(), xy.max(0).values.tolist()
         return (lo[0], lo[1], hi[0], hi[1])
 
@@ -61,13 +64,14 @@ def _read_split(ds: DataSet, split: str) -> SplitArrays:
 
 
 def load_training_set(path: str | os.PathLike[str]) -> TrainingSet:
-    """Load both splits and the stats; DataError if the file is missing, damaged, or lacks a split."""
+    """Load the training and validation splits and the stats; DataError if the file is missing, damaged, or
+    lacks either split."""
     path = Path(path)
     with DataSet(path) as ds:
         spec = ds.spec
         check_memory(spec.size * spec.dtype.itemsize, f"loading the {spec.shape[0]:,} spectrograms of {path}",
                      "train on a smaller data set (coarser spacings in `naf data make`) or a larger machine")
-        train, test = _read_split(ds, "train"), _read_split(ds, "test")
+        train, validation = _read_split(ds, "train"), _read_split(ds, "validation")
         stats = SpectrogramStats(np.asarray(ds.stats.mean, np.float32), np.asarray(ds.stats.std, np.float32))
         m = ds.meta
         meta = {
@@ -79,6 +83,8 @@ def load_training_set(path: str | os.PathLike[str]) -> TrainingSet:
             "simulation": m.simulation,
         }
         meta.update({"n_fft": N_FFT, "hop": HOP, "n_freq": N_FREQ})  # DataSet rejects other STFT settings
-    if len(train) == 0 or len(test) == 0:
-        raise DataError(f"{path} needs training and test pairs (has {len(train)} and {len(test)}); remake it")
-    return TrainingSet(train, test, stats, meta, path)
+    if len(train) == 0 or len(validation) == 0:
+        raise DataError(
+            f"{path} needs training and validation pairs (has {len(train)} and {len(validation)}); remake it"
+        )
+    return TrainingSet(train, validation, stats, meta, path)
