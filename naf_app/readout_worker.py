@@ -9,13 +9,14 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from PyQt6.QtCore import QThread, pyqtSignal
+from PyQt6.QtCore import pyqtSignal
 
 from naf_app.state import FIELD, SIMULATION
+from naf_app.threads import StoppableThread
 from naf_app.worker import describe_error
 
 
-class ReadoutWorker(QThread):
+class ReadoutWorker(StoppableThread):
     """`submit(seq, field_ir, simulation_ir)`; signals done({"seq", FIELD: IrReadout, SIMULATION: IrReadout
     or None}) and failed(str)."""
 
@@ -33,12 +34,6 @@ class ReadoutWorker(QThread):
         with self._cond:
             self._pending = (seq, field_ir, simulation_ir)
             self._cond.notify()
-
-    def stop(self) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
-        self.wait()
 
     def run(self) -> None:
         from naf_model.evaluation.readout import ir_readout

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PyQt6.QtCore import QThread, pyqtSignal
+from PyQt6.QtCore import pyqtSignal
 
 from naf_app.state import PLAYED_PHASE, FieldInfo, IrAnswer
+from naf_app.threads import StoppableThread
 from naf_model.audio import MAIN
 from naf_model.errors import NafError
 from naf_model.rendering.calibration import reference_irs
@@ -56,7 +57,7 @@ def describe_error(exc: BaseException) -> str:
     return text if isinstance(exc, NafError) else f"{type(exc).__name__}: {text}"
 
 
-class FieldWorker(QThread):
+class FieldWorker(StoppableThread):
     """Owns the field; `load()` and `request()` may be called from the UI thread at any rate.
 
     Signals: loaded(FieldInfo), loadFailed(str), answered(IrAnswer), failed(str).
@@ -111,13 +112,6 @@ class FieldWorker(QThread):
             )
             self._cond.notify()
             return self._seq
-
-    def stop(self) -> None:
-        """Finish the current answer, drop the rest and wait for the thread to end."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
-        self.wait()
 
     def run(self) -> None:
         while True:

@@ -179,18 +179,26 @@ def _raw_storage(ctx: RowContext) -> tuple[float, str]:
     )
 
 
-def paper_baseline_rows(ctx: RowContext, paper_codecs: list[codecs.Codec]) -> list:
-    """The paper's nearest / linear (silence outside the hull) on raw IRs and its per-file stereo codecs."""
-    train_points = baselines.paper_points(*ctx.ds.positions("train"))
-    query_points = baselines.paper_points(*_query_positions(ctx))
+def _interpolation(ctx: RowContext, points, nearest, linear, rules: str) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Nearest and linear weights of one rule set (`points` maps (emitters, listeners) to its query space),
+    the training rows they use (U,) and those rows' raw IRs (U, 4, 2, N) float16; timed as `<rules>_weights_s`."""
+    train_points = points(*ctx.ds.positions("train"))
+    query_points = points(*_query_positions(ctx))
     t0 = time.perf_counter()
     methods = {
-        "Nearest neighbour": baselines.paper_nearest_weights(train_points, query_points),
-        "Linear interpolation": baselines.paper_linear_weights(train_points, query_points),
+        "Nearest neighbour": nearest(train_points, query_points),
+        "Linear interpolation": linear(train_points, query_points),
     }
-    ctx.timing["paper_weights_s"] = time.perf_counter() - t0
+    ctx.timing[f"{rules}_weights_s"] = time.perf_counter() - t0
     used = np.union1d(*(w.used() for w in methods.values()))
-    raw = ctx.ds.read_ir(ctx.train[used])  # (U, 4, 2, N) float16
+    return methods, used, ctx.ds.read_ir(ctx.train[used])
+
+
+def paper_baseline_rows(ctx: RowContext, paper_codecs: list[codecs.Codec]) -> list:
+    """The paper's nearest / linear (silence outside the hull) on raw IRs and its per-file stereo codecs."""
+    methods, used, raw = _interpolation(
+        ctx, baselines.paper_points, baselines.paper_nearest_weights, baselines.paper_linear_weights, "paper"
+    )
     outside = 100 * methods["Linear interpolation"].fallback.mean()
     method_notes = {"Linear interpolation": [f"{outside:.1f} % of queries lie outside the hull: silence"]}
     versions = [(None, raw, *_raw_storage(ctx), [])]
@@ -223,16 +231,9 @@ def paper_baseline_rows(ctx: RowContext, paper_codecs: list[codecs.Codec]) -> li
 
 def naf_baseline_rows(ctx: RowContext, naf_codecs: list[codecs.Codec]) -> list:
     """naf's earlier baselines: nearest fallback outside the hull, per-channel codecs, random-phase metrics."""
-    train_points = baselines.pair_points(*ctx.ds.positions("train"))
-    query_points = baselines.pair_points(*_query_positions(ctx))
-    t0 = time.perf_counter()
-    methods = {
-        "Nearest neighbour": baselines.nearest_weights(train_points, query_points),
-        "Linear interpolation": baselines.linear_weights(train_points, query_points),
-    }
-    ctx.timing["naf_weights_s"] = time.perf_counter() - t0
-    used = np.union1d(*(w.used() for w in methods.values()))
-    raw = ctx.ds.read_ir(ctx.train[used])
+    methods, used, raw = _interpolation(
+        ctx, baselines.pair_points, baselines.nearest_weights, baselines.linear_weights, "naf"
+    )
     fallback = 100 * methods["Linear interpolation"].fallback.mean()
     method_notes = {"Linear interpolation": [f"{fallback:.1f} % of queries outside the hull used the nearest pair"]}
     versions = [(None, raw, *_raw_storage(ctx), [])]

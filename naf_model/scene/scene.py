@@ -225,30 +225,19 @@ class Scene:
         return None
 
     # ---- geometry for the simulator and for drawing ---------------------------------------------------
+    def _boundary(self, for_simulator: bool) -> list[Surface]:
+        return boundary_surfaces(
+            self.plan, self._room_pieces, self.rooms, self.windows, self.wall_thickness, self.ceiling_height,
+            self.obstacles, for_simulator=for_simulator,
+        )  # fmt: skip
+
     @cached_property
     def _surfaces(self) -> list[Surface]:
-        return boundary_surfaces(
-            self.plan,
-            self._room_pieces,
-            self.rooms,
-            self.windows,
-            self.wall_thickness,
-            self.ceiling_height,
-            self.obstacles,
-        )
+        return self._boundary(for_simulator=False)
 
     @cached_property
     def _simulation_surfaces(self) -> list[Surface]:
-        return boundary_surfaces(
-            self.plan,
-            self._room_pieces,
-            self.rooms,
-            self.windows,
-            self.wall_thickness,
-            self.ceiling_height,
-            self.obstacles,
-            for_simulator=True,
-        )
+        return self._boundary(for_simulator=True)
 
     def simulation_surfaces(self) -> list[Surface]:
         """The walls pyroomacoustics gets: `surfaces()` with the floor uncut under standing obstacles and no
