@@ -15,42 +15,50 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from naf_model.cli import validate
+from naf_model.cli import options, validate
+
+COMMANDS = (
+    (
+        "loudness",
+        "loudness heatmap over the floor plan for one emitter (PNG)",
+        "Predicted loudness (dB re the map maximum) at every free cell of a grid, for a fixed "
+        "emitter and listener head orientation, drawn under the floor plan.",
+    ),
+    (
+        "tsne",
+        "t-SNE of the field's features at a grid of emitters, as colours on the plan (PNG)",
+        "Network features at each emitter position (averaged over probe listeners and the four "
+        "orientations), reduced to 3-D by t-SNE and shown as RGB on the floor plan (NAF paper, Fig. 6).",
+    ),
+    (
+        "probe",
+        "linear probe from features to distance-to-wall, R^2 on held-out positions (PNG, JSON)",
+        "Ridge regression from the field's emitter features to the distance to the nearest wall "
+        "(from the scene geometry); reports explained variance on held-out positions.",
+    ),
+)
+"""(name, help, description) of each analysis subcommand."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the three analysis subcommands."""
-    p = subparsers.add_parser(
-        "loudness",
-        help="loudness heatmap over the floor plan for one emitter (PNG)",
-        description="Predicted loudness (dB re the map maximum) at every free cell of a grid, for a fixed "
-        "emitter and listener head orientation, drawn under the floor plan.",
-    )
-    _common(p, "loudness.png")
+    own_args = {"loudness": _loudness_args, "tsne": _feature_args, "probe": _probe_args}
+    runners = {"loudness": run_loudness, "tsne": run_tsne, "probe": run_probe}
+    for name, help_text, description in COMMANDS:
+        p = subparsers.add_parser(name, help=help_text, description=description)
+        _common(p, f"{name}.png")
+        own_args[name](p)
+        _declare(p, json=name == "probe")
+        p.set_defaults(func=runners[name])
+
+
+def _loudness_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--emitter", nargs=2, type=validate.coordinate, required=True, metavar=("X", "Y"), help="metres")
     p.add_argument("--heading", type=validate.heading, default=0.0, help="listener heading, degrees CCW from +x")
     p.add_argument("--spacing", type=validate.spacing(), default=0.25, help="grid spacing in metres (default 0.25)")
-    _declare(p)
-    p.set_defaults(func=run_loudness)
 
-    p = subparsers.add_parser(
-        "tsne",
-        help="t-SNE of the field's features at a grid of emitters, as colours on the plan (PNG)",
-        description="Network features at each emitter position (averaged over probe listeners and the four "
-        "orientations), reduced to 3-D by t-SNE and shown as RGB on the floor plan (NAF paper, Fig. 6).",
-    )
-    _common(p, "tsne.png")
-    _feature_args(p)
-    _declare(p)
-    p.set_defaults(func=run_tsne)
 
-    p = subparsers.add_parser(
-        "probe",
-        help="linear probe from features to distance-to-wall, R^2 on held-out positions (PNG, JSON)",
-        description="Ridge regression from the field's emitter features to the distance to the nearest wall "
-        "(from the scene geometry); reports explained variance on held-out positions.",
-    )
-    _common(p, "probe.png")
+def _probe_args(p: argparse.ArgumentParser) -> None:
     _feature_args(p)
     p.add_argument(
         "--test-fraction",
@@ -64,19 +72,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip the same probe on an untrained copy of the network (the chance level of the features)",
     )
-    _declare(p, json=True)
-    p.set_defaults(func=run_probe)
 
 
 def _common(p: argparse.ArgumentParser, default_out: str) -> None:
-    p.add_argument("--scene", required=True, help="bundled scene name or scene file")
+    options.add_scene(p, "bundled scene name or scene file")
     p.add_argument(
         "--checkpoint",
         type=Path,
         default=None,
         help="field checkpoint (default: the bundled one, else the newest best.pt under runs/<scene>/)",
     )
-    p.add_argument("--device", default="auto", type=validate.device_name, help="auto, cpu or cuda[:N] (default auto)")
+    options.add_device(p)
     p.add_argument("-o", "--output", type=Path, default=Path(default_out), help="PNG to write")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     validate.add_force(p)
@@ -99,7 +105,7 @@ def _feature_args(p: argparse.ArgumentParser) -> None:
         default=64,
         help="probe listeners the features are averaged over",
     )
-    p.add_argument("--seed", type=validate.seed, default=0, help="seed for probe listeners, t-SNE and the split")
+    options.add_seed(p, "seed for probe listeners, t-SNE and the split")
 
 
 def load_field(scene_arg: str, checkpoint: Path | None, device: str) -> tuple[Any, Any, Path]:

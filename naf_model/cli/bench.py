@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from naf_model.cli import validate
+from naf_model.cli import options, validate
 from naf_model.errors import NafError
 
 DEFAULT_DEVICES = ("cpu-1", "cpu", "cuda")
@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="checkpoint files or run folders (default: each scene's default field, the bundled checkpoint "
         "else the newest best.pt under runs/<scene>/)",
     )
-    p.add_argument("--scene", default=None, help="scene name or file for the checkpoints (default: theirs)")
+    options.add_scene(p, "scene name or file for the checkpoints (default: theirs)", required=False)
     p.add_argument("--data", type=Path, default=None, help="data set for held-out errors and --train-speed")
     p.add_argument(
         "--devices",
@@ -36,43 +36,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=DEFAULT_DEVICES,
         help="cpu-1, cpu, cuda (default: all; cuda is skipped without a GPU unless named)",
     )
-    p.add_argument(
-        "--single",
-        type=validate.number(int, low=1, high=1_000_000),
-        default=100,
-        help="single-IR calls timed per device",
-    )
-    p.add_argument(
-        "--batch", type=validate.number(int, low=1, high=65_536), default=64, help="IRs per batch for the throughput"
-    )
-    p.add_argument("--batches", type=validate.number(int, low=1, high=100_000), default=4, help="batches timed")
-    p.add_argument("--map-spacing", type=validate.spacing(), default=0.25, help="loudness map grid, metres")
-    p.add_argument(
-        "--error-pairs",
-        type=validate.number(int, low=0, high=1_000_000),
-        default=32,
-        help="validation pairs scored (0: skip)",
-    )
-    p.add_argument(
-        "--budget",
-        type=validate.number(float, low=0, low_open=True, high=86_400, unit="s"),
-        default=20.0,
-        help="seconds per measurement before timing stops early; a slower map is estimated (default 20)",
-    )
-    p.add_argument("--seed", type=validate.seed, default=0)
+    budget = validate.number(float, low=0, low_open=True, high=86_400, unit="s")
+    options.add_rows(p, [
+        ("--single", options.count(1_000_000), 100, "single-IR calls timed per device"),
+        ("--batch", options.count(65_536), 64, "IRs per batch for the throughput"),
+        ("--batches", options.count(100_000), 4, "batches timed"),
+        ("--map-spacing", validate.spacing(), 0.25, "loudness map grid, metres"),
+        ("--error-pairs", options.count(1_000_000, low=0), 32, "validation pairs scored (0: skip)"),
+        ("--budget", budget, 20.0, "seconds per measurement before timing stops early; a slower map is estimated "
+         "(default 20)"),
+    ])  # fmt: skip
+    options.add_seed(p)
     p.add_argument("--json", type=Path, default=None, help="also write all rows as JSON here")
     p.add_argument("--train-speed", action="store_true", help="also measure training samples/s per preset")
     p.add_argument("--presets", nargs="+", default=None, help="presets for --train-speed (default: all)")
     p.add_argument(
-        "--train-steps",
-        type=validate.number(int, low=1, high=1_000_000),
-        default=50,
-        help="training steps per preset for --train-speed",
+        "--train-steps", type=options.count(1_000_000), default=50, help="training steps per preset for --train-speed"
     )
     p.add_argument(
         "--train-device", default="auto", type=validate.device_name, help="device for --train-speed (default auto)"
     )
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `naf bench`."""
@@ -116,12 +99,9 @@ def run(args: argparse.Namespace) -> int:
         n_single=args.single,
         batch_size=args.batch,
         n_batches=args.batches,
-        map_spacing=args.map_spacing,
-        error_pairs=args.error_pairs,
         devices=tuple(args.devices),
-        data=args.data,
-        seed=args.seed,
         budget_s=args.budget,
+        **options.pick(args, "map_spacing", "error_pairs", "data", "seed"),
     )
     if min(config.n_single, config.batch_size, config.n_batches) < 1:
         raise NafError("--single, --batch and --batches must be at least 1")

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from naf_model.cli import validate
+from naf_model.cli import options, validate
 from naf_model.errors import DataError
 
 DATA_SUFFIXES = (".h5", ".hdf5")
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "IRs, a train/test split and normalisation stats to one HDF5 file. Interrupted runs resume from "
         "<output>.parts/; --shard i/N builds only a slice of the parts for `naf data merge`.",
     )
-    make.add_argument("--scene", required=True, help="bundled scene name, scene.json path or mesh path")
+    options.add_scene(make, options.SCENE_OR_MESH)
     make.add_argument("-o", "--output", type=Path, help="output file (default: data/<scene>.h5)")
     make.add_argument("--workers", type=validate.number(int, low=1, high=1024),
         help="parallel simulation processes (default: all cores)")

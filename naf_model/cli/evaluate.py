@@ -6,7 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from naf_model.cli import validate
+from naf_model.cli import options, validate
+
+HELP = "score a field against interpolation baselines and the simulation floor"
+"""The one-line help of `naf eval`."""
+
+DESCRIPTION = (
+    "Score the held-out test pairs of a data set: the field, nearest-neighbour and linear "
+    "interpolation of training IRs under the paper's protocol (raw, AAC-LC 24 kbit/s and Opus 6 kbit/s "
+    "per stereo file, silence outside the hull, the paper's T60 rules) and under naf's earlier rules "
+    "(extra rows), and re-simulations with other ray-tracer seeds (the floor). Prints markdown tables "
+    "with bootstrap 95 %% intervals and a paired comparison of the field with the best baseline, and "
+    "writes them with a JSON copy to docs/results/<scene>.md and .json (metrics: docs/metrics.md)."
+)
+"""The `naf eval --help` description."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,34 +27,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from naf_model.conventions import PHASE_METHODS
     from naf_model.evaluation import DEFAULT_FLOOR_PAIRS, DEFAULT_MAX_PAIRS, FLOOR_REPEATS, RESAMPLES, RESULTS_DIR
 
-    parser = subparsers.add_parser(
-        "eval",
-        help="score a field against interpolation baselines and the simulation floor",
-        description="Score the held-out test pairs of a data set: the field, nearest-neighbour and linear "
-        "interpolation of training IRs under the paper's protocol (raw, AAC-LC 24 kbit/s and Opus 6 kbit/s "
-        "per stereo file, silence outside the hull, the paper's T60 rules) and under naf's earlier rules "
-        "(extra rows), and re-simulations with other ray-tracer seeds (the floor). Prints markdown tables "
-        "with bootstrap 95 %% intervals and a paired comparison of the field with the best baseline, and "
-        "writes them with a JSON copy to docs/results/<scene>.md and .json (metrics: docs/metrics.md).",
-    )
-    parser.add_argument("--scene", required=True, help="bundled scene name or scene.json path")
+    parser = subparsers.add_parser("eval", help=HELP, description=DESCRIPTION)
+    options.add_scene(parser, "bundled scene name or scene.json path")
     parser.add_argument(
         "--checkpoint", type=Path, help="field checkpoint (default: the bundled one, else the newest run's best.pt)"
     )
     parser.add_argument("--data", type=Path, help="data set file (default: data/<scene>.h5)")
-    parser.add_argument(
-        "--max-pairs",
-        type=_positive,
-        default=DEFAULT_MAX_PAIRS,
-        help=f"held-out pairs scored, a seeded subset if there are more (default {DEFAULT_MAX_PAIRS})",
-    )
-    parser.add_argument(
-        "--floor-pairs",
-        type=_non_negative,
-        default=DEFAULT_FLOOR_PAIRS,
-        help=f"held-out pairs simulated again for the floor row, 0 for none (default {DEFAULT_FLOOR_PAIRS}; "
-        "cached next to the data set)",
-    )
+    options.add_rows(parser, [
+        ("--max-pairs", _positive, DEFAULT_MAX_PAIRS,
+         f"held-out pairs scored, a seeded subset if there are more (default {DEFAULT_MAX_PAIRS})"),
+        ("--floor-pairs", _non_negative, DEFAULT_FLOOR_PAIRS,
+         f"held-out pairs simulated again for the floor row, 0 for none (default {DEFAULT_FLOOR_PAIRS}; "
+         "cached next to the data set)"),
+    ])  # fmt: skip
     parser.add_argument(
         "--offgrid",
         type=_non_negative,
@@ -63,20 +61,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=PHASE_METHODS[0],
         help=f"phase method of the played field rows (default {PHASE_METHODS[0]})",
     )
-    parser.add_argument(
-        "--floor-repeats",
-        type=_non_negative,
-        default=FLOOR_REPEATS,
-        help=f"ray-tracer seeds of the floor's re-simulations (default {FLOOR_REPEATS})",
-    )
-    parser.add_argument(
-        "--resamples", type=_positive, default=RESAMPLES, help=f"bootstrap resamples (default {RESAMPLES})"
-    )
+    options.add_rows(parser, [
+        ("--floor-repeats", _non_negative, FLOOR_REPEATS,
+         f"ray-tracer seeds of the floor's re-simulations (default {FLOOR_REPEATS})"),
+        ("--resamples", _positive, RESAMPLES, f"bootstrap resamples (default {RESAMPLES})"),
+    ])  # fmt: skip
     parser.add_argument("--no-codecs", action="store_true", help="skip the AAC and Opus rows")
-    parser.add_argument("--seed", type=validate.seed, default=0, help="seed of the pair subset and random phase")
-    parser.add_argument(
-        "--device", default="auto", type=validate.device_name, help="torch device for the field (default auto)"
-    )
+    options.add_seed(parser, "seed of the pair subset and random phase")
+    options.add_device(parser, "torch device for the field (default auto)")
     parser.add_argument(
         "--out-dir", type=Path, default=RESULTS_DIR, help="folder for <scene>.md/.json (default docs/results)"
     )
@@ -111,22 +103,9 @@ def _non_negative(text: str) -> int:
 def _run(args: argparse.Namespace) -> int:
     from naf_model.evaluation.runner import EvalConfig, evaluate
 
-    config = EvalConfig(
-        scene=args.scene,
-        data=args.data,
-        checkpoint=args.checkpoint,
-        max_pairs=args.max_pairs,
-        floor_pairs=args.floor_pairs,
-        floor_repeats=args.floor_repeats,
-        resamples=args.resamples,
-        use_codecs=not args.no_codecs,
-        seed=args.seed,
-        out_dir=args.out_dir,
-        device=args.device,
-        offgrid=args.offgrid,
-        listening=args.listening,
-        phase=args.phase,
-    )
+    names = ("scene", "data", "checkpoint", "max_pairs", "floor_pairs", "floor_repeats", "resamples", "seed")
+    more = ("out_dir", "device", "offgrid", "listening", "phase")
+    config = EvalConfig(use_codecs=not args.no_codecs, **options.pick(args, *names, *more))
     report = evaluate(config)
     print(report.to_markdown())
     print(f"wrote {args.out_dir / (report.scene + '.md')} and .json", file=sys.stderr)

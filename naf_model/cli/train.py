@@ -10,7 +10,7 @@ import argparse
 import os
 from pathlib import Path
 
-from naf_model.cli import validate
+from naf_model.cli import options, validate
 from naf_model.cli.choices import LazyChoices
 from naf_model.paths import default_dataset_path, runs_dir
 
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(atomic writes; Ctrl-C or SIGTERM saves first; --resume continues exactly). Runs as is under "
         "`torchrun --nproc_per_node N -m naf_model train ...` for distributed data parallel training.",
     )
-    p.add_argument("--scene", required=True, help="bundled scene name, scene.json path or mesh path")
+    options.add_scene(p, options.SCENE_OR_MESH)
     p.add_argument(
         "--preset",
         default=None,
@@ -46,9 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train for about this many minutes of wall clock")
     p.add_argument("--out", type=Path, help="run folder (default runs/<scene>/<preset>)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
-    p.add_argument("--device", default="auto", type=validate.device_name,
-        help="auto, cpu, cuda or cuda:N (default auto)")
-    p.add_argument("--seed", type=validate.seed, default=0, help="seed of initialisation and batches (default 0)")
+    options.add_device(p, "auto, cpu, cuda or cuda:N (default auto)")
+    options.add_seed(p, "seed of initialisation and batches (default 0)")
     p.add_argument(
         "--threads", type=validate.number(int, low=1, high=1024),
             help="CPU threads per process (default: the cores idle when training starts)"
