@@ -36,6 +36,14 @@ def current_umask() -> int:
     return mask
 
 
+_writes_in_progress = 0
+
+
+def writes_in_progress() -> int:
+    """How many `atomic_path` blocks are open in this process: an interrupt handler unwinds them, not exits."""
+    return _writes_in_progress
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary file name next to `path`; when the block ends without error it becomes `path`.
@@ -48,6 +56,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
+    global _writes_in_progress
+    _writes_in_progress += 1
     try:
         yield tmp
         with open(tmp, "rb+") as written:
@@ -57,6 +67,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        _writes_in_progress -= 1
 
 
 @contextmanager

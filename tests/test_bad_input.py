@@ -525,3 +525,28 @@ def test_any_option_value_parses_or_is_refused_in_one_line(option, value) -> Non
 
 
 _PARSER = build_parser()
+
+
+@pytest.mark.parametrize(("signum", "delay"), [(2, 0.3), (2, 1.5), (15, 0.8), (15, 3.0)])
+def test_an_interrupt_at_any_moment_is_one_line_and_leaves_no_partial_file(signum, delay, tmp_path) -> None:
+    """Ctrl-C or SIGTERM during imports, set-up or the render: `naf: interrupted`, status 130, no file;
+    or, if the render finished first, the complete WAV."""
+    import signal
+    import time
+
+    import soundfile as sf
+
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    argv = [sys.executable, "-m", "naf_model.cli", "render", "--scene", "apartment_1", "--emitter", "2", "2",
+            "--listener", "5", "4", "-o", "here.wav", "--seconds", "5"]
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(delay)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    if proc.returncode == 0:
+        assert left == ["here.wav"] and sf.info(tmp_path / "here.wav").duration == pytest.approx(5, abs=0.1)
+    else:
+        assert proc.returncode == 130 and err.strip() == "naf: interrupted", (proc.returncode, err)
+        assert left == []

@@ -4,7 +4,7 @@ Each subcommand lives in its own module with a `register(subparsers)` function. 
 the standard library at the top (numpy, torch, matplotlib, h5py, ... are imported inside the command
 functions), so `naf --help` and argument errors answer at once. Before a command starts, `validate.check_args`
 checks its output and input paths and devices. User errors (`NafError`) print one line; Ctrl-C or SIGTERM
-at any moment prints `naf: interrupted` (exit status 130), and atomic writes leave no partial file.
+at any moment prints `naf: interrupted` (exit status 130), and atomic writes leave no partial file (`_interrupt`).
 `python -m naf_model` and `python -m naf_model.cli` both run `main`.
 """
 
@@ -16,8 +16,29 @@ import signal
 import sys
 import threading
 
+from naf_model import atomic
 from naf_model.cli.validate import NafArgumentParser, check_args
 from naf_model.errors import NafError
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM: while a file is being written, unwind (the atomic writer removes its temporary file);
+    otherwise nothing is half-written, so say so in one line and exit at once, even in the middle of an import."""
+    if atomic.writes_in_progress():
+        raise KeyboardInterrupt
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os.write(2, b"naf: interrupted\n")
+    os._exit(130)
+
+
+if os.path.basename(sys.argv[0]) in ("naf", "-m") and threading.current_thread() is threading.main_thread():
+    # Started as `naf` or `python -m naf_model(.cli)`: cover the imports that run before `main`.
+    for _signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(_signal, _interrupt)
 
 SUBCOMMAND_NAMES = ("scene", "data", "train", "evaluate", "render", "analysis", "bench")
 """Modules of naf_model.cli that add subcommands, in the order `naf --help` lists them: scene list|show,
@@ -38,15 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C, so atomic writers remove their temporary files."""
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `naf`: returns the process exit status."""
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    signals = (signal.SIGINT, signal.SIGTERM) if in_main_thread else ()
+    previous = {s: signal.signal(s, _interrupt) for s in signals}
     # OpenMP threads that spin while waiting collapse a job on a shared machine; must precede `import torch`.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
@@ -64,6 +81,6 @@ def main(argv: list[str] | None = None) -> int:
         print("naf: interrupted", file=sys.stderr)
         return 130
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     return int(result or 0)
