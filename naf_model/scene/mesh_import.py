@@ -79,9 +79,10 @@ KEYWORDS: tuple[tuple[str, str], ...] = (
 )
 """The default table from mesh material/group names to naf materials (see docs/internals.md)."""
 
-ISM_ORDER_RULE = ((100, 3), (300, 2))
-"""Image-source order from the number of simulator walls: up to 100 walls order 3 (the unfurnished flats, 64
-walls, keep the order their shipped data sets were made with), up to 300 order 2, else 1.
+ISM_ORDER_RULE = ((100, 3), (150, 2))
+"""Image-source order from the number of simulator walls: up to 100 walls order 3 (an unfurnished flat has
+about 64), up to 150 order 2 (furnished apartment_1, 136 walls: 53 CPU-s per emitter block), else 1
+(furnished apartment_2, 171 walls: 46 CPU-s at order 1 against 79 at order 2).
 The image-source count grows like walls**order, so a furnished mesh keeps one emitter's run near a few
 seconds; `naf data make --ism-order` overrides it, the ray tracer covers the rest of the reflections."""
 
