@@ -18,7 +18,7 @@ from model_helpers import tiny_config, tiny_dataset
 
 from naf_model.checkpoint import load_checkpoint
 from naf_model.errors import CheckpointError, DataError
-from naf_model.networks.amortised import energy_decay_db
+from naf_model.networks.amortised import energy_decay_db, multiscale_energy_decay_db, octave_bins
 from naf_model.scene import save_scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
 from naf_model.training.train import RunOptions, train_field
@@ -162,8 +162,30 @@ def test_energy_decay_curve_of_an_exponential_decay_has_its_slope():
     assert torch.allclose(slope, torch.full_like(slope, expected), atol=1e-3)
 
 
-def test_edc_loss_term_trains(data, tmp_path):
+def test_octave_energy_decay_curves_see_each_band_decay():
+    """Two bands decaying at different rates: each octave curve has its own band's slope, the broadband one
+    follows the slower band once the fast one has died away; bands tile the spectrum from 88 Hz to the top bin."""
+    bands = octave_bins(256)
+    assert bands[0][0] == 2 and bands[-1][1] == 256
+    assert all(a[1] == b[0] for a, b in zip(bands[:-1], bands[1:], strict=True))
+    t = torch.arange(60.0)
+    logmag = torch.full((1, 256, 60), -30.0)
+    lo, hi = bands[2]  # 500 Hz octave: slow decay
+    logmag[0, lo:hi] = -0.1 * t
+    lo4, hi4 = bands[4]  # 2 kHz octave: fast decay
+    logmag[0, lo4:hi4] = -0.4 * t
+    curves = multiscale_energy_decay_db(logmag)
+    assert curves.shape == (1, 1 + len(bands), 60)
+    per_frame = -20 / math.log(10)
+    assert torch.allclose(curves[0, 3, :20].diff(), torch.full((19,), 0.1 * per_frame), atol=1e-3)
+    assert torch.allclose(curves[0, 5, :20].diff(), torch.full((19,), 0.4 * per_frame), atol=1e-3)
+    assert torch.allclose(curves[0, 0, 10:30].diff(), torch.full((19,), 0.1 * per_frame), atol=1e-2)
+
+
+@pytest.mark.parametrize("octaves", [False, True])
+def test_edc_loss_term_trains(data, tmp_path, octaves):
     config = tiny_config("amortised", steps=10, eval_every=10)
-    config = dataclasses.replace(config, train=dataclasses.replace(config.train, edc_weight=1.0))
-    result = train_field(config, RunOptions(data, tmp_path, progress=False), two_room_scene())
+    train = dataclasses.replace(config.train, edc_weight=1.0, edc_octaves=octaves)
+    result = train_field(dataclasses.replace(config, train=train), RunOptions(data, tmp_path, progress=False),
+                         two_room_scene())  # fmt: skip
     assert math.isfinite(result.metrics["train_loss"]) and result.step == 10

@@ -59,6 +59,32 @@ def energy_decay_db(logmag: torch.Tensor) -> torch.Tensor:
     return (edc - edc[..., :1]) * (10.0 / math.log(10.0))
 
 
+OCTAVE_CENTRES_HZ = (125, 250, 500, 1000, 2000, 4000, 8000)
+"""Bands of the multi-scale energy-decay loss (bin ranges from `octave_bins`)."""
+
+
+def octave_bins(n_freq: int) -> list[tuple[int, int]]:
+    """[lo, hi) STFT bin ranges of the octave bands in `OCTAVE_CENTRES_HZ` (edges at centre / sqrt 2 and
+    x sqrt 2; bin k is k * SAMPLE_RATE / (2 * n_freq) Hz, the top band ends at the last bin)."""
+    hz_per_bin = SAMPLE_RATE / (2 * n_freq)
+    bands = []
+    for c in OCTAVE_CENTRES_HZ:
+        lo = int(round(c / math.sqrt(2) / hz_per_bin))
+        hi = min(n_freq, int(round(c * math.sqrt(2) / hz_per_bin)))
+        if hi > lo:
+            bands.append((lo, hi))
+    return bands
+
+
+def multiscale_energy_decay_db(logmag: torch.Tensor) -> torch.Tensor:
+    """Log-magnitudes (..., F, T) -> (..., 1 + n_bands, T): the broadband energy decay curve and one per
+    octave band (dB re each curve's first frame), so the loss sees per-band decay rates (T60 and EDT per
+    band) and not only the broadband curve the low, loud bands dominate."""
+    curves = [energy_decay_db(logmag)]
+    curves += [energy_decay_db(logmag[..., lo:hi, :]) for lo, hi in octave_bins(logmag.shape[-2])]
+    return torch.stack(curves, dim=-2)
+
+
 class AmortisedNAF(AcousticNetwork):
     """(emitter (B, 2) m, listener (B, 2) m, orientation (B,) long) -> (B, 2, F, T) normalised log-magnitudes.
 
@@ -208,10 +234,12 @@ class AmortisedNAF(AcousticNetwork):
     def training_loss(
         self, pred: torch.Tensor, target: torch.Tensor, stats: SpectrogramStats, train: TrainConfig
     ) -> torch.Tensor:
-        """MSE on normalised values, plus `edc_weight` x the mean squared energy-decay-curve difference (/10 dB)."""
+        """MSE on normalised values, plus `edc_weight` x the mean squared energy-decay-curve difference (/10 dB),
+        broadband or (`edc_octaves`) broadband and per octave band."""
         loss = torch.mean((pred - target) ** 2)
         if train.edc_weight > 0:
-            diff = energy_decay_db(stats.denormalise(pred)) - energy_decay_db(stats.denormalise(target))
+            decay = multiscale_energy_decay_db if train.edc_octaves else energy_decay_db
+            diff = decay(stats.denormalise(pred)) - decay(stats.denormalise(target))
             loss = loss + train.edc_weight * torch.mean((diff / 10.0) ** 2)
         return loss
 

@@ -71,6 +71,9 @@ class TrainConfig:
     edc_weight: float = 0.0
     """Amortised only: weight of an added loss on the energy decay curve (per-frame Schroeder integral, dB
     relative to its start, /10 dB) of predicted vs true IRs; targets T60/C50/EDT, not only pixels."""
+    edc_octaves: bool = False
+    """With `edc_weight`: the multi-scale energy-decay loss, the broadband curve and one per octave band
+    (125 Hz-8 kHz), as NACF and the Real Acoustic Fields paper's NAF++ add to NAF's spectral loss."""
 
 
 @dataclass(frozen=True)
