@@ -129,3 +129,27 @@ def test_eval_offgrid_adds_the_offgrid_and_listening_sections(trained, tmp_path,
     on_grid = report["played"][0]["data"]["rows"]
     assert on_grid["Second simulation, other seed (4 pairs)"]["n_items"] == 16  # the floor's pairs only
     assert (trained["data"].parent / "two_room.offgrid-4-s0.h5").is_file()
+
+
+def test_validation_split_scores_only_validation_pairs_and_stays_out_of_results(
+    trained, tmp_path, monkeypatch
+) -> None:
+    """`--split validation` (recipe choices) scores the validation pairs and writes under runs/, whatever
+    --out-dir says, so a published table is never made from them."""
+    from naf_model.data import DataSet
+    from naf_model.evaluation.runner import EvalConfig, evaluate
+
+    monkeypatch.setenv("NAF_RUNS_DIR", str(tmp_path / "runs"))
+    with DataSet(trained["data"]) as ds:
+        n_validation = len(ds.indices("validation"))
+    assert n_validation > 0
+    out = tmp_path / "results"
+    assert run_eval(trained, out, "--split", "validation", "--no-codecs", "--floor-pairs", "0") == 0
+    assert not out.exists()
+    report = json.loads((tmp_path / "runs" / "two_room" / "validation" / "two_room.json").read_text())
+    assert report["settings"]["split"] == "validation"
+    assert report["settings"]["n_test_total"] == n_validation
+    assert "--split validation" in report["command"]
+    config = EvalConfig(str(trained["scene"]), data=trained["data"], checkpoint=trained["checkpoint"],
+                        max_pairs=4, floor_pairs=0, use_codecs=False, out_dir=None, progress=False)  # fmt: skip
+    assert evaluate(config).settings["split"] == "test"

@@ -67,10 +67,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("--resamples", _positive, RESAMPLES, f"bootstrap resamples (default {RESAMPLES})"),
     ])  # fmt: skip
     parser.add_argument("--no-codecs", action="store_true", help="skip the AAC and Opus rows")
+    parser.add_argument(
+        "--split",
+        choices=("test", "validation"),
+        default="test",
+        help="pairs to score: the held-out test split (default; the published tables) or the validation "
+        "split, for choosing a recipe without reading the test split (written to runs/<scene>/validation)",
+    )
     options.add_seed(parser, "seed of the pair subset and random phase")
     options.add_device(parser, "torch device for the field (default auto)")
     parser.add_argument(
-        "--out-dir", type=Path, default=RESULTS_DIR, help="folder for <scene>.md/.json (default docs/results)"
+        "--out-dir",
+        type=Path,
+        default=RESULTS_DIR,
+        help="folder for <scene>.md/.json (default docs/results; with --split validation always "
+        "runs/<scene>/validation)",
     )
     validate.declare_io(
         parser,
@@ -104,9 +115,9 @@ def _run(args: argparse.Namespace) -> int:
     from naf_model.evaluation.runner import EvalConfig, evaluate
 
     names = ("scene", "data", "checkpoint", "max_pairs", "floor_pairs", "floor_repeats", "resamples", "seed")
-    more = ("out_dir", "device", "offgrid", "listening", "phase")
-    config = EvalConfig(use_codecs=not args.no_codecs, **options.pick(args, *names, *more))
+    more = ("device", "offgrid", "listening", "phase", "split")
+    config = EvalConfig(use_codecs=not args.no_codecs, **options.pick(args, *names, "out_dir", *more))
     report = evaluate(config)
     print(report.to_markdown())
-    print(f"wrote {args.out_dir / (report.scene + '.md')} and .json", file=sys.stderr)
+    print(f"wrote {config.written_to(report.scene) / (report.scene + '.md')} and .json", file=sys.stderr)
     return 0

@@ -100,7 +100,8 @@ class EvaluationReport:
         lines = [
             f"# Evaluation on {self.scene}",
             "",
-            f"Data set `{self.data_path}`: {s['n_test_pairs']} of {s['n_test_total']} held-out test pairs "
+            f"Data set `{self.data_path}`: {s['n_test_pairs']} of {s['n_test_total']} held-out "
+            f"{s.get('split', 'test')} pairs "
             f"(x {s['orientations']} orientations x 2 ears); field `{self.checkpoint or 'none'}`; "
             f"{s['n_train_pairs']} training pairs for the baselines; {s.get('validation', '')}. "
             f"Intervals: bootstrap 95 % over pairs ({s.get('bootstrap_resamples', 0)} resamples, seed "

@@ -34,7 +34,7 @@ from naf_model.evaluation import (
     rows,
 )
 from naf_model.evaluation.report import EvaluationReport, ResultRow, write_report
-from naf_model.paths import default_checkpoint, default_dataset_path
+from naf_model.paths import default_checkpoint, default_dataset_path, runs_dir
 
 if TYPE_CHECKING:
     from naf_model.scene import Scene
@@ -75,6 +75,15 @@ class EvalConfig:
     """Listening metrics of the played waveforms; None: on when `offgrid` is set."""
     phase: str = "listening"
     """Phase method of the played rows (`naf_model.field.PHASE_METHODS`)."""
+    split: str = "test"
+    """Pairs scored: "test" (the published tables) or "validation" (recipe choices; never read the test split)."""
+
+    def written_to(self, scene_name: str) -> Path | None:
+        """Folder of the report: `out_dir`, except that validation scores always go to
+        runs/<scene>/validation, never beside the published test tables."""
+        if self.split == "validation":
+            return runs_dir() / scene_name / "validation"
+        return None if self.out_dir is None else Path(self.out_dir)
 
     def command(self) -> str:
         """The `naf eval` command line that reproduces this configuration (paths as given)."""
@@ -96,6 +105,8 @@ class EvalConfig:
             parts.append("--listening" if self.listening else "--no-listening")
         if self.phase != defaults.phase:
             parts.append(f"--phase {self.phase}")
+        if self.split != defaults.split:
+            parts.append(f"--split {self.split}")
         return " ".join(parts)
 
 
@@ -109,8 +120,9 @@ def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport
     data_path = Path(config.data) if config.data is not None else default_dataset_path(scene.name)
     with DataSet(data_path) as ds:
         report = _evaluate(config, scene, ds, t_start)
-    if config.out_dir is not None:
-        write_report(report, Path(config.out_dir))
+    out_dir = config.written_to(scene.name)
+    if out_dir is not None:
+        write_report(report, out_dir)
     return report
 
 
@@ -122,9 +134,11 @@ def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> Evaluat
             "pass --data for this scene or re-make the data set"
         )
     n, n_frames = meta.ir_length, meta.n_frames
-    test_all, train = ds.indices("test"), ds.indices("train")
+    test_all, train = ds.indices(config.split), ds.indices("train")
     if len(test_all) == 0 or len(train) == 0:
-        raise DataError(f"{ds.path} needs both training and test pairs; make it with a test fraction > 0")
+        raise DataError(
+            f"{ds.path} needs both training and {config.split} pairs; make it with a {config.split} fraction > 0"
+        )
     rng = np.random.default_rng(config.seed)
     test = np.sort(rng.choice(test_all, min(config.max_pairs, len(test_all)), replace=False))
     n_orient = len(ds.orientations)
@@ -178,6 +192,7 @@ def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> Evaluat
     import pyroomacoustics
 
     settings = {
+        "split": config.split,
         "n_test_pairs": int(len(test)),
         "n_test_total": int(len(test_all)),
         "n_train_pairs": int(len(train)),
