@@ -152,7 +152,10 @@ def test_a_fault_in_a_checkpoint_save_keeps_the_last_one_and_resume_finishes_exa
 
     run = tmp_path / "run"
     monkeypatch.setattr(torch, "save", full_save)
-    _check_one_line(train(run), capsys.readouterr().err, "no space left on device", "checkpoint.pt")
+    code = train(run)
+    err = capsys.readouterr().err
+    _check_one_line(code, err, "no space left on device", "checkpoint.pt")
+    assert err.rstrip().endswith("add --resume to continue from the last checkpoint"), err
     assert load_checkpoint(run / "checkpoint.pt").training["step"] == 10  # the last good one, whole
     assert len((run / "log.jsonl").read_text().splitlines()) == 1
     _no_temporaries(tmp_path)
