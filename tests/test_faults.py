@@ -196,3 +196,26 @@ def test_a_fault_in_a_render_keeps_the_earlier_render(code, scene_file, tmp_path
     monkeypatch.setattr(soundfile, "write", write)
     assert main(argv) == 0
     assert out.read_bytes() == earlier  # the same render as the uninterrupted one
+
+
+def test_a_log_line_is_appended_whole_or_not_at_all(tmp_path, monkeypatch) -> None:
+    """The disk fills after a short write of part of the line: the part is taken back."""
+    from naf_model.training import train as training
+
+    log = tmp_path / "log.jsonl"
+    training.append_log_line(log, '{"step": 10}')
+
+    class NearlyFull(io.FileIO):
+        room = 12
+
+        def write(self, data) -> int:
+            data = bytes(data)[: self.room]
+            if not data:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            self.room -= len(data)
+            return super().write(data)
+
+    monkeypatch.setattr(training, "open", lambda path, mode, buffering: NearlyFull(path, mode), raising=False)
+    with pytest.raises(OSError, match="No space left"):
+        training.append_log_line(log, '{"step": 20, "validation_spectral_error": 0.5}')
+    assert log.read_text() == '{"step": 10}\n'
