@@ -24,10 +24,13 @@ class AudioLink:
     A/B routing: `listen_to(key, ir)` plays `ir` for emitter `key` instead of the field's IRs (the
     simulation), `listen_to(key, None)` goes back to the field's latest IR for it."""
 
-    def __init__(self, engine, status: str, problems: list[str] | None = None) -> None:
+    def __init__(self, engine, status: str, problems: list[str] | None = None,
+                 music_problem: str | None = None) -> None:
         self.engine = engine
         self.status = status
         self.problems = list(problems or [])
+        self.music_problem = music_problem
+        """Why the `--music` file is not played (also among `problems`): the window keeps it in view."""
         self._lock = threading.Lock()
         self.ir_updates = 0
         self._field_irs: dict[str, np.ndarray] = {}
@@ -44,25 +47,25 @@ class AudioLink:
             from naf_model.audio import load_audio
         except ImportError as exc:
             return cls(None, "audio: unavailable", [f"audio engine unavailable ({exc})"])
-        problems = []
-        clip = None
+        clip, music_problem = None, None
         if music is not None:
             try:
                 clip = load_audio(music)
             except NafError as exc:
-                problems.append(f"music: {exc}; playing the bundled loop instead")
+                music_problem = f"music: {exc}; playing the bundled loop instead"
+        problems = [music_problem] if music_problem else []
         try:
             engine = LiveAudio(music=clip, device=device)
         except NafError as exc:
-            return cls(None, "audio: off", [*problems, f"audio: {exc}"])
+            return cls(None, "audio: off", [*problems, f"audio: {exc}"], music_problem)
         if no_audio:
-            return cls(engine, "audio: off (--no-audio)", problems)
+            return cls(engine, "audio: off (--no-audio)", problems, music_problem)
         try:
             engine.start()
             engine.play()
         except NafError as exc:
-            return cls(engine, "audio: no sound card", [*problems, f"audio: {exc}"])
-        return cls(engine, "audio: on", problems)
+            return cls(engine, "audio: no sound card", [*problems, f"audio: {exc}"], music_problem)
+        return cls(engine, "audio: on", problems, music_problem)
 
     @property
     def running(self) -> bool:

@@ -1,4 +1,6 @@
-"""The status bar's permanent part: loaded model, device, last IR latency, audio health, loudness progress.
+"""The status bar's permanent part: warnings, loaded model, device, last IR latency, audio health, loudness
+progress. A warning (the `--music` file could not be played) stays in view until its cause is gone, where a
+`showMessage` line would be replaced by the next message at once.
 
 A view of `SessionState`: the model and device labels follow `fieldChanged`, the latency label `irChanged`;
 the audio label polls the engine's counters; the progress bar shows the analysis worker's loudness job.
@@ -6,12 +8,17 @@ the audio label polls the engine's counters; the progress bar shows the analysis
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QTimer
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from naf_app.state import FieldInfo, IrAnswer, SessionState
 
 AUDIO_POLL_MS = 500
+MUSIC_WARNING = "music"
+"""Key of the warning that the `--music` file is not played; cleared when the main emitter gets a sound that
+plays."""
+WARNING_WIDTH_PX = 420
+"""Longer warnings are elided; the tooltip holds the whole text."""
 
 
 class SessionStatus:
@@ -23,6 +30,11 @@ class SessionStatus:
         self.device_label = QLabel("device: -")
         self.latency_label = QLabel("IR: - ms")
         self.audio_label = QLabel(audio.status if audio is not None else "audio: off")
+        self.warning_label = QLabel()
+        self.warning_label.setStyleSheet("color: #b04a00; font-weight: bold;")
+        self.warning_label.setVisible(False)
+        self._warnings: dict[str, str] = {}
+        bar.addPermanentWidget(self.warning_label)  # first, so it sits left of the other labels
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
         self.progress.setFormat("loudness map %p%")
@@ -35,6 +47,29 @@ class SessionStatus:
         self.audio_timer.start()
         state.fieldChanged.connect(self._field_changed)
         state.irChanged.connect(self._ir_changed)
+
+    def warn(self, key: str, text: str) -> None:
+        """Keep `text` in view (replacing the earlier warning of the same `key`) until `clear_warning(key)`."""
+        self._warnings[key] = text
+        self._show_warnings()
+
+    def clear_warning(self, key: str) -> None:
+        """The cause of warning `key` is gone."""
+        if self._warnings.pop(key, None) is not None:
+            self._show_warnings()
+
+    @property
+    def warning(self) -> str:
+        """The warnings in view, whole, joined by '; ' ('' when none)."""
+        return "; ".join(self._warnings.values())
+
+    def _show_warnings(self) -> None:
+        text = self.warning
+        shown = self.warning_label.fontMetrics().elidedText(f"\u26a0 {text}", Qt.TextElideMode.ElideRight,
+                                                            WARNING_WIDTH_PX)
+        self.warning_label.setText(shown)
+        self.warning_label.setToolTip(text)
+        self.warning_label.setVisible(bool(text))
 
     def _field_changed(self, info: FieldInfo | None) -> None:
         if info is None:

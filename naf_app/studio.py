@@ -17,7 +17,9 @@ from naf_app.readout_worker import ReadoutWorker
 from naf_app.session_file import apply_session, load_session, save_session, session_dict
 from naf_app.simulation_worker import SimulationWorker
 from naf_app.state import FIELD, SIMULATION, level_matched
+from naf_app.status import MUSIC_WARNING
 from naf_app.transport import TransportBar
+from naf_model.audio import MAIN
 from naf_model.errors import NafError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff")
@@ -115,6 +117,8 @@ class StudioActions:
         except NafError as exc:
             return f"cannot play {path.name}: {exc}"
         self.state.set_sound(key, path)
+        if key == MAIN:
+            self.status.clear_warning(MUSIC_WARNING)  # the bad --music file is replaced
         return None
 
     def dragEnterEvent(self, event) -> None:

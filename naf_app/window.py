@@ -21,7 +21,7 @@ from naf_app.ir_panel import IrPanel
 from naf_app.plan_view import WHEEL_STEP_DEG, PlanView
 from naf_app.scripts_menu import SCRIPTS_DIR, JobDock, ScriptsMenu
 from naf_app.state import FieldInfo, SessionState
-from naf_app.status import SessionStatus
+from naf_app.status import MUSIC_WARNING, SessionStatus
 from naf_app.studio import StudioActions
 from naf_app.tsne_tab import FeaturesTab
 from naf_app.worker import FieldWorker
@@ -86,6 +86,8 @@ class MainWindow(StudioActions, QMainWindow):
         if audio is not None:
             for problem in audio.problems:
                 self.say(problem)
+            if audio.music_problem:
+                self.status.warn(MUSIC_WARNING, audio.music_problem)
         self._restore_session()
         if checkpoint is not None:
             self.load_checkpoint(checkpoint)

@@ -92,3 +92,27 @@ def test_checkpoint_of_another_scene_is_refused_in_one_line(qtbot, tiny_field):
     message = window.messages[-1]
     assert "two_room" in message and "\n" not in message and window.state.field is None
     window.close()
+
+
+def test_a_bad_music_warning_stays_in_view_until_a_sound_plays(qtbot, tmp_path):
+    """`naf-app --music bad.wav`: later status messages replace the status line, not the warning."""
+    import soundfile as sf
+
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    window = MainWindow(two_room_scene(), None, device="cpu", audio=AudioLink.open(no_audio=True, music=bad))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    label = window.status.warning_label
+    assert label.isVisible() and "bad.wav" in label.toolTip() and "bundled loop" in label.toolTip()
+    for message in ("loading a field...", "emitter moved", "no trained field"):
+        window.say(message)
+    assert window.statusBar().currentMessage() == "no trained field"
+    assert label.isVisible() and window.status.warning.startswith("music: ") and label.text().startswith("\u26a0")
+    assert label.width() <= label.fontMetrics().horizontalAdvance(label.toolTip()) + 50  # elided, not a wide bar
+    good = tmp_path / "good.wav"
+    sf.write(good, np.zeros((2205, 2), np.float32), 22_050)
+    assert window.open_audio(good)
+    assert not label.isVisible() and window.status.warning == ""
+    window.close()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import pickle
+import signal
 import stat
 
 import numpy as np
 import pytest
 
-from naf_model.atomic import atomic_open, atomic_path, current_umask, write_atomic
+from naf_model import atomic
+from naf_model.atomic import atomic_open, atomic_path, atomic_paths, current_umask, write_atomic
+from naf_model.errors import WriteError
 
 
 @pytest.fixture
@@ -76,3 +81,90 @@ def test_atomic_open_refuses_modes_that_do_not_write_a_whole_file(tmp_path):
     with pytest.raises(ValueError, match="mode"), atomic_open(tmp_path / "x", "a"):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("code", "said"), [(errno.ENOSPC, "no space left on device"),
+                                            (errno.EROFS, "read-only file system"),
+                                            (errno.EACCES, "permission denied")])
+def test_a_file_system_fault_mid_write_is_one_line_and_keeps_the_old_file(tmp_path, code, said):
+    path = tmp_path / "data.bin"
+    write_atomic(path, b"old")
+    with pytest.raises(WriteError) as caught, atomic_open(path, "wb") as handle:
+        handle.write(b"new, half")
+        raise OSError(code, os.strerror(code))
+    message = str(caught.value)
+    assert message.startswith(f"cannot write {path}: {said}") and "\n" not in message
+    assert isinstance(caught.value, OSError) and caught.value.errno == code  # callers catching OSError still do
+    assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["data.bin"]
+
+
+def test_a_writer_that_hides_the_os_error_is_diagnosed_from_the_folder(tmp_path, monkeypatch):
+    """torch.save raises RuntimeError and soundfile "System error" on a full disk: the folder tells."""
+    path = tmp_path / "weights.pt"
+    with pytest.raises(RuntimeError), atomic_path(path):
+        raise RuntimeError("a bug, with plenty of space: stays itself")
+    real = os.statvfs(tmp_path)
+    full = os.statvfs_result((real.f_bsize, real.f_frsize, real.f_blocks, 0, 0, *real[5:]))
+    monkeypatch.setattr(os, "statvfs", lambda folder: full)
+    with pytest.raises(WriteError, match="no space left on device"), atomic_path(path):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_pair_of_files_is_written_whole_or_not_at_all(tmp_path):
+    table, data = tmp_path / "r.md", tmp_path / "r.json"
+    with atomic_paths(table, data) as (t, d):
+        t.write_text("table 1")
+        d.write_text("data 1")
+    with pytest.raises(KeyboardInterrupt), atomic_paths(table, data) as (t, d):
+        t.write_text("table 2")
+        raise KeyboardInterrupt  # before the renames: neither is replaced
+    assert (table.read_text(), data.read_text()) == ("table 1", "data 1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.md"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_during_the_renames_lands_after_both(tmp_path, monkeypatch, signum):
+    """The signal arrives while the first file is renamed: it takes effect once the second one is too."""
+    from naf_model.evaluation.report import write_report
+
+    class Report:
+        scene = "room"
+
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def to_markdown(self) -> str:
+            return f"table {self.n}\n"
+
+        def to_json(self) -> str:
+            return f'{{"n": {self.n}}}'
+
+    write_report(Report(1), tmp_path)
+    real_replace, calls = os.replace, []
+
+    def replace_and_interrupt(src, dst):
+        calls.append(dst)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signum)
+        real_replace(src, dst)
+
+    def interrupted(number, frame):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic.os, "replace", replace_and_interrupt)
+    previous = signal.signal(signum, interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_report(Report(2), tmp_path)
+    finally:
+        signal.signal(signum, previous)
+    assert len(calls) == 2
+    assert (tmp_path / "room.md").read_text() == "table 2\n" and (tmp_path / "room.json").read_text() == '{"n": 2}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["room.json", "room.md"]
+
+
+def test_a_write_error_survives_the_trip_from_a_pool_worker():
+    sent = WriteError("cannot write x.npz: no space left on device", errno.ENOSPC, "x.npz")
+    got = pickle.loads(pickle.dumps(sent))
+    assert (type(got), str(got), got.errno, got.filename) == (WriteError, str(sent), errno.ENOSPC, "x.npz")

@@ -10,6 +10,7 @@ the machine. Hypothesis explores scene files and option values with a small budg
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -392,8 +393,9 @@ def in_files(files, monkeypatch) -> Path:
 
 
 def test_the_suite_covers_enough_cases() -> None:
-    assert len(CASES) + len(APP_CASES) >= 200
-    assert len({name for name, _, _ in CASES + APP_CASES}) == len(CASES) + len(APP_CASES)
+    every = CASES + APP_CASES + FAULT_CASES
+    assert len(every) >= 200
+    assert len({name for name, _, _ in every}) == len(every)
 
 
 @pytest.mark.parametrize(("argv", "needle"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -440,6 +442,38 @@ def test_default_output_is_the_commands_own_and_is_replaced(in_files, capsys) ->
     (written,) = in_files.glob("*_plan.png")
     written.unlink()
     capsys.readouterr()
+
+
+FAULT_CASES = [
+    ("fault-scene-show-png", ["scene", "show", TWO, "-o", "fault.png", "--grid", "0"], errno.ENOSPC),
+    ("fault-scene-show-svg-readonly", ["scene", "show", TWO, "-o", "fault.svg", "--grid", "0"], errno.EROFS),
+    ("fault-render", [*RENDER, "--seconds", "1", "--source", "sim", "-o", "fault.wav"], errno.ENOSPC),
+    ("fault-render-over-existing", [*RENDER, "--seconds", "1", "--source", "sim", "-o", "existing.wav", "-y"],
+     errno.EROFS),
+    ("fault-data-make", ["data", "make", "--scene", TWO, "-o", "fault.h5", "--workers", "1", "--listener-spacing",
+                         "0.8", "--emitter-spacing", "1.2", "--listeners-per-emitter", "2", "--ir-seconds", "0.1",
+                         "--rays", "50"], errno.ENOSPC),
+]
+"""Commands that would succeed, run with the disk full (or read-only) at every atomic write, after the writer
+has filled its temporary file (`fsync` fails, as delayed allocation does): one line, status 2, nothing changed.
+Faults part-way through a job, and the resume after them, are in tests/test_faults.py."""
+
+
+@pytest.mark.parametrize(("argv", "code"), [c[1:] for c in FAULT_CASES], ids=[c[0] for c in FAULT_CASES])
+def test_a_full_or_read_only_disk_is_one_line_and_changes_nothing(argv, code, in_files, capsys, monkeypatch) -> None:
+    from naf_model import atomic
+
+    def fail(pending) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(atomic._Pending, "finish", fail)
+    before = _snapshot(in_files)
+    result = _run(main, argv)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("naf: error: ")]
+    assert result == 2 and "Traceback" not in err and len(lines) == 1 and err.rstrip().endswith(lines[0]), err
+    assert atomic.FILE_SYSTEM_FAULTS[code] in lines[0], lines[0]
+    assert _snapshot(in_files) == before
 
 
 MEMORY_CEILING = 2 * 1024**3

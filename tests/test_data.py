@@ -18,6 +18,7 @@ import pytest
 from naf_model.cli import main
 from naf_model.data import DataConfig, DataSet, make_dataset, merge_shards, plan_dataset
 from naf_model.data.assemble import check_output
+from naf_model.data.budget import block_cpu_seconds, format_minutes, simulation_minutes
 from naf_model.data.parts import parts_folder
 from naf_model.data.plan import SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION
 from naf_model.data.stats import RunningMoments
@@ -275,3 +276,23 @@ def test_cli_unknown_scene_and_info(built, capsys):
     assert main(["data", "info", str(built)]) == 0
     out = capsys.readouterr().out
     assert "two_room" in out and "test pairs" in out and "size MB" in out
+
+
+def test_the_simulation_time_estimate_grows_with_walls_rays_order_and_listeners():
+    base = {"walls": 64, "ism_order": 3, "listeners": 60, "rays": 3000, "ir_seconds": 0.6}
+    reference = block_cpu_seconds(**base)
+    for name, more in [("walls", 136), ("ism_order", 4), ("listeners", 120), ("rays", 6000), ("ir_seconds", 1.2)]:
+        assert block_cpu_seconds(**{**base, name: more}) > reference, name
+    # the documented fit: furnished apartment_2 (171 walls) costs more at order 2 than at order 1
+    assert block_cpu_seconds(171, 2, 60, 3000, 0.6) > block_cpu_seconds(171, 1, 60, 3000, 0.6)
+    blocks = [reference] * 10
+    assert simulation_minutes(blocks, 2) == pytest.approx(simulation_minutes(blocks, 1) / 2)
+    assert simulation_minutes(blocks[:1], 8) == pytest.approx(reference / 60)  # one block is not shared out
+    assert [format_minutes(m) for m in (0.4, 20.2, 300)] == ["<1 min", "~21 min", "~5.0 h"]
+
+
+def test_make_prints_the_minutes_it_will_take(scene, built, capsys):
+    make_dataset(scene, TINY, built, workers=2, progress=True)  # already complete: the plan line, nothing run
+    plan_line = capsys.readouterr().err.splitlines()[0]
+    assert plan_line.startswith("two_room: ") and " pairs, ~" in plan_line
+    assert plan_line.endswith(" min on 2 workers"), plan_line

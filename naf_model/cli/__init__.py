@@ -3,8 +3,9 @@
 Each subcommand lives in its own module with a `register(subparsers)` function. Those modules import only
 the standard library at the top (numpy, torch, matplotlib, h5py, ... are imported inside the command
 functions), so `naf --help` and argument errors answer at once. Before a command starts, `validate.check_args`
-checks its output and input paths and devices. User errors (`NafError`) print one line; Ctrl-C or SIGTERM
-at any moment prints `naf: interrupted` (exit status 130), and atomic writes leave no partial file (`_interrupt`).
+checks its output and input paths and devices. User errors (`NafError`) and file system faults (disk full,
+read-only: `atomic.FILE_SYSTEM_FAULTS`) print one line; Ctrl-C or SIGTERM at any moment prints
+`naf: interrupted` (exit status 130), and atomic writes leave no partial file (`_interrupt`).
 `python -m naf_model` and `python -m naf_model.cli` both run `main`.
 """
 
@@ -76,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         result = args.func(args)
     except NafError as exc:
         print(f"naf: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno not in atomic.FILE_SYSTEM_FAULTS:
+            raise
+        # Outside an atomic write (a folder, a log line): the file system's refusal is still one line.
+        print(f"naf: error: {exc.filename or 'a file'}: {atomic.FILE_SYSTEM_FAULTS[exc.errno]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("naf: interrupted", file=sys.stderr)

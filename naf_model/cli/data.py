@@ -21,8 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "make",
         help="simulate a scene into an HDF5 data set (resumable)",
         description="Simulate binaural IRs for emitter-listener pairs of a scene and write spectrograms, "
-        "IRs, a train/test split and normalisation stats to one HDF5 file. Interrupted runs resume from "
-        "<output>.parts/; --shard i/N builds only a slice of the parts for `naf data merge`.",
+        "IRs, a train/test split and normalisation stats to one HDF5 file. The plan (pairs, MB, estimated "
+        "minutes) is printed first. Interrupted runs resume from <output>.parts/; --shard i/N builds only a "
+        "slice of the parts for `naf data merge`.",
     )
     options.add_scene(make, options.SCENE_OR_MESH)
     make.add_argument("-o", "--output", type=Path, help="output file (default: data/<scene>.h5)")

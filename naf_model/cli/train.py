@@ -75,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _train(args: argparse.Namespace) -> int:
     from naf_model.checkpoint import export_checkpoint
     from naf_model.cli.scene import scene_from_args
-    from naf_model.errors import NafError
+    from naf_model.errors import NafError, WriteError
     from naf_model.networks.presets import DEFAULT_PRESET, preset
     from naf_model.training.train import RunOptions, train_field
 
@@ -99,7 +99,13 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.no_progress,
     )
-    result = train_field(preset(name), options, scene)
+    try:
+        result = train_field(preset(name), options, scene)
+    except WriteError as exc:  # a full or read-only disk: the last checkpoint is whole, say how to go on
+        if args.resume or not (options.out_dir / "checkpoint.pt").is_file():
+            raise
+        raise WriteError(f"{exc}; add --resume to continue from the last checkpoint", exc.errno,
+                         exc.filename) from exc
     if int(os.environ.get("RANK", "0")) != 0:
         return 0
     error = result.metrics.get("validation_spectral_error")

@@ -99,17 +99,16 @@ def assemble(plan: DataPlan, stores: Sequence[PartStore], output: Path, progress
             "ir", ir_shape, np.float16, chunks=(1,) + ir_shape[1:], track_times=False, **COMPRESSION
         )
         moments = RunningMoments((n_freq, n_frames))
-        bar = tqdm(total=n_pairs, unit="pair", desc="writing data set", disable=not progress)
-        for e in range(len(plan.emitters)):
-            block_ir, block_spec = owner[e].read(plan, e)
-            rows = plan.block(e)
-            if block_spec.shape[1:] != spec_shape[1:] or block_ir.shape[1:] != ir_shape[1:]:
-                raise DataError(f"part of emitter {e} has the wrong shape; delete it and run again")
-            spec[rows] = block_spec
-            ir[rows] = block_ir
-            moments.add(block_spec[plan.split[rows] == SPLIT_TRAIN].reshape(-1, n_freq, n_frames))
-            bar.update(len(block_spec))
-        bar.close()
+        with tqdm(total=n_pairs, unit="pair", desc="writing data set", disable=not progress) as bar:
+            for e in range(len(plan.emitters)):  # the bar is closed before an error is printed
+                block_ir, block_spec = owner[e].read(plan, e)
+                rows = plan.block(e)
+                if block_spec.shape[1:] != spec_shape[1:] or block_ir.shape[1:] != ir_shape[1:]:
+                    raise DataError(f"part of emitter {e} has the wrong shape; delete it and run again")
+                spec[rows] = block_spec
+                ir[rows] = block_ir
+                moments.add(block_spec[plan.split[rows] == SPLIT_TRAIN].reshape(-1, n_freq, n_frames))
+                bar.update(len(block_spec))
         small("done", np.ones(len(plan.emitters), dtype=bool))
         small("stats/mean", moments.mean.astype(np.float32))
         small("stats/std", np.maximum(moments.std, STD_FLOOR).astype(np.float32))

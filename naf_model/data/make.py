@@ -18,8 +18,8 @@ import numpy as np
 from tqdm import tqdm
 
 from naf_model.data.assemble import assemble, check_output
+from naf_model.data.budget import block_cpu_seconds, check_disk, format_minutes, simulation_minutes
 from naf_model.data.parts import PartStore, parts_folder
-from naf_model.data.budget import check_disk
 from naf_model.data.plan import DataConfig, DataPlan, plan_dataset
 from naf_model.errors import DataError
 from naf_model.paths import default_dataset_path
@@ -80,9 +80,13 @@ def make_dataset(
         raise DataError(f"shard {shard[0]}/{shard[1]} is out of range; use i/N with 0 <= i < N")
     plan = plan_dataset(scene, config)
     size = check_disk(len(plan.pairs), plan.ir_length, plan.n_frames, output)
+    mine = [e for e in range(len(plan.emitters)) if shard is None or e % shard[1] == shard[0]]
+    n_workers = min(workers or available_cores(), max(len(mine), 1))
     if progress:
+        minutes = estimate_minutes(scene, plan, mine, n_workers)
         print(f"{plan.scene_name}: {len(plan.emitters):,} emitters, {len(plan.listeners):,} listeners, "
-              f"{len(plan.pairs):,} pairs, ~{size / 1e6:,.0f} MB", file=sys.stderr)
+              f"{len(plan.pairs):,} pairs, ~{size / 1e6:,.0f} MB, {format_minutes(minutes)} on {n_workers} "
+              f"worker{'s' if n_workers > 1 else ''}", file=sys.stderr)
     store = PartStore(parts_folder(output))
     if shard is None and check_output(output, plan, overwrite):
         if not keep_parts and store.holds(plan):  # leftovers of a run killed after its final rename
@@ -91,9 +95,12 @@ def make_dataset(
             print(f"{output} is already complete", file=sys.stderr)
         return output
     store.prepare(plan, overwrite)
-    mine = [e for e in range(len(plan.emitters)) if shard is None or e % shard[1] == shard[0]]
     done = store.done()
     todo = [e for e in mine if e not in done]
+    if progress and done and todo:
+        left = estimate_minutes(scene, plan, todo, min(n_workers, len(todo)))
+        print(f"resuming: {len(mine) - len(todo):,} of {len(mine):,} emitters done, {format_minutes(left)} left",
+              file=sys.stderr)
     total = sum(_block_size(plan, e) for e in mine)
     with tqdm(
         total=total,
@@ -110,6 +117,15 @@ def make_dataset(
     if not keep_parts:
         store.remove()
     return output
+
+
+def estimate_minutes(scene, plan: DataPlan, emitters: list[int], workers: int) -> float:
+    """Wall-clock minutes to simulate `emitters` of `plan` on `workers` processes (`budget.block_cpu_seconds`)."""
+    walls, sim = len(scene.simulation_surfaces()), plan.config.simulation
+    blocks = (
+        block_cpu_seconds(walls, sim.ism_order, _block_size(plan, e), sim.n_rays, sim.ir_seconds) for e in emitters
+    )
+    return simulation_minutes(blocks, workers)
 
 
 def _block_size(plan: DataPlan, emitter: int) -> int:

@@ -8,7 +8,6 @@ leaves only whole files; a part records the plan key it belongs to.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -37,7 +36,11 @@ class PartStore:
         return self.folder / f"emitter_{emitter:05d}.npz"
 
     def prepare(self, plan: DataPlan, overwrite: bool) -> None:
-        """Create the folder and its manifest; parts of another plan raise DataError unless `overwrite`."""
+        """Create the folder and its manifest; parts of another plan raise DataError unless `overwrite`.
+
+        A folder created here is removed again if its manifest cannot be written (a full disk): a run that
+        did nothing leaves nothing."""
+        created = not self.folder.exists()
         self.folder.mkdir(parents=True, exist_ok=True)
         manifest = self.folder / MANIFEST
         if manifest.exists():
@@ -50,7 +53,12 @@ class PartStore:
                 )
             for path in self.folder.glob("emitter_*.npz"):
                 path.unlink()
-        write_atomic(manifest, plan.to_json())
+        try:
+            write_atomic(manifest, plan.to_json())
+        except BaseException:
+            if created:
+                shutil.rmtree(self.folder, ignore_errors=True)
+            raise
 
     def read_plan(self) -> DataPlan:
         """The plan in the manifest; DataError if the folder has none."""

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from naf_model.atomic import write_atomic
+from naf_model.atomic import atomic_paths
 
 METRIC_COLUMNS = (
     ("spectral", "Spectral ↓", "{:.3f}"),
@@ -186,8 +186,10 @@ def _comparison_table(comps: list[dict[str, Any]]) -> str:
 
 
 def write_report(report: EvaluationReport, out_dir: Path) -> tuple[Path, Path]:
-    """Write `<out_dir>/<scene>.md` and `.json` atomically; returns both paths."""
+    """Write `<out_dir>/<scene>.md` and `.json` as one atomic pair (an interrupt replaces both or neither);
+    returns both paths."""
     md, js = out_dir / f"{report.scene}.md", out_dir / f"{report.scene}.json"
-    write_atomic(js, report.to_json() + "\n")
-    write_atomic(md, report.to_markdown())
+    with atomic_paths(md, js) as (md_tmp, js_tmp):
+        md_tmp.write_text(report.to_markdown(), encoding="utf-8")
+        js_tmp.write_text(report.to_json() + "\n", encoding="utf-8")
     return md, js

@@ -150,6 +150,19 @@ def _loss(
     return loss, model.samples_per_step(config.train)
 
 
+def append_log_line(path: Path, line: str) -> None:
+    """Append one line to a log, whole or not at all: a disk-full failure takes back the part written."""
+    with open(path, "ab", buffering=0) as log:
+        start = log.tell()
+        try:
+            rest = memoryview((line + "\n").encode())
+            while rest:
+                rest = rest[log.write(rest) :]
+        except OSError:
+            log.truncate(start)
+            raise
+
+
 def train_field(config: ModelConfig, options: RunOptions, scene: Any | None = None) -> TrainResult:
     """Train (or resume) a field on a data set; see the module docstring."""
     ctx = setup_distributed(options.device)
@@ -257,8 +270,7 @@ def _train(
             save_checkpoint(ckpt, best_path)
         ckpt.training["best"] = best
         save_checkpoint(ckpt, ckpt_path)
-        with open(out / "log.jsonl", "a") as f:
-            f.write(json.dumps(metrics) + "\n")
+        append_log_line(out / "log.jsonl", json.dumps(metrics))
 
     prior_wall = float(metrics.get("wall_s", 0.0))
     started = time.time()
