@@ -113,29 +113,36 @@ def nearest_free_point(scene, xy) -> tuple[float, float] | None:
 
 DOORWAY_CLEARANCE_M = 0.6
 """The starting listener stands at least this far from every doorway (a start in a door frame confuses)."""
+FURNITURE_CLEARANCE_M = 0.3
+"""...and this far from every obstacle's footprint, low furniture included (a start on the sofa confuses too)."""
 
 
-def away_from_doorways(scene, grid: np.ndarray) -> np.ndarray:
-    """The grid points (G, 2) at least DOORWAY_CLEARANCE_M from every door opening (all of them if none is)."""
+def clear_start_points(scene, grid: np.ndarray) -> np.ndarray:
+    """The grid points (G, 2) at least DOORWAY_CLEARANCE_M from every door opening and FURNITURE_CLEARANCE_M
+    from every obstacle footprint (whatever its height); the doorway rule alone, or all points, if none is."""
     from naf_model.scene.floorplan import door_opening
 
-    doors = [shapely.LineString(door_opening(d, scene.rooms)) for d in getattr(scene, "doors", [])]
-    if not doors:
-        return grid
     points = shapely.points(grid)
-    far = np.ones(len(grid), bool)
-    for door in doors:
-        far &= shapely.distance(door, points) >= DOORWAY_CLEARANCE_M
-    return grid[far] if far.any() else grid
+    far_doors = np.ones(len(grid), bool)
+    for door in getattr(scene, "doors", []):
+        far_doors &= shapely.distance(shapely.LineString(door_opening(door, scene.rooms)), points) \
+            >= DOORWAY_CLEARANCE_M
+    far_all = far_doors.copy()
+    for obstacle in getattr(scene, "obstacles", []):
+        far_all &= shapely.distance(obstacle.footprint, points) >= FURNITURE_CLEARANCE_M
+    for keep in (far_all, far_doors):
+        if keep.any():
+            return grid[keep]
+    return grid
 
 
 def default_placement(scene) -> tuple[tuple[float, float], tuple[float, float]]:
     """Starting emitter and listener: the emitter near the middle of the largest room, the listener the free
-    grid point about 2 m from it (or the farthest one in small plans), neither in a doorway."""
+    grid point about 2 m from it (or the farthest one in small plans), neither in a doorway nor on furniture."""
     grid = np.asarray(scene.sample_grid(0.25), dtype=np.float64)
     if len(grid) == 0:
         raise ValueError("scene has no free grid point")
-    grid = away_from_doorways(scene, grid)
+    grid = clear_start_points(scene, grid)
     rooms = [shapely.Polygon(r.polygon) for r in scene.rooms]
     centre = max(rooms, key=lambda p: p.area).representative_point() if rooms else \
         scene.free_space.representative_point()
@@ -199,7 +206,8 @@ class SessionState(QObject):
 
     # ---- emitters -------------------------------------------------------------------------------------
     def add_emitter(self, xy=None) -> str:
-        """Add an emitter at `xy` (default: the free grid point farthest from the others); returns its key.
+        """Add an emitter at `xy` (default: a free grid point about 1.5 m from the other markers, off doorways
+        and furniture); returns its key.
 
         NafError with MAX_EMITTERS already placed."""
         from naf_model.errors import NafError
@@ -208,7 +216,7 @@ class SessionState(QObject):
             raise NafError(f"at most {MAX_EMITTERS} emitters; remove one first")
         key = next(f"emitter {n}" for n in range(2, MAX_EMITTERS + 2) if f"emitter {n}" not in self._pos)
         if xy is None:
-            grid = np.asarray(self.scene.sample_grid(0.25), np.float64)
+            grid = clear_start_points(self.scene, np.asarray(self.scene.sample_grid(0.25), np.float64))
             taken = np.array([self._pos[k] for k in [*self.emitter_keys, "listener"]])
             d = np.min(np.hypot(grid[:, None, 0] - taken[None, :, 0], grid[:, None, 1] - taken[None, :, 1]), 1)
             xy = grid[int(np.argmin(np.abs(d - 1.5)))]
