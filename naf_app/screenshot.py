@@ -1,4 +1,4 @@
-"""A picture of the main window as a user sees it once the field has answered: IR panel and loudness heatmap.
+"""A picture of the main window as a user sees it once the field has answered: IR panel and heatmap.
 
 `scripts/make_docs_images.py` writes docs/app.png with it; the screenshot test writes to a temporary folder.
 """
@@ -19,8 +19,8 @@ SETTLE_S = 0.2
 
 
 def window_ready(window: MainWindow) -> bool:
-    """The field has answered: the loudness map and an IR are in the state."""
-    return window.state.loudness is not None and window.state.last_ir is not None
+    """The field has answered: the heatmap and an IR are in the state."""
+    return window.state.heatmap is not None and window.state.last_ir is not None
 
 
 def wait_and_grab(window: MainWindow, timeout_s: float = 120.0) -> QImage:
@@ -29,7 +29,7 @@ def wait_and_grab(window: MainWindow, timeout_s: float = 120.0) -> QImage:
     deadline = time.monotonic() + timeout_s
     while not window_ready(window):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"no loudness map and IR after {timeout_s:.0f} s: {window.messages[-1:]}")
+            raise TimeoutError(f"no heatmap and IR after {timeout_s:.0f} s: {window.messages[-1:]}")
         app.processEvents()
         time.sleep(0.01)
     settle = time.monotonic() + SETTLE_S

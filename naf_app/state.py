@@ -1,6 +1,6 @@
 """Model-side state of a session: scene, emitters (up to MAX_EMITTERS, each with its sound and gain), the
 listener, heading, loaded field, its latest IRs, the simulation at the current spot (A/B), the acoustic
-readout and analysis results (loudness map, feature views).
+readout and analysis results (the heatmap's metric map, feature views).
 
 No widgets live here: views read this state and subscribe to its signals (napari's model/view split), and
 positions are validated here so that no view can place a marker inside a wall. Each result is held here
@@ -158,8 +158,10 @@ class SessionState(QObject):
 
     `placementChanged(which, final)`: which is an emitter's key ("emitter", "emitter 2", ...) or "listener";
     final is False while dragging (cheap
-    consumers only) and True when a drag ended (expensive consumers: the loudness map). A new field forgets
-    the previous field's loudness map and feature views (`fieldChanged` says so; the next results follow).
+    consumers only) and True when a drag ended (expensive consumers: the heatmap). A new field forgets
+    the previous field's heatmap and feature views (`fieldChanged` says so; the next results follow).
+    `heatmap_metric` (a key of naf_model.analysis.METRICS) and `heatmap_band` (an octave-band centre in Hz or
+    None for broadband) say what the heatmap shows; `heatmapChoiceChanged(metric, band)` when they change.
     """
 
     placementChanged = pyqtSignal(str, bool)
@@ -172,7 +174,8 @@ class SessionState(QObject):
     readoutChanged = pyqtSignal(object)  # {FIELD: IrReadout, SIMULATION: IrReadout or None}
     headingChanged = pyqtSignal(float)
     fieldChanged = pyqtSignal(object)  # FieldInfo or None
-    loudnessChanged = pyqtSignal(object)  # naf_model.analysis LoudnessMap
+    heatmapChanged = pyqtSignal(object)  # naf_model.analysis MetricMap
+    heatmapChoiceChanged = pyqtSignal(str, object)  # metric, band (Hz or None)
     irChanged = pyqtSignal(object)  # IrAnswer
     featuresChanged = pyqtSignal(object)  # naf_model.analysis FeatureViews
 
@@ -191,7 +194,9 @@ class SessionState(QObject):
         self.heading = 0.0
         self.field: FieldInfo | None = None
         self.checkpoint: Path | None = None
-        self.loudness = None  # naf_model.analysis LoudnessMap
+        self.heatmap = None  # naf_model.analysis MetricMap
+        self.heatmap_metric = "loudness"
+        self.heatmap_band: int | None = None
         self.features = None  # naf_model.analysis FeatureViews
         self.last_ir: IrAnswer | None = None
 
@@ -319,17 +324,26 @@ class SessionState(QObject):
             self.headingChanged.emit(deg)
 
     def set_field(self, info: FieldInfo | None) -> None:
-        """A field was loaded (None: none is); the old field's loudness map and feature views are dropped."""
+        """A field was loaded (None: none is); the old field's heatmap and feature views are dropped."""
         self.field = info
         self.checkpoint = info.path if info is not None else None
-        self.loudness = None
+        self.heatmap = None
         self.features = None
         self.fieldChanged.emit(info)
 
-    def set_loudness(self, lm) -> None:
-        """The loudness map (LoudnessMap) of the current field for one emitter and heading."""
-        self.loudness = lm
-        self.loudnessChanged.emit(lm)
+    def set_heatmap(self, mm) -> None:
+        """The heatmap (a MetricMap) of the current field for one emitter, heading, metric and band."""
+        self.heatmap = mm
+        self.heatmapChanged.emit(mm)
+
+    def set_heatmap_choice(self, metric: str, band_hz: int | None) -> None:
+        """What the heatmap shows: `metric` (a key of METRICS), broadband (None) or one octave band (BANDS_HZ)."""
+        from naf_model.analysis import BANDS_HZ, METRICS
+
+        assert metric in METRICS and (band_hz is None or band_hz in BANDS_HZ), (metric, band_hz)
+        if (metric, band_hz) != (self.heatmap_metric, self.heatmap_band):
+            self.heatmap_metric, self.heatmap_band = metric, band_hz
+            self.heatmapChoiceChanged.emit(metric, band_hz)
 
     def set_ir(self, answer: IrAnswer) -> None:
         """The newest IR the field worker answered."""

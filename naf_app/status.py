@@ -1,7 +1,7 @@
-"""The status bar's permanent part: loaded model, device, last IR latency, audio health, loudness progress.
+"""The status bar's permanent part: loaded model, device, last IR latency, audio health, heatmap progress.
 
 A view of `SessionState`: the model and device labels follow `fieldChanged`, the latency label `irChanged`;
-the audio label polls the engine's counters; the progress bar shows the analysis worker's loudness job.
+the audio label polls the engine's counters; the progress bar shows the analysis worker's heatmap job.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class SessionStatus:
         self.audio_label = QLabel(audio.status if audio is not None else "audio: off")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
-        self.progress.setFormat("loudness map %p%")
+        self.progress.setFormat("heatmap %p%")
         self.progress.setVisible(False)
         self.progress.setMaximumHeight(self.model_label.sizeHint().height())  # showing it must not relayout
         for w in (self.progress, self.model_label, self.device_label, self.latency_label, self.audio_label):
@@ -47,16 +47,16 @@ class SessionStatus:
     def _ir_changed(self, answer: IrAnswer) -> None:
         self.latency_label.setText(f"IR: {answer.latency_ms:.0f} ms")
 
-    def loudness_started(self) -> None:
-        """A loudness map is being computed (amount unknown until its first progress report)."""
+    def heatmap_started(self) -> None:
+        """A heatmap is being computed (amount unknown until its first progress report)."""
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
 
-    def loudness_progress(self, done: int, total: int) -> None:
+    def heatmap_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
 
-    def loudness_ended(self) -> None:
+    def heatmap_ended(self) -> None:
         self.progress.setVisible(False)
 
     def _update_audio_label(self) -> None:

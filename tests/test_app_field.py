@@ -107,19 +107,20 @@ def test_worker_answers_only_the_latest_request(qtbot, window):
 
 def test_heatmap_follows_the_emitter_and_exports_a_png(qtbot, window, tmp_path):
     w = window
-    qtbot.waitUntil(lambda: w.state.loudness is not None and w.heatmap.visible(), timeout=WAIT_MS)
-    lm = w.state.loudness
-    assert np.allclose(lm.emitter_xy, w.state.emitter) and lm.spacing == pytest.approx(0.25)
-    finite = lm.db[np.isfinite(lm.db)]
+    qtbot.waitUntil(lambda: w.state.heatmap is not None and w.heatmap.visible(), timeout=WAIT_MS)
+    mm = w.state.heatmap
+    assert mm.metric == "loudness" and mm.band_hz is None
+    assert np.allclose(mm.emitter_xy, w.state.emitter) and mm.spacing == pytest.approx(0.25)
+    finite = mm.values[np.isfinite(mm.values)]
     assert finite.max() == 0.0 and np.ptp(finite) > 1.0, "loudness varies over the plan"
     samples = [w.plan.grab().toImage().pixelColor(w.plan.viewport_point(x, y)).name()
                for x, y in w.state.scene.sample_grid(1.0)]
     assert len(set(samples)) >= 3, "the drawn heatmap varies across the plan"
     new_emitter = (3.2, 0.8)
     drag(qtbot, w.plan, w.state.emitter, new_emitter)
-    qtbot.waitUntil(lambda: np.allclose(w.state.loudness.emitter_xy, w.state.emitter), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: np.allclose(w.state.heatmap.emitter_xy, w.state.emitter), timeout=WAIT_MS)
     assert np.allclose(w.state.emitter, new_emitter, atol=0.03)
-    out = w.export_loudness_png(tmp_path / "loudness.png")
+    out = w.export_heatmap_png(tmp_path / "loudness.png")
     assert out.stat().st_size > 10_000
     assert png_colours(out, left_fraction=0.7) > 50
 

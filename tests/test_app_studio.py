@@ -248,6 +248,56 @@ def test_export_ir_writes_wav_and_sofa_that_read_back_equal(qtbot, window, tmp_p
     assert np.allclose(sofa48.Data_IR[0], resample_ir(ir, SAMPLE_RATE, 48_000), atol=1e-7)
 
 
+def choose(qtbot, box, data) -> None:
+    """Pick the item of combo box `box` whose data is `data` as a user does: click the box, click the item."""
+    index = box.findData(data)
+    assert index >= 0, data
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
+    view = box.view()
+    qtbot.waitUntil(view.isVisible, timeout=5_000)
+    qtbot.wait(QApplication.doubleClickInterval() + 100)  # the popup ignores a release this soon after opening
+    rect = view.visualRect(view.model().index(index, 0))
+    qtbot.mouseMove(view.viewport(), rect.center())
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: box.currentIndex() == index and not view.isVisible(), timeout=5_000)
+
+
+def test_heatmap_shows_the_c50_of_the_played_irs_and_its_export_says_so(qtbot, window, tmp_path):
+    from naf_app.state import PLAYED_PHASE
+    from naf_model.evaluation.readout import measure
+    from naf_model.field import NeuralAcousticField
+
+    w = window
+    state, controls = w.state, w.heatmap_controls
+    qtbot.waitUntil(lambda: state.heatmap is not None, timeout=WAIT_MS)
+    assert state.heatmap.metric == "loudness"
+    choose(qtbot, controls.metric_box, "c50")
+    assert (state.heatmap_metric, state.heatmap_band) == ("c50", None)
+    qtbot.waitUntil(lambda: state.heatmap.metric == "c50", timeout=WAIT_MS)
+    mm = state.heatmap
+    assert np.allclose(mm.emitter_xy, state.emitter) and mm.emitter_name == state.selected and mm.band_hz is None
+    assert w.heatmap.visible() and w.heatmap.bar.axis.labelText == "C50 (dB), broadband"
+    field = NeuralAcousticField.load(state.checkpoint, device="cpu", scene=state.scene)
+    rows, cols = np.nonzero(np.isfinite(mm.values))
+    pick = [0, len(rows) // 2, len(rows) - 1]
+    listeners = np.c_[mm.xs[cols[pick]], mm.ys[rows[pick]]]
+    irs = field.impulse_responses(np.broadcast_to(mm.emitter_xy, (3, 2)), listeners, np.full(3, mm.heading_deg),
+                                  phase=PLAYED_PHASE).astype(np.float64)
+    expected = [float(np.mean(metrics.c50(ir))) for ir in irs]  # the evaluation's C50, per ear, mean
+    np.testing.assert_allclose(mm.values[rows[pick], cols[pick]], expected, atol=1e-3)
+    choose(qtbot, controls.band_box, 1000)
+    qtbot.waitUntil(lambda: state.heatmap.band_hz == 1000, timeout=WAIT_MS)
+    band = state.heatmap
+    np.testing.assert_allclose(band.values[rows[pick], cols[pick]], measure(irs, "c50", 1000), atol=1e-3)
+    assert w.heatmap.bar.axis.labelText == "C50 (dB), 1 kHz octave"
+    name = w.heatmap_file_name()
+    low, high = band.levels
+    assert name.startswith(f"{state.scene.name}_c50_1kHz_emitter_scale") and name.endswith("dB.png"), name
+    assert f"{low:.3g}to{high:.3g}" in name
+    out = w.export_heatmap_png(tmp_path / name)
+    assert out.stat().st_size > 10_000 and [p.name for p in tmp_path.iterdir()] == [name]
+
+
 def test_no_field_shows_a_sentence_not_empty_axes(qtbot, tmp_path):
     from naf_model.scene.examples import two_room_scene
 
