@@ -1,7 +1,9 @@
 """The status bar's permanent part: loaded model, device, last IR latency, audio health, heatmap progress.
 
-A view of `SessionState`: the model and device labels follow `fieldChanged`, the latency label `irChanged`;
-the audio label polls the engine's counters; the progress bar shows the analysis worker's heatmap job.
+A view of `SessionState`: the model and device labels follow `fieldChanged`; the latency label shows the
+newest IR's compute time a few times a second (answers come 50 times a second while dragging: a label set
+that often relayouts the status bar for nothing); the audio label polls the engine's counters; the progress
+bar shows the analysis worker's heatmap job.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from PyQt6.QtWidgets import QLabel, QProgressBar, QStatusBar
 from naf_app.state import FieldInfo, IrAnswer, SessionState
 
 AUDIO_POLL_MS = 500
+LATENCY_POLL_MS = 250
 
 
 class SessionStatus:
@@ -30,11 +33,15 @@ class SessionStatus:
         self.progress.setMaximumHeight(self.model_label.sizeHint().height())  # showing it must not relayout
         for w in (self.progress, self.model_label, self.device_label, self.latency_label, self.audio_label):
             bar.addPermanentWidget(w)
-        self.audio_timer = QTimer(bar, interval=AUDIO_POLL_MS)
+        self.audio_timer = QTimer(bar, interval=AUDIO_POLL_MS, objectName="audio_status_poll")
         self.audio_timer.timeout.connect(self._update_audio_label)
         self.audio_timer.start()
+        self.state = state
+        self._latency_seq: int | None = None
+        self.latency_timer = QTimer(bar, interval=LATENCY_POLL_MS, objectName="latency_status_poll")
+        self.latency_timer.timeout.connect(self._show_latency)
+        self.latency_timer.start()
         state.fieldChanged.connect(self._field_changed)
-        state.irChanged.connect(self._ir_changed)
 
     def _field_changed(self, info: FieldInfo | None) -> None:
         if info is None:
@@ -44,8 +51,11 @@ class SessionStatus:
         self.model_label.setText(f"model: {info.path.name} ({info.preset})")
         self.device_label.setText(f"device: {'CUDA' if info.device.startswith('cuda') else 'CPU'}")
 
-    def _ir_changed(self, answer: IrAnswer) -> None:
-        self.latency_label.setText(f"IR: {answer.latency_ms:.0f} ms")
+    def _show_latency(self) -> None:
+        answer: IrAnswer | None = self.state.last_ir
+        if answer is not None and answer.seq != self._latency_seq:
+            self._latency_seq = answer.seq
+            self.latency_label.setText(f"IR: {answer.latency_ms:.0f} ms")
 
     def heatmap_started(self) -> None:
         """A heatmap is being computed (amount unknown until its first progress report)."""
@@ -68,3 +78,4 @@ class SessionStatus:
 
     def stop(self) -> None:
         self.audio_timer.stop()
+        self.latency_timer.stop()

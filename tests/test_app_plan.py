@@ -105,3 +105,18 @@ def test_default_markers_start_free_off_doorways_and_furniture(name):
         for obstacle in scene.obstacles:  # low furniture too: nobody starts standing on the sofa
             assert obstacle.footprint.distance(point) >= FURNITURE_CLEARANCE_M - 1e-9, (name, xy, "furniture")
     assert state.position("emitter") == markers[0] and state.listener == markers[1]
+
+
+def test_peak_envelope_keeps_every_peak_in_time_order():
+    from naf_app.ir_panel import peak_envelope
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(13_230)
+    index, values = peak_envelope(x, 2000)
+    assert len(index) <= 2000 and np.all(np.diff(index) >= 0) and np.array_equal(values, x[index])
+    k = -(-len(x) // 1000)
+    for run in range(0, len(x), k):  # each run's extremes are drawn
+        piece = x[run : run + k]
+        assert piece.max() in values and piece.min() in values
+    short = rng.standard_normal(500)
+    assert np.array_equal(peak_envelope(short, 2000)[1], short)

@@ -19,6 +19,7 @@ from PyQt6.QtGui import QDragEnterEvent, QDropEvent
 from PyQt6.QtWidgets import QApplication
 
 from naf_app.audio_link import AudioLink
+from naf_app.ir_panel import peak_envelope
 from naf_app.state import FIELD, SIMULATION, level_matched
 from naf_app.window import MainWindow
 from naf_model.audio import MAIN, resample_ir
@@ -164,7 +165,7 @@ def test_simulate_here_overlays_and_ab_switches_the_posted_ir(qtbot, window):
     assert sim.irs.shape[:2] == (4, 2) and np.allclose(sim.listener, w.state.listener)
     panel = w.ir_panel
     assert panel.shown_simulation is sim and all(p.isVisible() for p in panel.sim_plots)
-    assert np.array_equal(panel.sim_curves[0].yData, sim.ir_at(w.state.heading)[0])
+    assert np.array_equal(panel.sim_curves[0].yData, peak_envelope(sim.ir_at(w.state.heading)[0])[1])
     field_ir = w.engine.current_irs[MAIN]
     assert w.transport.ab_button.isEnabled()
     qtbot.mouseClick(w.transport.ab_button, Qt.MouseButton.LeftButton)
