@@ -33,6 +33,8 @@ REDRAW_MS = 40
 """At most 25 redraws per second."""
 PLOT_POINTS = 2000
 """Points per drawn waveform: about two per pixel of a wide panel."""
+WAVE_MIN_HEIGHT = 200
+"""Pixels the waveform plot keeps when the simulation's two spectrograms join the field's."""
 SPECTROGRAM_RANGE = 12.0
 """The spectrograms' colour scale spans this many ln units below the IR's loudest bin."""
 
@@ -92,6 +94,7 @@ class IrPanel(QWidget):
                 plot.getAxis(side).setTextPen("k")
                 plot.getAxis(side).setPen("k")
                 plot.getAxis(side).enableAutoSIPrefix(False)
+        self.plots.ci.layout.setRowMinimumHeight(0, WAVE_MIN_HEIGHT)  # room for the A/B overlay of waveforms
         self.sim_plots, self.sim_images = self.spec_plots[2:], self.spec_images[2:]
         self.spec_plots, self.spec_images = self.spec_plots[:2], self.spec_images[:2]
         for plot in self.sim_plots:
@@ -230,7 +233,7 @@ def _wave_title(simulation: bool) -> str:
     def word(text: str, rgb) -> str:
         return f"<span style='color:#{rgb[0]:02x}{rgb[1]:02x}{rgb[2]:02x}'>{text}</span>"
 
-    parts = [word("left ear", EAR_COLOURS[0]), word("right ear", EAR_COLOURS[1])]
-    if simulation:
-        parts += [word("simulation left (dashed)", SIM_COLOURS[0]), word("simulation right", SIM_COLOURS[1])]
-    return "binaural IR: " + ", ".join(parts)
+    text = f"binaural IR, {word('left', EAR_COLOURS[0])} / {word('right', EAR_COLOURS[1])} ear"
+    if simulation:  # short: a long title widens the panel's minimum and so the window
+        text += f"; simulation {word('dashed', SIM_COLOURS[0])}"
+    return text

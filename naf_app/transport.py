@@ -93,6 +93,9 @@ class TransportBar(QWidget):
         self.meter = LevelMeter()
         self.emitter_box = QComboBox()
         self.emitter_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.emitter_box.setMinimumContentsLength(len("emitter 4"))  # sized at start for "emitter" only, the
+        self.emitter_box.setSizeAdjustPolicy(  # keys added later were drawn cut to "emitter"
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.emitter_box.currentTextChanged.connect(lambda key: key and state.select(key))
         self.add_button = _button("Add emitter")
         self.add_button.clicked.connect(lambda _=False: window.add_emitter())
@@ -112,10 +115,13 @@ class TransportBar(QWidget):
         self.cancel_button.clicked.connect(lambda _=False: window.cancel_simulation())
         self.cancel_button.setVisible(False)
         self.sim_progress = QLabel("")
+        # fixed widths: a bar that grows while a simulation runs would widen the window for good
+        self.sim_progress.setFixedWidth(self.sim_progress.fontMetrics().horizontalAdvance("simulating (9999 s)"))
         self.ab_button = _button("Hearing: field", checkable=True)
         self.ab_button.setToolTip("A/B: switch what you hear between the field and the simulation "
                                   "(level-matched)")
         self.ab_button.setEnabled(False)
+        self.ab_button.setFixedWidth(self.ab_button.fontMetrics().horizontalAdvance(f"Hearing: {SIMULATION}") + 24)
         self.ab_button.toggled.connect(lambda on: state.set_listen_to(SIMULATION if on else FIELD))
         for w in (self.play_button, QLabel("Volume"), self.volume, self.loop_box, self.meter,
                   QLabel("  Emitter"), self.emitter_box, self.add_button, self.remove_button,
@@ -179,8 +185,12 @@ class TransportBar(QWidget):
 
     def simulation_busy(self, text: str | None) -> None:
         """Show a running simulation's progress (None: none is running)."""
-        self.cancel_button.setVisible(text is not None)
-        self.simulate_button.setEnabled(text is None)
+        # Cancel takes the place of Simulate here meanwhile; hidden before the other shows, or the bar is
+        # briefly wider than the window, which then keeps that width as its minimum
+        shown, hidden = (self.cancel_button, self.simulate_button) if text else (self.simulate_button,
+                                                                                self.cancel_button)
+        hidden.setVisible(False)
+        shown.setVisible(True)
         self.sim_progress.setText(text or "")
 
     def _simulation_changed(self, answer) -> None:

@@ -270,7 +270,9 @@ def test_metric_map_of_a_trained_field_holds_the_readout_of_its_played_irs(train
     scene, field, _, emitter = trained
     plan = plan_irs(partial(field.impulse_responses, phase="listening"), scene, emitter, 90.0, 0.5, batch_size=6)
     c50 = metric_map(plan, "c50")
-    for k in (0, len(plan.listeners) - 1):
+    rows, cols = np.nonzero(plan.free)
+    shown = np.flatnonzero(np.isfinite(c50.values[rows, cols]))  # all but the cells at the emitter
+    assert len(shown) >= len(rows) - 4
+    for k in (shown[0], shown[-1]):
         single = field.impulse_response(emitter, plan.listeners[k], 90.0, phase="listening")
-        rows, cols = np.nonzero(plan.free)
         assert c50.values[rows[k], cols[k]] == pytest.approx(ir_readout(single).c50_db, abs=1e-3)
