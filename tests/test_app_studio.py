@@ -324,6 +324,7 @@ def test_session_is_remembered_and_saved_and_opened(qtbot, tiny_field, tmp_path,
     w.state.move("listener", (3.0, 2.2), final=True)
     w.state.set_heading(90.0)
     w.transport.volume.setValue(40)
+    w.state.set_heatmap_choice("drr", 500)
     saved = w.save_session(tmp_path / "mine.json")
     w.close()
     data = json.loads(remembered.read_text())
@@ -334,6 +335,9 @@ def test_session_is_remembered_and_saved_and_opened(qtbot, tiny_field, tmp_path,
         assert st.emitter_keys == [MAIN, key] and np.allclose(st.position(key), (3.2, 0.8), atol=0.03)
         assert st.gains_db[key] == -3.0 and st.heading == 90.0 and w2.engine.volume == pytest.approx(0.4)
         assert np.allclose(st.listener, (3.0, 2.2), atol=0.03) and set(w2.engine.sources) == {MAIN, key}
+        controls = w2.heatmap_controls
+        assert (st.heatmap_metric, st.heatmap_band) == ("drr", 500)
+        assert (controls.metric_box.currentData(), controls.band_box.currentData()) == ("drr", 500)
         w2.remove_emitter(key)
         w2.open_session(saved)
         assert st.emitter_keys == [MAIN, key]
