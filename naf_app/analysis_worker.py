@@ -1,8 +1,12 @@
-"""Background analysis: the loudness map and the feature views (t-SNE + linear probe) off the UI thread.
+"""Background analysis: the heatmap (a metric map) and the feature views (t-SNE + linear probe) off the UI thread.
 
 This thread loads its own copy of the field, so a long map never holds up the live IR worker (and no
 torch module is shared between threads). One job per kind is kept: a newer request replaces a pending one
 and cancels a running one at its next progress report.
+
+A heatmap is the played IR (`PLAYED_PHASE`) at every free cell for one emitter and heading, then the chosen
+metric and band of each (`naf_model.analysis.plan_irs`, `metric_map`). The IRs of the last spot are kept,
+so choosing another metric or band only measures them again.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from pathlib import Path
 from PyQt6.QtCore import QThread, pyqtSignal
 from threadpoolctl import threadpool_limits
 
+from naf_app.state import PLAYED_PHASE
 from naf_app.worker import describe_error, load_field
 
-LOUDNESS = "loudness"
+HEATMAP = "heatmap"
 FEATURES = "features"
 
 
@@ -32,9 +37,8 @@ class _Cancelled(Exception):
 
 
 class AnalysisWorker(QThread):
-    """Runs loudness maps and feature views. Signals: progress(kind, done, total), done(kind, result),
-    failed(kind, message). Results (naf_model.analysis): LoudnessMap for "loudness", FeatureViews for
-    "features"."""
+    """Runs heatmaps and feature views. Signals: progress(kind, done, total), done(kind, result),
+    failed(kind, message). Results (naf_model.analysis): MetricMap for HEATMAP, FeatureViews for FEATURES."""
 
     progress = pyqtSignal(str, int, int)
     done = pyqtSignal(str, object)
@@ -50,6 +54,7 @@ class AnalysisWorker(QThread):
         self._load_path: Path | None = None
         self._stopping = False
         self._field = None
+        self._plan_irs = None  # (spot key, PlanIrs) of the last heatmap
 
     def load(self, path: str | Path) -> None:
         """Use this checkpoint from now on; jobs of the old field are cancelled."""
@@ -61,8 +66,9 @@ class AnalysisWorker(QThread):
             self._cond.notify()
 
     def submit(self, kind: str, **params) -> None:
-        """Queue a job: LOUDNESS(emitter=(x, y), heading=deg, spacing=m) or FEATURES(spacing=m)."""
-        assert kind in (LOUDNESS, FEATURES)
+        """Queue a job: HEATMAP(emitter=(x, y), heading=deg, spacing=m, metric=key, band=Hz or None,
+        emitter_name=str) or FEATURES(spacing=m)."""
+        assert kind in (HEATMAP, FEATURES)
         with self._cond:
             self._queue[kind] = _Job(kind, params)
             if self._running is not None and self._running.kind == kind:
@@ -89,7 +95,7 @@ class AnalysisWorker(QThread):
                 path, self._load_path = self._load_path, None
                 job = None
                 if path is None:
-                    kind = LOUDNESS if LOUDNESS in self._queue else next(iter(self._queue))
+                    kind = HEATMAP if HEATMAP in self._queue else next(iter(self._queue))
                     job = self._running = self._queue.pop(kind)
             if path is not None:
                 self._load(path)
@@ -104,6 +110,7 @@ class AnalysisWorker(QThread):
     def _load(self, path: Path) -> None:
         try:
             self._field, _ = load_field(path, self.scene, self.device)
+            self._plan_irs = None
         except Exception as exc:  # the field worker reports it; the previous field, if any, stays
             self.failed.emit("load", describe_error(exc))
 
@@ -133,12 +140,32 @@ class AnalysisWorker(QThread):
     def _compute(self, job: _Job, progress):
         from naf_model import analysis
 
-        if job.kind == LOUDNESS:
-            return analysis.loudness_map(
-                self._field, self.scene, job.params["emitter"], heading_deg=job.params.get("heading", 0.0),
-                spacing=job.params.get("spacing", 0.25), progress=progress,
-            )
+        if job.kind == HEATMAP:
+            return self._heatmap(job.params, progress)
         return analysis.feature_views(
             self._field, self.scene, spacing=job.params.get("spacing", 0.5), n_probe=64,
             seed=job.params.get("seed", 0), progress=progress,
         )
+
+    def _heatmap(self, params: dict, progress):
+        """The metric map of `params`; the cells' IRs are computed only when the spot is new (progress then
+        counts both steps: IRs, then measurements)."""
+        from functools import partial
+
+        from naf_model import analysis
+
+        ex, ey = params["emitter"]
+        spot = (float(ex), float(ey), float(params.get("heading", 0.0)), float(params.get("spacing", 0.25)))
+        plan = self._plan_irs[1] if self._plan_irs is not None and self._plan_irs[0] == spot else None
+        steps = 1 if plan is not None else 2
+        if plan is None:
+            self._plan_irs = None  # free the old spot's IRs before computing the new ones
+            plan = analysis.plan_irs(
+                partial(self._field.impulse_responses, phase=PLAYED_PHASE), self.scene, spot[:2], spot[2],
+                spot[3], progress=lambda done, total: progress(done, steps * total),
+            )
+            self._plan_irs = (spot, plan)
+        first = (steps - 1) * len(plan.irs)
+        name = params.get("emitter_name", "emitter")
+        return analysis.metric_map(plan, params.get("metric", "loudness"), params.get("band"), emitter_name=name,
+                                   progress=lambda done, total: progress(first + done, steps * total))

@@ -4,7 +4,12 @@ readout of both. With no field loaded it shows a sentence saying how to get one 
 
 A view of `SessionState.last_ir`: answers can arrive 50+ times a second while dragging, so `irChanged` only
 schedules a redraw, at most every REDRAW_MS, of the state's newest IR (the audio engine gets every IR
-straight from the worker, so this only spares the UI thread).
+straight from the worker, so this only spares the UI thread). Each redraw is kept cheap, because the UI
+thread holds the GIL while it paints (the audio callback and the workers wait meanwhile): the waveforms are
+reduced once per IR to the min and max of PLOT_POINTS / 2 runs (`peak_envelope`; every peak stays) instead
+of pyqtgraph re-downsampling them at each range change; the axes' ranges move only when the extent changes or
+the peak leaves the range; the spectrograms go in as 8-bit images (no float rescale in the paint); the ear
+colours are in the title, not a legend box over the curves.
 """
 
 from __future__ import annotations
@@ -26,6 +31,14 @@ NO_FIELD_TEXT = ("No field loaded, so there is no impulse response to show yet.\
                  "set and Scripts > Train a field.")
 REDRAW_MS = 40
 """At most 25 redraws per second."""
+PLOT_POINTS = 2000
+"""Points per drawn waveform: about two per pixel of a wide panel."""
+LEFT_AXIS_PX = 58
+"""Width of every left axis: the rotated "frequency (kHz)" label and two-digit ticks, or "-0.25"."""
+WAVE_MIN_HEIGHT = 200
+"""Pixels the waveform plot keeps when the simulation's two spectrograms join the field's."""
+SPECTROGRAM_RANGE = 12.0
+"""The spectrograms' colour scale spans this many ln units below the IR's loudest bin."""
 
 
 class IrPanel(QWidget):
@@ -57,20 +70,15 @@ class IrPanel(QWidget):
         self.stack.addWidget(self.plots)
         layout.addWidget(self.stack, 1)
         self.wave_plot = self.plots.addPlot(row=0, col=0)
-        self.wave_plot.setTitle("binaural IR", color="k")
+        self.wave_plot.setTitle(_wave_title(False), color="k")
         self.wave_plot.setLabel("bottom", "time (ms)", color="k")
-        self.wave_plot.addLegend(offset=(-10, 10), labelTextColor="k", brush=(255, 255, 255, 200))
-        self.curves = [
-            self.wave_plot.plot(pen=pg.mkPen(c, width=1), name=name, antialias=False)
-            for c, name in zip(EAR_COLOURS, ("left ear", "right ear"), strict=True)
-        ]
+        self.curves = [self.wave_plot.plot(pen=pg.mkPen(c, width=1), antialias=False) for c in EAR_COLOURS]
         self.sim_curves = [
-            self.wave_plot.plot(pen=pg.mkPen(c, width=1, style=Qt.PenStyle.DashLine), name=name,
-                                antialias=False)
-            for c, name in zip(SIM_COLOURS, ("simulation, left", "simulation, right"), strict=True)
+            self.wave_plot.plot(pen=pg.mkPen(c, width=1, style=Qt.PenStyle.DashLine), antialias=False)
+            for c in SIM_COLOURS
         ]
-        self.wave_plot.setDownsampling(auto=True, mode="peak")  # ~13k samples per ear
-        self.wave_plot.setClipToView(True)
+        self.wave_plot.disableAutoRange()  # ranges are set by hand, only when they must change
+        self._y_range = 0.0
         self.spec_plots, self.spec_images = [], []
         titles = ("field, left ear", "field, right ear", "simulation, left ear", "simulation, right ear")
         for row, ear in enumerate(titles, start=1):
@@ -88,6 +96,10 @@ class IrPanel(QWidget):
                 plot.getAxis(side).setTextPen("k")
                 plot.getAxis(side).setPen("k")
                 plot.getAxis(side).enableAutoSIPrefix(False)
+            # a fixed width: an axis that fits itself to its tick labels relayouts the whole column, and so
+            # regenerates and repaints all six axes, whenever the waveform's range changes (15-19 ms of CPU)
+            plot.getAxis("left").setWidth(LEFT_AXIS_PX)
+        self.plots.ci.layout.setRowMinimumHeight(0, WAVE_MIN_HEIGHT)  # room for the A/B overlay of waveforms
         self.sim_plots, self.sim_images = self.spec_plots[2:], self.spec_images[2:]
         self.spec_plots, self.spec_images = self.spec_plots[:2], self.spec_images[:2]
         for plot in self.sim_plots:
@@ -96,7 +108,7 @@ class IrPanel(QWidget):
         self.shown_simulation = None  # the SimulationAnswer overlaid, or None
         self._extents: dict[int, tuple[float, float]] = {}
         self._last_draw = 0.0
-        self._timer = QTimer(self, singleShot=True)
+        self._timer = QTimer(self, singleShot=True, objectName="ir_panel_redraw")
         self._timer.timeout.connect(self._draw_newest)
         state.irChanged.connect(self._ir_changed)
         state.fieldChanged.connect(lambda info: self.stack.setCurrentIndex(0 if info is None else 1))
@@ -111,6 +123,7 @@ class IrPanel(QWidget):
         self.shown_simulation = sim
         for plot in self.sim_plots:
             plot.setVisible(sim is not None)
+        self.wave_plot.setTitle(_wave_title(sim is not None), color="k")
         if sim is None:
             for curve in self.sim_curves:
                 curve.setData([], [])
@@ -118,9 +131,7 @@ class IrPanel(QWidget):
         from naf_model.spectrogram import log_magnitude
 
         ir = sim.ir_at(self.state.heading)
-        t_ms = np.arange(ir.shape[-1]) * (1000.0 / SAMPLE_RATE)
-        for curve, channel in zip(self.sim_curves, ir, strict=True):
-            curve.setData(t_ms, channel)
+        self._set_waves(self.sim_curves, ir)
         frames = self.state.last_ir.spec.shape[-1] if self.state.last_ir is not None else None
         spec = log_magnitude(ir, frames) if frames else log_magnitude(ir)
         self._set_images(self.sim_images, self.sim_plots, spec)
@@ -155,11 +166,9 @@ class IrPanel(QWidget):
 
     def _draw(self, answer: IrAnswer) -> None:
         ir = np.asarray(answer.ir)
-        t_ms = np.arange(ir.shape[-1]) * (1000.0 / SAMPLE_RATE)
-        for curve, channel in zip(self.curves, ir, strict=True):
-            curve.setData(t_ms, channel)
+        self._set_waves(self.curves, ir)
         if self._set_images(self.spec_images, self.spec_plots, np.asarray(answer.spec)):
-            self.wave_plot.setXRange(0.0, t_ms[-1], padding=0.02)
+            self.wave_plot.setXRange(0.0, (ir.shape[-1] - 1) * 1000.0 / SAMPLE_RATE, padding=0.02)
         ex, ey = answer.emitter
         lx, ly = answer.listener
         self.caption.setText(
@@ -168,15 +177,30 @@ class IrPanel(QWidget):
         )
         self.shown_seq = answer.seq
 
+    def _set_waves(self, curves, ir: np.ndarray) -> None:
+        """Draw a binaural IR (2, N) as two reduced curves (`peak_envelope`) against time in ms; the y range
+        grows when a peak leaves it and shrinks when the peaks fall below a third of it, else stays."""
+        for curve, channel in zip(curves, ir, strict=True):
+            index, values = peak_envelope(channel)
+            curve.setData(index * (1000.0 / SAMPLE_RATE), values)
+        peak = max((float(np.abs(c.yData).max()) for c in (*self.curves, *self.sim_curves)
+                    if c.yData is not None and len(c.yData)), default=0.0)
+        if peak > 0 and not 1.1 * peak <= self._y_range <= 3.0 * peak:
+            self._y_range = 1.25 * peak
+            self.wave_plot.setYRange(-self._y_range, self._y_range, padding=0)
+
     def _set_images(self, images, plots, spec: np.ndarray) -> bool:
-        """Draw spectrograms (2, F, T); True when the extent changed (the ranges are then set anew, never on
-        every redraw: regenerating axes is what costs)."""
+        """Draw spectrograms (2, F, T) as 8-bit images over SPECTROGRAM_RANGE below their top; True when the
+        extent changed (the ranges are then set anew, never on every redraw: regenerating axes is what costs)."""
         n_freq, n_frames = spec.shape[-2:]
         floor = float(np.log(LOG_EPS))
         top = max(float(spec.max()), floor + 1.0)
+        low = max(floor, top - SPECTROGRAM_RANGE)
         extent = (n_frames * HOP * 1000.0 / SAMPLE_RATE, n_freq * SAMPLE_RATE / N_FFT / 1000.0)
-        for image, channel in zip(images, spec, strict=True):
-            image.setImage(channel, levels=(max(floor, top - 12.0), top))
+        scaled = (np.asarray(spec, np.float32) - low) * np.float32(255.0 / (top - low))
+        np.clip(scaled, 0.0, 255.0, out=scaled)
+        for image, channel in zip(images, scaled.astype(np.uint8), strict=True):
+            image.setImage(channel, levels=(0, 255))
             image.setRect(QRectF(0.0, 0.0, *extent))
         changed = extent != self._extents.get(id(images))
         if changed:
@@ -188,3 +212,33 @@ class IrPanel(QWidget):
 
 def _seconds(value: float) -> str:
     return "failed" if not np.isfinite(value) else f"{value:.2f} s"
+
+
+def peak_envelope(x: np.ndarray, points: int = PLOT_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """A waveform (N,) reduced for drawing: sample indices (M,) and values (M,), M <= points, the minimum and
+    maximum of each of points / 2 consecutive runs in time order (so every peak is drawn, as pyqtgraph's
+    "peak" downsampling draws it, but computed once per IR); x itself when N <= points."""
+    x = np.asarray(x)
+    n = len(x)
+    if n <= points:
+        return np.arange(n), x
+    k = -(-n // (points // 2))
+    m = -(-n // k)
+    runs = np.empty(m * k, x.dtype)
+    runs[:n], runs[n:] = x, x[-1]
+    runs = runs.reshape(m, k)
+    pair = np.sort(np.stack([runs.argmin(axis=1), runs.argmax(axis=1)], axis=1), axis=1)
+    index = np.minimum((pair + k * np.arange(m)[:, None]).ravel(), n - 1)
+    return index, x[index]
+
+
+def _wave_title(simulation: bool) -> str:
+    """The waveform plot's title, its words in the curves' colours (a legend box over the curves would be
+    repainted with them at every redraw)."""
+    def word(text: str, rgb) -> str:
+        return f"<span style='color:#{rgb[0]:02x}{rgb[1]:02x}{rgb[2]:02x}'>{text}</span>"
+
+    text = f"binaural IR, {word('left', EAR_COLOURS[0])} / {word('right', EAR_COLOURS[1])} ear"
+    if simulation:  # short: a long title widens the panel's minimum and so the window
+        text += f"; simulation {word('dashed', SIM_COLOURS[0])}"
+    return text

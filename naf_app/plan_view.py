@@ -2,7 +2,7 @@
 
 Dragging follows pyqtgraph's TargetItem: `sigPositionChanged` while the mouse moves (cheap: validate the
 spot and ask the field worker for a new IR) and `sigPositionChangeFinished` when it is released (snap a
-blocked drop to the nearest free point; expensive consumers such as the loudness map listen to the state's
+blocked drop to the nearest free point; expensive consumers such as the heatmap listen to the state's
 `placementChanged(which, final=True)`). The mouse wheel turns the listener instead of zooming.
 """
 

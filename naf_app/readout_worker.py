@@ -1,12 +1,15 @@
 """The readout worker: level, DRR, C50, EDT and T60 of the played IR (and the simulation's) off the UI thread.
 
 One QThread with a one-slot mailbox: while a drag outruns it, only the newest IR is measured
-(`naf_model.evaluation.readout.ir_readout`, which runs the evaluation's own metric functions).
+(`naf_model.evaluation.readout.ir_readout`, which runs the evaluation's own metric functions), and at most
+one every MIN_INTERVAL_S: a reader cannot follow faster, and the T60 fit is Python code that holds the GIL,
+which the UI thread and the audio callback need while a drag is running.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 from PyQt6.QtCore import pyqtSignal
@@ -14,6 +17,8 @@ from PyQt6.QtCore import pyqtSignal
 from naf_app.state import FIELD, SIMULATION
 from naf_app.threads import StoppableThread
 from naf_app.worker import describe_error
+
+MIN_INTERVAL_S = 0.2
 
 
 class ReadoutWorker(StoppableThread):
@@ -28,6 +33,7 @@ class ReadoutWorker(StoppableThread):
         self._cond = threading.Condition()
         self._pending: tuple[int, np.ndarray, np.ndarray | None] | None = None
         self._stopping = False
+        self._last_start = -1e9
 
     def submit(self, seq: int, field_ir: np.ndarray, simulation_ir: np.ndarray | None = None) -> None:
         """Measure these binaural IRs (2, N) at 22,050 Hz; a newer submission replaces a waiting one."""
@@ -40,11 +46,15 @@ class ReadoutWorker(StoppableThread):
 
         while True:
             with self._cond:
-                while not self._stopping and self._pending is None:
-                    self._cond.wait()
+                while not self._stopping:
+                    rest = self._last_start + MIN_INTERVAL_S - time.monotonic()
+                    if self._pending is not None and rest <= 0:
+                        break
+                    self._cond.wait(None if self._pending is None else rest)
                 if self._stopping:
                     return
                 (seq, field_ir, sim_ir), self._pending = self._pending, None
+                self._last_start = time.monotonic()
             try:
                 result = {"seq": seq, FIELD: ir_readout(field_ir),
                           SIMULATION: None if sim_ir is None else ir_readout(sim_ir)}

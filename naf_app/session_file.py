@@ -40,7 +40,7 @@ def session_dict(window) -> dict:
         "volume": None if engine is None else engine.volume,
         "loop": None if engine is None else engine.loop,
         "view": {"tab": window.tabs.currentIndex(), "heatmap": window.heatmap_action.isChecked(),
-                 "heatmap_metric": getattr(window, "heatmap_metric", None)},
+                 "heatmap_metric": state.heatmap_metric, "heatmap_band": state.heatmap_band},
     }
 
 
@@ -102,6 +102,19 @@ def apply_session(window, data: dict) -> list[str]:
     if "heatmap" in view:
         window.heatmap_action.setChecked(bool(view["heatmap"]))
         window.heatmap.set_enabled(bool(view["heatmap"]))
+    problems += _restore_heatmap_choice(state, view)
     if isinstance(view.get("tab"), int) and 0 <= view["tab"] < window.tabs.count():
         window.tabs.setCurrentIndex(view["tab"])
     return problems
+
+
+def _restore_heatmap_choice(state, view: dict) -> list[str]:
+    """The heatmap's metric and band from a session's view (a name this version does not know: a problem)."""
+    from naf_model.analysis import BANDS_HZ, METRICS
+
+    metric = view.get("heatmap_metric") or "loudness"
+    band = view.get("heatmap_band")
+    if metric not in METRICS or (band is not None and band not in BANDS_HZ):
+        return [f"heatmap {metric!r} {band!r} unknown: showing {state.heatmap_metric}"]
+    state.set_heatmap_choice(metric, band)
+    return []

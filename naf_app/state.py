@@ -1,6 +1,6 @@
 """Model-side state of a session: scene, emitters (up to MAX_EMITTERS, each with its sound and gain), the
 listener, heading, loaded field, its latest IRs, the simulation at the current spot (A/B), the acoustic
-readout and analysis results (loudness map, feature views).
+readout and analysis results (the heatmap's metric map, feature views).
 
 No widgets live here: views read this state and subscribe to its signals (napari's model/view split), and
 positions are validated here so that no view can place a marker inside a wall. Each result is held here
@@ -113,29 +113,36 @@ def nearest_free_point(scene, xy) -> tuple[float, float] | None:
 
 DOORWAY_CLEARANCE_M = 0.6
 """The starting listener stands at least this far from every doorway (a start in a door frame confuses)."""
+FURNITURE_CLEARANCE_M = 0.3
+"""...and this far from every obstacle's footprint, low furniture included (a start on the sofa confuses too)."""
 
 
-def away_from_doorways(scene, grid: np.ndarray) -> np.ndarray:
-    """The grid points (G, 2) at least DOORWAY_CLEARANCE_M from every door opening (all of them if none is)."""
+def clear_start_points(scene, grid: np.ndarray) -> np.ndarray:
+    """The grid points (G, 2) at least DOORWAY_CLEARANCE_M from every door opening and FURNITURE_CLEARANCE_M
+    from every obstacle footprint (whatever its height); the doorway rule alone, or all points, if none is."""
     from naf_model.scene.floorplan import door_opening
 
-    doors = [shapely.LineString(door_opening(d, scene.rooms)) for d in getattr(scene, "doors", [])]
-    if not doors:
-        return grid
     points = shapely.points(grid)
-    far = np.ones(len(grid), bool)
-    for door in doors:
-        far &= shapely.distance(door, points) >= DOORWAY_CLEARANCE_M
-    return grid[far] if far.any() else grid
+    far_doors = np.ones(len(grid), bool)
+    for door in getattr(scene, "doors", []):
+        far_doors &= shapely.distance(shapely.LineString(door_opening(door, scene.rooms)), points) \
+            >= DOORWAY_CLEARANCE_M
+    far_all = far_doors.copy()
+    for obstacle in getattr(scene, "obstacles", []):
+        far_all &= shapely.distance(obstacle.footprint, points) >= FURNITURE_CLEARANCE_M
+    for keep in (far_all, far_doors):
+        if keep.any():
+            return grid[keep]
+    return grid
 
 
 def default_placement(scene) -> tuple[tuple[float, float], tuple[float, float]]:
     """Starting emitter and listener: the emitter near the middle of the largest room, the listener the free
-    grid point about 2 m from it (or the farthest one in small plans), neither in a doorway."""
+    grid point about 2 m from it (or the farthest one in small plans), neither in a doorway nor on furniture."""
     grid = np.asarray(scene.sample_grid(0.25), dtype=np.float64)
     if len(grid) == 0:
         raise ValueError("scene has no free grid point")
-    grid = away_from_doorways(scene, grid)
+    grid = clear_start_points(scene, grid)
     rooms = [shapely.Polygon(r.polygon) for r in scene.rooms]
     centre = max(rooms, key=lambda p: p.area).representative_point() if rooms else \
         scene.free_space.representative_point()
@@ -151,8 +158,10 @@ class SessionState(QObject):
 
     `placementChanged(which, final)`: which is an emitter's key ("emitter", "emitter 2", ...) or "listener";
     final is False while dragging (cheap
-    consumers only) and True when a drag ended (expensive consumers: the loudness map). A new field forgets
-    the previous field's loudness map and feature views (`fieldChanged` says so; the next results follow).
+    consumers only) and True when a drag ended (expensive consumers: the heatmap). A new field forgets
+    the previous field's heatmap and feature views (`fieldChanged` says so; the next results follow).
+    `heatmap_metric` (a key of naf_model.analysis.METRICS) and `heatmap_band` (an octave-band centre in Hz or
+    None for broadband) say what the heatmap shows; `heatmapChoiceChanged(metric, band)` when they change.
     """
 
     placementChanged = pyqtSignal(str, bool)
@@ -165,7 +174,8 @@ class SessionState(QObject):
     readoutChanged = pyqtSignal(object)  # {FIELD: IrReadout, SIMULATION: IrReadout or None}
     headingChanged = pyqtSignal(float)
     fieldChanged = pyqtSignal(object)  # FieldInfo or None
-    loudnessChanged = pyqtSignal(object)  # naf_model.analysis LoudnessMap
+    heatmapChanged = pyqtSignal(object)  # naf_model.analysis MetricMap
+    heatmapChoiceChanged = pyqtSignal(str, object)  # metric, band (Hz or None)
     irChanged = pyqtSignal(object)  # IrAnswer
     featuresChanged = pyqtSignal(object)  # naf_model.analysis FeatureViews
 
@@ -184,7 +194,9 @@ class SessionState(QObject):
         self.heading = 0.0
         self.field: FieldInfo | None = None
         self.checkpoint: Path | None = None
-        self.loudness = None  # naf_model.analysis LoudnessMap
+        self.heatmap = None  # naf_model.analysis MetricMap
+        self.heatmap_metric = "loudness"
+        self.heatmap_band: int | None = None
         self.features = None  # naf_model.analysis FeatureViews
         self.last_ir: IrAnswer | None = None
 
@@ -199,7 +211,8 @@ class SessionState(QObject):
 
     # ---- emitters -------------------------------------------------------------------------------------
     def add_emitter(self, xy=None) -> str:
-        """Add an emitter at `xy` (default: the free grid point farthest from the others); returns its key.
+        """Add an emitter at `xy` (default: a free grid point about 1.5 m from the other markers, off doorways
+        and furniture); returns its key.
 
         NafError with MAX_EMITTERS already placed."""
         from naf_model.errors import NafError
@@ -208,7 +221,7 @@ class SessionState(QObject):
             raise NafError(f"at most {MAX_EMITTERS} emitters; remove one first")
         key = next(f"emitter {n}" for n in range(2, MAX_EMITTERS + 2) if f"emitter {n}" not in self._pos)
         if xy is None:
-            grid = np.asarray(self.scene.sample_grid(0.25), np.float64)
+            grid = clear_start_points(self.scene, np.asarray(self.scene.sample_grid(0.25), np.float64))
             taken = np.array([self._pos[k] for k in [*self.emitter_keys, "listener"]])
             d = np.min(np.hypot(grid[:, None, 0] - taken[None, :, 0], grid[:, None, 1] - taken[None, :, 1]), 1)
             xy = grid[int(np.argmin(np.abs(d - 1.5)))]
@@ -311,17 +324,26 @@ class SessionState(QObject):
             self.headingChanged.emit(deg)
 
     def set_field(self, info: FieldInfo | None) -> None:
-        """A field was loaded (None: none is); the old field's loudness map and feature views are dropped."""
+        """A field was loaded (None: none is); the old field's heatmap and feature views are dropped."""
         self.field = info
         self.checkpoint = info.path if info is not None else None
-        self.loudness = None
+        self.heatmap = None
         self.features = None
         self.fieldChanged.emit(info)
 
-    def set_loudness(self, lm) -> None:
-        """The loudness map (LoudnessMap) of the current field for one emitter and heading."""
-        self.loudness = lm
-        self.loudnessChanged.emit(lm)
+    def set_heatmap(self, mm) -> None:
+        """The heatmap (a MetricMap) of the current field for one emitter, heading, metric and band."""
+        self.heatmap = mm
+        self.heatmapChanged.emit(mm)
+
+    def set_heatmap_choice(self, metric: str, band_hz: int | None) -> None:
+        """What the heatmap shows: `metric` (a key of METRICS), broadband (None) or one octave band (BANDS_HZ)."""
+        from naf_model.analysis import BANDS_HZ, METRICS
+
+        assert metric in METRICS and (band_hz is None or band_hz in BANDS_HZ), (metric, band_hz)
+        if (metric, band_hz) != (self.heatmap_metric, self.heatmap_band):
+            self.heatmap_metric, self.heatmap_band = metric, band_hz
+            self.heatmapChoiceChanged.emit(metric, band_hz)
 
     def set_ir(self, answer: IrAnswer) -> None:
         """The newest IR the field worker answered."""

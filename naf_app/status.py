@@ -1,9 +1,11 @@
-"""The status bar's permanent part: warnings, loaded model, device, last IR latency, audio health, loudness
+"""The status bar's permanent part: warnings, loaded model, device, last IR latency, audio health, heatmap
 progress. A warning (the `--music` file could not be played) stays in view until its cause is gone, where a
 `showMessage` line would be replaced by the next message at once.
 
-A view of `SessionState`: the model and device labels follow `fieldChanged`, the latency label `irChanged`;
-the audio label polls the engine's counters; the progress bar shows the analysis worker's loudness job.
+A view of `SessionState`: the model and device labels follow `fieldChanged`; the latency label shows the
+newest IR's compute time a few times a second (answers come 50 times a second while dragging: a label set
+that often relayouts the status bar for nothing); the audio label polls the engine's counters; the progress
+bar shows the analysis worker's heatmap job.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ MUSIC_WARNING = "music"
 plays."""
 WARNING_WIDTH_PX = 420
 """Longer warnings are elided; the tooltip holds the whole text."""
+LATENCY_POLL_MS = 250
 
 
 class SessionStatus:
@@ -37,16 +40,20 @@ class SessionStatus:
         bar.addPermanentWidget(self.warning_label)  # first, so it sits left of the other labels
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
-        self.progress.setFormat("loudness map %p%")
+        self.progress.setFormat("heatmap %p%")
         self.progress.setVisible(False)
         self.progress.setMaximumHeight(self.model_label.sizeHint().height())  # showing it must not relayout
         for w in (self.progress, self.model_label, self.device_label, self.latency_label, self.audio_label):
             bar.addPermanentWidget(w)
-        self.audio_timer = QTimer(bar, interval=AUDIO_POLL_MS)
+        self.audio_timer = QTimer(bar, interval=AUDIO_POLL_MS, objectName="audio_status_poll")
         self.audio_timer.timeout.connect(self._update_audio_label)
         self.audio_timer.start()
+        self.state = state
+        self._latency_seq: int | None = None
+        self.latency_timer = QTimer(bar, interval=LATENCY_POLL_MS, objectName="latency_status_poll")
+        self.latency_timer.timeout.connect(self._show_latency)
+        self.latency_timer.start()
         state.fieldChanged.connect(self._field_changed)
-        state.irChanged.connect(self._ir_changed)
 
     def warn(self, key: str, text: str) -> None:
         """Keep `text` in view (replacing the earlier warning of the same `key`) until `clear_warning(key)`."""
@@ -79,19 +86,22 @@ class SessionStatus:
         self.model_label.setText(f"model: {info.path.name} ({info.preset})")
         self.device_label.setText(f"device: {'CUDA' if info.device.startswith('cuda') else 'CPU'}")
 
-    def _ir_changed(self, answer: IrAnswer) -> None:
-        self.latency_label.setText(f"IR: {answer.latency_ms:.0f} ms")
+    def _show_latency(self) -> None:
+        answer: IrAnswer | None = self.state.last_ir
+        if answer is not None and answer.seq != self._latency_seq:
+            self._latency_seq = answer.seq
+            self.latency_label.setText(f"IR: {answer.latency_ms:.0f} ms")
 
-    def loudness_started(self) -> None:
-        """A loudness map is being computed (amount unknown until its first progress report)."""
+    def heatmap_started(self) -> None:
+        """A heatmap is being computed (amount unknown until its first progress report)."""
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
 
-    def loudness_progress(self, done: int, total: int) -> None:
+    def heatmap_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
 
-    def loudness_ended(self) -> None:
+    def heatmap_ended(self) -> None:
         self.progress.setVisible(False)
 
     def _update_audio_label(self) -> None:
@@ -103,3 +113,4 @@ class SessionStatus:
 
     def stop(self) -> None:
         self.audio_timer.stop()
+        self.latency_timer.stop()

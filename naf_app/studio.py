@@ -166,7 +166,7 @@ class StudioActions:
 
     def _selected_changed(self, _key: str) -> None:
         self.request_ir()
-        self.request_loudness()
+        self.request_heatmap()
 
     def _gain_changed(self, key: str, db: float) -> None:
         if self.engine is not None and key in self.engine.sources:

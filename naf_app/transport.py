@@ -10,16 +10,15 @@ from __future__ import annotations
 import math
 
 from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtGui import QColor, QPainter
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSlider,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -37,29 +36,38 @@ def _button(text: str, checkable: bool = False) -> QPushButton:
 
 
 class LevelMeter(QWidget):
-    """Two bars (left, right) of the engine's output peak in dBFS, from METER_FLOOR_DB to 0."""
+    """Two bars (left, right) of the engine's output peak in dBFS, from METER_FLOOR_DB to 0.
+
+    Painted by hand and only when a bar moves by a whole dB: a QProgressBar repaints itself synchronously on
+    every `setValue`, which at the meter's poll rate was a tenth of the UI thread's time while music played.
+    """
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(1)
-        self.bars = []
-        for _ in range(2):
-            bar = QProgressBar()
-            bar.setRange(int(METER_FLOOR_DB), 0)
-            bar.setTextVisible(False)
-            bar.setFixedSize(120, 7)
-            layout.addWidget(bar)
-            self.bars.append(bar)
+        self.setFixedSize(120, 16)
         self.db = [METER_FLOOR_DB, METER_FLOOR_DB]
+        self._shown = (int(METER_FLOOR_DB), int(METER_FLOOR_DB))
 
     def show_peak(self, peak) -> None:
         """`peak` (2,) linear full scale."""
-        for i, (bar, value) in enumerate(zip(self.bars, peak, strict=True)):
+        for i, value in enumerate(peak):
             db = 20 * math.log10(value) if value > 0 else METER_FLOOR_DB
             self.db[i] = max(METER_FLOOR_DB, min(0.0, db))
-            bar.setValue(int(round(self.db[i])))
+        shown = (int(round(self.db[0])), int(round(self.db[1])))
+        if shown != self._shown:
+            self._shown = shown
+            self.update()  # coalesced with the window's next paint
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        w, h = self.width(), (self.height() - 2) // 2
+        for i, db in enumerate(self._shown):
+            y = i * (h + 2)
+            painter.fillRect(0, y, w, h, QColor(225, 225, 225))
+            fill = int(round(w * (db - METER_FLOOR_DB) / -METER_FLOOR_DB))
+            colour = QColor(200, 60, 40) if db > -3 else QColor(60, 170, 80)
+            painter.fillRect(0, y, fill, h, colour)
+        painter.end()
 
 
 class TransportBar(QWidget):
@@ -85,6 +93,9 @@ class TransportBar(QWidget):
         self.meter = LevelMeter()
         self.emitter_box = QComboBox()
         self.emitter_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.emitter_box.setMinimumContentsLength(len("emitter 4"))  # sized at start for "emitter" only, the
+        self.emitter_box.setSizeAdjustPolicy(  # keys added later were drawn cut to "emitter"
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.emitter_box.currentTextChanged.connect(lambda key: key and state.select(key))
         self.add_button = _button("Add emitter")
         self.add_button.clicked.connect(lambda _=False: window.add_emitter())
@@ -104,10 +115,13 @@ class TransportBar(QWidget):
         self.cancel_button.clicked.connect(lambda _=False: window.cancel_simulation())
         self.cancel_button.setVisible(False)
         self.sim_progress = QLabel("")
+        # fixed widths: a bar that grows while a simulation runs would widen the window for good
+        self.sim_progress.setFixedWidth(self.sim_progress.fontMetrics().horizontalAdvance("simulating (9999 s)"))
         self.ab_button = _button("Hearing: field", checkable=True)
         self.ab_button.setToolTip("A/B: switch what you hear between the field and the simulation "
                                   "(level-matched)")
         self.ab_button.setEnabled(False)
+        self.ab_button.setFixedWidth(self.ab_button.fontMetrics().horizontalAdvance(f"Hearing: {SIMULATION}") + 24)
         self.ab_button.toggled.connect(lambda on: state.set_listen_to(SIMULATION if on else FIELD))
         for w in (self.play_button, QLabel("Volume"), self.volume, self.loop_box, self.meter,
                   QLabel("  Emitter"), self.emitter_box, self.add_button, self.remove_button,
@@ -115,7 +129,7 @@ class TransportBar(QWidget):
                   self.sim_progress, self.ab_button):
             row.addWidget(w)
         row.addStretch(1)
-        self._meter_timer = QTimer(self, interval=METER_POLL_MS)
+        self._meter_timer = QTimer(self, interval=METER_POLL_MS, objectName="level_meter_poll")
         self._meter_timer.timeout.connect(self._poll_meter)
         if engine is not None:
             self.volume.setValue(int(round(100 * engine.volume)))
@@ -171,8 +185,12 @@ class TransportBar(QWidget):
 
     def simulation_busy(self, text: str | None) -> None:
         """Show a running simulation's progress (None: none is running)."""
-        self.cancel_button.setVisible(text is not None)
-        self.simulate_button.setEnabled(text is None)
+        # Cancel takes the place of Simulate here meanwhile; hidden before the other shows, or the bar is
+        # briefly wider than the window, which then keeps that width as its minimum
+        shown, hidden = (self.cancel_button, self.simulate_button) if text else (self.simulate_button,
+                                                                                self.cancel_button)
+        hidden.setVisible(False)
+        shown.setVisible(True)
         self.sim_progress.setText(text or "")
 
     def _simulation_changed(self, answer) -> None:

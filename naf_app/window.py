@@ -1,9 +1,9 @@
 """The main window: plan + IR panel (Listen tab), features (t-SNE and probe), Scripts menu and job dock.
 
 Wiring only: state changes go to the field worker (every move, newest request wins) and the analysis
-worker (loudness map when the emitter settles or the heading rests); their answers come back as queued
-signals and go into the `SessionState`, whose signals the views (plan, heatmap, IR panel, features tab,
-status bar) follow. The UI thread never runs the model.
+worker (the heatmap when the emitter settles, the heading rests or another metric is chosen); their answers
+come back as queued signals and go into the `SessionState`, whose signals the views (plan, heatmap, IR
+panel, features tab, status bar) follow. The UI thread never runs the model.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from naf_app.analysis_worker import FEATURES, LOUDNESS, AnalysisWorker
+from naf_app.analysis_worker import FEATURES, HEATMAP, AnalysisWorker
 from naf_app.audio_link import AudioLink
-from naf_app.heatmap_layer import HeatmapLayer
+from naf_app.heatmap_layer import HeatmapControls, HeatmapLayer
 from naf_app.ir_panel import IrPanel
 from naf_app.plan_view import WHEEL_STEP_DEG, PlanView
 from naf_app.scripts_menu import SCRIPTS_DIR, JobDock, ScriptsMenu
@@ -29,7 +29,7 @@ from naf_app.worker import FieldWorker
 HEATMAP_SPACING_M = 0.25
 FEATURE_SPACING_M = 0.5
 HEADING_SETTLE_MS = 400
-"""The loudness map follows the heading once it has rested this long (a wheel spin is one recompute)."""
+"""The heatmap follows the heading once it has rested this long (a wheel spin is one recompute)."""
 
 CONTROLS_HELP = """<b>Moving around</b><br>
 Drag the <b>listener</b> (head) and the <b>emitter</b> (speaker) with the mouse. They cannot stand inside
@@ -40,8 +40,9 @@ heading. Any heading works: the field was trained at 0°, 90°, 180° and 270°,
 blend the two neighbouring orientations linearly in angle.<br><br>
 <b>What you see and hear</b><br>
 Each move asks the field for the binaural IR at the new spot; the IR panel shows it and the audio engine
-crossfades to it. The loudness heatmap (dB re its maximum, for the current emitter and heading) is
-recomputed in the background when the emitter is dropped or the heading rests.<br><br>
+crossfades to it. The heatmap (loudness in dB re its maximum, C50, DRR or T60 of the played IR, broadband or
+one octave band: the boxes above the plan) is recomputed in the background for the selected emitter when it
+is dropped, the heading rests or another metric or band is chosen.<br><br>
 <b>Transport and emitters</b><br>
 Space plays and pauses; the fader, Loop and the meter sit in the bar above the plan. Add up to four
 emitters, each with its own sound (Sound..., File &gt; Open audio..., or drop a file on the window) and
@@ -100,7 +101,12 @@ class MainWindow(StudioActions, QMainWindow):
         self.heatmap = HeatmapLayer(self.plan, self.state)
         self.ir_panel = IrPanel(self.state)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.plan)
+        self.plan_column = QWidget()  # the heatmap controls go above the plan once the menus exist
+        column = QVBoxLayout(self.plan_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.plan, 1)
+        splitter.addWidget(self.plan_column)
         splitter.addWidget(self.ir_panel)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
@@ -119,15 +125,17 @@ class MainWindow(StudioActions, QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         keys = QKeySequence.StandardKey
         self._action(file_menu, "&Open checkpoint...", self._open_checkpoint_dialog, keys.Open)
-        self._action(file_menu, "Export &loudness image...", self._export_loudness_dialog)
+        self._action(file_menu, "Export &heatmap image...", self._export_heatmap_dialog)
         self._action(file_menu, "Export &t-SNE image...", lambda: self._export_dialog("tsne"))
         self._action(file_menu, "Export linear &probe image...", lambda: self._export_dialog("probe"))
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, keys.Quit)
         view_menu = self.menuBar().addMenu("&View")
-        self.heatmap_action = self._action(view_menu, "Show loudness &heatmap", self._toggle_heatmap)
+        self.heatmap_action = self._action(view_menu, "Show &heatmap", self._toggle_heatmap)
         self.heatmap_action.setCheckable(True)
         self.heatmap_action.setChecked(True)
+        self.heatmap_controls = HeatmapControls(self.state, self.heatmap_action, self._export_heatmap_dialog)
+        self.plan_column.layout().insertWidget(0, self.heatmap_controls)
         view_menu.addAction(self.job_dock.toggleViewAction())
         listener_menu = self.menuBar().addMenu("&Listener")
         self._action(listener_menu, "Turn &left", lambda: self.turn(WHEEL_STEP_DEG), QKeySequence("Left"))
@@ -150,7 +158,8 @@ class MainWindow(StudioActions, QMainWindow):
     def _connect(self) -> None:
         self.state.placementChanged.connect(self._placement_changed)
         self.state.headingChanged.connect(self._heading_changed)
-        self._heading_timer.timeout.connect(self.request_loudness)
+        self._heading_timer.timeout.connect(self.request_heatmap)
+        self.state.heatmapChoiceChanged.connect(lambda _metric, _band: self.request_heatmap())
         self.field_worker.loaded.connect(self._field_loaded)
         self.field_worker.loadFailed.connect(self._field_failed)
         self.field_worker.answered.connect(self.state.set_ir)
@@ -189,7 +198,7 @@ class MainWindow(StudioActions, QMainWindow):
         self.state.set_field(info)
         self.say(f"loaded {info.path} ({info.preset} field of scene '{info.scene_name}')")
         self.request_ir()
-        self.request_loudness()
+        self.request_heatmap()
         if self.tabs.currentWidget() is self.features_tab:
             self.request_features()
 
@@ -208,7 +217,7 @@ class MainWindow(StudioActions, QMainWindow):
     def _placement_changed(self, which: str, final: bool) -> None:
         self.request_ir()
         if which == self.state.selected and final:
-            self.request_loudness()
+            self.request_heatmap()
 
     def _heading_changed(self, _heading: float) -> None:
         self.request_ir()
@@ -219,13 +228,16 @@ class MainWindow(StudioActions, QMainWindow):
         self.state.set_heading(self.state.heading + delta_deg)
 
     # analysis -------------------------------------------------------------------------------------------
-    def request_loudness(self) -> None:
-        """Recompute the heatmap for the current emitter and heading (background, newest request wins)."""
-        if self.state.field is None or not self.heatmap_action.isChecked():
+    def request_heatmap(self) -> None:
+        """Recompute the heatmap for the selected emitter, the heading and the chosen metric and band
+        (background, newest request wins)."""
+        state = self.state
+        if state.field is None or not self.heatmap_action.isChecked():
             return
-        self.analysis_worker.submit(LOUDNESS, emitter=self.state.emitter, heading=self.state.heading,
-                                    spacing=HEATMAP_SPACING_M)
-        self.status.loudness_started()
+        self.analysis_worker.submit(HEATMAP, emitter=state.emitter, heading=state.heading,
+                                    spacing=HEATMAP_SPACING_M, metric=state.heatmap_metric,
+                                    band=state.heatmap_band, emitter_name=state.selected)
+        self.status.heatmap_started()
 
     def request_features(self) -> None:
         if self.state.field is None:
@@ -240,24 +252,24 @@ class MainWindow(StudioActions, QMainWindow):
             self.request_features()
 
     def _analysis_progress(self, kind: str, done: int, total: int) -> None:
-        if kind == LOUDNESS:
-            self.status.loudness_progress(done, total)
+        if kind == HEATMAP:
+            self.status.heatmap_progress(done, total)
         else:
             self.features_tab.set_busy(done, total)
 
     def _analysis_done(self, kind: str, result) -> None:
-        if kind == LOUDNESS:
-            self.status.loudness_ended()
-            self.state.set_loudness(result)
+        if kind == HEATMAP:
+            self.status.heatmap_ended()
+            self.state.set_heatmap(result)
         else:
             self.state.set_features(result)
 
     def _analysis_failed(self, kind: str, message: str) -> None:
         if kind == "load":
             return  # the field worker reports load failures
-        if kind == LOUDNESS:
-            self.status.loudness_ended()
-            self.say(f"loudness map: {message}")
+        if kind == HEATMAP:
+            self.status.heatmap_ended()
+            self.say(f"heatmap: {message}")
         else:
             self.features_tab.show_error(f"features: {message}")
 
@@ -265,17 +277,25 @@ class MainWindow(StudioActions, QMainWindow):
         on = self.heatmap_action.isChecked()
         self.heatmap.set_enabled(on)
         if on:
-            self.request_loudness()
+            self.request_heatmap()
 
     # exports --------------------------------------------------------------------------------------------
-    def export_loudness_png(self, path: str | Path) -> Path:
-        """Write the current loudness map as a PNG (plan, heatmap, colour bar); NafError if there is none."""
-        from naf_model.analysis import save_loudness_png
+    def export_heatmap_png(self, path: str | Path) -> Path:
+        """Write the current heatmap as a PNG (plan, map, colour bar; the title says metric, band, emitter and
+        scale); NafError if there is none."""
+        from naf_model.analysis import save_metric_png
         from naf_model.errors import NafError
 
-        if self.state.loudness is None:
-            raise NafError("no loudness map yet: load a field and wait for the heatmap to finish")
-        return save_loudness_png(self.state.scene, self.state.loudness, path)
+        if self.state.heatmap is None:
+            raise NafError("no heatmap yet: load a field and wait for the heatmap to finish")
+        return save_metric_png(self.state.scene, self.state.heatmap, path)
+
+    def heatmap_file_name(self) -> str:
+        """The default name of an exported heatmap: scene, metric, band, emitter and scale."""
+        from naf_model.analysis import map_file_name
+
+        mm = self.state.heatmap
+        return f"{self.state.scene.name}_heatmap.png" if mm is None else map_file_name(self.state.scene.name, mm)
 
     def export_features_png(self, which: str, path: str | Path) -> Path:
         """Write the t-SNE ("tsne") or probe ("probe") figure; NafError if the features are not computed."""
@@ -293,10 +313,10 @@ class MainWindow(StudioActions, QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, title, default_name, "PNG images (*.png)")
         return path
 
-    def _export_loudness_dialog(self) -> None:
-        path = self._save_dialog("Export loudness image", f"{self.state.scene.name}_loudness.png")
+    def _export_heatmap_dialog(self) -> None:
+        path = self._save_dialog("Export heatmap image", self.heatmap_file_name())
         if path:
-            self._export(lambda: self.export_loudness_png(path))
+            self._export(lambda: self.export_heatmap_png(path))
 
     def _export_dialog(self, which: str) -> None:
         path = self._save_dialog(f"Export {which} image", f"{self.state.scene.name}_{which}.png")

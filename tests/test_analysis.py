@@ -259,3 +259,20 @@ def test_cli_finds_the_newest_training_run_and_says_when_there_is_none(
     (tmp_path / "runs" / "shoebox" / "fast").mkdir(parents=True)
     shutil.copy(checkpoint, tmp_path / "runs" / "shoebox" / "fast" / "best.pt")
     assert main([*args, "-o", str(tmp_path / "b.png")]) == 0 and (tmp_path / "b.png").is_file()
+
+
+def test_metric_map_of_a_trained_field_holds_the_readout_of_its_played_irs(trained):
+    from functools import partial
+
+    from naf_model.analysis import metric_map, plan_irs
+    from naf_model.evaluation.readout import ir_readout
+
+    scene, field, _, emitter = trained
+    plan = plan_irs(partial(field.impulse_responses, phase="listening"), scene, emitter, 90.0, 0.5, batch_size=6)
+    c50 = metric_map(plan, "c50")
+    rows, cols = np.nonzero(plan.free)
+    shown = np.flatnonzero(np.isfinite(c50.values[rows, cols]))  # all but the cells at the emitter
+    assert len(shown) >= len(rows) - 4
+    for k in (shown[0], shown[-1]):
+        single = field.impulse_response(emitter, plan.listeners[k], 90.0, phase="listening")
+        assert c50.values[rows[k], cols[k]] == pytest.approx(ir_readout(single).c50_db, abs=1e-3)

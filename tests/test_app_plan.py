@@ -84,17 +84,39 @@ def test_wheel_and_arrow_keys_turn_the_listener(qtbot, window):
     assert state.heading == pytest.approx(346.0)
 
 
-def test_default_listener_never_starts_in_a_doorway():
+@pytest.mark.parametrize("name", ["apartment_1", "apartment_2", "small_house"])
+def test_default_markers_start_free_off_doorways_and_furniture(name):
     import shapely
 
-    from naf_app.state import DOORWAY_CLEARANCE_M, default_placement
+    from naf_app.state import DOORWAY_CLEARANCE_M, FURNITURE_CLEARANCE_M, SessionState, default_placement
     from naf_model.scene import load_scene
     from naf_model.scene.floorplan import door_opening
 
-    for name in ("apartment_1", "apartment_2"):
-        scene = load_scene(name)
-        emitter, listener = default_placement(scene)
+    scene = load_scene(name)
+    state = SessionState(scene)
+    added = state.add_emitter()
+    markers = [*default_placement(scene), state.position(added)]
+    for xy in markers:
+        assert scene.is_free(*xy), (name, xy)
+        point = shapely.Point(xy)
         for door in scene.doors:
-            segment = shapely.LineString(door_opening(door, scene.rooms))
-            for xy in (emitter, listener):
-                assert segment.distance(shapely.Point(xy)) >= DOORWAY_CLEARANCE_M - 1e-9, (name, xy)
+            assert shapely.LineString(door_opening(door, scene.rooms)).distance(point) >= \
+                DOORWAY_CLEARANCE_M - 1e-9, (name, xy, "doorway")
+        for obstacle in scene.obstacles:  # low furniture too: nobody starts standing on the sofa
+            assert obstacle.footprint.distance(point) >= FURNITURE_CLEARANCE_M - 1e-9, (name, xy, "furniture")
+    assert state.position("emitter") == markers[0] and state.listener == markers[1]
+
+
+def test_peak_envelope_keeps_every_peak_in_time_order():
+    from naf_app.ir_panel import peak_envelope
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(13_230)
+    index, values = peak_envelope(x, 2000)
+    assert len(index) <= 2000 and np.all(np.diff(index) >= 0) and np.array_equal(values, x[index])
+    k = -(-len(x) // 1000)
+    for run in range(0, len(x), k):  # each run's extremes are drawn
+        piece = x[run : run + k]
+        assert piece.max() in values and piece.min() in values
+    short = rng.standard_normal(500)
+    assert np.array_equal(peak_envelope(short, 2000)[1], short)

@@ -19,6 +19,7 @@ from PyQt6.QtGui import QDragEnterEvent, QDropEvent
 from PyQt6.QtWidgets import QApplication
 
 from naf_app.audio_link import AudioLink
+from naf_app.ir_panel import peak_envelope
 from naf_app.state import FIELD, SIMULATION, level_matched
 from naf_app.window import MainWindow
 from naf_model.audio import MAIN, resample_ir
@@ -164,7 +165,7 @@ def test_simulate_here_overlays_and_ab_switches_the_posted_ir(qtbot, window):
     assert sim.irs.shape[:2] == (4, 2) and np.allclose(sim.listener, w.state.listener)
     panel = w.ir_panel
     assert panel.shown_simulation is sim and all(p.isVisible() for p in panel.sim_plots)
-    assert np.array_equal(panel.sim_curves[0].yData, sim.ir_at(w.state.heading)[0])
+    assert np.array_equal(panel.sim_curves[0].yData, peak_envelope(sim.ir_at(w.state.heading)[0])[1])
     field_ir = w.engine.current_irs[MAIN]
     assert w.transport.ab_button.isEnabled()
     qtbot.mouseClick(w.transport.ab_button, Qt.MouseButton.LeftButton)
@@ -248,6 +249,56 @@ def test_export_ir_writes_wav_and_sofa_that_read_back_equal(qtbot, window, tmp_p
     assert np.allclose(sofa48.Data_IR[0], resample_ir(ir, SAMPLE_RATE, 48_000), atol=1e-7)
 
 
+def choose(qtbot, box, data) -> None:
+    """Pick the item of combo box `box` whose data is `data` as a user does: click the box, click the item."""
+    index = box.findData(data)
+    assert index >= 0, data
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
+    view = box.view()
+    qtbot.waitUntil(view.isVisible, timeout=5_000)
+    qtbot.wait(QApplication.doubleClickInterval() + 100)  # the popup ignores a release this soon after opening
+    rect = view.visualRect(view.model().index(index, 0))
+    qtbot.mouseMove(view.viewport(), rect.center())
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: box.currentIndex() == index and not view.isVisible(), timeout=5_000)
+
+
+def test_heatmap_shows_the_c50_of_the_played_irs_and_its_export_says_so(qtbot, window, tmp_path):
+    from naf_app.state import PLAYED_PHASE
+    from naf_model.evaluation.readout import measure
+    from naf_model.field import NeuralAcousticField
+
+    w = window
+    state, controls = w.state, w.heatmap_controls
+    qtbot.waitUntil(lambda: state.heatmap is not None, timeout=WAIT_MS)
+    assert state.heatmap.metric == "loudness"
+    choose(qtbot, controls.metric_box, "c50")
+    assert (state.heatmap_metric, state.heatmap_band) == ("c50", None)
+    qtbot.waitUntil(lambda: state.heatmap.metric == "c50", timeout=WAIT_MS)
+    mm = state.heatmap
+    assert np.allclose(mm.emitter_xy, state.emitter) and mm.emitter_name == state.selected and mm.band_hz is None
+    assert w.heatmap.visible() and w.heatmap.bar.axis.labelText == "C50 (dB), broadband"
+    field = NeuralAcousticField.load(state.checkpoint, device="cpu", scene=state.scene)
+    rows, cols = np.nonzero(np.isfinite(mm.values))
+    pick = [0, len(rows) // 2, len(rows) - 1]
+    listeners = np.c_[mm.xs[cols[pick]], mm.ys[rows[pick]]]
+    irs = field.impulse_responses(np.broadcast_to(mm.emitter_xy, (3, 2)), listeners, np.full(3, mm.heading_deg),
+                                  phase=PLAYED_PHASE).astype(np.float64)
+    expected = [float(np.mean(metrics.c50(ir))) for ir in irs]  # the evaluation's C50, per ear, mean
+    np.testing.assert_allclose(mm.values[rows[pick], cols[pick]], expected, atol=1e-3)
+    choose(qtbot, controls.band_box, 1000)
+    qtbot.waitUntil(lambda: state.heatmap.band_hz == 1000, timeout=WAIT_MS)
+    band = state.heatmap
+    np.testing.assert_allclose(band.values[rows[pick], cols[pick]], measure(irs, "c50", 1000), atol=1e-3)
+    assert w.heatmap.bar.axis.labelText == "C50 (dB), 1 kHz octave"
+    name = w.heatmap_file_name()
+    low, high = band.levels
+    assert name.startswith(f"{state.scene.name}_c50_1kHz_emitter_scale") and name.endswith("dB.png"), name
+    assert f"{low:.3g}to{high:.3g}" in name
+    out = w.export_heatmap_png(tmp_path / name)
+    assert out.stat().st_size > 10_000 and [p.name for p in tmp_path.iterdir()] == [name]
+
+
 def test_no_field_shows_a_sentence_not_empty_axes(qtbot, tmp_path):
     from naf_model.scene.examples import two_room_scene
 
@@ -273,6 +324,7 @@ def test_session_is_remembered_and_saved_and_opened(qtbot, tiny_field, tmp_path,
     w.state.move("listener", (3.0, 2.2), final=True)
     w.state.set_heading(90.0)
     w.transport.volume.setValue(40)
+    w.state.set_heatmap_choice("drr", 500)
     saved = w.save_session(tmp_path / "mine.json")
     w.close()
     data = json.loads(remembered.read_text())
@@ -283,6 +335,9 @@ def test_session_is_remembered_and_saved_and_opened(qtbot, tiny_field, tmp_path,
         assert st.emitter_keys == [MAIN, key] and np.allclose(st.position(key), (3.2, 0.8), atol=0.03)
         assert st.gains_db[key] == -3.0 and st.heading == 90.0 and w2.engine.volume == pytest.approx(0.4)
         assert np.allclose(st.listener, (3.0, 2.2), atol=0.03) and set(w2.engine.sources) == {MAIN, key}
+        controls = w2.heatmap_controls
+        assert (st.heatmap_metric, st.heatmap_band) == ("drr", 500)
+        assert (controls.metric_box.currentData(), controls.band_box.currentData()) == ("drr", 500)
         w2.remove_emitter(key)
         w2.open_session(saved)
         assert st.emitter_keys == [MAIN, key]

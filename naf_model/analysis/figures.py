@@ -19,6 +19,7 @@ from shapely.geometry import Polygon
 from shapely.ops import polylabel
 
 from naf_model.analysis.loudness import LoudnessMap
+from naf_model.analysis.metric_map import METRICS, MetricMap, band_name
 from naf_model.analysis.probe import ProbeResult
 from naf_model.analysis.tsne import TsneMap
 from naf_model.atomic import atomic_open
@@ -139,32 +140,43 @@ def save_loudness_png(
     Levels below `floor_db` share the darkest colour so one quiet corner does not wash out the scale.
     """
     emitter = np.asarray(lm.emitter_xy if emitter_xy is None else emitter_xy, dtype=np.float64)
-    fig = _figure_for(scene)
-    ax = fig.add_subplot()
     finite = lm.db[np.isfinite(lm.db)]
     vmin = max(floor_db, float(finite.min())) if finite.size else floor_db
-    image = ax.imshow(
-        lm.db,
-        origin="lower",
-        extent=lm.extent,
-        cmap="inferno",
-        vmin=vmin,
-        vmax=0.0,
-        interpolation="nearest",
-        zorder=1,
-    )
+    title = (f"{scene.name}: predicted loudness, emitter at ({emitter[0]:.2f}, {emitter[1]:.2f}) m, "
+             f"listener heading {lm.heading_deg:g}°, grid {lm.spacing:g} m")
+    return _save_plan_map(scene, lm, lm.db, emitter, ("inferno", vmin, 0.0), "loudness (dB re map maximum)",
+                          title, path)
+
+
+def save_metric_png(scene: Any, mm: MetricMap, path: str | os.PathLike) -> Path:
+    """A metric map under the floor plan: title and colour bar say the metric, band, emitter and scale."""
+    emitter = np.asarray(mm.emitter_xy, dtype=np.float64)
+    low, high = mm.levels
+    name = METRICS[mm.metric][0]
+    title = (f"{scene.name}: {name} of the played IR, {band_name(mm.band_hz)}, {mm.emitter_name} at "
+             f"({emitter[0]:.2f}, {emitter[1]:.2f}) m, heading {mm.heading_deg:g}°, grid {mm.spacing:g} m\n"
+             f"scale {low:.3g} to {high:.3g} {mm.unit}")
+    return _save_plan_map(scene, mm, mm.values, emitter, (METRICS[mm.metric][2], low, high), mm.label, title,
+                          path)
+
+
+def _save_plan_map(scene: Any, grid: Any, values: np.ndarray, emitter: np.ndarray, scale: tuple,
+                   bar_label: str, title: str, path: str | os.PathLike) -> Path:
+    """Values (H, W) on the cells of `grid` (a PlanGrid) under the plan, the emitter starred; scale (colour
+    map, low, high), values beyond it share the end colours."""
+    cmap, vmin, vmax = scale
+    fig = _figure_for(scene)
+    ax = fig.add_subplot()
+    image = ax.imshow(values, origin="lower", extent=grid.extent, cmap=cmap, vmin=vmin, vmax=vmax,
+                      interpolation="nearest", zorder=1)
     draw_plan(ax, scene)
     ax.plot(
         *emitter, marker="*", ms=16, mfc="#19c3ff", mec="black", mew=1.0, ls="none", zorder=7, label="emitter"
     )
     ax.legend(loc="upper right", bbox_to_anchor=(1.0, -0.08), fontsize=8, frameon=False)
     colorbar = fig.colorbar(image, ax=ax, shrink=0.85)
-    colorbar.set_label("loudness (dB re map maximum)")
-    ax.set_title(
-        f"{scene.name}: predicted loudness, emitter at ({emitter[0]:.2f}, {emitter[1]:.2f}) m, "
-        f"listener heading {lm.heading_deg:g}°, grid {lm.spacing:g} m",
-        fontsize=9,
-    )
+    colorbar.set_label(bar_label)
+    ax.set_title(title, fontsize=9)
     return save_figure(fig, path)
 
 

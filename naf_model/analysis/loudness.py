@@ -22,19 +22,12 @@ DEFAULT_BATCH = 256
 
 
 @dataclass(frozen=True)
-class LoudnessMap:
-    """Loudness on a regular plan grid.
-
-    xs: (W,) cell-centre x in metres; ys: (H,) cell-centre y in metres (increasing);
-    db: (H, W) float32, dB re the map's maximum (so <= 0), NaN where the cell centre is not free space;
-    emitter_xy: (2,) metres; heading_deg: listener head orientation used for every cell.
-    """
+class PlanGrid:
+    """A regular grid of cells over the plan: xs (W,) cell-centre x in metres, ys (H,) cell-centre y in metres
+    (increasing); the maps of this package hold (H, W) values on it."""
 
     xs: np.ndarray
     ys: np.ndarray
-    db: np.ndarray
-    emitter_xy: np.ndarray
-    heading_deg: float
 
     @property
     def spacing(self) -> float:
@@ -48,6 +41,19 @@ class LoudnessMap:
         return (self.xs[0] - h, self.xs[-1] + h, self.ys[0] - h, self.ys[-1] + h)
 
 
+@dataclass(frozen=True)
+class LoudnessMap(PlanGrid):
+    """Loudness on a regular plan grid (`PlanGrid` xs, ys).
+
+    db: (H, W) float32, dB re the map's maximum (so <= 0), NaN where the cell centre is not free space;
+    emitter_xy: (2,) metres; heading_deg: listener head orientation used for every cell.
+    """
+
+    db: np.ndarray
+    emitter_xy: np.ndarray
+    heading_deg: float
+
+
 def plan_grid(scene: Any, spacing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The map's cells: `scene.grid_cells(spacing)`, xs (W,), ys (H,) metres and free (H, W) bool.
 
@@ -55,6 +61,12 @@ def plan_grid(scene: Any, spacing: float) -> tuple[np.ndarray, np.ndarray, np.nd
     raises SceneError (a NafError).
     """
     return scene.grid_cells(spacing)
+
+
+def free_cells(xs: np.ndarray, ys: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Centres (M, 2) metres of the free cells of a `plan_grid`, row by row (the order `db[free]` has)."""
+    gx, gy = np.meshgrid(xs, ys)
+    return np.stack([gx[free], gy[free]], axis=1)
 
 
 def ir_energy_db(log_spec: np.ndarray) -> np.ndarray:
@@ -88,8 +100,7 @@ def loudness_map(
     """
     emitter = np.asarray(scene.require_free(emitter_xy, what="emitter"), dtype=np.float64)
     xs, ys, free = plan_grid(scene, spacing)
-    gx, gy = np.meshgrid(xs, ys)
-    listeners = np.stack([gx[free], gy[free]], axis=1)
+    listeners = free_cells(xs, ys, free)
     n = len(listeners)
     energy_db = np.empty(n)
     for start in range(0, n, batch_size):

@@ -118,14 +118,28 @@ def interaural_delay(x: np.ndarray, fs: int = SAMPLE_RATE) -> np.ndarray:
     return out
 
 
+def octave_mask(freqs: np.ndarray, fc: float) -> np.ndarray:
+    """The octave band of centre `fc` Hz over `freqs` (F,) Hz: True on [fc / sqrt 2, fc * sqrt 2), the one band
+    rule of these metrics (ILD here, the band maps of `naf_model.analysis.metric_map`)."""
+    return (freqs >= fc / np.sqrt(2)) & (freqs < fc * np.sqrt(2))
+
+
+def octave_band(x: np.ndarray, fc: float, fs: int = SAMPLE_RATE) -> np.ndarray:
+    """Waveforms (..., N) float64 restricted to the octave band `octave_mask(fc)` (zero-phase, by FFT: bins
+    outside the band set to zero; `band_ild`'s band energies are these waveforms' energies, up to one factor)."""
+    x = np.asarray(x, np.float64)
+    spectrum = np.fft.rfft(x, axis=-1)
+    spectrum *= octave_mask(np.fft.rfftfreq(x.shape[-1], 1.0 / fs), fc)
+    return np.fft.irfft(spectrum, x.shape[-1], axis=-1)
+
+
 def band_ild(x: np.ndarray, fs: int = SAMPLE_RATE) -> np.ndarray:
     """ILD (B, len(ILD_BANDS_HZ)) dB, left over right energy per octave band, of (B, 2, N)."""
     spectrum = np.abs(np.fft.rfft(np.asarray(x, np.float64), axis=-1)) ** 2
     freqs = np.fft.rfftfreq(x.shape[-1], 1.0 / fs)
     out = []
     for fc in ILD_BANDS_HZ:
-        band = (freqs >= fc / np.sqrt(2)) & (freqs < fc * np.sqrt(2))
-        e = (spectrum * band).sum(-1)
+        e = (spectrum * octave_mask(freqs, fc)).sum(-1)
         out.append(_db(e[:, 0], e[:, 1]))
     return np.stack(out, axis=-1)
 
