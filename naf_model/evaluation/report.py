@@ -58,7 +58,7 @@ SECTIONS = (
         "The paper's protocol",
         "Main rows: the baselines, codecs and T60 rules of the paper's released code "
         "(aluo-x/Learning_Neural_Acoustic_Fields: baselines/make_data_*.py, testing/cache_test_baseline.py, "
-        "testing/compute_T60_err_*.py), applied to this data set's held-out test pairs.",
+        "testing/compute_T60_err_*.py), applied to this data set's held-out pairs (the split named above).",
     ),
     Section(
         "naf",

@@ -1,4 +1,4 @@
-"""`evaluate`: score a field, the interpolation baselines and the simulation floor on held-out test pairs.
+"""`evaluate`: score a field, the interpolation baselines and the simulation floor on held-out test pairs (or, for recipe choices, the validation pairs).
 
 Two sections of rows (see `report.SECTIONS`): the paper's protocol (its baselines, codecs and T60 rules,
 `rows.paper_*_scorer`) and naf's earlier rules (`rows.naf_scorer`). Every row is scored per item (pair x
@@ -111,7 +111,7 @@ class EvalConfig:
 
 
 def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport:
-    """Score every row on the held-out test pairs, write the report; `scene` overrides loading `config.scene`."""
+    """Score every row on the held-out pairs of `config.split`, write the report; `scene` overrides loading `config.scene`."""
     t_start = time.perf_counter()
     if scene is None:
         from naf_model.scene import load_scene
