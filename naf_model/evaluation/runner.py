@@ -1,4 +1,5 @@
-"""`evaluate`: score a field, the interpolation baselines and the simulation floor on held-out test pairs (or, for recipe choices, the validation pairs).
+"""`evaluate`: score a field, the interpolation baselines and the simulation floor on held-out test pairs
+(or, for recipe choices, on the validation pairs).
 
 Two sections of rows (see `report.SECTIONS`): the paper's protocol (its baselines, codecs and T60 rules,
 `rows.paper_*_scorer`) and naf's earlier rules (`rows.naf_scorer`). Every row is scored per item (pair x
