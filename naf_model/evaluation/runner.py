@@ -112,7 +112,8 @@ class EvalConfig:
 
 
 def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport:
-    """Score every row on the held-out pairs of `config.split`, write the report; `scene` overrides loading `config.scene`."""
+    """Score every row on the held-out pairs of `config.split` and write the report; `scene` overrides
+    loading `config.scene`."""
     t_start = time.perf_counter()
     if scene is None:
         from naf_model.scene import load_scene
