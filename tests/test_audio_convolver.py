@@ -202,7 +202,9 @@ def test_player_is_music_times_a_ramped_envelope_convolved() -> None:
         volume.append({150: 1.0 - 0.7 * up}.get(i, np.full(b, 0.3 if i > 150 else 1.0)))
     out, src, vol = np.concatenate(blocks), np.concatenate(source), np.concatenate(volume)
     expected = np.stack([scipy.signal.fftconvolve(src, ir[e])[: len(src)] * vol for e in range(2)], 1)
-    assert np.allclose(out[b:], expected[b:], rtol=0, atol=1e-9)  # block 0 also fades the first IR in
+    # block 0 also fades the first IR in; 1e-5 (was 1e-9 in float64): the engine is single precision,
+    # measured error below 3e-7 at a peak of ~0.6, far below any envelope or ramp mistake
+    assert np.allclose(out[b:], expected[b:], rtol=0, atol=1e-5)
     assert 0 <= player.position_s < 0.5
 
 
@@ -214,7 +216,8 @@ def test_player_without_loop_rings_out_then_stops() -> None:
     assert player.finished and not player.playing and player.position_s == 0
     tail = [rms_dbfs(o) for o in outs[4:11]]  # the music ended in block 3: the room rings on
     assert all(level > -80 for level in tail) and tail[-1] < tail[0] - 10
-    assert np.max(np.abs(np.concatenate(outs[12:]))) < 1e-12  # 1000 + 2000 taps: rung out in 12 blocks
+    # 1000 + 2000 taps: rung out in 12 blocks, to single-precision round-off (1e-12 was float64's)
+    assert np.max(np.abs(np.concatenate(outs[12:]))) < 1e-6 * np.max(np.abs(np.concatenate(outs[:12])))
     assert np.all(np.concatenate(outs[16:]) == 0)  # then the player stops computing
 
 

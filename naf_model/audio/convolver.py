@@ -6,6 +6,12 @@ frequency-domain delay line (FDL) shared by every IR, so a newly posted IR is in
 is picked up: for the crossfade block(s) both the old and the new IR's partitions are run over the same FDL
 and the two outputs are mixed with a raised-cosine ramp. Posting an IR (`post`) is one reference assignment;
 the audio thread (`process`) compares that reference with the one it is playing and never waits on a lock.
+
+Cost per block, which the audio callback pays for every emitter: one input FFT, one multiply-accumulate over
+the partitions (`np.vecdot`, a BLAS dot per ear and bin, no temporaries), and the inverse FFT, which
+`SpectrumMix` shares among all the convolvers of a player. Everything is single precision (float32 samples,
+complex64 spectra; numpy >= 2 transforms float32 in single precision): half the bytes read per block, and the
+output still equals the exact convolution to about 1e-6 of its peak, far below audibility or 16-bit output.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from naf_model.errors import AudioError
 class IRPartitions:
     """A binaural IR cut into `block_size` pieces and transformed, ready for `PartitionedConvolver`.
 
-    spectra: (P, 2, block_size + 1) complex128, the rfft of each zero-padded piece, stored in reverse
-    partition order (index 0 is the IR's tail) so the convolver multiplies it with one contiguous FDL slice.
-    n_taps: the IR length in samples.
+    spectra: (2, block_size + 1, P) complex64, per ear and frequency bin the *conjugated* rfft of each
+    zero-padded piece, in reverse partition order (the last index is the IR's head): laid out so that one
+    `np.vecdot` (which conjugates its first argument) against the contiguous FDL slice is the whole
+    multiply-accumulate. n_taps: the IR length in samples.
     """
 
     spectra: np.ndarray
@@ -33,7 +40,7 @@ class IRPartitions:
 
     @property
     def n_partitions(self) -> int:
-        return self.spectra.shape[0]
+        return self.spectra.shape[-1]
 
 
 def check_ir(ir: np.ndarray) -> np.ndarray:
@@ -73,11 +80,12 @@ def prepare_ir(ir: np.ndarray, block_size: int, max_taps: int | None = None) -> 
                          f"of {max_taps}; "
                          "shorten it or raise max_ir_seconds; the last good IR is kept")
     n_parts = -(-n_taps // block_size)
-    padded = np.zeros((n_parts, 2, 2 * block_size))
-    pieces = np.zeros((2, n_parts * block_size))
+    padded = np.zeros((2, n_parts, 2 * block_size), np.float32)
+    pieces = np.zeros((2, n_parts * block_size), np.float32)
     pieces[:, :n_taps] = arr
-    padded[:, :, :block_size] = pieces.reshape(2, n_parts, block_size).transpose(1, 0, 2)
-    spectra = np.fft.rfft(padded, axis=-1)[::-1].copy()
+    padded[:, :, :block_size] = pieces.reshape(2, n_parts, block_size)
+    spectra = np.fft.rfft(padded, axis=-1)  # (2, P, bins) complex64: numpy >= 2 keeps single precision
+    spectra = np.ascontiguousarray(np.conj(spectra[:, ::-1].transpose(0, 2, 1)))
     return IRPartitions(spectra=spectra, block_size=block_size, n_taps=n_taps)
 
 
@@ -89,12 +97,68 @@ def crossfade_ramp(n: int) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)
 
 
+class SpectrumMix:
+    """One block's output spectra summed over convolvers, turned into samples with the fewest inverse FFTs.
+
+    Convolution and the sum over sources are linear and a constant gain is a constant in both domains, so
+    every convolver that is not crossfading adds its output spectrum into `steady`, and one in crossfade
+    step k adds its old IR's spectrum into `steady` and (new - old) into the fade sum of step k; `add_to`
+    then runs one inverse FFT for `steady` and one per fade step in use, each fade scaled by its ramp in
+    time, however many sources there are. Audio thread only; allocates nothing.
+    """
+
+    def __init__(self, block_size: int, crossfade_blocks: int = 1) -> None:
+        n_bins = block_size + 1
+        self.block_size = block_size
+        self._steady = np.zeros((2, n_bins), np.complex64)
+        self._fades = np.zeros((crossfade_blocks, 2, n_bins), np.complex64)
+        ramp = crossfade_ramp(block_size * crossfade_blocks).reshape(crossfade_blocks, block_size, 1)
+        self._ramp = ramp.astype(np.float32)
+        self._steady_used = False
+        self._fades_used = [False] * crossfade_blocks
+        self._frame = np.zeros((2, 2 * block_size), np.float32)
+        self._wet = np.zeros((block_size, 2), np.float32)
+
+    def add(self, spectrum: np.ndarray, gain: float, fade_step: int | None = None) -> None:
+        """Add `gain` x `spectrum` (2, bins) to the steady sum or to fade step `fade_step`'s; scales `spectrum`
+        in place (it is the caller's scratch)."""
+        if fade_step is None:
+            acc, used = self._steady, self._steady_used
+            self._steady_used = True
+        else:
+            acc, used = self._fades[fade_step], self._fades_used[fade_step]
+            self._fades_used[fade_step] = True
+        if gain != 1.0:
+            np.multiply(spectrum, gain, out=spectrum)
+        if used:
+            np.add(acc, spectrum, out=acc)
+        else:  # the first contribution of this block replaces the last block's sum: nothing to clear
+            np.copyto(acc, spectrum)
+
+    def add_to(self, out: np.ndarray) -> np.ndarray:
+        """Add the mixed block (block_size, 2) to `out`, start an empty mix for the next block, return `out`."""
+        b = self.block_size
+        if self._steady_used:
+            np.fft.irfft(self._steady, n=2 * b, axis=-1, out=self._frame)
+            np.add(out, self._frame[:, b:].T, out=out)
+            self._steady_used = False
+        for k, used in enumerate(self._fades_used):
+            if used:
+                np.fft.irfft(self._fades[k], n=2 * b, axis=-1, out=self._frame)
+                np.multiply(self._frame[:, b:].T, self._ramp[k], out=self._wet)
+                np.add(out, self._wet, out=out)
+                self._fades_used[k] = False
+        return out
+
+
 class PartitionedConvolver:
     """Streaming binaural convolution of (block_size, C) input blocks, C = 1 or 2, into (block_size, 2).
 
     A mono input feeds both ears; a stereo input is convolved channel-wise (left with the left-ear IR,
-    right with the right-ear IR). `post` may be called from any thread at any time; `process` must be
-    called from one thread only (the audio thread) and allocates nothing larger than one block spectrum.
+    right with the right-ear IR). `post` may be called from any thread at any time; `process` (or `push`
+    then `mix_into`, which lets several convolvers share one `SpectrumMix`) must be called from one thread
+    only (the audio thread) and allocates nothing. Single precision throughout (complex64 spectra):
+    the output is the exact convolution to about 1e-6 of its peak, and each block reads half the bytes.
     """
 
     def __init__(self, block_size: int, in_channels: int = 2, max_taps: int = 48_000,
@@ -109,16 +173,15 @@ class PartitionedConvolver:
         self._max_parts = -(-max_taps // block_size)
         p = self._max_parts
         # Every input spectrum is written twice, at slot s and s + P, so the last P spectra are always
-        # the contiguous slice fdl[s + 1 : s + P + 1] (oldest first), whatever the ring position.
-        self._fdl = np.zeros((2 * p, in_channels, n_bins), np.complex128)
+        # the contiguous slice fdl[..., s + 1 : s + P + 1] (oldest first), whatever the ring position;
+        # partitions are the last axis so that each (channel, bin) history is one contiguous vector.
+        self._fdl = np.zeros((in_channels, n_bins, 2 * p), np.complex64)
         self._slot = 0
-        self._time = np.zeros((in_channels, 2 * block_size))  # previous block + current block
-        self._spec = np.zeros((in_channels, n_bins), np.complex128)
-        self._products = np.zeros((p, 2, n_bins), np.complex128)
-        self._acc = np.zeros((2, n_bins), np.complex128)
-        self._frame = np.zeros((2, 2 * block_size))
-        self._wet_old = np.zeros((block_size, 2))
-        self._ramp = crossfade_ramp(block_size * crossfade_blocks).reshape(crossfade_blocks, block_size, 1)
+        self._time = np.zeros((in_channels, 2 * block_size), np.float32)  # previous block + current block
+        self._spec = np.zeros((in_channels, n_bins), np.complex64)
+        self._new = np.zeros((2, n_bins), np.complex64)  # output spectrum of the IR playing (fading to)
+        self._old = np.zeros((2, n_bins), np.complex64)  # output spectrum of the IR fading out
+        self._mix = SpectrumMix(block_size, crossfade_blocks)
         self._mailbox: IRPartitions | None = None
         self._current: IRPartitions | None = None
         self._fading_from: IRPartitions | None = None
@@ -155,7 +218,27 @@ class PartitionedConvolver:
         With no IR posted yet the output is silence. When a newer IR has been posted, this block starts a
         crossfade of `crossfade_blocks` blocks from the old IR's output to the new one's.
         """
-        self._push_input(block)
+        self.push(block)
+        out[:] = 0.0
+        self.mix_into(self._mix)
+        return self._mix.add_to(out)
+
+    def push(self, block: np.ndarray) -> None:
+        """Take in one input block (block_size, C) and step the crossfade; a newer posted IR starts one here."""
+        b = self.block_size
+        t = self._time
+        t[:, :b] = t[:, b:]
+        t[:, b:] = block.T
+        spec = np.fft.rfft(t, axis=-1, out=self._spec)
+        p = self._max_parts
+        self._slot = (self._slot + 1) % p
+        self._fdl[:, :, self._slot] = spec
+        self._fdl[:, :, self._slot + p] = spec
+        if self._fading:
+            self._fade_step += 1
+            if self._fade_step >= self.crossfade_blocks:
+                self._fading = False
+                self._fading_from = None
         if not self._fading:
             latest = self._mailbox
             if latest is not self._current:
@@ -164,45 +247,31 @@ class PartitionedConvolver:
                 self._fading = True
                 self._fade_step = 0
                 self.swaps += 1
-        if self._current is None:
-            out[:] = 0.0
-            return out
-        self._filter(self._current, out)
-        if self._fading:
-            ramp = self._ramp[self._fade_step]
-            old = self._fading_from
-            if old is None:  # the first IR fades in from silence
-                np.multiply(out, ramp, out=out)
-            else:
-                self._filter(old, self._wet_old)
-                # out = old + ramp * (new - old), in place on preallocated buffers
-                np.subtract(out, self._wet_old, out=out)
-                np.multiply(out, ramp, out=out)
-                np.add(out, self._wet_old, out=out)
-            self._fade_step += 1
-            if self._fade_step >= self.crossfade_blocks:
-                self._fading = False
-                self._fading_from = None
-        return out
 
-    def _push_input(self, block: np.ndarray) -> None:
-        b = self.block_size
-        t = self._time
-        t[:, :b] = t[:, b:]
-        t[:, b:] = block.T
-        spec = np.fft.rfft(t, axis=-1, out=self._spec)
-        p = self._max_parts
-        self._slot = (self._slot + 1) % p
-        self._fdl[self._slot] = spec
-        self._fdl[self._slot + p] = spec
+    def mix_into(self, mix: SpectrumMix, gain: float = 1.0) -> None:
+        """Add `gain` x this block's output (after `push`) to `mix`: while crossfading, the old IR's output
+        as steady and (new - old) under the ramp of this fade step (the first IR fades in from silence)."""
+        current = self._current
+        if current is None or gain == 0.0:
+            return
+        new = self._filter(current, self._new)
+        if not self._fading:
+            mix.add(new, gain)
+            return
+        old = self._fading_from
+        if old is not None:
+            old_spec = self._filter(old, self._old)
+            np.subtract(new, old_spec, out=new)
+            mix.add(old_spec, gain)
+        mix.add(new, gain, self._fade_step)
 
-    def _filter(self, parts: IRPartitions, out: np.ndarray) -> None:
-        """out (block_size, 2) = the last block of (input * IR), from the FDL."""
+    def _filter(self, parts: IRPartitions, out: np.ndarray) -> np.ndarray:
+        """out (2, bins) = the spectrum of the last two blocks of (input * IR), from the FDL; returns `out`.
+
+        One BLAS dot product per (ear, bin) over the partitions, no temporary: the multiply-accumulate
+        that is most of the engine's cost.
+        """
         n = parts.n_partitions
         end = self._slot + self._max_parts + 1
-        history = self._fdl[end - n : end]  # (n, C, bins), oldest first, matching the reversed spectra
-        products = self._products[:n]
-        np.multiply(history, parts.spectra, out=products)
-        np.sum(products, axis=0, out=self._acc)
-        np.fft.irfft(self._acc, n=2 * self.block_size, axis=-1, out=self._frame)
-        out[:] = self._frame[:, self.block_size :].T
+        history = self._fdl[:, :, end - n : end]  # (C, bins, n), oldest first, matching the reversed spectra
+        return np.vecdot(parts.spectra, history, out=out)

@@ -6,8 +6,10 @@
 reference or number assignment that the audio thread reads once per block, never a lock.
 
 Several emitters: each source (`add_source`) has its own music, gain and convolver (its own IR), and
-the block is the sum of their convolutions, then one output gain and one limiter. The first source is
-created with the player (key `MAIN`); `post_ir`/`set_music` without a key address it.
+the block is the sum of their convolutions, then one output gain and one limiter. The sum is taken on
+the sources' output spectra (`SpectrumMix`): one inverse FFT for all steady sources and one for all that
+are crossfading, not one or two per source. The first source is created with the player (key `MAIN`);
+`post_ir`/`set_music` without a key address it.
 
 Nothing steps: volume and gain are ramped over one block on the output; play, pause, a seek and new
 music ramp the *source* (the music entering the room) over one block, so a pause lets the room's
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from naf_model.audio.convolver import IRPartitions, PartitionedConvolver
+from naf_model.audio.convolver import IRPartitions, PartitionedConvolver, SpectrumMix
 from naf_model.audio.limiter import SoftLimiter
 
 MAIN = "emitter"
@@ -54,7 +56,7 @@ class _Source:
     """One emitter of a player: its mono feed, read position, seeks, gain and convolver (audio thread state).
 
     The feed enters a mono-input convolver (the same signal reaches both ears' IRs), so each source costs
-    one input FFT per block.
+    one input FFT and its multiply-accumulate per block; its output goes into the player's mix.
     """
 
     def __init__(self, key: str, music: np.ndarray, player: BinauralPlayer, gain: float) -> None:
@@ -68,6 +70,7 @@ class _Source:
         self._seek_done = 0
         self._in = np.zeros((b, 1))
         self._wet = np.zeros((b, 2))
+        self._mix = SpectrumMix(b, player.crossfade_blocks)  # for a block whose gain ramps: its own samples
         self._source = 0.0  # music level entering the convolver at the end of the last block (0 or 1)
         self._level = 0.0  # this source's gain at the end of the last block
         self._quiet_frames = player.max_taps + 1  # silent-source frames; > max_taps: rung out
@@ -86,10 +89,11 @@ class _Source:
         """Retired and faded out: nothing left to hear."""
         return self.retired and self._level == 0.0
 
-    def render(self, player: BinauralPlayer, playing: bool) -> np.ndarray | None:
-        """This source's wet block (block_size, 2) times its ramped gain, or None when it is silent."""
+    def render(self, player: BinauralPlayer, playing: bool, out: np.ndarray) -> None:
+        """Add this source's wet block times its gain to the player's mix (a steady gain) or to `out`
+        (block_size, 2) (a gain ramping within the block, which no spectrum sum can express)."""
         if self.silent:
-            return None
+            return
         seek = self._seek_box
         jump = self._music_box is not self._music or seek[0] != self._seek_done
         if jump and self._source == 0.0:  # the source is silent: jump now, unheard
@@ -100,7 +104,7 @@ class _Source:
         source = 1.0 if playing and not jump and not self.ended else 0.0
         if source == 0.0 and self._source == 0.0:
             if self._quiet_frames > self.convolver.max_taps:
-                return None  # rung out: the history is all zeros, nothing to compute
+                return  # rung out: the history is all zeros, nothing to compute
             self._in[:] = 0.0
             self._quiet_frames += player.block_size
         else:
@@ -108,11 +112,17 @@ class _Source:
             ended = self._read_music(player)
             _ramp_into(self._in, player.ramp, player.gains, self._source, source)
             self._source = 0.0 if ended else source
-        self.convolver.process(self._in, self._wet)
+        self.convolver.push(self._in)
         level = 0.0 if self.retired else self.gain
-        _ramp_into(self._wet, player.ramp, player.gains, self._level, level)
+        if level == self._level:
+            self.convolver.mix_into(player.mix, level)
+        else:
+            self.convolver.mix_into(self._mix)
+            self._wet[:] = 0.0
+            self._mix.add_to(self._wet)
+            _ramp_into(self._wet, player.ramp, player.gains, self._level, level)
+            out += self._wet
         self._level = level
-        return self._wet
 
     def _read_music(self, player: BinauralPlayer) -> bool:
         """Copy the next block of music into the input, looping; True when the music ended (not looping)."""
@@ -162,6 +172,7 @@ class BinauralPlayer:
         self.playing = False
         self.finished = False
         self.peak = np.zeros(2)
+        self.mix = SpectrumMix(self.block_size, self.crossfade_blocks)
         self._sources: tuple[_Source, ...] = (_Source(MAIN, music, self, 1.0),)
 
     # ---- sources, any thread ----------------------------------------------------------------------------
@@ -248,9 +259,8 @@ class BinauralPlayer:
         playing = self.playing
         sources = self._sources
         for s in sources:
-            wet = s.render(self, playing)
-            if wet is not None:
-                out += wet
+            s.render(self, playing, out)
+        self.mix.add_to(out)
         if playing and sources and all(s.ended or s.retired for s in sources):
             self.playing = False
             self.finished = True
