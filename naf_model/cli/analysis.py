@@ -186,7 +186,9 @@ def run_probe(args: argparse.Namespace) -> int:
             baseline=not args.no_baseline,
         )
     save_probe_png(scene, pr, args.output)
-    summary = {"scene": scene.name, "checkpoint": str(path), "preset": field.preset}
+    from naf_model.evaluation.methods import project_path
+
+    summary = {"scene": scene.name, "checkpoint": project_path(path), "preset": field.preset}
     summary.update(pr.to_dict())
     summary.update({"n_probe_listeners": args.probes, "seed": args.seed})
     if args.json is not None:

@@ -20,6 +20,7 @@ import numpy as np
 
 from naf_model.data import DataSet
 from naf_model.evaluation import baselines, floor, listening, metrics, offgrid
+from naf_model.evaluation.methods import project_path
 from naf_model.evaluation.report import METRIC_COLUMNS
 from naf_model.spectrogram import log_magnitude
 
@@ -201,7 +202,7 @@ def _offgrid_paper_section(ds, og, train, train_points, headings, fld, sim_s) ->
         f"## {title}\n\n{len(og)} emitter-listener pairs x {len(headings)} orientations drawn (seed "
         f"{og.path.stem.rsplit('-s', 1)[-1]}) in the free space at least {offgrid.MIN_GRID_DISTANCE_M} m from "
         f"every emitter and listener grid position, simulated with the data set's settings "
-        f"({og.simulated} emitter groups simulated now, the rest from `{og.path}`; {sim_s:.0f} s). "
+        f"({og.simulated} emitter groups simulated now, the rest from `{project_path(og.path)}`; {sim_s:.0f} s). "
         "Same metric path as the main table.\n\n" + "\n".join(lines) + "\n"
     )
-    return Section(title, text, {"n_pairs": len(og), "cache": str(og.path), "rows": summaries})
+    return Section(title, text, {"n_pairs": len(og), "cache": project_path(og.path), "rows": summaries})
