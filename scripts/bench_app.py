@@ -130,6 +130,9 @@ def make_application(profile: bool):
                 row[3] += cpu
                 row[4] = max(row[4], cpu)
 
+    from naf_app.audio.live import prefer_the_audio_thread
+
+    prefer_the_audio_thread()  # as naf-app's main does
     app = QApplication.instance()
     if app is None:
         app = TimedApplication([]) if profile else QApplication([])
