@@ -84,6 +84,34 @@ def ir_energy_db(log_spec: np.ndarray) -> np.ndarray:
     return 10.0 * np.log10(np.maximum(energy, 1e-30))
 
 
+def over_free_cells(
+    query: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    scene: Any,
+    emitter_xy: Any,
+    heading_deg: float,
+    spacing: float,
+    progress: Progress | None,
+    batch_size: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """`query(emitters (b, 2), listeners (b, 2), headings (b,))` for one emitter at every free cell of the
+    scene's `spacing` grid, in batches: (emitter (2,), xs, ys, free, listeners (N, 2), per-batch results).
+
+    The emitter must be free (PositionError), the spacing sane (NafError); progress(done, total) in cells.
+    """
+    emitter = np.asarray(scene.require_free(emitter_xy, what="emitter"), dtype=np.float64)
+    xs, ys, free = plan_grid(scene, spacing)
+    listeners = free_cells(xs, ys, free)
+    n = len(listeners)
+    parts = []
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        b = stop - start
+        parts.append(query(np.broadcast_to(emitter, (b, 2)), listeners[start:stop], np.full(b, float(heading_deg))))
+        if progress is not None:
+            progress(stop, n)
+    return emitter, xs, ys, free, listeners, parts
+
+
 def loudness_map(
     field: Any,
     scene: Any,
@@ -98,20 +126,12 @@ def loudness_map(
     field: a `NeuralAcousticField` (only `query_batch` is used); emitter_xy: (2,) metres, must be free.
     Raises `PositionError` for an emitter outside the free space, `NafError` for a bad spacing.
     """
-    emitter = np.asarray(scene.require_free(emitter_xy, what="emitter"), dtype=np.float64)
-    xs, ys, free = plan_grid(scene, spacing)
-    listeners = free_cells(xs, ys, free)
-    n = len(listeners)
-    energy_db = np.empty(n)
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        b = stop - start
-        spec = field.query_batch(
-            np.broadcast_to(emitter, (b, 2)), listeners[start:stop], np.full(b, float(heading_deg))
-        )
-        energy_db[start:stop] = ir_energy_db(np.asarray(spec))
-        if progress is not None:
-            progress(stop, n)
+    emitter, xs, ys, free, _, parts = over_free_cells(
+        lambda e, li, h: ir_energy_db(np.asarray(field.query_batch(e, li, h))),
+        scene, emitter_xy, heading_deg, spacing, progress, batch_size,
+    )  # fmt: skip
+    n = int(free.sum())
+    energy_db = np.concatenate(parts) if parts else np.empty(0)
     db = np.full(free.shape, np.nan, dtype=np.float32)
     if n:
         db[free] = (energy_db - energy_db.max()).astype(np.float32)

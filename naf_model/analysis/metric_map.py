@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from naf_model.analysis.loudness import PlanGrid, Progress, free_cells, plan_grid
+from naf_model.analysis.loudness import PlanGrid, Progress, over_free_cells
 from naf_model.conventions import LOUDNESS_FLOOR_DB, SAMPLE_RATE
 from naf_model.evaluation.readout import measure
 from naf_model.scene.materials import OCTAVE_BANDS_HZ
@@ -114,20 +114,10 @@ def plan_irs(
     emitter_xy: (2,) metres, must be free (PositionError otherwise; NafError for a bad spacing);
     progress(done, total) after each batch, in cells.
     """
-    emitter = np.asarray(scene.require_free(emitter_xy, what="emitter"), dtype=np.float64)
-    xs, ys, free = plan_grid(scene, spacing)
-    listeners = free_cells(xs, ys, free)
-    n = len(listeners)
-    parts = []
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        b = stop - start
-        parts.append(np.asarray(
-            irs(np.broadcast_to(emitter, (b, 2)), listeners[start:stop], np.full(b, float(heading_deg))),
-            np.float32,
-        ))
-        if progress is not None:
-            progress(stop, n)
+    emitter, xs, ys, free, listeners, parts = over_free_cells(
+        lambda e, li, h: np.asarray(irs(e, li, h), np.float32),
+        scene, emitter_xy, heading_deg, spacing, progress, batch_size,
+    )  # fmt: skip
     out = np.concatenate(parts) if parts else np.zeros((0, 2, 0), np.float32)
     return PlanIrs(xs=xs, ys=ys, free=free, listeners=listeners, irs=out, emitter_xy=emitter,
                    heading_deg=float(heading_deg))
