@@ -97,6 +97,27 @@ def test_itd_sign_and_size_for_a_source_at_90_degrees():
     assert np.argmax(np.abs(x[0, 0])) == pytest.approx(delays[0, 0] * SAMPLE_RATE, abs=1)
 
 
+def test_the_direct_arrivals_itd_is_woodworths_and_turns_with_the_head():
+    # source 2 m to the left of a listener facing +x; the same source ahead of a listener facing +y
+    e, li = np.array([[0.0, 2.0], [0.0, 2.0], [0.0, -2.0]]), np.zeros((3, 2))
+    itd = listening.direct_sound_itd(e, li, np.array([0.0, 90.0, 0.0]), 0.0875)
+    woodworth = 0.0875 * (np.pi / 2 + 1) / SPEED_OF_SOUND
+    assert itd[0] == pytest.approx(woodworth, abs=1 / SAMPLE_RATE)  # the shadowed ear's filter: + ~30 us
+    assert itd[1] == pytest.approx(0.0, abs=2e-6)
+    assert itd[2] == pytest.approx(-itd[0], abs=2e-6)  # on the right: the right ear first
+    # a played waveform with that ITD scores ~0 against the direct reference, whatever the simulated one says
+    x = np.zeros((1, 2, N))
+    at = 400 + np.array([0.0, itd[0] * SAMPLE_RATE])
+    for ear in range(2):
+        x[0, ear, int(at[ear])] = 1 - at[ear] % 1
+        x[0, ear, int(at[ear]) + 1] = at[ear] % 1
+    shifted = np.roll(x, 5, axis=-1)
+    shifted[0, 0] = x[0, 0]  # the "simulated" right ear 5 samples late
+    errs = listening.listening_errors(x, shifted, np.ones(1, bool), direct_itd=itd[:1])
+    assert errs.itd_direct[0] < 10e-6 and errs.itd[0] > 4 / SAMPLE_RATE
+    assert np.isnan(listening.listening_errors(x, x, np.ones(1, bool)).itd_direct[0])
+
+
 def test_listening_metrics_on_known_signals():
     x = _decaying_noise(3, 0.01, 0.1, seed=4)
     x[:, :, int(0.01 * SAMPLE_RATE)] += 3.0  # a direct sound

@@ -19,9 +19,12 @@ from model_helpers import tiny_config, tiny_dataset
 from naf_model.checkpoint import load_checkpoint
 from naf_model.errors import CheckpointError, DataError
 from naf_model.networks.amortised import energy_decay_db, multiscale_energy_decay_db, octave_bins
+from naf_model.networks.build import build_network
 from naf_model.scene import save_scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
-from naf_model.training.train import RunOptions, train_field
+from naf_model.training.batches import BatchSampler
+from naf_model.training.train import RunOptions, _field_shape, train_field
+from naf_model.training.trainset import load_training_set
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,7 +58,10 @@ torch.set_num_threads(1)
 sys.path.insert(0, {tests!r})
 from pathlib import Path
 from model_helpers import tiny_config
-from naf_model.training.train import RunOptions, train_field
+from naf_model.networks.build import build_network
+from naf_model.training.batches import BatchSampler
+from naf_model.training.train import RunOptions, _field_shape, train_field
+from naf_model.training.trainset import load_training_set
 train_field(tiny_config("amortised", steps={steps}, eval_every=10), RunOptions(Path({data!r}), Path({out!r}),
             progress=False))
 """
@@ -188,4 +194,40 @@ def test_edc_loss_term_trains(data, tmp_path, octaves):
     train = dataclasses.replace(config.train, edc_weight=1.0, edc_octaves=octaves)
     result = train_field(dataclasses.replace(config, train=train), RunOptions(data, tmp_path, progress=False),
                          two_room_scene())  # fmt: skip
+    assert math.isfinite(result.metrics["train_loss"]) and result.step == 10
+
+
+def test_swapped_pairs_exchange_the_ends_and_target_the_head_averaged_mean(data):
+    ts = load_training_set(data)
+    sampler = BatchSampler(ts.train, ts.stats, seed=3, jitter_m=0.0, pad_fraction=0.0)
+    gen_state = sampler.generator.get_state()
+    b = sampler.swapped(5)
+    assert b.target.shape == (20, 2) + ts.train.spec.shape[-2:]
+    sampler.generator.set_state(gen_state)
+    pair = torch.randint(len(ts.train), (5,), generator=sampler.generator)
+    assert torch.equal(b.emitter[::4], ts.train.listeners[pair])
+    assert torch.equal(b.listener[::4], ts.train.emitters[pair])
+    assert torch.equal(b.orientation, torch.arange(4).repeat(5))
+    mean = ts.stats.normalise(ts.train.spec[pair].float()).mean(dim=(1, 2))
+    assert torch.allclose(b.target[4 * 2 + 3, 1], mean[2]) and torch.allclose(b.target[4 * 2, 0], mean[2])
+
+
+def test_the_swap_loss_scores_only_the_head_averaged_mean_and_trains(data, tmp_path):
+    config = tiny_config("amortised", steps=10, eval_every=10)
+    train = dataclasses.replace(config.train, swap_pairs=3, swap_weight=1.0)
+    config = dataclasses.replace(config, train=train)
+    ts = load_training_set(data)
+    shape = _field_shape(ts, two_room_scene())
+    model = build_network(config, shape)
+    f, t = shape.n_freq, shape.n_frames
+    target = torch.randn(train.irs_per_step + 12, 2, f, t)
+    target[-12:] = target[-12:][::4, :1].repeat_interleave(4, 0).expand(-1, 2, -1, -1)
+    pred = target.clone()
+    # the swapped items differ per orientation and ear, but their mean is the target's: no swap loss
+    wiggle = torch.randn(3, 8, f, t)
+    pred[-12:] += (wiggle - wiggle.mean(1, keepdim=True)).reshape(12, 2, f, t)
+    assert model.training_loss(pred, target, ts.stats, train) < 1e-10
+    pred[-12:] += 0.5
+    assert model.training_loss(pred, target, ts.stats, train) == pytest.approx(0.25, rel=1e-4)
+    result = train_field(config, RunOptions(data, tmp_path, progress=False), two_room_scene())
     assert math.isfinite(result.metrics["train_loss"]) and result.step == 10

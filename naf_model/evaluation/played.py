@@ -124,12 +124,17 @@ def _listening_rows(config, scene, ds, train, train_points, e, li, headings, gt,
     los = line_of_sight(scene.free_space, ie, il)
     gt_m = [listening.measure(flat_gt[s : s + CHUNK_ITEMS]) for s in range(0, len(ie), CHUNK_ITEMS)]
     head_radius = float(ds.meta.simulation.get("head_radius", 0.0875))
+    direct_itd = None  # a SOFA head's direct-sound ITD is not the spherical head's: no such reference then
+    if not ds.meta.simulation.get("hrtf"):
+        direct_itd = np.full(len(ie), np.nan)
+        direct_itd[los] = listening.direct_sound_itd(ie[los], il[los], ih[los], head_radius)
 
     def score(play, items=None) -> listening.ListeningErrors:
         parts = []
         for k, s in enumerate(range(0, len(ie), CHUNK_ITEMS)):
             sl = slice(s, s + CHUNK_ITEMS)
-            parts.append(listening.listening_errors(play(sl), flat_gt[sl], los[sl], gt_m[k]))
+            ref = None if direct_itd is None else direct_itd[sl]
+            parts.append(listening.listening_errors(play(sl), flat_gt[sl], los[sl], gt_m[k], ref))
         errs = listening.ListeningErrors.concatenate(parts)
         return errs if items is None else errs.take(items)
 
@@ -168,7 +173,9 @@ def _listening_section(title: str, rows, seconds: float, phase: str) -> Section:
         f"the field and the simulated magnitudes are synthesised with the `{phase}` phase method. Envelope: "
         f"mean |dB| of 50 ms window energies within {listening.ENVELOPE_RANGE_DB:g} dB of the loudest; "
         "level and late (after onset + 50 ms) biases signed, positive = played louder; C50/EDT/T60 measured "
-        "on the played waveforms; ITD on line-of-sight items only; ILD per octave band. "
+        "on the played waveforms; ITD on line-of-sight items only, against the simulated waveform's ITD and "
+        "against the ITD of the direct arrival alone (the simulator's spherical head, nothing else in the IR); "
+        "ILD per octave band. "
         f"Scored in {seconds:.0f} s.\n\n" + "\n".join(lines) + "\n"
     )
     return Section(title, text, {"phase": phase, "rows": summaries})

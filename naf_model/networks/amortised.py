@@ -227,20 +227,35 @@ class AmortisedNAF(AcousticNetwork):
         return train.irs_per_step
 
     def training_batch(self, batches: TrainingBatches, train: TrainConfig) -> TrainingBatch:
-        """Whole (pair, orientation) spectrograms, both ears."""
+        """Whole (pair, orientation) spectrograms, both ears; with `swap_pairs`, the swapped pairs' items
+        (`TrainingBatches.swapped`) follow them in the same batch."""
         b = batches.irs(train.irs_per_step)
-        return TrainingBatch((b.emitter, b.listener, b.orientation), b.target)
+        if train.swap_pairs <= 0:
+            return TrainingBatch((b.emitter, b.listener, b.orientation), b.target)
+        s = batches.swapped(train.swap_pairs)
+        inputs = tuple(torch.cat([x, y]) for x, y in zip(
+            (b.emitter, b.listener, b.orientation), (s.emitter, s.listener, s.orientation), strict=True
+        ))
+        return TrainingBatch(inputs, torch.cat([b.target, s.target]))
 
     def training_loss(
         self, pred: torch.Tensor, target: torch.Tensor, stats: SpectrogramStats, train: TrainConfig
     ) -> torch.Tensor:
         """MSE on normalised values, plus `edc_weight` x the mean squared energy-decay-curve difference (/10 dB),
-        broadband or (`edc_octaves`) broadband and per octave band."""
+        broadband or (`edc_octaves`) broadband and per octave band; with `swap_pairs`, plus `swap_weight` x
+        the MSE of the swapped pairs' mean over orientations and ears (the last 4 x swap_pairs items)."""
+        if train.swap_pairs > 0:
+            n = 4 * train.swap_pairs
+            swapped = pred[-n:].reshape(train.swap_pairs, 4 * 2, *pred.shape[2:]).mean(1)
+            swap_loss = torch.mean((swapped - target[-n::4, 0]) ** 2)
+            pred, target = pred[:-n], target[:-n]
         loss = torch.mean((pred - target) ** 2)
         if train.edc_weight > 0:
             decay = multiscale_energy_decay_db if train.edc_octaves else energy_decay_db
             diff = decay(stats.denormalise(pred)) - decay(stats.denormalise(target))
             loss = loss + train.edc_weight * torch.mean((diff / 10.0) ** 2)
+        if train.swap_pairs > 0:
+            loss = loss + train.swap_weight * swap_loss
         return loss
 
     @torch.no_grad()

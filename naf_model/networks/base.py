@@ -45,6 +45,10 @@ class TrainingBatches(Protocol):
     def irs(self, n_irs: int) -> Any:
         """n_irs whole spectrograms: emitter, listener, orientation, target (B, 2, F, T) normalised."""
 
+    def swapped(self, n_pairs: int) -> Any:
+        """n_pairs training pairs with emitter and listener exchanged, each at the 4 orientations (4 n_pairs
+        items): the target of every item is its pair's mean over orientations and ears."""
+
 
 @dataclass
 class TrainingBatch:

@@ -74,6 +74,12 @@ class TrainConfig:
     edc_octaves: bool = False
     """With `edc_weight`: the multi-scale energy-decay loss, the broadband curve and one per octave band
     (125 Hz-8 kHz), as NACF and the Real Acoustic Fields paper's NAF++ add to NAF's spectral loss."""
+    swap_pairs: int = 0
+    """Amortised only: training pairs per step also seen with emitter and listener exchanged (reciprocity),
+    each at the 4 orientations, scored on the mean over orientations and ears only (`BatchSampler.swapped`);
+    0: none."""
+    swap_weight: float = 1.0
+    """Weight of the swapped pairs' loss (mean squared error of that mean, normalised units)."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,13 @@ PRESETS["fast_edc"] = dataclasses.replace(
     # `fast` plus the multi-scale energy-decay loss (broadband and octave-band Schroeder curves), aimed at
     # T60, EDT and C50 rather than pixels; compared with `fast` on the validation split (docs/results).
     train=dataclasses.replace(PRESETS["fast"].train, edc_weight=1.0, edc_octaves=True),
+)
+PRESETS["fast_edc_swap"] = dataclasses.replace(
+    PRESETS["fast_edc"],
+    name="fast_edc_swap",
+    # `fast_edc` plus emitter/listener swap augmentation of the head-averaged part (TrainConfig.swap_pairs):
+    # 8 swapped pairs x 4 orientations per step beside the 32 IRs (docs/results/recipes.md).
+    train=dataclasses.replace(PRESETS["fast_edc"].train, swap_pairs=8),
 )
 DEFAULT_PRESET = "fast"
 

@@ -107,6 +107,21 @@ class BatchSampler:
         target = self.stats.normalise(self.train.spec[pair, orientation].float())
         return IRBatch(emitter, listener, orientation, target)
 
+    def swapped(self, n_pairs: int) -> IRBatch:
+        """n_pairs training pairs with emitter and listener exchanged, at each of the 4 orientations
+        (pair-major, 4 n_pairs items). Reciprocity gives the swapped pair the same omnidirectional IR, but
+        the head belongs to the listener, so only the pair's mean over the 4 orientations and 2 ears (the
+        ear axes of the 4 headings cover the circle, a head-averaged receiver) is a target: every item carries
+        that mean (F, T), normalised, broadcast to (2, F, T)."""
+        g = self.generator
+        pair = torch.randint(len(self.train), (n_pairs,), generator=g)
+        emitter = self.train.listeners[pair] + torch.randn(n_pairs, 2, generator=g) * self.jitter_m
+        listener = self.train.emitters[pair] + torch.randn(n_pairs, 2, generator=g) * self.jitter_m
+        mean = self.stats.normalise(self.train.spec[pair].float()).mean(dim=(1, 2))  # (S, F, T)
+        target = mean[:, None, None].expand(-1, 4, 2, -1, -1).reshape(4 * n_pairs, 2, *mean.shape[1:])
+        orientation = torch.arange(4).repeat(n_pairs)
+        return IRBatch(emitter.repeat_interleave(4, 0), listener.repeat_interleave(4, 0), orientation, target)
+
 
 @dataclass
 class HeldOut:
