@@ -25,6 +25,7 @@ from naf_app.status import MUSIC_WARNING, SessionStatus
 from naf_app.studio import StudioActions
 from naf_app.tsne_tab import FeaturesTab
 from naf_app.worker import FieldWorker
+from naf_model.paths import project_path
 
 HEATMAP_SPACING_M = 0.25
 FEATURE_SPACING_M = 0.5
@@ -196,7 +197,7 @@ class MainWindow(StudioActions, QMainWindow):
 
     def _field_loaded(self, info: FieldInfo) -> None:
         self.state.set_field(info)
-        self.say(f"loaded {info.path} ({info.preset} field of scene '{info.scene_name}')")
+        self.say(f"loaded {project_path(info.path)} ({info.preset} field of scene '{info.scene_name}')")
         self.request_ir()
         self.request_heatmap()
         if self.tabs.currentWidget() is self.features_tab:

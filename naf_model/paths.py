@@ -12,6 +12,16 @@ CHECKPOINTS_DIR = ASSETS_DIR / "checkpoints"
 AUDIO_DIR = ASSETS_DIR / "audio"
 
 
+def project_path(path: str | os.PathLike[str]) -> str:
+    """`path` relative to the project root when it lies inside it (symlinks not followed), else as given: what
+    results files and the app's status bar show, never one machine's absolute folders."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return str(absolute.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def data_dir() -> Path:
     """Folder for generated data sets: $NAF_DATA_DIR, else ./data under the repository."""
     return Path(os.environ.get("NAF_DATA_DIR", REPO_ROOT / "data"))

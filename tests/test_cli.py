@@ -42,3 +42,10 @@ def test_lazy_choices_list_and_check_presets_and_sources(capsys) -> None:
         main(["render", "--scene", "apartment_1", "--emitter", "1", "1", "--listener", "2", "2", "-o", "x.wav",
               "--source", "tape"])
     assert info.value.code == 2 and "invalid choice: 'tape'" in capsys.readouterr().err
+
+
+def test_project_paths_are_relative_inside_the_project_and_kept_outside(tmp_path):
+    from naf_model.paths import CHECKPOINTS_DIR, project_path
+
+    assert project_path(CHECKPOINTS_DIR / "apartment_1.pt") == "assets/checkpoints/apartment_1.pt"
+    assert project_path(tmp_path / "x.pt") == str(tmp_path / "x.pt")

@@ -186,7 +186,7 @@ def run_probe(args: argparse.Namespace) -> int:
             baseline=not args.no_baseline,
         )
     save_probe_png(scene, pr, args.output)
-    from naf_model.evaluation.methods import project_path
+    from naf_model.paths import project_path
 
     summary = {"scene": scene.name, "checkpoint": project_path(path), "preset": field.preset}
     summary.update(pr.to_dict())

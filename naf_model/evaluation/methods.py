@@ -3,7 +3,6 @@ floor's re-simulations, each scored by a `rows.Scorer` of the run's `RowContext`
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ from naf_model.data import DataSet
 from naf_model.errors import DataError
 from naf_model.evaluation import baselines, codecs, floor, metrics, rows
 from naf_model.evaluation.report import ResultRow
-from naf_model.paths import REPO_ROOT
+from naf_model.paths import project_path
 from naf_model.spectrogram import log_magnitude
 
 CHUNK_PAIRS = 16
@@ -26,15 +25,6 @@ MB = 1e6
 METRICS = ("spectral", "t60_pct", "c50_db", "edt_pct")
 """Summary keys of the four error columns."""
 Scored = list[tuple[ResultRow, metrics.ItemErrors]]
-
-
-def project_path(path: str | os.PathLike[str]) -> str:
-    """`path` relative to the project root when it lies inside it (symlinks not followed), else as given."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        return str(absolute.relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
 
 
 @dataclass

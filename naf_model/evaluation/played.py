@@ -20,8 +20,8 @@ import numpy as np
 
 from naf_model.data import DataSet
 from naf_model.evaluation import baselines, floor, listening, metrics, offgrid
-from naf_model.evaluation.methods import project_path
 from naf_model.evaluation.report import METRIC_COLUMNS
+from naf_model.paths import project_path
 from naf_model.spectrogram import log_magnitude
 
 CHUNK_ITEMS = 64
