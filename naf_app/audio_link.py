@@ -38,12 +38,15 @@ class AudioLink:
 
     @classmethod
     def open(cls, no_audio: bool = False, music: str | Path | None = None,
-             device: int | str | None = None) -> AudioLink:
+             device: int | str | None = None, lookahead_blocks: int | None = None) -> AudioLink:
         """Build the engine, load `music` (default: the bundled loop) and start the sound card (`device`:
         a PortAudio device name or index, default the system's) unless `no_audio`; every failure is
-        recorded as a one-line problem instead of raised."""
+        recorded as a one-line problem instead of raised. `lookahead_blocks`: the engine's render-ahead
+        (default: `RENDER_AHEAD_BLOCKS` with a sound card; 0 with `no_audio`, where whoever calls the
+        callback, a test or a benchmark, gets the render-free path unless it asks otherwise)."""
         try:
             from naf_app.audio import LiveAudio
+            from naf_app.audio.live import RENDER_AHEAD_BLOCKS
             from naf_model.audio import load_audio
         except ImportError as exc:
             return cls(None, "audio: unavailable", [f"audio engine unavailable ({exc})"])
@@ -55,10 +58,13 @@ class AudioLink:
                 music_problem = f"music: {exc}; playing the bundled loop instead"
         problems = [music_problem] if music_problem else []
         try:
-            engine = LiveAudio(music=clip, device=device)
+            if lookahead_blocks is None:
+                lookahead_blocks = 0 if no_audio else RENDER_AHEAD_BLOCKS
+            engine = LiveAudio(music=clip, device=device, lookahead_blocks=lookahead_blocks)
         except NafError as exc:
             return cls(None, "audio: off", [*problems, f"audio: {exc}"], music_problem)
         if no_audio:
+            engine.start_rendering()
             return cls(engine, "audio: off (--no-audio)", problems, music_problem)
         try:
             engine.start()
@@ -122,8 +128,12 @@ class AudioLink:
             self.engine.calibrate(reference_irs)
 
     def underruns(self) -> int | None:
-        """Output underruns so far, or None without a running stream."""
-        return self.engine.stats().underruns if self.running else None
+        """Audible gaps so far, or None without a running stream: the card's underruns and the blocks the
+        render thread did not have ready in time (render-ahead ring underruns)."""
+        if not self.running:
+            return None
+        stats = self.engine.stats()
+        return stats.underruns + stats.ring_underruns
 
     def close(self) -> None:
         if self.engine is not None:

@@ -106,6 +106,40 @@ def test_swaps_on_a_simulated_clock_play_exactly_the_reference_chain() -> None:
     assert np.all(np.isfinite(played)) and 0.5 < np.abs(played).max() < 1.0
 
 
+def test_render_ahead_plays_the_same_blocks_and_counts_a_ring_underrun() -> None:
+    """With a render thread three blocks ahead, the callback only copies: it plays exactly the blocks the
+    render-free engine plays (same IR, same music), each callback takes a rendered block, and a callback
+    that finds the ring empty (render thread stopped) plays silence, counts a ring underrun and never
+    raises."""
+    music = load_audio(DEFAULT_MUSIC)
+    ir = binaural_ir(0.5, 3, 1.5)
+    outputs = []
+    for lookahead in (0, 3):
+        live = LiveAudio(music, block_size=512, sample_rate=48_000, lookahead_blocks=lookahead)
+        live.set_ir(ir)  # posted before play: both engines render every block through it
+        live.play()
+        live.start_rendering()  # what start() does before it opens a stream
+        out = np.zeros((512, 2), np.float32)
+        blocks = []
+        for _ in range(200):
+            assert live.wait_ready(10.0)
+            live.callback(out, 512, None, sd.CallbackFlags())
+            blocks.append(out.copy())
+        stats = live.stats()
+        assert stats.lookahead_blocks == lookahead and stats.ring_underruns == 0 and stats.errors == 0
+        assert stats.callbacks == 200 and stats.mean_render_ms > 0
+        outputs.append(np.concatenate(blocks))
+        live.close()
+    np.testing.assert_array_equal(outputs[1], outputs[0])
+    assert np.abs(outputs[0]).max() > 0.01
+    # closed: the render thread is gone and its blocks dropped; the callback still answers
+    live.callback(out, 512, None, sd.CallbackFlags())
+    assert not np.any(out) and live.stats().ring_underruns == 1 and live.stats().errors == 0
+    assert not live.wait_ready(0.05)
+    with pytest.raises(AudioError, match="lookahead"):
+        LiveAudio(music, lookahead_blocks=17)
+
+
 def test_bad_input_keeps_the_last_good_ir_playing(tmp_path) -> None:
     live = LiveAudio(AudioClip(np.full((4096, 1), 0.1, np.float32), 48_000), block_size=256)
     live.set_ir(binaural_ir(0.2, 1, 1.0))

@@ -54,6 +54,7 @@ def drive_callbacks(live: LiveAudio, blocks: int, irs: Sequence[np.ndarray], swa
                 next_swap += swap_every_s
                 if sync_posts and not done.acquire(timeout=post_timeout_s):
                     raise RuntimeError(f"posting an IR took longer than {post_timeout_s} s")
+            live.wait_ready()  # a render-ahead engine: its render thread keeps up with a faster-than-real clock
             t0, c0 = time.perf_counter(), time.thread_time()
             live.callback(out, live.block_size, None, status)
             wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
