@@ -162,10 +162,11 @@ def test_bad_input_keeps_the_last_good_ir_playing(tmp_path) -> None:
 
 
 _PLAY_SCRIPT = textwrap.dedent("""
-    import time, numpy as np
+    import os, time, numpy as np
     from naf_app.audio import LiveAudio
     from naf_model.errors import AudioError
-    live = LiveAudio(block_size=512)  # built at 48 kHz: start() rebuilds it at the device's rate
+    # built at 48 kHz: start() rebuilds it at the device's rate
+    live = LiveAudio(block_size=512, lookahead_blocks=int(os.environ.get("LOOKAHEAD", "0")))
     live.set_ir(np.ones((2, 100)) * 0.01)
     try:
         live.start()
@@ -180,25 +181,29 @@ _PLAY_SCRIPT = textwrap.dedent("""
     time.sleep(0.5)
     live.close()
     s = live.stats()
-    print("PLAYED", live.sample_rate, s.callbacks, s.underruns, s.errors, s.swaps, live.position_s)
+    print("PLAYED", live.sample_rate, s.callbacks, s.underruns, s.errors, s.swaps, live.position_s,
+          s.lookahead_blocks)
 """)
 
 
-def run_with_alsa_config(tmp_path, config: str) -> str:
+def run_with_alsa_config(tmp_path, config: str, lookahead: int = 0) -> str:
     """Run the play script in a fresh process whose ALSA library reads only `config`."""
     conf = tmp_path / "asound.conf"
     conf.write_text(config)
-    env = dict(os.environ, ALSA_CONFIG_PATH=str(conf))
+    env = dict(os.environ, ALSA_CONFIG_PATH=str(conf), LOOKAHEAD=str(lookahead))
     done = subprocess.run([sys.executable, "-c", _PLAY_SCRIPT], env=env, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
 
-def test_portaudio_plays_through_a_null_alsa_device(tmp_path) -> None:
-    out = run_with_alsa_config(tmp_path, "pcm.!default { type null }\nctl.!default { type null }\n")
+@pytest.mark.parametrize("lookahead", [0, 3])
+def test_portaudio_plays_through_a_null_alsa_device(tmp_path, lookahead) -> None:
+    """Rendering in the callback and rendering ahead (the app's default with a card) both play."""
+    out = run_with_alsa_config(tmp_path, "pcm.!default { type null }\nctl.!default { type null }\n", lookahead)
     words = out.split("PLAYED", 1)[1].split()
     rate, callbacks, _underruns, errors, swaps = (int(w) for w in words[:5])
+    assert int(words[6]) == lookahead
     assert rate == 44_100  # the null device's own rate: music and IR were resampled to it
     assert callbacks > 10 and errors == 0 and swaps >= 1
     assert float(words[5]) > 0  # the music advanced through real callbacks

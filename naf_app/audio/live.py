@@ -175,6 +175,7 @@ class LiveAudio:
                                          latency=self.latency)
                 stream.start()
             except (sd.PortAudioError, ValueError) as exc:
+                self._stop_rendering()  # nothing will take its blocks
                 raise AudioError(f"no audio output device ({_one_line(exc)}); "
                                  "everything else works without sound") from None
             self._stream = stream
