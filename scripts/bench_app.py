@@ -313,15 +313,14 @@ def run_case(app, args: argparse.Namespace, n_emitters: int) -> dict:
     QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                        view.viewport_point(*state.emitter))
     block_s = audio.engine.block_size / audio.engine.sample_rate
+
     def pct(seconds, q: float | None = None) -> float | None:
         """Mean (or percentile q) of per-block seconds as % of the block; None when there are none."""
         if not len(seconds):
             return None
-        value = seconds.mean() if q is None else np.percentile(seconds, q)
+        value = np.mean(seconds) if q is None else np.percentile(seconds, q)
         return round(float(value) / block_s * 100, 1)
 
-    wall = np.asarray(sink.wall_s) / block_s * 100
-    cpu = np.asarray(sink.cpu_s) / block_s * 100
     result = {
         "emitters": n_emitters,
         "scene": scene.name,
@@ -339,10 +338,10 @@ def run_case(app, args: argparse.Namespace, n_emitters: int) -> dict:
         "ui_lag_max_ms": round(max(lags), 1) if lags else None,
         "ui_lag_p99_ms": round(float(np.percentile(lags, 99)), 1) if lags else None,
         "last_ir_latency_ms": round(state.last_ir.latency_ms, 1),
-        "audio_callback_mean_pct": round(float(wall.mean()), 1) if len(wall) else None,
-        "audio_callback_p99_pct": round(float(np.percentile(wall, 99)), 1) if len(wall) else None,
-        "audio_callback_cpu_mean_pct": round(float(cpu.mean()), 1) if len(cpu) else None,
-        "audio_callback_cpu_p99_pct": round(float(np.percentile(cpu, 99)), 1) if len(cpu) else None,
+        "audio_callback_mean_pct": pct(sink.wall_s),
+        "audio_callback_p99_pct": pct(sink.wall_s, 99),
+        "audio_callback_cpu_mean_pct": pct(sink.cpu_s),
+        "audio_callback_cpu_p99_pct": pct(sink.cpu_s, 99),
         "lookahead_blocks": audio.engine.lookahead_blocks,
         "ring_underruns": ring_underruns,
         "render_mean_pct": pct(render_wall),

@@ -127,7 +127,7 @@ def test_render_ahead_plays_the_same_blocks_and_counts_a_ring_underrun() -> None
             blocks.append(out.copy())
         stats = live.stats()
         assert stats.lookahead_blocks == lookahead and stats.ring_underruns == 0 and stats.errors == 0
-        assert stats.callbacks == 200 and stats.mean_render_ms > 0
+        assert stats.callbacks == 200 and live.renders >= 200  # every block played was rendered and counted
         outputs.append(np.concatenate(blocks))
         live.close()
     np.testing.assert_array_equal(outputs[1], outputs[0])

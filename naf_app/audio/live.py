@@ -383,18 +383,15 @@ class LiveAudio:
             if frames != self.block_size:
                 outdata.fill(0.0)
                 self._errors += 1
-            elif self.lookahead_blocks:
-                if self._written > self._taken:
+            else:
+                if not self.lookahead_blocks:
+                    outdata[:] = self._render_block(player)
+                elif self._written > self._taken:
                     outdata[:] = self._ring[self._taken % self.lookahead_blocks]
                     self._taken += 1
                 else:  # the render thread is behind: an audible gap, counted
                     outdata.fill(0.0)
                     self._ring_underruns += 1
-                recording = self._recording
-                if recording is not None:
-                    recording.append(outdata.copy())
-            else:
-                outdata[:] = self._render_block(player)
                 recording = self._recording
                 if recording is not None:
                     recording.append(outdata.copy())
