@@ -65,6 +65,27 @@ def test_linear_uses_the_hull_of_few_emitters_and_falls_back_outside() -> None:
     assert w.indices[1, 0] == baselines.nearest_weights(train, far[None]).indices[0, 0]
 
 
+def dense_weights(w: baselines.InterpolationWeights, n: int) -> np.ndarray:
+    out = np.zeros((len(w.indices), n))
+    np.put_along_axis(out, w.indices, w.weights, axis=1)
+    return out
+
+
+@pytest.mark.parametrize("n_emitters", [1, 6])
+def test_linear_weights_of_a_grid_do_not_move_with_the_last_bits(n_emitters: int) -> None:
+    """A grid is degenerate for Delaunay: 1e-13 m of noise on the training points (a different BLAS or CPU)
+    must not pick other simplices (it moved weights by up to 1.0 before the coordinates were rounded)."""
+    train = grid_pairs(n_emitters, seed=8)
+    queries = np.random.default_rng(9).uniform(0.3, 2.8, (200, 4))
+    if n_emitters == 1:  # queries in the plane of the one emitter's pairs, else all would fall back
+        queries[:, :2] = train[0, :2]
+    a = dense_weights(baselines.linear_weights(train, queries), len(train))
+    for seed in range(3):
+        noisy = train + np.random.default_rng(seed).normal(0.0, 1e-13, train.shape)
+        b = dense_weights(baselines.linear_weights(noisy, queries), len(train))
+        np.testing.assert_allclose(b, a, atol=1e-6)
+
+
 def test_blend_with_only_the_used_rows() -> None:
     train = grid_pairs(3, seed=5)
     irs = np.random.default_rng(6).standard_normal((len(train), 4, 2, 8)).astype(np.float32)

@@ -62,6 +62,10 @@ def nearest_weights(train_points: np.ndarray, query_points: np.ndarray) -> Inter
     return InterpolationWeights(idx, np.ones(idx.shape), np.zeros(len(idx), bool))
 
 
+_COORD_DECIMALS = 9
+"""Decimals (metres) the linear rule's projected coordinates keep: far below any grid spacing."""
+
+
 def linear_weights(train_points: np.ndarray, query_points: np.ndarray) -> InterpolationWeights:
     """Barycentric weights in the Delaunay simplex holding each query, (P, 4) and (Q, 4) -> K = dim + 1.
 
@@ -75,14 +79,11 @@ def linear_weights(train_points: np.ndarray, query_points: np.ndarray) -> Interp
 
 def _linear_weights(train_points: np.ndarray, query_points: np.ndarray) -> InterpolationWeights:
     nearest = nearest_weights(train_points, query_points)
-    origin = train_points.mean(axis=0)
-    _, sing, vt = np.linalg.svd(train_points - origin, full_matrices=False)
-    dim = int(np.sum(sing > _RANK_TOL * max(sing[0], 1e-300))) if len(sing) else 0
-    if dim < 2:  # Qhull needs at least a plane; a line or point of training pairs leaves nearest only
+    low = _low_dimensional(train_points, query_points)
+    if low is None:  # Qhull needs at least a plane; a line or point of training pairs leaves nearest only
         return InterpolationWeights(nearest.indices, nearest.weights, np.ones(len(query_points), bool))
-    basis = vt[:dim].T  # (4, dim) orthonormal directions the training points span
-    train_low = (train_points - origin) @ basis
-    query_low = (query_points - origin) @ basis
+    train_low, query_low = low
+    dim = train_low.shape[1]
     try:
         tri = Delaunay(train_low)
     except QhullError:
@@ -98,6 +99,32 @@ def _linear_weights(train_points: np.ndarray, query_points: np.ndarray) -> Inter
     indices = np.where(ok[:, None], indices, nearest.indices)
     weights[~ok, 0] = 1.0
     return InterpolationWeights(indices, weights, ~ok)
+
+
+def _low_dimensional(train_points: np.ndarray, query_points: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Coordinates of training and query points (P, D), (Q, D) in the subspace the training points span
+    (at least 2-d; None if they span less), for Delaunay.
+
+    Grid points are degenerate for Delaunay (many co-spherical simplices), so Qhull's choice among them
+    follows the last bits of the coordinates: the coordinates are rounded to _COORD_DECIMALS and, where the
+    subspace is axis-aligned (constant columns, e.g. one emitter), kept as they are rather than rotated by
+    an SVD (whose basis is arbitrary inside equal singular values), so the triangulation does not change
+    with the BLAS, the CPU or the summation order (1e-13 m of noise on a grid moved weights by up to 1.0)."""
+    train = np.round(train_points, _COORD_DECIMALS)
+    query = np.round(query_points, _COORD_DECIMALS)
+    cols = np.flatnonzero(np.ptp(train, axis=0) > 10.0**-_COORD_DECIMALS) if len(train) else np.arange(0)
+    origin = np.round(train[:, cols].mean(axis=0), _COORD_DECIMALS)
+    centred, query_centred = train[:, cols] - origin, query[:, cols] - origin
+    sing = np.linalg.svd(centred, compute_uv=False) if len(cols) and len(train) > 1 else np.zeros(0)
+    dim = int(np.sum(sing > _RANK_TOL * max(sing[0], 1e-300))) if len(sing) else 0
+    if dim < 2:
+        return None
+    if dim == len(cols):
+        return centred, query_centred
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)  # a slanted subspace: rotate into it
+    basis = vt[:dim].T
+    basis *= np.where(basis[np.argmax(np.abs(basis), axis=0), np.arange(dim)] < 0, -1.0, 1.0)  # fix the sign
+    return np.round(centred @ basis, _COORD_DECIMALS), np.round(query_centred @ basis, _COORD_DECIMALS)
 
 
 def paper_points(emitters: np.ndarray, listeners: np.ndarray) -> np.ndarray:
