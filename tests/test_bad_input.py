@@ -584,3 +584,21 @@ def test_an_interrupt_at_any_moment_is_one_line_and_leaves_no_partial_file(signu
     else:
         assert proc.returncode == 130 and err.strip() == "naf: interrupted", (proc.returncode, err)
         assert left == []
+
+
+def test_an_interrupt_while_a_library_has_silenced_stderr_is_still_one_line(tmp_path) -> None:
+    """sounddevice points descriptor 2 at /dev/null while PortAudio starts (pyroomacoustics imports it): a
+    SIGTERM in that window once exited 130 with nothing said. The message goes to naf's own copy of stderr."""
+    code = (
+        "import os, signal, sys, time\n"
+        "sys.argv[0] = 'naf'\n"
+        "import naf_model.cli\n"
+        "null = os.open(os.devnull, os.O_WRONLY)\n"
+        "os.dup2(null, 2)\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "time.sleep(30)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert (proc.returncode, proc.stderr.strip()) == (130, "naf: interrupted")

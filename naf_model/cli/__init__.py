@@ -22,6 +22,19 @@ from naf_model.cli.validate import NafArgumentParser, check_args
 from naf_model.errors import NafError
 
 
+def _own_stderr() -> int:
+    """A private copy of the standard error descriptor, taken before any library is imported. Libraries point
+    descriptor 2 at /dev/null for a while (sounddevice does, around PortAudio's start-up, which pyroomacoustics
+    imports); an interrupt in that window must still be heard."""
+    try:
+        return os.dup(2)
+    except OSError:
+        return 2
+
+
+_STDERR_FD = _own_stderr()
+
+
 def _interrupt(signum: int, frame: object) -> None:
     """Ctrl-C or SIGTERM: while a file is being written, unwind (the atomic writer removes its temporary file);
     otherwise nothing is half-written, so say so in one line and exit at once, even in the middle of an import."""
@@ -30,10 +43,12 @@ def _interrupt(signum: int, frame: object) -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, RuntimeError):  # RuntimeError: the signal came in the middle of a write
             pass
-    os.write(2, b"naf: interrupted\n")
-    os._exit(130)
+    try:
+        os.write(_STDERR_FD, b"naf: interrupted\n")
+    finally:
+        os._exit(130)
 
 
 if os.path.basename(sys.argv[0]) in ("naf", "-m") and threading.current_thread() is threading.main_thread():
