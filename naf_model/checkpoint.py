@@ -7,7 +7,7 @@ pickled classes), so moving modules never breaks old checkpoints."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +183,45 @@ def export_checkpoint(src: str | os.PathLike[str], dst: str | os.PathLike[str]) 
     ckpt.training = None
     ckpt.weights = {k: v.detach().clone().contiguous() for k, v in ckpt.weights.items()}
     return save_checkpoint(ckpt, dst)
+
+
+def combine_checkpoints(paths: list[str | os.PathLike[str]]) -> Checkpoint:
+    """One ensemble checkpoint (`networks.ensemble`) of two or more trained fields: same scene, data set
+    statistics, STFT, IR length, field shape and network config up to the training recipe. The members'
+    weights become `members.{k}.*`; the preset is named `<preset>_x<K>` and `metrics` keeps each member's
+    own metrics and path. CheckpointError naming the first mismatch."""
+    if len(paths) < 2:
+        raise CheckpointError("an ensemble needs at least two checkpoints")
+    members = [load_checkpoint(p) for p in paths]
+    first, source = members[0], str(paths[0])
+    for path, c in zip(paths[1:], members[1:], strict=True):
+        what = None
+        if c.scene_hash != first.scene_hash:
+            what = f"scene ({c.scene_name!r} vs {first.scene_name!r}, or other geometry)"
+        elif c.config.network.members > 1 or first.config.network.members > 1:
+            what = "kind: one of them is an ensemble already (join its members instead)"
+        elif (c.config.network, c.config.grid, c.config.embedding) != (
+            first.config.network, first.config.grid, first.config.embedding
+        ):
+            what = "network configuration"
+        elif c.shape != first.shape or c.ir_length != first.ir_length or c.stft != first.stft:
+            what = "field shape, IR length or STFT settings"
+        elif not (np.array_equal(c.stats.mean, first.stats.mean) and np.array_equal(c.stats.std, first.stats.std)):
+            what = "normalisation statistics (trained on another data set)"
+        if what is not None:
+            raise CheckpointError(f"{path} and {source} differ in {what}: they cannot be joined")
+    k = len(members)
+    network = replace(first.config.network, members=k)
+    config = replace(first.config, name=f"{first.preset}_x{k}", network=network)
+    weights = {
+        f"members.{i}.{name}": value.detach().clone().contiguous()
+        for i, c in enumerate(members)
+        for name, value in c.weights.items()
+    }
+    return replace(
+        first,
+        config=config,
+        weights=weights,
+        metrics={"members": [dict(c.metrics, path=str(p)) for p, c in zip(paths, members, strict=True)]},
+        training=None,
+    )

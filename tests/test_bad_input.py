@@ -233,6 +233,18 @@ def _cases() -> list[tuple[str, list[str], str]]:
     add("train-out-file", ["train", "--scene", TWO, "--out", "notes.txt"], "is a file")
     for name in ["truncated.h5", "bad_shape.h5", "bad_pairs.h5", "nan_stats.h5", "missing.h5", "notes.txt"]:
         add(f"train-data-{name}", [*train, "--data", name])
+
+    # ensemble
+    shipped = str(BUNDLED_CHECKPOINT)
+    add("ensemble-one", ["ensemble", shipped, "-o", "e.pt"], "two or more")
+    add("ensemble-no-output", ["ensemble", shipped, shipped], "-o/--output")
+    add("ensemble-o-existing", ["ensemble", shipped, shipped, "-o", "existing.pt"], "--force")
+    add("ensemble-o-json", ["ensemble", shipped, shipped, "-o", "e.json"], "unknown file type")
+    add("ensemble-o-is-input", ["ensemble", shipped, "existing.pt", "-o", "existing.pt", "-y"], "also the input")
+    for ckpt in ["nan.pt", "truncated.pt", "missing.pt"]:
+        add(f"ensemble-{ckpt}", ["ensemble", shipped, ckpt, "-o", "e.pt"])
+    add("ensemble-other-scene", ["ensemble", shipped, str(BUNDLED_CHECKPOINT.with_name("small_house.pt")), "-o",
+                                 "e.pt"], "cannot be joined")
     add("train-export-is-data", [*train, "--data", "bad_shape.h5", "--export", "bad_shape.h5"], "also the input")
     for scene in ["binary.json", "strings.json", "millimetres.json", "huge.json", "no_such_scene"]:
         add(f"train-scene-{scene}", ["train", "--scene", scene, "--out", "run"])

@@ -70,6 +70,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         devices=("device",),
     )
     p.set_defaults(func=_train)
+    _register_ensemble(subparsers)
+
+
+def _register_ensemble(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `ensemble` command (it joins what `train` made, so it lives beside it)."""
+    p = subparsers.add_parser(
+        "ensemble",
+        help="join trained fields of one scene into one field that predicts their mean",
+        description="Join two or more fields trained on the same data set with the same network (e.g. other "
+        "--seed) into one checkpoint whose prediction is the mean of their log-magnitudes; the fields' "
+        "seed-to-seed errors partly average out. Queries cost the sum of the members': check with "
+        "`naf bench --checkpoint OUT`.",
+    )
+    p.add_argument("checkpoints", nargs="+", type=Path, metavar="CHECKPOINT", help="trained fields (.pt), two or more")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the joined field (.pt)")
+    validate.add_force(p)
+    validate.declare_io(p, outputs={"output": validate.Output((".pt",))}, inputs=("checkpoints",))
+    p.set_defaults(func=_ensemble)
+
+
+def _ensemble(args: argparse.Namespace) -> int:
+    from naf_model.checkpoint import combine_checkpoints, save_checkpoint
+    from naf_model.errors import NafError
+
+    if len(args.checkpoints) < 2:
+        raise NafError("give two or more checkpoints to join")
+    ckpt = combine_checkpoints(args.checkpoints)
+    ckpt.build_model()  # the joined weights must load before anything is written
+    path = save_checkpoint(ckpt, args.output)
+    print(f"naf: wrote {path}: {ckpt.preset}, the mean of {len(args.checkpoints)} fields")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:

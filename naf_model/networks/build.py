@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from naf_model.networks.amortised import AmortisedNAF
 from naf_model.networks.base import AcousticNetwork
+from naf_model.networks.ensemble import EnsembleNAF
 from naf_model.networks.network import PixelNAF
 from naf_model.networks.presets import FieldShape, ModelConfig
 
@@ -17,4 +20,8 @@ def build_network(config: ModelConfig, shape: FieldShape) -> AcousticNetwork:
     kind = config.network.kind
     if kind not in NETWORKS:
         raise ValueError(f"unknown network kind {kind!r}; known: {', '.join(NETWORKS)}")
+    k = config.network.members
+    if k > 1:  # an ensemble of K members of the same config
+        member = dataclasses.replace(config, network=dataclasses.replace(config.network, members=1))
+        return EnsembleNAF(config, shape, [NETWORKS[kind](member, shape) for _ in range(k)])
     return NETWORKS[kind](config, shape)

@@ -52,6 +52,9 @@ class NetworkConfig:
     align_delay: bool = False
     """Amortised only: decode in a time frame that starts at the direct sound (known delay d / c from the
     positions), then shift to absolute time, so the basis need not represent every onset time."""
+    members: int = 1
+    """Above 1: the mean of that many trained fields of this config (`networks.ensemble`, made by
+    `naf ensemble`; not trainable as a whole)."""
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,11 @@ def append_log_line(path: Path, line: str) -> None:
 
 def train_field(config: ModelConfig, options: RunOptions, scene: Any | None = None) -> TrainResult:
     """Train (or resume) a field on a data set; see the module docstring."""
+    if config.network.members > 1:
+        raise CheckpointError(
+            f"preset {config.name!r} is an ensemble of {config.network.members} fields: train its members "
+            "one by one and join them with `naf ensemble`"
+        )
     ctx = setup_distributed(options.device)
     try:
         return _train(config, options, scene, ctx)
