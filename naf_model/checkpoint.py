@@ -191,7 +191,7 @@ def combine_checkpoints(paths: list[str | os.PathLike[str]]) -> Checkpoint:
     weights become `members.{k}.*`; the preset is named `<preset>_x<K>` and `metrics` keeps each member's
     own metrics and path. CheckpointError naming the first mismatch."""
     if len(paths) < 2:
-        raise CheckpointError("an ensemble needs at least two checkpoints")
+        raise CheckpointError("an ensemble needs two or more checkpoints")
     members = [load_checkpoint(p) for p in paths]
     first, source = members[0], str(paths[0])
     for path, c in zip(paths[1:], members[1:], strict=True):

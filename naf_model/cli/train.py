@@ -92,10 +92,7 @@ def _register_ensemble(subparsers: argparse._SubParsersAction) -> None:
 
 def _ensemble(args: argparse.Namespace) -> int:
     from naf_model.checkpoint import combine_checkpoints, save_checkpoint
-    from naf_model.errors import NafError
 
-    if len(args.checkpoints) < 2:
-        raise NafError("give two or more checkpoints to join")
     ckpt = combine_checkpoints(args.checkpoints)
     ckpt.build_model()  # the joined weights must load before anything is written
     path = save_checkpoint(ckpt, args.output)
