@@ -79,9 +79,9 @@ def _register_ensemble(subparsers: argparse._SubParsersAction) -> None:
         "ensemble",
         help="join trained fields of one scene into one field that predicts their mean",
         description="Join two or more fields trained on the same data set with the same network (e.g. other "
-        "--seed) into one checkpoint whose prediction is the mean of their log-magnitudes; the fields' "
-        "seed-to-seed errors partly average out. Queries cost the sum of the members': check with "
-        "`naf bench --checkpoint OUT`.",
+        "--seed) into one checkpoint whose prediction is the mean of their log-magnitudes, so that errors the "
+        "fields do not share can average out (compare it with its members: `naf eval --split validation`). "
+        "Queries cost about the sum of the members': check with `naf bench OUT`.",
     )
     p.add_argument("checkpoints", nargs="+", type=Path, metavar="CHECKPOINT", help="trained fields (.pt), two or more")
     p.add_argument("-o", "--output", type=Path, required=True, help="the joined field (.pt)")
