@@ -27,8 +27,7 @@ class EnsembleNAF(AcousticNetwork):
     def __init__(self, config: ModelConfig, shape: FieldShape, members: list[AcousticNetwork]) -> None:
         if len(members) < 2:
             raise ValueError("an ensemble needs at least two members")
-        # nn.Module.__init__ first: the members are registered as submodules, the encoder is not (it is
-        # the first member's, and registering it again would store its weights twice).
+        # No encoder of its own: `endpoint` asks each member, so every weight is stored once, under members.k.
         super().__init__()
         self.config, self.shape = config, shape
         self.members = nn.ModuleList(members)
