@@ -89,7 +89,12 @@ class Checkpoint:
         try:
             return Checkpoint(
                 config=ModelConfig.from_dict(p["config"]),
-                shape=FieldShape(tuple(float(b) for b in p["bounds"]), int(p["n_frames"]), int(p["n_freq"])),
+                shape=FieldShape(
+                    tuple(float(b) for b in p["bounds"]),
+                    int(p["n_frames"]),
+                    int(p["n_freq"]),
+                    shape_plan(p["plan"], p.get("plan_holes", [])),
+                ),
                 scene_name=str(p["scene_name"]),
                 scene_hash=str(p["scene_hash"]),
                 ir_length=int(p["ir_length"]),
@@ -133,6 +138,13 @@ class Checkpoint:
             raise DataError(
                 f"{source} has {meta['n_frames']} frames per IR but the checkpoint has {self.shape.n_frames}"
             )
+
+
+def shape_plan(plan: list[list[float]] | None, holes: list[list[list[float]]]) -> tuple:
+    """The checkpoint's plan as `FieldShape.plan` (rings of (x, y) tuples, exterior first; () without one)."""
+    if not plan:
+        return ()
+    return tuple(tuple((float(x), float(y)) for x, y in ring) for ring in [plan, *holes])
 
 
 def plan_rings(free_space: shapely.Polygon) -> tuple[list[list[float]], list[list[list[float]]]]:

@@ -76,6 +76,11 @@ class AcousticNetwork(nn.Module, ABC):
         branch, (B, W) each; the shares of an emitter and a listener add up to the pair's."""
         return self.encoder.endpoint(xy, role)
 
+    def pair_part(self, emitter: torch.Tensor, listener: torch.Tensor) -> EndpointPart | None:
+        """The share of the pair itself (not of either endpoint), (B, W) each, added to the endpoints' shares;
+        None for networks whose input is the endpoints alone."""
+        return self.encoder.pair(emitter, listener)
+
     # ---- inference -------------------------------------------------------------------------------------
     def spectrogram_decoder(self, stats: SpectrogramStats) -> SpectrogramDecoder:
         """A decoder of whole de-normalised spectrograms for this network's current weights (it may cache

@@ -1,5 +1,6 @@
 """The pieces both networks share: the endpoint encoder (sinusoidal embedding + local grid, split per
-endpoint so a field can cache a marker that did not move) and the conditioned MLP trunk.
+endpoint so a field can cache a marker that did not move, plus an optional share of the pair itself: its
+free-path features) and the conditioned MLP trunk.
 
 Positions are metres in scene coordinates; orientation and ear are long indices (0..3, 0 left / 1 right).
 """
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from naf_model.networks.embedding import SinusoidalEmbedding
+from naf_model.networks.free_paths import N_FREE_PATH_FEATURES, FreePathFeatures
 from naf_model.networks.grid import LocalFeatureGrid
 from naf_model.networks.presets import FieldShape, ModelConfig
 
@@ -43,6 +45,11 @@ class PairEncoder(nn.Module):
         self.input_dim = 2 * d
         self.first = nn.ModuleList([nn.Linear(d, width), nn.Linear(d, width, bias=False)])
         self.skip = nn.ModuleList([nn.Linear(d, width), nn.Linear(d, width, bias=False)])
+        self.free_paths: FreePathFeatures | None = None
+        if config.network.free_paths:
+            self.free_paths = FreePathFeatures(shape.plan)
+            self.pair_first = nn.Linear(N_FREE_PATH_FEATURES, width, bias=False)
+            self.pair_skip = nn.Linear(N_FREE_PATH_FEATURES, width, bias=False)
 
     def position_features(self, xy: torch.Tensor) -> torch.Tensor:
         """(B, 2) metres -> (B, D): sinusoidal embedding of the normalised position and the grid features."""
@@ -55,11 +62,22 @@ class PairEncoder(nn.Module):
         h = self.position_features(xy)
         return self.first[role](h), self.skip[role](h)
 
+    def pair(self, emitter: torch.Tensor, listener: torch.Tensor) -> EndpointPart | None:
+        """The pair's own share (free-path features) of the input layer and skip, (B, W) each; None when the
+        network has none (its input is the endpoints' shares alone)."""
+        if self.free_paths is None:
+            return None
+        g = self.free_paths(emitter, listener)
+        return self.pair_first(g), self.pair_skip(g)
+
     def forward(self, emitter: torch.Tensor, listener: torch.Tensor) -> EndpointPart:
         """(B, 2), (B, 2) metres -> input-layer and residual-branch pre-activations, (B, W) each."""
         fe, se = self.endpoint(emitter, 0)
         fl, sl = self.endpoint(listener, 1)
-        return fe + fl, se + sl
+        both = self.pair(emitter, listener)
+        if both is None:
+            return fe + fl, se + sl
+        return fe + fl + both[0], se + sl + both[1]
 
 
 class ConditionedMLP(nn.Module):

@@ -51,6 +51,13 @@ class EnsembleNAF(AcousticNetwork):
         parts = [m.endpoint(xy, role) for m in self.members]
         return torch.cat([p[0] for p in parts], -1), torch.cat([p[1] for p in parts], -1)
 
+    def pair_part(self, emitter: torch.Tensor, listener: torch.Tensor) -> EndpointPart | None:
+        """The members' pair shares side by side (members share one config: all have one or none)."""
+        parts = [m.pair_part(emitter, listener) for m in self.members]
+        if parts[0] is None:
+            return None
+        return torch.cat([p[0] for p in parts], -1), torch.cat([p[1] for p in parts], -1)
+
     def decoder_stages(self, stats: SpectrogramStats) -> tuple[OrientationPart, Finish]:
         """Members' parts stacked on axis 1; the finish is the mean of the members' finishes."""
         stages = [m.decoder_stages(stats) for m in self.members]

@@ -52,6 +52,10 @@ class NetworkConfig:
     align_delay: bool = False
     """Amortised only: decode in a time frame that starts at the direct sound (known delay d / c from the
     positions), then shift to absolute time, so the basis need not represent every onset time."""
+    free_paths: bool = False
+    """Add the pair's free-path features (line of sight, walls crossed, detour and length of the shortest path
+    through the free space; `networks.free_paths`) to the input layer, so occlusion between two endpoints is
+    read from the plan rather than learnt from the training pairs. Needs the scene's plan (`FieldShape.plan`)."""
     members: int = 1
     """Above 1: the mean of that many trained fields of this config (`networks.ensemble`, made by
     `naf ensemble`; not trainable as a whole)."""
@@ -117,11 +121,13 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class FieldShape:
-    """Scene-dependent sizes: the grid's bounding box (metres) and frames per spectrogram."""
+    """Scene-dependent sizes: the grid's bounding box (metres) and frames per spectrogram; and the free space's
+    rings (exterior first, then holes, metres; empty when unknown), which `free_paths` networks read."""
 
     bounds: tuple[float, float, float, float]
     n_frames: int
     n_freq: int = 256
+    plan: tuple[tuple[tuple[float, float], ...], ...] = ()
 
 
 _TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -166,6 +172,13 @@ PRESETS["fast_edc_swap_j2"] = dataclasses.replace(
     # `fast_edc_swap` with 0.2 m of training position jitter (was 0.1): generalises better between the grid
     # positions, where users put markers (apartment_1, off-grid validation pairs: docs/results/recipes.md).
     train=dataclasses.replace(PRESETS["fast_edc_swap"].train, jitter_m=0.2),
+)
+PRESETS["fast_edc_swap_j2_paths"] = dataclasses.replace(
+    PRESETS["fast_edc_swap_j2"],
+    name="fast_edc_swap_j2_paths",
+    # `fast_edc_swap_j2` plus the pair's free-path features from the floor plan (line of sight, walls crossed,
+    # detour of the shortest free path; NetworkConfig.free_paths), aimed at occluded pairs' early energy.
+    network=dataclasses.replace(PRESETS["fast_edc_swap_j2"].network, free_paths=True),
 )
 DEFAULT_PRESET = "fast"
 

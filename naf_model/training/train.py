@@ -39,8 +39,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from naf_model.checkpoint import Checkpoint, load_checkpoint, plan_rings, save_checkpoint
-from naf_model.errors import CheckpointError, DataError, NafError
+from naf_model.checkpoint import Checkpoint, load_checkpoint, plan_rings, save_checkpoint, shape_plan
+from naf_model.errors import CheckpointError, DataError, NafError, SceneError
 from naf_model.networks.base import AcousticNetwork
 from naf_model.networks.build import build_network
 from naf_model.networks.presets import FieldShape, ModelConfig
@@ -119,7 +119,8 @@ def _field_shape(data: TrainingSet, scene: Any | None) -> FieldShape:
         x0, y0, x1, y1 = data.bounds
         m = BOUNDS_MARGIN_M
         bounds = (x0 - m, y0 - m, x1 + m, y1 + m)
-    return FieldShape(bounds, int(data.meta["n_frames"]), int(data.train.spec.shape[-2]))
+    plan = shape_plan(*plan_rings(scene.free_space)) if scene is not None else ()
+    return FieldShape(bounds, int(data.meta["n_frames"]), int(data.train.spec.shape[-2]), plan)
 
 
 def _optimizer(model: nn.Module, config: ModelConfig) -> torch.optim.Optimizer:
@@ -169,6 +170,11 @@ def train_field(config: ModelConfig, options: RunOptions, scene: Any | None = No
         raise CheckpointError(
             f"preset {config.name!r} is an ensemble of {config.network.members} fields: train its members "
             "one by one and join them with `naf ensemble`"
+        )
+    if config.network.free_paths and scene is None:
+        raise SceneError(
+            f"preset {config.name!r} reads the scene's floor plan (free-path features): pass the scene it "
+            "was simulated for (--scene)"
         )
     ctx = setup_distributed(options.device)
     try:
