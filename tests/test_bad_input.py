@@ -231,6 +231,12 @@ def _cases() -> list[tuple[str, list[str], str]]:
     add("train-export-existing", [*train, "--export", "existing.pt"], "--force")
     add("train-export-folder", [*train, "--export", "folder"], "is a folder")
     add("train-out-file", ["train", "--scene", TWO, "--out", "notes.txt"], "is a file")
+    for ckpt in ["missing.pt", "truncated.pt", "notes.txt"]:
+        add(f"train-init-{ckpt}", [*train, "--init", ckpt])
+    add("train-init-and-resume", [*train, "--init", "existing.pt", "--resume"], "not allowed")
+    for v in ["0", "-1e-4", "nan", "2"]:
+        add(f"train-lr-{v}", [*train, "--lr", v], "--lr")
+    add("train-lr-resume", [*train, "--resume", "--lr", "1e-4"], "--lr")
     for name in ["truncated.h5", "bad_shape.h5", "bad_pairs.h5", "nan_stats.h5", "missing.h5", "notes.txt"]:
         add(f"train-data-{name}", [*train, "--data", name])
 

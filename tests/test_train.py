@@ -18,7 +18,14 @@ from model_helpers import tiny_config, tiny_dataset
 
 from naf_model.checkpoint import load_checkpoint
 from naf_model.errors import CheckpointError, DataError
-from naf_model.networks.amortised import energy_decay_db, multiscale_energy_decay_db, octave_bins
+from naf_model.networks.amortised import (
+    CLARITY_EARLY_FRAMES,
+    clarity_db,
+    energy_decay_db,
+    multiscale_energy_decay_db,
+    octave_bins,
+    onset_frames,
+)
 from naf_model.networks.build import build_network
 from naf_model.scene import save_scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
@@ -231,3 +238,53 @@ def test_the_swap_loss_scores_only_the_head_averaged_mean_and_trains(data, tmp_p
     assert model.training_loss(pred, target, ts.stats, train) == pytest.approx(0.25, rel=1e-4)
     result = train_field(config, RunOptions(data, tmp_path, progress=False), two_room_scene())
     assert math.isfinite(result.metrics["train_loss"]) and result.step == 10
+
+
+def test_clarity_of_a_flat_tail_is_the_ratio_of_early_to_late_frames():
+    """Equal energy in every frame from the onset on: C50 is 10 log10 of the early window's frames over the
+    frames after it; the onset is the first frame within 20 dB of the loudest."""
+    t = 100
+    logmag = torch.full((1, 2, 256, t), -7.0)  # ~60 dB below the tail: silence before the onset
+    logmag[..., 10:] = 0.0
+    logmag[0, 1, :, 5] = -0.5  # right ear: an earlier frame within 20 dB of the loudest
+    onset = onset_frames(logmag)
+    assert onset.tolist() == [[10, 5]]
+    c50 = clarity_db(logmag, onset)
+    early = CLARITY_EARLY_FRAMES
+    assert c50[0, 0] == pytest.approx(10 * math.log10(early / (t - 10 - early)), abs=0.05)
+    # Right ear: the window opens at frame 5 (one quieter frame, silence, then the loud frames from 10 on).
+    right_early, right_late = math.exp(-1.0) + 5 + early - 10, t - (5 + early)
+    assert c50[0, 1] == pytest.approx(10 * math.log10(right_early / right_late), abs=0.05)
+
+
+def test_the_clarity_loss_is_zero_at_the_target_and_trains(data, tmp_path):
+    config = tiny_config("amortised", steps=10, eval_every=10)
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, c50_weight=5.0))
+    ts = load_training_set(data)
+    model = build_network(config, _field_shape(ts, two_room_scene()))
+    target = ts.stats.normalise(ts.train.spec[:4].float())
+    assert model.training_loss(target.clone(), target, ts.stats, config.train) < 1e-10
+    tail = torch.zeros_like(target)
+    tail[..., 15:] = 0.2  # louder tail only (of 26 frames): MSE and clarity terms both see it
+    base = dataclasses.replace(config.train, c50_weight=0.0)
+    assert model.training_loss(target + tail, target, ts.stats, config.train) > model.training_loss(
+        target + tail, target, ts.stats, base
+    )
+    result = train_field(config, RunOptions(data, tmp_path, progress=False), two_room_scene())
+    assert math.isfinite(result.metrics["train_loss"]) and result.step == 10
+
+
+def test_a_run_can_start_from_a_trained_field_of_the_same_network(data, tmp_path):
+    config = tiny_config("amortised", steps=4, eval_every=4)
+    first = train_field(config, RunOptions(data, tmp_path / "a", progress=False), two_room_scene())
+    source = load_checkpoint(first.best)
+    tuned = dataclasses.replace(config, name="tuned", train=dataclasses.replace(config.train, c50_weight=1.0))
+    options = RunOptions(data, tmp_path / "b", steps=1, progress=False, init_from=first.best, lr=1e-12)
+    second = train_field(tuned, options, two_room_scene())
+    ckpt = load_checkpoint(second.checkpoint)
+    assert ckpt.config.train.lr == 1e-12 and ckpt.preset == "tuned"
+    for name, value in source.weights.items():  # one step at lr 1e-12: still the source's weights
+        assert torch.allclose(ckpt.weights[name], value, atol=1e-6), name
+    other = dataclasses.replace(config, network=dataclasses.replace(config.network, width=32))
+    with pytest.raises(CheckpointError, match="another network"):
+        train_field(other, dataclasses.replace(options, out_dir=tmp_path / "c"), two_room_scene())

@@ -45,7 +45,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     length.add_argument("--minutes", type=validate.number(float, low=0, low_open=True, high=7 * 24 * 60),
         help="train for about this many minutes of wall clock")
     p.add_argument("--out", type=Path, help="run folder (default runs/<scene>/<preset>)")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
+    start.add_argument(
+        "--init",
+        type=Path,
+        metavar="CKPT",
+        help="fine-tune: start from this trained field's weights (same scene, data set and network) with the "
+        "preset's recipe, a fresh optimizer and schedule",
+    )
+    p.add_argument(
+        "--lr",
+        type=validate.number(float, low=0, low_open=True, high=1.0),
+        help="peak learning rate (default: the preset's; e.g. lower for --init)",
+    )
     options.add_device(p, "auto, cpu, cuda or cuda:N (default auto)")
     options.add_seed(p, "seed of initialisation and batches (default 0)")
     p.add_argument(
@@ -66,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.declare_io(
         p,
         outputs={"out": validate.Output(folder=True), "export": validate.Output((".pt",))},
-        inputs=("scene", "materials", "data"),
+        inputs=("scene", "materials", "data", "init"),
         devices=("device",),
     )
     p.set_defaults(func=_train)
@@ -109,6 +122,8 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
         raise NafError("--steps and --minutes must be positive")
+    if args.resume and args.lr is not None:
+        raise NafError("--lr sets a new run's schedule; a resumed run keeps its own (drop --lr or --resume)")
     import torch
 
     from naf_model.cores import free_cores
@@ -126,6 +141,8 @@ def _train(args: argparse.Namespace) -> int:
         device=args.device,
         seed=args.seed,
         progress=not args.no_progress,
+        init_from=args.init,
+        lr=args.lr,
     )
     try:
         result = train_field(preset(name), options, scene)

@@ -59,6 +59,36 @@ def energy_decay_db(logmag: torch.Tensor) -> torch.Tensor:
     return (edc - edc[..., :1]) * (10.0 / math.log(10.0))
 
 
+CLARITY_EARLY_FRAMES = 0.050 * SAMPLE_RATE / HOP
+"""Frames in C50's 50 ms early window (~8.6)."""
+ONSET_BELOW_PEAK_DB = 20.0
+"""`clarity_db`'s onset: the first frame whose energy is within this of the loudest frame."""
+
+
+def onset_frames(logmag: torch.Tensor) -> torch.Tensor:
+    """Onset frame (...) of log-magnitudes (..., F, T): the first frame within ONSET_BELOW_PEAK_DB of the
+    loudest (the direct sound or, where walls block it, the first strong reflection)."""
+    energy = torch.logsumexp(2.0 * logmag, dim=-2)  # (..., T) natural-log energy
+    loud = energy >= energy.amax(-1, keepdim=True) - ONSET_BELOW_PEAK_DB * math.log(10.0) / 10.0
+    return torch.argmax(loud.to(torch.uint8), dim=-1)
+
+
+def clarity_db(logmag: torch.Tensor, onset: torch.Tensor) -> torch.Tensor:
+    """C50 (...) dB of log-magnitudes (..., F, T) with onset frames (...): energy of the CLARITY_EARLY_FRAMES
+    after the onset over the energy after them (the last early frame counted by its fraction)."""
+    energy = torch.logsumexp(2.0 * logmag, dim=-2)  # (..., T)
+    t = torch.arange(energy.shape[-1], device=energy.device, dtype=energy.dtype)
+    after = t - onset[..., None].to(energy.dtype)
+    early_w = (CLARITY_EARLY_FRAMES - after).clamp(0, 1) * (after >= 0)
+    late_w = 1 - early_w - (after < 0).to(energy.dtype)
+    tiny = torch.finfo(energy.dtype).tiny
+
+    def log_sum(w: torch.Tensor) -> torch.Tensor:
+        return torch.logsumexp(energy + torch.log(w.clamp_min(tiny)), dim=-1)
+
+    return (log_sum(early_w) - log_sum(late_w)) * (10.0 / math.log(10.0))
+
+
 OCTAVE_CENTRES_HZ = (125, 250, 500, 1000, 2000, 4000, 8000)
 """Bands of the multi-scale energy-decay loss (bin ranges from `octave_bins`)."""
 
@@ -242,7 +272,8 @@ class AmortisedNAF(AcousticNetwork):
         self, pred: torch.Tensor, target: torch.Tensor, stats: SpectrogramStats, train: TrainConfig
     ) -> torch.Tensor:
         """MSE on normalised values, plus `edc_weight` x the mean squared energy-decay-curve difference (/10 dB),
-        broadband or (`edc_octaves`) broadband and per octave band; with `swap_pairs`, plus `swap_weight` x
+        broadband or (`edc_octaves`) broadband and per octave band; plus `c50_weight` x the mean squared
+        clarity difference (/10 dB, `clarity_db` at the true onset); with `swap_pairs`, plus `swap_weight` x
         the MSE of the swapped pairs' mean over orientations and ears (the last 4 x swap_pairs items)."""
         if train.swap_pairs > 0:
             n = 4 * train.swap_pairs
@@ -254,6 +285,11 @@ class AmortisedNAF(AcousticNetwork):
             decay = multiscale_energy_decay_db if train.edc_octaves else energy_decay_db
             diff = decay(stats.denormalise(pred)) - decay(stats.denormalise(target))
             loss = loss + train.edc_weight * torch.mean((diff / 10.0) ** 2)
+        if train.c50_weight > 0:
+            true_logmag = stats.denormalise(target)
+            onset = onset_frames(true_logmag)
+            diff = clarity_db(stats.denormalise(pred), onset) - clarity_db(true_logmag, onset)
+            loss = loss + train.c50_weight * torch.mean((diff / 10.0) ** 2)
         if train.swap_pairs > 0:
             loss = loss + train.swap_weight * swap_loss
         return loss

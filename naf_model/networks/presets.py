@@ -81,6 +81,11 @@ class TrainConfig:
     edc_octaves: bool = False
     """With `edc_weight`: the multi-scale energy-decay loss, the broadband curve and one per octave band
     (125 Hz-8 kHz), as NACF and the Real Acoustic Fields paper's NAF++ add to NAF's spectral loss."""
+    c50_weight: float = 0.0
+    """Amortised only: weight of an added loss on clarity, (C50 predicted - C50 true) / 10 dB squared, per ear
+    and broadband: energy in the 50 ms after the true spectrogram's onset over the energy after, the ratio
+    the played waveform's C50 follows (`networks.amortised.clarity_db`). The energy-decay loss sees C50 only at
+    one of ~100 frames."""
     swap_pairs: int = 0
     """Amortised only: training pairs per step also seen with emitter and listener exchanged (reciprocity),
     each at the 4 orientations, scored on the mean over orientations and ears only (`BatchSampler.swapped`);
@@ -179,6 +184,13 @@ PRESETS["fast_edc_swap_j2_paths"] = dataclasses.replace(
     # `fast_edc_swap_j2` plus the pair's free-path features from the floor plan (line of sight, walls crossed,
     # detour of the shortest free path; NetworkConfig.free_paths), aimed at occluded pairs' early energy.
     network=dataclasses.replace(PRESETS["fast_edc_swap_j2"].network, free_paths=True),
+)
+PRESETS["fast_edc_swap_j2_c50"] = dataclasses.replace(
+    PRESETS["fast_edc_swap_j2"],
+    name="fast_edc_swap_j2_c50",
+    # `fast_edc_swap_j2` plus the clarity loss (TrainConfig.c50_weight): the shipped field fits the played C50
+    # of occluded pairs poorly even on its training pairs (docs/results/recipes.md).
+    train=dataclasses.replace(PRESETS["fast_edc_swap_j2"].train, c50_weight=5.0),
 )
 DEFAULT_PRESET = "fast"
 

@@ -24,6 +24,7 @@ after the current step and saves first.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import signal
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -75,6 +77,11 @@ class RunOptions:
     device: str = "auto"
     seed: int = 0
     progress: bool = True
+    init_from: Path | None = None
+    """A trained field of the same scene, data set and network to start from (fine-tuning with the preset's
+    recipe: fresh optimizer and schedule), instead of a fresh initialisation."""
+    lr: float | None = None
+    """Peak learning rate instead of the preset's (stored in the checkpoint's config)."""
 
 
 @dataclass
@@ -121,6 +128,32 @@ def _field_shape(data: TrainingSet, scene: Any | None) -> FieldShape:
         bounds = (x0 - m, y0 - m, x1 + m, y1 + m)
     plan = shape_plan(*plan_rings(scene.free_space)) if scene is not None else ()
     return FieldShape(bounds, int(data.meta["n_frames"]), int(data.train.spec.shape[-2]), plan)
+
+
+def _start_weights(
+    options: RunOptions, data: TrainingSet, scene_hash: str, config: ModelConfig, shape: FieldShape
+) -> dict[str, torch.Tensor] | None:
+    """The weights of `options.init_from` (None without one); CheckpointError unless that field was trained
+    on this scene's data set (STFT, normalisation statistics) with this network and shape."""
+    if options.init_from is None:
+        return None
+    source = load_checkpoint(options.init_from, scene_hash=scene_hash)
+    source.check_stft(data.meta, str(options.dataset))
+    same_stats = all(
+        np.shape(a) == np.shape(b) and np.allclose(a, b, atol=1e-4)
+        for a, b in ((source.stats.mean, data.stats.mean), (source.stats.std, data.stats.std))
+    )
+    if not same_stats:
+        raise CheckpointError(
+            f"{options.init_from} was trained on another data set (other normalisation statistics); "
+            "start from a field of this data set"
+        )
+    if source.config.network != config.network or source.shape != shape:
+        raise CheckpointError(
+            f"{options.init_from} has another network or scene shape than preset {config.name!r} "
+            f"(it is a {source.preset!r} field); pick a preset with the same network"
+        )
+    return source.weights
 
 
 def _optimizer(model: nn.Module, config: ModelConfig) -> torch.optim.Optimizer:
@@ -209,13 +242,16 @@ def _train(
         config, shape = resumed.config, resumed.shape
     else:
         shape = _field_shape(data, scene)
+        if options.lr is not None:
+            config = dataclasses.replace(config, train=dataclasses.replace(config.train, lr=options.lr))
 
     torch.manual_seed(options.seed + ctx.rank)
     model = build_network(config, shape)
-    if resumed is None:
+    start = _start_weights(options, data, scene_hash, config, shape) if resumed is None else resumed.weights
+    if start is None:
         init_from_data(model, data, options.seed)
     else:
-        model.load_state_dict(resumed.weights)
+        model.load_state_dict(start)
     model.to(ctx.device)
     optimizer = _optimizer(model, config)
     sampler = BatchSampler(
