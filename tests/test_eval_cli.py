@@ -134,8 +134,8 @@ def test_eval_offgrid_adds_the_offgrid_and_listening_sections(trained, tmp_path,
 def test_validation_split_scores_only_validation_pairs_and_stays_out_of_results(
     trained, tmp_path, monkeypatch
 ) -> None:
-    """`--split validation` (recipe choices) scores the validation pairs and writes under runs/, whatever
-    --out-dir says, so a published table is never made from them."""
+    """`--split validation` (recipe choices) scores the validation pairs and writes under runs/ (or a folder
+    given with --out-dir), never beside the published tables."""
     from naf_model.data import DataSet
     from naf_model.evaluation.runner import EvalConfig, evaluate
 
@@ -143,10 +143,15 @@ def test_validation_split_scores_only_validation_pairs_and_stays_out_of_results(
     with DataSet(trained["data"]) as ds:
         n_validation = len(ds.indices("validation"))
     assert n_validation > 0
-    out = tmp_path / "results"
-    assert run_eval(trained, out, "--split", "validation", "--no-codecs", "--floor-pairs", "0") == 0
-    assert not out.exists()
+    from naf_model.evaluation import RESULTS_DIR
+
+    assert run_eval(trained, RESULTS_DIR, "--split", "validation", "--no-codecs", "--floor-pairs", "0") == 0
+    assert not (RESULTS_DIR / "two_room.md").exists()
     report = json.loads((tmp_path / "runs" / "two_room" / "validation" / "two_room.json").read_text())
+    # Another folder is honoured, so two fields' validation scores can sit side by side.
+    mine = tmp_path / "mine"
+    assert run_eval(trained, mine, "--split", "validation", "--no-codecs", "--floor-pairs", "0") == 0
+    assert json.loads((mine / "two_room.json").read_text())["settings"]["split"] == "validation"
     assert report["settings"]["split"] == "validation"
     assert report["settings"]["n_test_total"] == n_validation
     assert "--split validation" in report["command"]

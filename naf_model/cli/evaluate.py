@@ -80,8 +80,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out-dir",
         type=Path,
         default=RESULTS_DIR,
-        help="folder for <scene>.md/.json (default docs/results; with --split validation always "
-        "runs/<scene>/validation)",
+        help="folder for <scene>.md/.json (default docs/results; with --split validation "
+        "runs/<scene>/validation unless another folder is given, never docs/results)",
     )
     validate.declare_io(
         parser,

@@ -80,10 +80,11 @@ class EvalConfig:
     """Pairs scored: "test" (the published tables) or "validation" (recipe choices; never read the test split)."""
 
     def written_to(self, scene_name: str) -> Path | None:
-        """Folder of the report: `out_dir`, except that validation scores always go to
-        runs/<scene>/validation, never beside the published test tables."""
+        """Folder of the report: `out_dir`, except that validation scores never go beside the published test
+        tables: there (and with no folder given) they go to runs/<scene>/validation."""
         if self.split == "validation":
-            return runs_dir() / scene_name / "validation"
+            if self.out_dir is None or Path(self.out_dir).resolve() == RESULTS_DIR.resolve():
+                return runs_dir() / scene_name / "validation"
         return None if self.out_dir is None else Path(self.out_dir)
 
     def command(self) -> str:

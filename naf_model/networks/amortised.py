@@ -273,8 +273,9 @@ class AmortisedNAF(AcousticNetwork):
     ) -> torch.Tensor:
         """MSE on normalised values, plus `edc_weight` x the mean squared energy-decay-curve difference (/10 dB),
         broadband or (`edc_octaves`) broadband and per octave band; plus `c50_weight` x the mean squared
-        clarity difference (/10 dB, `clarity_db` at the true onset); with `swap_pairs`, plus `swap_weight` x
-        the MSE of the swapped pairs' mean over orientations and ears (the last 4 x swap_pairs items)."""
+        clarity difference (/10 dB, `clarity_db`, each spectrogram at its own onset); with `swap_pairs`, plus
+        `swap_weight` x the MSE of the swapped pairs' mean over orientations and ears (the last 4 x swap_pairs
+        items)."""
         if train.swap_pairs > 0:
             n = 4 * train.swap_pairs
             swapped = pred[-n:].reshape(train.swap_pairs, 4 * 2, *pred.shape[2:]).mean(1)
@@ -286,9 +287,10 @@ class AmortisedNAF(AcousticNetwork):
             diff = decay(stats.denormalise(pred)) - decay(stats.denormalise(target))
             loss = loss + train.edc_weight * torch.mean((diff / 10.0) ** 2)
         if train.c50_weight > 0:
-            true_logmag = stats.denormalise(target)
-            onset = onset_frames(true_logmag)
-            diff = clarity_db(stats.denormalise(pred), onset) - clarity_db(true_logmag, onset)
+            # Each at its own onset, as playback gates an occluded pair at the predicted onset: with the true
+            # onset for both, energy moved before it would be free (it was: played C50 got worse).
+            true_lm, pred_lm = stats.denormalise(target), stats.denormalise(pred)
+            diff = clarity_db(pred_lm, onset_frames(pred_lm)) - clarity_db(true_lm, onset_frames(true_lm))
             loss = loss + train.c50_weight * torch.mean((diff / 10.0) ** 2)
         if train.swap_pairs > 0:
             loss = loss + train.swap_weight * swap_loss

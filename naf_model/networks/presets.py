@@ -83,7 +83,7 @@ class TrainConfig:
     (125 Hz-8 kHz), as NACF and the Real Acoustic Fields paper's NAF++ add to NAF's spectral loss."""
     c50_weight: float = 0.0
     """Amortised only: weight of an added loss on clarity, (C50 predicted - C50 true) / 10 dB squared, per ear
-    and broadband: energy in the 50 ms after the true spectrogram's onset over the energy after, the ratio
+    and broadband: energy in the 50 ms after each spectrogram's own onset over the energy after, the ratio
     the played waveform's C50 follows (`networks.amortised.clarity_db`). The energy-decay loss sees C50 only at
     one of ~100 frames."""
     swap_pairs: int = 0
