@@ -10,8 +10,8 @@ The shortest free path bends only at reflex corners of the free space (door jamb
 corners), so it is found on the visibility graph of those corners: corner-to-corner distances are solved
 once when the network is built (shapely, scipy), a query only tests which corners each endpoint sees
 (B x corners x edges segment tests in torch, no Python loop). Cost on apartment_1 (56 edges, 28 reflex
-corners), one CPU thread: under 1 ms for one pair (mostly torch's per-operation overhead), ~0.25 ms per pair
-in batches of thousands.
+corners), one CPU thread: +0.56 ms per single IR query (`naf bench`, docs/benchmarks.md; mostly torch's
+per-operation overhead), batches no slower.
 """
 
 from __future__ import annotations
