@@ -22,6 +22,9 @@ SPEED_OF_SOUND = 343.0
 HEAD_RADIUS_M = 0.0875
 """Radius of the spherical head: the simulator's default (Woodworth ITD, head shadow) and the geometric
 phase's ITD for checkpoints that do not record their own."""
+ONSET_BELOW_PEAK_DB = 20.0
+"""ISO 3382-1: the direct-sound onset is where the energy first comes within 20 dB of its maximum; the C50
+metric, the listening synthesis (predicted onsets) and the clarity loss all find onsets this way."""
 WALL_CLEARANCE_M = 0.2
 """Positions closer than this to a wall are not free."""
 LOUDNESS_FLOOR_DB = -60.0

@@ -14,13 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from pyroomacoustics.experimental import measure_rt60
 
-from naf_model.conventions import HOP, LOG_EPS, N_FREQ, SAMPLE_RATE
+from naf_model.conventions import HOP, LOG_EPS, N_FREQ, ONSET_BELOW_PEAK_DB, SAMPLE_RATE
 from naf_model.spectrogram import istft, magnitude_from_log, random_phase
 
 T60_DECAY_DB = 30.0
 """measure_rt60 fits the Schroeder curve from -5 dB over this many dB and extrapolates to -60 dB."""
-ONSET_BELOW_PEAK_DB = 20.0
-"""ISO 3382-1: the direct-sound onset is where the energy first comes within 20 dB of its maximum."""
 C50_EARLY_S = 0.050
 EDT_RANGE_DB = 10.0
 """EDT regresses the Schroeder curve from 0 dB to -10 dB and scales the slope to 60 dB."""

@@ -29,7 +29,16 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from naf_model.conventions import HOP, LOG_EPS, N_FFT, N_FREQ, PHASE_METHODS, SAMPLE_RATE, SPEED_OF_SOUND
+from naf_model.conventions import (
+    HOP,
+    LOG_EPS,
+    N_FFT,
+    N_FREQ,
+    ONSET_BELOW_PEAK_DB,
+    PHASE_METHODS,
+    SAMPLE_RATE,
+    SPEED_OF_SOUND,
+)
 from naf_model.field.phase import (
     DEFAULT_HEAD_RADIUS_M,
     PRE_ONSET_S,
@@ -44,7 +53,6 @@ from naf_model.spectrogram import stft, window
 NOISE_SEED = 20_221_201
 DIFFUSE_LOG_CORRECTION = float(np.euler_gamma / 2)
 """ln RMS - E[ln |X|] for Rayleigh-distributed |X|: gamma / 2 = 0.289 (2.5 dB of energy)."""
-ONSET_BELOW_PEAK_DB = 20.0
 ONSET_FRAME_LAG = 0.25
 """Occluded pairs: the gate opens this many hops after the centre of the first frame within 20 dB of the
 peak frame. Fitted on apartment_1's simulations (226 occluded pairs, heading 0): with a lag of 1 hop that

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from naf_model.conventions import HOP, ORIENTATIONS_DEG, SAMPLE_RATE, SPEED_OF_SOUND
+from naf_model.conventions import HOP, ONSET_BELOW_PEAK_DB, ORIENTATIONS_DEG, SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.networks.base import (
     AcousticNetwork,
     DataSample,
@@ -61,8 +61,6 @@ def energy_decay_db(logmag: torch.Tensor) -> torch.Tensor:
 
 CLARITY_EARLY_FRAMES = 0.050 * SAMPLE_RATE / HOP
 """Frames in C50's 50 ms early window (~8.6)."""
-ONSET_BELOW_PEAK_DB = 20.0
-"""`clarity_db`'s onset: the first frame whose energy is within this of the loudest frame."""
 
 
 def onset_frames(logmag: torch.Tensor) -> torch.Tensor:

@@ -98,10 +98,10 @@ class FreePathFeatures(nn.Module):
         )
 
     def shortest_path_length(
-        self, emitter: torch.Tensor, listener: torch.Tensor, walls: torch.Tensor
+        self, emitter: torch.Tensor, listener: torch.Tensor, walls: torch.Tensor, straight: torch.Tensor
     ) -> torch.Tensor:
-        """(B,) metres of the shortest free path (the straight distance where `walls` (B,) crossed is 0)."""
-        straight = torch.linalg.vector_norm(emitter - listener, dim=-1)
+        """(B,) metres of the shortest free path: `straight` (B,) where no wall is crossed (`walls` (B,) 0),
+        else round the reflex corners."""
         if len(self.corners) == 0:
             return torch.where(walls == 0, straight, torch.full_like(straight, _UNREACHABLE_M))
         corners = self.corners.expand(len(emitter), -1, -1)
@@ -119,8 +119,8 @@ class FreePathFeatures(nn.Module):
     def forward(self, emitter: torch.Tensor, listener: torch.Tensor) -> torch.Tensor:
         """See the class docstring and N_FREE_PATH_FEATURES."""
         walls = crossings(emitter, listener, self.edges)
-        length = self.shortest_path_length(emitter, listener, walls)
         straight = torch.linalg.vector_norm(emitter - listener, dim=-1)
+        length = self.shortest_path_length(emitter, listener, walls, straight)
         return torch.stack(
             [
                 (walls == 0).to(emitter.dtype),
