@@ -212,13 +212,11 @@ def combine_checkpoints(paths: list[str | os.PathLike[str]]) -> Checkpoint:
             what = f"scene ({c.scene_name!r} vs {first.scene_name!r}, or other geometry)"
         elif c.config.network.members > 1 or first.config.network.members > 1:
             what = "kind: one of them is an ensemble already (join its members instead)"
-        elif (c.config.network, c.config.grid, c.config.embedding) != (
-            first.config.network, first.config.grid, first.config.embedding
-        ):
+        elif c.config.architecture() != first.config.architecture():
             what = "network configuration"
         elif c.shape != first.shape or c.ir_length != first.ir_length or c.stft != first.stft:
             what = "field shape, IR length or STFT settings"
-        elif not (np.array_equal(c.stats.mean, first.stats.mean) and np.array_equal(c.stats.std, first.stats.std)):
+        elif not c.stats.same_as(first.stats):
             what = "normalisation statistics (trained on another data set)"
         if what is not None:
             raise CheckpointError(f"{path} and {source} differ in {what}: they cannot be joined")

@@ -288,3 +288,11 @@ def test_a_run_can_start_from_a_trained_field_of_the_same_network(data, tmp_path
     other = dataclasses.replace(config, network=dataclasses.replace(config.network, width=32))
     with pytest.raises(CheckpointError, match="another network"):
         train_field(other, dataclasses.replace(options, out_dir=tmp_path / "c"), two_room_scene())
+
+
+def test_a_resumed_run_refuses_a_new_learning_rate_or_start(data, tmp_path):
+    from naf_model.errors import NafError
+
+    for extra in ({"lr": 1e-4}, {"init_from": tmp_path / "a.pt"}):
+        with pytest.raises(NafError, match="resumed run keeps"):
+            train_field(tiny_config(steps=1), RunOptions(data, tmp_path, resume=True, progress=False, **extra))

@@ -122,8 +122,6 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
         raise NafError("--steps and --minutes must be positive")
-    if args.resume and args.lr is not None:
-        raise NafError("--lr sets a new run's schedule; a resumed run keeps its own (drop --lr or --resume)")
     import torch
 
     from naf_model.cores import free_cores

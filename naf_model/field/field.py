@@ -124,12 +124,8 @@ class NeuralAcousticField:
             part = slice(s, s + chunk)
             et = torch.tensor(e[part], device=dev)  # copies: e may be a read-only view
             lt = torch.tensor(l_[part], device=dev)
-            first, skip = fe[part] + fl[part], se[part] + sl[part]
-            both = self.model.pair_part(et.float(), lt.float())
-            if both is not None:
-                first, skip = first + both[0], skip + both[1]
             y = self._decode(
-                (first, skip),
+                self.model.with_pair_part((fe[part] + fl[part], se[part] + sl[part]), et, lt),
                 et,
                 lt,
                 torch.as_tensor(lower[part], device=dev),
@@ -202,12 +198,11 @@ class NeuralAcousticField:
             b = len(fe[s : s + chunk])
             first = (fe[s : s + chunk, None, :] + fl[None]).reshape(b * m, -1)
             skip = (se[s : s + chunk, None, :] + sl[None]).reshape(b * m, -1)
-            both = model.pair_part(
-                torch.as_tensor(np.repeat(e[s : s + chunk], m, axis=0), dtype=torch.float32, device=dev),
-                torch.as_tensor(np.tile(l_, (b, 1)), dtype=torch.float32, device=dev),
+            first, skip = model.with_pair_part(
+                (first, skip),
+                torch.as_tensor(np.repeat(e[s : s + chunk], m, axis=0), device=dev),
+                torch.as_tensor(np.tile(l_, (b, 1)), device=dev),
             )
-            if both is not None:
-                first, skip = first + both[0], skip + both[1]
             total = torch.zeros(b, fe.shape[1], device=dev)
             for o in range(len(ORIENTATIONS_DEG)):
                 orient = torch.full((b * m,), o, dtype=torch.long, device=dev)

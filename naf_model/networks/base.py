@@ -81,6 +81,11 @@ class AcousticNetwork(nn.Module, ABC):
         None for networks whose input is the endpoints alone."""
         return self.encoder.pair(emitter, listener)
 
+    def with_pair_part(self, shares: EndpointPart, emitter: torch.Tensor, listener: torch.Tensor) -> EndpointPart:
+        """Summed endpoint shares (B, W) x2 plus the pair's own share (`pair_part`), if the network has one."""
+        both = self.pair_part(emitter, listener)
+        return shares if both is None else (shares[0] + both[0], shares[1] + both[1])
+
     # ---- inference -------------------------------------------------------------------------------------
     def spectrogram_decoder(self, stats: SpectrogramStats) -> SpectrogramDecoder:
         """A decoder of whole de-normalised spectrograms for this network's current weights (it may cache

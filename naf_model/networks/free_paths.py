@@ -117,7 +117,8 @@ class FreePathFeatures(nn.Module):
 
     @torch.no_grad()
     def forward(self, emitter: torch.Tensor, listener: torch.Tensor) -> torch.Tensor:
-        """See the class docstring and N_FREE_PATH_FEATURES."""
+        """See the class docstring and N_FREE_PATH_FEATURES (positions of any float dtype; features float32)."""
+        emitter, listener = emitter.to(self.edges.dtype), listener.to(self.edges.dtype)
         walls = crossings(emitter, listener, self.edges)
         straight = torch.linalg.vector_norm(emitter - listener, dim=-1)
         length = self.shortest_path_length(emitter, listener, walls, straight)

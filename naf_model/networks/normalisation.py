@@ -22,6 +22,10 @@ class SpectrogramStats:
     mean: np.ndarray
     std: np.ndarray
 
+    def same_as(self, other: SpectrogramStats) -> bool:
+        """Whether both hold exactly the same statistics (weights trained on one fit the other)."""
+        return np.array_equal(self.mean, other.mean) and np.array_equal(self.std, other.std)
+
     def mean_and_scale(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """mean and `scale_from_std(std)` as float32 tensors (F, T): x = y * scale + mean."""
         mean = torch.as_tensor(self.mean, dtype=torch.float32, device=device)

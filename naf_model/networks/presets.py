@@ -104,6 +104,11 @@ class ModelConfig:
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
+    def architecture(self) -> tuple[NetworkConfig, GridConfig, EmbeddingConfig]:
+        """What the weights mean: configs with equal architectures have interchangeable weights (the training
+        recipe may differ)."""
+        return self.network, self.grid, self.embedding
+
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (stored in checkpoints)."""
         return dataclasses.asdict(self)

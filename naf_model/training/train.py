@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -134,21 +133,17 @@ def _start_weights(
     options: RunOptions, data: TrainingSet, scene_hash: str, config: ModelConfig, shape: FieldShape
 ) -> dict[str, torch.Tensor] | None:
     """The weights of `options.init_from` (None without one); CheckpointError unless that field was trained
-    on this scene's data set (STFT, normalisation statistics) with this network and shape."""
+    on this scene's data set (STFT, normalisation statistics) with this architecture and shape."""
     if options.init_from is None:
         return None
     source = load_checkpoint(options.init_from, scene_hash=scene_hash)
     source.check_stft(data.meta, str(options.dataset))
-    same_stats = all(
-        np.shape(a) == np.shape(b) and np.allclose(a, b, atol=1e-4)
-        for a, b in ((source.stats.mean, data.stats.mean), (source.stats.std, data.stats.std))
-    )
-    if not same_stats:
+    if not source.stats.same_as(data.stats):
         raise CheckpointError(
             f"{options.init_from} was trained on another data set (other normalisation statistics); "
             "start from a field of this data set"
         )
-    if source.config.network != config.network or source.shape != shape:
+    if source.config.architecture() != config.architecture() or source.shape != shape:
         raise CheckpointError(
             f"{options.init_from} has another network or scene shape than preset {config.name!r} "
             f"(it is a {source.preset!r} field); pick a preset with the same network"
@@ -203,6 +198,11 @@ def train_field(config: ModelConfig, options: RunOptions, scene: Any | None = No
         raise CheckpointError(
             f"preset {config.name!r} is an ensemble of {config.network.members} fields: train its members "
             "one by one and join them with `naf ensemble`"
+        )
+    if options.resume and (options.lr is not None or options.init_from is not None):
+        raise NafError(
+            "--lr and --init set up a new run; a resumed run keeps its own schedule and weights (drop --lr "
+            "and --init, or --resume)"
         )
     if config.network.free_paths and scene is None:
         raise SceneError(
