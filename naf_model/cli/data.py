@@ -38,6 +38,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=argparse.SUPPRESS,
         help="seeded subset of listeners simulated per emitter, or 'all' (default 60)",
     )
+    make.add_argument(
+        "--free-pairs",
+        type=validate.number(int, low=1, high=1_000_000),
+        metavar="N",
+        help="instead of the grids: N training pairs at seeded uniform free positions (off the grids, near "
+        "walls too; --listeners-per-emitter per emitter, default 20), to add to a grid data set's training "
+        "pairs with `naf train --extra FILE` (default output: data/<scene>.free-<N>.h5)",
+    )
     make.add_argument("--seed", type=validate.seed, help="seed of listener subsets, split and simulation (default 0)")
     make.add_argument("--ir-seconds", type=validate.number(float, low=0.05, high=10, unit="s"),
         help="IR length in seconds (default: the simulator's)")
@@ -121,6 +129,8 @@ def _shard(text: str) -> tuple[int, int]:
 def _make(args: argparse.Namespace) -> int:
     from naf_model.cli.scene import scene_from_args
     from naf_model.data import DataConfig, make_dataset
+    from naf_model.data.plan import FREE_LISTENERS_PER_EMITTER
+    from naf_model.paths import default_dataset_path
     from naf_model.scene.mesh_import import ism_order_for
 
     scene = scene_from_args(args)
@@ -146,12 +156,18 @@ def _make(args: argparse.Namespace) -> int:
     )
     if "listeners_per_emitter" in args:  # absent unless given; None means all listeners
         config = dataclasses.replace(config, listeners_per_emitter=args.listeners_per_emitter)
+    output = args.output
+    if args.free_pairs is not None:
+        per = getattr(args, "listeners_per_emitter", FREE_LISTENERS_PER_EMITTER) or FREE_LISTENERS_PER_EMITTER
+        config = dataclasses.replace(config, free_pairs=args.free_pairs, listeners_per_emitter=per)
+        if output is None:
+            output = default_dataset_path(scene.name).with_name(f"{scene.name}.free-{args.free_pairs}.h5")
     if args.workers is not None and args.workers < 1:
         raise DataError("--workers must be at least 1")
     written = make_dataset(
         scene,
         config,
-        args.output,
+        output,
         workers=args.workers,
         shard=args.shard,
         overwrite=args.overwrite,

@@ -33,6 +33,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--checkpoint", type=Path, help="field checkpoint (default: the bundled one, else the newest run's best.pt)"
     )
     parser.add_argument("--data", type=Path, help="data set file (default: data/<scene>.h5)")
+    parser.add_argument(
+        "--extra",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="extra training data set whose pairs the baselines interpolate too (repeatable; default: those "
+        "the field was trained with, `naf train --extra`, found next to the data set)",
+    )
     options.add_rows(parser, [
         ("--max-pairs", _positive, DEFAULT_MAX_PAIRS,
          f"held-out pairs scored, a seeded subset if there are more (default {DEFAULT_MAX_PAIRS})"),
@@ -86,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.declare_io(
         parser,
         outputs={"out_dir": validate.Output(folder=True)},
-        inputs=("scene", "checkpoint", "data"),
+        inputs=("scene", "checkpoint", "data", "extra"),
         devices=("device",),
     )
     parser.set_defaults(func=_run)
@@ -116,7 +125,8 @@ def _run(args: argparse.Namespace) -> int:
 
     names = ("scene", "data", "checkpoint", "max_pairs", "floor_pairs", "floor_repeats", "resamples", "seed")
     more = ("device", "offgrid", "listening", "phase", "split")
-    config = EvalConfig(use_codecs=not args.no_codecs, **options.pick(args, *names, "out_dir", *more))
+    config = EvalConfig(use_codecs=not args.no_codecs, extra=tuple(args.extra),
+                        **options.pick(args, *names, "out_dir", *more))
     report = evaluate(config)
     print(report.to_markdown())
     print(f"wrote {config.written_to(report.scene) / (report.scene + '.md')} and .json", file=sys.stderr)

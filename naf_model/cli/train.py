@@ -39,6 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="model preset: %(choices)s (default fast: amortised, ~2 ms per IR on a CPU)",
     )
     p.add_argument("--data", type=Path, help="data set file (default data/<scene>.h5)")
+    p.add_argument(
+        "--extra",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="another data set of the same scene and simulator settings whose pairs join the training pairs "
+        "(e.g. from `naf data make --free-pairs N`); repeatable",
+    )
     length = p.add_mutually_exclusive_group()
     length.add_argument("--steps", type=validate.number(int, low=1, high=100_000_000),
         help="optimizer steps (default: the preset's)")
@@ -79,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.declare_io(
         p,
         outputs={"out": validate.Output(folder=True), "export": validate.Output((".pt",))},
-        inputs=("scene", "materials", "data", "init"),
+        inputs=("scene", "materials", "data", "init", "extra"),
         devices=("device",),
     )
     p.set_defaults(func=_train)
@@ -141,6 +150,7 @@ def _train(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         init_from=args.init,
         lr=args.lr,
+        extra=tuple(args.extra),
     )
     try:
         result = train_field(preset(name), options, scene)

@@ -33,8 +33,15 @@ DEFAULT_VALIDATION_FRACTION = 0.05
 MIN_PAIR_DISTANCE_M = 0.25
 """Listeners closer than this to the emitter are left out: the direct path diverges at zero distance."""
 
+FREE_LISTENERS_PER_EMITTER = 20
+"""Listeners per emitter of a free-position plan when none is given: one simulator run serves them all,
+and 20 keep the run's fixed cost under a fifth while drawing many emitter positions."""
+
 # Independent random streams derived from the one data set seed.
 _STREAM_SPLIT, _STREAM_LISTENERS, _STREAM_SIMULATION, _STREAM_VALIDATION = 0, 1, 2, 3
+_STREAM_FREE_POSITIONS, _STREAM_FREE_SIMULATION = 4, 5
+"""Free-position plans draw their positions and simulator seeds from streams of their own, so they share
+no draw with a grid plan of the same seed (nor with the off-grid test draws, stream 102)."""
 
 
 class PlannableScene(Protocol):
@@ -46,6 +53,11 @@ class PlannableScene(Protocol):
 
     def geometry_hash(self) -> str: ...
 
+    @property
+    def bounds(self) -> tuple[float, float, float, float]: ...
+
+    def is_free(self, x: np.ndarray, y: np.ndarray) -> np.ndarray: ...
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -53,6 +65,9 @@ class DataConfig:
 
     listener_spacing / emitter_spacing: metres between grid points (`scene.sample_grid`);
     listeners_per_emitter: a seeded subset of the listener grid simulated for each emitter (None: all);
+    free_pairs: 0 for the grids; N > 0 makes a free-position plan instead (`plan_free_pairs`): N training
+    pairs at seeded uniform free positions, off the grids and as near the walls as the free space allows,
+    for `naf train --extra` (the grid spacings are then unused);
     test_fraction: share of pairs held out for `naf eval`; validation_fraction: share of the remaining
     (training) pairs set aside for model selection; seed: the one seed for the listener subsets, the splits
     and the simulator (whose own `seed` field is replaced by one derived from this seed and the emitter index).
@@ -61,6 +76,7 @@ class DataConfig:
     listener_spacing: float = 0.5
     emitter_spacing: float = 1.0
     listeners_per_emitter: int | None = 60
+    free_pairs: int = 0
     test_fraction: float = 0.1
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION
     seed: int = 0
@@ -71,6 +87,8 @@ class DataConfig:
             raise DataError("grid spacings must be positive; pass e.g. --listener-spacing 0.5")
         if self.listeners_per_emitter is not None and self.listeners_per_emitter < 1:
             raise DataError("listeners per emitter must be at least 1 (or all)")
+        if self.free_pairs < 0:
+            raise DataError(f"free pairs must be 0 (grids) or a positive count, got {self.free_pairs}")
         if not 0.0 <= self.test_fraction < 1.0:
             raise DataError(f"test fraction must be in [0, 1), got {self.test_fraction}")
         if not 0.0 <= self.validation_fraction < 1.0:
@@ -80,6 +98,8 @@ class DataConfig:
         """JSON-ready settings; the simulation settings carry the data set seed."""
         d = dataclasses.asdict(self)
         d["simulation"] = simulation_settings(self)
+        if not self.free_pairs:  # grid plans keep the keys they had before free-position plans existed
+            del d["free_pairs"]
         return d
 
     @classmethod
@@ -181,7 +201,8 @@ class DataPlan:
 
     def emitter_seed(self, emitter: int) -> int:
         """Simulator seed for one emitter block, derived from the data set seed and the emitter index."""
-        return derived_seed(self.config.seed, _STREAM_SIMULATION, emitter)
+        stream = _STREAM_FREE_SIMULATION if self.config.free_pairs else _STREAM_SIMULATION
+        return derived_seed(self.config.seed, stream, emitter)
 
     def emitter_simulation(self, emitter: int) -> SimulationConfig:
         """The SimulationConfig that produces `emitter`'s block."""
@@ -203,8 +224,11 @@ def plan_dataset(scene: PlannableScene, config: DataConfig) -> DataPlan:
 
     Emitters on the coarse grid, listeners on the fine grid, per emitter a seeded subset of the listeners at
     least MIN_PAIR_DISTANCE_M away, a seeded pair-level split with round(test_fraction * P) test pairs, and
-    validation pairs carved from the rest (`carve_validation`).
+    validation pairs carved from the rest (`carve_validation`). A config with `free_pairs` gives
+    `plan_free_pairs` instead.
     """
+    if config.free_pairs:
+        return plan_free_pairs(scene, config)
     emitters = np.asarray(scene.sample_grid(config.emitter_spacing), dtype=np.float64).reshape(-1, 2)
     listeners = np.asarray(scene.sample_grid(config.listener_spacing), dtype=np.float64).reshape(-1, 2)
     if len(emitters) == 0 or len(listeners) == 0:
@@ -242,6 +266,59 @@ def plan_dataset(scene: PlannableScene, config: DataConfig) -> DataPlan:
         listeners=listeners,
         pairs=pairs,
         split=split,
+        ir_length=n,
+        n_frames=frames_for_length(n),
+    )
+
+
+def free_positions(scene: PlannableScene, rng: np.random.Generator, count: int) -> np.ndarray:
+    """`count` positions (count, 2) m drawn uniformly over the scene's free space (`is_free`), by rejection
+    from its bounding box; DataError if the box is almost all walls."""
+    x0, y0, x1, y1 = scene.bounds
+    found: list[np.ndarray] = []
+    n_found, drawn = 0, 0
+    while n_found < count:
+        if drawn > 1000 * max(count, 1000):
+            raise DataError(f"scene '{scene.name}' has too little free space to draw {count} positions")
+        xy = np.column_stack([rng.uniform(x0, x1, 4096), rng.uniform(y0, y1, 4096)])
+        drawn += len(xy)
+        xy = xy[np.asarray(scene.is_free(xy[:, 0], xy[:, 1]), bool)]
+        found.append(xy)
+        n_found += len(xy)
+    return np.concatenate(found)[:count]
+
+
+def plan_free_pairs(scene: PlannableScene, config: DataConfig) -> DataPlan:
+    """A free-position plan: `config.free_pairs` pairs, `listeners_per_emitter` (default
+    FREE_LISTENERS_PER_EMITTER) per emitter, every emitter and listener its own uniform free position
+    (`free_positions`, seeded), listeners at least MIN_PAIR_DISTANCE_M from their emitter; all pairs train.
+
+    A grid data set sees emitters only on its coarse grid and no position in the strip between the last
+    grid cell and the wall, where users drag markers as often as anywhere; these pairs fill both in."""
+    per = config.listeners_per_emitter or FREE_LISTENERS_PER_EMITTER
+    n_emitters = -(-config.free_pairs // per)
+    n = ir_length(config.simulation)
+    check_plan_size(n_emitters, config.free_pairs, per, n, frames_for_length(n))
+    rng = np.random.default_rng(derived_seed(config.seed, _STREAM_FREE_POSITIONS))
+    emitters = free_positions(scene, rng, n_emitters)
+    listeners, pairs = [], []
+    for e, xy in enumerate(emitters):
+        want = min(per, config.free_pairs - e * per)
+        chosen = np.empty((0, 2))
+        while len(chosen) < want:
+            more = free_positions(scene, rng, 2 * want)
+            chosen = np.concatenate([chosen, more[np.hypot(*(more - xy).T) >= MIN_PAIR_DISTANCE_M]])
+        start = sum(len(li) for li in listeners)
+        listeners.append(chosen[:want])
+        pairs.append(np.column_stack([np.full(want, e), start + np.arange(want)]))
+    return DataPlan(
+        scene_name=scene.name,
+        scene_hash=scene.geometry_hash(),
+        config=config,
+        emitters=emitters,
+        listeners=np.concatenate(listeners),
+        pairs=np.concatenate(pairs).astype(np.int32),
+        split=np.full(config.free_pairs, SPLIT_TRAIN, np.uint8),
         ir_length=n,
         n_frames=frames_for_length(n),
     )

@@ -13,6 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from naf_model.data import DataSet
+from naf_model.data.extra import TrainingPairs
 from naf_model.errors import DataError
 from naf_model.evaluation import baselines, codecs, floor, metrics, rows
 from naf_model.evaluation.report import ResultRow
@@ -33,7 +34,8 @@ class RowContext:
 
     ds: DataSet
     test: np.ndarray
-    train: np.ndarray
+    pool: TrainingPairs
+    """The training pairs the baselines interpolate: the data set's training split and any extra pairs."""
     n_orient: int
     n_frames: int
     scorers: dict[str, rows.Scorer]
@@ -162,7 +164,7 @@ def _query_positions(ctx: RowContext) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _raw_storage(ctx: RowContext) -> tuple[float, str]:
-    n_train, n = len(ctx.train), ctx.ds.meta.ir_length
+    n_train, n = len(ctx.pool), ctx.ds.meta.ir_length
     return (
         n_train * ctx.n_orient * 2 * n * 4,
         f"{n_train} training pairs x {ctx.n_orient} orientations x 2 ears x {n} samples x 4 B",
@@ -172,7 +174,7 @@ def _raw_storage(ctx: RowContext) -> tuple[float, str]:
 def _interpolation(ctx: RowContext, points, nearest, linear, rules: str) -> tuple[dict, np.ndarray, np.ndarray]:
     """Nearest and linear weights of one rule set (`points` maps (emitters, listeners) to its query space),
     the training rows they use (U,) and those rows' raw IRs (U, 4, 2, N) float16; timed as `<rules>_weights_s`."""
-    train_points = points(*ctx.ds.positions("train"))
+    train_points = points(*ctx.pool.positions())
     query_points = points(*_query_positions(ctx))
     t0 = time.perf_counter()
     methods = {
@@ -181,7 +183,7 @@ def _interpolation(ctx: RowContext, points, nearest, linear, rules: str) -> tupl
     }
     ctx.timing[f"{rules}_weights_s"] = time.perf_counter() - t0
     used = np.union1d(*(w.used() for w in methods.values()))
-    return methods, used, ctx.ds.read_ir(ctx.train[used])
+    return methods, used, ctx.pool.read_ir(used)
 
 
 def paper_baseline_rows(ctx: RowContext, paper_codecs: list[codecs.Codec]) -> list:
@@ -192,7 +194,7 @@ def paper_baseline_rows(ctx: RowContext, paper_codecs: list[codecs.Codec]) -> li
     outside = 100 * methods["Linear interpolation"].fallback.mean()
     method_notes = {"Linear interpolation": [f"{outside:.1f} % of queries lie outside the hull: silence"]}
     versions = [(None, raw, *_raw_storage(ctx), [])]
-    n, n_train = ctx.ds.meta.ir_length, len(ctx.train)
+    n, n_train = ctx.ds.meta.ir_length, len(ctx.pool)
     for codec in paper_codecs:
         t0 = time.perf_counter()
         rt = codecs.paper_round_trip(raw.reshape(-1, 2, n), codec)
@@ -227,7 +229,7 @@ def naf_baseline_rows(ctx: RowContext, naf_codecs: list[codecs.Codec]) -> list:
     fallback = 100 * methods["Linear interpolation"].fallback.mean()
     method_notes = {"Linear interpolation": [f"{fallback:.1f} % of queries outside the hull used the nearest pair"]}
     versions = [(None, raw, *_raw_storage(ctx), [])]
-    n, n_train = ctx.ds.meta.ir_length, len(ctx.train)
+    n, n_train = ctx.ds.meta.ir_length, len(ctx.pool)
     for codec in naf_codecs:
         t0 = time.perf_counter()
         rt = codecs.round_trip(raw.reshape(-1, n), codec)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from naf_model.data import DataSet
+from naf_model.data.extra import TrainingPairs
 from naf_model.evaluation import baselines, floor, listening, metrics, offgrid
 from naf_model.evaluation.report import METRIC_COLUMNS
 from naf_model.paths import project_path
@@ -49,7 +50,8 @@ class PlayedConfig:
 
 
 def played_sections(
-    config: PlayedConfig, scene, ds: DataSet, test: np.ndarray, floor_pairs: np.ndarray, checkpoint, device: str
+    config: PlayedConfig, scene, ds: DataSet, pool: TrainingPairs, test: np.ndarray, floor_pairs: np.ndarray,
+    checkpoint, device: str,
 ) -> list[Section]:
     """The off-grid and listening sections (module docstring). `test` and `floor_pairs` are the main table's
     pair indices (the floor's repeat simulations come from its cache), `checkpoint` the field (None: no
@@ -63,8 +65,7 @@ def played_sections(
         fld = NeuralAcousticField.load(checkpoint, device=device, scene=scene)
     floor_irs = floor.floor_irs(ds, scene, floor_pairs) if config.listening and len(floor_pairs) else None
     sections: list[Section] = []
-    train = ds.indices("train")
-    train_points = baselines.pair_points(*ds.positions("train"))
+    train, train_points = pool, baselines.pair_points(*pool.positions())
     headings = ds.orientations.astype(np.float64)
     if config.listening:
         pairs = ds.pairs[test]
@@ -102,7 +103,7 @@ def _items(e: np.ndarray, li: np.ndarray, headings: np.ndarray) -> tuple[np.ndar
     return np.repeat(e, o, 0), np.repeat(li, o, 0), np.tile(headings, len(e))
 
 
-def _interpolations(ds, train, train_points, e, li) -> dict[str, np.ndarray]:
+def _interpolations(ds, train: TrainingPairs, train_points, e, li) -> dict[str, np.ndarray]:
     """Nearest and linear interpolation of raw training IRs at pairs (Q, 2): (Q, 4, 2, N) float32 each."""
     query = baselines.pair_points(e, li)
     weights = {
@@ -110,7 +111,7 @@ def _interpolations(ds, train, train_points, e, li) -> dict[str, np.ndarray]:
         "Linear interpolation, raw IRs": baselines.linear_weights(train_points, query),
     }
     used = np.union1d(*(w.used() for w in weights.values()))
-    raw = ds.read_ir(train[used])
+    raw = train.read_ir(used)
     return {name: baselines.blend(raw, w, used) for name, w in weights.items()}
 
 

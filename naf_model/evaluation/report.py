@@ -103,7 +103,7 @@ class EvaluationReport:
             f"Data set `{self.data_path}`: {s['n_test_pairs']} of {s['n_test_total']} held-out "
             f"{s.get('split', 'test')} pairs "
             f"(x {s['orientations']} orientations x 2 ears); field `{self.checkpoint or 'none'}`; "
-            f"{s['n_train_pairs']} training pairs for the baselines; {s.get('validation', '')}. "
+            f"{s['n_train_pairs']} training pairs for the baselines{_extra_note(s)}; {s.get('validation', '')}. "
             f"Intervals: bootstrap 95 % over pairs ({s.get('bootstrap_resamples', 0)} resamples, seed "
             f"{s.get('bootstrap_seed', 0)}). Metric definitions: docs/metrics.md. "
             f"Total time {self.timing.get('total_s', 0.0):.0f} s.",
@@ -193,3 +193,11 @@ def write_report(report: EvaluationReport, out_dir: Path) -> tuple[Path, Path]:
         md_tmp.write_text(report.to_markdown(), encoding="utf-8")
         js_tmp.write_text(report.to_json() + "\n", encoding="utf-8")
     return md, js
+
+
+def _extra_note(settings: dict) -> str:
+    """' (N of them from the extra data sets A, B, which the field was trained on too)', or ''."""
+    if not settings.get("n_extra_train_pairs"):
+        return ""
+    names = ", ".join(f"`{p}`" for p in settings.get("extra_data", []))
+    return f" ({settings['n_extra_train_pairs']} of them from {names}, which the field was trained on too)"

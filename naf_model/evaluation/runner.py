@@ -12,6 +12,7 @@ each section's best baseline. Baselines interpolate the training pairs only (nev
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from tqdm import tqdm
 
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.data import DataSet
+from naf_model.data.extra import TrainingPairs
 from naf_model.errors import CheckpointError, DataError
 from naf_model.evaluation import (
     DEFAULT_FLOOR_PAIRS,
@@ -78,6 +80,9 @@ class EvalConfig:
     """Phase method of the played rows (`naf_model.field.PHASE_METHODS`)."""
     split: str = "test"
     """Pairs scored: "test" (the published tables) or "validation" (recipe choices; never read the test split)."""
+    extra: tuple[Path, ...] = ()
+    """Extra training data sets for the baselines (`naf train --extra`); empty: the ones the field's checkpoint
+    names, looked up next to the data set (`extra_data_for`)."""
 
     def written_to(self, scene_name: str) -> Path | None:
         """Folder of the report: `out_dir`, except that validation scores never go beside the published test
@@ -109,6 +114,7 @@ class EvalConfig:
             parts.append(f"--phase {self.phase}")
         if self.split != defaults.split:
             parts.append(f"--split {self.split}")
+        parts += [f"--extra {methods.project_path(p)}" for p in self.extra]
         return " ".join(parts)
 
 
@@ -121,15 +127,42 @@ def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport
 
         scene = load_scene(config.scene)
     data_path = Path(config.data) if config.data is not None else default_dataset_path(scene.name)
-    with DataSet(data_path) as ds:
-        report = _evaluate(config, scene, ds, t_start)
+    notes: list[str] = []
+    with DataSet(data_path) as ds, ExitStack() as stack:
+        checkpoint = _checkpoint_path(config, scene.name, notes)
+        extra = [stack.enter_context(DataSet(p)) for p in extra_data_for(config, checkpoint, data_path)]
+        report = _evaluate(config, scene, ds, TrainingPairs(ds, extra), checkpoint, notes, t_start)
     out_dir = config.written_to(scene.name)
     if out_dir is not None:
         write_report(report, out_dir)
     return report
 
 
-def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> EvaluationReport:
+def extra_data_for(config: EvalConfig, checkpoint: Path | None, data_path: Path) -> list[Path]:
+    """The extra training data sets of the baselines: `config.extra`, else those the field was trained with
+    (its checkpoint's `extra_data`) next to `data_path`, so that every row learns from the same pairs;
+    DataError if one of those is missing."""
+    if config.extra:
+        return [Path(p) for p in config.extra]
+    if checkpoint is None:
+        return []
+    from naf_model.checkpoint import load_checkpoint
+
+    names = load_checkpoint(checkpoint).metrics.get("extra_data", [])
+    paths = [Path(data_path).with_name(name) for name in names]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise DataError(
+            f"the field was trained with the extra pairs of {missing[0]}, which the baselines need too; make "
+            f"it with `naf data make --free-pairs N` (as named) or pass --extra PATH"
+        )
+    return paths
+
+
+def _evaluate(
+    config: EvalConfig, scene, ds: DataSet, pool: TrainingPairs, checkpoint: Path | None, notes: list[str],
+    t_start: float,
+) -> EvaluationReport:
     meta = ds.meta
     if meta.scene_name != scene.name or meta.scene_hash != scene.geometry_hash():
         raise DataError(
@@ -146,9 +179,6 @@ def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> Evaluat
     test = np.sort(rng.choice(test_all, min(config.max_pairs, len(test_all)), replace=False))
     n_orient = len(ds.orientations)
     timing: dict[str, float] = {}
-    notes: list[str] = []
-
-    checkpoint = _checkpoint_path(config, scene.name, notes)
     floor_pairs = floor.choose_floor_pairs(ds.pairs, test, config.floor_pairs, config.seed)
     paper_codecs = [c for c in (codecs.PAPER_AAC, codecs.PAPER_OPUS) if config.use_codecs and _codec_ok(c, notes)]
     naf_codecs = [c for c in (codecs.AAC_LC, codecs.OPUS) if config.use_codecs and _codec_ok(c, notes)]
@@ -165,7 +195,7 @@ def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> Evaluat
             "naf": rows.naf_scorer(gt_log, n, config.seed, bar.update),
         }
         timing["ground_truth_s"] = time.perf_counter() - t0
-        ctx = methods.RowContext(ds, test, train, n_orient, n_frames, scorers, bar, timing)
+        ctx = methods.RowContext(ds, test, pool, n_orient, n_frames, scorers, bar, timing)
         scored: list[tuple[ResultRow, metrics.ItemErrors]] = []
         if checkpoint is not None:
             bar.set_description("naf eval: field")
@@ -198,7 +228,9 @@ def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> Evaluat
         "split": config.split,
         "n_test_pairs": int(len(test)),
         "n_test_total": int(len(test_all)),
-        "n_train_pairs": int(len(train)),
+        "n_train_pairs": int(len(pool)),
+        "n_extra_train_pairs": int(pool.n_extra),
+        "extra_data": [methods.project_path(src.path) for src, _ in pool.sources[1:]],
         "n_validation_pairs": int(len(ds.indices("validation"))),
         "validation": meta.validation_note,
         "n_floor_pairs": int(len(floor_pairs)),
@@ -221,7 +253,7 @@ def _evaluate(config: EvalConfig, scene, ds: DataSet, t_start: float) -> Evaluat
     listen = bool(config.offgrid) if config.listening is None else config.listening
     sections = played.played_sections(
         played.PlayedConfig(config.offgrid, listen, config.phase, config.seed, config.progress),
-        scene, ds, test, floor_pairs, checkpoint, config.device,
+        scene, ds, pool, test, floor_pairs, checkpoint, config.device,
     )
     timing["total_s"] = time.perf_counter() - t_start
     return EvaluationReport(

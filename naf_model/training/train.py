@@ -55,7 +55,7 @@ from naf_model.training.distributed import (
     teardown_distributed,
 )
 from naf_model.training.evaluate import held_out_error, init_from_data
-from naf_model.training.trainset import TrainingSet, load_training_set
+from naf_model.training.trainset import TrainingSet, add_extra_pairs, load_training_set
 
 CALIBRATION_SKIP, CALIBRATION_STEPS, CALIBRATION_SAFETY = 3, 20, 0.95
 """With --minutes, the step time over steps 3-23 fixes the total step count (so the LR schedule ends on
@@ -81,6 +81,9 @@ class RunOptions:
     recipe: fresh optimizer and schedule), instead of a fresh initialisation."""
     lr: float | None = None
     """Peak learning rate instead of the preset's (stored in the checkpoint's config)."""
+    extra: tuple[Path, ...] = ()
+    """Data sets whose training pairs join the main data set's (`trainset.add_extra_pairs`); a resumed run
+    needs the same ones again."""
 
 
 @dataclass
@@ -219,7 +222,7 @@ def train_field(config: ModelConfig, options: RunOptions, scene: Any | None = No
 def _train(
     config: ModelConfig, options: RunOptions, scene: Any | None, ctx: DistributedContext
 ) -> TrainResult:
-    data = load_training_set(options.dataset)
+    data = add_extra_pairs(load_training_set(options.dataset), options.extra)
     scene_hash = str(data.meta.get("scene_hash", ""))
     if scene is not None and scene.geometry_hash() != scene_hash:
         raise DataError(
@@ -258,6 +261,8 @@ def _train(
         data.train, data.stats, options.seed + ctx.rank, config.train.jitter_m, config.train.pad_fraction
     )
     step, best, metrics = 0, math.inf, {}
+    if options.extra:  # provenance: which pairs beyond the data set's own the field saw
+        metrics = {"extra_data": [Path(p).name for p in options.extra], "train_pairs": len(data.train)}
     total = options.steps or config.train.steps
     if resumed is not None:
         tr = resumed.training

@@ -3,7 +3,9 @@ and checkpoint selection; the test split is left to `naf eval`."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import torch
 from naf_model.conventions import HOP, N_FFT, N_FREQ
 from naf_model.data import DataSet
 from naf_model.data.budget import check_memory
+from naf_model.data.extra import check_extra
 from naf_model.errors import DataError
 from naf_model.networks.normalisation import SpectrogramStats
 from naf_model.training.batches import SplitArrays
@@ -61,6 +64,22 @@ def _read_split(ds: DataSet, split: str) -> SplitArrays:
         torch.as_tensor(listeners, dtype=torch.float32),
         torch.from_numpy(spec),
     )
+
+
+def add_extra_pairs(data: TrainingSet, paths: Sequence[str | os.PathLike[str]]) -> TrainingSet:
+    """`data` with the training pairs of the data sets `paths` appended to its training split (e.g. free-position
+    pairs from `naf data make --free-pairs`); they are normalised with `data`'s statistics and its validation
+    split is left alone. DataError unless each was simulated for the same scene with the same simulator
+    settings (the seed aside), IR length and STFT."""
+    if not paths:
+        return data
+    parts = [data.train]
+    for path in paths:
+        with DataSet(path) as ds:
+            check_extra(data.meta, data.path, ds)
+            parts.append(_read_split(ds, "train"))
+    train = SplitArrays(*(torch.cat([getattr(p, name) for p in parts]) for name in ("emitters", "listeners", "spec")))
+    return dataclasses.replace(data, train=train)
 
 
 def load_training_set(path: str | os.PathLike[str]) -> TrainingSet:

@@ -1,0 +1,75 @@
+"""Training pairs beyond a data set's own: the extra data sets (`naf data make --free-pairs N`) a field was
+trained with (`naf train --extra`), checked against the main data set and read as one pool for the baselines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from naf_model.data.reader import DataSet
+from naf_model.errors import DataError
+
+
+def check_extra(base: Mapping[str, Any], base_path: Path | str, extra: DataSet) -> None:
+    """DataError unless `extra` was simulated for the scene of the data set at `base_path` with the same
+    simulator settings (its seed aside), IR length and frames; `base` holds the main data set's scene_hash,
+    simulation (dict), n_frames and ir_length."""
+    m = extra.meta
+    what = f"{extra.path} cannot extend {base_path}"
+    if m.scene_hash != base["scene_hash"]:
+        raise DataError(f"{what}: it was simulated for other geometry; make it for the same scene")
+
+    def settings(sim: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in sim.items() if k != "seed"}
+
+    if settings(m.simulation) != settings(base["simulation"]) or (m.n_frames, m.ir_length) != (
+        base["n_frames"], base["ir_length"]
+    ):
+        raise DataError(f"{what}: other simulator settings or IR length; make both with the same options")
+
+
+class TrainingPairs:
+    """The training split of `ds` followed by the training pairs of each extra data set, as one index:
+    what interpolation baselines draw from when a field was trained on extra pairs too."""
+
+    def __init__(self, ds: DataSet, extra: Sequence[DataSet] = ()) -> None:
+        base = {"scene_hash": ds.meta.scene_hash, "simulation": ds.meta.simulation,
+                "n_frames": ds.meta.n_frames, "ir_length": ds.meta.ir_length}  # fmt: skip
+        for other in extra:
+            check_extra(base, ds.path, other)
+        self.sources = [(ds, ds.indices("train"))] + [(x, x.indices("train")) for x in extra]
+        self.starts = np.cumsum([0] + [len(rows) for _, rows in self.sources])
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    @property
+    def n_extra(self) -> int:
+        """Pairs that come from the extra data sets."""
+        return len(self) - len(self.sources[0][1])
+
+    def positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Emitter and listener positions (P, 2) each, metres, in pool order."""
+        parts = [src.positions("train") for src, _ in self.sources]
+        return np.concatenate([e for e, _ in parts]), np.concatenate([li for _, li in parts])
+
+    def read_ir(self, rows: np.ndarray) -> np.ndarray:
+        """IRs (len(rows), 4, 2, N) float16 of pool rows (any order)."""
+        rows = np.asarray(rows, np.int64)
+        source = np.searchsorted(self.starts, rows, side="right") - 1
+        out: np.ndarray | None = None
+        for s, (src, indices) in enumerate(self.sources):
+            mine = np.flatnonzero(source == s)
+            if len(mine) == 0:
+                continue
+            block = src.read_ir(indices[rows[mine] - self.starts[s]])
+            if out is None:
+                out = np.empty((len(rows),) + block.shape[1:], block.dtype)
+            out[mine] = block
+        if out is None:
+            src = self.sources[0][0]
+            return np.empty((0,) + src.ir.shape[1:], src.ir.dtype)
+        return out
