@@ -117,6 +117,9 @@ def test_cli_writes_free_pairs_next_to_the_data_set(scene, tmp_path, monkeypatch
     with DataSet(tmp_path / "two_room.free-3.h5") as ds:
         assert len(ds) == 3 and ds.meta.data_config["free_pairs"] == 3
         assert ds.meta.data_config["listeners_per_emitter"] == FREE_LISTENERS_PER_EMITTER
+    assert main([*args, "--seed", "2"]) == 0  # another draw goes beside it, not over it
+    with DataSet(tmp_path / "two_room.free-3-s2.h5") as ds, DataSet(tmp_path / "two_room.free-3.h5") as first:
+        assert not np.array_equal(ds.listeners, first.listeners)
 
 
 def test_cli_refuses_a_missing_extra_file_in_one_line(scene, data, tmp_path, capsys):

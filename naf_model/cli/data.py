@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="instead of the grids: N training pairs at seeded uniform free positions (off the grids, near "
         "walls too; --listeners-per-emitter per emitter, default 20), to add to a grid data set's training "
-        "pairs with `naf train --extra FILE` (default output: data/<scene>.free-<N>.h5)",
+        "pairs with `naf train --extra FILE` (default output: data/<scene>.free-<N>.h5, -s<seed> added for "
+        "other seeds than 0)",
     )
     make.add_argument("--seed", type=validate.seed, help="seed of listener subsets, split and simulation (default 0)")
     make.add_argument("--ir-seconds", type=validate.number(float, low=0.05, high=10, unit="s"),
@@ -161,7 +162,8 @@ def _make(args: argparse.Namespace) -> int:
         per = getattr(args, "listeners_per_emitter", FREE_LISTENERS_PER_EMITTER) or FREE_LISTENERS_PER_EMITTER
         config = dataclasses.replace(config, free_pairs=args.free_pairs, listeners_per_emitter=per)
         if output is None:
-            output = default_dataset_path(scene.name).with_name(f"{scene.name}.free-{args.free_pairs}.h5")
+            seed = f"-s{config.seed}" if config.seed else ""
+            output = default_dataset_path(scene.name).with_name(f"{scene.name}.free-{args.free_pairs}{seed}.h5")
     if args.workers is not None and args.workers < 1:
         raise DataError("--workers must be at least 1")
     written = make_dataset(
