@@ -17,7 +17,7 @@ from naf_model.data import DataConfig, DataSet, make_dataset, plan_dataset
 from naf_model.data.extra import TrainingPairs
 from naf_model.data.plan import FREE_LISTENERS_PER_EMITTER, MIN_PAIR_DISTANCE_M, SPLIT_TRAIN
 from naf_model.errors import DataError
-from naf_model.evaluation.runner import EvalConfig, evaluate
+from naf_model.evaluation.runner import EvalConfig, _free_pairs_command, evaluate
 from naf_model.scene import save_scene
 from naf_model.scene.examples import two_room_scene
 from naf_model.training.train import RunOptions, train_field
@@ -164,3 +164,7 @@ def test_eval_gives_the_baselines_the_pairs_the_field_saw(scene, data, free_data
     (folder / free_data.name).unlink()
     with pytest.raises(DataError, match="free-pairs"):
         evaluate(eval_config, scene)
+    assert _free_pairs_command("apartment_1.free-1000-s1.h5") == (
+        "naf data make --scene apartment_1 --free-pairs 1000 --seed 1"
+    )
+    assert _free_pairs_command("apartment_1.free-2000.h5") == "naf data make --scene apartment_1 --free-pairs 2000"

@@ -11,6 +11,7 @@ each section's best baseline. Baselines interpolate the training pairs only (nev
 
 from __future__ import annotations
 
+import re
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
@@ -154,9 +155,18 @@ def extra_data_for(config: EvalConfig, checkpoint: Path | None, data_path: Path)
     if missing:
         raise DataError(
             f"the field was trained with the extra pairs of {missing[0]}, which the baselines need too; make "
-            f"it with `naf data make --free-pairs N` (as named) or pass --extra PATH"
+            f"it with `{_free_pairs_command(missing[0].name)}` or pass --extra PATH"
         )
     return paths
+
+
+def _free_pairs_command(name: str) -> str:
+    """The `naf data make` command that writes the free-position file `name` (<scene>.free-<N>[-s<seed>].h5)."""
+    match = re.fullmatch(r"(.+)\.free-(\d+)(?:-s(\d+))?\.h5", name)
+    if match is None:
+        return "naf data make --scene SCENE --free-pairs N"
+    scene, n, seed = match.groups()
+    return f"naf data make --scene {scene} --free-pairs {n}" + (f" --seed {seed}" if seed else "")
 
 
 def _evaluate(
