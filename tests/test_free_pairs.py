@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from model_helpers import TINY_DATA, tiny_config, tiny_dataset
 
-from naf_model.checkpoint import load_checkpoint
+from naf_model.checkpoint import combine_checkpoints, load_checkpoint, save_checkpoint
 from naf_model.cli import main
 from naf_model.data import DataConfig, DataSet, make_dataset, plan_dataset
 from naf_model.data.extra import TrainingPairs
 from naf_model.data.plan import FREE_LISTENERS_PER_EMITTER, MIN_PAIR_DISTANCE_M, SPLIT_TRAIN
 from naf_model.errors import DataError
-from naf_model.evaluation.runner import EvalConfig, _free_pairs_command, evaluate
+from naf_model.evaluation.runner import EvalConfig, _free_pairs_command, evaluate, extra_data_for
 from naf_model.scene import save_scene
 from naf_model.scene.examples import two_room_scene
 from naf_model.training.train import RunOptions, train_field
@@ -161,6 +161,11 @@ def test_eval_gives_the_baselines_the_pairs_the_field_saw(scene, data, free_data
         assert report.settings["n_train_pairs"] == len(ds.indices("train")) + 10
     assert report.settings["n_extra_train_pairs"] == 10
     assert "10 of them from" in report.to_markdown()
+    joined = tmp_path / "ensemble.pt"  # an ensemble of fields that saw the extra pairs: the same baselines
+    save_checkpoint(combine_checkpoints([run.best, run.best]), joined)
+    assert extra_data_for(dataclasses.replace(eval_config, checkpoint=joined), joined, folder / data.name) == [
+        folder / free_data.name
+    ]
     (folder / free_data.name).unlink()
     with pytest.raises(DataError, match="free-pairs"):
         evaluate(eval_config, scene)

@@ -141,15 +141,18 @@ def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport
 
 def extra_data_for(config: EvalConfig, checkpoint: Path | None, data_path: Path) -> list[Path]:
     """The extra training data sets of the baselines: `config.extra`, else those the field was trained with
-    (its checkpoint's `extra_data`) next to `data_path`, so that every row learns from the same pairs;
-    DataError if one of those is missing."""
+    (its checkpoint's `extra_data`, or its members' for an ensemble) next to `data_path`, so that every row
+    learns from the same pairs; DataError if one of those is missing."""
     if config.extra:
         return [Path(p) for p in config.extra]
     if checkpoint is None:
         return []
     from naf_model.checkpoint import load_checkpoint
 
-    names = load_checkpoint(checkpoint).metrics.get("extra_data", [])
+    metrics = load_checkpoint(checkpoint).metrics
+    names = list(metrics.get("extra_data", []))
+    for member in metrics.get("members", []):  # an ensemble (`naf ensemble`): what any member saw
+        names += [n for n in member.get("extra_data", []) if n not in names]
     paths = [Path(data_path).with_name(name) for name in names]
     missing = [p for p in paths if not p.is_file()]
     if missing:
