@@ -173,3 +173,10 @@ def test_eval_gives_the_baselines_the_pairs_the_field_saw(scene, data, free_data
         "naf data make --scene apartment_1 --free-pairs 1000 --seed 1"
     )
     assert _free_pairs_command("apartment_1.free-2000.h5") == "naf data make --scene apartment_1 --free-pairs 2000"
+
+
+def test_a_free_set_where_a_grid_data_set_belongs_says_how_to_use_it(scene, free_data):
+    with pytest.raises(DataError, match="pass it with --extra"):
+        load_training_set(free_data)
+    with pytest.raises(DataError, match="pass it with --extra"):
+        evaluate(EvalConfig("two_room", data=free_data, checkpoint=None, out_dir=None, progress=False), scene)

@@ -31,6 +31,17 @@ def check_extra(base: Mapping[str, Any], base_path: Path | str, extra: DataSet) 
         raise DataError(f"{what}: other simulator settings or IR length; make both with the same options")
 
 
+FREE_SET_HINT = (
+    "a free-position data set (--free-pairs) only adds training pairs: pass it with --extra beside the grid data set"
+)
+"""What to say when a free-position data set is given where a grid data set (with held-out pairs) belongs."""
+
+
+def is_free_set(ds: DataSet) -> bool:
+    """Whether `ds` was made by `naf data make --free-pairs` (training pairs only)."""
+    return bool(ds.meta.data_config.get("free_pairs"))
+
+
 class TrainingPairs:
     """The training split of `ds` followed by the training pairs of each extra data set, as one index:
     what interpolation baselines draw from when a field was trained on extra pairs too."""

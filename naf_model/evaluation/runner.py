@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.data import DataSet
-from naf_model.data.extra import TrainingPairs
+from naf_model.data.extra import FREE_SET_HINT, TrainingPairs, is_free_set
 from naf_model.errors import CheckpointError, DataError
 from naf_model.evaluation import (
     DEFAULT_FLOOR_PAIRS,
@@ -185,9 +185,8 @@ def _evaluate(
     n, n_frames = meta.ir_length, meta.n_frames
     test_all, train = ds.indices(config.split), ds.indices("train")
     if len(test_all) == 0 or len(train) == 0:
-        raise DataError(
-            f"{ds.path} needs both training and {config.split} pairs; make it with a {config.split} fraction > 0"
-        )
+        hint = FREE_SET_HINT if is_free_set(ds) else f"make it with a {config.split} fraction > 0"
+        raise DataError(f"{ds.path} needs both training and {config.split} pairs; {hint}")
     rng = np.random.default_rng(config.seed)
     test = np.sort(rng.choice(test_all, min(config.max_pairs, len(test_all)), replace=False))
     n_orient = len(ds.orientations)

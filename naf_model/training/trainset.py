@@ -16,7 +16,7 @@ import torch
 from naf_model.conventions import HOP, N_FFT, N_FREQ
 from naf_model.data import DataSet
 from naf_model.data.budget import check_memory
-from naf_model.data.extra import check_extra
+from naf_model.data.extra import FREE_SET_HINT, check_extra, is_free_set
 from naf_model.errors import DataError
 from naf_model.networks.normalisation import SpectrogramStats
 from naf_model.training.batches import SplitArrays
@@ -102,8 +102,10 @@ def load_training_set(path: str | os.PathLike[str]) -> TrainingSet:
             "simulation": m.simulation,
         }
         meta.update({"n_fft": N_FFT, "hop": HOP, "n_freq": N_FREQ})  # DataSet rejects other STFT settings
+        free = is_free_set(ds)
     if len(train) == 0 or len(validation) == 0:
         raise DataError(
-            f"{path} needs training and validation pairs (has {len(train)} and {len(validation)}); remake it"
+            f"{path} needs training and validation pairs (has {len(train)} and {len(validation)}); "
+            + (FREE_SET_HINT if free else "remake it")
         )
     return TrainingSet(train, validation, stats, meta, path)
