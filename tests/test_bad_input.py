@@ -191,6 +191,8 @@ def _cases() -> list[tuple[str, list[str], str]]:
         add(f"make-shard-{v}", [*make, "--shard", v], "--shard")
     for v in ["0", "-1", "abc"]:
         add(f"make-lpe-{v}", [*make, "--listeners-per-emitter", v], "--listeners-per-emitter")
+    for v in ["0", "-5", "abc", "1.5"]:
+        add(f"make-free-pairs-{v}", [*make, "--free-pairs", v], "--free-pairs")
     add("make-o-txt", ["data", "make", "--scene", TWO, "-o", "d.txt"], "unknown file type")
     add("make-o-folder", ["data", "make", "--scene", TWO, "-o", "folder"], "is a folder")
     add("make-o-under-file", ["data", "make", "--scene", TWO, "-o", "not_a_folder/d.h5"], "not a folder")
@@ -239,6 +241,8 @@ def _cases() -> list[tuple[str, list[str], str]]:
     add("train-lr-resume", [*train, "--resume", "--lr", "1e-4"], "--lr")
     for name in ["truncated.h5", "bad_shape.h5", "bad_pairs.h5", "nan_stats.h5", "missing.h5", "notes.txt"]:
         add(f"train-data-{name}", [*train, "--data", name])
+    for name in ["truncated.h5", "bad_shape.h5", "missing.h5", "notes.txt"]:
+        add(f"train-extra-{name}", [*train, "--extra", name])
 
     # ensemble
     shipped = str(BUNDLED_CHECKPOINT)
@@ -266,6 +270,8 @@ def _cases() -> list[tuple[str, list[str], str]]:
     if NO_CUDA:
         add("eval-device-cuda", [*ev, "--device", "cuda"], "CUDA")
     add("eval-out-dir-file", ["eval", "--scene", TWO, "--out-dir", "notes.txt"], "is a file")
+    for name in ["missing.h5", "notes.txt", "folder"]:
+        add(f"eval-extra-{name}", [*ev, "--extra", name])
     add("eval-checkpoint-nan", [*ev, "--checkpoint", "nan.pt", "--data", "bad_shape.h5"])
     add("eval-data-bad", [*ev, "--data", "bad_pairs.h5", "--checkpoint", "nan.pt"])
     add("eval-scene-binary", ["eval", "--scene", "binary.json", "--out-dir", "results"])
