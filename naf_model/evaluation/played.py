@@ -65,7 +65,7 @@ def played_sections(
         fld = NeuralAcousticField.load(checkpoint, device=device, scene=scene)
     floor_irs = floor.floor_irs(ds, scene, floor_pairs) if config.listening and len(floor_pairs) else None
     sections: list[Section] = []
-    train, train_points = pool, baselines.pair_points(*pool.positions())
+    train_points = baselines.pair_points(*pool.positions())
     headings = ds.orientations.astype(np.float64)
     if config.listening:
         pairs = ds.pairs[test]
@@ -75,7 +75,7 @@ def played_sections(
         if floor_irs is not None and len(floor_pairs):
             second = (np.searchsorted(test, floor_pairs), np.asarray(floor_irs, np.float32))
         t0 = time.perf_counter()
-        rows = _listening_rows(config, scene, ds, train, train_points, e, li, headings, gt, second, fld)
+        rows = _listening_rows(config, scene, ds, pool, train_points, e, li, headings, gt, second, fld)
         sections.append(_listening_section(
             f"Listening metrics on {len(test)} held-out pairs (on the grid)", rows, time.perf_counter() - t0,
             config.phase,
@@ -84,11 +84,11 @@ def played_sections(
         t0 = time.perf_counter()
         og = offgrid.offgrid_set(ds, scene, config.offgrid, config.seed, config.progress)
         sim_s = time.perf_counter() - t0
-        sections.append(_offgrid_paper_section(ds, og, train, train_points, headings, fld, sim_s))
+        sections.append(_offgrid_paper_section(ds, og, pool, train_points, headings, fld, sim_s))
         if config.listening:
             t0 = time.perf_counter()
             rows = _listening_rows(
-                config, scene, ds, train, train_points, og.emitters, og.listeners, headings,
+                config, scene, ds, pool, train_points, og.emitters, og.listeners, headings,
                 og.irs, (np.arange(len(og)), og.floor_irs), fld,
             )
             sections.append(_listening_section(
@@ -103,7 +103,7 @@ def _items(e: np.ndarray, li: np.ndarray, headings: np.ndarray) -> tuple[np.ndar
     return np.repeat(e, o, 0), np.repeat(li, o, 0), np.tile(headings, len(e))
 
 
-def _interpolations(ds, train: TrainingPairs, train_points, e, li) -> dict[str, np.ndarray]:
+def _interpolations(pool: TrainingPairs, train_points, e, li) -> dict[str, np.ndarray]:
     """Nearest and linear interpolation of raw training IRs at pairs (Q, 2): (Q, 4, 2, N) float32 each."""
     query = baselines.pair_points(e, li)
     weights = {
@@ -111,11 +111,11 @@ def _interpolations(ds, train: TrainingPairs, train_points, e, li) -> dict[str, 
         "Linear interpolation, raw IRs": baselines.linear_weights(train_points, query),
     }
     used = np.union1d(*(w.used() for w in weights.values()))
-    raw = train.read_ir(used)
+    raw = pool.read_ir(used)
     return {name: baselines.blend(raw, w, used) for name, w in weights.items()}
 
 
-def _listening_rows(config, scene, ds, train, train_points, e, li, headings, gt, second, fld):
+def _listening_rows(config, scene, ds, pool, train_points, e, li, headings, gt, second, fld):
     """(name, ListeningErrors) per row; gt (Q, O, 2, N) simulated IRs of the pairs (Q, 2)."""
     from naf_model.field.listening import line_of_sight, synthesize
 
@@ -148,7 +148,7 @@ def _listening_rows(config, scene, ds, train, train_points, e, li, headings, gt,
         score(lambda sl: synthesize(config.phase, log_magnitude(flat_gt[sl], ds.meta.n_frames), ie[sl], il[sl],
                                     ih[sl], n, head_radius, scene.free_space, log_mean=False)),
     ))
-    for name, irs in _interpolations(ds, train, train_points, e, li).items():
+    for name, irs in _interpolations(pool, train_points, e, li).items():
         flat = irs.reshape(flat_gt.shape)
         rows.append((name, score(lambda sl, flat=flat: flat[sl])))
     if second is not None:
@@ -182,7 +182,7 @@ def _listening_section(title: str, rows, seconds: float, phase: str) -> Section:
     return Section(title, text, {"phase": phase, "rows": summaries})
 
 
-def _offgrid_paper_section(ds, og, train, train_points, headings, fld, sim_s) -> Section:
+def _offgrid_paper_section(ds, og, pool, train_points, headings, fld, sim_s) -> Section:
     """The paper's metrics (shared random phase) on the off-grid pairs."""
     n, t = ds.meta.ir_length, ds.meta.n_frames
     gt = log_magnitude(og.irs.reshape((-1,) + og.irs.shape[2:]), t)
@@ -194,7 +194,7 @@ def _offgrid_paper_section(ds, og, train, train_points, headings, fld, sim_s) ->
             fld.query_batch(ie[s : s + CHUNK_ITEMS], il[s : s + CHUNK_ITEMS], ih[s : s + CHUNK_ITEMS])
             for s in range(0, len(ie), CHUNK_ITEMS)
         ])
-    for name, irs in _interpolations(ds, train, train_points, og.emitters, og.listeners).items():
+    for name, irs in _interpolations(pool, train_points, og.emitters, og.listeners).items():
         preds[name] = log_magnitude(irs.reshape((-1,) + irs.shape[2:]), t)
     preds["Second simulation, other seed"] = log_magnitude(og.floor_irs.reshape((-1,) + og.irs.shape[2:]), t)
     summaries = {
