@@ -1,5 +1,5 @@
-"""Shared test set-up: Qt runs offscreen, torch uses one thread, hypothesis stays out of the work tree,
-and app tests fail on leaked threads.
+"""Shared test set-up: Qt runs offscreen, torch uses one thread (reset after every test), hypothesis stays out
+of the work tree, and app tests fail on leaked threads.
 
 The leak check applies to `tests/test_app_*.py`: after each test every QThread must have stopped, every
 QProcess must have exited and no new Python thread may remain (tqdm's shared monitor thread excepted).
@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -80,6 +81,15 @@ def _new_python_threads(before: set[int]) -> list[str]:
         t.name for t in threading.enumerate()
         if t.ident not in before and t.is_alive() and type(t).__name__ not in _ALLOWED_THREAD_CLASSES
     ]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Every test starts with one torch thread: a command run in-process (`naf train` sets the thread count
+    from the idle cores) must not change what later tests compute, e.g. an exact resume against a 1-thread run."""
+    yield
+    if "torch" in sys.modules and sys.modules["torch"].get_num_threads() != 1:
+        sys.modules["torch"].set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
