@@ -16,7 +16,7 @@ from naf_model.cli import main
 from naf_model.data import DataConfig, DataSet, make_dataset, plan_dataset
 from naf_model.data.extra import TrainingPairs
 from naf_model.data.plan import FREE_LISTENERS_PER_EMITTER, MIN_PAIR_DISTANCE_M, SPLIT_TRAIN
-from naf_model.errors import DataError
+from naf_model.errors import CheckpointError, DataError
 from naf_model.evaluation.runner import EvalConfig, _free_pairs_command, evaluate, extra_data_for
 from naf_model.scene import save_scene
 from naf_model.scene.examples import two_room_scene
@@ -66,7 +66,7 @@ def test_free_positions_reach_where_the_grid_does_not(scene):
 
     spacing = TINY_DATA.listener_spacing
     assert (grid_distance(plan.listeners, spacing) > spacing / np.sqrt(2)).mean() > 0.05
-    assert np.median(grid_distance(plan.emitters, TINY_DATA.emitter_spacing)) > 0.1
+    assert np.median(grid_distance(plan.emitters, TINY_DATA.emitter_spacing)) > 0.1  # metres
 
 
 def test_grid_plans_keep_their_keys_and_free_plans_their_own_seeds(scene):
@@ -106,6 +106,11 @@ def test_training_with_extra_pairs_records_them(scene, data, free_data, tmp_path
     ckpt = load_checkpoint(result.best)
     assert ckpt.metrics["extra_data"] == [free_data.name]
     assert ckpt.metrics["train_pairs"] == len(load_training_set(data).train) + 10
+    again = RunOptions(data, tmp_path, steps=6, progress=False, resume=True)  # without the extra pairs
+    with pytest.raises(CheckpointError, match="same --extra"):
+        train_field(config, again, scene)
+    result = train_field(config, dataclasses.replace(again, extra=(free_data,)), scene)
+    assert result.step == 6
 
 
 def test_cli_writes_free_pairs_next_to_the_data_set(scene, tmp_path, monkeypatch, capsys):

@@ -242,6 +242,13 @@ def _train(
             raise CheckpointError(
                 f"{ckpt_path} was trained with preset {resumed.preset!r}, not {config.name!r}"
             )
+        saw = resumed.metrics.get("extra_data", [])
+        if saw != [Path(p).name for p in options.extra]:
+            given = ", ".join(Path(p).name for p in options.extra) or "none"
+            raise CheckpointError(
+                f"{ckpt_path} was trained with extra pairs {', '.join(saw) or 'none'}, this run has {given}; "
+                "resume with the same --extra files"
+            )
         config, shape = resumed.config, resumed.shape
     else:
         shape = _field_shape(data, scene)

@@ -77,6 +77,9 @@ def add_extra_pairs(data: TrainingSet, paths: Sequence[str | os.PathLike[str]]) 
     for path in paths:
         with DataSet(path) as ds:
             check_extra(data.meta, data.path, ds)
+            spec = ds.spec  # the split, then its copy into the joined training tensor
+            check_memory(2 * spec.size * spec.dtype.itemsize, f"adding the {spec.shape[0]:,} pairs of {path}",
+                         "add fewer extra pairs or train on a larger machine")
             parts.append(_read_split(ds, "train"))
     train = SplitArrays(*(torch.cat([getattr(p, name) for p in parts]) for name in ("emitters", "listeners", "spec")))
     return dataclasses.replace(data, train=train)
