@@ -1,7 +1,7 @@
 """The readout worker: level, DRR, C50, EDT and T60 of the played IR (and the simulation's) off the UI thread.
 
 One QThread with a one-slot mailbox: while a drag outruns it, only the newest IR is measured
-(`naf_model.evaluation.readout.ir_readout`, which runs the evaluation's own metric functions), and at most
+(`naf_model.acoustics.readout.ir_readout`, which runs the evaluation's own metric functions), and at most
 one every MIN_INTERVAL_S: a reader cannot follow faster, and the T60 fit is Python code that holds the GIL,
 which the UI thread and the audio callback need while a drag is running.
 """
@@ -42,7 +42,7 @@ class ReadoutWorker(StoppableThread):
             self._cond.notify()
 
     def run(self) -> None:
-        from naf_model.evaluation.readout import ir_readout
+        from naf_model.acoustics.readout import ir_readout
 
         while True:
             with self._cond:

@@ -4,7 +4,7 @@ For three listener spots around one emitter (two in its room, one behind walls) 
 `docs/listening/<spot>_sim.wav` and `<spot>_naf.wav` (16-bit, 22,050 Hz, one gain for the pair, set by the
 simulator's IR so that a level difference stays audible), `envelopes.png` (50 ms energy envelopes of both
 IRs, per ear) and `numbers.md` (level, late energy, C50, ITD, ILD per octave band of the played IR against
-the simulated one, `naf_model.evaluation.listening`).
+the simulated one, `naf_model.evaluation.listening`, measured with `naf_model.acoustics`).
 
     .venv/bin/python scripts/make_listening_examples.py --scene apartment_1
 """
@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     from scipy.signal import fftconvolve
 
+    from naf_model.acoustics import energy, interaural
     from naf_model.audio import DEFAULT_MUSIC
     from naf_model.audio.files import load_audio, write_audio
     from naf_model.conventions import SAMPLE_RATE
@@ -84,18 +85,18 @@ def main(argv: list[str] | None = None) -> int:
         gain = 0.5 / np.abs(wet["sim"]).max()
         for src, x in wet.items():
             write_audio(out / f"{name}_{src}.wav", (gain * x).astype(np.float32), SAMPLE_RATE, bits=16)
-        t = (np.arange(listening.window_energies(sim[k]).shape[-1]) + 0.5) * listening.WINDOW_S
-        ref = 10 * np.log10(listening.window_energies(sim[k]).max())
+        t = (np.arange(energy.window_energies(sim[k]).shape[-1]) + 0.5) * energy.WINDOW_S
+        ref = 10 * np.log10(energy.window_energies(sim[k]).max())
         for src, ir, style in (("simulator", sim[k], "-"), ("field (played)", naf[k], "--")):
-            env = 10 * np.log10(np.maximum(listening.window_energies(ir), 1e-30)) - ref
+            env = 10 * np.log10(np.maximum(energy.window_energies(ir), 1e-30)) - ref
             for e, colour in ((0, "tab:blue"), (1, "tab:red")):
                 axes[k].plot(1e3 * t, env[e], style, color=colour, label=f"{src}, {'left' if e == 0 else 'right'}")
         axes[k].set_title(f"{name} ({'line of sight' if los[k] else 'occluded'})")
         axes[k].set_xlabel("time (ms), 50 ms windows")
         axes[k].set_ylim(-60, 3)
         axes[k].grid(alpha=0.3)
-        itd_sim, itd_naf = (1e6 * listening.interaural_delay(x[k : k + 1])[0] for x in (sim, naf))
-        ild_sim, ild_naf = (listening.band_ild(x[k : k + 1])[0] for x in (sim, naf))
+        itd_sim, itd_naf = (1e6 * interaural.interaural_delay(x[k : k + 1])[0] for x in (sim, naf))
+        ild_sim, ild_naf = (interaural.band_ild(x[k : k + 1])[0] for x in (sim, naf))
         rows.append(
             f"| {name} | {'yes' if los[k] else 'no'} | {errs.level[k]:+.1f} | {errs.late[k]:+.1f} | "
             f"{errs.envelope[k]:.1f} | {errs.c50[k]:.1f} | {itd_sim:.0f} / {itd_naf:.0f} | "
@@ -106,14 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "envelopes.png", dpi=90)
-    bands = " | ".join(f"ILD {f} Hz sim / naf (dB)" for f in listening.ILD_BANDS_HZ)
+    bands = " | ".join(f"ILD {f} Hz sim / naf (dB)" for f in interaural.ILD_BANDS_HZ)
     text = (
         f"# Listening examples: {scene.name}, emitter at ({emitter[0]:.1f}, {emitter[1]:.1f}) m, listener facing "
         f"+x\n\n`python scripts/make_listening_examples.py --scene {scene.name}`; field `{field.path.name}`, "
         f"spots {', '.join(f'{n} ({x:.1f}, {y:.1f})' for n, (x, y) in zip(names, spots, strict=True))}; played with "
         "the default phase method. Each pair `<spot>_sim.wav` / `<spot>_naf.wav` shares one gain.\n\n"
         f"| spot | line of sight | level (dB) | late (dB) | envelope (dB) | C50 err (dB) | ITD sim / naf (µs) | "
-        f"{bands} |\n|---|---|" + "---:|" * (5 + len(listening.ILD_BANDS_HZ)) + "\n" + "\n".join(rows) + "\n"
+        f"{bands} |\n|---|---|" + "---:|" * (5 + len(interaural.ILD_BANDS_HZ)) + "\n" + "\n".join(rows) + "\n"
     )
     (out / "numbers.md").write_text(text, encoding="utf-8")
     print(text)

@@ -264,8 +264,8 @@ def test_cli_finds_the_newest_training_run_and_says_when_there_is_none(
 def test_metric_map_of_a_trained_field_holds_the_readout_of_its_played_irs(trained):
     from functools import partial
 
+    from naf_model.acoustics.readout import ir_readout
     from naf_model.analysis import metric_map, plan_irs
-    from naf_model.evaluation.readout import ir_readout
 
     scene, field, _, emitter = trained
     plan = plan_irs(partial(field.impulse_responses, phase="listening"), scene, emitter, 90.0, 0.5, batch_size=6)

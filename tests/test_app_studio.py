@@ -22,11 +22,11 @@ from naf_app.audio_link import AudioLink
 from naf_app.ir_panel import peak_envelope
 from naf_app.state import FIELD, SIMULATION, level_matched
 from naf_app.window import MainWindow
+from naf_model.acoustics import decay
+from naf_model.acoustics.readout import ir_readout
 from naf_model.audio import MAIN, resample_ir
 from naf_model.audio.player import emitter_feed
 from naf_model.conventions import SAMPLE_RATE
-from naf_model.evaluation import metrics
-from naf_model.evaluation.readout import ir_readout
 
 WAIT_MS = 120_000
 
@@ -202,9 +202,9 @@ def test_readout_equals_the_metrics_of_the_played_ir(qtbot, window):
                     timeout=WAIT_MS)
     r = w.state.readout[FIELD]
     ir = answer.ir.astype(np.float64)
-    assert r.c50_db == pytest.approx(float(np.mean(metrics.c50(ir))))
-    assert r.edt_s == pytest.approx(float(np.nanmean(metrics.edt(ir))))
-    t60 = metrics.rt60(ir)
+    assert r.c50_db == pytest.approx(float(np.mean(decay.c50(ir))))
+    assert r.edt_s == pytest.approx(float(np.nanmean(decay.edt(ir))))
+    t60 = decay.rt60(ir)
     assert (np.isnan(r.t60_s) and np.isnan(t60).all()) or r.t60_s == pytest.approx(float(np.nanmean(t60)))
     assert r.level_db == pytest.approx(10 * np.log10(np.sum(ir**2)))
     assert r == ir_readout(answer.ir)
@@ -265,7 +265,7 @@ def choose(qtbot, box, data) -> None:
 
 def test_heatmap_shows_the_c50_of_the_played_irs_and_its_export_says_so(qtbot, window, tmp_path):
     from naf_app.state import PLAYED_PHASE
-    from naf_model.evaluation.readout import measure
+    from naf_model.acoustics.readout import measure
     from naf_model.field import NeuralAcousticField
 
     w = window
@@ -284,7 +284,7 @@ def test_heatmap_shows_the_c50_of_the_played_irs_and_its_export_says_so(qtbot, w
     listeners = np.c_[mm.xs[cols[pick]], mm.ys[rows[pick]]]
     irs = field.impulse_responses(np.broadcast_to(mm.emitter_xy, (3, 2)), listeners, np.full(3, mm.heading_deg),
                                   phase=PLAYED_PHASE).astype(np.float64)
-    expected = [float(np.mean(metrics.c50(ir))) for ir in irs]  # the evaluation's C50, per ear, mean
+    expected = [float(np.mean(decay.c50(ir))) for ir in irs]  # the evaluation's C50, per ear, mean
     np.testing.assert_allclose(mm.values[rows[pick], cols[pick]], expected, atol=1e-3)
     choose(qtbot, controls.band_box, 1000)
     qtbot.waitUntil(lambda: state.heatmap.band_hz == 1000, timeout=WAIT_MS)

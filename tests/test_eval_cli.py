@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import os
+import shutil
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 from model_helpers import tiny_data
 
 from naf_model.cli import main
-from naf_model.data import make_dataset
-from naf_model.evaluation import codecs, floor
+from naf_model.data import floor, make_dataset
+from naf_model.evaluation import codecs
 from naf_model.networks.presets import GridConfig, preset
 from naf_model.scene import save_scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
@@ -158,3 +162,51 @@ def test_validation_split_scores_only_validation_pairs_and_stays_out_of_results(
     config = EvalConfig(str(trained["scene"]), data=trained["data"], checkpoint=trained["checkpoint"],
                         max_pairs=4, floor_pairs=0, use_codecs=False, out_dir=None, progress=False)  # fmt: skip
     assert evaluate(config).settings["split"] == "test"
+
+
+def _cache_fault(part: str, at: int, error: BaseException):
+    """h5py `create_dataset` that raises `error` from call `at` on, counting only files whose name holds `part`."""
+    create, calls = h5py.Group.create_dataset, [0]
+
+    def create_dataset(group, name, *args, **kwargs):
+        if part in Path(group.file.filename).name:
+            calls[0] += 1
+            if calls[0] >= at:
+                raise error
+        return create(group, name, *args, **kwargs)
+
+    return create_dataset
+
+
+@pytest.mark.parametrize("cache", ["offgrid", "floor"])
+@pytest.mark.parametrize("error", ["full disk", "interrupt"])
+def test_a_fault_in_a_cache_write_leaves_no_temporary_and_one_line(cache, error, trained, tmp_path, monkeypatch,
+                                                                    capsys) -> None:
+    """An interrupt or a full disk while the off-grid set or the floor is cached beside the data set: one line,
+    the cache written before it intact, no temporary file; the same command then goes on from there."""
+    data = shutil.copy(trained["data"], tmp_path / "two_room.h5")
+    argv = ["eval", "--scene", str(trained["scene"]), "--data", str(data), "--checkpoint", str(trained["checkpoint"]),
+            "--max-pairs", "8", "--floor-pairs", "8", "--floor-repeats", "1", "--no-codecs", "--offgrid", "8",
+            "--out-dir", str(tmp_path / "out")]  # fmt: skip
+    name = "two_room.offgrid-8-s0.h5" if cache == "offgrid" else "two_room.floor.h5"
+    per_write = 5 if cache == "offgrid" else 2  # datasets in one write of that cache
+    raised = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) if error == "full disk" else KeyboardInterrupt()
+    monkeypatch.setattr(h5py.Group, "create_dataset", _cache_fault(name, per_write + 1, raised))
+    code = main(argv)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("naf:")]
+    assert "Traceback" not in err and len(lines) == 1, err
+    if error == "full disk":
+        assert code == 2 and "no space left on device" in lines[0] and name in lines[0], err
+    else:
+        assert code == 130 and lines[0] == "naf: interrupted", err
+    assert not [p.name for p in tmp_path.rglob("*") if p.name.startswith(".")]  # no temporary file anywhere
+    assert (tmp_path / name).is_file()  # the first emitter group's write stands
+    assert not (tmp_path / "out").exists()
+    with h5py.File(tmp_path / name, "r") as f:
+        done = f["done"][()].sum() if cache == "offgrid" else len(f["repeat_0"]["pairs"])
+    assert 0 < done < 8
+    monkeypatch.undo()
+    assert main(argv) == 0, capsys.readouterr().err
+    with h5py.File(tmp_path / name, "r") as f:
+        assert (f["done"][()].sum() if cache == "offgrid" else len(f["repeat_0"]["pairs"])) == 8

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from model_helpers import tiny_dataset
 
+from naf_model.acoustics import energy, interaural
 from naf_model.conventions import SAMPLE_RATE, SPEED_OF_SOUND
-from naf_model.data import DataSet
-from naf_model.evaluation import listening, offgrid
+from naf_model.data import DataSet, offgrid
+from naf_model.evaluation import listening
 from naf_model.field.listening import (
     DIFFUSE_LOG_CORRECTION,
     line_of_sight,
@@ -91,7 +92,7 @@ def test_itd_sign_and_size_for_a_source_at_90_degrees():
     at = np.round(delays[0] * SAMPLE_RATE).astype(int)
     pulses[0, 0, at[0]], pulses[0, 1, at[1]] = 1.0, 0.4
     x = synthesize("listening", log_magnitude(pulses, T), e, li, h, N, 0.0875, None)
-    itd = listening.interaural_delay(x)[0]
+    itd = interaural.interaural_delay(x)[0]
     woodworth = 0.0875 * (np.pi / 2 + 1) / SPEED_OF_SOUND
     assert itd > 0 and itd == pytest.approx(woodworth, abs=30e-6)
     assert np.argmax(np.abs(x[0, 0])) == pytest.approx(delays[0, 0] * SAMPLE_RATE, abs=1)
@@ -100,7 +101,7 @@ def test_itd_sign_and_size_for_a_source_at_90_degrees():
 def test_the_direct_arrivals_itd_is_woodworths_and_turns_with_the_head():
     # source 2 m to the left of a listener facing +x; the same source ahead of a listener facing +y
     e, li = np.array([[0.0, 2.0], [0.0, 2.0], [0.0, -2.0]]), np.zeros((3, 2))
-    itd = listening.direct_sound_itd(e, li, np.array([0.0, 90.0, 0.0]), 0.0875)
+    itd = interaural.direct_sound_itd(e, li, np.array([0.0, 90.0, 0.0]), 0.0875)
     woodworth = 0.0875 * (np.pi / 2 + 1) / SPEED_OF_SOUND
     assert itd[0] == pytest.approx(woodworth, abs=1 / SAMPLE_RATE)  # the shadowed ear's filter: + ~30 us
     assert itd[1] == pytest.approx(0.0, abs=2e-6)
@@ -136,11 +137,11 @@ def test_listening_metrics_on_known_signals():
     lagged = x.copy()
     lagged[:, 1] = 0.5 * np.roll(x[:, 0], 10, axis=-1)
     lagged[:, 1, :10] = 0
-    np.testing.assert_allclose(listening.interaural_delay(lagged), 10 / SAMPLE_RATE, atol=2e-6)
-    np.testing.assert_allclose(listening.band_ild(lagged), six, atol=0.1)
+    np.testing.assert_allclose(interaural.interaural_delay(lagged), 10 / SAMPLE_RATE, atol=2e-6)
+    np.testing.assert_allclose(interaural.band_ild(lagged), six, atol=0.1)
     errs = listening.listening_errors(lagged, x, np.array([True, False, True]))
     assert np.isnan(errs.itd[1]) and errs.summary()["n_los_items"] == 2
-    assert len(listening.window_energies(x)[0, 0]) == N // round(0.05 * SAMPLE_RATE)
+    assert len(energy.window_energies(x)[0, 0]) == N // round(0.05 * SAMPLE_RATE)
 
 
 def test_offgrid_pairs_are_off_both_grids_and_free():

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from naf_model.acoustics import bands, decay, energy
+from naf_model.acoustics.readout import ir_readout, measure
 from naf_model.analysis import BANDS_HZ, map_file_name, metric_map, plan_irs, save_metric_png
 from naf_model.analysis.metric_map import NEAR_SOURCE_M
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.errors import PositionError
-from naf_model.evaluation import listening, metrics
-from naf_model.evaluation.readout import ir_readout, measure
 from naf_model.scene.examples import two_room_scene
 
 N = 8_000
@@ -77,8 +77,8 @@ def test_broadband_maps_equal_the_readout_and_the_evaluation_metrics(plan):
     for k in (far[0], far[len(far) // 2], far[-1]):
         ir = p.irs[k].astype(np.float64)
         r = ir_readout(p.irs[k])
-        assert c50[k] == pytest.approx(float(np.mean(metrics.c50(ir))), abs=1e-4) == pytest.approx(r.c50_db, abs=1e-4)
-        assert drr[k] == pytest.approx(float(listening.drr(ir[None])[0]), abs=1e-4)
+        assert c50[k] == pytest.approx(float(np.mean(decay.c50(ir))), abs=1e-4) == pytest.approx(r.c50_db, abs=1e-4)
+        assert drr[k] == pytest.approx(float(energy.drr(ir[None])[0]), abs=1e-4)
         assert t60[k] == pytest.approx(r.t60_s, rel=1e-5)
 
 
@@ -89,7 +89,7 @@ def test_t60_map_reads_back_the_decay_and_bands_filter(plan):
     far = np.isfinite(t60)
     assert far.sum() >= len(t60) - 2
     np.testing.assert_allclose(t60[far], true[far], rtol=0.15)
-    band = listening.octave_band(p.irs[:1].astype(np.float64), 1000)
+    band = bands.octave_band(p.irs[:1].astype(np.float64), 1000)
     spectrum = np.abs(np.fft.rfft(band, axis=-1))
     freqs = np.fft.rfftfreq(N, 1 / SAMPLE_RATE)
     assert spectrum[..., (freqs < 700) | (freqs > 1415)].max() < 1e-9, "nothing outside the 1 kHz octave"

@@ -4,7 +4,7 @@ free cell, broadband or in one octave band (125 Hz-8 kHz).
 Two steps, so that switching the metric or the band never asks the field again: `plan_irs` gets the played
 IR at every free cell (a few batched calls of an IR function, e.g. the field's `impulse_responses` with the
 phase the app plays), `metric_map` measures them with the readout's own functions
-(`naf_model.evaluation.readout.measure`: the numbers a cell shows are the numbers the readout shows there).
+(`naf_model.acoustics.readout.measure`: the numbers a cell shows are the numbers the readout shows there).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from naf_model.acoustics.readout import measure
 from naf_model.analysis.loudness import PlanGrid, Progress, over_free_cells
 from naf_model.conventions import LOUDNESS_FLOOR_DB, SAMPLE_RATE
-from naf_model.evaluation.readout import measure
 from naf_model.scene.materials import OCTAVE_BANDS_HZ
 
 IRFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]

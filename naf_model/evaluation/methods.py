@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from naf_model.data import DataSet
+from naf_model.data import DataSet, floor
 from naf_model.data.extra import TrainingPairs
 from naf_model.errors import DataError
-from naf_model.evaluation import baselines, codecs, floor, metrics, rows
+from naf_model.evaluation import baselines, codecs, metrics, rows
 from naf_model.evaluation.report import ResultRow
 from naf_model.paths import project_path
 from naf_model.spectrogram import log_magnitude

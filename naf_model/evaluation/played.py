@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from naf_model.data import DataSet
+from naf_model.acoustics import interaural
+from naf_model.data import DataSet, floor, offgrid
 from naf_model.data.extra import TrainingPairs
-from naf_model.evaluation import baselines, floor, listening, metrics, offgrid
+from naf_model.evaluation import baselines, listening, metrics
 from naf_model.evaluation.report import METRIC_COLUMNS
 from naf_model.paths import project_path
 from naf_model.spectrogram import log_magnitude
@@ -128,7 +129,7 @@ def _listening_rows(config, scene, ds, pool, train_points, e, li, headings, gt, 
     direct_itd = None  # a SOFA head's direct-sound ITD is not the spherical head's: no such reference then
     if not ds.meta.simulation.get("hrtf"):
         direct_itd = np.full(len(ie), np.nan)
-        direct_itd[los] = listening.direct_sound_itd(ie[los], il[los], ih[los], head_radius)
+        direct_itd[los] = interaural.direct_sound_itd(ie[los], il[los], ih[los], head_radius)
 
     def score(play, items=None) -> listening.ListeningErrors:
         parts = []

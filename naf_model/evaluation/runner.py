@@ -21,17 +21,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 
-from naf_model.conventions import SAMPLE_RATE
-from naf_model.data import DataSet
+from naf_model.acoustics import decay
+from naf_model.conventions import ONSET_BELOW_PEAK_DB, SAMPLE_RATE
+from naf_model.data import DataSet, floor
 from naf_model.data.extra import FREE_SET_HINT, TrainingPairs, is_free_set
 from naf_model.errors import CheckpointError, DataError
 from naf_model.evaluation import (
     DEFAULT_FLOOR_PAIRS,
     DEFAULT_MAX_PAIRS,
+    FLOOR_REPEATS,
     RESULTS_DIR,
     bootstrap,
     codecs,
-    floor,
     methods,
     metrics,
     played,
@@ -67,7 +68,7 @@ class EvalConfig:
     checkpoint: Path | None = None
     max_pairs: int = DEFAULT_MAX_PAIRS
     floor_pairs: int = DEFAULT_FLOOR_PAIRS
-    floor_repeats: int = floor.FLOOR_REPEATS
+    floor_repeats: int = FLOOR_REPEATS
     use_codecs: bool = True
     seed: int = 0
     resamples: int = bootstrap.RESAMPLES
@@ -253,9 +254,9 @@ def _evaluate(
         "sample_rate": SAMPLE_RATE,
         "phase_seed_naf_rows": config.seed,
         "phase_seed_paper_rows": metrics.PAPER_PHASE_SEED,
-        "t60_decay_db": metrics.T60_DECAY_DB,
-        "edt_range_db": metrics.EDT_RANGE_DB,
-        "c50_onset_below_peak_db": metrics.ONSET_BELOW_PEAK_DB,
+        "t60_decay_db": decay.T60_DECAY_DB,
+        "edt_range_db": decay.EDT_RANGE_DB,
+        "c50_onset_below_peak_db": ONSET_BELOW_PEAK_DB,
         "pyroomacoustics": pyroomacoustics.__version__,
         "bootstrap_resamples": config.resamples,
         "bootstrap_seed": bootstrap.SEED,

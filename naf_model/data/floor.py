@@ -2,8 +2,9 @@
 
 No method can be expected to beat the simulator's own run-to-run noise, so the table shows it. A subset
 of the evaluated test pairs is simulated again, emitter by emitter (one simulation serves all of an
-emitter's listeners), `FLOOR_REPEATS` times, each repeat with seeds derived from the data set seed on its
-own stream that the data set never uses; the table shows the mean over repeats and their spread.
+emitter's listeners), once per repeat (`naf eval --floor-repeats`), each repeat with seeds derived from
+the data set seed on its own stream that the data set never uses; the table shows the mean over repeats
+and their spread.
 The IRs are cached next to the data set (`<data>.floor.h5`, one group per repeat), keyed by the data
 set's plan, so the cost is paid once and later runs only simulate what the cache lacks.
 """
@@ -18,16 +19,14 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from naf_model import evaluation
 from naf_model.atomic import atomic_path
-from naf_model.data import DataSet
 from naf_model.data.plan import derived_seed
+from naf_model.data.reader import DataSet
 from naf_model.errors import DataError
+from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
 
 FLOOR_SEED_STREAM = 101
 """derived_seed stream of repeat 0; repeat r uses stream 101 + r. The data set uses streams 0-3."""
-FLOOR_REPEATS = evaluation.FLOOR_REPEATS
-"""Repeat simulations (ray-tracer seeds) the floor row is the mean of."""
 CACHE_FORMAT = 2
 """2: one group `repeat_<r>` per repeat; a format 1 cache is read as repeat 0 (same seeds)."""
 
@@ -76,8 +75,6 @@ def floor_irs(
     `scene` must be the data set's scene (hash checked); `progress(n)` is called with each emitter's
     number of newly simulated pairs.
     """
-    from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
-
     meta = dataset.meta
     if scene.geometry_hash() != meta.scene_hash:
         raise DataError(

@@ -7,8 +7,8 @@ simulated afresh with the data set's own simulator settings, twice (the second r
 the simulator's floor). Pairs come in groups of PAIRS_PER_EMITTER listeners per emitter because one
 pyroomacoustics run serves all listeners of an emitter. The IRs are cached next to the data set
 (`data/<scene>.offgrid-<N>-s<seed>.h5`), tagged with the data set's plan key: a cache made for another
-plan is rebuilt, never used. Writes are atomic (temp file, rename), after each emitter group, so an
-interrupted run keeps its work.
+plan is rebuilt, never used. Writes go through `naf_model.atomic` after each emitter group, so an
+interrupted run keeps its work and leaves no temporary file.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from naf_model.data import DataSet
+from naf_model.atomic import atomic_path
 from naf_model.data.plan import derived_seed
+from naf_model.data.reader import DataSet
 from naf_model.errors import DataError
+from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
 
 MIN_GRID_DISTANCE_M = 0.3
 """Every off-grid position is at least this far from every grid position of both roles."""
@@ -125,8 +127,6 @@ def offgrid_set(
     `scene` must be the data set's scene (hash checked); `min_grid_distance` metres (fine test grids need
     less than the default).
     """
-    from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
-
     meta = dataset.meta
     if scene.geometry_hash() != meta.scene_hash:
         raise DataError(
@@ -183,18 +183,13 @@ def _read_cache(path: Path, plan_key: str, emitters, listeners, shape):
 
 
 def _write_cache(path, plan_key, seed, emitters, listeners, irs, floor_irs, done) -> None:
-    """The whole set, atomically (temp file in the same folder, then rename)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format_version"] = CACHE_FORMAT
-            f.attrs["plan_key"] = plan_key
-            f.attrs["seed"] = seed
-            f.create_dataset("emitters", data=emitters)
-            f.create_dataset("listeners", data=listeners)
-            f.create_dataset("done", data=done)
-            for name, data in (("ir", irs), ("floor_ir", floor_irs)):
-                f.create_dataset(name, data=data.astype(np.float16), compression="lzf", chunks=True)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """The whole set through `naf_model.atomic`: an interrupt or a full disk leaves the last whole cache."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format_version"] = CACHE_FORMAT
+        f.attrs["plan_key"] = plan_key
+        f.attrs["seed"] = seed
+        f.create_dataset("emitters", data=emitters)
+        f.create_dataset("listeners", data=listeners)
+        f.create_dataset("done", data=done)
+        for name, data in (("ir", irs), ("floor_ir", floor_irs)):
+            f.create_dataset(name, data=data.astype(np.float16), compression="lzf", chunks=True)
