@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from naf_model.errors import CheckpointError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = REPO_ROOT / "assets"
 SCENES_DIR = ASSETS_DIR / "scenes"
@@ -45,8 +47,6 @@ def bundled_checkpoint(scene_name: str) -> Path:
 def default_checkpoint(scene_name: str) -> Path:
     """The bundled checkpoint of a scene, else the newest `best.pt` of its training runs (under runs/<scene>/);
     CheckpointError if there is neither. The CLI and the app both pick a field by this one rule."""
-    from naf_model.errors import CheckpointError
-
     bundled = bundled_checkpoint(scene_name)
     if bundled.is_file():
         return bundled

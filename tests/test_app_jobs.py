@@ -27,9 +27,8 @@ EXPECTED = {
 
 def test_every_job_script_is_listed_with_its_options():
     specs = {s.script.name: s for s in discover_jobs(SCRIPTS_DIR)}
-    present = {name for name in EXPECTED if (SCRIPTS_DIR / name).exists()}
-    assert present <= specs.keys()
-    for name in present:
+    assert sorted(specs) == sorted(EXPECTED)  # a deleted or new job script fails here, not silently
+    for name in EXPECTED:
         spec = specs[name]
         assert spec.title == EXPECTED[name]
         assert spec.options and spec.options[0].flag == "--scene"
@@ -40,8 +39,7 @@ def test_every_job_script_is_listed_with_its_options():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_form_values_round_trip_through_the_script_parser(name):
     path = SCRIPTS_DIR / name
-    if not path.exists():
-        pytest.skip(f"{name} not written yet")
+    assert path.is_file(), f"job script {name} is missing from {SCRIPTS_DIR}"
     spec = read_job(path)
     import ast
 

@@ -246,5 +246,6 @@ def test_the_dsp_package_imports_no_model_simulator_scene_or_plotting() -> None:
     loaded = set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                                 text=True).stdout.split())
     heavy = ("torch", "matplotlib", "pyroomacoustics", "naf_model.field", "naf_model.simulate",
-             "naf_model.scene", "naf_model.rendering", "naf_model.model", "PyQt6")
+             "naf_model.scene", "naf_model.rendering", "naf_model.networks", "naf_model.training",
+             "naf_model.checkpoint", "naf_model.data", "naf_model.evaluation", "naf_model.analysis", "PyQt6")
     assert not {m for m in loaded if m.split(".")[0] in heavy or m.startswith(heavy)}

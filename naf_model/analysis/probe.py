@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from naf_model.analysis.features import Progress, emitter_features
+from naf_model.networks import build_network
 
 RIDGE_ALPHAS = np.logspace(-3, 4, 15)
 """Ridge strengths tried by leave-one-out cross-validation on the training positions only."""
@@ -93,8 +94,6 @@ def ridge_probe(
 
 def untrained_copy(field: Any, seed: int = 0) -> Any:
     """The field's network freshly initialised (torch seed `seed`, global RNG untouched), same scene."""
-    from naf_model.networks import build_network
-
     with torch.random.fork_rng(devices=[]):  # building a network (here and in the field) draws from it
         torch.manual_seed(seed)
         model = build_network(field.checkpoint.config, field.checkpoint.shape)

@@ -20,8 +20,13 @@ import numpy as np
 import torch
 
 from naf_model.analysis.loudness import loudness_map, plan_grid
+from naf_model.checkpoint import load_checkpoint
+from naf_model.data import DataSet
 from naf_model.errors import CheckpointError, NafError
+from naf_model.evaluation import metrics
+from naf_model.field import NeuralAcousticField
 from naf_model.paths import CHECKPOINTS_DIR, default_checkpoint, default_dataset_path, runs_dir
+from naf_model.scene import load_scene
 
 MB = 1e6
 
@@ -218,9 +223,6 @@ def held_out_errors(fld: Any, data_path: Path, n_pairs: int, seed: int) -> dict[
     `naf eval`. Uses `naf_model.evaluation.metrics`, so the numbers mean what `naf eval` reports (random-phase
     T60, failures counted as 100 %).
     """
-    from naf_model.data import DataSet
-    from naf_model.evaluation import metrics
-
     with DataSet(data_path) as ds:
         if ds.meta.scene_name != fld.scene_name:
             raise NafError(f"{data_path} holds scene {ds.meta.scene_name!r}, the field {fld.scene_name!r}")
@@ -247,13 +249,8 @@ def bench_checkpoint(
     path: Path, config: BenchConfig, scene: Any | None = None, log: Callable[[str], None] = print
 ) -> list[BenchRow]:
     """Rows for one checkpoint, one per available device setup; `scene` defaults to the bundled one."""
-    from naf_model.checkpoint import load_checkpoint
-    from naf_model.field import NeuralAcousticField
-
     ckpt = load_checkpoint(path)
     if scene is None:
-        from naf_model.scene import load_scene
-
         scene = load_scene(ckpt.scene_name)
     size_mb = Path(path).stat().st_size / MB
     data_path = Path(config.data) if config.data is not None else default_dataset_path(scene.name)
