@@ -17,7 +17,7 @@ import soundfile as sf
 from naf_model.atomic import atomic_path
 from naf_model.audio.convolver import check_ir
 from naf_model.audio.resample import resample_ir
-from naf_model.conventions import SAMPLE_RATE
+from naf_model.conventions import HEAD_RADIUS_M, SAMPLE_RATE
 from naf_model.errors import AudioError
 
 EXPORT_RATES = (SAMPLE_RATE, 48_000)
@@ -40,7 +40,7 @@ def write_ir_wav(path: str | os.PathLike, ir: np.ndarray, rate: int = SAMPLE_RAT
 
 
 def write_ir_sofa(path: str | os.PathLike, ir: np.ndarray, emitter_xy, listener_xy, heading_deg: float,
-                  height_m: float, rate: int = SAMPLE_RATE, head_radius_m: float = 0.0875,
+                  height_m: float, rate: int = SAMPLE_RATE, head_radius_m: float = HEAD_RADIUS_M,
                   comment: str = "") -> Path:
     """Write a binaural IR (2, N) at 22,050 Hz as a SOFA GeneralFIR file at `rate`: Data.IR (1, 2, N'),
     ListenerPosition and SourcePosition in scene metres (x, y, `height_m`), ListenerView the heading

@@ -24,11 +24,10 @@ import shapely
 import torch
 
 from naf_model.checkpoint import Checkpoint, load_checkpoint
-from naf_model.conventions import ORIENTATIONS_DEG, PHASE_METHODS, WALL_CLEARANCE_M
+from naf_model.conventions import HEAD_RADIUS_M, ORIENTATIONS_DEG, PHASE_METHODS, WALL_CLEARANCE_M
 from naf_model.device import resolve_device
 from naf_model.errors import PositionError
 from naf_model.field.listening import synthesize
-from naf_model.field.phase import DEFAULT_HEAD_RADIUS_M
 from naf_model.networks.encoder import EndpointPart
 from naf_model.orientation import neighbouring_orientations
 
@@ -50,7 +49,7 @@ class NeuralAcousticField:
         self.scene_name, self.preset = checkpoint.scene_name, checkpoint.preset
         self.n_frames, self.ir_length = checkpoint.shape.n_frames, checkpoint.ir_length
         self.metrics = dict(checkpoint.metrics)
-        self.head_radius = float(checkpoint.simulation.get("head_radius", DEFAULT_HEAD_RADIUS_M))
+        self.head_radius = float(checkpoint.simulation.get("head_radius", HEAD_RADIUS_M))
         self.latency_ms = 0.0
         self._plan = checkpoint.plan_polygon()
         if self._plan is not None:

@@ -30,6 +30,7 @@ import numpy as np
 import shapely
 
 from naf_model.conventions import (
+    HEAD_RADIUS_M,
     HOP,
     LOG_EPS,
     N_FFT,
@@ -40,7 +41,6 @@ from naf_model.conventions import (
     SPEED_OF_SOUND,
 )
 from naf_model.field.phase import (
-    DEFAULT_HEAD_RADIUS_M,
     PRE_ONSET_S,
     ear_delays,
     geometric_phase_ir,
@@ -103,7 +103,7 @@ def listening_ir(
     listeners: np.ndarray,
     headings: np.ndarray,
     visible: np.ndarray,
-    head_radius: float = DEFAULT_HEAD_RADIUS_M,
+    head_radius: float = HEAD_RADIUS_M,
     log_mean: bool = True,
 ) -> np.ndarray:
     """Log-magnitudes (B, 2, N_FREQ, T) of pairs at emitters, listeners (B, 2) m, headings (B,) deg, line of

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from naf_model.conventions import HOP, LOG_EPS, N_FFT, N_FREQ, SAMPLE_RATE, SPEED_OF_SOUND
+from naf_model.conventions import HEAD_RADIUS_M, HOP, LOG_EPS, N_FFT, N_FREQ, SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.spectrogram import random_phase, window
 
-DEFAULT_HEAD_RADIUS_M = 0.0875
 PRE_ONSET_S = 0.001
 """The causal gate opens this long before the predicted direct sound (STFT smearing of the onset)."""
 _OVERLAP = N_FFT // HOP
@@ -77,7 +76,7 @@ def ear_delays(
     emitters: np.ndarray,
     listeners: np.ndarray,
     headings_deg: np.ndarray,
-    head_radius: float = DEFAULT_HEAD_RADIUS_M,
+    head_radius: float = HEAD_RADIUS_M,
 ) -> np.ndarray:
     """Direct-sound arrival at (left, right) ear, (B, 2) seconds: distance / c from the head centre, with the
     Woodworth ITD (near ear earlier by r sin(theta) / c, far ear later by r theta / c, theta the lateral
