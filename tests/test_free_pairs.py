@@ -245,7 +245,8 @@ def test_the_free_planner_keeps_its_draws_and_asks_is_free_about_few_positions(p
     assert counting.asked < 8 * (len(plan.emitters) + len(plan.listeners))  # the eager planner: ~100 x
 
 
-def test_a_free_pair_set_too_big_for_the_disk_is_refused_before_it_is_drawn(scene, tmp_path, monkeypatch, capsys):
+def test_a_big_free_pair_set_is_checked_against_the_disk_and_announced_before_it_is_drawn(scene, tmp_path,
+                                                                                           monkeypatch, capsys):
     import shutil as shutil_module
 
     from naf_model.data import make as make_module
@@ -257,7 +258,17 @@ def test_a_free_pair_set_too_big_for_the_disk_is_refused_before_it_is_drawn(scen
     usage = shutil_module.disk_usage(tmp_path)
     monkeypatch.setattr(shutil_module, "disk_usage", lambda _: usage._replace(free=10**9))
     scene_file = save_scene(scene, tmp_path / "scene.json")
-    code = main(["data", "make", "--scene", str(scene_file), "--free-pairs", "100000", "-o", str(tmp_path / "d.h5")])
+    argv = ["data", "make", "--scene", str(scene_file), "--free-pairs", "100000", "-o", str(tmp_path / "d.h5")]
+    code = main(argv)
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "fewer --free-pairs" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.json"]
+
+    def stop(*args, **kwargs):
+        raise DataError("stopped before drawing")
+
+    monkeypatch.setattr(make_module, "plan_dataset", stop)
+    monkeypatch.setattr(shutil_module, "disk_usage", lambda _: usage._replace(free=10**15))
+    assert main(argv) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert said == ["two_room: drawing 100,000 free-position pairs...", "naf: error: stopped before drawing"], said
