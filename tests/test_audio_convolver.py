@@ -167,6 +167,10 @@ def test_calibration_sets_level_and_keeps_relative_loudness() -> None:
         levels.append(rms_dbfs(wet))
     assert abs(levels[0] - (-20.0)) < 0.1
     assert abs(levels[0] - levels[1] - 6.02) < 0.1  # half the IR, 6 dB softer: as the IRs say
+    assert calibration_gain(music * 10**-1.5, ir) == pytest.approx(gain * 10**1.5)  # quiet music: +30 dB
+    with pytest.raises(AudioError, match="more than \\+40 dB; give louder music") as info:  # all but silence
+        calibration_gain(music * 1e-3, ir)
+    assert "\n" not in str(info.value)
 
 
 def test_player_is_music_times_a_ramped_envelope_convolved() -> None:
@@ -231,12 +235,20 @@ def test_audio_files_load_convert_and_refuse_bad_input(tmp_path) -> None:
     sf.write(tmp_path / "six.flac", np.zeros((100, 6)), 48_000)
     sf.write(tmp_path / "empty.wav", np.zeros((0, 2)), 48_000)
     (tmp_path / "junk.ogg").write_bytes(b"not audio at all" * 10)
+    sf.write(tmp_path / "one.wav", np.full((1, 2), 0.9), 44_100)  # looped: a DC offset at -0.1 dBFS
+    sf.write(tmp_path / "hz1.wav", np.zeros((50, 2)), 1)  # resampled to 48 kHz: gigabytes
+    sf.write(tmp_path / "mhz4.wav", np.zeros((50, 2)), 4_000_000)  # resampled to 48 kHz: nearly silence
+    (tmp_path / "folder.wav").mkdir()
     for name, words in [("six.flac", "6 channels"), ("empty.wav", "no samples"), ("junk.ogg", "cannot read"),
-                        ("missing.wav", "does not exist")]:
+                        ("missing.wav", "does not exist"), ("one.wav", "1 sample.*at least 0.1 s"),
+                        ("hz1.wav", "sample rate is 1 Hz"), ("mhz4.wav", "sample rate is 4,000,000 Hz"),
+                        ("folder.wav", "is a folder")]:
         with pytest.raises(AudioError, match=words) as info:
             load_audio(tmp_path / name)
         assert "\n" not in str(info.value)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.wav", "junk.ogg", "mono.wav", "six.flac"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.wav", "folder.wav", "hz1.wav", "junk.ogg",
+                                                          "mhz4.wav", "mono.wav", "one.wav", "six.flac"]
+    assert load_audio(mono, max_seconds=0.25).samples.shape == (2757, 1)  # only the start is decoded
 
 
 def test_the_dsp_package_imports_no_model_simulator_scene_or_plotting() -> None:

@@ -52,7 +52,7 @@ def _scene_dict(scale: float = 1.0, offset: float = 0.0) -> dict:
 
 
 def _write_h5(path: Path, n_pairs: int = 4, *, pairs: np.ndarray | None = None, spec_freq: int = conventions.N_FREQ,
-              nan_stats: bool = False) -> None:
+              nan_stats: bool = False, nan_spec: bool = False) -> None:
     """A small file that looks like a naf data set, with one defect chosen by the arguments."""
     t, n = 8, 64
     with h5py.File(path, "w") as f:
@@ -66,11 +66,22 @@ def _write_h5(path: Path, n_pairs: int = 4, *, pairs: np.ndarray | None = None, 
         f["pairs"] = pairs if pairs is not None else np.array([[0, 0], [0, 1], [1, 2], [1, 0]][:n_pairs], np.int32)
         f["split"] = np.array([0, 1, 0, 1][:n_pairs], np.uint8)
         f["orientations"] = np.array([0, 90, 180, 270], np.float32)
-        f["spec"] = np.zeros((n_pairs, 4, 2, spec_freq, t), np.float16)
+        f["spec"] = np.full((n_pairs, 4, 2, spec_freq, t), np.nan if nan_spec else 0, np.float16)
         f["ir"] = np.zeros((n_pairs, 4, 2, n), np.float16)
         mean = np.zeros((conventions.N_FREQ, t), np.float32)
         f["stats/mean"] = mean + (np.nan if nan_stats else 0)
         f["stats/std"] = mean + 1
+
+
+def _write_sofa(path: Path, positions: list | np.ndarray) -> None:
+    """A 4-direction SOFA HRIR set (one impulse per ear) at the given source positions (az, el, r)."""
+    import sofar
+
+    sofa = sofar.Sofa("SimpleFreeFieldHRIR")
+    irs = np.zeros((4, 2, 64))
+    irs[:, :, 10] = 1.0
+    sofa.Data_IR, sofa.Data_SamplingRate, sofa.SourcePosition = irs, 48_000, positions
+    sofar.write_sofa(str(path), sofa, compression=0)
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +128,15 @@ def files(tmp_path_factory) -> Path:
     payload["weights"][first] = torch.full_like(payload["weights"][first], float("nan"))
     torch.save(payload, root / "nan.pt")
     (root / "truncated.pt").write_bytes(BUNDLED_CHECKPOINT.read_bytes()[:5000])
+    # a new user's sweep: implausible music, a walk in milliseconds, NaN SOFA positions, NaN spectrograms
+    sf.write(root / "rate_1hz.wav", np.zeros((40, 2), np.float32), 1)
+    sf.write(root / "rate_4mhz.wav", np.zeros((400, 2), np.float32), 4_000_000)
+    sf.write(root / "one_sample.wav", np.full((1, 2), 0.9, np.float32), 44_100)
+    (root / "ms_walk.csv").write_text("t,x,y\n0,1,1\n0.001,1.1,1\n")
+    _write_sofa(root / "nan_positions.sofa", np.full((4, 3), np.nan))
+    _write_sofa(root / "two_directions.sofa", [[0, 0, 1.5], [90, 0, 1.5], [0, 0, 1.5], [90, 0, 1.5]])
+    _write_h5(root / "nan_spec.h5", nan_spec=True)
+    _write_h5(root / "two_rooms.h5")
     if not ROOT:
         (root / "readonly").mkdir()
         os.chmod(root / "readonly", 0o555)
@@ -297,7 +317,7 @@ def _cases() -> list[tuple[str, list[str], str]]:
         "also the input")
     add("render-music-missing", [*RENDER, "--music", "missing.wav", "-o", "r.wav"], "does not exist")
     add("render-music-text", [*RENDER, "--music", "not_audio.wav", "-o", "r.wav"], "cannot read audio")
-    add("render-music-folder", [*RENDER, "--music", "folder", "-o", "r.wav"])
+    add("render-music-folder", [*RENDER, "--music", "folder", "-o", "r.wav"], "is a folder")
     add("render-source", [*RENDER, "-o", "r.wav", "--source", "tape"], "invalid choice")
     add("render-ckpt-nan", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "nan.pt"])
     add("render-ckpt-truncated", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "truncated.pt"])
@@ -380,6 +400,22 @@ def _cases() -> list[tuple[str, list[str], str]]:
     add("bench-ckpt-missing", ["bench", "missing.pt"])
     add("bench-ckpt-nan", ["bench", "nan.pt", "--devices", "cpu-1"], "NaN")
     add("bench-train-device", ["bench", "--train-speed", "--train-device", "banana"], "--train-device")
+
+    # a new user's sweep: music, walks, SOFA files, data values and eval data checked before any work
+    walk_line = [*WALK, "--line", "1", "1", "3", "2", "--seconds", "2"]
+    for name in ["rate_1hz.wav", "rate_4mhz.wav"]:
+        add(f"render-music-{name}", [*RENDER, "--music", name, "-o", "r.wav"], "sample rate")
+        add(f"walk-music-{name}", [*walk_line, "--music", name, "-o", "w.wav"], "sample rate")
+    add("render-music-one-sample", [*RENDER, "--music", "one_sample.wav", "-o", "r.wav"], "at least 0.1 s")
+    add("walk-music-one-sample", [*walk_line, "--music", "one_sample.wav", "-o", "w.wav"], "at least 0.1 s")
+    add("walk-path-milliseconds", [*WALK, "--path", "ms_walk.csv", "-o", "w.wav"], "less than 0.1 s")
+    add("walk-path-folder", [*WALK, "--path", "folder", "-o", "w.wav"], "is a folder")
+    add("make-hrtf-nan-positions", [*make, "--hrtf", "nan_positions.sofa"], "NaN or infinite")
+    add("make-hrtf-two-directions", [*make, "--hrtf", "two_directions.sofa"], "2 distinct direction(s)")
+    add("info-nan-spectrograms", ["data", "info", "nan_spec.h5"], "NaN or infinite spectrograms")
+    add("eval-data-other-scene", ["eval", "--scene", "apartment_1", "--data", "two_rooms.h5", "--out-dir", "results"],
+        "made for scene 'two_rooms', not 'apartment_1'")
+    add("eval-max-pairs-negative", [*ev, "--max-pairs", "-1"], "at least 1,")
     return c
 
 
@@ -439,6 +475,19 @@ def test_app_refuses_in_one_line_and_writes_nothing(argv, needle, in_files, caps
     code = _run(app_main, argv)
     _check_refused(code, capsys.readouterr().err, "naf-app", needle)
     assert _snapshot(in_files) == before
+
+
+def test_the_app_plays_the_bundled_loop_instead_of_implausible_music(files) -> None:
+    """naf-app --music with a 1 Hz header once ran out of memory resampling it: now one warning line."""
+    from naf_app.audio_link import AudioLink
+
+    link = AudioLink.open(no_audio=True, music=files / "rate_1hz.wav")
+    try:
+        problem = link.music_problem or ""
+        assert "sample rate is 1 Hz" in problem and "bundled loop" in problem and "\n" not in problem
+        assert link.engine is not None
+    finally:
+        link.close()
 
 
 def test_force_replaces_an_existing_output(in_files, capsys) -> None:

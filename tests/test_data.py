@@ -23,7 +23,7 @@ from naf_model.data.parts import parts_folder
 from naf_model.data.plan import SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION
 from naf_model.data.stats import RunningMoments
 from naf_model.errors import DataError
-from naf_model.scene import save_scene
+from naf_model.scene import Scene, save_scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
 from naf_model.simulate import SimulationConfig
 from naf_model.spectrogram import frames_for_length, log_magnitude
@@ -265,8 +265,10 @@ def test_reader_errors_are_one_line(built, tmp_path, scene):
         DataSet(other_stft)
     with DataSet(built) as ds:
         ds.check_scene(scene)
-        with pytest.raises(DataError, match="another geometry"):
+        with pytest.raises(DataError, match="made for scene 'two_room', not 'shoebox"):
             ds.check_scene(shoebox_scene())
+        with pytest.raises(DataError, match="another geometry"):
+            ds.check_scene(Scene.from_dict({**shoebox_scene().to_dict(), "name": scene.name}))
 
 
 def test_cli_unknown_scene_and_info(built, capsys):
@@ -296,3 +298,30 @@ def test_make_prints_the_minutes_it_will_take(scene, built, capsys):
     plan_line = capsys.readouterr().err.splitlines()[0]
     assert plan_line.startswith("two_room: ") and " pairs, ~" in plan_line
     assert plan_line.endswith(" min on 2 workers"), plan_line
+
+
+def test_info_reads_the_values_of_a_spread_of_pairs_and_refuses_non_finite_ones(built, tmp_path, capsys):
+    """A data set whose values are NaN opens (shapes and stats are fine); `naf data info` reads them."""
+    from naf_model.data.check import check_values, checked_pairs
+
+    assert checked_pairs(10, limit=20).tolist() == list(range(10))
+    spread = checked_pairs(1_000_000, limit=5)
+    assert len(spread) == 5 and spread[0] == 0 and spread[-1] == 999_999  # first and last always read
+    assert np.all(np.abs(np.diff(spread) - 250_000) <= 1)  # spread evenly
+    with DataSet(built) as ds:
+        good = check_values(ds)
+        last = len(ds) - 1
+    assert good.checked == good.total == last + 1 and "all pairs read" in good.summary()
+    broken = tmp_path / "nan_ir.h5"
+    shutil.copy(built, broken)
+    with h5py.File(broken, "a") as f:
+        row = f["ir"][1]
+        row[2, 1, 5] = np.inf
+        f["ir"][1] = row
+    with DataSet(broken) as ds:
+        with pytest.raises(DataError, match=f"NaN or infinite IRs in 1 of the {last + 1} pairs read \\(pair 1 first"):
+            check_values(ds)
+        assert check_values(ds, limit=2).checked == 2  # pairs 0 and last only: a sample, bounded in memory
+    assert main(["data", "info", str(broken)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1

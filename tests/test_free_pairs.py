@@ -185,3 +185,90 @@ def test_a_free_set_where_a_grid_data_set_belongs_says_how_to_use_it(scene, free
         load_training_set(free_data)
     with pytest.raises(DataError, match="pass it with --extra"):
         evaluate(EvalConfig("two_room", data=free_data, checkpoint=None, out_dir=None, progress=False), scene)
+
+
+class _CountingScene:
+    """A scene that counts the positions `is_free` is asked about."""
+
+    def __init__(self, scene) -> None:
+        self._scene, self.asked = scene, 0
+
+    def __getattr__(self, name: str):
+        return getattr(self._scene, name)
+
+    def is_free(self, x, y):
+        self.asked += np.size(x)
+        return self._scene.is_free(x, y)
+
+
+def _eager_free_plan(scene, config: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The planner as first written, `is_free` asked about every drawn position: emitters (E, 2), listeners
+    (P, 2). The bundled free-pair data sets were made with these draws."""
+    from naf_model.data.plan import _STREAM_FREE_POSITIONS, derived_seed
+
+    rng = np.random.default_rng(derived_seed(config.seed, _STREAM_FREE_POSITIONS))
+    x0, y0, x1, y1 = scene.bounds
+
+    def draw(count: int) -> np.ndarray:
+        found: list[np.ndarray] = []
+        while sum(len(f) for f in found) < count:
+            xy = np.column_stack([rng.uniform(x0, x1, 4096), rng.uniform(y0, y1, 4096)])
+            found.append(xy[np.asarray(scene.is_free(xy[:, 0], xy[:, 1]), bool)])
+        return np.concatenate(found)[:count]
+
+    per = config.listeners_per_emitter
+    emitters = draw(-(-config.free_pairs // per))
+    listeners = []
+    for e, xy in enumerate(emitters):
+        want = min(per, config.free_pairs - e * per)
+        chosen = np.empty((0, 2))
+        while len(chosen) < want:
+            more = draw(2 * want)
+            chosen = np.concatenate([chosen, more[np.hypot(*(more - xy).T) >= MIN_PAIR_DISTANCE_M]])
+        listeners.append(chosen[:want])
+    return emitters, np.concatenate(listeners)
+
+
+@pytest.mark.parametrize(("pairs", "seed"), [(1000, 0), (1000, 1), (2000, 0), (2000, 1)])
+def test_the_free_planner_keeps_its_draws_and_asks_is_free_about_few_positions(pairs, seed):
+    """Planning asks `is_free` only about the positions it needs (a 1,000,000-pair plan took minutes when it
+    asked about all 4,096 of every round), with the very draws of the data sets made before."""
+    from naf_model.scene import load_scene
+
+    apartment = load_scene("apartment_1")
+    config = dataclasses.replace(DataConfig(), free_pairs=pairs, listeners_per_emitter=FREE_LISTENERS_PER_EMITTER,
+                                 seed=seed)
+    counting = _CountingScene(apartment)
+    plan = plan_dataset(counting, config)
+    emitters, listeners = _eager_free_plan(apartment, config)
+    assert np.array_equal(plan.emitters, emitters) and np.array_equal(plan.listeners, listeners)
+    assert counting.asked < 8 * (len(plan.emitters) + len(plan.listeners))  # the eager planner: ~100 x
+
+
+def test_a_big_free_pair_set_is_checked_against_the_disk_and_announced_before_it_is_drawn(scene, tmp_path,
+                                                                                           monkeypatch, capsys):
+    import shutil as shutil_module
+
+    from naf_model.data import make as make_module
+
+    def no_plan(*args, **kwargs):
+        raise AssertionError("planned a data set the disk cannot hold")
+
+    monkeypatch.setattr(make_module, "plan_dataset", no_plan)
+    usage = shutil_module.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil_module, "disk_usage", lambda _: usage._replace(free=10**9))
+    scene_file = save_scene(scene, tmp_path / "scene.json")
+    argv = ["data", "make", "--scene", str(scene_file), "--free-pairs", "100000", "-o", str(tmp_path / "d.h5")]
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "fewer --free-pairs" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.json"]
+
+    def stop(*args, **kwargs):
+        raise DataError("stopped before drawing")
+
+    monkeypatch.setattr(make_module, "plan_dataset", stop)
+    monkeypatch.setattr(shutil_module, "disk_usage", lambda _: usage._replace(free=10**15))
+    assert main(argv) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert said == ["two_room: drawing 100,000 free-position pairs...", "naf: error: stopped before drawing"], said

@@ -194,3 +194,28 @@ def test_cli_errors_are_one_line(two_rooms, capsys) -> None:
     assert main(["walk", "--scene", two_rooms, "--emitter", "0.6", "1.0", "--line", "1", "1", "1.5", "1",
                  "-o", "x.wav"]) == 2
     assert "--line needs --seconds" in capsys.readouterr().err
+
+
+def test_a_short_render_of_a_long_song_decodes_only_its_start_and_sounds_the_same(tmp_path) -> None:
+    """`naf render --seconds 2` of a long file once decoded all of it (2.8 GB for 20 minutes); it reads what
+    the render and the calibration's excerpt use, and the render is sample for sample the same."""
+    from naf_model.audio import load_audio
+    from naf_model.rendering.render import music_seconds_needed
+
+    rng = np.random.default_rng(3)
+    song = 0.3 * rng.standard_normal((32_000 * 40, 2)) * np.linspace(0.1, 1.0, 32_000 * 40)[:, None]
+    sf.write(tmp_path / "song.wav", song.astype(np.float32), 32_000, subtype="FLOAT")  # resampled to 48 kHz
+    whole = load_audio(tmp_path / "song.wav")
+    start = load_audio(tmp_path / "song.wav", max_seconds=music_seconds_needed(2.0))
+    assert whole.seconds == 40.0 and start.seconds < 12.0
+    scene, emitter, listener = two_room_scene(), np.array([1.0, 1.5]), np.array([1.6, 2.4])
+    a = render_pair(scene, free_field, emitter, listener, 20.0, whole, 2.0)
+    b = render_pair(scene, free_field, emitter, listener, 20.0, start, 2.0)
+    assert a.gain == b.gain and np.array_equal(a.samples, b.samples)
+
+
+def test_a_walk_of_a_few_milliseconds_is_refused() -> None:
+    with pytest.raises(PathError, match="less than 0.1 s; path times are seconds") as info:
+        render_walk(two_room_scene(), free_field, np.array([1.0, 1.5]), line_path(1.0, 1.0, 1.5, 1.0, 0.001),
+                    noise(1.0))
+    assert "\n" not in str(info.value)

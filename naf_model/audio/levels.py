@@ -21,7 +21,11 @@ from naf_model.errors import AudioError
 
 TARGET_RMS_DBFS = -20.0
 """RMS level of the music through the loudest reference IR; leaves ~18 dB for peaks before the limiter."""
-_EXCERPT_FRAMES = 400_000  # about 8 s: enough music to measure a level, quick to convolve
+MAX_GAIN_DB = 40.0
+"""Largest calibration gain: music that needs more is nearly silent through the room (a fade-in, a file of
+silence, content above the band the IRs pass); amplifying it only brings up noise, clicks and hum."""
+EXCERPT_FRAMES = 400_000
+"""Music frames the level is measured on (about 8 s): enough music to measure a level, quick to convolve."""
 
 
 def db(x: float) -> float:
@@ -46,6 +50,7 @@ def calibration_gain(music: np.ndarray, reference_irs: np.ndarray,
 
     Both at the same sample rate. The loudest IR is the one with the most energy in either ear; the level is
     measured on a real convolution of an excerpt of the music (the spectra of music and IR both matter).
+    AudioError (one line) if that is silent or would need more than MAX_GAIN_DB.
     """
     irs = np.asarray(reference_irs, dtype=np.float64)
     if irs.ndim == 2:
@@ -56,13 +61,19 @@ def calibration_gain(music: np.ndarray, reference_irs: np.ndarray,
     loudest = check_ir(irs[int(np.argmax(energy))])
     clip = np.asarray(music, dtype=np.float64)
     clip = clip.reshape(len(clip), -1)
-    excerpt = clip[:_EXCERPT_FRAMES]
+    excerpt = clip[:EXCERPT_FRAMES]
     wet = np.stack([scipy.signal.fftconvolve(excerpt[:, min(ear, clip.shape[1] - 1)], loudest[ear])
                     for ear in range(2)], axis=-1)
     level = float(np.sqrt(np.mean(wet**2)))
     if not level > 0:
         raise AudioError("reference IRs and music give silence; cannot calibrate the output level")
-    return 10 ** (target_rms_dbfs / 20) / level
+    gain = 10 ** (target_rms_dbfs / 20) / level
+    if db(gain) > MAX_GAIN_DB:
+        raise AudioError(f"the music's opening (up to {EXCERPT_FRAMES:,} frames) through the loudest reference "
+                         f"IR plays at {db(level):.0f} dBFS RMS: bringing it to {target_rms_dbfs:g} dBFS would take "
+                         f"{db(gain):+.0f} dB, more than {MAX_GAIN_DB:+.0f} dB; give louder music (not silence "
+                         "or a fade-in)")
+    return gain
 
 
 def session_gain(music: np.ndarray, rate: int, reference_irs: np.ndarray, ir_rate: float = SAMPLE_RATE,

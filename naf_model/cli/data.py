@@ -16,7 +16,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `data` command group."""
     data = subparsers.add_parser("data", help="build and inspect simulated data sets")
     sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    _add_make(sub)
+    merge = sub.add_parser(
+        "merge",
+        help="assemble a data set from the parts of `naf data make --shard` runs",
+        description="Check that the parts folders hold one plan and every emitter, then write the HDF5 file.",
+    )
+    target = merge.add_mutually_exclusive_group(required=True)
+    target.add_argument("--scene", help="write the scene's default data set path")
+    target.add_argument("-o", "--output", type=Path, help="output file")
+    merge.add_argument("parts", nargs="*", type=Path, help="parts folders (default: <output>.parts)")
+    merge.add_argument("--overwrite", "--force", "-y", action="store_true",
+        help="replace a file made with other settings")
+    merge.add_argument("--keep-parts", action="store_true", help="keep the parts folders after merging")
+    validate.declare_io(merge, outputs={"output": validate.Output(DATA_SUFFIXES, managed=True)},
+                        folders_in=("parts",))
+    merge.set_defaults(func=_merge)
 
+    info = sub.add_parser("info", help="summarise a data set file and check its values",
+                          description="Print what a data set holds and how it was made, after checking that the "
+                          "spectrograms and IRs of every pair (of a spread of pairs in a big file) are finite.")
+    info.add_argument("path", type=Path, nargs="?", help="data set file")
+    info.add_argument("--scene", help="summarise the scene's default data set instead")
+    validate.declare_io(info, inputs=("path",))
+    info.set_defaults(func=_info)
+
+
+def _add_make(sub: argparse._SubParsersAction) -> None:
+    """Add `naf data make`."""
     make = sub.add_parser(
         "make",
         help="simulate a scene into an HDF5 data set (resumable)",
@@ -81,28 +108,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.declare_io(make, outputs={"output": validate.Output(DATA_SUFFIXES, managed=True)},
                         inputs=("scene", "materials"))
     make.set_defaults(func=_make)
-
-    merge = sub.add_parser(
-        "merge",
-        help="assemble a data set from the parts of `naf data make --shard` runs",
-        description="Check that the parts folders hold one plan and every emitter, then write the HDF5 file.",
-    )
-    target = merge.add_mutually_exclusive_group(required=True)
-    target.add_argument("--scene", help="write the scene's default data set path")
-    target.add_argument("-o", "--output", type=Path, help="output file")
-    merge.add_argument("parts", nargs="*", type=Path, help="parts folders (default: <output>.parts)")
-    merge.add_argument("--overwrite", "--force", "-y", action="store_true",
-        help="replace a file made with other settings")
-    merge.add_argument("--keep-parts", action="store_true", help="keep the parts folders after merging")
-    validate.declare_io(merge, outputs={"output": validate.Output(DATA_SUFFIXES, managed=True)},
-                        folders_in=("parts",))
-    merge.set_defaults(func=_merge)
-
-    info = sub.add_parser("info", help="summarise a data set file")
-    info.add_argument("path", type=Path, nargs="?", help="data set file")
-    info.add_argument("--scene", help="summarise the scene's default data set instead")
-    validate.declare_io(info, inputs=("path",))
-    info.set_defaults(func=_info)
 
 
 def _count_or_all(text: str) -> int | None:
@@ -195,12 +200,15 @@ def _merge(args: argparse.Namespace) -> int:
 
 def _info(args: argparse.Namespace) -> int:
     from naf_model.data import DataSet
+    from naf_model.data.check import check_values
     from naf_model.paths import default_dataset_path
 
     if args.path is None and args.scene is None:
         raise DataError("give a data set path or --scene NAME")
     path = args.path if args.path is not None else default_dataset_path(args.scene)
     with DataSet(path) as dataset:
+        values = check_values(dataset)  # before printing: a broken file is one error line, not a summary
         for name, value in dataset.summary().items():
             print(f"{name:>14}: {value}")
+        print(f"{'values':>14}: {values.summary()}")
     return 0

@@ -102,32 +102,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("expected a count of at least 1")
-    return value
+    return _count(text, 1)
 
 
 def _non_negative(text: str) -> int:
+    return _count(text, 0)
+
+
+def _count(text: str, low: int) -> int:
+    """A whole number from `low` to 10,000,000; the message names the bound that was crossed."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
     if value > 10_000_000:
         raise argparse.ArgumentTypeError(f"expected a count of at most 10,000,000, got {value}")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a count of at least 0, got {value}")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected a count of at least {low}, got {value}")
     return value
 
 
 def _run(args: argparse.Namespace) -> int:
+    from naf_model.data import DataSet
     from naf_model.evaluation.runner import EvalConfig, evaluate
+    from naf_model.paths import default_dataset_path
+    from naf_model.scene import load_scene
 
     names = ("scene", "data", "checkpoint", "max_pairs", "floor_pairs", "floor_repeats", "resamples", "seed")
     more = ("device", "offgrid", "listening", "phase", "split")
     config = EvalConfig(use_codecs=not args.no_codecs, extra=tuple(args.extra),
                         **options.pick(args, *names, "out_dir", *more))
-    report = evaluate(config)
+    scene = load_scene(args.scene)
+    # Another scene's data set first: the extra data sets its field was trained with would be missing too,
+    # and that message would send the user to build them for nothing.
+    with DataSet(args.data if args.data is not None else default_dataset_path(scene.name)) as ds:
+        ds.check_scene(scene)
+    report = evaluate(config, scene)
     print(report.to_markdown())
     print(f"wrote {config.written_to(report.scene) / (report.scene + '.md')} and .json", file=sys.stderr)
     return 0

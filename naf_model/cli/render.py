@@ -74,16 +74,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     walk.set_defaults(func=run_walk)
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace, seconds: float):
+    """Scene, music (only the part a `seconds` render reads) and IR source of a render or walk."""
     from naf_model.audio import DEFAULT_MUSIC, load_audio
     from naf_model.errors import AudioError
     from naf_model.rendering.ir_source import ir_source
+    from naf_model.rendering.render import music_seconds_needed
     from naf_model.scene import load_scene
 
     if not 256 <= args.block_size <= 1024:
         raise AudioError(f"--block-size must be 256-1024 frames, got {args.block_size}")
     scene = load_scene(args.scene)
-    music = load_audio(args.music or DEFAULT_MUSIC)
+    music = load_audio(args.music or DEFAULT_MUSIC, max_seconds=music_seconds_needed(seconds))
     return scene, music, ir_source(scene, args.source, args.checkpoint)
 
 
@@ -97,7 +99,7 @@ def run_render(args: argparse.Namespace) -> int:
 
     if not 0 < args.seconds <= 600:
         raise AudioError(f"--seconds must be between 0 and 600, got {args.seconds}")
-    scene, music, irs = _load(args)
+    scene, music, irs = _load(args, args.seconds)
     result = render_pair(scene, irs, np.array(args.emitter), np.array(args.listener), args.heading, music,
                          args.seconds, args.block_size)
     path = write_audio(args.output, result.samples, result.sample_rate)
@@ -111,7 +113,7 @@ def run_walk(args: argparse.Namespace) -> int:
 
     from naf_model.audio import write_audio
     from naf_model.rendering.path import PathError, line_path, load_path
-    from naf_model.rendering.render import render_walk
+    from naf_model.rendering.render import check_walk_length, render_walk
     from naf_model.rendering.video import ffmpeg_path, write_walk_video
 
     if args.line is not None:
@@ -122,7 +124,8 @@ def run_walk(args: argparse.Namespace) -> int:
         if args.seconds is not None:
             raise PathError("--seconds goes with --line; a --path file's times set the walk's length")
         path = load_path(args.path)
-    scene, music, irs = _load(args)
+    check_walk_length(path)
+    scene, music, irs = _load(args, path.duration)
     result = render_walk(scene, irs, np.array(args.emitter), path, music, args.block_size,
                          progress=sys.stderr.isatty())
     wav = write_audio(args.output, result.samples, result.sample_rate)

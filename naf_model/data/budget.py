@@ -40,8 +40,9 @@ def check_plan_size(n_emitters: int, n_listeners: int, per_emitter: int | None, 
     return pairs
 
 
-def check_disk(n_pairs: int, ir_length: int, n_frames: int, output: Path) -> int:
-    """Bytes the data set takes; DataError when its parts and the assembled file (2x) exceed the free disk."""
+def check_disk(n_pairs: int, ir_length: int, n_frames: int, output: Path, fewer: str = "coarser spacings") -> int:
+    """Bytes the data set takes; DataError when its parts and the assembled file (2x) exceed the free disk
+    (`fewer`: how the message tells the user to ask for fewer pairs)."""
     size = n_pairs * pair_bytes(ir_length, n_frames)
     folder = Path(output).parent
     while not folder.exists() and folder.parent != folder:
@@ -53,7 +54,7 @@ def check_disk(n_pairs: int, ir_length: int, n_frames: int, output: Path) -> int
     if 2 * size > free:
         raise DataError(
             f"{n_pairs:,} pairs take ~{size / 1e9:.1f} GB (twice that while parts are assembled) but {folder} "
-            f"has {free / 1e9:.1f} GB free; free some space, choose another -o, or coarser spacings"
+            f"has {free / 1e9:.1f} GB free; free some space, choose another -o, or {fewer}"
         )
     return size
 

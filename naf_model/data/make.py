@@ -20,14 +20,16 @@ from tqdm import tqdm
 from naf_model.data.assemble import assemble, check_output
 from naf_model.data.budget import block_cpu_seconds, check_disk, format_minutes, simulation_minutes
 from naf_model.data.parts import PartStore, parts_folder
-from naf_model.data.plan import DataConfig, DataPlan, plan_dataset
+from naf_model.data.plan import DataConfig, DataPlan, ir_length, plan_dataset
 from naf_model.errors import DataError
 from naf_model.paths import default_dataset_path
 from naf_model.simulate import simulate_binaural_rirs
-from naf_model.spectrogram import log_magnitude
+from naf_model.spectrogram import frames_for_length, log_magnitude
 
 _STFT_BATCH = 16
 """Listeners per STFT call: bounds a worker's memory (~200 MB) whatever the block size."""
+ANNOUNCED_FREE_PAIRS = 100_000
+"""Free-position plans from this size on say so before they are drawn (about a second per 100,000 pairs)."""
 
 
 def simulate_block(scene, plan: DataPlan, emitter: int) -> tuple[np.ndarray, np.ndarray]:
@@ -78,6 +80,11 @@ def make_dataset(
     output = Path(output) if output is not None else default_dataset_path(scene.name)
     if shard is not None and not 0 <= shard[0] < shard[1]:
         raise DataError(f"shard {shard[0]}/{shard[1]} is out of range; use i/N with 0 <= i < N")
+    if config.free_pairs:  # its size is known before the plan: refuse a disk too small without drawing it
+        n = ir_length(config.simulation)
+        check_disk(config.free_pairs, n, frames_for_length(n), output, fewer="fewer --free-pairs")
+        if progress and config.free_pairs >= ANNOUNCED_FREE_PAIRS:
+            print(f"{scene.name}: drawing {config.free_pairs:,} free-position pairs...", file=sys.stderr)
     plan = plan_dataset(scene, config)
     size = check_disk(len(plan.pairs), plan.ir_length, plan.n_frames, output)
     mine = [e for e in range(len(plan.emitters)) if shard is None or e % shard[1] == shard[0]]

@@ -271,21 +271,41 @@ def plan_dataset(scene: PlannableScene, config: DataConfig) -> DataPlan:
     )
 
 
+_FREE_BATCH = 4096
+"""Positions drawn per rejection round of `free_positions` (part of the plans' random stream: keep it)."""
+
+
 def free_positions(scene: PlannableScene, rng: np.random.Generator, count: int) -> np.ndarray:
     """`count` positions (count, 2) m drawn uniformly over the scene's free space (`is_free`), by rejection
-    from its bounding box; DataError if the box is almost all walls."""
+    from its bounding box; DataError if the box is almost all walls.
+
+    Each round draws a whole batch (the random stream does not depend on the scene), but `is_free` is asked
+    only about as much of it as the positions still missing need: a listener block wants ~40 of 4,096."""
     x0, y0, x1, y1 = scene.bounds
     found: list[np.ndarray] = []
     n_found, drawn = 0, 0
     while n_found < count:
         if drawn > 1000 * max(count, 1000):
             raise DataError(f"scene '{scene.name}' has too little free space to draw {count} positions")
-        xy = np.column_stack([rng.uniform(x0, x1, 4096), rng.uniform(y0, y1, 4096)])
+        xy = np.column_stack([rng.uniform(x0, x1, _FREE_BATCH), rng.uniform(y0, y1, _FREE_BATCH)])
         drawn += len(xy)
-        xy = xy[np.asarray(scene.is_free(xy[:, 0], xy[:, 1]), bool)]
-        found.append(xy)
-        n_found += len(xy)
+        free = _first_free(scene, xy, count - n_found)
+        found.append(free)
+        n_found += len(free)
     return np.concatenate(found)[:count]
+
+
+def _first_free(scene: PlannableScene, xy: np.ndarray, want: int) -> np.ndarray:
+    """The first `want` free rows of `xy` (N, 2) in order (all of them if fewer), testing growing prefixes."""
+    parts: list[np.ndarray] = []
+    start, n_free, step = 0, 0, max(64, 2 * want)
+    while start < len(xy) and n_free < want:
+        chunk = xy[start : start + step]
+        free = chunk[np.asarray(scene.is_free(chunk[:, 0], chunk[:, 1]), bool).reshape(-1)]
+        parts.append(free)
+        n_free += len(free)
+        start, step = start + len(chunk), 2 * step
+    return np.concatenate(parts)[:want] if parts else xy[:0]
 
 
 def plan_free_pairs(scene: PlannableScene, config: DataConfig) -> DataPlan:
@@ -301,16 +321,16 @@ def plan_free_pairs(scene: PlannableScene, config: DataConfig) -> DataPlan:
     check_plan_size(n_emitters, config.free_pairs, per, n, frames_for_length(n))
     rng = np.random.default_rng(derived_seed(config.seed, _STREAM_FREE_POSITIONS))
     emitters = free_positions(scene, rng, n_emitters)
-    listeners, pairs = [], []
+    listeners, pairs, start = [], [], 0
     for e, xy in enumerate(emitters):
         want = min(per, config.free_pairs - e * per)
         chosen = np.empty((0, 2))
         while len(chosen) < want:
             more = free_positions(scene, rng, 2 * want)
             chosen = np.concatenate([chosen, more[np.hypot(*(more - xy).T) >= MIN_PAIR_DISTANCE_M]])
-        start = sum(len(li) for li in listeners)
         listeners.append(chosen[:want])
         pairs.append(np.column_stack([np.full(want, e), start + np.arange(want)]))
+        start += want
     return DataPlan(
         scene_name=scene.name,
         scene_hash=scene.geometry_hash(),

@@ -279,7 +279,12 @@ class DataSet:
         return Stats(self._file["stats/mean"][()], self._file["stats/std"][()])
 
     def check_scene(self, scene) -> None:
-        """Raise DataError unless `scene` has the geometry hash this data set was made from."""
+        """Raise DataError unless `scene` has the name and geometry hash this data set was made from."""
+        if scene.name != self.meta.scene_name:
+            raise DataError(
+                f"{self.path} was made for scene '{self.meta.scene_name}', not '{scene.name}'; give the data set "
+                f"of '{scene.name}' (`naf data make --scene {scene.name}` makes it)"
+            )
         if scene.geometry_hash() != self.meta.scene_hash:
             raise DataError(
                 f"{self.path} was made for another geometry of scene '{self.meta.scene_name}' than "

@@ -94,7 +94,8 @@ def load_path(path: str | Path) -> ListenerPath:
     """Read a listener path from a .csv or .json file (see the module docstring for the columns)."""
     p = Path(path)
     if not p.is_file():
-        raise PathError(f"listener path file {p} does not exist")
+        what = "is a folder" if p.is_dir() else "does not exist"
+        raise PathError(f"listener path file {p} {what}; give a .csv or .json file of t,x,y[,heading] rows")
     try:
         if p.suffix.lower() == ".json":
             data = json.loads(p.read_text())

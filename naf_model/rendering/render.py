@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from naf_model.audio.files import AudioClip
-from naf_model.audio.levels import db, peak_dbfs, rms_dbfs, session_gain
+from naf_model.audio.levels import EXCERPT_FRAMES, db, peak_dbfs, rms_dbfs, session_gain
 from naf_model.audio.player import BinauralPlayer
 from naf_model.audio.resample import resample_ir
 from naf_model.conventions import SAMPLE_RATE
@@ -27,6 +27,10 @@ UPDATE_INTERVAL_S = 1 / 30
 """How often a walk's IR is updated (~33 ms), also the walk video's frame period."""
 MAX_WALK_SECONDS = 300.0
 """Longest walk: its IRs (one per ~33 ms, 2 x 13,230 float32 each for 0.6 s) are held in memory at once."""
+MIN_WALK_SECONDS = 0.1
+"""Shortest walk, as the shortest `--seconds`: a shorter path (times in ms by mistake) is a click, not a walk."""
+_LOWEST_OUTPUT_RATE = 44_100
+_RESAMPLER_MARGIN_S = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +61,23 @@ def output_rate(music_rate: int) -> int:
     return int(music_rate) if 44_100 <= music_rate <= 48_000 else 48_000
 
 
+def music_seconds_needed(seconds: float) -> float:
+    """Seconds of music a render of `seconds` reads (`load_audio(max_seconds=...)`): the render, or the
+    calibration's excerpt if longer (`levels.EXCERPT_FRAMES` at the lowest output rate), and a margin for the
+    resampler's filter, so that a short render of a long song decodes a few seconds, not the whole file."""
+    return max(float(seconds), EXCERPT_FRAMES / _LOWEST_OUTPUT_RATE) + _RESAMPLER_MARGIN_S
+
+
+def check_walk_length(path: ListenerPath) -> None:
+    """PathError (one line) for a walk shorter than MIN_WALK_SECONDS or longer than MAX_WALK_SECONDS."""
+    if path.duration > MAX_WALK_SECONDS:
+        raise PathError(f"the walk lasts {path.duration:.0f} s, more than {MAX_WALK_SECONDS:.0f} s; "
+                        "render it in parts")
+    if path.duration < MIN_WALK_SECONDS:
+        raise PathError(f"the walk lasts {1000 * path.duration:.3g} ms, less than {MIN_WALK_SECONDS:g} s; "
+                        "path times are seconds: check the t column")
+
+
 def require_free_path(scene, xy: np.ndarray, times: np.ndarray) -> None:
     """PositionError (one line, with the time) for the first listener position that is not free."""
     free = np.asarray(scene.is_free(xy[:, 0], xy[:, 1]), bool).reshape(-1)
@@ -77,9 +98,7 @@ def render_pair(scene, irs: IRFunction, emitter: np.ndarray, listener: np.ndarra
 def render_walk(scene, irs: IRFunction, emitter: np.ndarray, path: ListenerPath, music: AudioClip,
                 block_size: int = 512, interval: float = UPDATE_INTERVAL_S, progress: bool = False) -> Render:
     """`music` (looped) heard along `path`, the IR updated every `interval` seconds with crossfaded swaps."""
-    if path.duration > MAX_WALK_SECONDS:
-        raise PathError(f"the walk lasts {path.duration:.0f} s, more than {MAX_WALK_SECONDS:.0f} s; "
-                        "render it in parts")
+    check_walk_length(path)
     em = scene.require_free(emitter, what="emitter")
     times, xy, headings = path.sample(interval)
     require_free_path(scene, xy, times)

@@ -32,6 +32,9 @@ HRTF_METHODS = ("nearest", "interpolate")
 angular distance (exact on a measured direction)."""
 SAMPLE_RATE_RANGE_HZ = (8_000.0, 768_000.0)
 """Sample rates a SOFA file may have: soxr resamples any ratio in this range to 22,050 Hz."""
+MIN_DIRECTIONS = 4
+"""Fewest distinct measured directions an HRIR set must have: with fewer, most arrivals would all take one
+HRIR and the set says next to nothing about where a sound comes from."""
 ONSET_FRACTION = 0.5
 """An HRIR's onset is its first sample reaching this fraction of its peak magnitude."""
 
@@ -69,6 +72,21 @@ def _directions(positions: np.ndarray, kind: str) -> np.ndarray:
     return xyz / np.where(norm > 0, norm, 1.0)
 
 
+def _checked_directions(path: Path, positions: np.ndarray, kind: str) -> np.ndarray:
+    """`_directions` of SOFA source positions (M, 3); HrtfError unless all are finite, none is at the head
+    centre and at least MIN_DIRECTIONS are distinct (a NaN position would make every arrival take one HRIR)."""
+    if not np.all(np.isfinite(positions)):
+        bad = int(np.sum(~np.isfinite(positions).all(axis=1)))
+        raise _fail(path, f"{bad} of its {len(positions)} SourcePositions are NaN or infinite")
+    if kind.lower().startswith("cart") and np.any(np.linalg.norm(positions, axis=1) == 0):
+        raise _fail(path, "a SourcePosition is at the head centre (0, 0, 0), so it has no direction")
+    directions = _directions(positions, kind)
+    distinct = len(np.unique(np.round(directions, 6), axis=0))
+    if distinct < MIN_DIRECTIONS:
+        raise _fail(path, f"it measures {distinct} distinct direction(s), fewer than {MIN_DIRECTIONS}")
+    return directions
+
+
 def _onset(ir: np.ndarray) -> float:
     """Sample index of an IR's onset (`ONSET_FRACTION` of its peak)."""
     mag = np.abs(ir)
@@ -77,7 +95,8 @@ def _onset(ir: np.ndarray) -> float:
 
 def load_hrir_set(path: str | Path) -> HrirSet:
     """Read a SimpleFreeFieldHRIR SOFA file into an `HrirSet` at 22,050 Hz; HrtfError (one line) if the file
-    is not SOFA, not an HRIR set, not two ears, or has a sample rate soxr cannot resample."""
+    is not SOFA, not an HRIR set, not two ears, has non-finite HRIRs or source positions, too few directions,
+    or a sample rate soxr cannot resample."""
     import sofar
     import soxr
 
@@ -109,6 +128,7 @@ def load_hrir_set(path: str | Path) -> HrirSet:
         raise _fail(path, "one SourcePosition for several measurements")
     if positions.shape != (irs.shape[0], 3):
         raise _fail(path, f"SourcePosition has shape {positions.shape}, expected ({irs.shape[0]}, 3)")
+    directions = _checked_directions(path, positions, str(getattr(sofa, "SourcePosition_Type", "spherical")))
     ears = np.asarray(getattr(sofa, "ReceiverPosition", np.zeros((2, 3))), dtype=np.float64).reshape(2, -1)
     if ears.shape[1] >= 2 and ears[1, 1] > ears[0, 1]:
         irs = irs[:, ::-1]  # receiver 1 is further left (+y): swap so that ear 0 is the left one
@@ -120,7 +140,6 @@ def load_hrir_set(path: str | Path) -> HrirSet:
     if resampled.shape[0] < 2:
         raise _fail(path, f"its {irs.shape[2]}-sample HRIRs are too short at {SAMPLE_RATE} Hz")
     irs = resampled.T.reshape(irs.shape[0], 2, -1)
-    directions = _directions(positions, str(getattr(sofa, "SourcePosition_Type", "spherical")))
     front = int(np.argmax(directions[:, 0]))
     lead = int(round(0.5 * (_onset(irs[front, 0]) + _onset(irs[front, 1]))))
     n = 1 << int(np.ceil(np.log2(max(512, irs.shape[2]))))
