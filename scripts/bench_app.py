@@ -197,7 +197,7 @@ def run_case(app, args: argparse.Namespace, n_emitters: int) -> dict:
         raise SystemExit(f"bench_app: field did not load: {window.messages[-1:]}")
     wait_until(lambda: state.last_ir is not None, 60)
     for _ in range(n_emitters - 1):
-        window.add_emitter()
+        window.studio.add_emitter()
     state.select(MAIN)
     loops = {key: room_loop(scene, state.position(key)) for key in state.emitter_keys}
     for key, loop in loops.items():  # each emitter to the start of its loop (the others a third along theirs)
