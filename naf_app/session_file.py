@@ -64,8 +64,7 @@ def load_session(path: str | os.PathLike) -> dict:
     not JSON, not a naf session, or holds a value of the wrong type or a non-finite number."""
     p = Path(path)
     try:
-        # NaN and Infinity are not JSON: refuse them while parsing rather than let them reach the state
-        data = json.loads(p.read_text(), parse_constant=_no_constant)
+        data = json.loads(p.read_text())  # NaN and Infinity parse (Python writes them): checked below
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise NafError(f"cannot read session {p} ({exc}); save one with File > Save session") from None
     if not isinstance(data, dict) or data.get("version") != VERSION or "emitters" not in data:
@@ -75,10 +74,6 @@ def load_session(path: str | os.PathLike) -> dict:
     except ValueError as exc:
         raise NafError(f"session {p} is broken: {exc}") from None
     return data
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a number a session may hold")
 
 
 def _number(value, what: str) -> float:
