@@ -160,10 +160,35 @@ def test_second_emitter_is_added_dragged_and_mixed(qtbot, window):
 
 
 def test_simulate_here_overlays_and_ab_switches_the_posted_ir(qtbot, window):
+    """At a heading between two trained orientations (30 degrees) both sides of the A/B are built by the same
+    rule: the field blends 0 and 90 degrees by `neighbouring_orientations` (1/3 of 90 degrees), the
+    simulation's IR is its 0 and 90 degree IRs blended with the same weights, and the bar says so."""
+    from naf_app.played import orientation_rule
+    from naf_model.field import NeuralAcousticField
+    from naf_model.orientation import neighbouring_orientations
+
     w = window
+    w.plan.setFocus()
+    for _ in range(2):
+        qtbot.keyClick(w.plan, Qt.Key.Key_Left)  # 15 degrees a step, counter-clockwise
+    assert w.state.heading == 30.0
+    wait_for_answer(qtbot, w, lambda a: a.heading == 30.0)
     qtbot.mouseClick(w.studio.transport.simulate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.state.simulation is not None, timeout=WAIT_MS)
     sim = w.state.simulation
+    lower, upper, weight = neighbouring_orientations(np.array([30.0]))
+    assert (int(lower[0]), int(upper[0])) == (0, 1) and weight[0] == pytest.approx(1 / 3)
+    # the simulation side: the two neighbours blended linearly in angle, not the nearest one
+    blended = (1 - weight[0]) * sim.irs[0] + weight[0] * sim.irs[1]
+    assert np.allclose(sim.ir_at(30.0), blended, atol=1e-6) and not np.allclose(sim.ir_at(30.0), sim.irs[0])
+    # the field side: its log-magnitudes at 30 degrees are its 0 and 90 degree ones blended with that weight
+    field = NeuralAcousticField.load(w.state.checkpoint, device="cpu", scene=w.state.scene)
+    e, li = np.array([w.state.emitter] * 3), np.array([w.state.listener] * 3)
+    at0, at90, at30 = field.query_batch(e, li, np.array([0.0, 90.0, 30.0]))
+    assert np.allclose(at30, (1 - weight[0]) * at0 + weight[0] * at90, atol=1e-3)
+    assert not np.allclose(at30, at0, atol=1e-3)
+    rule = w.studio.transport.ab_rule.text()
+    assert rule == orientation_rule(30.0) and "0° (67 %)" in rule and "90° (33 %)" in rule
     assert sim.irs.shape[:2] == (4, 2) and np.allclose(sim.listener, w.state.listener)
     panel = w.ir_panel
     assert panel.shown_simulation is sim and all(p.isVisible() for p in panel.sim_plots)
