@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
-    from naf_app.audio.live import prefer_the_audio_thread
+    from naf_app.audio.render_ahead import prefer_the_audio_thread
     from naf_app.audio_link import AudioLink
     from naf_app.session_file import default_session_path
     from naf_app.window import MainWindow
