@@ -62,6 +62,7 @@ class SessionState(QObject):
     tabChanged = pyqtSignal(str)  # one of TABS
     volumeChanged = pyqtSignal(float)  # 0..1
     loopChanged = pyqtSignal(bool)
+    playingChanged = pyqtSignal(bool)
     jobChanged = pyqtSignal(str, object)  # kind (JOBS), JobStatus
     said = pyqtSignal(str)
 
@@ -89,6 +90,7 @@ class SessionState(QObject):
         self.tab = LISTEN_TAB
         self.volume = DEFAULT_VOLUME
         self.loop = DEFAULT_LOOP
+        self.playing = False  # not remembered: a session reopens paused or as the sound card started
         self.jobs: dict[str, JobStatus] = dict.fromkeys(JOBS, IDLE)
         self.messages: list[str] = []
 
@@ -127,6 +129,12 @@ class SessionState(QObject):
         if bool(on) != self.loop:
             self.loop = bool(on)
             self.loopChanged.emit(self.loop)
+
+    def set_playing(self, on: bool) -> None:
+        """Play (True) or pause the music; also set False when the music ended (loop off)."""
+        if bool(on) != self.playing:
+            self.playing = bool(on)
+            self.playingChanged.emit(self.playing)
 
     def set_job(self, kind: str, status: JobStatus) -> None:
         """The status of background job `kind` (one of JOBS) changed."""

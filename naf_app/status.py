@@ -60,6 +60,8 @@ class SessionStatus:
         state.jobChanged.connect(self._job_changed)
         state.said.connect(bar.showMessage)
         state.soundChanged.connect(self._sound_changed)
+        if audio is not None and audio.music_problem:
+            self.warn(MUSIC_WARNING, audio.music_problem)
 
     def warn(self, key: str, text: str) -> None:
         """Keep `text` in view (replacing the earlier warning of the same `key`) until `clear_warning(key)`."""

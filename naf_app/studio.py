@@ -45,8 +45,9 @@ class StudioController(QObject):
         self.transport = TransportBar(state, self, self.engine)
         self.readout_worker = ReadoutWorker(self)
         self.simulation_worker = SimulationWorker(state.scene, self)
-        if self.engine is not None:  # the engine follows the state from the start
+        if self.engine is not None:  # the engine follows the state from the start (it may already play)
             self.engine.volume, self.engine.loop = state.volume, state.loop
+            state.set_playing(self.engine.playing)
         self._connect()
 
     @property
@@ -61,6 +62,7 @@ class StudioController(QObject):
         state.gainChanged.connect(self._gain_changed)
         state.volumeChanged.connect(self._volume_changed)
         state.loopChanged.connect(self._loop_changed)
+        state.playingChanged.connect(self._playing_changed)
         state.listenChanged.connect(lambda _which: self._route_ab())
         state.headingChanged.connect(lambda _h: self._route_ab())
         state.simulationChanged.connect(lambda _answer: self._submit_readout())
@@ -117,12 +119,14 @@ class StudioController(QObject):
     # transport ------------------------------------------------------------------------------------------
     def toggle_play(self) -> None:
         """Play or pause the music (space bar)."""
-        engine = self.engine
-        if engine is None:
+        if self.engine is None:
             self.state.say("audio is off: nothing to play")
             return
-        engine.pause() if engine.playing else engine.play()
-        self.transport.show_playing(engine.playing)
+        self.state.set_playing(not self.state.playing)
+
+    def _playing_changed(self, on: bool) -> None:
+        if self.engine is not None and self.engine.playing != on:
+            self.engine.play() if on else self.engine.pause()
 
     def _volume_changed(self, volume: float) -> None:
         if self.engine is not None:
@@ -144,8 +148,8 @@ class StudioController(QObject):
         self.state.set_sound(key, Path(path))
         if self.state.sounds.get(key) != Path(path):
             return False  # `_sound_changed` said why
-        if self.engine is not None and not self.engine.playing:
-            self.toggle_play()
+        if self.engine is not None:
+            self.state.set_playing(True)
         self.state.say(f"{key} plays {Path(path).name}")
         return True
 

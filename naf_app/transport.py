@@ -141,8 +141,8 @@ class TransportBar(QWidget):
         self._meter_timer.timeout.connect(self._poll_meter)
         self._volume_changed(state.volume)
         self._loop_changed(state.loop)
+        self.show_playing(state.playing)
         if engine is not None:
-            self.play_button.setChecked(engine.playing)
             self._meter_timer.start()
         else:
             for w in (self.play_button, self.volume, self.loop_box, self.sound_button):
@@ -155,6 +155,7 @@ class TransportBar(QWidget):
         state.headingChanged.connect(lambda _heading: self._show_rule())
         state.volumeChanged.connect(self._volume_changed)
         state.loopChanged.connect(self._loop_changed)
+        state.playingChanged.connect(self.show_playing)
         state.jobChanged.connect(self._job_changed)
         self._emitters_changed()
 
@@ -175,8 +176,8 @@ class TransportBar(QWidget):
 
     def _poll_meter(self) -> None:
         self.meter.show_peak(self.engine.peak)
-        if self.play_button.isChecked() != self.engine.playing:  # the music ended (loop off)
-            self.show_playing(self.engine.playing)
+        if self.state.playing and not self.engine.playing:  # the music ended (loop off): the state hears of it
+            self.state.set_playing(False)
 
     def _emitters_changed(self) -> None:
         keys = self.state.emitter_keys

@@ -24,7 +24,7 @@ from naf_app.ir_panel import IrPanel
 from naf_app.plan_view import WHEEL_STEP_DEG, PlanView
 from naf_app.scripts_menu import SCRIPTS_DIR, JobDock, ScriptsMenu
 from naf_app.state import FEATURES, FEATURES_TAB, HEATMAP, LOAD, TABS, SessionState
-from naf_app.status import MUSIC_WARNING, SessionStatus
+from naf_app.status import SessionStatus
 from naf_app.studio import StudioController
 from naf_app.tsne_tab import FeaturesTab
 from naf_app.worker import FieldWorker
@@ -110,11 +110,8 @@ class MainWindow(QMainWindow):
         self.studio.add_menus(self._build_menus(), self.menuBar())
         self.setAcceptDrops(True)
         self._connect()
-        if audio is not None:
-            for problem in audio.problems:
-                state.say(problem)
-            if audio.music_problem:
-                self.status.warn(MUSIC_WARNING, audio.music_problem)
+        for problem in [] if audio is None else audio.problems:
+            state.say(problem)
 
     def _build_views(self) -> None:
         self.plan = PlanView(self.state)
