@@ -18,11 +18,14 @@ import os
 import time
 from pathlib import Path
 
-from naf_app.state import MAX_EMITTERS, TABS, SessionState
+from naf_app.state import GAIN_RANGE_DB, MAX_EMITTERS, TABS, SessionState
 from naf_model.atomic import write_atomic
 from naf_model.errors import NafError
 
 VERSION = 1
+FARTHEST_M = 1e5
+"""No coordinate of a session lies farther than this from the origin (a plan is never 100 km wide; shapely's
+nearest point of a far larger one overflows). Positions outside the plan are snapped into it."""
 
 
 def default_session_path() -> Path:
@@ -86,7 +89,8 @@ def _point(value, what: str) -> None:
     if not isinstance(value, list) or len(value) != 2:
         raise ValueError(f"{what} must be [x, y] in metres, not {value!r}")
     for v, axis in zip(value, "xy", strict=True):
-        _number(v, f"{what} {axis}")
+        if abs(_number(v, f"{what} {axis}")) > FARTHEST_M:
+            raise ValueError(f"{what} {axis} must be a position within {FARTHEST_M:g} m, not {v!r}")
 
 
 def _kind(value, kinds, what: str, name: str) -> None:
@@ -107,7 +111,9 @@ def check_session(data: dict) -> None:
         _kind(item, dict, what, "an object with key, xy, gain_db and sound")
         _kind(item.get("key", ""), str, f"{what} key", "a name")
         _point(item.get("xy"), f"{what} xy")
-        _number(item.get("gain_db", 0.0), f"{what} gain_db")
+        low, high = GAIN_RANGE_DB
+        if not low <= _number(item.get("gain_db", 0.0), f"{what} gain_db") <= high:
+            raise ValueError(f"{what} gain_db must lie in {low:g}..{high:g} dB, not {item['gain_db']!r}")
         _kind(item.get("sound"), (str, type(None)), f"{what} sound", "a file name or null")
     _kind(data.get("selected"), (str, type(None)), "selected", "an emitter's key or null")
     if data.get("volume") is not None and not 0.0 <= _number(data["volume"], "volume") <= 1.0:

@@ -1,6 +1,6 @@
 """The state of a studio session: scene, emitters (up to MAX_EMITTERS, each with its sound and gain), the
 listener, heading, what is heard (field or simulation), the view (heatmap on/off, metric and band, the tab),
-the transport (volume, loop), the loaded field and its results, the background jobs' status and the
+the transport (volume, loop, playing), the loaded field and its results, the background jobs' status and the
 messages for the user.
 
 No widgets live here (napari's model/view split): views subscribe to the signals and draw what they hand
@@ -30,6 +30,8 @@ JOBS = (LOAD, HEATMAP, FEATURES, SIMULATION)
 """The background jobs whose status (`JobStatus`) the views show: loading a field, the heatmap, the feature
 views, the simulation at the current spot."""
 DEFAULT_VOLUME, DEFAULT_LOOP = 1.0, True
+GAIN_RANGE_DB = (-40.0, 12.0)
+"""An emitter's own gain lies in this range (the transport's box; a session file may not hold more)."""
 
 
 class SessionState(QObject):

@@ -25,7 +25,7 @@ from PyQt6.QtWidgets import (
 )
 
 from naf_app.played import orientation_rule
-from naf_app.state import FIELD, MAX_EMITTERS, SIMULATION, SessionState
+from naf_app.state import FIELD, GAIN_RANGE_DB, MAX_EMITTERS, SIMULATION, SessionState
 
 METER_FLOOR_DB = -60.0
 METER_POLL_MS = 50
@@ -108,7 +108,7 @@ class TransportBar(QWidget):
         self.sound_button = _button("Sound...")
         self.sound_button.clicked.connect(lambda _=False: studio.open_audio_dialog())
         self.gain = QDoubleSpinBox()
-        self.gain.setRange(-40.0, 12.0)
+        self.gain.setRange(*GAIN_RANGE_DB)
         self.gain.setSuffix(" dB")
         self.gain.setSingleStep(1.0)
         self.gain.setFocusPolicy(Qt.FocusPolicy.ClickFocus)

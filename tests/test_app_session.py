@@ -113,6 +113,7 @@ BAD_FIELDS = [
     ("listener", [math.nan, 1.0], "listener x"),
     ("listener", [1.0, math.inf], "listener y"),
     ("listener", [1.0], "listener"),
+    ("listener", [1e308, 1.0], "listener x"),  # finite, but shapely's nearest point overflowed
     ("listener", "here", "listener"),
     ("heading", True, "heading"),
     ("scene", 7, "scene"),
@@ -123,6 +124,7 @@ BAD_FIELDS = [
     ("emitters.0.xy", None, "emitter 1 xy"),
     ("emitters.0.gain_db", math.nan, "emitter 1 gain_db"),
     ("emitters.0.gain_db", "-3 dB", "emitter 1 gain_db"),
+    ("emitters.0.gain_db", 1e300, "emitter 1 gain_db"),  # 10 ** (gain / 20) overflowed in the engine
     ("emitters.0.key", 2, "emitter 1 key"),
     ("emitters.0.sound", 5, "emitter 1 sound"),
     ("selected", ["emitter"], "selected"),
