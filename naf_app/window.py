@@ -368,12 +368,12 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
-        for name in ("studio", "status", "job_dock", "field_worker", "analysis_worker"):
+        for name in ("studio", "status", "field_worker", "analysis_worker", "_heading_timer"):
             part = getattr(self, name, None)
             if part is not None:
-                part.stop_now() if name == "job_dock" else part.stop()
-        if getattr(self, "_heading_timer", None) is not None:
-            self._heading_timer.stop()
+                part.stop()
+        if getattr(self, "job_dock", None) is not None:
+            self.job_dock.stop_now()
         if self.audio is not None:
             self.audio.close()
 
