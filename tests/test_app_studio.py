@@ -370,3 +370,22 @@ def test_session_is_remembered_and_saved_and_opened(qtbot, tiny_field, tmp_path,
         assert st.emitter_keys == [MAIN, key]
     finally:
         w2.close()
+
+
+def test_playback_and_calibration_use_the_one_played_ir_function(qtbot, window):
+    """What is played is named once (`naf_app.played.played_irs`): the IR the engine plays and the reference
+    IRs that set its output level both come from it."""
+    from naf_app.played import played_irs
+    from naf_model.audio import session_gain
+    from naf_model.field import NeuralAcousticField
+    from naf_model.rendering.calibration import reference_irs
+
+    w = window
+    state, engine = w.state, w.studio.engine
+    field = NeuralAcousticField.load(state.checkpoint, device="cpu", scene=state.scene)
+    answer = state.last_ir
+    played = played_irs(field)(np.array([answer.emitter]), np.array([answer.listener]), np.array([answer.heading]))
+    assert np.allclose(engine.current_irs[MAIN], played[0], atol=1e-6)
+    refs = reference_irs(state.scene, played_irs(field), np.array(state.emitter))
+    qtbot.waitUntil(lambda: engine.gain != 1.0, timeout=WAIT_MS)  # calibrated after the load
+    assert engine.gain == pytest.approx(session_gain(engine._player.music, engine.sample_rate, refs), rel=1e-5)
