@@ -190,3 +190,29 @@ def test_a_window_whose_start_fails_leaves_no_thread_running(qtbot, monkeypatch)
     with pytest.raises(RuntimeError, match="injected"):
         MainWindow(two_room_scene(), "any.pt", device="cpu", audio=None)
     assert len(started) == 4 and not any(t.isRunning() for t in started)
+
+
+def test_widgets_and_the_engine_follow_the_state_and_controls_change_only_the_state(qtbot):
+    w = make_window(qtbot)
+    try:
+        state, transport, engine = w.state, w.studio.transport, w.studio.engine
+        state.set_volume(0.3)
+        state.set_loop(False)
+        state.set_heatmap_shown(False)
+        state.set_tab(FEATURES_TAB)
+        state.set_playing(True)
+        assert transport.volume.value() == 30 and engine.volume == pytest.approx(0.3)
+        assert not transport.loop_box.isChecked() and engine.loop is False
+        assert not w.heatmap_action.isChecked() and not w.heatmap_controls.show_box.isChecked()
+        assert not w.heatmap.enabled and w.tabs.currentIndex() == 1
+        assert engine.playing and transport.play_button.text() == "Pause"
+        transport.volume.setValue(70)
+        w.heatmap_controls.show_box.setChecked(True)
+        w.tabs.setCurrentIndex(0)
+        assert (state.volume, state.heatmap_shown, state.tab) == (0.7, True, LISTEN_TAB)
+        assert w.heatmap_action.isChecked() and engine.volume == pytest.approx(0.7)
+        engine.pause()  # the music ends on its own (loop off): the transport's poll tells the state
+        qtbot.waitUntil(lambda: not state.playing, timeout=5_000)
+        assert transport.play_button.text() == "Play"
+    finally:
+        w.close()
