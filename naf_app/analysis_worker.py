@@ -4,25 +4,23 @@ This thread loads its own copy of the field, so a long map never holds up the li
 torch module is shared between threads). One job per kind is kept: a newer request replaces a pending one
 and cancels a running one at its next progress report.
 
-A heatmap is the played IR (`PLAYED_PHASE`) at every free cell for one emitter and heading, then the chosen
+A heatmap is the played IR (`naf_app.played.played_irs`) at every free cell for one emitter and heading, then the chosen
 metric and band of each (`naf_model.analysis.plan_irs`, `metric_map`). The IRs of the last spot are kept,
 so choosing another metric or band only measures them again.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PyQt6.QtCore import QThread, pyqtSignal
+from PyQt6.QtCore import pyqtSignal
 from threadpoolctl import threadpool_limits
 
-from naf_app.state import PLAYED_PHASE
+from naf_app.played import played_irs
+from naf_app.state import FEATURES, HEATMAP
+from naf_app.threads import MailboxThread
 from naf_app.worker import describe_error, load_field
-
-HEATMAP = "heatmap"
-FEATURES = "features"
 
 
 @dataclass
@@ -36,7 +34,7 @@ class _Cancelled(Exception):
     """Raised inside a progress callback to abandon a superseded job."""
 
 
-class AnalysisWorker(QThread):
+class AnalysisWorker(MailboxThread):
     """Runs heatmaps and feature views. Signals: progress(kind, done, total), done(kind, result),
     failed(kind, message). Results (naf_model.analysis): MetricMap for HEATMAP, FeatureViews for FEATURES."""
 
@@ -48,63 +46,56 @@ class AnalysisWorker(QThread):
         super().__init__(parent)
         self.scene = scene
         self.device = device
-        self._cond = threading.Condition()
         self._queue: dict[str, _Job] = {}
         self._running: _Job | None = None
         self._load_path: Path | None = None
-        self._stopping = False
         self._field = None
         self._plan_irs = None  # (spot key, PlanIrs) of the last heatmap
 
     def load(self, path: str | Path) -> None:
         """Use this checkpoint from now on; jobs of the old field are cancelled."""
-        with self._cond:
+        with self._post():
             self._load_path = Path(path)
-            self._queue.clear()
-            if self._running is not None:
-                self._running.cancelled = True
-            self._cond.notify()
+            self._cancel_all()
 
     def submit(self, kind: str, **params) -> None:
         """Queue a job: HEATMAP(emitter=(x, y), heading=deg, spacing=m, metric=key, band=Hz or None,
         emitter_name=str) or FEATURES(spacing=m)."""
         assert kind in (HEATMAP, FEATURES)
-        with self._cond:
+        with self._post():
             self._queue[kind] = _Job(kind, params)
             if self._running is not None and self._running.kind == kind:
                 self._running.cancelled = True
-            self._cond.notify()
 
-    def stop(self) -> None:
-        """Cancel everything and wait for the thread to end."""
-        with self._cond:
-            self._stopping = True
-            self._queue.clear()
-            if self._running is not None:
-                self._running.cancelled = True
-            self._cond.notify()
-        self.wait()
+    # ---- the thread (MailboxThread) ---------------------------------------------------------------------
+    def _ready(self) -> bool:
+        return self._load_path is not None or bool(self._queue)
 
-    def run(self) -> None:
-        while True:
+    def _cancel_all(self) -> None:
+        self._queue.clear()
+        if self._running is not None:
+            self._running.cancelled = True
+
+    def _take(self):
+        # a load goes first; then the heatmap, which follows the user's hand, before the feature views
+        if self._load_path is not None:
+            path, self._load_path = self._load_path, None
+            return path
+        kind = HEATMAP if HEATMAP in self._queue else next(iter(self._queue))
+        self._running = self._queue.pop(kind)
+        return self._running
+
+    def _work(self, item) -> None:
+        if isinstance(item, Path):
+            self._load(item)
+            return
+        try:
+            self._run_job(item)
+        finally:
             with self._cond:
-                while not self._stopping and self._load_path is None and not self._queue:
-                    self._cond.wait()
-                if self._stopping:
-                    break
-                path, self._load_path = self._load_path, None
-                job = None
-                if path is None:
-                    kind = HEATMAP if HEATMAP in self._queue else next(iter(self._queue))
-                    job = self._running = self._queue.pop(kind)
-            if path is not None:
-                self._load(path)
-                continue
-            try:
-                self._run_job(job)
-            finally:
-                with self._cond:
-                    self._running = None
+                self._running = None
+
+    def _finished(self) -> None:
         self._field = None
 
     def _load(self, path: Path) -> None:
@@ -150,8 +141,6 @@ class AnalysisWorker(QThread):
     def _heatmap(self, params: dict, progress):
         """The metric map of `params`; the cells' IRs are computed only when the spot is new (progress then
         counts both steps: IRs, then measurements)."""
-        from functools import partial
-
         from naf_model import analysis
 
         ex, ey = params["emitter"]
@@ -161,7 +150,7 @@ class AnalysisWorker(QThread):
         if plan is None:
             self._plan_irs = None  # free the old spot's IRs before computing the new ones
             plan = analysis.plan_irs(
-                partial(self._field.impulse_responses, phase=PLAYED_PHASE), self.scene, spot[:2], spot[2],
+                played_irs(self._field), self.scene, spot[:2], spot[2],
                 spot[3], progress=lambda done, total: progress(done, steps * total),
             )
             self._plan_irs = (spot, plan)

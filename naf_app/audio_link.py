@@ -46,7 +46,7 @@ class AudioLink:
         callback, a test or a benchmark, gets the render-free path unless it asks otherwise)."""
         try:
             from naf_app.audio import LiveAudio
-            from naf_app.audio.live import RENDER_AHEAD_BLOCKS
+            from naf_app.audio.render_ahead import RENDER_AHEAD_BLOCKS
             from naf_model.audio import load_audio
         except ImportError as exc:
             return cls(None, "audio: unavailable", [f"audio engine unavailable ({exc})"])

@@ -23,7 +23,7 @@ OPACITY, STALE_OPACITY = 0.9, 0.4
 class HeatmapLayer:
     """An ImageItem in the plan view and a ColorBarItem beside it, drawing the state's heatmaps.
 
-    While disabled (`set_enabled(False)`, the View menu's switch) it is hidden and new maps are not drawn.
+    While the state's `heatmap_shown` is off (the View menu's switch) it is hidden and new maps are not drawn.
     """
 
     def __init__(self, view: PlanView, state: SessionState) -> None:
@@ -39,7 +39,7 @@ class HeatmapLayer:
         self.bar.axis.setPen("k")
         self.bar.axis.setLabel("loudness (dB re map maximum), broadband", color="#000")
         self._cmap = "inferno"
-        self.enabled = True
+        self.enabled = state.heatmap_shown
         self.drawn = False  # an image is loaded (from this or an earlier field)
         self.set_visible(False)
         state.heatmapChanged.connect(self._heatmap_changed)
@@ -47,6 +47,7 @@ class HeatmapLayer:
         state.headingChanged.connect(lambda _heading: self.set_stale())
         state.selectedChanged.connect(lambda _key: self.set_stale())
         state.heatmapChoiceChanged.connect(lambda _metric, _band: self.set_stale())
+        state.heatmapShownChanged.connect(self.set_enabled)
 
     def set_enabled(self, on: bool) -> None:
         """Switch the layer on (showing the last drawn map, if any) or off (hidden, maps not drawn)."""
@@ -98,11 +99,11 @@ class HeatmapControls(QWidget):
     """Above the plan: show the heatmap (the View menu's switch), its metric and band, export it.
 
     `metric_box` items carry METRICS keys as data, `band_box` items the band centre in Hz (None: broadband);
-    choosing one sets `SessionState.set_heatmap_choice`. `show_box` toggles `heatmap_action`; `export_button`
-    calls `export`.
+    choosing one sets `SessionState.set_heatmap_choice`. `show_box` sets `SessionState.set_heatmap_shown`;
+    all three follow the state. `export_button` calls `export`.
     """
 
-    def __init__(self, state: SessionState, heatmap_action, export, parent=None) -> None:
+    def __init__(self, state: SessionState, export, parent=None) -> None:
         from naf_model.analysis import BANDS_HZ, METRICS, band_name
 
         super().__init__(parent)
@@ -111,9 +112,9 @@ class HeatmapControls(QWidget):
         row.setContentsMargins(6, 2, 6, 2)
         self.show_box = QCheckBox("Heatmap")
         self.show_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.show_box.setChecked(heatmap_action.isChecked())
-        self.show_box.toggled.connect(lambda on: heatmap_action.isChecked() != on and heatmap_action.trigger())
-        heatmap_action.toggled.connect(self.show_box.setChecked)
+        self.show_box.setChecked(state.heatmap_shown)
+        self.show_box.toggled.connect(state.set_heatmap_shown)
+        state.heatmapShownChanged.connect(self.show_box.setChecked)
         self.metric_box = QComboBox()
         for key, (name, unit, _cmap) in METRICS.items():
             self.metric_box.addItem(f"{name} ({unit})" if key != "loudness" else "loudness (dB)", key)

@@ -21,7 +21,8 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, Qt, QTimer
 from PyQt6.QtWidgets import QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
-from naf_app.state import FIELD, SIMULATION, IrAnswer, SessionState
+from naf_app.answers import IrAnswer
+from naf_app.state import FIELD, LOAD, SIMULATION, SessionState
 from naf_model.conventions import HOP, LOG_EPS, N_FFT, SAMPLE_RATE
 
 EAR_COLOURS = ((40, 90, 200), (210, 60, 50))
@@ -37,6 +38,7 @@ LEFT_AXIS_PX = 58
 """Width of every left axis: the rotated "frequency (kHz)" label and two-digit ticks, or "-0.25"."""
 WAVE_MIN_HEIGHT = 200
 """Pixels the waveform plot keeps when the simulation's two spectrograms join the field's."""
+NO_FIELD_CAPTION = "No field loaded: train one with the Scripts menu, then load it."
 SPECTROGRAM_RANGE = 12.0
 """The spectrograms' colour scale spans this many ln units below the IR's loudest bin."""
 
@@ -52,7 +54,7 @@ class IrPanel(QWidget):
         self.state = state
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.caption = QLabel("no impulse response yet")
+        self.caption = QLabel(NO_FIELD_CAPTION)
         # a caption that changes length on every answer must not resize the splitter (the plan would jump)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.caption)
@@ -115,10 +117,21 @@ class IrPanel(QWidget):
         state.simulationChanged.connect(lambda _answer: self._draw_simulation())
         state.headingChanged.connect(lambda _heading: self._draw_simulation())
         state.readoutChanged.connect(self._show_readout)
+        state.jobChanged.connect(self._job_changed)
         state.listenChanged.connect(lambda _which: self._show_readout(self.state.readout))
 
+    def _job_changed(self, kind: str, status) -> None:
+        """The caption says a field is loading, or why there is none."""
+        if kind != LOAD or self.state.last_ir is not None:
+            return
+        if status.busy:
+            self.caption.setText("loading a field...")
+        elif status.error is not None and self.state.field is None:
+            self.caption.setText("No field loaded: see the status bar.")
+
     def _draw_simulation(self) -> None:
-        """Overlay the simulation at the nearest simulated orientation (or remove the overlay)."""
+        """Overlay the simulation at the listener's heading, by the field's orientation rule (or remove the
+        overlay)."""
         sim = self.state.simulation
         self.shown_simulation = sim
         for plot in self.sim_plots:

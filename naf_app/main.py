@@ -5,7 +5,8 @@
 Without --checkpoint the scene's bundled field is used, else the newest training run for the scene; with
 none at all the plan opens alone and the status bar says how to train one (Scripts menu). An unknown scene
 is one stderr line and exit status 2; every other problem (a checkpoint for another scene, a corrupt file,
-no sound card, unreadable music) is one status-bar line and the app keeps running.
+no sound card, unreadable music, a remembered session that cannot be read: set aside as
+session.json.bad-<time>) is one status-bar line and the app keeps running.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
-    from naf_app.audio.live import prefer_the_audio_thread
+    from naf_app.audio.render_ahead import prefer_the_audio_thread
     from naf_app.audio_link import AudioLink
     from naf_app.session_file import default_session_path
     from naf_app.window import MainWindow
@@ -72,8 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     pg.setConfigOptions(antialias=True)
     checkpoint = args.checkpoint if args.checkpoint is not None else default_checkpoint(scene.name)
     audio = AudioLink.open(no_audio=args.no_audio, music=args.music)
-    window = MainWindow(scene, checkpoint, args.device, audio, scene_arg=args.scene,
-                        session=default_session_path())
+    try:
+        window = MainWindow(scene, checkpoint, args.device, audio, scene_arg=args.scene,
+                            session=default_session_path())
+    except NafError as exc:  # the window stopped whatever it had started (threads, audio) before this
+        print(f"naf-app: error: {exc}", file=sys.stderr)
+        return 2
     window.show()
     # Ctrl-C in the terminal quits cleanly: Python only sees signals while it runs, so wake it up regularly.
     previous = signal.signal(signal.SIGINT, lambda *_: app.quit())

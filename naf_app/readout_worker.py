@@ -8,20 +8,19 @@ which the UI thread and the audio callback need while a drag is running.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
 from PyQt6.QtCore import pyqtSignal
 
 from naf_app.state import FIELD, SIMULATION
-from naf_app.threads import StoppableThread
+from naf_app.threads import MailboxThread
 from naf_app.worker import describe_error
 
 MIN_INTERVAL_S = 0.2
 
 
-class ReadoutWorker(StoppableThread):
+class ReadoutWorker(MailboxThread):
     """`submit(seq, field_ir, simulation_ir)`; signals done({"seq", FIELD: IrReadout, SIMULATION: IrReadout
     or None}) and failed(str)."""
 
@@ -30,35 +29,37 @@ class ReadoutWorker(StoppableThread):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._cond = threading.Condition()
         self._pending: tuple[int, np.ndarray, np.ndarray | None] | None = None
-        self._stopping = False
         self._last_start = -1e9
 
     def submit(self, seq: int, field_ir: np.ndarray, simulation_ir: np.ndarray | None = None) -> None:
         """Measure these binaural IRs (2, N) at 22,050 Hz; a newer submission replaces a waiting one."""
-        with self._cond:
+        with self._post():
             self._pending = (seq, field_ir, simulation_ir)
-            self._cond.notify()
 
-    def run(self) -> None:
+    def _rest(self) -> float:
+        """Seconds until the next measurement may start (at most one every MIN_INTERVAL_S)."""
+        return self._last_start + MIN_INTERVAL_S - time.monotonic()
+
+    def _ready(self) -> bool:
+        return self._pending is not None and self._rest() <= 0
+
+    def _idle_timeout(self) -> float | None:
+        return None if self._pending is None else max(self._rest(), 0.0)
+
+    def _take(self):
+        item, self._pending = self._pending, None
+        self._last_start = time.monotonic()
+        return item
+
+    def _work(self, item) -> None:
         from naf_model.acoustics.readout import ir_readout
 
-        while True:
-            with self._cond:
-                while not self._stopping:
-                    rest = self._last_start + MIN_INTERVAL_S - time.monotonic()
-                    if self._pending is not None and rest <= 0:
-                        break
-                    self._cond.wait(None if self._pending is None else rest)
-                if self._stopping:
-                    return
-                (seq, field_ir, sim_ir), self._pending = self._pending, None
-                self._last_start = time.monotonic()
-            try:
-                result = {"seq": seq, FIELD: ir_readout(field_ir),
-                          SIMULATION: None if sim_ir is None else ir_readout(sim_ir)}
-            except Exception as exc:  # a measurement bug must not end the thread
-                self.failed.emit(f"readout: {describe_error(exc)}")
-                continue
-            self.done.emit(result)
+        seq, field_ir, sim_ir = item
+        try:
+            result = {"seq": seq, FIELD: ir_readout(field_ir),
+                      SIMULATION: None if sim_ir is None else ir_readout(sim_ir)}
+        except Exception as exc:  # a measurement bug must not end the thread
+            self.failed.emit(f"readout: {describe_error(exc)}")
+            return
+        self.done.emit(result)

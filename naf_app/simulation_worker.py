@@ -2,19 +2,20 @@
 child process so that the UI and the field worker keep the GIL, and a cancel really stops it.
 
 A QThread starts one spawned process per job and waits on its pipe; `cancel()` terminates the process.
-The settings are the field's data set's (`Checkpoint.simulation`), so the A/B compares like with like.
+The settings are the field's data set's (`FieldInfo.simulation`, from `Checkpoint.simulation`), so the A/B
+compares like with like.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import threading
 import time
 from dataclasses import dataclass
 
-from PyQt6.QtCore import QThread, pyqtSignal
+from PyQt6.QtCore import pyqtSignal
 
-from naf_app.state import SimulationAnswer
+from naf_app.answers import SimulationAnswer
+from naf_app.threads import MailboxThread
 
 POLL_S = 0.05
 
@@ -44,7 +45,7 @@ def _simulate_in_child(conn, scene, emitter, listener, simulation: dict) -> None
         conn.close()
 
 
-class SimulationWorker(QThread):
+class SimulationWorker(MailboxThread):
     """`simulate(key, emitter, listener, simulation)`; signals progress(str), done(SimulationAnswer),
     failed(str), cancelled(). One job at a time: a new one cancels the running one."""
 
@@ -56,48 +57,44 @@ class SimulationWorker(QThread):
     def __init__(self, scene, parent=None) -> None:
         super().__init__(parent)
         self.scene = scene
-        self._cond = threading.Condition()
         self._job: _Job | None = None
         self._cancel = False
-        self._stopping = False
-        self.busy = False
+        self._busy = False
 
     def simulate(self, key: str, emitter, listener, simulation: dict | None = None) -> None:
-        with self._cond:
+        """Simulate emitter `key` at `emitter` for the listener at `listener` (metres) with `simulation`
+        (SimulationConfig's settings; unknown keys are ignored); a running job is cancelled."""
+        with self._post():
             self._job = _Job(key, (float(emitter[0]), float(emitter[1])),
                              (float(listener[0]), float(listener[1])), dict(simulation or {}))
-            self._cancel = self.busy
-            self._cond.notify()
+            self._cancel = self._busy
 
     def cancel(self) -> None:
         """Stop the running simulation (its process is terminated) or drop one not started yet."""
-        with self._cond:
+        with self._post():
             dropped, self._job = self._job is not None, None
-            self._cancel = self.busy
-            self._cond.notify()
+            self._cancel = self._busy
         if dropped:
             self.cancelled.emit()
 
-    def stop(self) -> None:
-        with self._cond:
-            self._stopping = self._cancel = True
-            self._cond.notify()
-        self.wait()
+    # ---- the thread (MailboxThread) ---------------------------------------------------------------------
+    def _ready(self) -> bool:
+        return self._job is not None
 
-    def run(self) -> None:
-        while True:
+    def _cancel_all(self) -> None:
+        self._job, self._cancel = None, True
+
+    def _take(self):
+        job, self._job = self._job, None
+        self._cancel, self._busy = False, True
+        return job
+
+    def _work(self, item) -> None:
+        try:
+            self._run_job(item)
+        finally:
             with self._cond:
-                while not self._stopping and self._job is None:
-                    self._cond.wait()
-                if self._stopping:
-                    return
-                job, self._job = self._job, None
-                self._cancel = False
-                self.busy = True
-            try:
-                self._run_job(job)
-            finally:
-                self.busy = False
+                self._busy = False
 
     def _run_job(self, job: _Job) -> None:
         start = time.perf_counter()

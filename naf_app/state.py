@@ -1,167 +1,49 @@
-"""Model-side state of a session: scene, emitters (up to MAX_EMITTERS, each with its sound and gain), the
-listener, heading, loaded field, its latest IRs, the simulation at the current spot (A/B), the acoustic
-readout and analysis results (the heatmap's metric map, feature views).
+"""The state of a studio session: scene, emitters (up to MAX_EMITTERS, each with its sound and gain), the
+listener, heading, what is heard (field or simulation), the view (heatmap on/off, metric and band, the tab),
+the transport (volume, loop, playing), the loaded field and its results, the background jobs' status and the
+messages for the user.
 
-No widgets live here: views read this state and subscribe to its signals (napari's model/view split), and
-positions are validated here so that no view can place a marker inside a wall. Each result is held here
-only; views draw what the signals hand them and read the rest from here.
+No widgets live here (napari's model/view split): views subscribe to the signals and draw what they hand
+them; user actions call the setters; the session file reads and writes this state only. Positions are
+validated here so that no view can place a marker inside a wall.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import shapely
 from PyQt6.QtCore import QObject, pyqtSignal
-from shapely.ops import nearest_points
 
+from naf_app.answers import IDLE, FieldInfo, IrAnswer, JobStatus, SimulationAnswer
+from naf_app.placement import clear_start_points, default_placement, nearest_free_point, wrap_heading
 from naf_model.audio import MAIN
-from naf_model.conventions import ORIENTATIONS_DEG, WALL_CLEARANCE_M
 
 MAX_EMITTERS = 4
-PLAYED_PHASE = "listening"
-"""The phase synthesis of every IR the app plays and shows (one place: naf_model.field's phase methods)."""
 FIELD, SIMULATION = "field", "simulation"
-"""What the listener hears for the selected emitter (A/B)."""
-_SNAP_MARGIN_M = 0.03
-"""Snapped points sit this far inside the free region so that floating point never puts them on its edge."""
-
-
-@dataclass(frozen=True)
-class FieldInfo:
-    """What the status bar says about the loaded field."""
-
-    path: Path
-    scene_name: str
-    preset: str
-    device: str
-    n_frames: int
-    ir_length: int
-
-
-@dataclass(frozen=True)
-class IrAnswer:
-    """One answered IR request: positions in metres, heading in degrees, `irs` {emitter key: (2, N) float32
-    at 22,050 Hz} for every emitter (one batch), `selected` the key whose IR `ir` and ln-magnitude `spec`
-    (2, 256, T) are shown, `emitters` {key: (x, y)}, `latency_ms` the worker's compute time."""
-
-    seq: int
-    emitter: tuple[float, float]
-    listener: tuple[float, float]
-    heading: float
-    ir: np.ndarray
-    spec: np.ndarray
-    latency_ms: float
-    selected: str = MAIN
-    irs: dict = field(default_factory=dict)
-    emitters: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SimulationAnswer:
-    """The simulator at one spot: `irs` (4, 2, N) float32 for the training orientations (ORIENTATIONS_DEG),
-    for emitter `key` at `emitter` and the listener at `listener` (metres); `seconds` it took."""
-
-    key: str
-    emitter: tuple[float, float]
-    listener: tuple[float, float]
-    irs: np.ndarray
-    seconds: float
-
-    def orientation(self, heading: float) -> int:
-        """Index of the simulated orientation nearest to `heading` degrees."""
-        d = [abs((heading - o + 180.0) % 360.0 - 180.0) for o in ORIENTATIONS_DEG]
-        return int(np.argmin(d))
-
-    def ir_at(self, heading: float) -> np.ndarray:
-        return self.irs[self.orientation(heading)]
-
-
-def level_matched(ir: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """`ir` (2, N) scaled so its energy (both ears) equals that of `reference` (2, M): the A/B plays both
-    at one level, so what differs is the sound, not the loudness."""
-    e_ir = float(np.sum(np.square(ir, dtype=np.float64)))
-    e_ref = float(np.sum(np.square(reference, dtype=np.float64)))
-    return (ir * np.sqrt(e_ref / e_ir)).astype(np.float32) if e_ir > 0 else np.asarray(ir, np.float32)
-
-
-def wrap_heading(deg: float) -> float:
-    """A heading in degrees folded into [0, 360)."""
-    return float(deg) % 360.0
-
-
-def nearest_free_point(scene, xy) -> tuple[float, float] | None:
-    """The free point (scene.is_free) closest to `xy` in metres, or None when the plan has no free space."""
-    inner = scene.free_space.buffer(-(WALL_CLEARANCE_M + _SNAP_MARGIN_M))
-    if inner.is_empty:
-        return None
-    point = shapely.Point(float(xy[0]), float(xy[1]))
-    if inner.contains(point):
-        return float(xy[0]), float(xy[1])
-    snapped = nearest_points(inner, point)[0]
-    # nearest_points lands on the shrunk boundary: step a hair towards the inside so is_free agrees.
-    centre = inner.representative_point()
-    for frac in (0.0, 0.01, 0.05, 0.2):
-        x = snapped.x + frac * (centre.x - snapped.x)
-        y = snapped.y + frac * (centre.y - snapped.y)
-        if bool(scene.is_free(x, y)):
-            return float(x), float(y)
-    return None
-
-
-DOORWAY_CLEARANCE_M = 0.6
-"""The starting listener stands at least this far from every doorway (a start in a door frame confuses)."""
-FURNITURE_CLEARANCE_M = 0.3
-"""...and this far from every obstacle's footprint, low furniture included (a start on the sofa confuses too)."""
-
-
-def clear_start_points(scene, grid: np.ndarray) -> np.ndarray:
-    """The grid points (G, 2) at least DOORWAY_CLEARANCE_M from every door opening and FURNITURE_CLEARANCE_M
-    from every obstacle footprint (whatever its height); the doorway rule alone, or all points, if none is."""
-    from naf_model.scene.floorplan import door_opening
-
-    points = shapely.points(grid)
-    far_doors = np.ones(len(grid), bool)
-    for door in getattr(scene, "doors", []):
-        far_doors &= shapely.distance(shapely.LineString(door_opening(door, scene.rooms)), points) \
-            >= DOORWAY_CLEARANCE_M
-    far_all = far_doors.copy()
-    for obstacle in getattr(scene, "obstacles", []):
-        far_all &= shapely.distance(obstacle.footprint, points) >= FURNITURE_CLEARANCE_M
-    for keep in (far_all, far_doors):
-        if keep.any():
-            return grid[keep]
-    return grid
-
-
-def default_placement(scene) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Starting emitter and listener: the emitter near the middle of the largest room, the listener the free
-    grid point about 2 m from it (or the farthest one in small plans), neither in a doorway nor on furniture."""
-    grid = np.asarray(scene.sample_grid(0.25), dtype=np.float64)
-    if len(grid) == 0:
-        raise ValueError("scene has no free grid point")
-    grid = clear_start_points(scene, grid)
-    rooms = [shapely.Polygon(r.polygon) for r in scene.rooms]
-    centre = max(rooms, key=lambda p: p.area).representative_point() if rooms else \
-        scene.free_space.representative_point()
-    d_centre = np.hypot(grid[:, 0] - centre.x, grid[:, 1] - centre.y)
-    emitter = grid[int(np.argmin(d_centre))]
-    d = np.hypot(grid[:, 0] - emitter[0], grid[:, 1] - emitter[1])
-    listener = grid[int(np.argmin(np.abs(d - min(2.0, d.max()))))]
-    return (float(emitter[0]), float(emitter[1])), (float(listener[0]), float(listener[1]))
+"""What the listener hears for the selected emitter (A/B); SIMULATION also names the simulation's job."""
+LISTEN_TAB, FEATURES_TAB = "listen", "features"
+TABS = (LISTEN_TAB, FEATURES_TAB)
+"""The window's tabs, in order."""
+LOAD, HEATMAP, FEATURES = "load", "heatmap", "features"
+JOBS = (LOAD, HEATMAP, FEATURES, SIMULATION)
+"""The background jobs whose status (`JobStatus`) the views show: loading a field, the heatmap, the feature
+views, the simulation at the current spot."""
+DEFAULT_VOLUME, DEFAULT_LOOP = 1.0, True
+GAIN_RANGE_DB = (-40.0, 12.0)
+"""An emitter's own gain lies in this range (the transport's box; a session file may not hold more)."""
 
 
 class SessionState(QObject):
-    """Emitter, listener, heading, the loaded field and its results for one scene; a signal on every change.
+    """Emitter, listener, heading, view, transport, the loaded field and its results for one scene; a signal
+    on every change.
 
     `placementChanged(which, final)`: which is an emitter's key ("emitter", "emitter 2", ...) or "listener";
-    final is False while dragging (cheap
-    consumers only) and True when a drag ended (expensive consumers: the heatmap). A new field forgets
-    the previous field's heatmap and feature views (`fieldChanged` says so; the next results follow).
-    `heatmap_metric` (a key of naf_model.analysis.METRICS) and `heatmap_band` (an octave-band centre in Hz or
-    None for broadband) say what the heatmap shows; `heatmapChoiceChanged(metric, band)` when they change.
+    final is False while dragging (cheap consumers only) and True when a drag ended (expensive consumers:
+    the heatmap). A new field forgets the previous field's heatmap and feature views (`fieldChanged` says
+    so; the next results follow). `heatmap_metric` (a key of naf_model.analysis.METRICS) and `heatmap_band`
+    (an octave-band centre in Hz or None for broadband) say what the heatmap shows. `jobChanged(kind,
+    JobStatus)` for the jobs of JOBS; `said(line)` for each message to the user (also kept in `messages`).
     """
 
     placementChanged = pyqtSignal(str, bool)
@@ -176,8 +58,15 @@ class SessionState(QObject):
     fieldChanged = pyqtSignal(object)  # FieldInfo or None
     heatmapChanged = pyqtSignal(object)  # naf_model.analysis MetricMap
     heatmapChoiceChanged = pyqtSignal(str, object)  # metric, band (Hz or None)
+    heatmapShownChanged = pyqtSignal(bool)
     irChanged = pyqtSignal(object)  # IrAnswer
     featuresChanged = pyqtSignal(object)  # naf_model.analysis FeatureViews
+    tabChanged = pyqtSignal(str)  # one of TABS
+    volumeChanged = pyqtSignal(float)  # 0..1
+    loopChanged = pyqtSignal(bool)
+    playingChanged = pyqtSignal(bool)
+    jobChanged = pyqtSignal(str, object)  # kind (JOBS), JobStatus
+    said = pyqtSignal(str)
 
     def __init__(self, scene, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -197,8 +86,15 @@ class SessionState(QObject):
         self.heatmap = None  # naf_model.analysis MetricMap
         self.heatmap_metric = "loudness"
         self.heatmap_band: int | None = None
+        self.heatmap_shown = True
         self.features = None  # naf_model.analysis FeatureViews
         self.last_ir: IrAnswer | None = None
+        self.tab = LISTEN_TAB
+        self.volume = DEFAULT_VOLUME
+        self.loop = DEFAULT_LOOP
+        self.playing = False  # not remembered: a session reopens paused or as the sound card started
+        self.jobs: dict[str, JobStatus] = dict.fromkeys(JOBS, IDLE)
+        self.messages: list[str] = []
 
     @property
     def emitter(self) -> tuple[float, float]:
@@ -208,6 +104,50 @@ class SessionState(QObject):
     def emitter_positions(self) -> dict[str, tuple[float, float]]:
         """{key: (x, y)} of every emitter, in the order they were added."""
         return {k: self._pos[k] for k in self.emitter_keys}
+
+    # ---- view, transport, jobs and messages -------------------------------------------------------------
+    def set_tab(self, tab: str) -> None:
+        """Show tab `tab` (one of TABS)."""
+        assert tab in TABS, tab
+        if tab != self.tab:
+            self.tab = tab
+            self.tabChanged.emit(tab)
+
+    def set_heatmap_shown(self, on: bool) -> None:
+        """Show the heatmap under the plan (and compute it) or not."""
+        if bool(on) != self.heatmap_shown:
+            self.heatmap_shown = bool(on)
+            self.heatmapShownChanged.emit(self.heatmap_shown)
+
+    def set_volume(self, volume: float) -> None:
+        """The output fader, 0..1 (clamped)."""
+        volume = min(max(float(volume), 0.0), 1.0)
+        if volume != self.volume:
+            self.volume = volume
+            self.volumeChanged.emit(volume)
+
+    def set_loop(self, on: bool) -> None:
+        """Loop the music (True) or stop at its end."""
+        if bool(on) != self.loop:
+            self.loop = bool(on)
+            self.loopChanged.emit(self.loop)
+
+    def set_playing(self, on: bool) -> None:
+        """Play (True) or pause the music; also set False when the music ended (loop off)."""
+        if bool(on) != self.playing:
+            self.playing = bool(on)
+            self.playingChanged.emit(self.playing)
+
+    def set_job(self, kind: str, status: JobStatus) -> None:
+        """The status of background job `kind` (one of JOBS) changed."""
+        assert kind in JOBS, kind
+        self.jobs[kind] = status
+        self.jobChanged.emit(kind, status)
+
+    def say(self, message: str) -> None:
+        """One line for the user (the status bar shows the latest)."""
+        self.messages.append(message)
+        self.said.emit(message)
 
     # ---- emitters -------------------------------------------------------------------------------------
     def add_emitter(self, xy=None) -> str:
@@ -255,7 +195,7 @@ class SessionState(QObject):
             self.selectedChanged.emit(key)
 
     def set_sound(self, key: str, path: Path | None) -> None:
-        """The audio file emitter `key` plays (None: the bundled loop)."""
+        """The audio file emitter `key` plays (None: what it started with, the bundled loop or `--music`)."""
         self.sounds[key] = None if path is None else Path(path)
         self.soundChanged.emit(key)
 

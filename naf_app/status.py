@@ -5,7 +5,8 @@ progress. A warning (the `--music` file could not be played) stays in view until
 A view of `SessionState`: the model and device labels follow `fieldChanged`; the latency label shows the
 newest IR's compute time a few times a second (answers come 50 times a second while dragging: a label set
 that often relayouts the status bar for nothing); the audio label polls the engine's counters; the progress
-bar shows the analysis worker's heatmap job.
+bar follows the heatmap's job (`jobChanged`); the message line shows each `said` line; the music warning
+goes when the first emitter gets a sound that plays (`soundChanged`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
-from naf_app.state import FieldInfo, IrAnswer, SessionState
+from naf_app.answers import FieldInfo, IrAnswer, JobStatus
+from naf_app.state import HEATMAP, SessionState
+from naf_model.audio import MAIN
 
 AUDIO_POLL_MS = 500
 MUSIC_WARNING = "music"
@@ -54,6 +57,11 @@ class SessionStatus:
         self.latency_timer.timeout.connect(self._show_latency)
         self.latency_timer.start()
         state.fieldChanged.connect(self._field_changed)
+        state.jobChanged.connect(self._job_changed)
+        state.said.connect(bar.showMessage)
+        state.soundChanged.connect(self._sound_changed)
+        if audio is not None and audio.music_problem:
+            self.warn(MUSIC_WARNING, audio.music_problem)
 
     def warn(self, key: str, text: str) -> None:
         """Keep `text` in view (replacing the earlier warning of the same `key`) until `clear_warning(key)`."""
@@ -92,17 +100,19 @@ class SessionStatus:
             self._latency_seq = answer.seq
             self.latency_label.setText(f"IR: {answer.latency_ms:.0f} ms")
 
-    def heatmap_started(self) -> None:
-        """A heatmap is being computed (amount unknown until its first progress report)."""
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
+    def _job_changed(self, kind: str, status: JobStatus) -> None:
+        """The heatmap's progress (total 0: amount unknown until its first report)."""
+        if kind != HEATMAP:
+            return
+        self.progress.setVisible(status.busy)
+        if status.busy:
+            self.progress.setRange(0, max(status.total, 0))
+            self.progress.setValue(status.done)
 
-    def heatmap_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-
-    def heatmap_ended(self) -> None:
-        self.progress.setVisible(False)
+    def _sound_changed(self, key: str) -> None:
+        # whoever loads sounds has already forgotten one that does not play (their slot runs first)
+        if key == MAIN and self.state.sounds.get(MAIN) is not None:
+            self.clear_warning(MUSIC_WARNING)
 
     def _update_audio_label(self) -> None:
         if self.audio is None:

@@ -1,8 +1,10 @@
 """The transport bar: play/pause, volume, loop, the output level meter, the emitters (add, remove, select,
 sound, gain) and the A/B controls (Simulate here, cancel, field/simulation).
 
-Widgets only: each control calls the window's slot or sets the `SessionState`; the labels follow the
-state's signals. Buttons take no keyboard focus, so the space bar always reaches the play shortcut.
+Widgets only: each control sets the `SessionState` or calls the studio controller; every control follows
+the state's signals (volume, loop, emitters, gain, what is heard, the simulation's job) and the A/B label
+says which orientation rule both sides use. Buttons take no keyboard focus, so the space bar always reaches
+the play shortcut.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from naf_app.state import FIELD, MAX_EMITTERS, SIMULATION, SessionState
+from naf_app.played import orientation_rule
+from naf_app.state import FIELD, GAIN_RANGE_DB, MAX_EMITTERS, SIMULATION, SessionState
 
 METER_FLOOR_DB = -60.0
 METER_POLL_MS = 50
@@ -71,25 +74,26 @@ class LevelMeter(QWidget):
 
 
 class TransportBar(QWidget):
-    """The bar above the plan and IR panel. `window` provides toggle_play, open_audio_dialog,
-    add_emitter, remove_emitter, simulate_here, cancel_simulation; `engine` is a LiveAudio or None."""
+    """The bar above the plan and IR panel. `studio` (the StudioController) provides toggle_play,
+    open_audio_dialog, add_emitter, remove_emitter, simulate_here, cancel_simulation; `engine` is a LiveAudio
+    or None (the meter and the play button read it)."""
 
-    def __init__(self, state: SessionState, window, engine, parent=None) -> None:
+    def __init__(self, state: SessionState, studio, engine, parent=None) -> None:
         super().__init__(parent)
         self.state = state
         self.engine = engine
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 2, 6, 2)
         self.play_button = _button("Play", checkable=True)
-        self.play_button.clicked.connect(lambda _=False: window.toggle_play())
+        self.play_button.clicked.connect(lambda _=False: studio.toggle_play())
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(0, 100)
         self.volume.setFixedWidth(120)
         self.volume.setToolTip("volume")
-        self.volume.valueChanged.connect(self._volume_changed)
+        self.volume.valueChanged.connect(lambda value: state.set_volume(value / 100.0))
         self.loop_box = QCheckBox("Loop")
         self.loop_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.loop_box.toggled.connect(self._loop_changed)
+        self.loop_box.toggled.connect(state.set_loop)
         self.meter = LevelMeter()
         self.emitter_box = QComboBox()
         self.emitter_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -98,21 +102,21 @@ class TransportBar(QWidget):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.emitter_box.currentTextChanged.connect(lambda key: key and state.select(key))
         self.add_button = _button("Add emitter")
-        self.add_button.clicked.connect(lambda _=False: window.add_emitter())
+        self.add_button.clicked.connect(lambda _=False: studio.add_emitter())
         self.remove_button = _button("Remove")
-        self.remove_button.clicked.connect(lambda _=False: window.remove_emitter(state.selected))
+        self.remove_button.clicked.connect(lambda _=False: studio.remove_emitter(state.selected))
         self.sound_button = _button("Sound...")
-        self.sound_button.clicked.connect(lambda _=False: window.open_audio_dialog())
+        self.sound_button.clicked.connect(lambda _=False: studio.open_audio_dialog())
         self.gain = QDoubleSpinBox()
-        self.gain.setRange(-40.0, 12.0)
+        self.gain.setRange(*GAIN_RANGE_DB)
         self.gain.setSuffix(" dB")
         self.gain.setSingleStep(1.0)
         self.gain.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.gain.valueChanged.connect(lambda db: state.set_gain_db(state.selected, db))
         self.simulate_button = _button("Simulate here")
-        self.simulate_button.clicked.connect(lambda _=False: window.simulate_here())
+        self.simulate_button.clicked.connect(lambda _=False: studio.simulate_here())
         self.cancel_button = _button("Cancel")
-        self.cancel_button.clicked.connect(lambda _=False: window.cancel_simulation())
+        self.cancel_button.clicked.connect(lambda _=False: studio.cancel_simulation())
         self.cancel_button.setVisible(False)
         self.sim_progress = QLabel("")
         # fixed widths: a bar that grows while a simulation runs would widen the window for good
@@ -123,18 +127,22 @@ class TransportBar(QWidget):
         self.ab_button.setEnabled(False)
         self.ab_button.setFixedWidth(self.ab_button.fontMetrics().horizontalAdvance(f"Hearing: {SIMULATION}") + 24)
         self.ab_button.toggled.connect(lambda on: state.set_listen_to(SIMULATION if on else FIELD))
+        self.ab_rule = QLabel("")
+        self.ab_rule.setToolTip("how both sides of the A/B make the IR at the listener's heading from the "
+                                "trained orientations 0, 90, 180 and 270 degrees")
+        self.ab_rule.setFixedWidth(self.ab_rule.fontMetrics().horizontalAdvance(orientation_rule(45.0)) + 8)
         for w in (self.play_button, QLabel("Volume"), self.volume, self.loop_box, self.meter,
                   QLabel("  Emitter"), self.emitter_box, self.add_button, self.remove_button,
                   self.sound_button, self.gain, QLabel("  "), self.simulate_button, self.cancel_button,
-                  self.sim_progress, self.ab_button):
+                  self.sim_progress, self.ab_button, self.ab_rule):
             row.addWidget(w)
         row.addStretch(1)
         self._meter_timer = QTimer(self, interval=METER_POLL_MS, objectName="level_meter_poll")
         self._meter_timer.timeout.connect(self._poll_meter)
+        self._volume_changed(state.volume)
+        self._loop_changed(state.loop)
+        self.show_playing(state.playing)
         if engine is not None:
-            self.volume.setValue(int(round(100 * engine.volume)))
-            self.loop_box.setChecked(engine.loop)
-            self.play_button.setChecked(engine.playing)
             self._meter_timer.start()
         else:
             for w in (self.play_button, self.volume, self.loop_box, self.sound_button):
@@ -144,16 +152,23 @@ class TransportBar(QWidget):
         state.gainChanged.connect(lambda key, db: self._selected_changed(state.selected))
         state.simulationChanged.connect(self._simulation_changed)
         state.listenChanged.connect(self._listen_changed)
+        state.headingChanged.connect(lambda _heading: self._show_rule())
+        state.volumeChanged.connect(self._volume_changed)
+        state.loopChanged.connect(self._loop_changed)
+        state.playingChanged.connect(self.show_playing)
+        state.jobChanged.connect(self._job_changed)
         self._emitters_changed()
 
-    # engine controls ------------------------------------------------------------------------------------
-    def _volume_changed(self, value: int) -> None:
-        if self.engine is not None:
-            self.engine.volume = value / 100.0
+    # state views ----------------------------------------------------------------------------------------
+    def _volume_changed(self, volume: float) -> None:
+        self.volume.blockSignals(True)
+        self.volume.setValue(int(round(100 * volume)))
+        self.volume.blockSignals(False)
 
     def _loop_changed(self, on: bool) -> None:
-        if self.engine is not None:
-            self.engine.loop = on
+        self.loop_box.blockSignals(True)
+        self.loop_box.setChecked(on)
+        self.loop_box.blockSignals(False)
 
     def show_playing(self, playing: bool) -> None:
         self.play_button.setChecked(playing)
@@ -161,10 +176,9 @@ class TransportBar(QWidget):
 
     def _poll_meter(self) -> None:
         self.meter.show_peak(self.engine.peak)
-        if self.play_button.isChecked() != self.engine.playing:  # the music ended (loop off)
-            self.show_playing(self.engine.playing)
+        if self.state.playing and not self.engine.playing:  # the music ended (loop off): the state hears of it
+            self.state.set_playing(False)
 
-    # state views ----------------------------------------------------------------------------------------
     def _emitters_changed(self) -> None:
         keys = self.state.emitter_keys
         self.emitter_box.blockSignals(True)
@@ -183,18 +197,26 @@ class TransportBar(QWidget):
         self.gain.setValue(self.state.gains_db.get(key, 0.0))
         self.gain.blockSignals(False)
 
-    def simulation_busy(self, text: str | None) -> None:
-        """Show a running simulation's progress (None: none is running)."""
-        # Cancel takes the place of Simulate here meanwhile; hidden before the other shows, or the bar is
-        # briefly wider than the window, which then keeps that width as its minimum
-        shown, hidden = (self.cancel_button, self.simulate_button) if text else (self.simulate_button,
-                                                                                self.cancel_button)
+    def _job_changed(self, kind: str, status) -> None:
+        """Show the simulation's progress while it runs: Cancel takes the place of Simulate here."""
+        if kind != SIMULATION:
+            return
+        # hidden before the other shows, or the bar is briefly wider than the window, which then keeps that
+        # width as its minimum
+        shown, hidden = (self.cancel_button, self.simulate_button) if status.busy else (self.simulate_button,
+                                                                                       self.cancel_button)
         hidden.setVisible(False)
         shown.setVisible(True)
-        self.sim_progress.setText(text or "")
+        self.sim_progress.setText(status.text if status.busy else "")
 
     def _simulation_changed(self, answer) -> None:
         self.ab_button.setEnabled(answer is not None)
+        self._show_rule()
+
+    def _show_rule(self) -> None:
+        """While there is a simulation: how both sides make the IR at the heading (the same rule)."""
+        sim = self.state.simulation is not None
+        self.ab_rule.setText(orientation_rule(self.state.heading) if sim else "")
 
     def _listen_changed(self, which: str) -> None:
         self.ab_button.blockSignals(True)

@@ -1,7 +1,8 @@
 """The Features tab: t-SNE colours of the field's features on the plan, and beside it the linear probe.
 
 A view of `SessionState.features`: the analysis worker computes the `FeatureViews`, the state holds them, and
-this tab draws each `featuresChanged` and clears itself on `fieldChanged` (the window exports the PNGs).
+this tab draws each `featuresChanged`, clears itself on `fieldChanged` and shows the features job's progress
+and error (`jobChanged`); the window exports the PNGs.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from naf_app.answers import JobStatus
 from naf_app.plan_view import Z_WALLS, _shape_item
-from naf_app.state import SessionState
+from naf_app.state import FEATURES, SessionState
 
 
 def _black_axes(plot: pg.PlotItem) -> None:
@@ -31,8 +33,8 @@ def _black_axes(plot: pg.PlotItem) -> None:
 
 
 class FeaturesTab(QWidget):
-    """t-SNE map + probe scatter. `computeRequested` asks the window to start the background job; `set_busy`
-    and `show_error` report on it."""
+    """t-SNE map + probe scatter. `computeRequested` asks the window to start the background job, whose
+    status the tab follows in the state."""
 
     computeRequested = pyqtSignal()
 
@@ -84,14 +86,20 @@ class FeaturesTab(QWidget):
             _black_axes(plot)
         state.fieldChanged.connect(lambda _info: self.clear())
         state.featuresChanged.connect(self._features_changed)
+        state.jobChanged.connect(self._job_changed)
 
-    def set_busy(self, done: int, total: int) -> None:
-        """Show progress of the background job (total 0: working, amount unknown)."""
-        self.progress.setVisible(True)
-        self.progress.setRange(0, max(total, 0))
-        self.progress.setValue(done)
-        self.compute_button.setEnabled(False)
-        self.message.setText("computing features...")
+    def _job_changed(self, kind: str, status: JobStatus) -> None:
+        """Show the features job's progress (total 0: working, amount unknown) or its error."""
+        if kind != FEATURES:
+            return
+        self.progress.setVisible(status.busy)
+        self.compute_button.setEnabled(not status.busy)
+        if status.busy:
+            self.progress.setRange(0, max(status.total, 0))
+            self.progress.setValue(status.done)
+            self.message.setText("computing features...")
+        elif status.error is not None:
+            self.message.setText(status.error)
 
     def _features_changed(self, views) -> None:
         """Draw `FeatureViews`: tsne positions (M, 2) m with rgb (M, 3); probe true/predicted (M,) m."""
@@ -116,11 +124,6 @@ class FeaturesTab(QWidget):
         self.message.setText(
             f"{len(tsne.positions)} emitter positions; probe R² on held-out positions {probe.r2_test:.3f}"
         )
-
-    def show_error(self, message: str) -> None:
-        self.progress.setVisible(False)
-        self.compute_button.setEnabled(True)
-        self.message.setText(message)
 
     def clear(self) -> None:
         """Forget the drawings of a previous field."""

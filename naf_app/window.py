@@ -1,9 +1,10 @@
 """The main window: plan + IR panel (Listen tab), features (t-SNE and probe), Scripts menu and job dock.
 
-Wiring only: state changes go to the field worker (every move, newest request wins) and the analysis
-worker (the heatmap when the emitter settles, the heading rests or another metric is chosen); their answers
-come back as queued signals and go into the `SessionState`, whose signals the views (plan, heatmap, IR
-panel, features tab, status bar) follow. The UI thread never runs the model.
+Wiring only: the window owns the `SessionState`, the views, the field and analysis workers and the studio
+controller (`naf_app.studio`). State changes go to the field worker (every move, newest request wins) and
+the analysis worker (the heatmap when the emitter settles, the heading rests or another metric is chosen);
+their answers, progress and errors come back as queued signals and go into the state, whose signals the views
+(plan, heatmap, IR panel, features tab, transport, status bar) follow. The UI thread never runs the model.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from naf_app.analysis_worker import FEATURES, HEATMAP, AnalysisWorker
+from naf_app.analysis_worker import AnalysisWorker
+from naf_app.answers import IDLE, FieldInfo, JobStatus
 from naf_app.audio_link import AudioLink
+from naf_app.exports import export_features_png, export_heatmap_png, heatmap_file_name
 from naf_app.heatmap_layer import HeatmapControls, HeatmapLayer
 from naf_app.ir_panel import IrPanel
 from naf_app.plan_view import WHEEL_STEP_DEG, PlanView
 from naf_app.scripts_menu import SCRIPTS_DIR, JobDock, ScriptsMenu
-from naf_app.state import FieldInfo, SessionState
-from naf_app.status import MUSIC_WARNING, SessionStatus
-from naf_app.studio import StudioActions
+from naf_app.state import FEATURES, FEATURES_TAB, HEATMAP, LOAD, TABS, SessionState
+from naf_app.status import SessionStatus
+from naf_app.studio import StudioController
 from naf_app.tsne_tab import FeaturesTab
 from naf_app.worker import FieldWorker
 from naf_model.paths import project_path
@@ -50,64 +53,79 @@ emitters, each with its own sound (Sound..., File &gt; Open audio..., or drop a 
 gain; the selected one (thick outline) drives the IR panel, the heatmap and the readout.<br><br>
 <b>A/B</b><br>
 Simulate here runs the simulator for the selected emitter and the listener; its IR is overlaid dashed and
-the Hearing button switches between field and simulation, level-matched.<br><br>
+the Hearing button switches between field and simulation, level-matched. Both sides make the IR at the
+heading by the same rule (the two nearest trained orientations blended linearly in angle); the bar says
+how.<br><br>
 <b>No field yet?</b> Scripts &gt; Make data set, then Scripts &gt; Train a field; load the result when
 the job offers it (or File &gt; Open checkpoint)."""
 
 
-class MainWindow(StudioActions, QMainWindow):
+class MainWindow(QMainWindow):
     """The naf studio for one scene. `checkpoint` None opens the plan only, with training instructions;
-    `session` a session file to reopen and to remember the session in on close (None: nothing remembered)."""
+    `session` a session file to reopen and to remember the session in on close (None: nothing remembered).
+
+    Construction never leaves a worker thread running: any failure stops what was started, then re-raises.
+    """
 
     def __init__(self, scene, checkpoint: str | Path | None = None, device: str = "auto",
                  audio: AudioLink | None = None, scene_arg: str | None = None,
                  scripts_dir: Path = SCRIPTS_DIR, session: Path | None = None) -> None:
         super().__init__()
+        self._closed = False
         self.scene_arg = scene_arg or scene.name
         self.audio = audio
         self.state = SessionState(scene, self)
-        self.messages: list[str] = []
-        self.setWindowTitle(f"naf - {scene.name}")
+        try:
+            self._build(device, scripts_dir, session)
+            self.studio.restore_remembered()
+            self.field_worker.start()
+            self.analysis_worker.start()
+            self.studio.start()
+            if checkpoint is not None:
+                self.load_checkpoint(checkpoint)
+            else:
+                self._no_field_message()
+        except BaseException:
+            if hasattr(self, "studio"):
+                self.studio.session_path = None  # a failed start remembers nothing
+            self.shutdown()
+            raise
+
+    # construction ---------------------------------------------------------------------------------------
+    def _build(self, device: str, scripts_dir: Path, session: Path | None) -> None:
+        state, audio = self.state, self.audio
+        self.setWindowTitle(f"naf - {state.scene.name}")
         self.resize(1400, 820)
+        self.field_worker = FieldWorker(state.scene, device, audio, self)
+        self.analysis_worker = AnalysisWorker(state.scene, device, self)
+        self._heading_timer = QTimer(self, singleShot=True, interval=HEADING_SETTLE_MS)
+        # the studio follows the state before the status bar does (see SessionStatus._sound_changed)
+        self.studio = StudioController(state, audio, self, session)
         self._build_views()
-        self.status = SessionStatus(self.state, self.statusBar(), audio)
+        self.status = SessionStatus(state, self.statusBar(), audio)
         self.job_dock = JobDock(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.job_dock)
         self.job_dock.hide()
         self.scripts_menu = ScriptsMenu(self.job_dock, self._job_context, scripts_dir, self)
-        self.file_menu = self._build_menus()
-        self.field_worker = FieldWorker(scene, device, audio, self)
-        self._build_studio(self.file_menu, session)
-        self.centralWidget().layout().insertWidget(0, self.transport)
-        self.analysis_worker = AnalysisWorker(scene, device, self)
-        self._heading_timer = QTimer(self, singleShot=True, interval=HEADING_SETTLE_MS)
+        self.studio.add_menus(self._build_menus(), self.menuBar())
+        self.setAcceptDrops(True)
         self._connect()
-        self.field_worker.start()
-        self.analysis_worker.start()
-        self._closed = False
-        if audio is not None:
-            for problem in audio.problems:
-                self.say(problem)
-            if audio.music_problem:
-                self.status.warn(MUSIC_WARNING, audio.music_problem)
-        self._restore_session()
-        if checkpoint is not None:
-            self.load_checkpoint(checkpoint)
-        else:
-            self._no_field_message()
+        for problem in [] if audio is None else audio.problems:
+            state.say(problem)
 
-    # construction ---------------------------------------------------------------------------------------
     def _build_views(self) -> None:
         self.plan = PlanView(self.state)
         self.heatmap = HeatmapLayer(self.plan, self.state)
         self.ir_panel = IrPanel(self.state)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.plan_column = QWidget()  # the heatmap controls go above the plan once the menus exist
-        column = QVBoxLayout(self.plan_column)
+        self.heatmap_controls = HeatmapControls(self.state, self._export_heatmap_dialog)
+        plan_column = QWidget()
+        column = QVBoxLayout(plan_column)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
+        column.addWidget(self.heatmap_controls)
         column.addWidget(self.plan, 1)
-        splitter.addWidget(self.plan_column)
+        splitter.addWidget(plan_column)
         splitter.addWidget(self.ir_panel)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
@@ -119,6 +137,7 @@ class MainWindow(StudioActions, QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        layout.addWidget(self.studio.transport)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -132,11 +151,9 @@ class MainWindow(StudioActions, QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, keys.Quit)
         view_menu = self.menuBar().addMenu("&View")
-        self.heatmap_action = self._action(view_menu, "Show &heatmap", self._toggle_heatmap)
-        self.heatmap_action.setCheckable(True)
-        self.heatmap_action.setChecked(True)
-        self.heatmap_controls = HeatmapControls(self.state, self.heatmap_action, self._export_heatmap_dialog)
-        self.plan_column.layout().insertWidget(0, self.heatmap_controls)
+        self.heatmap_action = QAction("Show &heatmap", self, checkable=True, checked=self.state.heatmap_shown)
+        self.heatmap_action.toggled.connect(self.state.set_heatmap_shown)
+        view_menu.addAction(self.heatmap_action)
         view_menu.addAction(self.job_dock.toggleViewAction())
         listener_menu = self.menuBar().addMenu("&Listener")
         self._action(listener_menu, "Turn &left", lambda: self.turn(WHEEL_STEP_DEG), QKeySequence("Left"))
@@ -157,57 +174,67 @@ class MainWindow(StudioActions, QMainWindow):
         return action
 
     def _connect(self) -> None:
-        self.state.placementChanged.connect(self._placement_changed)
-        self.state.headingChanged.connect(self._heading_changed)
+        state = self.state
+        state.placementChanged.connect(self._placement_changed)
+        state.headingChanged.connect(self._heading_changed)
+        state.emittersChanged.connect(self.request_ir)
+        state.selectedChanged.connect(self._selected_changed)
+        state.heatmapChoiceChanged.connect(lambda _metric, _band: self.request_heatmap())
+        state.heatmapShownChanged.connect(self._heatmap_shown_changed)
+        state.tabChanged.connect(self._tab_changed)
+        self.tabs.currentChanged.connect(lambda index: state.set_tab(TABS[index]))
         self._heading_timer.timeout.connect(self.request_heatmap)
-        self.state.heatmapChoiceChanged.connect(lambda _metric, _band: self.request_heatmap())
         self.field_worker.loaded.connect(self._field_loaded)
         self.field_worker.loadFailed.connect(self._field_failed)
-        self.field_worker.answered.connect(self.state.set_ir)
-        self.field_worker.failed.connect(self.say)
-        self.analysis_worker.progress.connect(self._analysis_progress)
+        self.field_worker.answered.connect(state.set_ir)
+        self.field_worker.failed.connect(state.say)
+        self.analysis_worker.progress.connect(
+            lambda kind, done, total: state.set_job(kind, JobStatus(busy=True, done=done, total=total)))
         self.analysis_worker.done.connect(self._analysis_done)
         self.analysis_worker.failed.connect(self._analysis_failed)
         self.features_tab.computeRequested.connect(self.request_features)
         self.features_tab.export_tsne_button.clicked.connect(lambda: self._export_dialog("tsne"))
         self.features_tab.export_probe_button.clicked.connect(lambda: self._export_dialog("probe"))
-        self.tabs.currentChanged.connect(self._tab_changed)
         self.job_dock.loadRequested.connect(self.load_checkpoint)
         self.job_dock.finished.connect(self._job_finished)
 
     # messages -------------------------------------------------------------------------------------------
+    @property
+    def messages(self) -> list[str]:
+        """Every line said to the user so far (the status bar shows the latest)."""
+        return self.state.messages
+
     def say(self, message: str) -> None:
-        """One line in the status bar (kept until the next message) and in `messages`."""
-        self.messages.append(message)
-        self.statusBar().showMessage(message)
+        """One line for the user (the state keeps it; the status bar shows it until the next)."""
+        self.state.say(message)
 
     def _no_field_message(self) -> None:
         name = self.scene_arg
         self.say(f"no trained field for '{self.state.scene.name}': run Scripts > Make data set, then "
                  f"Scripts > Train a field (or `naf data make --scene {name}`, `naf train --scene {name}`)")
-        self.ir_panel.caption.setText("No field loaded: train one with the Scripts menu, then load it.")
 
     # field ----------------------------------------------------------------------------------------------
     def load_checkpoint(self, path: str | Path) -> None:
         """Load a checkpoint in both workers (in the background); the status bar says how it went."""
         path = Path(path)
+        self.state.set_job(LOAD, JobStatus(busy=True, text=path.name))
         self.say(f"loading {path.name}...")
         self.field_worker.load(path, emitter=self.state.emitter)
         self.analysis_worker.load(path)
 
     def _field_loaded(self, info: FieldInfo) -> None:
         self.state.set_field(info)
+        self.state.set_job(LOAD, IDLE)
         self.say(f"loaded {project_path(info.path)} ({info.preset} field of scene '{info.scene_name}')")
         self.request_ir()
         self.request_heatmap()
-        if self.tabs.currentWidget() is self.features_tab:
+        if self.state.tab == FEATURES_TAB:
             self.request_features()
 
     def _field_failed(self, message: str) -> None:
         kept = f"; still using {self.state.field.path.name}" if self.state.field is not None else ""
+        self.state.set_job(LOAD, JobStatus(error=message))
         self.say(f"cannot load the checkpoint: {message}{kept}")
-        if self.state.field is None:
-            self.ir_panel.caption.setText("No field loaded: see the status bar.")
 
     def request_ir(self) -> None:
         """Ask for every emitter's IR at the listener (one batch); the selected one's is shown."""
@@ -224,6 +251,10 @@ class MainWindow(StudioActions, QMainWindow):
         self.request_ir()
         self._heading_timer.start()
 
+    def _selected_changed(self, _key: str) -> None:
+        self.request_ir()
+        self.request_heatmap()
+
     def turn(self, delta_deg: float) -> None:
         """Turn the listener by `delta_deg` (positive: counter-clockwise, to the listener's left)."""
         self.state.set_heading(self.state.heading + delta_deg)
@@ -233,110 +264,80 @@ class MainWindow(StudioActions, QMainWindow):
         """Recompute the heatmap for the selected emitter, the heading and the chosen metric and band
         (background, newest request wins)."""
         state = self.state
-        if state.field is None or not self.heatmap_action.isChecked():
+        if state.field is None or not state.heatmap_shown:
             return
         self.analysis_worker.submit(HEATMAP, emitter=state.emitter, heading=state.heading,
                                     spacing=HEATMAP_SPACING_M, metric=state.heatmap_metric,
                                     band=state.heatmap_band, emitter_name=state.selected)
-        self.status.heatmap_started()
+        state.set_job(HEATMAP, JobStatus(busy=True))
 
     def request_features(self) -> None:
         if self.state.field is None:
-            self.features_tab.show_error("no field loaded: train one with the Scripts menu, then load it")
+            error = "no field loaded: train one with the Scripts menu, then load it"
+            self.state.set_job(FEATURES, JobStatus(error=error))
             return
-        self.features_tab.set_busy(0, 0)
+        self.state.set_job(FEATURES, JobStatus(busy=True))
         self.analysis_worker.submit(FEATURES, spacing=FEATURE_SPACING_M)
 
-    def _tab_changed(self, _index: int) -> None:
-        tab = self.features_tab
-        if self.tabs.currentWidget() is tab and self.state.features is None and not tab.progress.isVisible():
+    def _tab_changed(self, tab: str) -> None:
+        self.tabs.setCurrentIndex(TABS.index(tab))
+        if tab == FEATURES_TAB and self.state.features is None and not self.state.jobs[FEATURES].busy:
             self.request_features()
 
-    def _analysis_progress(self, kind: str, done: int, total: int) -> None:
-        if kind == HEATMAP:
-            self.status.heatmap_progress(done, total)
-        else:
-            self.features_tab.set_busy(done, total)
+    def _heatmap_shown_changed(self, on: bool) -> None:
+        self.heatmap_action.setChecked(on)
+        if on:
+            self.request_heatmap()
 
     def _analysis_done(self, kind: str, result) -> None:
+        self.state.set_job(kind, IDLE)
         if kind == HEATMAP:
-            self.status.heatmap_ended()
             self.state.set_heatmap(result)
         else:
             self.state.set_features(result)
 
     def _analysis_failed(self, kind: str, message: str) -> None:
-        if kind == "load":
+        if kind == LOAD:
             return  # the field worker reports load failures
+        self.state.set_job(kind, JobStatus(error=f"{kind}: {message}"))
         if kind == HEATMAP:
-            self.status.heatmap_ended()
             self.say(f"heatmap: {message}")
-        else:
-            self.features_tab.show_error(f"features: {message}")
-
-    def _toggle_heatmap(self) -> None:
-        on = self.heatmap_action.isChecked()
-        self.heatmap.set_enabled(on)
-        if on:
-            self.request_heatmap()
 
     # exports --------------------------------------------------------------------------------------------
-    def export_heatmap_png(self, path: str | Path) -> Path:
-        """Write the current heatmap as a PNG (plan, map, colour bar; the title says metric, band, emitter and
-        scale); NafError if there is none."""
-        from naf_model.analysis import save_metric_png
-        from naf_model.errors import NafError
-
-        if self.state.heatmap is None:
-            raise NafError("no heatmap yet: load a field and wait for the heatmap to finish")
-        return save_metric_png(self.state.scene, self.state.heatmap, path)
-
-    def heatmap_file_name(self) -> str:
-        """The default name of an exported heatmap: scene, metric, band, emitter and scale."""
-        from naf_model.analysis import map_file_name
-
-        mm = self.state.heatmap
-        return f"{self.state.scene.name}_heatmap.png" if mm is None else map_file_name(self.state.scene.name, mm)
-
-    def export_features_png(self, which: str, path: str | Path) -> Path:
-        """Write the t-SNE ("tsne") or probe ("probe") figure; NafError if the features are not computed."""
-        from naf_model.analysis import save_probe_png, save_tsne_png
-        from naf_model.errors import NafError
-
-        views = self.state.features
-        if views is None:
-            raise NafError("no feature views yet: open the Features tab and wait for them to finish")
-        if which == "tsne":
-            return save_tsne_png(self.state.scene, views.tsne, path)
-        return save_probe_png(self.state.scene, views.probe, path)
-
     def _save_dialog(self, title: str, default_name: str) -> str:
         path, _ = QFileDialog.getSaveFileName(self, title, default_name, "PNG images (*.png)")
         return path
 
     def _export_heatmap_dialog(self) -> None:
-        path = self._save_dialog("Export heatmap image", self.heatmap_file_name())
+        path = self._save_dialog("Export heatmap image", heatmap_file_name(self.state))
         if path:
-            self._export(lambda: self.export_heatmap_png(path))
+            self.studio.export(lambda: export_heatmap_png(self.state, path))
 
     def _export_dialog(self, which: str) -> None:
         path = self._save_dialog(f"Export {which} image", f"{self.state.scene.name}_{which}.png")
         if path:
-            self._export(lambda: self.export_features_png(which, path))
-
-    def _export(self, write) -> None:
-        from naf_model.errors import NafError
-
-        try:
-            self.say(f"wrote {write()}")
-        except (NafError, OSError) as exc:
-            self.say(f"export failed: {exc}")
+            self.studio.export(lambda: export_features_png(self.state, which, path))
 
     def _open_checkpoint_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "",
                                               "Checkpoints (*.pt);;All files (*)")
         if path:
             self.load_checkpoint(path)
+
+    def dragEnterEvent(self, event) -> None:
+        if self.studio.audio_file(event.mimeData()) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        """An audio file dropped onto the window becomes the selected emitter's sound."""
+        path = self.studio.audio_file(event.mimeData())
+        if path is None:
+            event.ignore()
+            return
+        self.studio.open_audio(path)
+        event.acceptProposedAction()
 
     # scripts --------------------------------------------------------------------------------------------
     def _job_context(self) -> dict[str, str]:
@@ -362,16 +363,17 @@ class MainWindow(StudioActions, QMainWindow):
 
     # shutdown -------------------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stop the job, both workers and the audio stream; safe to call twice."""
+        """Stop the job, every worker and the audio stream; safe to call twice, and on a window whose
+        construction failed part way (whatever was built is stopped)."""
         if self._closed:
             return
         self._closed = True
-        self._stop_studio()
-        self.status.stop()
-        self._heading_timer.stop()
-        self.job_dock.stop_now()
-        self.field_worker.stop()
-        self.analysis_worker.stop()
+        for name in ("studio", "status", "field_worker", "analysis_worker", "_heading_timer"):
+            part = getattr(self, name, None)
+            if part is not None:
+                part.stop()
+        if getattr(self, "job_dock", None) is not None:
+            self.job_dock.stop_now()
         if self.audio is not None:
             self.audio.close()
 

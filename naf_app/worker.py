@@ -8,7 +8,6 @@ sink (the audio engine's crossfaded swap) and to the UI through a queued signal.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,9 @@ from pathlib import Path
 import numpy as np
 from PyQt6.QtCore import pyqtSignal
 
-from naf_app.state import PLAYED_PHASE, FieldInfo, IrAnswer
-from naf_app.threads import StoppableThread
+from naf_app.answers import FieldInfo, IrAnswer
+from naf_app.played import played_irs
+from naf_app.threads import MailboxThread
 from naf_model.audio import MAIN
 from naf_model.errors import NafError
 from naf_model.rendering.calibration import reference_irs
@@ -47,6 +47,7 @@ def load_field(path: Path, scene, device: str):
         device=str(field.device),
         n_frames=int(field.n_frames),
         ir_length=int(field.ir_length),
+        simulation=dict(field.checkpoint.simulation or {}),
     )
     return field, info
 
@@ -57,12 +58,12 @@ def describe_error(exc: BaseException) -> str:
     return text if isinstance(exc, NafError) else f"{type(exc).__name__}: {text}"
 
 
-class FieldWorker(StoppableThread):
+class FieldWorker(MailboxThread):
     """Owns the field; `load()` and `request()` may be called from the UI thread at any rate.
 
-    Signals: loaded(FieldInfo), loadFailed(str), answered(IrAnswer), failed(str).
-    `audio` (an AudioLink or None) gets `set_irs({key: ir})` in this thread with each new set of (2, N)
-    float32 IRs (all emitters, one `impulse_responses` batch) before `answered` is emitted, and
+    Signals: loaded(FieldInfo, with its data set's simulation settings), loadFailed(str), answered(IrAnswer),
+    failed(str). `audio` (an AudioLink or None) gets `set_irs({key: ir})` in this thread with each new set of
+    (2, N) float32 IRs (all emitters, one batch of `played_irs`) before `answered` is emitted, and
     `calibrate(irs)` once per loaded field.
     """
 
@@ -76,24 +77,20 @@ class FieldWorker(StoppableThread):
         self.scene = scene
         self.device = device
         self.audio = audio
-        self._cond = threading.Condition()
         self._pending: IrRequest | None = None
         self._load_path: Path | None = None
         self._calibrate_at: tuple[float, float] | None = None
-        self._stopping = False
         self._seq = 0
         self._field = None
-        self.simulation_settings: dict = {}  # the loaded field's data set's simulation settings
         self.answered_count = 0
         self.dropped_count = 0
 
     def load(self, path: str | Path, emitter=None) -> None:
         """Load a checkpoint in the worker thread (pending IR requests wait for it); with `emitter` (metres)
         the audio gain is calibrated on IRs around that emitter."""
-        with self._cond:
+        with self._post():
             self._load_path = Path(path)
             self._calibrate_at = None if emitter is None else (float(emitter[0]), float(emitter[1]))
-            self._cond.notify()
 
     def request(self, emitters, listener, heading: float, selected: str = MAIN) -> int:
         """Ask for the IRs of `emitters` ({key: (x, y)}, or one (x, y) for the first emitter) at the listener
@@ -103,32 +100,35 @@ class FieldWorker(StoppableThread):
         emitters = {k: (float(xy[0]), float(xy[1])) for k, xy in emitters.items()}
         if selected not in emitters:
             selected = next(iter(emitters))
-        with self._cond:
+        with self._post():
             self._seq += 1
             if self._pending is not None:
                 self.dropped_count += 1
             self._pending = IrRequest(
                 self._seq, emitters, (float(listener[0]), float(listener[1])), float(heading), selected,
             )
-            self._cond.notify()
             return self._seq
 
-    def run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._stopping and self._load_path is None and self._pending is None:
-                    self._cond.wait()
-                if self._stopping:
-                    break
-                path, self._load_path = self._load_path, None
-                calibrate_at = self._calibrate_at
-                request = None
-                if path is None:
-                    request, self._pending = self._pending, None
-            if path is not None:
-                self._load(path, calibrate_at)
-            elif request is not None and self._field is not None:
-                self._answer(request)
+    # ---- the thread (MailboxThread) ---------------------------------------------------------------------
+    def _ready(self) -> bool:
+        return self._load_path is not None or self._pending is not None
+
+    def _take(self):
+        # a load goes first: pending requests wait for its field
+        if self._load_path is not None:
+            path, self._load_path = self._load_path, None
+            return path, self._calibrate_at, None
+        request, self._pending = self._pending, None
+        return None, None, request
+
+    def _work(self, item) -> None:
+        path, calibrate_at, request = item
+        if path is not None:
+            self._load(path, calibrate_at)
+        elif self._field is not None:
+            self._answer(request)
+
+    def _finished(self) -> None:
         self._field = None
 
     def _load(self, path: Path, calibrate_at) -> None:
@@ -137,11 +137,10 @@ class FieldWorker(StoppableThread):
         except Exception as exc:  # a corrupt file can raise anything from pickle or torch: report, keep going
             self.loadFailed.emit(describe_error(exc))  # and keep answering with the previous field, if any
             return
-        self.simulation_settings = dict(self._field.checkpoint.simulation)
         self.loaded.emit(info)
         if self.audio is not None and calibrate_at is not None:
             try:
-                self.audio.calibrate(reference_irs(self.scene, self._field.impulse_responses, calibrate_at))
+                self.audio.calibrate(reference_irs(self.scene, played_irs(self._field), calibrate_at))
             except Exception as exc:
                 self.failed.emit(f"audio calibration: {describe_error(exc)}")
 
@@ -152,9 +151,9 @@ class FieldWorker(StoppableThread):
         keys = list(request.emitters)
         try:
             batch = np.asarray(
-                self._field.impulse_responses(
+                played_irs(self._field)(
                     np.array([request.emitters[k] for k in keys]), np.array([request.listener] * len(keys)),
-                    np.full(len(keys), request.heading), phase=PLAYED_PHASE,
+                    np.full(len(keys), request.heading),
                 ),
                 dtype=np.float32,
             )

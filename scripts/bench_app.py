@@ -135,7 +135,7 @@ def make_application(profile: bool):
                 row[3] += cpu
                 row[4] = max(row[4], cpu)
 
-    from naf_app.audio.live import prefer_the_audio_thread
+    from naf_app.audio.render_ahead import prefer_the_audio_thread
 
     prefer_the_audio_thread()  # as naf-app's main does
     app = QApplication.instance()
@@ -197,7 +197,7 @@ def run_case(app, args: argparse.Namespace, n_emitters: int) -> dict:
         raise SystemExit(f"bench_app: field did not load: {window.messages[-1:]}")
     wait_until(lambda: state.last_ir is not None, 60)
     for _ in range(n_emitters - 1):
-        window.add_emitter()
+        window.studio.add_emitter()
     state.select(MAIN)
     loops = {key: room_loop(scene, state.position(key)) for key in state.emitter_keys}
     for key, loop in loops.items():  # each emitter to the start of its loop (the others a third along theirs)
@@ -433,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run cProfile on the UI thread during each drag; stats to PREFIX-<n>.prof")
     parser.add_argument("--lookahead", type=int, default=None, metavar="BLOCKS",
                         help="engine render-ahead in blocks (default: the app's with a sound card, "
-                             "naf_app.audio.live.RENDER_AHEAD_BLOCKS; 0: the callback renders itself)")
+                             "naf_app.audio.render_ahead.RENDER_AHEAD_BLOCKS; 0: the callback renders itself)")
     parser.add_argument("--json", type=Path, help="also write the results here (JSON)")
     args = parser.parse_args(argv)
     if any(n < 1 or n > 4 for n in args.emitters):
@@ -441,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seconds <= 0 or args.speed <= 0 or args.threads < 1:
         parser.error("--seconds and --speed must be positive, --threads at least 1")
     if args.lookahead is None:
-        from naf_app.audio.live import RENDER_AHEAD_BLOCKS
+        from naf_app.audio.render_ahead import RENDER_AHEAD_BLOCKS
 
         args.lookahead = RENDER_AHEAD_BLOCKS
     if not 0 <= args.lookahead <= 16:

@@ -88,11 +88,11 @@ def shoot(window, timeout_s: float):
         return ir is not None and window.ir_panel.shown_seq == ir.seq and ir.selected == state.selected
 
     wait_for(lambda: window_ready(window), timeout_s, "the field did not answer", window)
-    window.add_emitter()
+    window.studio.add_emitter()
     wait_for(lambda: len(state.last_ir.irs) == 2 and heatmap_for("loudness") and panel_shows_newest(),
              timeout_s, "no IRs and heatmap for two emitters", window)
     yield SHOTS[0], grab_settled(window)
-    window.simulate_here()
+    window.studio.simulate_here()
     wait_for(lambda: state.simulation is not None, timeout_s, "the simulation did not finish", window)
     state.set_listen_to(SIMULATION)
     wait_for(lambda: state.readout is not None and state.readout.get(SIMULATION) is not None

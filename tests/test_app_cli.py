@@ -113,6 +113,6 @@ def test_a_bad_music_warning_stays_in_view_until_a_sound_plays(qtbot, tmp_path):
     assert label.width() <= label.fontMetrics().horizontalAdvance(label.toolTip()) + 50  # elided, not a wide bar
     good = tmp_path / "good.wav"
     sf.write(good, np.zeros((2205, 2), np.float32), 22_050)
-    assert window.open_audio(good)
+    assert window.studio.open_audio(good)
     assert not label.isVisible() and window.status.warning == ""
     window.close()

@@ -13,6 +13,7 @@ from PyQt6.QtGui import QImage, QWheelEvent
 from PyQt6.QtWidgets import QApplication
 
 from naf_app.audio_link import AudioLink
+from naf_app.exports import export_features_png, export_heatmap_png
 from naf_app.window import MainWindow
 
 WAIT_MS = 60_000
@@ -126,7 +127,7 @@ def test_heatmap_follows_the_emitter_and_exports_a_png(qtbot, window, tmp_path):
     drag(qtbot, w.plan, w.state.emitter, new_emitter)
     qtbot.waitUntil(lambda: np.allclose(w.state.heatmap.emitter_xy, w.state.emitter), timeout=WAIT_MS)
     assert np.allclose(w.state.emitter, new_emitter, atol=0.03)
-    out = w.export_heatmap_png(tmp_path / "loudness.png")
+    out = export_heatmap_png(w.state, tmp_path / "loudness.png")
     assert out.stat().st_size > 10_000
     assert png_colours(out, left_fraction=0.7) > 50
 
@@ -144,6 +145,6 @@ def test_feature_tab_computes_tsne_and_probe_and_exports_pngs(qtbot, window, tmp
     assert np.isfinite(views.probe.r2_test)
     assert "R²" in w.features_tab.probe_plot.titleLabel.text
     for which in ("tsne", "probe"):
-        out = w.export_features_png(which, tmp_path / f"{which}.png")
+        out = export_features_png(w.state, which, tmp_path / f"{which}.png")
         assert out.stat().st_size > 10_000
         assert png_colours(out, left_fraction=0.6) > 50

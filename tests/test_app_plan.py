@@ -12,7 +12,8 @@ from PyQt6.QtGui import QWheelEvent
 from PyQt6.QtTest import QTest
 from PyQt6.QtWidgets import QApplication
 
-from naf_app.state import SessionState, nearest_free_point
+from naf_app.placement import nearest_free_point
+from naf_app.state import SessionState
 from naf_app.window import MainWindow
 from naf_model.scene.examples import two_room_scene
 
@@ -88,7 +89,8 @@ def test_wheel_and_arrow_keys_turn_the_listener(qtbot, window):
 def test_default_markers_start_free_off_doorways_and_furniture(name):
     import shapely
 
-    from naf_app.state import DOORWAY_CLEARANCE_M, FURNITURE_CLEARANCE_M, SessionState, default_placement
+    from naf_app.placement import DOORWAY_CLEARANCE_M, FURNITURE_CLEARANCE_M, default_placement
+    from naf_app.state import SessionState
     from naf_model.scene import load_scene
     from naf_model.scene.floorplan import door_opening
 

@@ -18,9 +18,11 @@ from PyQt6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent
 from PyQt6.QtWidgets import QApplication
 
+from naf_app.answers import level_matched
 from naf_app.audio_link import AudioLink
+from naf_app.exports import export_heatmap_png, heatmap_file_name
 from naf_app.ir_panel import peak_envelope
-from naf_app.state import FIELD, SIMULATION, level_matched
+from naf_app.state import FIELD, SIMULATION
 from naf_app.window import MainWindow
 from naf_model.acoustics import decay
 from naf_model.acoustics.readout import ir_readout
@@ -67,25 +69,25 @@ def wait_for_answer(qtbot, w, cond):
 
 def test_space_bar_toggles_play(qtbot, window):
     w = window
-    engine = w.engine
+    engine = w.studio.engine
     assert not engine.playing
     w.plan.setFocus()
     qtbot.keyClick(w.plan, Qt.Key.Key_Space)
-    assert engine.playing and w.transport.play_button.text() == "Pause"
+    assert engine.playing and w.studio.transport.play_button.text() == "Pause"
     qtbot.keyClick(w.plan, Qt.Key.Key_Space)
-    assert not engine.playing and w.transport.play_button.text() == "Play"
+    assert not engine.playing and w.studio.transport.play_button.text() == "Play"
 
 
 def test_volume_fader_and_loop_change_the_engine(qtbot, window):
     w = window
-    slider, engine = w.transport.volume, w.engine
+    slider, engine = w.studio.transport.volume, w.studio.engine
     before = slider.value()
     assert engine.volume == pytest.approx(before / 100)
     qtbot.mouseClick(slider, Qt.MouseButton.LeftButton, pos=QPoint(4, slider.height() // 2))  # page down
     assert slider.value() < before and engine.volume == pytest.approx(slider.value() / 100)
     loop = engine.loop
-    qtbot.mouseClick(w.transport.loop_box, Qt.MouseButton.LeftButton,
-                     pos=QPoint(8, w.transport.loop_box.height() // 2))
+    qtbot.mouseClick(w.studio.transport.loop_box, Qt.MouseButton.LeftButton,
+                     pos=QPoint(8, w.studio.transport.loop_box.height() // 2))
     assert engine.loop is (not loop)
 
 
@@ -106,7 +108,7 @@ def test_a_dropped_wav_plays_resampled(qtbot, window, tmp_path):
     drop = QDropEvent(centre, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(w, drop)
-    engine = w.engine
+    engine = w.studio.engine
     assert engine.playing and w.state.sounds[MAIN] == path
     assert np.array_equal(engine.music_of(MAIN).samples[:, 0], tone)
     played = engine._player.source(MAIN)._music_box[:, 0]
@@ -118,9 +120,9 @@ def test_a_dropped_wav_plays_resampled(qtbot, window, tmp_path):
 def test_second_emitter_is_added_dragged_and_mixed(qtbot, window):
     w = window
     state = w.state
-    qtbot.mouseClick(w.transport.add_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(w.studio.transport.add_button, Qt.MouseButton.LeftButton)
     assert state.emitter_keys == [MAIN, "emitter 2"] and state.selected == "emitter 2"
-    assert set(w.engine.sources) == {MAIN, "emitter 2"}
+    assert set(w.studio.engine.sources) == {MAIN, "emitter 2"}
     assert set(w.plan.emitter_items) == {MAIN, "emitter 2"}
     target = (3.2, 2.2) if state.position("emitter 2")[0] < 2.0 else (0.8, 0.8)
     calls = []
@@ -135,7 +137,7 @@ def test_second_emitter_is_added_dragged_and_mixed(qtbot, window):
     assert set(answer.irs) == {MAIN, "emitter 2"} and np.array_equal(answer.ir, answer.irs["emitter 2"])
     assert not np.allclose(answer.irs[MAIN], answer.irs["emitter 2"])
     state.set_gain_db("emitter 2", -6.0)
-    engine = w.engine
+    engine = w.studio.engine
     irs = engine.current_irs
     assert all(np.array_equal(irs[k], answer.irs[k]) for k in irs)
     engine.volume = 0.05  # far below the limiter's threshold: the chain is linear
@@ -158,40 +160,65 @@ def test_second_emitter_is_added_dragged_and_mixed(qtbot, window):
 
 
 def test_simulate_here_overlays_and_ab_switches_the_posted_ir(qtbot, window):
+    """At a heading between two trained orientations (30 degrees) both sides of the A/B are built by the same
+    rule: the field blends 0 and 90 degrees by `neighbouring_orientations` (1/3 of 90 degrees), the
+    simulation's IR is its 0 and 90 degree IRs blended with the same weights, and the bar says so."""
+    from naf_app.played import orientation_rule
+    from naf_model.field import NeuralAcousticField
+    from naf_model.orientation import neighbouring_orientations
+
     w = window
-    qtbot.mouseClick(w.transport.simulate_button, Qt.MouseButton.LeftButton)
+    w.plan.setFocus()
+    for _ in range(2):
+        qtbot.keyClick(w.plan, Qt.Key.Key_Left)  # 15 degrees a step, counter-clockwise
+    assert w.state.heading == 30.0
+    wait_for_answer(qtbot, w, lambda a: a.heading == 30.0)
+    qtbot.mouseClick(w.studio.transport.simulate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.state.simulation is not None, timeout=WAIT_MS)
     sim = w.state.simulation
+    lower, upper, weight = neighbouring_orientations(np.array([30.0]))
+    assert (int(lower[0]), int(upper[0])) == (0, 1) and weight[0] == pytest.approx(1 / 3)
+    # the simulation side: the two neighbours blended linearly in angle, not the nearest one
+    blended = (1 - weight[0]) * sim.irs[0] + weight[0] * sim.irs[1]
+    assert np.allclose(sim.ir_at(30.0), blended, atol=1e-6) and not np.allclose(sim.ir_at(30.0), sim.irs[0])
+    # the field side: its log-magnitudes at 30 degrees are its 0 and 90 degree ones blended with that weight
+    field = NeuralAcousticField.load(w.state.checkpoint, device="cpu", scene=w.state.scene)
+    e, li = np.array([w.state.emitter] * 3), np.array([w.state.listener] * 3)
+    at0, at90, at30 = field.query_batch(e, li, np.array([0.0, 90.0, 30.0]))
+    assert np.allclose(at30, (1 - weight[0]) * at0 + weight[0] * at90, atol=1e-3)
+    assert not np.allclose(at30, at0, atol=1e-3)
+    rule = w.studio.transport.ab_rule.text()
+    assert rule == orientation_rule(30.0) and "0° (67 %)" in rule and "90° (33 %)" in rule
     assert sim.irs.shape[:2] == (4, 2) and np.allclose(sim.listener, w.state.listener)
     panel = w.ir_panel
     assert panel.shown_simulation is sim and all(p.isVisible() for p in panel.sim_plots)
     assert np.array_equal(panel.sim_curves[0].yData, peak_envelope(sim.ir_at(w.state.heading)[0])[1])
-    field_ir = w.engine.current_irs[MAIN]
-    assert w.transport.ab_button.isEnabled()
-    qtbot.mouseClick(w.transport.ab_button, Qt.MouseButton.LeftButton)
+    field_ir = w.studio.engine.current_irs[MAIN]
+    assert w.studio.transport.ab_button.isEnabled()
+    qtbot.mouseClick(w.studio.transport.ab_button, Qt.MouseButton.LeftButton)
     assert w.state.listen_to == SIMULATION
-    posted = w.engine.current_irs[MAIN]
+    posted = w.studio.engine.current_irs[MAIN]
     assert np.allclose(posted, level_matched(sim.ir_at(w.state.heading), field_ir))
     assert np.sum(posted**2) == pytest.approx(np.sum(field_ir.astype(np.float64) ** 2), rel=1e-4)
-    qtbot.mouseClick(w.transport.ab_button, Qt.MouseButton.LeftButton)
-    assert w.state.listen_to == FIELD and np.array_equal(w.engine.current_irs[MAIN], field_ir)
+    qtbot.mouseClick(w.studio.transport.ab_button, Qt.MouseButton.LeftButton)
+    assert w.state.listen_to == FIELD and np.array_equal(w.studio.engine.current_irs[MAIN], field_ir)
     # the readout shows the simulation's measurements beside the field's
     qtbot.waitUntil(lambda: w.state.readout is not None and w.state.readout[SIMULATION] is not None,
                     timeout=WAIT_MS)
     assert w.state.readout[SIMULATION] == ir_readout(sim.ir_at(w.state.heading))
     assert "simulation" in panel.readout_label.text()
     # moving the listener leaves the simulated spot: back to the field
-    qtbot.mouseClick(w.transport.ab_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(w.studio.transport.ab_button, Qt.MouseButton.LeftButton)
     drag(qtbot, w.plan, w.state.listener, (3.2, 2.3))
     assert w.state.simulation is None and w.state.listen_to == FIELD and not panel.sim_plots[0].isVisible()
 
 
 def test_cancelled_simulation_stops(qtbot, window):
     w = window
-    qtbot.mouseClick(w.transport.simulate_button, Qt.MouseButton.LeftButton)
-    assert w.transport.cancel_button.isVisible()
-    qtbot.mouseClick(w.transport.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not w.transport.cancel_button.isVisible(), timeout=WAIT_MS)
+    qtbot.mouseClick(w.studio.transport.simulate_button, Qt.MouseButton.LeftButton)
+    assert w.studio.transport.cancel_button.isVisible()
+    qtbot.mouseClick(w.studio.transport.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not w.studio.transport.cancel_button.isVisible(), timeout=WAIT_MS)
     assert w.state.simulation is None and w.messages[-1] == "simulation cancelled"
 
 
@@ -213,13 +240,13 @@ def test_readout_equals_the_metrics_of_the_played_ir(qtbot, window):
 
 def test_record_writes_exactly_the_output_blocks(qtbot, window, tmp_path):
     w = window
-    engine = w.engine
+    engine = w.studio.engine
     engine.play()
     run_blocks(engine, 5)  # played before the recording: not in the file
-    w.start_recording(tmp_path / "take.wav")
-    assert w.studio_actions["record"].text().startswith("Stop")
+    w.studio.start_recording(tmp_path / "take.wav")
+    assert w.studio.actions["record"].text().startswith("Stop")
     played = run_blocks(engine, 40)
-    path = w.stop_recording()
+    path = w.studio.stop_recording()
     run_blocks(engine, 3)
     data, rate = sf.read(path, dtype="float32", always_2d=True)
     assert rate == engine.sample_rate and np.array_equal(data, played) and np.abs(played).max() > 0
@@ -230,21 +257,21 @@ def test_export_ir_writes_wav_and_sofa_that_read_back_equal(qtbot, window, tmp_p
     import sofar
 
     w = window
-    ir = w.played_ir()
-    wav = w.export_ir(tmp_path / "ir.wav", 22_050)
+    ir = w.studio.played_ir()
+    wav = w.studio.export_ir(tmp_path / "ir.wav", 22_050)
     data, rate = sf.read(wav, dtype="float32", always_2d=True)
     assert rate == 22_050 and np.array_equal(data.T, ir)
-    wav48 = w.export_ir(tmp_path / "ir48.wav", 48_000)
+    wav48 = w.studio.export_ir(tmp_path / "ir48.wav", 48_000)
     data48, rate48 = sf.read(wav48, dtype="float64", always_2d=True)
     assert rate48 == 48_000 and np.allclose(data48.T, resample_ir(ir, SAMPLE_RATE, 48_000), atol=1e-6)
-    sofa = sofar.read_sofa(str(w.export_ir(tmp_path / "ir.sofa", 22_050)), verbose=False)
+    sofa = sofar.read_sofa(str(w.studio.export_ir(tmp_path / "ir.sofa", 22_050)), verbose=False)
     assert np.allclose(sofa.Data_IR[0], ir, atol=1e-7) and float(sofa.Data_SamplingRate) == 22_050
     state = w.state
     assert np.allclose(sofa.ListenerPosition[0, :2], state.listener)
     assert np.allclose(sofa.SourcePosition[0, :2], state.emitter)
     h = np.radians(state.heading)
     assert np.allclose(sofa.ListenerView[0], [np.cos(h), np.sin(h), 0.0], atol=1e-12)
-    sofa48 = sofar.read_sofa(str(w.export_ir(tmp_path / "ir48.sofa", 48_000)), verbose=False)
+    sofa48 = sofar.read_sofa(str(w.studio.export_ir(tmp_path / "ir48.sofa", 48_000)), verbose=False)
     assert float(sofa48.Data_SamplingRate) == 48_000
     assert np.allclose(sofa48.Data_IR[0], resample_ir(ir, SAMPLE_RATE, 48_000), atol=1e-7)
 
@@ -264,7 +291,7 @@ def choose(qtbot, box, data) -> None:
 
 
 def test_heatmap_shows_the_c50_of_the_played_irs_and_its_export_says_so(qtbot, window, tmp_path):
-    from naf_app.state import PLAYED_PHASE
+    from naf_app.played import PLAYED_PHASE
     from naf_model.acoustics.readout import measure
     from naf_model.field import NeuralAcousticField
 
@@ -291,11 +318,11 @@ def test_heatmap_shows_the_c50_of_the_played_irs_and_its_export_says_so(qtbot, w
     band = state.heatmap
     np.testing.assert_allclose(band.values[rows[pick], cols[pick]], measure(irs, "c50", 1000), atol=1e-3)
     assert w.heatmap.bar.axis.labelText == "C50 (dB), 1 kHz octave"
-    name = w.heatmap_file_name()
+    name = heatmap_file_name(w.state)
     low, high = band.levels
     assert name.startswith(f"{state.scene.name}_c50_1kHz_emitter_scale") and name.endswith("dB.png"), name
     assert f"{low:.3g}to{high:.3g}" in name
-    out = w.export_heatmap_png(tmp_path / name)
+    out = export_heatmap_png(w.state, tmp_path / name)
     assert out.stat().st_size > 10_000 and [p.name for p in tmp_path.iterdir()] == [name]
 
 
@@ -319,13 +346,13 @@ def test_session_is_remembered_and_saved_and_opened(qtbot, tiny_field, tmp_path,
     remembered = default_session_path()
     assert remembered == tmp_path / "config" / "naf" / "session.json"
     w = make_window(qtbot, scene, checkpoint, session=remembered)
-    key = w.add_emitter((3.2, 0.8))
+    key = w.studio.add_emitter((3.2, 0.8))
     w.state.set_gain_db(key, -3.0)
     w.state.move("listener", (3.0, 2.2), final=True)
     w.state.set_heading(90.0)
-    w.transport.volume.setValue(40)
+    w.studio.transport.volume.setValue(40)
     w.state.set_heatmap_choice("drr", 500)
-    saved = w.save_session(tmp_path / "mine.json")
+    saved = w.studio.save_session(tmp_path / "mine.json")
     w.close()
     data = json.loads(remembered.read_text())
     assert [e["key"] for e in data["emitters"]] == [MAIN, key] and data["heading"] == 90.0
@@ -333,13 +360,32 @@ def test_session_is_remembered_and_saved_and_opened(qtbot, tiny_field, tmp_path,
     try:
         st = w2.state
         assert st.emitter_keys == [MAIN, key] and np.allclose(st.position(key), (3.2, 0.8), atol=0.03)
-        assert st.gains_db[key] == -3.0 and st.heading == 90.0 and w2.engine.volume == pytest.approx(0.4)
-        assert np.allclose(st.listener, (3.0, 2.2), atol=0.03) and set(w2.engine.sources) == {MAIN, key}
+        assert st.gains_db[key] == -3.0 and st.heading == 90.0 and w2.studio.engine.volume == pytest.approx(0.4)
+        assert np.allclose(st.listener, (3.0, 2.2), atol=0.03) and set(w2.studio.engine.sources) == {MAIN, key}
         controls = w2.heatmap_controls
         assert (st.heatmap_metric, st.heatmap_band) == ("drr", 500)
         assert (controls.metric_box.currentData(), controls.band_box.currentData()) == ("drr", 500)
-        w2.remove_emitter(key)
-        w2.open_session(saved)
+        w2.studio.remove_emitter(key)
+        w2.studio.open_session(saved)
         assert st.emitter_keys == [MAIN, key]
     finally:
         w2.close()
+
+
+def test_playback_and_calibration_use_the_one_played_ir_function(qtbot, window):
+    """What is played is named once (`naf_app.played.played_irs`): the IR the engine plays and the reference
+    IRs that set its output level both come from it."""
+    from naf_app.played import played_irs
+    from naf_model.audio import session_gain
+    from naf_model.field import NeuralAcousticField
+    from naf_model.rendering.calibration import reference_irs
+
+    w = window
+    state, engine = w.state, w.studio.engine
+    field = NeuralAcousticField.load(state.checkpoint, device="cpu", scene=state.scene)
+    answer = state.last_ir
+    played = played_irs(field)(np.array([answer.emitter]), np.array([answer.listener]), np.array([answer.heading]))
+    assert np.allclose(engine.current_irs[MAIN], played[0], atol=1e-6)
+    refs = reference_irs(state.scene, played_irs(field), np.array(state.emitter))
+    qtbot.waitUntil(lambda: engine.gain != 1.0, timeout=WAIT_MS)  # calibrated after the load
+    assert engine.gain == pytest.approx(session_gain(engine._player.music, engine.sample_rate, refs), rel=1e-5)

@@ -675,3 +675,51 @@ def test_an_interrupt_while_a_library_has_silenced_stderr_is_still_one_line(tmp_
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=120)
     assert (proc.returncode, proc.stderr.strip()) == (130, "naf: interrupted")
+
+
+# ---- naf-app: a remembered session that cannot be read (it used to abort every start: SIGABRT, "QThread:
+# Destroyed while thread is still running"). The app sets the file aside, says so in one line, starts afresh.
+APP_SESSION_CASES = [
+    ("app-session-emitters-a-number", "emitters", 3),
+    ("app-session-heading-a-word", "heading", "north"),
+    ("app-session-listener-nan", "listener", [float("nan"), 1.0]),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), [c[1:] for c in APP_SESSION_CASES], ids=[c[0] for c in APP_SESSION_CASES])
+def test_app_sets_an_unreadable_session_aside_and_starts_afresh(field, value, tmp_path, monkeypatch, capsys,
+                                                                 qtbot) -> None:
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtWidgets import QApplication
+
+    from naf_app.main import main as app_main
+    from naf_app.session_file import default_session_path, load_session
+    from naf_app.window import MainWindow
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    path = default_session_path()
+    path.parent.mkdir(parents=True)
+    session = {"version": 1, "scene": "two_room", "listener": [3.0, 2.2], "heading": 0.0, "selected": "emitter",
+               "emitters": [{"key": "emitter", "xy": [1.0, 1.0], "gain_db": 0.0, "sound": None}]}
+    session[field] = value
+    path.write_text(json.dumps(session))
+    messages: list[str] = []
+
+    def close_when_shown() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        if not windows:
+            QTimer.singleShot(50, close_when_shown)
+            return
+        messages.extend(windows[0].messages)
+        windows[0].close()
+
+    QTimer.singleShot(50, close_when_shown)
+    scene_file = tmp_path / "two_room.json"
+    scene_file.write_text(json.dumps(two_room_scene().to_dict()))
+    assert app_main(["--scene", str(scene_file), "--no-audio", "--device", "cpu"]) == 0
+    assert capsys.readouterr().err == ""
+    (aside,) = path.parent.glob("session.json.bad-*")
+    notices = [m for m in messages if aside.name in m]
+    assert len(notices) == 1 and "\n" not in notices[0] and field in notices[0], messages
+    assert load_session(path)["emitters"][0]["key"] == "emitter", "the fresh session is remembered on close"

@@ -1,5 +1,6 @@
 """The live audio engine: music through the field's predicted IR to the sound card (sounddevice)."""
 
-from naf_app.audio.live import AudioStats, LiveAudio
+from naf_app.audio.health import AudioStats
+from naf_app.audio.live import LiveAudio
 
 __all__ = ["AudioStats", "LiveAudio"]

@@ -8,13 +8,11 @@ a failing block plays silence and is counted. A bad IR raises AudioError and the
 Without a sound card `start()` raises AudioError with a one-line reason and everything else still works
 (IRs, transport and `callback` itself, which tests and the benchmark drive directly).
 
-Render-ahead (`lookahead_blocks` > 0, what the app uses with a sound card): a render thread runs the player a
-few blocks ahead into a ring of preallocated blocks and the callback only copies the next one out, so the
-callback's cost is a copy whatever the emitters and IRs cost, and a render that is late by less than the
-lookahead (a wait for the GIL, a busy core) is not heard. The price is latency: an IR swap, a fader move or
-pause is heard `lookahead_blocks` blocks later (3 blocks of 512 frames at 48 kHz: 32 ms). A callback that
-finds the ring empty plays silence and counts a ring underrun. With 0 the callback renders itself (tests
-that compare outputs with a reference chain use it: nothing then depends on thread timing).
+Render-ahead (`lookahead_blocks` > 0, what the app uses with a sound card; `render_ahead.RenderAhead`): a
+render thread keeps a few blocks ready and the callback only copies the next one out, heard
+`lookahead_blocks` blocks later (3 blocks of 512 frames at 48 kHz: 32 ms). A callback that finds the ring
+empty plays silence and counts a ring underrun. With 0 the callback renders itself (tests that compare
+outputs with a reference chain use it: nothing then depends on thread timing). Health: `health.AudioStats`.
 
 Several emitters are sources of the player (`add_source`), each with its own clip, gain and IR. Recording
 (`start_recording`/`stop_recording`) makes the callback append a copy of each output block (a few KB) to a
@@ -26,11 +24,12 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from naf_app.audio.health import AudioStats, Timings
+from naf_app.audio.render_ahead import RenderAhead
 from naf_model.audio import (
     DEFAULT_MUSIC,
     MAIN,
@@ -43,57 +42,6 @@ from naf_model.audio import (
 )
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.errors import AudioError
-
-_TIMING_WINDOW = 8192  # callbacks kept for the timing statistics (~87 s at 512 frames, 48 kHz)
-
-
-@dataclass(frozen=True)
-class AudioStats:
-    """Health of the live stream since `start()` (or construction).
-
-    underruns: callbacks PortAudio flagged with an output underflow (the card ran dry: an audible gap);
-    late_callbacks: callbacks that took longer than one block period of wall time (slow work, a wait for
-    the GIL, or the OS running something else); errors: blocks that failed and played silence; swaps: IR
-    swaps the audio thread performed. Times over the last ~8,000 callbacks: wall time, and the callback
-    thread's own CPU time (the engine's cost, whatever else the machine does).
-    With render-ahead: ring_underruns, callbacks that found no rendered block (silence played), and the
-    render thread's wall and CPU time per block (without render-ahead the same figures for the render
-    inside the callback).
-    """
-
-    callbacks: int
-    underruns: int
-    late_callbacks: int
-    errors: int
-    swaps: int
-    mean_callback_ms: float
-    p99_callback_ms: float
-    max_callback_ms: float
-    p99_callback_cpu_ms: float
-    max_callback_cpu_ms: float
-    lookahead_blocks: int = 0
-    ring_underruns: int = 0
-    mean_render_ms: float = 0.0
-    p99_render_ms: float = 0.0
-    p99_render_cpu_ms: float = 0.0
-
-
-GIL_SWITCH_INTERVAL_S = 0.0005
-"""How often the interpreter hands the GIL between threads while the app runs (Python's default: 5 ms).
-The audio callback is Python: at the default it can wait up to 5 ms, half a 512-frame block at 48 kHz, for
-the UI thread or the field worker to let go of the GIL; at 0.5 ms the wait stays a few % of the block."""
-
-RENDER_AHEAD_BLOCKS = 3
-"""Blocks the app renders ahead of the sound card (`LiveAudio(lookahead_blocks=...)`): 32 ms at 512 frames and
-48 kHz, enough to ride out a render delayed by the GIL or a busy core on a 2-core machine."""
-
-
-def prefer_the_audio_thread() -> None:
-    """Shorten the GIL switch interval for the whole process (`GIL_SWITCH_INTERVAL_S`); the app calls it at
-    start-up, the benchmark too."""
-    import sys
-
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
 
 class LiveAudio:
@@ -126,23 +74,12 @@ class LiveAudio:
         self._stream = None
         self._player = self._new_player(sample_rate)
         self._out = np.zeros((block_size, 2))
-        self._times = np.zeros(_TIMING_WINDOW)
-        self._cpu_times = np.zeros(_TIMING_WINDOW)
-        self._callbacks = 0
+        self._callback_times = Timings()
+        self._render_times = Timings()
         self._underruns = 0
         self._late = 0
         self._errors = 0
-        # render-ahead: the render thread writes ring[written % n] and then counts it; the callback copies
-        # ring[taken % n] out and then counts it (one writer per counter: no lock is needed)
-        self._ring = np.zeros((max(self.lookahead_blocks, 1), block_size, 2), np.float32)
-        self._written = 0
-        self._taken = 0
-        self._ring_underruns = 0
-        self._renders = 0
-        self._render_times = np.zeros(_TIMING_WINDOW)
-        self._render_cpu_times = np.zeros(_TIMING_WINDOW)
-        self._render_thread: threading.Thread | None = None
-        self._render_stop = threading.Event()
+        self._ahead = RenderAhead(self.lookahead_blocks, block_size, lambda: self._render_block(self._player))
 
     # ---- stream -----------------------------------------------------------------------------------------
     @property
@@ -195,8 +132,8 @@ class LiveAudio:
         """Wait until the render thread has a block ready for the next callback (always True without
         render-ahead); for drivers that call `callback` faster than real time, as tests do."""
         end = time.perf_counter() + timeout_s
-        while self.lookahead_blocks and self._written <= self._taken:
-            if time.perf_counter() > end or self._render_thread is None:
+        while self.lookahead_blocks and not self._ahead.ready():
+            if time.perf_counter() > end or not self._ahead.running:
                 return False
             time.sleep(0.0005)
         return True
@@ -341,36 +278,29 @@ class LiveAudio:
     # ---- health -----------------------------------------------------------------------------------------
     def stats(self) -> AudioStats:
         """Counts and callback times so far (cheap; for a status bar or a test)."""
-        n = min(self._callbacks, _TIMING_WINDOW)
-        times = self._times[:n] * 1e3 if n else np.zeros(1)
-        cpu = self._cpu_times[:n] * 1e3 if n else np.zeros(1)
-        r = min(self._renders, _TIMING_WINDOW)
-        render = self._render_times[:r] * 1e3 if r else np.zeros(1)
-        render_cpu = self._render_cpu_times[:r] * 1e3 if r else np.zeros(1)
-        return AudioStats(self._callbacks, self._underruns, self._late, self._errors,
-                          self._player.swaps, float(times.mean()),
+        times, cpu = self._callback_times.kept_ms()
+        render, render_cpu = self._render_times.kept_ms()
+        return AudioStats(self._callback_times.count, self._underruns, self._late,
+                          self._errors + self._ahead.errors, self._player.swaps, float(times.mean()),
                           float(np.percentile(times, 99)), float(times.max()),
                           float(np.percentile(cpu, 99)), float(cpu.max()),
-                          self.lookahead_blocks, self._ring_underruns, float(render.mean()),
+                          self.lookahead_blocks, self._ahead.underruns, float(render.mean()),
                           float(np.percentile(render, 99)), float(np.percentile(render_cpu, 99)))
 
     @property
     def renders(self) -> int:
         """Blocks rendered so far (by the render thread, or by the callback without render-ahead)."""
-        return self._renders
+        return self._render_times.count
 
     def render_times_since(self, renders: int) -> tuple[np.ndarray, np.ndarray]:
         """Wall and thread-CPU seconds of each block rendered since `renders` was read (the last ~8,000 at
         most), for a benchmark that times one stretch."""
-        now = self._renders
-        first = max(renders, now - _TIMING_WINDOW)
-        slots = np.arange(first, now) % _TIMING_WINDOW
-        return self._render_times[slots].copy(), self._render_cpu_times[slots].copy()
+        return self._render_times.since(renders)
 
     @property
     def ring_underruns(self) -> int:
         """Callbacks that found no rendered block (render-ahead only): each played a block of silence."""
-        return self._ring_underruns
+        return self._ahead.underruns
 
     # ---- audio thread -----------------------------------------------------------------------------------
     def callback(self, outdata: np.ndarray, frames: int, time_info: object, status: object) -> None:
@@ -386,12 +316,8 @@ class LiveAudio:
             else:
                 if not self.lookahead_blocks:
                     outdata[:] = self._render_block(player)
-                elif self._written > self._taken:
-                    outdata[:] = self._ring[self._taken % self.lookahead_blocks]
-                    self._taken += 1
-                else:  # the render thread is behind: an audible gap, counted
+                elif not self._ahead.take(outdata):  # the render thread is behind: an audible gap, counted
                     outdata.fill(0.0)
-                    self._ring_underruns += 1
                 recording = self._recording
                 if recording is not None:
                     recording.append(outdata.copy())
@@ -399,10 +325,7 @@ class LiveAudio:
             outdata.fill(0.0)
             self._errors += 1
         elapsed = time.perf_counter() - t0
-        slot = self._callbacks % _TIMING_WINDOW
-        self._times[slot] = elapsed
-        self._cpu_times[slot] = time.thread_time() - c0
-        self._callbacks += 1
+        self._callback_times.record(elapsed, time.thread_time() - c0)
         if elapsed * player.sample_rate > frames:
             self._late += 1
 
@@ -411,44 +334,18 @@ class LiveAudio:
         """One block of the player (into self._out), timed for `stats`."""
         t0, c0 = time.perf_counter(), time.thread_time()
         block = player.render(self._out)
-        slot = self._renders % _TIMING_WINDOW
-        self._render_times[slot] = time.perf_counter() - t0
-        self._render_cpu_times[slot] = time.thread_time() - c0
-        self._renders += 1
+        self._render_times.record(time.perf_counter() - t0, time.thread_time() - c0)
         return block
 
     def start_rendering(self) -> None:
         """Start the render thread (`start()` does; a driver without a stream, such as a null sink, calls it
         itself); nothing without render-ahead or when it runs already."""
-        if self.lookahead_blocks and self._render_thread is None:
-            self._render_stop.clear()
-            self._render_thread = threading.Thread(target=self._render_loop, name="naf-audio-render",
-                                                   daemon=True)
-            self._render_thread.start()
+        if self.lookahead_blocks:
+            self._ahead.start(self.block_size / self._player.sample_rate / 4)
 
     def _stop_rendering(self) -> None:
         """Stop the render thread and drop what it rendered (the next start renders afresh)."""
-        thread, self._render_thread = self._render_thread, None
-        if thread is not None:
-            self._render_stop.set()
-            thread.join()
-            self._taken = self._written = 0
-
-    def _render_loop(self) -> None:
-        """Keep `lookahead_blocks` rendered blocks ready; a failing block is silence, counted as an error."""
-        n, stop = self.lookahead_blocks, self._render_stop
-        nap = self.block_size / self._player.sample_rate / 4
-        while not stop.is_set():
-            if self._written - self._taken >= n:
-                stop.wait(nap)
-                continue
-            slot = self._ring[self._written % n]
-            try:
-                slot[:] = self._render_block(self._player)
-            except Exception:  # like the callback: never die, play silence, count it
-                slot.fill(0.0)
-                self._errors += 1
-            self._written += 1
+        self._ahead.stop()
 
     # ---- internals --------------------------------------------------------------------------------------
     def _new_player(self, rate: int, like: BinauralPlayer | None = None) -> BinauralPlayer:
