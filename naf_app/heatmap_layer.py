@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButt
 
 from naf_app.plan_view import Z_HEATMAP, PlanView
 from naf_app.state import SessionState
+from naf_model.conventions import LOUDNESS_FLOOR_DB
 
 OPACITY, STALE_OPACITY = 0.9, 0.4
 """A map for an emitter, heading or choice that has since changed is drawn faded until the new one arrives."""
@@ -33,7 +34,7 @@ class HeatmapLayer:
         self.image.setZValue(Z_HEATMAP)
         self.image.setOpacity(OPACITY)
         view.addItem(self.image)
-        self.bar = pg.ColorBarItem(values=(-60.0, 0.0), colorMap="inferno", interactive=False, width=18)
+        self.bar = pg.ColorBarItem(values=(LOUDNESS_FLOOR_DB, 0.0), colorMap="inferno", interactive=False, width=18)
         self.bar.setImageItem(self.image, insert_in=view.getPlotItem())
         self.bar.axis.setTextPen("k")
         self.bar.axis.setPen("k")
