@@ -207,6 +207,8 @@ def recipe_path(name_or_path: str | os.PathLike[str]) -> Path:
     """A recipe file: the path as given when it names a file or has a folder or suffix, else the bundled
     recipe of that name; NafError when there is none."""
     path = Path(name_or_path)
+    if path.is_dir():
+        raise NafError(f"--recipe {path} is a folder; give a recipe file (.toml) or a bundled recipe's name")
     if path.is_file() or path.suffix or len(path.parts) > 1:
         if not path.is_file():
             raise NafError(f"--recipe {path} does not exist (or is not a file)")
