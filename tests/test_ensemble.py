@@ -111,3 +111,8 @@ def test_an_ensemble_preset_is_not_trained_as_a_whole(two_fields, tmp_path):
     config = dataclasses.replace(fast, network=dataclasses.replace(fast.network, members=2))
     with pytest.raises(CheckpointError, match="naf ensemble"):
         train_field(config, RunOptions(dataset=tmp_path / "none.h5", out_dir=tmp_path / "run", steps=1))
+    from naf_model.networks import FieldShape, build_network
+    from naf_model.networks.base import AcousticNetwork, TrainableNetwork
+
+    network = build_network(config, FieldShape((0.0, 0.0, 2.0, 2.0), n_frames=8))
+    assert isinstance(network, AcousticNetwork) and not isinstance(network, TrainableNetwork)

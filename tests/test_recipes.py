@@ -121,6 +121,8 @@ def test_every_knob_is_named_once_and_each_network_has_its_own():
     ("text", "needle"),
     [
         ('preset = "fast"\n[set]\nlr = "fast"\n', "a finite number"),
+        ('preset = "fast"\n[set]\nlr = "1e-4"\n', "a finite number, not '1e-4'"),
+        ('preset = "fast"\n[set]\nedc_octaves = "true"\n', "true or false"),
         ('preset = "fast"\n[set]\nsteps = 2.5\n', "a whole number"),
         ('preset = "fast"\n[set]\nedc_octaves = 1\n', "true or false"),
         ('preset = "cpu"\n[set]\nswap_pairs = 8\n', "applies to the amortised network only"),

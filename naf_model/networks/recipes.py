@@ -109,10 +109,10 @@ def find_knob(key: str, preset: str, where: str) -> Knob:
     return knob
 
 
-def coerce(knob: Knob, value: Any, where: str) -> Any:
-    """`value` (a TOML value, or the text after `=` when it is a str for a non-str knob) as the knob's type,
-    checked against its range; NafError saying what was expected."""
-    if isinstance(value, str) and knob.kind is not str:
+def coerce(knob: Knob, value: Any, where: str, from_text: bool) -> Any:
+    """`value` (the text after `=` of `--set` when `from_text`, else a typed TOML value: a quoted number is
+    not a number there) as the knob's type, checked against its range; NafError saying what was expected."""
+    if from_text and knob.kind is not str:
         value = _parse_text(knob, value, where)
     if knob.kind is bool:
         ok = isinstance(value, bool)
@@ -162,14 +162,15 @@ class Recipe:
     source: str | None = None
     """The recipe file it was read from (project-relative), None for a preset and command-line overrides."""
 
-    def with_overrides(self, pairs: list[tuple[str, Any]], where: str) -> Recipe:
-        """This recipe with more overrides (keys bare or qualified; values TOML-typed or text), each checked
-        against the preset's network: NafError naming `where` and the key at the first bad one."""
+    def with_overrides(self, pairs: list[tuple[str, Any]], where: str, from_text: bool = True) -> Recipe:
+        """This recipe with more overrides (keys bare or qualified; values text from the command line, or
+        typed when not `from_text`), each checked against the preset's network: NafError naming `where` and
+        the key at the first bad one."""
         added = []
         for key, value in pairs:
             label = f"{where} {key}={value}" if isinstance(value, str) else f"{where} {key} = {value!r}"
             knob = find_knob(key, self.preset, label)
-            added.append((knob.key, coerce(knob, value, label)))
+            added.append((knob.key, coerce(knob, value, label, from_text and isinstance(value, str))))
         return dataclasses.replace(self, overrides=self.overrides + tuple(added))
 
     def resolved(self) -> dict[str, Any]:
@@ -240,7 +241,7 @@ def load_recipe(name_or_path: str | os.PathLike[str]) -> Recipe:
     if not isinstance(table, dict):
         raise NafError(f"{where}: `set` must be a table ([set] followed by key = value lines)")
     recipe = Recipe(path.stem, doc["preset"], source=project_path(path))
-    return recipe.with_overrides(_flatten(table), where)
+    return recipe.with_overrides(_flatten(table), where, from_text=False)
 
 
 def _flatten(table: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -181,7 +181,10 @@ def _resumed_checkpoint(
     if resumed.training is None:
         raise CheckpointError(f"{path} is an exported checkpoint without training state; cannot resume")
     if resumed.preset != config.name:
-        raise CheckpointError(f"{path} was trained with preset {resumed.preset!r}, not {config.name!r}")
+        raise CheckpointError(
+            f"{path} was trained with preset or recipe {resumed.preset!r}, not {config.name!r}; resume it with "
+            f"that one (--preset or --recipe {resumed.preset})"
+        )
     saw = resumed.metrics.get("extra_data", [])
     if saw != [Path(p).name for p in options.extra]:
         given = ", ".join(Path(p).name for p in options.extra) or "none"
