@@ -80,10 +80,12 @@ class Run:
 
     @property
     def checkpoint_path(self) -> Path:
+        """The latest checkpoint (what --resume continues from)."""
         return self.out / "checkpoint.pt"
 
     @property
     def best_path(self) -> Path:
+        """The checkpoint with the lowest held-out error so far."""
         return self.out / "best.pt"
 
     def snapshot(self, ctx: DistributedContext) -> Checkpoint:

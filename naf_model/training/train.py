@@ -218,6 +218,8 @@ def _restored_progress(
 
 
 def _field_shape(data: TrainingSet, scene: Any | None) -> FieldShape:
+    """The scene's bounding box and plan (the data's positions plus a margin without a scene), and the data
+    set's spectrogram size."""
     if scene is not None:
         bounds = tuple(float(b) for b in scene.bounds)
     else:
