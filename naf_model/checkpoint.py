@@ -51,6 +51,10 @@ class Checkpoint:
     simulation: dict[str, Any] = field(default_factory=dict)
     """The data set's simulation settings (the geometric phase reads `head_radius`)."""
     training: dict[str, Any] | None = None
+    recipe: dict[str, Any] | None = None
+    """How the config was made (`networks.recipes.Recipe.record`: name, preset, resolved overrides, recipe
+    file); None in checkpoints written before recipes (their config names the preset they used) and in
+    ensembles (their members' recipes may differ)."""
 
     @property
     def preset(self) -> str:
@@ -77,6 +81,7 @@ class Checkpoint:
             "metrics": dict(self.metrics),
             "simulation": dict(self.simulation),
             "training": self.training,
+            "recipe": self.recipe,
         }
 
     @staticmethod
@@ -106,6 +111,7 @@ class Checkpoint:
                 metrics=dict(p["metrics"]),
                 simulation=dict(p["simulation"]),
                 training=p["training"],
+                recipe=p.get("recipe"),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise CheckpointError(
@@ -201,9 +207,15 @@ def combine_checkpoints(paths: list[str | os.PathLike[str]]) -> Checkpoint:
     """One ensemble checkpoint (`networks.ensemble`) of two or more trained fields: same scene, data set
     statistics, STFT, IR length, field shape and network config up to the training recipe. The members'
     weights become `members.{k}.*`; the preset is named `<preset>_x<K>` and `metrics` keeps each member's
-    own metrics and path. CheckpointError naming the first mismatch."""
+    own metrics and path. CheckpointError naming the first mismatch, or a member given twice (the same file,
+    or equal weights: a copy adds nothing to the mean but cost)."""
     if len(paths) < 2:
         raise CheckpointError("an ensemble needs two or more checkpoints")
+    for i, path in enumerate(paths):
+        for earlier in paths[:i]:
+            if same_file(path, earlier):
+                same = f"{path} is given twice" if str(path) == str(earlier) else f"{path} and {earlier} are one file"
+                raise CheckpointError(f"{same}: an ensemble joins different fields")
     members = [load_checkpoint(p) for p in paths]
     first, source = members[0], str(paths[0])
     for path, c in zip(paths[1:], members[1:], strict=True):
@@ -220,6 +232,11 @@ def combine_checkpoints(paths: list[str | os.PathLike[str]]) -> Checkpoint:
             what = "normalisation statistics (trained on another data set)"
         if what is not None:
             raise CheckpointError(f"{path} and {source} differ in {what}: they cannot be joined")
+    for i, (path, c) in enumerate(zip(paths, members, strict=True)):
+        for earlier, e in zip(paths[:i], members[:i], strict=True):
+            if _same_weights(c, e):
+                raise CheckpointError(f"{path} has the same weights as {earlier}: an ensemble of copies predicts "
+                                      "what one of them does; join fields trained with other seeds")
     k = len(members)
     network = replace(first.config.network, members=k)
     config = replace(first.config, name=f"{first.preset}_x{k}", network=network)
@@ -234,4 +251,21 @@ def combine_checkpoints(paths: list[str | os.PathLike[str]]) -> Checkpoint:
         weights=weights,
         metrics={"members": [dict(c.metrics, path=str(p)) for p, c in zip(paths, members, strict=True)]},
         training=None,
+        recipe=None,
+    )
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two paths name one file (by inode; by resolved path when either is missing)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
+def _same_weights(a: Checkpoint, b: Checkpoint) -> bool:
+    """Whether two checkpoints hold equal weights under the same names."""
+    return a.weights.keys() == b.weights.keys() and all(
+        torch.is_tensor(v) and torch.equal(v, b.weights[k]) or not torch.is_tensor(v) and v == b.weights[k]
+        for k, v in a.weights.items()
     )

@@ -137,6 +137,8 @@ def files(tmp_path_factory) -> Path:
     _write_sofa(root / "two_directions.sofa", [[0, 0, 1.5], [90, 0, 1.5], [0, 0, 1.5], [90, 0, 1.5]])
     _write_h5(root / "nan_spec.h5", nan_spec=True)
     _write_h5(root / "two_rooms.h5")
+    (root / "finished_run").mkdir()  # a run folder: what `naf train --out` must not replace unasked
+    (root / "finished_run" / "checkpoint.pt").write_bytes(b"a finished run's checkpoint")
     if not ROOT:
         (root / "readonly").mkdir()
         os.chmod(root / "readonly", 0o555)
@@ -416,6 +418,35 @@ def _cases() -> list[tuple[str, list[str], str]]:
     add("eval-data-other-scene", ["eval", "--scene", "apartment_1", "--data", "two_rooms.h5", "--out-dir", "results"],
         "made for scene 'two_rooms', not 'apartment_1'")
     add("eval-max-pairs-negative", [*ev, "--max-pairs", "-1"], "at least 1,")
+
+    # train: recipes and --set overrides, run folders, data sets given twice; ensemble members given twice
+    for v, needle in [("colour=red", "unknown knob"), ("jitter=0.2", "did you mean jitter_m"),
+                      ("steps=1.5", "whole number"), ("lr=abc", "finite number"), ("lr=-1", "out of range"),
+                      ("edc_octaves=yes", "true or false"), ("kind=pixel", "cannot be overridden"),
+                      ("members=2", "cannot be overridden"), ("lr", "KEY=VALUE"), ("=1", "KEY=VALUE")]:
+        add(f"train-set-{v}", [*train, "--set", v], needle)
+    add("train-set-other-network", [*train, "--preset", "cpu", "--set", "n_basis=8"], "amortised network only")
+    add("train-recipe-other-network", [*train, "--recipe", "fast_edc", "--set", "pixels_per_ir=9"], "per-pixel")
+    add("train-set-resume", [*train, "--resume", "--set", "lr=1e-4"], "--set")
+    add("train-recipe-and-preset", [*train, "--recipe", "fast_edc", "--preset", "fast"], "not allowed")
+    add("train-recipe-missing", [*train, "--recipe", "missing.toml"], "does not exist")
+    add("train-recipe-unknown-name", [*train, "--recipe", "no_such_recipe"], "bundled")
+    add("train-recipe-not-toml", [*train, "--recipe", "notes.txt"], "TOML")
+    add("train-recipe-folder", [*train, "--recipe", "folder"], "folder")
+    finished = ["train", "--scene", TWO, "--out", "finished_run"]
+    add("train-out-holds-run", finished, "--resume")
+    add("train-out-holds-run-preset", [*finished, "--preset", "fast", "--steps", "5"], "holds a run")
+    add("train-init-in-out", [*finished, "--init", "finished_run/checkpoint.pt"], "this run replaces")
+    add("train-init-in-out-force", [*finished, "--init", "finished_run/checkpoint.pt", "--force"], "this run replaces")
+    add("train-init-in-out-dots", [*finished, "--init", "folder/../finished_run/checkpoint.pt", "-y"], "replaces")
+    add("train-extra-is-data", [*train, "--data", "bad_shape.h5", "--extra", "bad_shape.h5"], "same data set as --data")
+    add("train-extra-is-data-dots", [*train, "--data", "bad_shape.h5", "--extra", "folder/../bad_shape.h5"],
+        "same data set as --data")
+    add("train-extra-twice", [*train, "--data", "bad_pairs.h5", "--extra", "bad_shape.h5", "--extra",
+                              "./bad_shape.h5"], "same data set as --extra")
+    add("ensemble-same-file", ["ensemble", shipped, shipped, "-o", "e.pt"], "given twice")
+    add("ensemble-same-file-dots", ["ensemble", shipped, str(BUNDLED_CHECKPOINT.parent / ".." / "checkpoints" /
+                                                             BUNDLED_CHECKPOINT.name), "-o", "e.pt"], "one file")
     return c
 
 

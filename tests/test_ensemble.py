@@ -57,14 +57,32 @@ def test_an_ensemble_predicts_the_mean_of_its_members_at_any_heading(two_fields,
 
 
 def test_an_ensemble_of_one_field_twice_is_that_field(two_fields, tmp_path):
-    scene, a, _ = two_fields
-    joined = NeuralAcousticField(combine_checkpoints([a, a]), device="cpu", scene=scene)
+    """Built by hand: `combine_checkpoints` refuses copies (next test)."""
+    scene, a, b = two_fields
+    twice = combine_checkpoints([a, b])
+    twice.weights = {k: twice.weights[k.replace("members.1.", "members.0.", 1)] for k in twice.weights}
+    joined = NeuralAcousticField(twice, device="cpu", scene=scene)
     single = NeuralAcousticField.load(a, device="cpu", scene=scene)
     e, li = _points(scene, 3, 2), _points(scene, 3, 3)
     np.testing.assert_allclose(joined.query_batch(e, li, [30.0] * 3), single.query_batch(e, li, [30.0] * 3),
                                atol=2e-5)
     wave = joined.impulse_responses(e, li, [30.0] * 3)
     assert wave.shape == single.impulse_responses(e, li, [30.0] * 3).shape and np.isfinite(wave).all()
+
+
+def test_a_field_given_twice_is_refused(two_fields, tmp_path, capsys):
+    """The same file (by path, or by another name for it) or a copy with equal weights: an ensemble of copies
+    costs K times one field and predicts what it does."""
+    _, a, b = two_fields
+    (tmp_path / "link.pt").symlink_to(a)
+    copy = tmp_path / "copy.pt"
+    copy.write_bytes(a.read_bytes())
+    for members, needle in [([a, a], "given twice"), ([a, tmp_path / "link.pt"], "one file"),
+                            ([a, b, copy], "same weights")]:
+        out = tmp_path / "never.pt"
+        assert main(["ensemble", *map(str, members), "-o", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0] and not out.exists(), err
 
 
 def test_fields_of_other_data_cannot_be_joined(two_fields, tmp_path, capsys):
@@ -93,3 +111,8 @@ def test_an_ensemble_preset_is_not_trained_as_a_whole(two_fields, tmp_path):
     config = dataclasses.replace(fast, network=dataclasses.replace(fast.network, members=2))
     with pytest.raises(CheckpointError, match="naf ensemble"):
         train_field(config, RunOptions(dataset=tmp_path / "none.h5", out_dir=tmp_path / "run", steps=1))
+    from naf_model.networks import FieldShape, build_network
+    from naf_model.networks.base import AcousticNetwork, TrainableNetwork
+
+    network = build_network(config, FieldShape((0.0, 0.0, 2.0, 2.0), n_frames=8))
+    assert isinstance(network, AcousticNetwork) and not isinstance(network, TrainableNetwork)

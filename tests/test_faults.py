@@ -200,7 +200,7 @@ def test_a_fault_in_a_render_keeps_the_earlier_render(code, scene_file, tmp_path
 
 def test_a_log_line_is_appended_whole_or_not_at_all(tmp_path, monkeypatch) -> None:
     """The disk fills after a short write of part of the line: the part is taken back."""
-    from naf_model.training import train as training
+    from naf_model.training import loop as training
 
     log = tmp_path / "log.jsonl"
     training.append_log_line(log, '{"step": 10}')

@@ -167,7 +167,8 @@ def test_eval_gives_the_baselines_the_pairs_the_field_saw(scene, data, free_data
     assert report.settings["n_extra_train_pairs"] == 10
     assert "10 of them from" in report.to_markdown()
     joined = tmp_path / "ensemble.pt"  # an ensemble of fields that saw the extra pairs: the same baselines
-    save_checkpoint(combine_checkpoints([run.best, run.best]), joined)
+    other = train_field(config, RunOptions(data, tmp_path / "run2", seed=1, progress=False, extra=(free_data,)), scene)
+    save_checkpoint(combine_checkpoints([run.best, other.best]), joined)
     assert extra_data_for(dataclasses.replace(eval_config, checkpoint=joined), joined, folder / data.name) == [
         folder / free_data.name
     ]

@@ -12,7 +12,7 @@ import shapely
 import torch
 from model_helpers import tiny_config, tiny_dataset
 
-from naf_model.checkpoint import combine_checkpoints, load_checkpoint, plan_rings, shape_plan
+from naf_model.checkpoint import combine_checkpoints, load_checkpoint, plan_rings, save_checkpoint, shape_plan
 from naf_model.errors import SceneError
 from naf_model.field import NeuralAcousticField
 from naf_model.field.listening import line_of_sight
@@ -111,9 +111,16 @@ def test_training_a_free_paths_preset_without_a_scene_is_refused(paths_field, tm
         train_field(config, dataclasses.replace(options, out_dir=tmp_path / "run"), None)
 
 
-def test_an_ensemble_of_free_paths_fields_keeps_their_pair_share(paths_field):
+def test_an_ensemble_of_free_paths_fields_keeps_their_pair_share(paths_field, tmp_path):
+    """Two members with one field's weights (joined from another field, then given the first's weights:
+    `combine_checkpoints` refuses copies) predict what that field does."""
     scene, _, _, path = paths_field
-    joined = NeuralAcousticField(combine_checkpoints([path, path]), device="cpu", scene=scene)
+    other = load_checkpoint(path)
+    other.weights = {k: v + 1 if v.is_floating_point() else v for k, v in other.weights.items()}
+    save_checkpoint(other, tmp_path / "other.pt")
+    twice = combine_checkpoints([path, tmp_path / "other.pt"])
+    twice.weights = {k: twice.weights[k.replace("members.1.", "members.0.", 1)] for k in twice.weights}
+    joined = NeuralAcousticField(twice, device="cpu", scene=scene)
     single = NeuralAcousticField.load(path, device="cpu", scene=scene)
     e, li = np.array([[0.6, 0.6], [3.4, 2.4]]), np.array([[3.4, 0.6], [0.6, 2.4]])
     np.testing.assert_allclose(joined.query_batch(e, li, [0.0, 90.0]), single.query_batch(e, li, [0.0, 90.0]),

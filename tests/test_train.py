@@ -17,7 +17,7 @@ import torch
 from model_helpers import tiny_config, tiny_dataset
 
 from naf_model.checkpoint import load_checkpoint
-from naf_model.errors import CheckpointError, DataError
+from naf_model.errors import CheckpointError, DataError, NafError
 from naf_model.networks.amortised import (
     CLARITY_EARLY_FRAMES,
     clarity_db,
@@ -278,8 +278,9 @@ def test_a_run_can_start_from_a_trained_field_of_the_same_network(data, tmp_path
     config = tiny_config("amortised", steps=4, eval_every=4)
     first = train_field(config, RunOptions(data, tmp_path / "a", progress=False), two_room_scene())
     source = load_checkpoint(first.best)
-    tuned = dataclasses.replace(config, name="tuned", train=dataclasses.replace(config.train, c50_weight=1.0))
-    options = RunOptions(data, tmp_path / "b", steps=1, progress=False, init_from=first.best, lr=1e-12)
+    tuned = dataclasses.replace(config, name="tuned",
+                                train=dataclasses.replace(config.train, c50_weight=1.0, lr=1e-12))
+    options = RunOptions(data, tmp_path / "b", steps=1, progress=False, init_from=first.best)
     second = train_field(tuned, options, two_room_scene())
     ckpt = load_checkpoint(second.checkpoint)
     assert ckpt.config.train.lr == 1e-12 and ckpt.preset == "tuned"
@@ -290,9 +291,48 @@ def test_a_run_can_start_from_a_trained_field_of_the_same_network(data, tmp_path
         train_field(other, dataclasses.replace(options, out_dir=tmp_path / "c"), two_room_scene())
 
 
-def test_a_resumed_run_refuses_a_new_learning_rate_or_start(data, tmp_path):
-    from naf_model.errors import NafError
+def test_a_resumed_run_refuses_a_new_start(data, tmp_path):
+    with pytest.raises(NafError, match="resumed run keeps"):
+        train_field(tiny_config(steps=1), RunOptions(data, tmp_path, resume=True, progress=False,
+                                                     init_from=tmp_path / "a.pt"))
 
-    for extra in ({"lr": 1e-4}, {"init_from": tmp_path / "a.pt"}):
-        with pytest.raises(NafError, match="resumed run keeps"):
-            train_field(tiny_config(steps=1), RunOptions(data, tmp_path, resume=True, progress=False, **extra))
+
+def _folder(run: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(run.iterdir())}
+
+
+def test_a_new_run_never_replaces_a_run_unless_told_and_never_its_own_start(data, tmp_path):
+    """A folder holding a run is refused without resume or overwrite; with overwrite the old run's files go
+    first (the log holds the new run's lines only); a start (--init) that the run would replace is refused
+    even with overwrite. Every refusal leaves the folder as it was."""
+    run = tmp_path / "run"
+    config = tiny_config("amortised", steps=4, eval_every=2)
+    train_field(config, RunOptions(data, run, progress=False), two_room_scene())
+    before = _folder(run)
+    with pytest.raises(NafError, match="holds a run .*--resume.*--force"):
+        train_field(config, RunOptions(data, run, progress=False), two_room_scene())
+    for name in ("checkpoint.pt", "best.pt"):
+        for overwrite in (False, True):
+            options = RunOptions(data, run, progress=False, init_from=run / name, overwrite=overwrite)
+            with pytest.raises(NafError, match="this run replaces"):
+                train_field(config, options, two_room_scene())
+            (tmp_path / "via").mkdir(exist_ok=True)
+            (tmp_path / "via" / name).unlink(missing_ok=True)
+            (tmp_path / "via" / name).symlink_to(run / name)  # another name for it: refused as well
+            with pytest.raises(NafError, match="this run replaces"):
+                train_field(config, dataclasses.replace(options, init_from=tmp_path / "via" / name), None)
+    assert _folder(run) == before
+    again = tiny_config("amortised", steps=2, eval_every=2)
+    train_field(again, RunOptions(data, run, progress=False, overwrite=True), two_room_scene())
+    assert sorted(_log(run)) == [2] and load_checkpoint(run / "checkpoint.pt").training["total_steps"] == 2
+
+
+def test_a_data_set_given_twice_is_refused(data, tmp_path):
+    """--extra equal to --data, the same --extra twice, or another name of the same file (a hard link)."""
+    (tmp_path / "link.h5").hardlink_to(data)
+    config = tiny_config(steps=1)
+    for extra, needle in [((data,), "--data"), ((tmp_path / "link.h5",), "--data"),
+                          ((tmp_path / "free.h5", tmp_path / "sub" / ".." / "free.h5"), "--extra")]:
+        with pytest.raises(DataError, match=f"same data set as {needle}"):
+            train_field(config, RunOptions(data, tmp_path / "run", progress=False, extra=extra))
+    assert not (tmp_path / "run").exists()

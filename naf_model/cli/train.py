@@ -1,7 +1,8 @@
-"""`naf train`: train (or resume) a Neural Acoustic Field for one scene from its data set.
+"""`naf train`: train (or resume) a Neural Acoustic Field for one scene from its data set; `naf ensemble`.
 
-Thin wrapper over `naf_model.training.train_field`; the same command runs under torchrun for DDP
-(see that module's docstring for single-process, multi-GPU and multi-node launch lines).
+Thin wrapper over `naf_model.training.train_field`: the config is a preset or a recipe file plus `--set`
+overrides (`naf_model.networks.recipes`), checked before any work; the same command runs under torchrun for
+DDP (see that module's docstring for single-process, multi-GPU and multi-node launch lines).
 """
 
 from __future__ import annotations
@@ -21,23 +22,31 @@ def _preset_names() -> list[str]:
     return list(PRESETS)
 
 
+def _assignment(text: str) -> tuple[str, str]:
+    """`--set KEY=VALUE` split; whether KEY and VALUE fit the network is checked once the preset is known."""
+    from naf_model.networks.recipes import parse_assignment
+
+    try:
+        return parse_assignment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+_assignment.__name__ = "KEY=VALUE"
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `train` command."""
     p = subparsers.add_parser(
         "train",
         help="train a neural acoustic field on a scene's data set",
-        description="Train a NAF on data/<scene>.h5; writes runs/<scene>/<preset>/checkpoint.pt and best.pt "
-        "(atomic writes; Ctrl-C or SIGTERM saves first; --resume continues exactly). Runs as is under "
+        description="Train a NAF on data/<scene>.h5; writes runs/<scene>/<preset or recipe>/checkpoint.pt and "
+        "best.pt (atomic writes; Ctrl-C or SIGTERM saves first; --resume continues exactly; a folder holding a "
+        "run is refused without --resume or --force). Runs as is under "
         "`torchrun --nproc_per_node N -m naf_model train ...` for distributed data parallel training.",
     )
     options.add_scene(p, options.SCENE_OR_MESH)
-    p.add_argument(
-        "--preset",
-        default=None,
-        choices=LazyChoices(_preset_names),
-        metavar="PRESET",
-        help="model preset: %(choices)s (default fast: amortised, ~2 ms per IR on a CPU)",
-    )
+    _add_config_options(p)
     p.add_argument("--data", type=Path, help="data set file (default data/<scene>.h5)")
     p.add_argument(
         "--extra",
@@ -50,10 +59,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     length = p.add_mutually_exclusive_group()
     length.add_argument("--steps", type=validate.number(int, low=1, high=100_000_000),
-        help="optimizer steps (default: the preset's)")
+        help="optimizer steps (default: the recipe's steps)")
     length.add_argument("--minutes", type=validate.number(float, low=0, low_open=True, high=7 * 24 * 60),
         help="train for about this many minutes of wall clock")
-    p.add_argument("--out", type=Path, help="run folder (default runs/<scene>/<preset>)")
+    p.add_argument("--out", type=Path, help="run folder (default runs/<scene>/<preset or recipe name>)")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
     start.add_argument(
@@ -61,12 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="CKPT",
         help="fine-tune: start from this trained field's weights (same scene, data set and network) with the "
-        "preset's recipe, a fresh optimizer and schedule",
-    )
-    p.add_argument(
-        "--lr",
-        type=validate.number(float, low=0, low_open=True, high=1.0),
-        help="peak learning rate (default: the preset's; e.g. lower for --init)",
+        "recipe's settings, a fresh optimizer and schedule",
     )
     options.add_device(p, "auto, cpu, cuda or cuda:N (default auto)")
     options.add_seed(p, "seed of initialisation and batches (default 0)")
@@ -84,16 +88,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from naf_model.cli.scene import add_mesh_options
 
     add_mesh_options(p)
-    validate.add_force(p)
+    p.add_argument("-y", "--force", action="store_true",
+                   help="replace existing output files, and the run in --out (without --resume)")
     validate.declare_io(
         p,
         outputs={"out": validate.Output(folder=True), "export": validate.Output((".pt",))},
-        inputs=("scene", "materials", "data", "init", "extra"),
+        inputs=("scene", "materials", "data", "init", "extra", "recipe"),
         devices=("device",),
     )
     p.set_defaults(func=_train)
     _register_ensemble(subparsers)
 
+
+
+def _add_config_options(p: argparse.ArgumentParser) -> None:
+    """What is trained: --preset or --recipe, then --set overrides (and --lr, the most common one)."""
+    config = p.add_mutually_exclusive_group()
+    config.add_argument(
+        "--preset",
+        default=None,
+        choices=LazyChoices(_preset_names),
+        metavar="PRESET",
+        help="base preset: %(choices)s (default shipped: the config of the field the app ships, amortised, "
+        "~2 ms per IR on a CPU; fast: its base; paper, medium, cpu: per-pixel NAFs)",
+    )
+    config.add_argument(
+        "--recipe",
+        metavar="FILE",
+        help="a recipe: a TOML file naming a preset and its overrides, or the name of one in assets/recipes/ "
+        "(e.g. fast_edc); recorded in the checkpoint",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        type=_assignment,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one knob of the preset or recipe, e.g. lr=1e-4, steps=40000, jitter_m=0.2, depth=6, "
+        "edc_weight=1 (a config field; unknown keys, keys the network does not read and values of the wrong "
+        "type are refused); repeatable",
+    )
+    p.add_argument(
+        "--lr",
+        type=validate.number(float, low=0, low_open=True, high=1.0),
+        help="peak learning rate: the same as --set lr=LR (default: the preset's; e.g. lower for --init)",
+    )
 
 def _register_ensemble(subparsers: argparse._SubParsersAction) -> None:
     """Add the `ensemble` command (it joins what `train` made, so it lives beside it)."""
@@ -122,26 +162,35 @@ def _ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recipe(args: argparse.Namespace):  # -> naf_model.networks.recipes.Recipe
+    """The preset or recipe file plus the overrides (`--set`, then `--lr`), each checked; NafError at the
+    first bad one, or for overrides on a resumed run (it keeps its own recipe)."""
+    from naf_model.errors import NafError
+    from naf_model.networks.presets import DEFAULT_PRESET
+    from naf_model.networks.recipes import resolve_recipe
+
+    sets = list(args.overrides) + ([("lr", args.lr)] if args.lr is not None else [])
+    if args.resume and sets:
+        raise NafError("--set and --lr set up a new run; a resumed run keeps its own recipe and schedule "
+                       "(drop them, or --resume)")
+    return resolve_recipe(args.preset, args.recipe, sets, DEFAULT_PRESET)
+
+
 def _train(args: argparse.Namespace) -> int:
-    from naf_model.checkpoint import export_checkpoint
-    from naf_model.cli.scene import scene_from_args
     from naf_model.errors import NafError, WriteError
-    from naf_model.networks.presets import DEFAULT_PRESET, preset
-    from naf_model.training.train import RunOptions, train_field
 
     if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
         raise NafError("--steps and --minutes must be positive")
-    import torch
+    recipe = _recipe(args)  # before anything heavier: a bad override costs nothing
+    from naf_model.checkpoint import export_checkpoint
+    from naf_model.cli.scene import scene_from_args
+    from naf_model.training.train import RunOptions, check_request, train_field
 
-    from naf_model.cores import free_cores
-
-    ranks_here = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-    torch.set_num_threads(args.threads if args.threads is not None else max(1, free_cores() // ranks_here))
-    name = args.preset or DEFAULT_PRESET
     scene = scene_from_args(args)
+    config = recipe.config()
     options = RunOptions(
         dataset=args.data or default_dataset_path(scene.name),
-        out_dir=args.out or runs_dir() / scene.name / name,
+        out_dir=args.out or runs_dir() / scene.name / recipe.name,
         steps=args.steps,
         minutes=args.minutes,
         resume=args.resume,
@@ -149,11 +198,19 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.no_progress,
         init_from=args.init,
-        lr=args.lr,
         extra=tuple(args.extra),
+        recipe=recipe,
+        overwrite=args.force,
     )
+    check_request(config, options)  # before threads are set or data read
+    import torch
+
+    from naf_model.cores import free_cores
+
+    ranks_here = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    torch.set_num_threads(args.threads if args.threads is not None else max(1, free_cores() // ranks_here))
     try:
-        result = train_field(preset(name), options, scene)
+        result = train_field(config, options, scene)
     except WriteError as exc:  # a full or read-only disk: the last checkpoint is whole, say how to go on
         if args.resume or not (options.out_dir / "checkpoint.pt").is_file():
             raise

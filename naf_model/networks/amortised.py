@@ -17,10 +17,10 @@ from torch import nn
 
 from naf_model.conventions import HOP, ONSET_BELOW_PEAK_DB, ORIENTATIONS_DEG, SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.networks.base import (
-    AcousticNetwork,
     DataSample,
     Finish,
     OrientationPart,
+    TrainableNetwork,
     TrainingBatch,
     TrainingBatches,
 )
@@ -113,7 +113,7 @@ def multiscale_energy_decay_db(logmag: torch.Tensor) -> torch.Tensor:
     return torch.stack(curves, dim=-2)
 
 
-class AmortisedNAF(AcousticNetwork):
+class AmortisedNAF(TrainableNetwork):
     """(emitter (B, 2) m, listener (B, 2) m, orientation (B,) long) -> (B, 2, F, T) normalised log-magnitudes.
 
     `code` (B, W) is the per-(emitter, listener, orientation) feature used by t-SNE and probes.
@@ -221,7 +221,7 @@ class AmortisedNAF(AcousticNetwork):
         """Whole spectrograms, both ears: (B, 2, F, T) normalised (= forward; same API as PixelNAF)."""
         return self(emitter, listener, orientation)
 
-    # ---- the AcousticNetwork interface -------------------------------------------------------------------
+    # ---- the TrainableNetwork interface ------------------------------------------------------------------
     def decoder_stages(self, stats: SpectrogramStats) -> tuple[OrientationPart, Finish]:
         """De-normalised log-magnitudes in one product: the decoder is linear in the basis coefficients, so
         blending orientations blends coefficients, and the de-normalisation is folded into a scaled copy of

@@ -1,10 +1,12 @@
 """What every NAF network offers its callers, so the field, the training loop and the benchmarks never ask
-which network they hold.
+which network they hold; in two parts, so a network implements all of what it claims.
 
-Inference (a field): endpoint shares of the input layer (cacheable per marker), whole de-normalised
-spectrograms for a batch with two orientations blended, features for t-SNE and the probe. Training: the batch
-the network learns from, its loss, the values it predicts at given (frequency, frame) pixels for the held-out
-check, and any initialisation that needs data. Shapes: B items, P pixels, W width, F x T spectrogram.
+`AcousticNetwork`, inference (a field, the held-out check): endpoint shares of the input layer (cacheable per
+marker), whole de-normalised spectrograms for a batch with two orientations blended, features for t-SNE and
+the probe, the values it predicts at given (frequency, frame) pixels. `TrainableNetwork` adds training: the
+batch the network learns from, its loss, and any initialisation that needs data. The trained networks
+(per-pixel, amortised) are both; an ensemble of trained fields is an `AcousticNetwork` only.
+Shapes: B items, P pixels, W width, F x T spectrogram.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ class TrainingBatch:
 
 
 class AcousticNetwork(nn.Module, ABC):
-    """An nn.Module mapping (emitter, listener, orientation) to normalised binaural log-magnitudes."""
+    """An nn.Module mapping (emitter, listener, orientation) to normalised binaural log-magnitudes: the
+    inference part of the interface."""
 
     config: ModelConfig
     shape: FieldShape
@@ -68,8 +71,6 @@ class AcousticNetwork(nn.Module, ABC):
     """Spectrograms a field decodes per call in batch queries (bounds memory)."""
     feature_rows_per_pair: int
     """MLP rows `features` evaluates per (emitter, listener) row (a field chunks to bound memory)."""
-    sample_unit: str
-    """What one training sample is ("pixel" or "IR"): the unit the loss averages over."""
 
     def endpoint(self, xy: torch.Tensor, role: int) -> EndpointPart:
         """Share of emitters (role 0) or listeners (role 1) at (B, 2) m in the input layer and the residual
@@ -139,7 +140,13 @@ class AcousticNetwork(nn.Module, ABC):
         rows = torch.arange(full.shape[0], device=full.device)[:, None]
         return torch.stack([full[rows, ear, freq, frame] for ear in (0, 1)], 1)
 
-    # ---- training --------------------------------------------------------------------------------------
+
+class TrainableNetwork(AcousticNetwork):
+    """A network the training loop can train: the training part of the interface."""
+
+    sample_unit: str
+    """What one training sample is ("pixel" or "IR"): the unit the loss averages over."""
+
     @abstractmethod
     def samples_per_step(self, train: TrainConfig) -> int:
         """Samples (`sample_unit`) one training batch holds."""

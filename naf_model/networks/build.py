@@ -1,17 +1,17 @@
 """`build_network`: the network of a config, over a scene of a given shape (the one place that maps a config's
-`network.kind` to a class)."""
+`network.kind` to a class); `build_trainable` for the training loop, which an ensemble's config cannot give."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from naf_model.networks.amortised import AmortisedNAF
-from naf_model.networks.base import AcousticNetwork
+from naf_model.networks.base import AcousticNetwork, TrainableNetwork
 from naf_model.networks.ensemble import EnsembleNAF
 from naf_model.networks.network import PixelNAF
 from naf_model.networks.presets import FieldShape, ModelConfig
 
-NETWORKS: dict[str, type[AcousticNetwork]] = {"pixel": PixelNAF, "amortised": AmortisedNAF}
+NETWORKS: dict[str, type[TrainableNetwork]] = {"pixel": PixelNAF, "amortised": AmortisedNAF}
 """`NetworkConfig.kind` -> the network class."""
 
 
@@ -25,3 +25,12 @@ def build_network(config: ModelConfig, shape: FieldShape) -> AcousticNetwork:
         member = dataclasses.replace(config, network=dataclasses.replace(config.network, members=1))
         return EnsembleNAF(config, shape, [NETWORKS[kind](member, shape) for _ in range(k)])
     return NETWORKS[kind](config, shape)
+
+
+def build_trainable(config: ModelConfig, shape: FieldShape) -> TrainableNetwork:
+    """A freshly initialised network to train. An ensemble's config (`members` > 1) gives none: its members
+    train one by one and `naf ensemble` joins them (`train_field` says so before it reads any data)."""
+    network = build_network(config, shape)
+    if not isinstance(network, TrainableNetwork):
+        raise TypeError(f"config {config.name!r} builds a {type(network).__name__}, which is not trainable")
+    return network

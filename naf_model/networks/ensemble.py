@@ -4,10 +4,11 @@ Fields trained with different seeds make different errors away from their traini
 log-magnitudes averages part of that error out (what `naf ensemble` measures before a field ships). An
 ensemble is assembled from trained members (`checkpoint.combine_checkpoints`), never trained as a whole.
 
-Every member keeps its own weights; the AcousticNetwork interface is kept by concatenating along the feature
-axis: an endpoint's share is the members' shares side by side (B, K W), each member reads its slice. The
-per-orientation part stacks the members' parts on axis 1 (linear in the output, so blending orientations
-still blends spectrograms) and the finish averages the members' finishes. Cost: K times one member.
+An ensemble is an `AcousticNetwork` (the inference part of the interface), not a `TrainableNetwork`. Every
+member keeps its own weights; the interface is kept by concatenating along the feature axis: an endpoint's
+share is the members' shares side by side (B, K W), each member reads its slice. The per-orientation part
+stacks the members' parts on axis 1 (linear in the output, so blending orientations still blends
+spectrograms) and the finish averages the members' finishes. Cost: K times one member.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from naf_model.networks.base import AcousticNetwork, Finish, OrientationPart, TrainingBatch, TrainingBatches
+from naf_model.networks.base import AcousticNetwork, Finish, OrientationPart
 from naf_model.networks.encoder import EndpointPart
 from naf_model.networks.normalisation import SpectrogramStats
-from naf_model.networks.presets import FieldShape, ModelConfig, TrainConfig
+from naf_model.networks.presets import FieldShape, ModelConfig
 
 
 class EnsembleNAF(AcousticNetwork):
@@ -34,7 +35,6 @@ class EnsembleNAF(AcousticNetwork):
         first = members[0]
         self.irs_per_call = first.irs_per_call
         self.feature_rows_per_pair = first.feature_rows_per_pair
-        self.sample_unit = first.sample_unit
 
     @property
     def width(self) -> int:
@@ -88,10 +88,3 @@ class EnsembleNAF(AcousticNetwork):
         """= predict."""
         return self.predict(emitter, listener, orientation)
 
-    def samples_per_step(self, train: TrainConfig) -> int:
-        """Not trainable as a whole (module docstring)."""
-        raise NotImplementedError("an ensemble is assembled from trained fields with `naf ensemble`")
-
-    def training_batch(self, batches: TrainingBatches, train: TrainConfig) -> TrainingBatch:
-        """Not trainable as a whole (module docstring)."""
-        raise NotImplementedError("an ensemble is assembled from trained fields with `naf ensemble`")

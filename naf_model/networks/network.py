@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from naf_model.conventions import ORIENTATIONS_DEG
-from naf_model.networks.base import AcousticNetwork, Finish, OrientationPart, TrainingBatch, TrainingBatches
+from naf_model.networks.base import Finish, OrientationPart, TrainableNetwork, TrainingBatch, TrainingBatches
 from naf_model.networks.embedding import SinusoidalEmbedding
 from naf_model.networks.encoder import ConditionedMLP, EndpointPart, PairEncoder
 from naf_model.networks.normalisation import SpectrogramStats
@@ -21,7 +21,7 @@ FEATURE_PIXELS = 16
 """Fixed (f, t) samples the middle-layer features are averaged over (`features`)."""
 
 
-class PixelNAF(AcousticNetwork):
+class PixelNAF(TrainableNetwork):
     """The paper's NAF: (emitter, listener, orientation, ear, frequency, frame) -> one normalised value.
 
     forward(emitter (B, 2) m, listener (B, 2) m, orientation (B,) long, ear (B,) long, freq (B, P) bin index,

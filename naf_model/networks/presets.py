@@ -1,9 +1,12 @@
-"""Frozen configuration dataclasses for the NAF networks and their training, and the named presets.
+"""Frozen configuration dataclasses for the NAF networks and their training, and the few base presets.
 
 A preset names one `ModelConfig`; a checkpoint stores the config as a plain dict so a field rebuilds exactly
-the network it was trained with. Scene-dependent sizes (bounding box, frames per IR) are not part of a
-preset: they come from the data set as a `FieldShape`. `naf_model.networks.build_network` builds the network of a
-config; this module imports no torch, so the command line can list presets quickly.
+the network it was trained with. Variations of a preset are recipes (`networks.recipes`: a preset plus
+`--set key=value` overrides, or a TOML file in assets/recipes/), not more presets. Every field of the configs
+below is such a knob, declared with `knob()`: its range and, for knobs one network alone reads, which one, so
+an override that the chosen network would ignore is refused. Scene-dependent sizes (bounding box, frames per
+IR) are not part of a preset: they come from the data set as a `FieldShape`. `naf_model.networks.build_network`
+builds the network of a config; this module imports no torch, so the command line can list presets quickly.
 """
 
 from __future__ import annotations
@@ -14,49 +17,61 @@ from typing import Any, Literal
 
 from naf_model.errors import CheckpointError
 
+NETWORK_KINDS = {"pixel": "the per-pixel NAF", "amortised": "the amortised network"}
+"""`NetworkConfig.kind` -> what it is called in messages."""
+
+
+def knob(default: Any, *, low: float | None = None, high: float | None = None, low_open: bool = False,
+         only: str | None = None, fixed: str | None = None) -> Any:
+    """A config field with what an override must respect: low <= value <= high (low < value when low_open),
+    `only` the network kind that reads it (None: every network), `fixed` why no override may set it."""
+    return field(default=default, metadata={"low": low, "high": high, "low_open": low_open, "only": only,
+                                            "fixed": fixed})
+
 
 @dataclass(frozen=True)
 class EmbeddingConfig:
     """Sinusoidal embeddings: positions (scaled to [-1, 1] over the bounding box) and (frequency, time)."""
 
-    position_freqs: int = 10
-    position_max_log2: float = 7.0
-    spectral_freqs: int = 10
-    spectral_max_log2: float = 9.0
+    position_freqs: int = knob(10, low=0, high=64)
+    position_max_log2: float = knob(7.0, low=-8, high=32)
+    spectral_freqs: int = knob(10, low=0, high=64, only="pixel")
+    spectral_max_log2: float = knob(9.0, low=-8, high=32, only="pixel")
 
 
 @dataclass(frozen=True)
 class GridConfig:
     """The learnable local feature grid (metres)."""
 
-    spacing: float = 0.25
-    dim: int = 64
-    bandwidth_init: float = 0.25
-    bandwidth_min: float = 0.1
-    bandwidth_max: float = 0.5
-    max_offset: float = 0.1
+    spacing: float = knob(0.25, low=0.01, high=50.0)
+    dim: int = knob(64, low=1, high=4096)
+    bandwidth_init: float = knob(0.25, low=0, high=50.0, low_open=True)
+    bandwidth_min: float = knob(0.1, low=0, high=50.0, low_open=True)
+    bandwidth_max: float = knob(0.5, low=0, high=50.0, low_open=True)
+    max_offset: float = knob(0.1, low=0, high=50.0)
 
 
 @dataclass(frozen=True)
 class NetworkConfig:
     """The MLP. `kind` "pixel" is the paper's per-(f, t) network; "amortised" decodes whole spectrograms."""
 
-    kind: Literal["pixel", "amortised"] = "pixel"
-    depth: int = 8
-    width: int = 512
-    leaky_slope: float = 0.1
-    n_basis: int = 64
+    kind: Literal["pixel", "amortised"] = knob("pixel", fixed="the preset chooses the network; pick a preset of "
+                                               "the other one")
+    depth: int = knob(8, low=2, high=64)
+    width: int = knob(512, low=1, high=16384)
+    leaky_slope: float = knob(0.1, low=0, high=1)
+    n_basis: int = knob(64, low=1, high=4096, only="amortised")
     """Amortised only: spectro-temporal basis size, initialised from a PCA of the training spectrograms."""
-    code_dropout: float = 0.0
+    code_dropout: float = knob(0.0, low=0, high=1, only="amortised")
     """Amortised only: dropout on the code while training (regularises the per-pair code; no weights)."""
-    align_delay: bool = False
+    align_delay: bool = knob(False, only="amortised")
     """Amortised only: decode in a time frame that starts at the direct sound (known delay d / c from the
     positions), then shift to absolute time, so the basis need not represent every onset time."""
-    free_paths: bool = False
+    free_paths: bool = knob(False)
     """Add the pair's free-path features (line of sight, walls crossed, detour and length of the shortest path
     through the free space; `networks.free_paths`) to the input layer, so occlusion between two endpoints is
     read from the plan rather than learnt from the training pairs. Needs the scene's plan (`FieldShape.plan`)."""
-    members: int = 1
+    members: int = knob(1, fixed="`naf ensemble` joins trained fields into an ensemble")
     """Above 1: the mean of that many trained fields of this config (`networks.ensemble`, made by
     `naf ensemble`; not trainable as a whole)."""
 
@@ -65,32 +80,32 @@ class NetworkConfig:
 class TrainConfig:
     """The training recipe (DESIGN.md "Reference model"); `irs_per_step` whole IRs for amortised models."""
 
-    lr: float = 5e-4
-    lr_final_ratio: float = 0.1
-    grid_weight_decay: float = 1e-2
-    irs_per_step: int = 20
-    pixels_per_ir: int = 2000
-    jitter_m: float = 0.1
-    pad_fraction: float = 0.1
-    steps: int = 20_000
-    eval_every: int = 500
+    lr: float = knob(5e-4, low=0, high=1.0, low_open=True)
+    lr_final_ratio: float = knob(0.1, low=0, high=1.0, low_open=True)
+    grid_weight_decay: float = knob(1e-2, low=0, high=10.0)
+    irs_per_step: int = knob(20, low=1, high=1_000_000)
+    pixels_per_ir: int = knob(2000, low=1, high=1_000_000, only="pixel")
+    jitter_m: float = knob(0.1, low=0, high=10.0)
+    pad_fraction: float = knob(0.1, low=0, high=1.0)
+    steps: int = knob(20_000, low=1, high=100_000_000)
+    eval_every: int = knob(500, low=1, high=100_000_000)
     """Steps between held-out evaluations, each followed by a checkpoint (and best.pt when it improved)."""
-    edc_weight: float = 0.0
+    edc_weight: float = knob(0.0, low=0, high=1e6, only="amortised")
     """Amortised only: weight of an added loss on the energy decay curve (per-frame Schroeder integral, dB
     relative to its start, /10 dB) of predicted vs true IRs; targets T60/C50/EDT, not only pixels."""
-    edc_octaves: bool = False
+    edc_octaves: bool = knob(False, only="amortised")
     """With `edc_weight`: the multi-scale energy-decay loss, the broadband curve and one per octave band
     (125 Hz-8 kHz), as NACF and the Real Acoustic Fields paper's NAF++ add to NAF's spectral loss."""
-    c50_weight: float = 0.0
+    c50_weight: float = knob(0.0, low=0, high=1e6, only="amortised")
     """Amortised only: weight of an added loss on clarity, (C50 predicted - C50 true) / 10 dB squared, per ear
     and broadband: energy in the 50 ms after each spectrogram's own onset over the energy after, the ratio
     the played waveform's C50 follows (`networks.amortised.clarity_db`). The energy-decay loss sees C50 only at
     one of ~100 frames."""
-    swap_pairs: int = 0
+    swap_pairs: int = knob(0, low=0, high=1_000_000, only="amortised")
     """Amortised only: training pairs per step also seen with emitter and listener exchanged (reciprocity),
     each at the 4 orientations, scored on the mean over orientations and ears only (`BatchSampler.swapped`);
     0: none."""
-    swap_weight: float = 1.0
+    swap_weight: float = knob(1.0, low=0, high=1e6, only="amortised")
     """Weight of the swapped pairs' loss (mean squared error of that mean, normalised units)."""
 
 
@@ -162,45 +177,16 @@ PRESETS: dict[str, ModelConfig] = {
         train=TrainConfig(irs_per_step=32, steps=20_000, eval_every=500),
     ),
 }
-PRESETS["fast_edc"] = dataclasses.replace(
+PRESETS["shipped"] = dataclasses.replace(
     PRESETS["fast"],
-    name="fast_edc",
-    # `fast` plus the multi-scale energy-decay loss (broadband and octave-band Schroeder curves), aimed at
-    # T60, EDT and C50 rather than pixels; compared with `fast` on the validation split (docs/results).
-    train=dataclasses.replace(PRESETS["fast"].train, edc_weight=1.0, edc_octaves=True),
+    name="shipped",
+    # The config of the field the app ships (assets/checkpoints/apartment_1.pt): `fast` with the multi-scale
+    # energy-decay loss, 8 emitter/listener swaps per step and 0.2 m of position jitter, each chosen on the
+    # validation pairs (docs/results/recipes.md); lr 1e-4 is the shipped field's last (fine-tuning) stage's.
+    train=dataclasses.replace(PRESETS["fast"].train, lr=1e-4, jitter_m=0.2, edc_weight=1.0, edc_octaves=True,
+                              swap_pairs=8),
 )
-PRESETS["fast_edc_swap"] = dataclasses.replace(
-    PRESETS["fast_edc"],
-    name="fast_edc_swap",
-    # `fast_edc` plus emitter/listener swap augmentation of the head-averaged part (TrainConfig.swap_pairs):
-    # 8 swapped pairs x 4 orientations per step beside the 32 IRs (docs/results/recipes.md).
-    train=dataclasses.replace(PRESETS["fast_edc"].train, swap_pairs=8),
-)
-PRESETS["fast_edc_swap_j2"] = dataclasses.replace(
-    PRESETS["fast_edc_swap"],
-    name="fast_edc_swap_j2",
-    # `fast_edc_swap` with 0.2 m of training position jitter (was 0.1): generalises better between the grid
-    # positions, where users put markers (apartment_1, off-grid validation pairs: docs/results/recipes.md).
-    train=dataclasses.replace(PRESETS["fast_edc_swap"].train, jitter_m=0.2),
-)
-PRESETS["fast_edc_swap_j2_paths"] = dataclasses.replace(
-    PRESETS["fast_edc_swap_j2"],
-    name="fast_edc_swap_j2_paths",
-    # `fast_edc_swap_j2` plus the pair's free-path features from the floor plan (line of sight, walls crossed,
-    # detour of the shortest free path; NetworkConfig.free_paths), aimed at occluded pairs' early energy. On
-    # apartment_1 it gains only within seed noise (off-grid validation played C50 1.28 -> 1.25-1.27 dB, on the
-    # grid 1.34 -> 1.38-1.44: docs/results/recipes.md); not shipped.
-    network=dataclasses.replace(PRESETS["fast_edc_swap_j2"].network, free_paths=True),
-)
-PRESETS["fast_edc_swap_j2_c50"] = dataclasses.replace(
-    PRESETS["fast_edc_swap_j2"],
-    name="fast_edc_swap_j2_c50",
-    # `fast_edc_swap_j2` plus the clarity loss (TrainConfig.c50_weight): the shipped field fits the played C50
-    # of occluded pairs poorly even on its training pairs. Fine-tuned from it (`naf train --init`), the loss
-    # fits them (1.34 -> 1.01 dB) but gains nothing off the grid (docs/results/recipes.md); not shipped.
-    train=dataclasses.replace(PRESETS["fast_edc_swap_j2"].train, c50_weight=5.0),
-)
-DEFAULT_PRESET = "fast"
+DEFAULT_PRESET = "shipped"
 
 
 def preset(name: str) -> ModelConfig:
@@ -208,4 +194,3 @@ def preset(name: str) -> ModelConfig:
     if name not in PRESETS:
         raise KeyError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
-

@@ -1,9 +1,12 @@
 """Training loop for NAF fields: single process, or DDP under torchrun (the same command).
 
-Launch (apartment_1; `--preset fast` is the default, `paper`/`medium`/`cpu` are per-pixel NAFs):
+Launch (apartment_1; the default preset is `shipped`, the config of the field the app ships; `fast` is the
+amortised network's base, `paper`/`medium`/`cpu` are per-pixel NAFs; `--recipe` and `--set` vary them):
 
     # one process, CPU or one GPU (auto-detected)
     naf train --scene apartment_1 --preset fast --minutes 20
+    # a recipe file (assets/recipes/*.toml: a preset plus overrides) and one more override
+    naf train --scene apartment_1 --recipe fast_edc_swap --set jitter_m=0.2 --steps 24000
     # one machine, 4 GPUs (NCCL)
     torchrun --standalone --nproc_per_node 4 -m naf_model train --scene apartment_1 --preset paper \
         --steps 200000
@@ -19,49 +22,36 @@ Launch (apartment_1; `--preset fast` is the default, `paper`/`medium`/`cpu` are 
 Each rank draws its own batches (seed + rank); rank 0 logs, evaluates the validation split's held-out pairs
 (`validation_spectral_error`; best.pt is the checkpoint with the lowest) and writes checkpoints (`.module`
 unwrapped). The test split is never read here: it is left to `naf eval`. Ctrl-C or SIGTERM stops every rank
-after the current step and saves first.
+after the current step and saves first (`training.loop`). A new run refuses a run folder that holds a run's
+checkpoints unless told to replace them, and never replaces the field it starts from (`check_request`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import math
-import signal
-import threading
-import time
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
-from tqdm import tqdm
 
-from naf_model.checkpoint import Checkpoint, load_checkpoint, plan_rings, save_checkpoint, shape_plan
+from naf_model.checkpoint import Checkpoint, load_checkpoint, plan_rings, same_file, shape_plan
 from naf_model.errors import CheckpointError, DataError, NafError, SceneError
-from naf_model.networks.base import AcousticNetwork
-from naf_model.networks.build import build_network
+from naf_model.networks.build import build_trainable
 from naf_model.networks.presets import FieldShape, ModelConfig
-from naf_model.training.batches import BatchSampler, held_out_sample
-from naf_model.training.distributed import (
-    DistributedContext,
-    any_rank,
-    broadcast_int,
-    gather_objects,
-    setup_distributed,
-    teardown_distributed,
-)
-from naf_model.training.evaluate import held_out_error, init_from_data
+from naf_model.networks.recipes import Recipe
+from naf_model.training.batches import BatchSampler
+from naf_model.training.distributed import DistributedContext, setup_distributed, teardown_distributed
+from naf_model.training.evaluate import init_from_data
+from naf_model.training.loop import Progress, Run, TrainResult, append_log_line, learning_rate, train_loop
 from naf_model.training.trainset import TrainingSet, add_extra_pairs, load_training_set
 
-CALIBRATION_SKIP, CALIBRATION_STEPS, CALIBRATION_SAFETY = 3, 20, 0.95
-"""With --minutes, the step time over steps 3-23 fixes the total step count (so the LR schedule ends on
-time), keeping 5% of the time for evaluations; the wall-clock deadline stops the run in any case."""
+__all__ = ["RunOptions", "TrainResult", "append_log_line", "check_request", "learning_rate", "train_field"]
+
 BOUNDS_MARGIN_M = 1.0
 """Grid margin around the data's positions when no scene object gives the bounding box."""
+RUN_FILES = ("checkpoint.pt", "best.pt", "log.jsonl")
+"""What a run writes in its folder: a folder holding any of them holds a run."""
 
 
 @dataclass(frozen=True)
@@ -77,51 +67,159 @@ class RunOptions:
     seed: int = 0
     progress: bool = True
     init_from: Path | None = None
-    """A trained field of the same scene, data set and network to start from (fine-tuning with the preset's
+    """A trained field of the same scene, data set and network to start from (fine-tuning with the config's
     recipe: fresh optimizer and schedule), instead of a fresh initialisation."""
-    lr: float | None = None
-    """Peak learning rate instead of the preset's (stored in the checkpoint's config)."""
     extra: tuple[Path, ...] = ()
     """Data sets whose training pairs join the main data set's (`trainset.add_extra_pairs`); a resumed run
     needs the same ones again."""
+    recipe: Recipe | None = None
+    """The recipe the config was resolved from (`Recipe.config()`), recorded in the checkpoint; None for a
+    config built in code."""
+    overwrite: bool = False
+    """A new run may replace the run already in `out_dir` (`naf train --force`); its files go first."""
 
 
-@dataclass
-class TrainResult:
-    """Where the run left its checkpoints, how far it got and its last metrics."""
+def check_request(config: ModelConfig, options: RunOptions) -> None:
+    """Refuse, before any data is read or anything written, a run that cannot be trained or would destroy
+    something: an ensemble's config, --init with --resume, a run folder that holds a run (without resume or
+    overwrite), --init naming a file the run replaces, and a data set given twice."""
+    if config.network.members > 1:
+        raise CheckpointError(
+            f"preset {config.name!r} is an ensemble of {config.network.members} fields: train its members "
+            "one by one and join them with `naf ensemble`"
+        )
+    if options.resume and options.init_from is not None:
+        raise NafError("--init sets up a new run; a resumed run keeps its own weights (drop --init or --resume)")
+    assert options.recipe is None or options.recipe.config() == config, "the config is not the recipe's"
+    out = Path(options.out_dir)
+    held = [out / name for name in RUN_FILES if (out / name).is_file()]
+    if options.init_from is not None:
+        for path in held:
+            if same_file(options.init_from, path):
+                raise NafError(
+                    f"--init {options.init_from} is the {path.name} of --out {out}, which this run replaces; "
+                    "copy it out of the folder and start from the copy, or choose another --out"
+                )
+    if held and not options.resume and not options.overwrite:
+        raise NafError(
+            f"--out {out} holds a run ({held[0].name}); pass --resume to continue it, --force to replace it, "
+            "or choose another --out"
+        )
+    given: list[tuple[str, Path]] = [("--data", Path(options.dataset))]
+    for path in map(Path, options.extra):
+        for flag, other in given:
+            if same_file(path, other):
+                raise DataError(
+                    f"--extra {path} is the same data set as {flag} {other}: its pairs would train twice; "
+                    "give each data set once"
+                )
+        given.append(("--extra", path))
 
-    checkpoint: Path
-    best: Path
-    step: int
-    total_steps: int
-    interrupted: bool
-    metrics: dict[str, Any] = field(default_factory=dict)
-    model: AcousticNetwork | None = None
-    """The trained network (unwrapped from DDP) as this rank ends with it."""
+
+def train_field(config: ModelConfig, options: RunOptions, scene: Any | None = None) -> TrainResult:
+    """Train (or resume) a field on a data set; see the module docstring."""
+    check_request(config, options)
+    if config.network.free_paths and scene is None:
+        raise SceneError(
+            f"preset {config.name!r} reads the scene's floor plan (free-path features): pass the scene it "
+            "was simulated for (--scene)"
+        )
+    ctx = setup_distributed(options.device)
+    try:
+        return _train(config, options, scene, ctx)
+    finally:
+        teardown_distributed(ctx)
 
 
-class _StopRequest:
-    """Turns SIGINT/SIGTERM into a flag checked between steps, so the loop can save before exiting."""
+def _train(config: ModelConfig, options: RunOptions, scene: Any | None, ctx: DistributedContext) -> TrainResult:
+    """Set the run up (a new one, or the resumed one's state) and hand it to the loop."""
+    data = add_extra_pairs(load_training_set(options.dataset), options.extra)
+    scene_hash = str(data.meta.get("scene_hash", ""))
+    if scene is not None and scene.geometry_hash() != scene_hash:
+        raise DataError(
+            f"{options.dataset} was simulated for other geometry than scene {scene.name!r}; remake it"
+        )
+    resumed = _resumed_checkpoint(config, options, data, scene_hash) if options.resume else None
+    if resumed is not None:
+        config, shape, recipe = resumed.config, resumed.shape, resumed.recipe
+    else:
+        shape = _field_shape(data, scene)
+        recipe = options.recipe.record() if options.recipe is not None else None
+    torch.manual_seed(options.seed + ctx.rank)
+    model = build_trainable(config, shape)
+    start = _start_weights(options, data, scene_hash, config, shape) if resumed is None else resumed.weights
+    if start is None:
+        init_from_data(model, data, options.seed)
+    else:
+        model.load_state_dict(start)
+    model.to(ctx.device)
+    optimizer = _optimizer(model, config)
+    sampler = BatchSampler(
+        data.train, data.stats, options.seed + ctx.rank, config.train.jitter_m, config.train.pad_fraction
+    )
+    if resumed is None:
+        progress = _new_progress(config, options, data)
+        if ctx.is_main:  # the checks let a new run into a run's folder only to replace that run
+            for name in RUN_FILES:
+                (Path(options.out_dir) / name).unlink(missing_ok=True)
+    else:
+        progress = _restored_progress(resumed, options, optimizer, sampler, ctx)
+    plan, holes = plan_rings(scene.free_space) if scene is not None else (None, [])
+    run = Run(model, optimizer, sampler, data, config, shape, scene_hash, plan, holes, recipe,
+              Path(options.out_dir), options.seed, progress)
+    return train_loop(run, ctx, options.minutes, options.progress)
 
-    def __init__(self) -> None:
-        self.requested = False
-        self._old: dict[int, Any] = {}
 
-    def __enter__(self) -> _StopRequest:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
+def _resumed_checkpoint(
+    config: ModelConfig, options: RunOptions, data: TrainingSet, scene_hash: str
+) -> Checkpoint:
+    """The run folder's checkpoint.pt, checked against this request: same scene, STFT, preset and extra data
+    sets, and holding training state."""
+    path = Path(options.out_dir) / "checkpoint.pt"
+    resumed = load_checkpoint(path, scene_hash=scene_hash)
+    resumed.check_stft(data.meta, str(options.dataset))
+    if resumed.training is None:
+        raise CheckpointError(f"{path} is an exported checkpoint without training state; cannot resume")
+    if resumed.preset != config.name:
+        raise CheckpointError(
+            f"{path} was trained with preset or recipe {resumed.preset!r}, not {config.name!r}; resume it with "
+            f"that one (--preset or --recipe {resumed.preset})"
+        )
+    saw = resumed.metrics.get("extra_data", [])
+    if saw != [Path(p).name for p in options.extra]:
+        given = ", ".join(Path(p).name for p in options.extra) or "none"
+        raise CheckpointError(
+            f"{path} was trained with extra pairs {', '.join(saw) or 'none'}, this run has {given}; "
+            "resume with the same --extra files"
+        )
+    return resumed
 
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.requested = True
 
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._old.items():
-            signal.signal(sig, handler)
+def _new_progress(config: ModelConfig, options: RunOptions, data: TrainingSet) -> Progress:
+    """Step 0 of the planned total, with the provenance of any extra pairs in the metrics."""
+    metrics: dict[str, Any] = {}
+    if options.extra:  # provenance: which pairs beyond the data set's own the field saw
+        metrics = {"extra_data": [Path(p).name for p in options.extra], "train_pairs": len(data.train)}
+    return Progress(0, options.steps or config.train.steps, metrics=metrics)
+
+
+def _restored_progress(
+    resumed: Checkpoint, options: RunOptions, optimizer: torch.optim.Optimizer, sampler: BatchSampler,
+    ctx: DistributedContext,
+) -> Progress:
+    """Put the optimizer and this rank's random streams back where the checkpoint left them; its progress."""
+    tr = resumed.training
+    optimizer.load_state_dict(tr["optimizer"])
+    rng = tr["rng"][ctx.rank] if ctx.rank < len(tr["rng"]) else tr["rng"][0]
+    sampler.generator.set_state(rng["sampler"])
+    torch.set_rng_state(rng["torch"])
+    total = options.steps or int(tr["total_steps"])
+    return Progress(int(tr["step"]), total, float(tr["best"]), dict(resumed.metrics))
 
 
 def _field_shape(data: TrainingSet, scene: Any | None) -> FieldShape:
+    """The scene's bounding box and plan (the data's positions plus a margin without a scene), and the data
+    set's spectrogram size."""
     if scene is not None:
         bounds = tuple(float(b) for b in scene.bounds)
     else:
@@ -163,227 +261,3 @@ def _optimizer(model: nn.Module, config: ModelConfig) -> torch.optim.Optimizer:
         {"params": rest, "weight_decay": 0.0},
     ]
     return torch.optim.AdamW(groups, lr=config.train.lr)
-
-
-def learning_rate(config: ModelConfig, step: int, total: int) -> float:
-    """Exponential decay from lr to lr * lr_final_ratio over `total` steps."""
-    frac = min(step / max(total, 1), 1.0)
-    return config.train.lr * config.train.lr_final_ratio**frac
-
-
-def _loss(
-    model: AcousticNetwork, forward: nn.Module, sampler: BatchSampler, config: ModelConfig, device: torch.device
-) -> tuple[torch.Tensor, int]:
-    """One batch's loss and its sample count; `forward` is the model, or its DDP wrapper (which syncs the
-    gradients), and the network chooses its batch (pixels or whole IRs) and its loss."""
-    batch = model.training_batch(sampler, config.train)
-    pred = forward(*(x.to(device) for x in batch.inputs)).float()
-    loss = model.training_loss(pred, batch.target.to(device), sampler.stats, config.train)
-    return loss, model.samples_per_step(config.train)
-
-
-def append_log_line(path: Path, line: str) -> None:
-    """Append one line to a log, whole or not at all: a disk-full failure takes back the part written."""
-    with open(path, "ab", buffering=0) as log:
-        start = log.tell()
-        try:
-            rest = memoryview((line + "\n").encode())
-            while rest:
-                rest = rest[log.write(rest) :]
-        except OSError:
-            log.truncate(start)
-            raise
-
-
-def train_field(config: ModelConfig, options: RunOptions, scene: Any | None = None) -> TrainResult:
-    """Train (or resume) a field on a data set; see the module docstring."""
-    if config.network.members > 1:
-        raise CheckpointError(
-            f"preset {config.name!r} is an ensemble of {config.network.members} fields: train its members "
-            "one by one and join them with `naf ensemble`"
-        )
-    if options.resume and (options.lr is not None or options.init_from is not None):
-        raise NafError(
-            "--lr and --init set up a new run; a resumed run keeps its own schedule and weights (drop --lr "
-            "and --init, or --resume)"
-        )
-    if config.network.free_paths and scene is None:
-        raise SceneError(
-            f"preset {config.name!r} reads the scene's floor plan (free-path features): pass the scene it "
-            "was simulated for (--scene)"
-        )
-    ctx = setup_distributed(options.device)
-    try:
-        return _train(config, options, scene, ctx)
-    finally:
-        teardown_distributed(ctx)
-
-
-def _train(
-    config: ModelConfig, options: RunOptions, scene: Any | None, ctx: DistributedContext
-) -> TrainResult:
-    data = add_extra_pairs(load_training_set(options.dataset), options.extra)
-    scene_hash = str(data.meta.get("scene_hash", ""))
-    if scene is not None and scene.geometry_hash() != scene_hash:
-        raise DataError(
-            f"{options.dataset} was simulated for other geometry than scene {scene.name!r}; remake it"
-        )
-    out = Path(options.out_dir)
-    ckpt_path, best_path = out / "checkpoint.pt", out / "best.pt"
-    resumed: Checkpoint | None = None
-    if options.resume:
-        resumed = load_checkpoint(ckpt_path, scene_hash=scene_hash)
-        resumed.check_stft(data.meta, str(options.dataset))
-        if resumed.training is None:
-            raise CheckpointError(
-                f"{ckpt_path} is an exported checkpoint without training state; cannot resume"
-            )
-        if resumed.preset != config.name:
-            raise CheckpointError(
-                f"{ckpt_path} was trained with preset {resumed.preset!r}, not {config.name!r}"
-            )
-        saw = resumed.metrics.get("extra_data", [])
-        if saw != [Path(p).name for p in options.extra]:
-            given = ", ".join(Path(p).name for p in options.extra) or "none"
-            raise CheckpointError(
-                f"{ckpt_path} was trained with extra pairs {', '.join(saw) or 'none'}, this run has {given}; "
-                "resume with the same --extra files"
-            )
-        config, shape = resumed.config, resumed.shape
-    else:
-        shape = _field_shape(data, scene)
-        if options.lr is not None:
-            config = dataclasses.replace(config, train=dataclasses.replace(config.train, lr=options.lr))
-
-    torch.manual_seed(options.seed + ctx.rank)
-    model = build_network(config, shape)
-    start = _start_weights(options, data, scene_hash, config, shape) if resumed is None else resumed.weights
-    if start is None:
-        init_from_data(model, data, options.seed)
-    else:
-        model.load_state_dict(start)
-    model.to(ctx.device)
-    optimizer = _optimizer(model, config)
-    sampler = BatchSampler(
-        data.train, data.stats, options.seed + ctx.rank, config.train.jitter_m, config.train.pad_fraction
-    )
-    step, best, metrics = 0, math.inf, {}
-    if options.extra:  # provenance: which pairs beyond the data set's own the field saw
-        metrics = {"extra_data": [Path(p).name for p in options.extra], "train_pairs": len(data.train)}
-    total = options.steps or config.train.steps
-    if resumed is not None:
-        tr = resumed.training
-        optimizer.load_state_dict(tr["optimizer"])
-        step, best, metrics = int(tr["step"]), float(tr["best"]), dict(resumed.metrics)
-        total = options.steps or int(tr["total_steps"])
-        rng = tr["rng"][ctx.rank] if ctx.rank < len(tr["rng"]) else tr["rng"][0]
-        sampler.generator.set_state(rng["sampler"])
-        torch.set_rng_state(rng["torch"])
-    calibrate = options.minutes is not None
-    ddp = DistributedDataParallel(model) if ctx.distributed else model
-    held_out = held_out_sample(data.validation)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if ctx.device.type == "cuda" else nullcontext()
-    plan, holes = plan_rings(scene.free_space) if scene is not None else (None, [])
-
-    def snapshot() -> Checkpoint:
-        states = gather_objects(
-            ctx, {"sampler": sampler.generator.get_state(), "torch": torch.get_rng_state()}
-        )
-        training = {
-            "optimizer": optimizer.state_dict(),
-            "step": step,
-            "total_steps": total,
-            "best": best,
-            "rng": states,
-            "seed": options.seed,
-        }
-        weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        return Checkpoint(
-            config,
-            shape,
-            str(data.meta.get("scene_name", "")),
-            scene_hash,
-            int(data.meta["ir_length"]),
-            data.stats,
-            weights,
-            plan,
-            holes,
-            metrics=dict(metrics),
-            simulation=dict(data.meta.get("simulation", {})),
-            training=training,
-        )
-
-    def evaluate_and_save() -> None:
-        nonlocal best
-        ckpt = snapshot()  # collective: every rank takes part
-        if not ctx.is_main:
-            return
-        error = held_out_error(model, held_out, data.stats, ctx.device)
-        metrics.update(
-            {"step": step, "validation_spectral_error": error, "wall_s": time.time() - started + prior_wall}
-        )
-        ckpt.metrics = dict(metrics)
-        if error < best:
-            best = error
-            ckpt.training["best"] = best
-            save_checkpoint(ckpt, best_path)
-        ckpt.training["best"] = best
-        save_checkpoint(ckpt, ckpt_path)
-        append_log_line(out / "log.jsonl", json.dumps(metrics))
-
-    prior_wall = float(metrics.get("wall_s", 0.0))
-    started = time.time()
-    deadline = started + 60.0 * options.minutes if calibrate else math.inf
-    if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(
-        total=total,
-        initial=step,
-        disable=not (options.progress and ctx.is_main),
-        unit="step",
-        dynamic_ncols=True,
-    )
-    ema, interrupted, t_calib, first_step = None, False, 0.0, step
-    with _StopRequest() as stop:
-        while step < total:
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(config, step, total)
-            model.train()
-            tick = time.time()
-            with autocast:
-                loss, n_samples = _loss(model, ddp, sampler, config, ctx.device)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise NafError(
-                    f"training loss became {value} at step {step}: stopped without saving this step "
-                    f"({'last good checkpoint ' + str(ckpt_path) if ckpt_path.is_file() else 'nothing saved'}); "
-                    "check the data set (`naf data info`) or lower the learning rate"
-                )
-            ema = value if ema is None else 0.95 * ema + 0.05 * value
-            metrics["train_loss"] = ema
-            rate = n_samples * ctx.world_size / max(time.time() - tick, 1e-9)
-            metrics["samples_per_s"] = (
-                rate if "samples_per_s" not in metrics else (0.9 * metrics["samples_per_s"] + 0.1 * rate)
-            )
-            bar.set_postfix(loss=f"{ema:.4f}", samples_s=f"{metrics['samples_per_s']:.0f}", refresh=False)
-            bar.update(1)
-            if calibrate and step == first_step + CALIBRATION_SKIP:
-                t_calib = time.time()
-            elif calibrate and step == first_step + CALIBRATION_SKIP + CALIBRATION_STEPS:
-                per_step = (time.time() - t_calib) / CALIBRATION_STEPS
-                remaining = CALIBRATION_SAFETY * (deadline - time.time()) / per_step
-                total = broadcast_int(ctx, step + max(int(remaining), 0))
-                bar.total = total
-                calibrate = False
-            stopping = any_rank(ctx, stop.requested or time.time() > deadline)
-            if step % config.train.eval_every == 0 or step == total or stopping:
-                evaluate_and_save()
-            if stopping:
-                interrupted = stop.requested
-                break
-    bar.close()
-    return TrainResult(ckpt_path, best_path, step, total, interrupted, dict(metrics), model)
