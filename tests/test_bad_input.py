@@ -425,6 +425,7 @@ def _cases() -> list[tuple[str, list[str], str]]:
                       ("edc_octaves=yes", "true or false"), ("kind=pixel", "cannot be overridden"),
                       ("members=2", "cannot be overridden"), ("lr", "KEY=VALUE"), ("=1", "KEY=VALUE")]:
         add(f"train-set-{v}", [*train, "--set", v], needle)
+    add("train-preset-is-recipe", [*train, "--preset", "fast_edc"], "use --recipe fast_edc")
     add("train-set-other-network", [*train, "--preset", "cpu", "--set", "n_basis=8"], "amortised network only")
     add("train-recipe-other-network", [*train, "--recipe", "fast_edc", "--set", "pixels_per_ir=9"], "per-pixel")
     add("train-set-resume", [*train, "--resume", "--set", "lr=1e-4"], "--set")

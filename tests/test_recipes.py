@@ -50,10 +50,12 @@ def test_every_bundled_recipe_is_an_old_preset_and_every_old_preset_is_still_the
 
 
 def test_the_default_preset_is_the_config_of_the_field_the_app_ships():
-    """Everything but the name (the shipped field was trained under its recipe's name, fast_edc_swap_j2)."""
+    """Everything but the name (the shipped field was trained under its recipe's name, fast_edc_swap_j2) and the
+    learning rate: the checkpoint records its fine-tuning stage's 1e-4; a new run starts at the from-scratch 5e-4."""
     shipped = torch.load(CHECKPOINTS_DIR / "apartment_1.pt", map_location="cpu", weights_only=True)["config"]
     default = preset(DEFAULT_PRESET).to_dict()
-    assert {**default, "name": shipped["name"]} == shipped
+    assert default["train"]["lr"] == preset("fast").train.lr == 5e-4 and shipped["train"]["lr"] == 1e-4
+    assert {**default, "name": shipped["name"], "train": {**default["train"], "lr": 1e-4}} == shipped
     recipe = _old_name(shipped["name"]).with_overrides([("lr", "1e-4")], "--set")
     assert recipe.config().to_dict() == shipped  # and its recipe with the fine-tune's lr gives it by name too
 

@@ -22,6 +22,18 @@ def _preset_names() -> list[str]:
     return list(PRESETS)
 
 
+def _preset_name(name: str) -> str:
+    """`--preset NAME`; the experiment presets of earlier versions are recipes now, and the error says so."""
+    from naf_model.networks.recipes import bundled_recipes
+
+    if name in bundled_recipes():
+        raise argparse.ArgumentTypeError(f"{name!r} is a recipe now, not a preset: use --recipe {name}")
+    return name
+
+
+_preset_name.__name__ = "PRESET"
+
+
 def _assignment(text: str) -> tuple[str, str]:
     """`--set KEY=VALUE` split; whether KEY and VALUE fit the network is checked once the preset is known."""
     from naf_model.networks.recipes import parse_assignment
@@ -107,6 +119,7 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
     config.add_argument(
         "--preset",
         default=None,
+        type=_preset_name,
         choices=LazyChoices(_preset_names),
         metavar="PRESET",
         help="base preset: %(choices)s (default shipped: the config of the field the app ships, amortised, "
