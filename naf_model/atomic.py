@@ -4,10 +4,11 @@ Every writer goes through `atomic_path`: a temporary file in the target's folder
 the final `os.replace` is atomic), named `.<name>.<random>.tmp<suffix>` so that writers which pick a format
 from the suffix (soundfile, matplotlib, ffmpeg) still do; `<name>` is shortened where the whole would pass the
 file system's name limit (`temp_affixes`), so any name the OS takes as a target can be written. The finished
-file is flushed to disk, given the permissions a plain `open()` would give (0o666 minus the umask; `mkstemp` makes owner-only files) and
-renamed over the target. On any failure, KeyboardInterrupt included, the temporary file is removed and the
-old target is left as it was; a failure of the file system itself (disk full, read-only, no permission)
-becomes a one-line `WriteError`. `atomic_paths` writes files that belong together: all of them or none.
+file is flushed to disk, given the permissions a plain `open()` would give (0o666 minus the umask; `mkstemp`
+makes owner-only files) and renamed over the target. On any failure, KeyboardInterrupt included, the
+temporary file is removed and the old target is left as it was; a failure of the file system itself (disk
+full, read-only, no permission) becomes a one-line `WriteError`. `atomic_paths` writes files that belong
+together: all of them or none.
 
     write_atomic(path, "text" | b"bytes")                      # whole content at once
     with atomic_open(path, "w") as f: json.dump(obj, f)        # writers that take an open file
