@@ -149,7 +149,12 @@ _MAX_KEPT_SUFFIX_BYTES = 32
 def name_limit(folder: str | os.PathLike[str]) -> int:
     """The longest file name, in bytes, the file system of `folder` (or of its nearest existing parent) takes."""
     where = Path(folder)
-    while not where.exists() and where.parent != where:
+    while where.parent != where:
+        try:
+            if where.exists():
+                break
+        except OSError:  # a part of the path is itself too long to look up
+            pass
         where = where.parent
     try:
         return int(os.pathconf(where, "PC_NAME_MAX"))
