@@ -149,6 +149,16 @@ def _inputs_sweep_files(root: Path) -> None:
     (root / "bad_index.obj").write_text(_box_obj(4, 3, 2.6, "f 1 2 99"))
     (root / "nan_vertex.obj").write_text(_box_obj(4, 3, 2.6).replace("v 0 0 0", "v nan 0 0"))
     (root / "latin1.json").write_bytes(json.dumps({"plâtre": "plaster"}, ensure_ascii=False).encode("latin-1"))
+    (root / "hall40.json").write_text(json.dumps(_column_hall(40)))
+
+
+def _column_hall(n: int) -> dict:
+    """A 27 m wide hall, 6 m high, with `n` concrete columns 0.5 m square on a 3 m grid, 8 to a row."""
+    depth = 3.0 * ((n - 1) // 8 + 2)
+    columns = [{"kind": "box", "center": [3.0 + 3 * (i % 8), 3.0 + 3 * (i // 8)], "size": [0.5, 0.5], "z": [0, 6],
+                "material": "concrete", "name": f"column {i + 1}"} for i in range(n)]
+    return {"name": f"hall{n}", "ceiling_height": 6, "obstacles": columns,
+            "rooms": [{"name": "hall", "polygon": [[0, 0], [27, 0], [27, depth], [0, depth]]}]}
 
 
 def _snapshot(folder: Path) -> dict[str, tuple]:
@@ -430,6 +440,10 @@ def _cases() -> list[tuple[str, list[str], str]]:
     add("render-o-not-utf8", [*RENDER, "-o", "\udcffx.wav"], "not valid UTF-8")
     add("loudness-o-too-long", [*LOUD, "-o", "m" * 300 + ".png"], "longer than the file system")
     add("train-out-too-long", ["train", "--scene", TWO, "--out", "r" * 300], "longer than the file system")
+    hall = ["--scene", "hall40.json", "--emitter", "1.5", "1.5"]
+    add("render-sim-long-needs-yes", ["render", *hall, "--listener", "10.5", "7.5", "-o", "r.wav"], "--yes")
+    add("walk-sim-long-needs-yes", ["walk", *hall, "--line", "1.5", "7.5", "10.5", "7.5", "--seconds", "2", "-o",
+                                    "w.wav"], "--yes")
     return c
 
 
@@ -543,6 +557,48 @@ def test_an_output_name_near_the_file_system_limit_is_written(in_files, capsys) 
     assert (in_files / name).read_bytes().startswith(b"\x89PNG")
     (in_files / name).unlink()
     capsys.readouterr()
+
+
+class _Terminal(io.StringIO):
+    """A standard input that is a terminal, with the user's answer typed in."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("answer", ["n\n", "y\n"])
+def test_a_long_simulated_render_asks_on_a_terminal_and_yes_skips_the_question(answer, in_files, capsys,
+                                                                               monkeypatch) -> None:
+    """With the bar for "long" at zero, every `--source sim` render is long: at a terminal it asks, "n" stops it
+    before any work (one line, nothing written), "y" (or --yes, without a terminal) renders."""
+    from naf_model.rendering import plan
+
+    monkeypatch.setattr(plan, "LONG_SIMULATION_S", 0.0)
+    monkeypatch.setattr(sys, "stdin", _Terminal(answer))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    argv = [*RENDER, "--seconds", "0.5", "-o", "asked.wav"]
+    code = _run(main, argv)
+    err = capsys.readouterr().err
+    assert "listener spots" in err and "start it? [y/N]" in err
+    if answer == "n\n":
+        assert code == 2 and "not started" in err.splitlines()[-1] and not (in_files / "asked.wav").exists()
+        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+        assert _run(main, [*argv, "--yes"]) == 0 and "start it?" not in capsys.readouterr().err
+    else:
+        assert code == 0
+    (in_files / "asked.wav").unlink()
+
+
+def test_the_estimated_progress_bar_returns_the_irs_and_stops_its_clock() -> None:
+    import threading
+
+    from naf_model.rendering.plan import SimulationPlan, with_estimated_progress
+
+    irs = with_estimated_progress(lambda e, li, h: np.full((len(li), 2, 4), 0.5), SimulationPlan(3, 20, 3, 2.0),
+                                  tick_s=0.01)
+    out = irs(np.zeros((3, 2)), np.ones((3, 2)), np.zeros(3))
+    assert out.shape == (3, 2, 4) and (out == 0.5).all()
+    assert not [t for t in threading.enumerate() if t.name == "estimated-progress"]
 
 
 FAULT_CASES = [
