@@ -13,7 +13,7 @@ import trimesh
 from naf_model.errors import SceneError
 from naf_model.scene import load_scene
 from naf_model.scene.mesh_import import ism_order_for, winding_number
-from naf_model.simulate.eyring import eyring_t60
+from naf_model.simulate.eyring import eyring_t60, surface_area, surface_areas
 from naf_model.simulate.room import newell_normal, point_on_surface, scene_walls
 
 
@@ -172,6 +172,9 @@ def test_a_mesh_of_many_planes_keeps_one_wall_per_triangle_and_groups_keep_first
     sphere = trimesh.creation.icosphere(subdivisions=3, radius=4.0)
     walls = merge_coplanar(sphere, ["plaster"] * len(sphere.faces))
     assert len(walls) == len(sphere.faces)
+    areas = surface_areas([w.corners for w in walls])  # the batched area Eyring's T60 uses
+    assert areas == pytest.approx([surface_area(w.corners) for w in walls], rel=1e-12)
+    assert areas.sum() == pytest.approx(sphere.area, rel=1e-5)
     for wall, triangle in zip(walls, sphere.triangles, strict=True):
         gaps = np.linalg.norm(wall.corners.T[:, None] - triangle[None], axis=-1)  # snapped to the 1 um grid
         assert wall.corners.shape == (3, 3) and gaps.min(axis=0).max() < 2e-6 and gaps.min(axis=1).max() < 2e-6
