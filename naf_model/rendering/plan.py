@@ -19,9 +19,10 @@ from tqdm import tqdm
 from naf_model.rendering.calibration import calibration_spots
 from naf_model.rendering.ir_source import IRFunction
 
-LONG_SIMULATION_S = 30.0
-"""A render whose IRs are estimated to take longer than this asks first (or needs `--yes`): a 40-column hall
-(174 walls, image-source order 3) is estimated at 48 s and took 42 CPU-s here, minutes on a busy machine."""
+LONG_SIMULATION_S = 60.0
+"""A render whose IRs are estimated to take longer than this asks first (or needs `--yes`). The bundled flats
+stay below it (apartment_1 ~26 s, apartment_2 ~46 s); a 40-column hall (174 walls, image-source order 3) is
+estimated at 48 s and took 42 CPU-s here (minutes on a busy machine), a 64-column one is estimated at ~2.5 min."""
 
 
 @dataclass(frozen=True)
