@@ -2,11 +2,13 @@
 
 Every writer goes through `atomic_path`: a temporary file in the target's folder (same file system, so
 the final `os.replace` is atomic), named `.<name>.<random>.tmp<suffix>` so that writers which pick a format
-from the suffix (soundfile, matplotlib, ffmpeg) still do. The finished file is flushed to disk, given the
-permissions a plain `open()` would give (0o666 minus the umask; `mkstemp` makes owner-only files) and
-renamed over the target. On any failure, KeyboardInterrupt included, the temporary file is removed and the
-old target is left as it was; a failure of the file system itself (disk full, read-only, no permission)
-becomes a one-line `WriteError`. `atomic_paths` writes files that belong together: all of them or none.
+from the suffix (soundfile, matplotlib, ffmpeg) still do; `<name>` is shortened where the whole would pass the
+file system's name limit (`temp_affixes`), so any name the OS takes as a target can be written. The finished
+file is flushed to disk, given the permissions a plain `open()` would give (0o666 minus the umask; `mkstemp`
+makes owner-only files) and renamed over the target. On any failure, KeyboardInterrupt included, the
+temporary file is removed and the old target is left as it was; a failure of the file system itself (disk
+full, read-only, no permission) becomes a one-line `WriteError`. `atomic_paths` writes files that belong
+together: all of them or none.
 
     write_atomic(path, "text" | b"bytes")                      # whole content at once
     with atomic_open(path, "w") as f: json.dump(obj, f)        # writers that take an open file
@@ -136,15 +138,50 @@ def writes_in_progress() -> int:
     return _writes_in_progress
 
 
+NAME_MAX_BYTES = 255
+"""The longest file name (bytes) where the file system does not say (Linux, macOS and Windows all allow 255)."""
+_RANDOM_CHARS = 8
+"""Characters `tempfile.mkstemp` puts between its prefix and suffix."""
+_MAX_KEPT_SUFFIX_BYTES = 32
+"""A longer "suffix" is no format a writer knows; the temporary name leaves it out."""
+
+
+def name_limit(folder: str | os.PathLike[str]) -> int:
+    """The longest file name, in bytes, the file system of `folder` (or of its nearest existing parent) takes."""
+    where = Path(folder)
+    while where.parent != where:
+        try:
+            if where.exists():
+                break
+        except OSError:  # a part of the path is itself too long to look up
+            pass
+        where = where.parent
+    try:
+        return int(os.pathconf(where, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # not POSIX, or the folder cannot be asked
+        return NAME_MAX_BYTES
+
+
+def temp_affixes(target: Path, limit: int) -> tuple[str, str]:
+    """(prefix, suffix) of the temporary name for `target`: `.<name>.` and `.tmp<suffix>`, `<name>` cut (at a
+    character boundary) so that prefix + random part + suffix stays within `limit` bytes."""
+    suffix = target.suffix if len(os.fsencode(target.suffix)) <= _MAX_KEPT_SUFFIX_BYTES else ""
+    suffix = f".tmp{suffix}"
+    room = limit - len(os.fsencode(suffix)) - _RANDOM_CHARS - 2
+    name = target.name
+    while len(os.fsencode(name)) > room:
+        name = name[: max(len(name) - max(len(os.fsencode(name)) - room, 1), 0)]
+    return f".{name}.", suffix
+
+
 class _Pending:
     """One target file and its temporary file, from creation to rename."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.target = Path(path)
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(
-            prefix=f".{self.target.name}.", suffix=f".tmp{self.target.suffix}", dir=self.target.parent
-        )
+        prefix, suffix = temp_affixes(self.target, name_limit(self.target.parent))
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=self.target.parent)
         os.close(fd)
         self.tmp = Path(name)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from naf_model.errors import CheckpointError
@@ -24,6 +25,32 @@ def project_path(path: str | os.PathLike[str]) -> str:
         return str(path)
 
 
+MAX_STEM_BYTES = 100
+"""Longest file stem made from a scene name, in UTF-8 bytes: room left for suffixes under the 255-byte limit."""
+_UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+"""Characters no file name made from a scene name keeps: path separators, control characters and those
+that Windows refuses."""
+
+
+def file_stem(name: str) -> str:
+    """A scene name made safe as a file stem: the one rule wherever a name read from a file becomes part of a path
+    (data sets, checkpoints, runs, plans). Separators and control characters become `_`, leading dots, dashes and
+    spaces go (no `..`, no hidden files, no option-like names), text that is not UTF-8 is replaced, and the stem
+    is cut to MAX_STEM_BYTES. SceneError for a name with nothing left, such as "" or "..".
+    """
+    from naf_model.errors import SceneError
+
+    text = str(name).encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?", then "_"
+    stem = _UNSAFE_IN_NAMES.sub("_", text).lstrip("._- \t").rstrip(". \t")
+    stem = stem.encode("utf-8")[:MAX_STEM_BYTES].decode("utf-8", "ignore").rstrip(". ")
+    if not stem:
+        raise SceneError(
+            f"scene name {str(name)[:40]!r} is empty or has no character a file name can use; give the scene a "
+            "name such as \"flat\" (the 'name' of a scene.json, the file name of a mesh)"
+        )
+    return stem
+
+
 def data_dir() -> Path:
     """Folder for generated data sets: $NAF_DATA_DIR, else ./data under the repository."""
     return Path(os.environ.get("NAF_DATA_DIR", REPO_ROOT / "data"))
@@ -36,12 +63,12 @@ def runs_dir() -> Path:
 
 def default_dataset_path(scene_name: str) -> Path:
     """The data set `naf data make --scene NAME` writes and `naf train --scene NAME` reads."""
-    return data_dir() / f"{scene_name}.h5"
+    return data_dir() / f"{file_stem(scene_name)}.h5"
 
 
 def bundled_checkpoint(scene_name: str) -> Path:
     """The pretrained field shipped for a scene (may not exist)."""
-    return CHECKPOINTS_DIR / f"{scene_name}.pt"
+    return CHECKPOINTS_DIR / f"{file_stem(scene_name)}.pt"
 
 
 def default_checkpoint(scene_name: str) -> Path:
@@ -50,7 +77,7 @@ def default_checkpoint(scene_name: str) -> Path:
     bundled = bundled_checkpoint(scene_name)
     if bundled.is_file():
         return bundled
-    runs = sorted((runs_dir() / scene_name).glob("**/best.pt"), key=lambda p: p.stat().st_mtime)
+    runs = sorted((runs_dir() / file_stem(scene_name)).glob("**/best.pt"), key=lambda p: p.stat().st_mtime)
     if runs:
         return runs[-1]
     raise CheckpointError(

@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
            str(args.seconds), "--source", args.source, "-o", str(output)]
     if args.music:
         cli += ["--music", args.music]
+    if args.source == "sim":  # chosen in the job's dialog: the job's log shows the plan line, nobody to ask
+        cli.append("--yes")
     video = output.with_suffix(".mp4")
     if args.video:
         cli += ["--video", str(video)]

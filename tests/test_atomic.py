@@ -168,3 +168,17 @@ def test_a_write_error_survives_the_trip_from_a_pool_worker():
     sent = WriteError("cannot write x.npz: no space left on device", errno.ENOSPC, "x.npz")
     got = pickle.loads(pickle.dumps(sent))
     assert (type(got), str(got), got.errno, got.filename) == (WriteError, str(sent), errno.ENOSPC, "x.npz")
+
+
+@pytest.mark.parametrize("name", ["a" * 250 + ".png", "é" * 125 + ".wav", "x." + "s" * 240])
+def test_any_name_the_file_system_takes_can_be_written(tmp_path, name):
+    """The temporary name is `.<name>.<random>.tmp<suffix>`: for a target near the 255-byte limit `<name>` is
+    shortened, so that the write does not fail with "File name too long" after all the work is done."""
+    target = tmp_path / name
+    assert len(os.fsencode(name)) <= atomic.name_limit(tmp_path)
+    with atomic_path(target) as tmp:
+        assert len(os.fsencode(tmp.name)) <= atomic.name_limit(tmp_path)
+        assert tmp.name.startswith(".") and tmp.suffix == (target.suffix if len(target.suffix) < 30 else ".tmp")
+        tmp.write_bytes(b"whole")
+    assert target.read_bytes() == b"whole"
+    assert [p.name for p in tmp_path.iterdir()] == [name]

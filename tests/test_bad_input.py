@@ -139,10 +139,48 @@ def files(tmp_path_factory) -> Path:
     _write_h5(root / "two_rooms.h5")
     (root / "finished_run").mkdir()  # a run folder: what `naf train --out` must not replace unasked
     (root / "finished_run" / "checkpoint.pt").write_bytes(b"a finished run's checkpoint")
+    _inputs_sweep_files(root)
     if not ROOT:
         (root / "readonly").mkdir()
         os.chmod(root / "readonly", 0o555)
     return root
+
+
+def _box_obj(x: float, y: float, z: float, extra_face: str = "") -> str:
+    """A closed box room x by y by z (file units) as OBJ text, faces wound out of the air; `extra_face` appended."""
+    corners = [(i * x, j * y, k * z) for k in (0, 1) for j in (0, 1) for i in (0, 1)]
+    quads = [(1, 3, 4, 2), (5, 6, 8, 7), (1, 2, 6, 5), (3, 7, 8, 4), (1, 5, 7, 3), (2, 4, 8, 6)]
+    lines = [f"v {a:g} {b:g} {c:g}" for a, b, c in corners]
+    lines += [f"f {a} {b} {c}\nf {a} {c} {d}" for a, b, c, d in quads]
+    return "\n".join([*lines, extra_face]) + "\n"
+
+
+def _inputs_sweep_files(root: Path) -> None:
+    """Files of the fresh bad-input sweep ("One job per room", item 7): outputs left at their default names,
+    scene names and sizes from files, meshes and material maps."""
+    (root / "kept.json").write_text(json.dumps({**_scene_dict(), "name": "kept"}))
+    (root / "kept_plan.png").write_bytes(b"\x89PNG the user's own plan")
+    (root / "loudness.png").write_bytes(b"\x89PNG the user's own map")
+    (root / "empty_name.json").write_text(json.dumps({**_scene_dict(), "name": ""}))
+    (root / "dots_name.json").write_text(json.dumps({**_scene_dict(), "name": "../.."}))
+    (root / "ceiling_mm.json").write_text(json.dumps({**_scene_dict(), "ceiling_height": 2600}))
+    (root / "ceiling_km.json").write_text(json.dumps({**_scene_dict(), "ceiling_height": 1_000_000}))
+    (root / "wall_mm.json").write_text(json.dumps({**_scene_dict(), "wall_thickness": 120}))
+    (root / "box.obj").write_text(_box_obj(4, 3, 2.6))
+    (root / "tall.obj").write_text(_box_obj(10, 10, 150))
+    (root / "bad_index.obj").write_text(_box_obj(4, 3, 2.6, "f 1 2 99"))
+    (root / "nan_vertex.obj").write_text(_box_obj(4, 3, 2.6).replace("v 0 0 0", "v nan 0 0"))
+    (root / "latin1.json").write_bytes(json.dumps({"plâtre": "plaster"}, ensure_ascii=False).encode("latin-1"))
+    (root / "hall64.json").write_text(json.dumps(_column_hall(64)))
+
+
+def _column_hall(n: int) -> dict:
+    """A 27 m wide hall, 6 m high, with `n` concrete columns 0.5 m square on a 3 m grid, 8 to a row."""
+    depth = 3.0 * ((n - 1) // 8 + 2)
+    columns = [{"kind": "box", "center": [3.0 + 3 * (i % 8), 3.0 + 3 * (i // 8)], "size": [0.5, 0.5], "z": [0, 6],
+                "material": "concrete", "name": f"column {i + 1}"} for i in range(n)]
+    return {"name": f"hall{n}", "ceiling_height": 6, "obstacles": columns,
+            "rooms": [{"name": "hall", "polygon": [[0, 0], [27, 0], [27, depth], [0, depth]]}]}
 
 
 def _snapshot(folder: Path) -> dict[str, tuple]:
@@ -448,6 +486,32 @@ def _cases() -> list[tuple[str, list[str], str]]:
     add("ensemble-same-file", ["ensemble", shipped, shipped, "-o", "e.pt"], "given twice")
     add("ensemble-same-file-dots", ["ensemble", shipped, str(BUNDLED_CHECKPOINT.parent / ".." / "checkpoints" /
                                                              BUNDLED_CHECKPOINT.name), "-o", "e.pt"], "one file")
+
+    # fresh sweep ("One job per room", item 7): default outputs, names, implausible sizes, meshes (files:
+    # `_inputs_sweep_files`)
+    add("scene-show-default-output-existing", ["scene", "show", "kept.json", "--grid", "0"], "--force")
+    add("loudness-default-output-existing", [*LOUD], "--force")
+    add("scene-show-name-empty", ["scene", "show", "empty_name.json", "-o", "p.png"], "empty")
+    add("scene-show-name-dots", ["scene", "show", "dots_name.json", "--grid", "0"], "file name")
+    add("scene-show-ceiling-millimetres", ["scene", "show", "ceiling_mm.json", "-o", "p.png"], "millimetres")
+    add("scene-show-ceiling-million", ["scene", "show", "ceiling_km.json", "-o", "p.png"], "100 m limit")
+    add("scene-show-wall-millimetres", ["scene", "show", "wall_mm.json", "-o", "p.png"], "millimetres")
+    add("make-ceiling-millimetres", ["data", "make", "--scene", "ceiling_mm.json", "-o", "d.h5"], "millimetres")
+    add("scene-show-mesh-tall", ["scene", "show", "tall.obj", "-o", "p.png"], "--units cm")
+    add("scene-show-mesh-bad-index", ["scene", "show", "bad_index.obj", "-o", "p.png"], "line 21")
+    add("scene-show-mesh-nan-vertex", ["scene", "show", "nan_vertex.obj", "-o", "p.png"], "line 1")
+    add("scene-show-materials-latin1", ["scene", "show", "box.obj", "--materials", "latin1.json", "-o", "p.png"],
+        "not UTF-8")
+    add("scene-show-o-too-long", ["scene", "show", TWO, "-o", "a" * 300 + ".png"], "longer than the file system")
+    add("scene-show-o-folder-too-long", ["scene", "show", TWO, "-o", "d" * 300 + "/p.png"], "longer than")
+    add("scene-show-o-not-utf8", ["scene", "show", TWO, "-o", "\udcff.png"], "not valid UTF-8")
+    add("render-o-not-utf8", [*RENDER, "-o", "\udcffx.wav"], "not valid UTF-8")
+    add("loudness-o-too-long", [*LOUD, "-o", "m" * 300 + ".png"], "longer than the file system")
+    add("train-out-too-long", ["train", "--scene", TWO, "--out", "r" * 300], "longer than the file system")
+    hall = ["--scene", "hall64.json", "--emitter", "1.5", "1.5"]
+    add("render-sim-long-needs-yes", ["render", *hall, "--listener", "10.5", "7.5", "-o", "r.wav"], "--yes")
+    add("walk-sim-long-needs-yes", ["walk", *hall, "--line", "1.5", "7.5", "10.5", "7.5", "--seconds", "2", "-o",
+                                    "w.wav"], "--yes")
     return c
 
 
@@ -540,13 +604,82 @@ def _umask() -> int:
     return mask
 
 
-def test_default_output_is_the_commands_own_and_is_replaced(in_files, capsys) -> None:
-    """`naf scene show` without -o writes <scene>_plan.png and may replace it on the next run."""
-    for _ in range(2):
-        assert _run(main, ["scene", "show", TWO, "--grid", "0"]) == 0
-    (written,) = in_files.glob("*_plan.png")
+def test_a_default_output_obeys_the_exists_rule_like_a_given_one(in_files, capsys) -> None:
+    """`naf scene show` without -o writes <scene>_plan.png; a later run does not replace it without -y."""
+    argv = ["scene", "show", TWO, "--grid", "0"]
+    assert _run(main, argv) == 0
+    written = in_files / "two_room_plan.png"
+    written.write_bytes(b"the user's own picture")
+    assert _run(main, argv) == 2 and written.read_bytes() == b"the user's own picture"
+    assert "--force" in capsys.readouterr().err
+    assert _run(main, [*argv, "-y"]) == 0 and written.read_bytes().startswith(b"\x89PNG")
     written.unlink()
+
+
+def test_a_scene_name_from_a_file_makes_a_file_in_the_working_folder_only(in_files, capsys) -> None:
+    """A scene named "../imp/notes" is drawn to imp_notes_plan.png here, never to ../imp/notes_plan.png."""
+    outside = _snapshot(in_files.parent)
+    scene = in_files / "escape.json"
+    scene.write_text(json.dumps({**_scene_dict(), "name": "../imp/notes"}))
+    try:
+        assert _run(main, ["scene", "show", "escape.json", "--grid", "0"]) == 0
+        assert "wrote imp_notes_plan.png (imp_notes:" in capsys.readouterr().out
+        assert (in_files / "imp_notes_plan.png").is_file() and not (in_files.parent / "imp").exists()
+        (in_files / "imp_notes_plan.png").unlink()
+    finally:
+        scene.unlink()
+    assert _snapshot(in_files.parent) == outside
+
+
+def test_an_output_name_near_the_file_system_limit_is_written(in_files, capsys) -> None:
+    """A 254-byte -o name is legal; its atomic temporary name used to be longer and failed after the work."""
+    name = "p" * 250 + ".png"
+    assert _run(main, ["scene", "show", TWO, "--grid", "0", "-o", name]) == 0
+    assert (in_files / name).read_bytes().startswith(b"\x89PNG")
+    (in_files / name).unlink()
     capsys.readouterr()
+
+
+class _Terminal(io.StringIO):
+    """A standard input that is a terminal, with the user's answer typed in."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("answer", ["n\n", "y\n"])
+def test_a_long_simulated_render_asks_on_a_terminal_and_yes_skips_the_question(answer, in_files, capsys,
+                                                                               monkeypatch) -> None:
+    """With the bar for "long" at zero, every `--source sim` render is long: at a terminal it asks, "n" stops it
+    before any work (one line, nothing written), "y" (or --yes, without a terminal) renders."""
+    from naf_model.rendering import plan
+
+    monkeypatch.setattr(plan, "LONG_SIMULATION_S", 0.0)
+    monkeypatch.setattr(sys, "stdin", _Terminal(answer))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    argv = [*RENDER, "--seconds", "0.5", "-o", "asked.wav"]
+    code = _run(main, argv)
+    err = capsys.readouterr().err
+    assert "listener spots" in err and "start it? [y/N]" in err
+    if answer == "n\n":
+        assert code == 2 and "not started" in err.splitlines()[-1] and not (in_files / "asked.wav").exists()
+        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+        assert _run(main, [*argv, "--yes"]) == 0 and "start it?" not in capsys.readouterr().err
+    else:
+        assert code == 0
+    (in_files / "asked.wav").unlink()
+
+
+def test_the_estimated_progress_bar_returns_the_irs_and_stops_its_clock() -> None:
+    import threading
+
+    from naf_model.rendering.plan import SimulationPlan, with_estimated_progress
+
+    irs = with_estimated_progress(lambda e, li, h: np.full((len(li), 2, 4), 0.5), SimulationPlan(3, 20, 3, 2.0),
+                                  tick_s=0.01)
+    out = irs(np.zeros((3, 2)), np.ones((3, 2)), np.zeros(3))
+    assert out.shape == (3, 2, 4) and (out == 0.5).all()
+    assert not [t for t in threading.enumerate() if t.name == "estimated-progress"]
 
 
 FAULT_CASES = [
@@ -687,7 +820,8 @@ def test_an_interrupt_at_any_moment_is_one_line_and_leaves_no_partial_file(signu
     if proc.returncode == 0:
         assert left == ["here.wav"] and sf.info(tmp_path / "here.wav").duration == pytest.approx(5, abs=0.1)
     else:
-        assert proc.returncode == 130 and err.strip() == "naf: interrupted", (proc.returncode, err)
+        said = [line for line in err.strip().splitlines() if not line.startswith("apartment_1: simulating IRs at")]
+        assert proc.returncode == 130 and said == ["naf: interrupted"], (proc.returncode, err)  # after the plan line
         assert left == []
 
 

@@ -12,8 +12,8 @@ import trimesh
 
 from naf_model.errors import SceneError
 from naf_model.scene import load_scene
-from naf_model.scene.mesh_import import ism_order_for
-from naf_model.simulate.eyring import eyring_t60
+from naf_model.scene.mesh_import import ism_order_for, winding_number
+from naf_model.simulate.eyring import eyring_t60, surface_area, surface_areas
 from naf_model.simulate.room import newell_normal, point_on_surface, scene_walls
 
 
@@ -120,3 +120,65 @@ def test_bad_meshes_are_one_line_errors(tmp_path):
 
 def test_ism_order_rule_falls_with_the_wall_count():
     assert [ism_order_for(n) for n in (6, 100, 101, 150, 151, 5000)] == [3, 3, 2, 2, 1, 1]
+
+
+def _walls_as_sets(surfaces) -> list[tuple]:
+    """Each surface as (material, kind, its corners rounded to 1 um, as a set), sorted: order-free comparison."""
+    return sorted(
+        (s.material, s.kind, tuple(sorted(map(tuple, np.round(s.corners.T, 6) + 0.0)))) for s in surfaces
+    )
+
+
+def test_merging_a_finely_subdivided_mesh_gives_the_walls_of_the_coarse_one():
+    """Thousands of triangles per wall (the coverage union) make the same walls as two per wall (the overlay
+    union): same corners, same materials, wound out of the air, areas adding up to the mesh's."""
+    from naf_model.scene.coplanar import COVERAGE_MIN_FACES, merge_coplanar
+
+    plan = shapely.box(0, 0, 6, 4).difference(shapely.box(2, 1.5, 2.4, 1.9))
+    coarse = trimesh.creation.extrude_polygon(plan, 2.6)
+    coarse.merge_vertices()
+    fine = coarse
+    for _ in range(4):
+        fine = fine.subdivide()
+    assert len(fine.faces) > 10 * COVERAGE_MIN_FACES
+
+    def labels(mesh):  # carpet floor, concrete column, plaster elsewhere
+        c, nz = mesh.triangles_center, mesh.face_normals[:, 2]
+        column = [1.95 < x < 2.45 and 1.45 < y < 1.95 for x, y, _ in c]
+        return ["carpet" if z < -0.9 else "concrete" if col and abs(z) < 0.1 else "plaster"
+                for z, col in zip(nz, column, strict=True)]
+
+    coarse_walls, fine_walls = merge_coplanar(coarse, labels(coarse)), merge_coplanar(fine, labels(fine))
+    assert _walls_as_sets(fine_walls) == _walls_as_sets(coarse_walls)
+    assert sum(shapely.Polygon(newell_2d(s)).area for s in fine_walls) == pytest.approx(fine.area, rel=1e-9)
+    for s in fine_walls:  # wound like the mesh: the normal points out of the air
+        p, n = point_on_surface(s.corners), newell_normal(s.corners)
+        inside = winding_number(coarse.triangles, np.array([p - 0.01 * n, p + 0.01 * n]))
+        assert inside[0] > 0.5 > inside[1]
+        assert shapely.Polygon(newell_2d(s)).is_valid
+
+
+def newell_2d(surface) -> np.ndarray:
+    """A surface's corners in 2-D coordinates of its own plane (for areas and validity)."""
+    n = newell_normal(surface.corners)
+    u = np.cross(n, [1.0, 0, 0] if abs(n[0]) < 0.9 else [0, 1.0, 0])
+    u /= np.linalg.norm(u)
+    return np.column_stack([surface.corners.T @ u, surface.corners.T @ np.cross(n, u)])
+
+
+def test_a_mesh_of_many_planes_keeps_one_wall_per_triangle_and_groups_keep_first_face_order():
+    from naf_model.scene.coplanar import merge_coplanar, plane_groups
+
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=4.0)
+    walls = merge_coplanar(sphere, ["plaster"] * len(sphere.faces))
+    assert len(walls) == len(sphere.faces)
+    areas = surface_areas([w.corners for w in walls])  # the batched area Eyring's T60 uses
+    assert areas == pytest.approx([surface_area(w.corners) for w in walls], rel=1e-12)
+    assert areas.sum() == pytest.approx(sphere.area, rel=1e-5)
+    for wall, triangle in zip(walls, sphere.triangles, strict=True):
+        gaps = np.linalg.norm(wall.corners.T[:, None] - triangle[None], axis=-1)  # snapped to the 1 um grid
+        assert wall.corners.shape == (3, 3) and gaps.min(axis=0).max() < 2e-6 and gaps.min(axis=1).max() < 2e-6
+        assert np.dot(newell_normal(wall.corners), triangle.mean(axis=0)) > 0
+    normals = np.array([[0, 0, 1.0], [1.0, 0, 0], [-0.0, 0, 1.0], [1.0, 0, 0]])
+    groups = plane_groups(normals, np.array([2.0, 1.0, 2.00001, 1.0]), ["a", "a", "a", "b"])
+    assert [g.tolist() for g in groups] == [[0, 2], [1], [3]]

@@ -13,7 +13,7 @@ import trimesh
 from naf_model.errors import PositionError, SceneError
 from naf_model.scene import MATERIALS, OCTAVE_BANDS_HZ, Scene, list_scenes, load_scene, save_scene
 from naf_model.scene.examples import l_shaped_scene, shoebox_scene, two_room_scene
-from naf_model.scene.mesh_import import Y_UP_TO_Z_UP
+from naf_model.scene.mesh_read import Y_UP_TO_Z_UP
 
 BUNDLED = ["apartment_1", "apartment_2"]
 

@@ -34,6 +34,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="field checkpoint for --source naf (default: the bundled one, else the newest run)")
     parser.add_argument("--block-size", type=validate.number(int, low=256, high=1024), default=512,
         help="engine block size, frames (256-1024)")
+    parser.add_argument("--yes", action="store_true",
+                        help="--source sim: start a simulation estimated to take over a minute without asking "
+                             "(without a terminal to ask on, such a render needs --yes)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -89,6 +92,31 @@ def _load(args: argparse.Namespace, seconds: float):
     return scene, music, ir_source(scene, args.source, args.checkpoint)
 
 
+def _confirm_simulation(args: argparse.Namespace, scene, listeners, irs):
+    """--source sim: say what will be simulated and how long it should take; a long simulation starts only with
+    --yes or, on a terminal, when the user says so (elsewhere it is refused in one line, before any work).
+    Returns the IR function to use: with a progress bar where the simulator's own shows none."""
+    if args.source != "sim":
+        return irs
+    import numpy as np
+
+    from naf_model.errors import NafError
+    from naf_model.rendering.ir_source import SIM_CHUNK
+    from naf_model.rendering.plan import LONG_SIMULATION_S, plan_simulation, with_estimated_progress
+
+    plan = plan_simulation(scene, np.array(args.emitter), listeners)
+    if plan.long and not args.yes and not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise NafError(f"{plan.line(scene.name)}: over {LONG_SIMULATION_S:.0f} s; pass --yes to start it, or use "
+                       "--source naf (the trained field) or a scene with fewer walls")
+    print(plan.line(scene.name), file=sys.stderr)
+    if plan.long and not args.yes:
+        sys.stderr.write("naf: start it? [y/N] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            raise NafError("not started (answer was not yes); nothing written")
+    return with_estimated_progress(irs, plan) if plan.spots <= SIM_CHUNK else irs
+
+
 def run_render(args: argparse.Namespace) -> int:
     """Render one spot and write the WAV."""
     import numpy as np
@@ -100,6 +128,8 @@ def run_render(args: argparse.Namespace) -> int:
     if not 0 < args.seconds <= 600:
         raise AudioError(f"--seconds must be between 0 and 600, got {args.seconds}")
     scene, music, irs = _load(args, args.seconds)
+    scene.require_free(args.emitter, what="emitter")
+    irs = _confirm_simulation(args, scene, scene.require_free(args.listener, what="listener")[None], irs)
     result = render_pair(scene, irs, np.array(args.emitter), np.array(args.listener), args.heading, music,
                          args.seconds, args.block_size)
     path = write_audio(args.output, result.samples, result.sample_rate)
@@ -113,7 +143,7 @@ def run_walk(args: argparse.Namespace) -> int:
 
     from naf_model.audio import write_audio
     from naf_model.rendering.path import PathError, line_path, load_path
-    from naf_model.rendering.render import check_walk_length, render_walk
+    from naf_model.rendering.render import UPDATE_INTERVAL_S, check_walk_length, render_walk, require_free_path
     from naf_model.rendering.video import ffmpeg_path, write_walk_video
 
     if args.line is not None:
@@ -126,6 +156,10 @@ def run_walk(args: argparse.Namespace) -> int:
         path = load_path(args.path)
     check_walk_length(path)
     scene, music, irs = _load(args, path.duration)
+    scene.require_free(args.emitter, what="emitter")
+    times, xy, _ = path.sample(UPDATE_INTERVAL_S)
+    require_free_path(scene, xy, times)
+    irs = _confirm_simulation(args, scene, xy, irs)
     result = render_walk(scene, irs, np.array(args.emitter), path, music, args.block_size,
                          progress=sys.stderr.isatty())
     wav = write_audio(args.output, result.samples, result.sample_rate)

@@ -114,13 +114,16 @@ def _scene_summaries() -> list[tuple[str, float, list[str]]]:
 
 def run_show(args: argparse.Namespace) -> int:
     """Draw the plan of one scene to an image file."""
+    from naf_model.paths import file_stem
     from naf_model.scene.plot import save_plan
     from naf_model.simulate.eyring import eyring_t60
 
     if args.grid < 0:
         raise SceneError(f"--grid must be 0 (no grid) or a positive spacing in metres, got {args.grid}")
     scene = scene_from_args(args)
-    output = args.output or f"{scene.name}_plan.png"
+    output = args.output
+    if output is None:  # the default name, known now, obeys the rule given names did (exists, --force, length)
+        output = validate.check_output(args, "output", f"{file_stem(scene.name)}_plan.png")
     path = save_plan(scene, output, grid_spacing=args.grid or None)
     extra = f", {len(scene.sample_grid(args.grid))} grid points at {args.grid:g} m" if args.grid else ""
     print(f"wrote {path} ({scene.name}: {scene.area:.1f} m2 free floor, {len(scene.rooms)} rooms{extra})")

@@ -6,7 +6,9 @@
 - `declare_io(parser, outputs=..., inputs=...)`: names the arguments that are files a command writes or
   reads; `check_args` then refuses, before any work, an output whose folder cannot be written, that is a
   folder, whose extension its writer does not know, that is one of the command's inputs or another of its
-  outputs, or that exists already (unless `--force`/`-y`, or the path is the command's own default).
+  outputs, whose name is not UTF-8 or too long for the file system, or that exists already (unless
+  `--force`/`-y`; a command's default output name obeys the same rule). `check_output` applies that rule to an
+  output whose default name is known only once the command has read its input (`naf scene show`).
 - `add_force(parser)`: the `-y/--force` flag.
 """
 
@@ -156,7 +158,7 @@ def declare_io(
 ) -> None:
     """Record which of the parser's arguments are output files, input files, input folders and devices."""
     spec = IOSpec(dict(outputs or {}), tuple(inputs), tuple(folders_in), tuple(devices))
-    parser.set_defaults(_naf_io=spec, _naf_defaults={d: parser.get_default(d) for d in spec.outputs})
+    parser.set_defaults(_naf_io=spec)
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -164,8 +166,6 @@ def check_args(args: argparse.Namespace) -> None:
     spec: IOSpec | None = getattr(args, "_naf_io", None)
     if spec is None:
         return
-    defaults = getattr(args, "_naf_defaults", {})
-    force = bool(getattr(args, "force", False))
     inputs = [(name, Path(p)) for name in spec.inputs for p in _values(getattr(args, name, None))]
     inputs = [(name, p) for name, p in inputs if _looks_like_path(p)]
     for name in spec.folders_in:
@@ -177,30 +177,34 @@ def check_args(args: argparse.Namespace) -> None:
         if path.is_dir() and name not in spec.folders_in and path.suffix:
             raise NafError(f"{_flag(name)} {path} is a folder, not a file")
     seen: list[tuple[str, Path]] = []
-    for name, out in spec.outputs.items():
+    for name in spec.outputs:
         value = getattr(args, name, None)
         if value is None:
             continue
         path = Path(value).expanduser()
-        is_default = value == defaults.get(name)
         for other, other_path in inputs + seen:
             if _same_file(path, other_path):
                 what = "input" if (other, other_path) in inputs else "output"
                 raise NafError(f"{_flag(name)} {path} is also the {what} {_flag(other)}; write to another file")
-        _check_output(name, path, out, force or is_default or out.managed)
+        check_output(args, name, path)
         seen.append((name, path))
     for name in spec.devices:
         for device in _values(getattr(args, name, None)):
             check_device(str(device), _flag(name))
 
 
-def _check_output(name: str, path: Path, out: Output, may_replace: bool) -> None:
-    flag = _flag(name)
+def check_output(args: argparse.Namespace, name: str, path: str | os.PathLike[str]) -> Path:
+    """The one rule for every output of a command, given or default: NafError for a name that is not UTF-8 or
+    too long, a wrong type, a folder that cannot be written, or an existing file without `--force`."""
+    spec: IOSpec = args._naf_io
+    out, flag, path = spec.outputs[name], _flag(name), Path(path)
+    _check_name(flag, path)
+    may_replace = bool(getattr(args, "force", False)) or out.managed
     if out.folder:
         if path.exists() and not path.is_dir():
             raise NafError(f"{flag} {path} is a file; give a folder")
         _check_writable_parent(flag, path / "x")
-        return
+        return path
     if path.is_dir():
         raise NafError(f"{flag} {path} is a folder; give a file name such as {path / ('out' + out.suffixes[0])}")
     if out.suffixes and path.suffix.lower() not in out.suffixes:
@@ -209,6 +213,26 @@ def _check_output(name: str, path: Path, out: Output, may_replace: bool) -> None
     _check_writable_parent(flag, path)
     if path.exists() and not may_replace:
         raise NafError(f"{flag} {path} exists; pass --force (-y) to replace it, or choose another name")
+    return path
+
+
+def _check_name(flag: str, path: Path) -> None:
+    """A name naf can print and the file system can hold (every part, and the temporary name atomic writes use:
+    `naf_model.atomic.temp_affixes` keeps that within the limit whenever the name itself is)."""
+    from naf_model.atomic import name_limit
+
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise NafError(f"{flag} {shown}: the name is not valid UTF-8 text; choose a UTF-8 name") from None
+    limit = name_limit(path.parent)
+    for part in path.parts:
+        if len(part.encode("utf-8")) > limit:
+            raise NafError(
+                f"{flag} {part[:24]}...: a name of {len(part.encode('utf-8'))} bytes is longer than the file "
+                f"system allows ({limit}); choose a shorter name"
+            )
 
 
 def _check_writable_parent(flag: str, path: Path) -> None:

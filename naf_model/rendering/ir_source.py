@@ -18,7 +18,8 @@ from naf_model.conventions import SAMPLE_RATE
 from naf_model.errors import NafError
 from naf_model.orientation import blend_orientations
 
-_CHUNK = 32
+SIM_CHUNK = 32
+"""Listener spots per simulator call: a walk of more shows a bar that moves per chunk."""
 IRFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -26,7 +27,7 @@ def simulated_source(scene, checkpoint=None) -> IRFunction:
     """IRs from `naf_model.simulate.simulate_binaural_rirs` (default settings), headings blended.
 
     Repeated listener spots are simulated once. An emitter's spots go to the simulator in chunks of
-    `_CHUNK` (each chunk repeats a little per-emitter set-up): a long walk shows its progress, and only one
+    `SIM_CHUNK` (each chunk repeats a little per-emitter set-up): a long walk shows its progress, and only one
     chunk's four orientations are held at a time.
     """
     from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
@@ -41,15 +42,15 @@ def simulated_source(scene, checkpoint=None) -> IRFunction:
         out = np.zeros((len(li), 2, n_taps), np.float32)
         unique_emitters, which = np.unique(em, axis=0, return_inverse=True)
         bar = tqdm(total=len(li), desc="simulating IRs", unit="IR", leave=False,
-                   disable=None if len(li) > _CHUNK else True)  # None: shown on a terminal only
+                   disable=None if len(li) > SIM_CHUNK else True)  # None: shown on a terminal only
         with bar:
             for e, emitter in enumerate(unique_emitters):
                 rows = np.flatnonzero(which.reshape(-1) == e)
                 spots, back = np.unique(np.round(li[rows], 6), axis=0, return_inverse=True)
                 back = back.reshape(-1)
-                for start in range(0, len(spots), _CHUNK):
-                    four = simulate_binaural_rirs(scene, emitter, spots[start : start + _CHUNK], config)
-                    mine = (back >= start) & (back < start + _CHUNK)
+                for start in range(0, len(spots), SIM_CHUNK):
+                    four = simulate_binaural_rirs(scene, emitter, spots[start : start + SIM_CHUNK], config)
+                    mine = (back >= start) & (back < start + SIM_CHUNK)
                     out[rows[mine]] = blend_orientations(np.asarray(four)[back[mine] - start], hd[rows[mine]])
                     bar.update(int(mine.sum()))
         return out

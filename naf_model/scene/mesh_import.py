@@ -6,13 +6,15 @@ specification and are turned to z up. The floor is the lowest point, the ceiling
 triangles of one material are merged into polygons (cut into hole-free pieces, as pyroomacoustics walls
 must be); these, not the triangles, are the simulator's walls. The plan is the section at ear height: it may
 have holes (columns, wardrobes). Rooms are the OBJ groups (`g`) of the floor faces, else one room.
+
+The jobs live in their own modules: `mesh_read` (files to labelled triangles), `mesh_materials` (names to
+naf materials), `coplanar` (triangles to the simulator's walls); this one makes the scene of them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -24,60 +26,14 @@ from shapely.geometry.polygon import orient
 
 from naf_model.conventions import EAR_HEIGHT_M, WALL_CLEARANCE_M
 from naf_model.errors import SceneError
-from naf_model.scene.boundary import hole_free_parts
+from naf_model.paths import file_stem
+from naf_model.scene.coplanar import merge_coplanar
 from naf_model.scene.floorplan import GRID, Room
 from naf_model.scene.materials import MATERIALS
-from naf_model.scene.scene import DEFAULT_MATERIALS, Scene
+from naf_model.scene.mesh_materials import face_materials, load_material_map
+from naf_model.scene.mesh_read import LabelledMesh, read_mesh
+from naf_model.scene.scene import DEFAULT_MATERIALS, Scene, check_heights
 from naf_model.scene.surface import Surface
-
-Y_UP_SUFFIXES = (".glb", ".gltf")
-Y_UP_TO_Z_UP = np.array([[1, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=float)
-"""Rotation by +90 degrees about x: the y-up axis becomes z, and -z (glTF's forward) becomes y."""
-UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
-"""Metres per unit of the mesh file."""
-MAX_EXTENT_M = 200.0
-"""A mesh wider than this (in metres after `units`) is taken to be in the wrong unit."""
-
-KEYWORDS: tuple[tuple[str, str], ...] = (
-    # (keyword in a material or group name, material); the first match wins, so specific words come first
-    ("plasterboard", "plasterboard"),
-    ("drywall", "plasterboard"),
-    ("acoustic", "acoustic_panel"),
-    ("carpet", "carpet"),
-    ("rug", "carpet"),
-    ("curtain", "curtains"),
-    ("drape", "curtains"),
-    ("glass", "glass"),
-    ("window", "glass"),
-    ("tile", "tiles"),
-    ("ceramic", "ceramic"),
-    ("bath", "ceramic"),
-    ("sink", "ceramic"),
-    ("sofa", "upholstery"),
-    ("couch", "upholstery"),
-    ("upholster", "upholstery"),
-    ("fabric", "upholstery"),
-    ("mattress", "mattress"),
-    ("bed", "mattress"),
-    ("book", "bookshelf"),
-    ("shelf", "bookshelf"),
-    ("kitchen", "kitchen_units"),
-    ("counter", "kitchen_units"),
-    ("worktop", "kitchen_units"),
-    ("wardrobe", "wood_furniture"),
-    ("cabinet", "wood_furniture"),
-    ("table", "wood_furniture"),
-    ("furniture", "wood_furniture"),
-    ("parquet", "wood"),
-    ("wood", "wood"),
-    ("brick", "brick"),
-    ("concrete", "concrete"),
-    ("column", "concrete"),
-    ("pillar", "concrete"),
-    ("plaster", "plaster"),
-    ("paint", "plaster"),
-)
-"""The default table from mesh material/group names to naf materials (see docs/internals.md)."""
 
 ISM_ORDER_RULE = ((100, 3), (150, 2))
 """Image-source order from the number of simulator walls: up to 100 walls order 3 (an unfurnished flat has
@@ -93,158 +49,6 @@ def ism_order_for(n_walls: int) -> int:
         if n_walls <= limit:
             return order
     return 1
-
-
-@dataclass(frozen=True)
-class LabelledMesh:
-    """Triangles of the air's boundary, z up, metres: mesh, and per face its material and group labels."""
-
-    mesh: trimesh.Trimesh
-    materials: list[str]
-    groups: list[str]
-
-
-def _read_obj(path: Path) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """Vertices (V, 3), triangles (F, 3) and per-face `usemtl` and `g`/`o` names of an OBJ (polygons fanned)."""
-    vertices, faces, materials, groups = [], [], [], []
-    material, group = "", ""
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        parts = line.split()
-        if not parts:
-            continue
-        key = parts[0]
-        if key == "v":
-            vertices.append([float(v) for v in parts[1:4]])
-        elif key == "f":
-            idx = [int(p.split("/")[0]) for p in parts[1:]]
-            idx = [i - 1 if i > 0 else len(vertices) + i for i in idx]
-            for k in range(1, len(idx) - 1):
-                faces.append([idx[0], idx[k], idx[k + 1]])
-                materials.append(material)
-                groups.append(group)
-        elif key == "usemtl":
-            material = " ".join(parts[1:])
-        elif key in ("g", "o"):
-            group = " ".join(parts[1:])
-    return np.asarray(vertices, float).reshape(-1, 3), np.asarray(faces, int).reshape(-1, 3), materials, groups
-
-
-def read_mesh(path: Path, up: str | None = None, units: str = "m") -> LabelledMesh:
-    """The mesh at `path`, z up, in metres, with face labels; SceneError if unreadable, empty, open or huge."""
-    if not path.is_file():
-        raise SceneError(f"mesh file {path} does not exist")
-    if units not in UNITS:
-        raise SceneError(f"unknown units {units!r}; use one of: {', '.join(UNITS)}")
-    try:
-        if path.suffix.lower() == ".obj":
-            vertices, faces, materials, groups = _read_obj(path)
-            mesh = trimesh.Trimesh(vertices, faces, process=False)
-        else:
-            loaded = trimesh.load(path)
-            parts = list(loaded.dump()) if isinstance(loaded, trimesh.Scene) else [loaded]
-            parts = [p for p in parts if isinstance(p, trimesh.Trimesh)]
-            names = [str(p.metadata.get("name", "")) for p in parts]
-            mesh = trimesh.util.concatenate(parts) if parts else trimesh.Trimesh()
-            materials = [n for p, n in zip(parts, names, strict=True) for _ in range(len(p.faces))]
-            groups = list(materials)
-    except (ValueError, IndexError, OSError, KeyError) as exc:
-        raise SceneError(f"cannot read mesh {path}: {exc}") from None
-    if len(mesh.faces) == 0:
-        raise SceneError(f"mesh {path} has no triangles; export the room as a closed surface mesh")
-    mesh.apply_scale(UNITS[units])
-    if (up or ("y" if path.suffix.lower() in Y_UP_SUFFIXES else "z")) == "y":
-        mesh.apply_transform(Y_UP_TO_Z_UP)
-    keep = mesh.nondegenerate_faces(height=1e-9)
-    mesh.update_faces(keep)
-    materials = [m for m, k in zip(materials, keep, strict=True) if k]
-    groups = [g for g, k in zip(groups, keep, strict=True) if k]
-    mesh.merge_vertices(digits_vertex=6)
-    extent = float(mesh.extents.max())
-    if extent > MAX_EXTENT_M:
-        hint = "mm" if extent / 1000 <= MAX_EXTENT_M else "a smaller unit"
-        raise SceneError(
-            f"mesh {path} is {extent:.0f} m across, too large for a dwelling; if it is in millimetres or "
-            f"centimetres pass --units {hint if units == 'm' else 'mm'} (now --units {units})"
-        )
-    if not mesh.is_watertight:
-        raise SceneError(
-            f"mesh {path} is not closed (it has holes or loose edges); close it in your modelling tool "
-            "so that it encloses the room's air"
-        )
-    if mesh.volume < 0:  # inward winding: turn it so normals point out of the air
-        mesh.invert()
-    return LabelledMesh(mesh, materials, groups)
-
-
-def load_material_map(path: str | Path | None) -> dict[str, str]:
-    """A user's {mesh material or group name: naf material} JSON table; SceneError for unknown materials."""
-    if path is None:
-        return {}
-    path = Path(path)
-    try:
-        table = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SceneError(f"cannot read material map {path}: {exc}") from None
-    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
-        raise SceneError(f"material map {path} must be a JSON object of name: material")
-    for name, material in table.items():
-        if material not in MATERIALS:
-            raise SceneError(
-                f"material map {path}: unknown material {material!r} for {name!r}; "
-                f"use one of: {', '.join(sorted(MATERIALS))}"
-            )
-    return dict(table)
-
-
-def material_for(labels: tuple[str, str], table: dict[str, str], normal_z: float) -> str:
-    """The naf material of a face with (material, group) labels: the user table by exact name, then the
-    keyword table on both names, then the default for its orientation (floor, ceiling or wall)."""
-    for label in labels:
-        if label in table:
-            return table[label]
-    for label in labels:
-        low = label.lower()
-        for keyword, material in KEYWORDS:
-            if keyword in low:
-                return material
-    part = "floor" if normal_z < -0.9 else "ceiling" if normal_z > 0.9 else "walls"
-    return DEFAULT_MATERIALS[part]
-
-
-def _plane_basis(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unit vectors u, v spanning the plane of unit normal n, with u x v = n."""
-    helper = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-    u = np.cross(helper, n)
-    u /= np.linalg.norm(u)
-    return u, np.cross(n, u)
-
-
-def merge_coplanar(mesh: trimesh.Trimesh, face_materials: list[str]) -> list[Surface]:
-    """Coplanar triangles of one material merged into hole-free polygons, corners wound like the mesh."""
-    normals = mesh.face_normals
-    offsets = np.einsum("ij,ij->i", normals, mesh.triangles[:, 0])
-    keys: dict[tuple, list[int]] = {}
-    for f in range(len(mesh.faces)):
-        key = (face_materials[f], *np.round(normals[f], 4), round(float(offsets[f]), 4))
-        keys.setdefault(key, []).append(f)
-    surfaces = []
-    for key, faces in keys.items():
-        n = normals[faces].mean(axis=0)
-        n /= np.linalg.norm(n)
-        d = float(np.mean(offsets[faces]))
-        u, v = _plane_basis(n)
-        tris = mesh.triangles[faces]
-        flat = [Polygon(np.column_stack([t @ u, t @ v])) for t in tris]
-        region = shapely.union_all([shapely.set_precision(p, GRID) for p in flat if p.area > 0], grid_size=GRID)
-        kind = "floor" if n[2] < -0.9 else "ceiling" if n[2] > 0.9 else "wall"
-        for poly in getattr(region, "geoms", [region]):
-            if not isinstance(poly, Polygon) or poly.area < 1e-8:
-                continue
-            for part in hole_free_parts(shapely.simplify(poly, 1e-7)):
-                ring = np.asarray(orient(part, 1.0).exterior.coords)[:-1]
-                corners = d * n[:, None] + np.outer(u, ring[:, 0]) + np.outer(v, ring[:, 1])
-                surfaces.append(Surface(corners, key[0], kind))
-    return surfaces
 
 
 def winding_number(triangles: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -295,20 +99,20 @@ class MeshScene(Scene):
     def __init__(
         self, name: str, labelled: LabelledMesh, table: dict[str, str], ear_height: float = EAR_HEIGHT_M
     ) -> None:
+        name = file_stem(name)
         mesh = labelled.mesh.copy()
         mesh.apply_translation([0.0, 0.0, -float(mesh.bounds[0, 2])])
         height = round(float(mesh.extents[2]), 4)  # float32 formats (PLY, STL, GLB) give 2.5999999
         if height <= ear_height:
             raise SceneError(f"mesh {name} is {height:.2f} m high, not above the ear height {ear_height} m")
+        check_heights(height, ear_height, 0.0, f"the height of mesh {name}", mesh=True)
         self.name, self.ceiling_height, self.ear_height = name, height, float(ear_height)
         self.wall_thickness, self.doors, self.windows, self.obstacles = 0.0, [], [], []
         self.defaults = dict(DEFAULT_MATERIALS)
         self._mesh = mesh
         normals_z = mesh.face_normals[:, 2]
         self.face_labels = list(zip(labelled.materials, labelled.groups, strict=True))
-        self.face_materials = [
-            material_for(lab, table, nz) for lab, nz in zip(self.face_labels, normals_z, strict=True)
-        ]
+        self.face_materials = face_materials(self.face_labels, table, normals_z)
         self.free_space = plan_from_mesh(mesh, ear_height, f"mesh {name}")
         self.plan = Polygon(self.free_space.exterior)
         self.rooms = self._rooms(labelled.groups, normals_z)

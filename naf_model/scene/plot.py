@@ -124,37 +124,8 @@ def _scale_bar(ax: Axes, bounds: tuple[float, float, float, float]) -> None:
     ax.text(xmin + length + 0.15, y, f"{length:g} m", va="center", fontsize=8)
 
 
-def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = None) -> Figure:
-    """Draw the plan of `scene` (metres, equal aspect), return its figure; grid_spacing None: no grid."""
-    xmin, ymin, xmax, ymax = shapely.union_all([scene.free_space, *scene.wall_polygons()]).bounds
-    if ax is None:
-        width = xmax - xmin
-        height = ymax - ymin
-        fig = Figure(figsize=(min(4.0 + 0.9 * width, 14), min(2.4 + 0.9 * height, 12)), dpi=150)
-        ax = fig.add_subplot()
-    fig = ax.figure
-    used: dict[str, None] = {}
-    for room, piece in zip(scene.rooms, scene.floor_pieces, strict=True):
-        _fill(ax, piece, facecolor=material_color(room.floor), edgecolor="none", zorder=1)
-        used[room.floor] = None
-    for solid in scene.wall_polygons():
-        _fill(ax, solid, facecolor=WALL_COLOR, edgecolor=WALL_COLOR, lw=0.3, zorder=2)
-    ax.plot(
-        *scene.free_space.exterior.xy, color=WALL_COLOR, lw=0.8 if scene.wall_thickness else 2.0, zorder=2
-    )
-    furniture = _draw_obstacles(ax, scene)
-    footprints = [o.footprint for o in getattr(scene, "obstacles", [])]
-    solids = [Polygon(h) for h in scene.free_space.interiors]
-    solids = [h for h in solids if not any(f.contains(h.representative_point()) for f in footprints)]
-    for hole in solids:  # a mesh's columns and tall furniture: holes in the free space
-        _fill(ax, hole, facecolor="#77777c", edgecolor=WALL_COLOR, lw=0.8, zorder=3)
-    _draw_windows(ax, scene)
-    _draw_doors(ax, scene)
-    n_points = 0
-    if grid_spacing:
-        grid = scene.sample_grid(grid_spacing)
-        n_points = len(grid)
-        ax.scatter(grid[:, 0], grid[:, 1], s=3.5, color="#222222", alpha=0.6, linewidths=0, zorder=5)
+def _label_rooms(ax: Axes, scene: Scene) -> None:
+    """Each room's name, free area and non-default materials, at its pole of inaccessibility."""
     for room, piece in zip(scene.rooms, scene.floor_pieces, strict=True):
         spot = polylabel(piece, tolerance=0.02)
         label = f"{room.name}\n{piece.area:.1f} m²"
@@ -172,9 +143,14 @@ def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = 
             zorder=6,
             bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
         )
+
+
+def _legend_handles(scene: Scene, floors: list[str], furniture: list[str], solids: bool,
+                    grid_spacing: float | None, n_points: int) -> list:
+    """The legend's entries: floor, obstacle and surface materials, windows, walls and the sample grid."""
     handles = [
         Patch(facecolor=material_color(m), edgecolor="#888888", label=f"floor: {material_label(m)}")
-        for m in used
+        for m in floors
     ]
     for m in furniture:
         handles.append(Patch(facecolor=material_color(m), edgecolor=WALL_COLOR, label=f"obstacle: {m}"))
@@ -214,6 +190,42 @@ def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = 
                 label=f"grid {grid_spacing:g} m ({n_points})",
             )
         )
+    return handles
+
+
+def draw_plan(scene: Scene, grid_spacing: float | None = 0.5, ax: Axes | None = None) -> Figure:
+    """Draw the plan of `scene` (metres, equal aspect), return its figure; grid_spacing None: no grid."""
+    xmin, ymin, xmax, ymax = shapely.union_all([scene.free_space, *scene.wall_polygons()]).bounds
+    if ax is None:
+        width = xmax - xmin
+        height = ymax - ymin
+        fig = Figure(figsize=(min(4.0 + 0.9 * width, 14), min(2.4 + 0.9 * height, 12)), dpi=150)
+        ax = fig.add_subplot()
+    fig = ax.figure
+    used: dict[str, None] = {}
+    for room, piece in zip(scene.rooms, scene.floor_pieces, strict=True):
+        _fill(ax, piece, facecolor=material_color(room.floor), edgecolor="none", zorder=1)
+        used[room.floor] = None
+    for solid in scene.wall_polygons():
+        _fill(ax, solid, facecolor=WALL_COLOR, edgecolor=WALL_COLOR, lw=0.3, zorder=2)
+    ax.plot(
+        *scene.free_space.exterior.xy, color=WALL_COLOR, lw=0.8 if scene.wall_thickness else 2.0, zorder=2
+    )
+    furniture = _draw_obstacles(ax, scene)
+    footprints = [o.footprint for o in getattr(scene, "obstacles", [])]
+    solids = [Polygon(h) for h in scene.free_space.interiors]
+    solids = [h for h in solids if not any(f.contains(h.representative_point()) for f in footprints)]
+    for hole in solids:  # a mesh's columns and tall furniture: holes in the free space
+        _fill(ax, hole, facecolor="#77777c", edgecolor=WALL_COLOR, lw=0.8, zorder=3)
+    _draw_windows(ax, scene)
+    _draw_doors(ax, scene)
+    n_points = 0
+    if grid_spacing:
+        grid = scene.sample_grid(grid_spacing)
+        n_points = len(grid)
+        ax.scatter(grid[:, 0], grid[:, 1], s=3.5, color="#222222", alpha=0.6, linewidths=0, zorder=5)
+    _label_rooms(ax, scene)
+    handles = _legend_handles(scene, list(used), list(furniture), bool(solids), grid_spacing, n_points)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     _scale_bar(ax, (xmin, ymin, xmax, ymax))
     ax.set_xlim(xmin - 0.3, xmax + 0.3)

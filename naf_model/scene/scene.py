@@ -15,6 +15,7 @@ from shapely.geometry import Point, Polygon
 
 from naf_model.conventions import EAR_HEIGHT_M, WALL_CLEARANCE_M
 from naf_model.errors import PositionError, SceneError
+from naf_model.paths import file_stem
 from naf_model.scene.boundary import boundary_surfaces, surfaces_mesh
 from naf_model.scene.floorplan import (
     GRID,
@@ -60,6 +61,42 @@ def check_extent(rooms: Sequence[Room]) -> None:
         )
 
 
+MAX_CEILING_M = 100.0
+"""The highest ceiling a scene may have: a cathedral's vault is 30-45 m; 2,600 is a height in millimetres."""
+MAX_WALL_THICKNESS_M = 5.0
+"""The thickest wall a scene may have: old masonry reaches 2-3 m; 120 is a thickness in millimetres."""
+
+
+def unit_hint(metres: float, limit: float, smallest: float, mesh: bool = False) -> str:
+    """What a too-large length most likely is (millimetres first, if that makes it at least `smallest` metres,
+    else centimetres), said as the fix for a scene file or a mesh."""
+    for unit, per_metre in (("mm", 1000), ("cm", 100)):
+        if smallest <= metres / per_metre <= limit:
+            name = "millimetres" if unit == "mm" else "centimetres"
+            return f"is it in {name}? " + (f"pass --units {unit}" if mesh else f"give metres ({metres / per_metre:g})")
+    return "give it in metres"
+
+
+def check_heights(ceiling: float, ear: float, wall: float, what: str = "ceiling_height", mesh: bool = False) -> None:
+    """SceneError (one line, with the bound and the likely unit mistake) for an implausible height or thickness."""
+    if not ceiling > 0:
+        raise SceneError(f"{what} must be positive, got {ceiling}")
+    if ceiling > MAX_CEILING_M:
+        raise SceneError(
+            f"{what} {ceiling:,.10g} m is above the {MAX_CEILING_M:g} m limit (a cathedral vault is 30-45 m); "
+            + unit_hint(ceiling, MAX_CEILING_M, 1.0, mesh)
+        )
+    if not 0 < ear < ceiling:
+        raise SceneError(f"ear_height must be between 0 and the ceiling ({ceiling} m), got {ear}")
+    if not wall >= 0:
+        raise SceneError(f"wall_thickness must be zero or positive, got {wall}")
+    if wall > MAX_WALL_THICKNESS_M:
+        raise SceneError(
+            f"wall_thickness {wall:,.10g} m is above the {MAX_WALL_THICKNESS_M:g} m limit (old masonry is 2-3 m); "
+            + unit_hint(wall, MAX_WALL_THICKNESS_M, 0.02)
+        )
+
+
 class Scene:
     """A floor plan: rooms (polygons along wall centre lines, metres), doors, windows, heights and materials.
 
@@ -79,12 +116,8 @@ class Scene:
         defaults: dict[str, str] | None = None,
         obstacles: Sequence[Obstacle] = (),
     ) -> None:
-        if not ceiling_height > 0:
-            raise SceneError(f"ceiling_height must be positive, got {ceiling_height}")
-        if not 0 < ear_height < ceiling_height:
-            raise SceneError(f"ear_height must be between 0 and the ceiling ({ceiling_height} m), got {ear_height}")
-        if not wall_thickness >= 0:
-            raise SceneError(f"wall_thickness must be zero or positive, got {wall_thickness}")
+        name = file_stem(name)  # it names data sets, runs and plans: no "../", no empty name
+        check_heights(ceiling_height, ear_height, wall_thickness)
         if not rooms:
             raise SceneError("a scene needs at least one room")
         check_extent(rooms)

@@ -1,0 +1,100 @@
+"""What a render's simulated IRs will cost, said before they start (`naf render` / `naf walk` with `--source sim`).
+
+The estimate is the data-set builder's (`naf_model.data.budget.block_cpu_seconds`: ray tracing plus image
+sources, fitted to blocks measured on this project's machines, right within about a factor 1.6) for the
+listener spots the render simulates: the distinct positions of its listener and the emitter's calibration
+spots (`calibration_spots`). The simulator runs in this one process, so CPU-seconds are wall-clock seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from naf_model.rendering.calibration import calibration_spots
+from naf_model.rendering.ir_source import IRFunction
+
+LONG_SIMULATION_S = 60.0
+"""A render whose IRs are estimated to take longer than this asks first (or needs `--yes`). The bundled flats
+stay below it (apartment_1 ~26 s, apartment_2 ~46 s); a 40-column hall (174 walls, image-source order 3) is
+estimated at 48 s and took 42 CPU-s here (minutes on a busy machine), a 64-column one is estimated at ~2.5 min."""
+
+
+@dataclass(frozen=True)
+class SimulationPlan:
+    """spots: distinct listener positions simulated; walls: the simulator's walls; seconds: the estimate."""
+
+    spots: int
+    walls: int
+    ism_order: int
+    seconds: float
+
+    @property
+    def long(self) -> bool:
+        """True when the estimate passes LONG_SIMULATION_S: the command asks before it starts."""
+        return self.seconds > LONG_SIMULATION_S
+
+    def line(self, scene_name: str) -> str:
+        """One line for the terminal: what is simulated and how long it should take."""
+        from naf_model.data.budget import format_minutes
+
+        if self.seconds < 120:  # a render is mostly short: seconds, rounded as the estimate it is
+            took = "<5 s" if self.seconds < 5 else f"~{5 * math.ceil(self.seconds / 5)} s"
+        else:
+            took = format_minutes(self.seconds / 60)
+        return (
+            f"{scene_name}: simulating IRs at {self.spots} listener spots ({self.walls} walls, image-source order "
+            f"{self.ism_order}), {took} on one core"
+        )
+
+
+def plan_simulation(scene, emitter: np.ndarray, listeners: np.ndarray) -> SimulationPlan:
+    """The cost of simulating a render of `emitter` (2,) heard at `listeners` (K, 2) metres with the simulator's
+    default settings (those `ir_source.simulated_source` uses)."""
+    from naf_model.data.budget import block_cpu_seconds
+    from naf_model.simulate import SimulationConfig
+
+    config = SimulationConfig()
+    emitter = np.asarray(emitter, np.float64).reshape(2)
+    every = np.concatenate([np.asarray(listeners, np.float64).reshape(-1, 2), calibration_spots(scene, emitter)])
+    spots = len(np.unique(np.round(every, 6), axis=0))
+    walls = len(scene.simulation_surfaces())
+    seconds = block_cpu_seconds(walls, config.ism_order, spots, config.n_rays, config.ir_seconds)
+    return SimulationPlan(spots, walls, config.ism_order, float(seconds))
+
+
+def with_estimated_progress(irs: IRFunction, plan: SimulationPlan, tick_s: float = 0.5) -> IRFunction:
+    """`irs` showing, while a call runs, a bar of elapsed against estimated seconds (on a terminal only).
+
+    The simulator computes a render's few spots in one call that reports nothing until it ends (splitting it
+    would repeat its image-source set-up), so the bar follows the clock; it stops short of the end until the
+    IRs are there.
+    """
+
+    def run(emitters: np.ndarray, listeners: np.ndarray, headings: np.ndarray) -> np.ndarray:
+        total = max(int(round(plan.seconds)), 1)
+        bar = tqdm(total=total, desc="simulating IRs (estimated)", unit="s", leave=False, disable=None,
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed} of ~{total} s")
+        done = threading.Event()
+
+        def tick() -> None:
+            start = time.monotonic()
+            while not done.wait(tick_s):
+                bar.n = min(int(time.monotonic() - start), total - 1)
+                bar.refresh()
+
+        ticker = threading.Thread(target=tick, name="estimated-progress", daemon=True)
+        ticker.start()
+        try:
+            return irs(emitters, listeners, headings)
+        finally:
+            done.set()
+            ticker.join()
+            bar.close()
+
+    return run
