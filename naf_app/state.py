@@ -106,37 +106,32 @@ class SessionState(QObject):
         return {k: self._pos[k] for k in self.emitter_keys}
 
     # ---- view, transport, jobs and messages -------------------------------------------------------------
+    def _change(self, name: str, value, changed) -> None:
+        """Set attribute `name` to `value` and emit `changed(value)`, only if it changes."""
+        if value != getattr(self, name):
+            setattr(self, name, value)
+            changed.emit(value)
+
     def set_tab(self, tab: str) -> None:
         """Show tab `tab` (one of TABS)."""
         assert tab in TABS, tab
-        if tab != self.tab:
-            self.tab = tab
-            self.tabChanged.emit(tab)
+        self._change("tab", tab, self.tabChanged)
 
     def set_heatmap_shown(self, on: bool) -> None:
         """Show the heatmap under the plan (and compute it) or not."""
-        if bool(on) != self.heatmap_shown:
-            self.heatmap_shown = bool(on)
-            self.heatmapShownChanged.emit(self.heatmap_shown)
+        self._change("heatmap_shown", bool(on), self.heatmapShownChanged)
 
     def set_volume(self, volume: float) -> None:
         """The output fader, 0..1 (clamped)."""
-        volume = min(max(float(volume), 0.0), 1.0)
-        if volume != self.volume:
-            self.volume = volume
-            self.volumeChanged.emit(volume)
+        self._change("volume", min(max(float(volume), 0.0), 1.0), self.volumeChanged)
 
     def set_loop(self, on: bool) -> None:
         """Loop the music (True) or stop at its end."""
-        if bool(on) != self.loop:
-            self.loop = bool(on)
-            self.loopChanged.emit(self.loop)
+        self._change("loop", bool(on), self.loopChanged)
 
     def set_playing(self, on: bool) -> None:
         """Play (True) or pause the music; also set False when the music ended (loop off)."""
-        if bool(on) != self.playing:
-            self.playing = bool(on)
-            self.playingChanged.emit(self.playing)
+        self._change("playing", bool(on), self.playingChanged)
 
     def set_job(self, kind: str, status: JobStatus) -> None:
         """The status of background job `kind` (one of JOBS) changed."""
@@ -258,10 +253,7 @@ class SessionState(QObject):
 
     def set_heading(self, deg: float) -> None:
         """Point the listener's nose at `deg` degrees counter-clockwise from +x (any angle)."""
-        deg = wrap_heading(deg)
-        if deg != self.heading:
-            self.heading = deg
-            self.headingChanged.emit(deg)
+        self._change("heading", wrap_heading(deg), self.headingChanged)
 
     def set_field(self, info: FieldInfo | None) -> None:
         """A field was loaded (None: none is); the old field's heatmap and feature views are dropped."""

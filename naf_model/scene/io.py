@@ -8,6 +8,7 @@ from pathlib import Path
 from naf_model.atomic import write_atomic
 from naf_model.errors import SceneError
 from naf_model.paths import SCENES_DIR
+from naf_model.scene.json_file import read_json
 from naf_model.scene.scene import Scene
 
 MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".stl", ".off")
@@ -33,25 +34,8 @@ def bundled_mesh(name: str) -> Path | None:
 def read_scene_file(path: str | Path) -> Scene:
     """A scene from a scene.json file; malformed JSON raises SceneError with the line and column."""
     path = Path(path)
-    try:
-        if path.stat().st_size > MAX_SCENE_FILE_BYTES:
-            raise SceneError(
-                f"scene file {path} is {path.stat().st_size / 1e6:.0f} MB; a scene.json is a few kB of JSON "
-                f"(limit {MAX_SCENE_FILE_BYTES // 1_000_000} MB)"
-            )
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SceneError(f"cannot read scene file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise SceneError(f"scene file {path} is not UTF-8 text (a binary file?); give a scene.json") from None
-    try:
-        data = json.loads(text)
-    except RecursionError:
-        raise SceneError(f"scene file {path} nests too deeply to be a scene") from None
-    except json.JSONDecodeError as exc:
-        raise SceneError(
-            f"scene file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    data = read_json(path, "scene file", "a scene", "(a binary file?); give a scene.json", MAX_SCENE_FILE_BYTES,
+                     f"a scene.json is a few kB of JSON (limit {MAX_SCENE_FILE_BYTES // 1_000_000} MB)")
     if isinstance(data, dict) and "name" not in data:
         data["name"] = path.parent.name if path.name == "scene.json" else path.stem
     try:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from naf_model.errors import SceneError
+from naf_model.scene.json_file import read_json
 from naf_model.scene.materials import MATERIALS
 from naf_model.scene.scene import DEFAULT_MATERIALS
 
@@ -58,18 +58,7 @@ def load_material_map(path: str | Path | None) -> dict[str, str]:
     if path is None:
         return {}
     path = Path(path)
-    try:
-        table = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SceneError(f"cannot read material map {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise SceneError(f"material map {path} is not UTF-8 text (saved as Latin-1?); save it as UTF-8") from None
-    except RecursionError:
-        raise SceneError(f"material map {path} nests too deeply to be a table of name: material") from None
-    except json.JSONDecodeError as exc:
-        raise SceneError(
-            f"material map {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    table = read_json(path, "material map", "a table of name: material", "(saved as Latin-1?); save it as UTF-8")
     if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
         raise SceneError(f"material map {path} must be a JSON object of name: material")
     for name, material in table.items():
