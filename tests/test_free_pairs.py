@@ -168,9 +168,8 @@ def test_eval_gives_the_baselines_the_pairs_the_field_saw(scene, data, free_data
     assert "10 of them from" in report.to_markdown()
     joined = tmp_path / "ensemble.pt"  # an ensemble of fields that saw the extra pairs: the same baselines
     save_checkpoint(combine_checkpoints([run.best, run.best]), joined)
-    assert extra_data_for(dataclasses.replace(eval_config, checkpoint=joined), joined, folder / data.name) == [
-        folder / free_data.name
-    ]
+    joined_config = dataclasses.replace(eval_config, checkpoint=joined)
+    assert extra_data_for(joined_config, load_checkpoint(joined), folder / data.name) == [folder / free_data.name]
     (folder / free_data.name).unlink()
     with pytest.raises(DataError, match="free-pairs"):
         evaluate(eval_config, scene)

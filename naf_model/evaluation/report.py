@@ -1,4 +1,5 @@
-"""Evaluation results as a markdown table in the layout of the paper's Table 1, and as JSON; atomic writes."""
+"""Evaluation results as markdown tables (the main ones in the layout of the paper's Table 1, the off-grid and
+listening ones after them, all written by `markdown_table`) and as JSON; atomic writes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from naf_model.atomic import atomic_paths
+from naf_model.evaluation import listening
+from naf_model.paths import project_path
 
 METRIC_COLUMNS = (
     ("spectral", "Spectral ↓", "{:.3f}"),
@@ -15,6 +18,8 @@ METRIC_COLUMNS = (
     ("c50_db", "C50 (dB) ↓", "{:.2f}"),
     ("edt_pct", "EDT (%) ↓", "{:.1f}"),
 )
+METRICS = tuple(key for key, _, _ in METRIC_COLUMNS)
+"""Summary keys of the four error columns."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,8 @@ SECTIONS = (
         "shared random phase and each failed ear counted 100 %. Kept for comparison; not the paper's protocol.",
     ),
 )
-"""The report's sections, in order. The off-grid section is to be added here (key "offgrid"), with its
-rows tagged `section="offgrid"`; sections without rows are left out of the markdown."""
+"""The report's main sections, in order; sections without rows are left out of the markdown. The off-grid and
+listening tables follow them (`EvaluationReport.played`)."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ class EvaluationReport:
     sections: list[Section] = field(default_factory=lambda: list(SECTIONS))
     played: list[dict[str, Any]] = field(default_factory=list)
     """Sections of what is played (off-grid paper metrics, listening): each {"title", "markdown", "data"},
-    printed after the tables (`naf_model.evaluation.played`)."""
+    printed after the tables (`offgrid_section`, `listening_section`)."""
 
     def to_json(self) -> str:
         """The report as indented JSON (rows as objects)."""
@@ -156,10 +161,16 @@ def _cell(value: float, fmt: str, interval: list[float] | None) -> str:
     return text
 
 
+def markdown_table(head: list[str], rows: list[list[str]], left: int = 1) -> str:
+    """A markdown table: the first `left` columns left-aligned, the others (numbers) right-aligned."""
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * left + ["---:"] * (len(head) - left)) + "|"]
+    return "\n".join(out + ["| " + " | ".join(cells) + " |" for cells in rows])
+
+
 def _table(rows: list[ResultRow], which: str, with_storage: bool) -> str:
     head = ["Method", "Representation"] + (["Storage (MB)"] if with_storage else [])
     head += [title for _, title, _ in METRIC_COLUMNS] + ["T60 fail (%)", "Pairs"]
-    out = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|"]
+    lines = []
     for r in rows:
         errors = getattr(r, which)
         cells = [r.method, r.representation]
@@ -168,21 +179,60 @@ def _table(rows: list[ResultRow], which: str, with_storage: bool) -> str:
         for key, _, fmt in METRIC_COLUMNS:
             bracket = r.intervals.get(key) if which == "errors" else (r.spread or {}).get(key)
             cells.append(_cell(errors[key], fmt, bracket))
-        cells += [f"{errors['t60_fail_pct']:.1f}", str(errors.get("n_pairs", r.n_pairs))]
-        out.append("| " + " | ".join(cells) + " |")
-    return "\n".join(out)
+        lines.append(cells + [f"{errors['t60_fail_pct']:.1f}", str(errors.get("n_pairs", r.n_pairs))])
+    return markdown_table(head, lines, left=2)
 
 
 def _comparison_table(comps: list[dict[str, Any]]) -> str:
     head = ["Metric", "Field", "Best baseline", "Field wins (% of pairs)", "Field - baseline", "Field / baseline"]
-    out = ["| " + " | ".join(head) + " |", "|---|---|---|---:|---:|---:|"]
+    lines = []
     for c in comps:
         fmt = next(f for key, _, f in METRIC_COLUMNS if key == c["metric"])
         win = f"{100 * c['win_share']:.0f} [{100 * c['win_share_ci'][0]:.0f}, {100 * c['win_share_ci'][1]:.0f}]"
         diff = _cell(c["mean_diff"], fmt, list(c["mean_diff_ci"]))
         ratio = _cell(c["ratio"], "{:.2f}", list(c["ratio_ci"]))
-        out.append(f"| {c['metric']} | {c['a']} | {c['b']} | {win} | {diff} | {ratio} |")
-    return "\n".join(out)
+        lines.append([c["metric"], c["a"], c["b"], win, diff, ratio])
+    return markdown_table(head, lines, left=3)
+
+
+def listening_section(title: str, scored: list, seconds: float, phase: str) -> dict[str, Any]:
+    """A listening table (`listening.SUMMARY_KEYS`) from scored rows (`pipeline.Scored`, keyed by name)."""
+    summaries = {s.key: s.errors.summary() for s in scored}
+    keys = listening.SUMMARY_KEYS
+    head = ["Played IR"] + [t for _, t, _ in keys] + ["Items (LOS)"]
+    lines = [[name] + [fmt.format(s[k]) for k, _, fmt in keys] + [f"{s['n_items']} ({s['n_los_items']})"]
+             for name, s in summaries.items()]  # fmt: skip
+    text = (
+        f"## {title}\n\nPlayed waveforms against the simulated waveform of each (pair, orientation); "
+        f"the field and the simulated magnitudes are synthesised with the `{phase}` phase method. Envelope: "
+        f"mean |dB| of 50 ms window energies within {listening.ENVELOPE_RANGE_DB:g} dB of the loudest; "
+        "level and late (after onset + 50 ms) biases signed, positive = played louder; C50/EDT/T60 measured "
+        "on the played waveforms; ITD on line-of-sight items only, against the simulated waveform's ITD and "
+        "against the ITD of the direct arrival alone (the simulator's spherical head, nothing else in the IR); "
+        "ILD per octave band. "
+        f"Scored in {seconds:.0f} s.\n\n" + markdown_table(head, lines) + "\n"
+    )
+    return {"title": title, "markdown": text, "data": {"phase": phase, "rows": summaries}}
+
+
+def offgrid_section(og, scored: list, n_orient: int, sim_s: float) -> dict[str, Any]:
+    """The off-grid table (the main tables' columns) of an `offgrid.OffgridSet` from its scored rows."""
+    from naf_model.data.offgrid import MIN_GRID_DISTANCE_M
+
+    summaries = {s.key: s.errors.summary() for s in scored}
+    head = ["Method"] + [title for _, title, _ in METRIC_COLUMNS] + ["T60 fail (%)"]
+    lines = [[name] + [fmt.format(s[k]) for k, _, fmt in METRIC_COLUMNS] + [f"{s['t60_fail_pct']:.1f}"]
+             for name, s in summaries.items()]  # fmt: skip
+    title = f"Off the grid: {len(og)} random free pairs (paper's metrics)"
+    text = (
+        f"## {title}\n\n{len(og)} emitter-listener pairs x {n_orient} orientations drawn (seed "
+        f"{og.path.stem.rsplit('-s', 1)[-1]}) in the free space at least {MIN_GRID_DISTANCE_M} m from "
+        f"every emitter and listener grid position, simulated with the data set's settings "
+        f"({og.simulated} emitter groups simulated now, the rest from `{project_path(og.path)}`; {sim_s:.0f} s). "
+        "Same metric path as the main table.\n\n" + markdown_table(head, lines) + "\n"
+    )
+    return {"title": title, "markdown": text, "data": {"n_pairs": len(og), "cache": project_path(og.path),
+                                                       "rows": summaries}}  # fmt: skip
 
 
 def write_report(report: EvaluationReport, out_dir: Path) -> tuple[Path, Path]:

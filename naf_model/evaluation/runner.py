@@ -1,11 +1,11 @@
 """`evaluate`: score a field, the interpolation baselines and the simulation floor on held-out test pairs
 (or, for recipe choices, on the validation pairs).
 
-Two sections of rows (see `report.SECTIONS`): the paper's protocol (its baselines, codecs and T60 rules,
-`rows.paper_*_scorer`) and naf's earlier rules (`rows.naf_scorer`). Every row is scored per item (pair x
-orientation) against the data set's spectrograms and the ground truth's parameters, measured once per
-scorer; per-pair errors give bootstrap intervals (`bootstrap`) and the paired comparison of the field with
-each section's best baseline. Baselines interpolate the training pairs only (never validation or test).
+Every table is rows of one pipeline (`tables`, `pipeline`): the main tables (`report.SECTIONS`: the paper's
+protocol, `rows.paper_*_scorer`, and naf's earlier rules, `rows.naf_scorer`), the off-grid table and the
+listening tables. Every row is scored per item (pair x orientation) against the ground truth's spectrograms
+and parameters, measured once per scorer; per-pair errors give bootstrap intervals (`bootstrap`) and the
+paired comparison of the field with each section's best baseline. The checkpoint is read once per run.
 """
 
 
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from tqdm import tqdm
 
 from naf_model.acoustics import decay
 from naf_model.conventions import ONSET_BELOW_PEAK_DB, SAMPLE_RATE
@@ -33,18 +32,17 @@ from naf_model.evaluation import (
     RESULTS_DIR,
     bootstrap,
     codecs,
-    methods,
     metrics,
-    played,
-    rows,
+    tables,
 )
-from naf_model.evaluation.report import EvaluationReport, ResultRow, write_report
-from naf_model.paths import default_checkpoint, default_dataset_path, runs_dir
+from naf_model.evaluation.report import METRICS, EvaluationReport, ResultRow, write_report
+from naf_model.evaluation.rows import LABELS, RowId
+from naf_model.paths import default_checkpoint, default_dataset_path, project_path, runs_dir
 
 if TYPE_CHECKING:
+    from naf_model.checkpoint import Checkpoint
     from naf_model.scene import Scene
 
-METRICS = methods.METRICS
 _PER_ITEM = {"spectral": ("spectral", 1.0), "t60_pct": ("t60", 100.0), "c50_db": ("c50", 1.0),
              "edt_pct": ("edt", 100.0)}  # fmt: skip
 """Summary key -> (ItemErrors field, scale): the per-item values whose pair means are bootstrapped."""
@@ -60,7 +58,7 @@ class EvalConfig:
     (a seeded subset when the data set has more); floor_pairs: pairs simulated again for the floor rows
     (0: no floor); floor_repeats: seeds of those re-simulations; use_codecs: AAC/Opus rows; seed: subset
     choice and naf's random phase (the paper's rows use the paper's seed 1234); resamples: bootstrap
-    resamples; out_dir: where the markdown and JSON go (None: not written).
+    resamples; out_dir: where the markdown and JSON go (None: not written); command: the recorded command.
     """
 
     scene: str
@@ -85,6 +83,9 @@ class EvalConfig:
     extra: tuple[Path, ...] = ()
     """Extra training data sets for the baselines (`naf train --extra`); empty: the ones the field's checkpoint
     names, looked up next to the data set (`extra_data_for`)."""
+    command: str = ""
+    """The command line that made this configuration, as the report records it (the CLI's, from what was
+    typed); empty for a library call."""
 
     def written_to(self, scene_name: str) -> Path | None:
         """Folder of the report: `out_dir`, except that validation scores never go beside the published test
@@ -93,31 +94,6 @@ class EvalConfig:
             if self.out_dir is None or Path(self.out_dir).resolve() == RESULTS_DIR.resolve():
                 return runs_dir() / scene_name / "validation"
         return None if self.out_dir is None else Path(self.out_dir)
-
-    def command(self) -> str:
-        """The `naf eval` command line that reproduces this configuration (paths as given)."""
-        parts = ["naf eval", f"--scene {self.scene}"]
-        if self.data is not None:
-            parts.append(f"--data {methods.project_path(self.data)}")
-        if self.checkpoint is not None:
-            parts.append(f"--checkpoint {methods.project_path(self.checkpoint)}")
-        defaults = EvalConfig(self.scene)
-        for name, flag in (("max_pairs", "--max-pairs"), ("floor_pairs", "--floor-pairs"),
-                           ("floor_repeats", "--floor-repeats"), ("seed", "--seed"), ("resamples", "--resamples")):
-            if getattr(self, name) != getattr(defaults, name):
-                parts.append(f"{flag} {getattr(self, name)}")  # fmt: skip
-        if not self.use_codecs:
-            parts.append("--no-codecs")
-        if self.offgrid:
-            parts.append(f"--offgrid {self.offgrid}")
-        if self.listening is not None:
-            parts.append("--listening" if self.listening else "--no-listening")
-        if self.phase != defaults.phase:
-            parts.append(f"--phase {self.phase}")
-        if self.split != defaults.split:
-            parts.append(f"--split {self.split}")
-        parts += [f"--extra {methods.project_path(p)}" for p in self.extra]
-        return " ".join(parts)
 
 
 def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport:
@@ -131,28 +107,30 @@ def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport
     data_path = Path(config.data) if config.data is not None else default_dataset_path(scene.name)
     notes: list[str] = []
     with DataSet(data_path) as ds, ExitStack() as stack:
-        checkpoint = _checkpoint_path(config, scene.name, notes)
+        path = _checkpoint_path(config, scene.name, notes)
+        checkpoint = None
+        if path is not None:
+            from naf_model.checkpoint import load_checkpoint
+
+            checkpoint = load_checkpoint(path)  # the run's one read of the file: field, extras and storage
         extra = [stack.enter_context(DataSet(p)) for p in extra_data_for(config, checkpoint, data_path)]
-        report = _evaluate(config, scene, ds, TrainingPairs(ds, extra), checkpoint, notes, t_start)
+        report = _evaluate(config, scene, ds, TrainingPairs(ds, extra), path, checkpoint, notes, t_start)
     out_dir = config.written_to(scene.name)
     if out_dir is not None:
         write_report(report, out_dir)
     return report
 
 
-def extra_data_for(config: EvalConfig, checkpoint: Path | None, data_path: Path) -> list[Path]:
+def extra_data_for(config: EvalConfig, checkpoint: Checkpoint | None, data_path: Path) -> list[Path]:
     """The extra training data sets of the baselines: `config.extra`, else those the field was trained with
-    (its checkpoint's `extra_data`, or its members' for an ensemble) next to `data_path`, so that every row
-    learns from the same pairs; DataError if one of those is missing."""
+    (the loaded checkpoint's `extra_data`, or its members' for an ensemble) next to `data_path`, so that every
+    row learns from the same pairs; DataError if one of those is missing."""
     if config.extra:
         return [Path(p) for p in config.extra]
     if checkpoint is None:
         return []
-    from naf_model.checkpoint import load_checkpoint
-
-    metrics = load_checkpoint(checkpoint).metrics
-    names = list(metrics.get("extra_data", []))
-    for member in metrics.get("members", []):  # an ensemble (`naf ensemble`): what any member saw
+    names = list(checkpoint.metrics.get("extra_data", []))
+    for member in checkpoint.metrics.get("members", []):  # an ensemble (`naf ensemble`): what any member saw
         names += [n for n in member.get("extra_data", []) if n not in names]
     paths = [Path(data_path).with_name(name) for name in names]
     missing = [p for p in paths if not p.is_file()]
@@ -174,16 +152,15 @@ def _free_pairs_command(name: str) -> str:
 
 
 def _evaluate(
-    config: EvalConfig, scene, ds: DataSet, pool: TrainingPairs, checkpoint: Path | None, notes: list[str],
-    t_start: float,
-) -> EvaluationReport:
+    config: EvalConfig, scene, ds: DataSet, pool: TrainingPairs, path: Path | None, checkpoint: Checkpoint | None,
+    notes: list[str], t_start: float,
+) -> EvaluationReport:  # fmt: skip
     meta = ds.meta
     if meta.scene_name != scene.name or meta.scene_hash != scene.geometry_hash():
         raise DataError(
             f"{ds.path} was made from another scene than '{scene.name}' (or an older version of it); "
             "pass --data for this scene or re-make the data set"
         )
-    n, n_frames = meta.ir_length, meta.n_frames
     test_all, train = ds.indices(config.split), ds.indices("train")
     if len(test_all) == 0 or len(train) == 0:
         hint = FREE_SET_HINT if is_free_set(ds) else f"make it with a {config.split} fraction > 0"
@@ -191,37 +168,15 @@ def _evaluate(
     rng = np.random.default_rng(config.seed)
     test = np.sort(rng.choice(test_all, min(config.max_pairs, len(test_all)), replace=False))
     n_orient = len(ds.orientations)
-    timing: dict[str, float] = {}
     floor_pairs = floor.choose_floor_pairs(ds.pairs, test, config.floor_pairs, config.seed)
     paper_codecs = [c for c in (codecs.PAPER_AAC, codecs.PAPER_OPUS) if config.use_codecs and _codec_ok(c, notes)]
     naf_codecs = [c for c in (codecs.AAC_LC, codecs.OPUS) if config.use_codecs and _codec_ok(c, notes)]
-    n_rows = 2 * (checkpoint is not None) + 2 * (2 + len(paper_codecs) + len(naf_codecs))
-    n_items = len(test) * n_orient
-    total = n_items * n_rows + 2 * len(floor_pairs) * n_orient * config.floor_repeats
-    with tqdm(total=total, unit="IR", desc="naf eval", disable=not config.progress) as bar:
-        t0 = time.perf_counter()
-        gt_log = ds.read_spec(test).reshape((-1,) + ds.spec.shape[2:])  # (Q * 4, 2, 256, T) float16
-        gt_wave = ds.read_ir(test).reshape((-1,) + ds.ir.shape[2:])  # (Q * 4, 2, N) float16
-        scorers = {
-            "paper_field": rows.paper_field_scorer(gt_log, bar.update),
-            "paper_wave": rows.paper_waveform_scorer(gt_log, gt_wave, bar.update),
-            "naf": rows.naf_scorer(gt_log, n, config.seed, bar.update),
-        }
-        timing["ground_truth_s"] = time.perf_counter() - t0
-        ctx = methods.RowContext(ds, test, pool, n_orient, n_frames, scorers, bar, timing)
-        scored: list[tuple[ResultRow, metrics.ItemErrors]] = []
-        if checkpoint is not None:
-            bar.set_description("naf eval: field")
-            scored += methods.field_rows(config, scene, ctx, checkpoint, notes)
-        bar.set_description("naf eval: paper baselines")
-        scored += methods.paper_baseline_rows(ctx, paper_codecs)
-        bar.set_description("naf eval: naf baselines")
-        scored += methods.naf_baseline_rows(ctx, naf_codecs)
-        floor_spread: dict[str, dict[str, list[float]]] = {}
-        if len(floor_pairs) and config.floor_repeats > 0:
-            bar.set_description("naf eval: floor")
-            scored += methods.floor_rows(ctx, scene, floor_pairs, config.floor_repeats, floor_spread)
-    floor_items = methods.items_of(test, floor_pairs, n_orient) if len(floor_pairs) else None
+    fld = None if checkpoint is None else _field(config, scene, ds, path, checkpoint, notes)
+    listen = bool(config.offgrid) if config.listening is None else config.listening
+    run = tables.Run(scene, ds, pool, test, floor_pairs, fld, config.seed, config.phase, listen, config.progress,
+                     notes)  # fmt: skip
+    scored, floor_spread, on_grid = tables.grid_tables(run, paper_codecs, naf_codecs, config.floor_repeats)
+    floor_items = run.grid.items(np.searchsorted(test, floor_pairs)) if len(floor_pairs) else None
     if floor_items is not None:
         notes.append(
             "The floor rows are what a second simulation of the same pair scores: its tail noise is a new "
@@ -231,26 +186,39 @@ def _evaluate(
         )
     draws = bootstrap.resample_indices(len(test), config.resamples, bootstrap.SEED)
     result_rows = [
-        _with_summaries(row, errs, floor_items, n_orient, draws, floor_spread.get(row.section))
-        for row, errs in scored
+        _with_summaries(rid, row, errs, floor_items, n_orient, draws, floor_spread.get(row.section))
+        for rid, row, errs in scored
     ]
     comparisons = _comparisons(scored, n_orient, draws)
+    played = ([] if on_grid is None else [on_grid]) + (tables.offgrid_sections(run, config.offgrid)
+                                                        if config.offgrid else [])  # fmt: skip
+    run.timing["total_s"] = time.perf_counter() - t_start
+    return EvaluationReport(
+        scene.name, project_path(ds.path), None if path is None else project_path(path),
+        _settings(config, ds, pool, test, test_all, floor_pairs), result_rows, run.timing, notes,
+        command=config.command, comparisons=comparisons, played=played,
+    )  # fmt: skip
+
+
+def _settings(config: EvalConfig, ds: DataSet, pool: TrainingPairs, test, test_all, floor_pairs) -> dict:
+    """What the tables were scored with, for the report's header and JSON."""
     import pyroomacoustics
 
-    settings = {
+    meta = ds.meta
+    return {
         "split": config.split,
         "n_test_pairs": int(len(test)),
         "n_test_total": int(len(test_all)),
         "n_train_pairs": int(len(pool)),
         "n_extra_train_pairs": int(pool.n_extra),
-        "extra_data": [methods.project_path(src.path) for src, _ in pool.sources[1:]],
+        "extra_data": [project_path(src.path) for src, _ in pool.sources[1:]],
         "n_validation_pairs": int(len(ds.indices("validation"))),
         "validation": meta.validation_note,
         "n_floor_pairs": int(len(floor_pairs)),
         "floor_repeats": config.floor_repeats,
-        "orientations": n_orient,
-        "ir_length": n,
-        "n_frames": n_frames,
+        "orientations": len(ds.orientations),
+        "ir_length": meta.ir_length,
+        "n_frames": meta.n_frames,
         "sample_rate": SAMPLE_RATE,
         "phase_seed_naf_rows": config.seed,
         "phase_seed_paper_rows": metrics.PAPER_PHASE_SEED,
@@ -262,17 +230,26 @@ def _evaluate(
         "bootstrap_seed": bootstrap.SEED,
         "codec_guard_samples": codecs.GUARD_SAMPLES,
     }
-    ckpt = methods.project_path(checkpoint) if checkpoint is not None else None
-    listen = bool(config.offgrid) if config.listening is None else config.listening
-    sections = played.played_sections(
-        played.PlayedConfig(config.offgrid, listen, config.phase, config.seed, config.progress),
-        scene, ds, pool, test, floor_pairs, checkpoint, config.device,
-    )
-    timing["total_s"] = time.perf_counter() - t_start
-    return EvaluationReport(
-        scene.name, methods.project_path(ds.path), ckpt, settings, result_rows, timing, notes,
-        command=config.command(), comparisons=comparisons, played=[asdict(s) for s in sections],
-    )  # fmt: skip
+
+
+def _field(config: EvalConfig, scene, ds: DataSet, path: Path, checkpoint: Checkpoint, notes: list[str]):
+    """The field of the loaded checkpoint (CheckpointError if trained on another scene, DataError if it predicts
+    another frame count than the data set holds); notes a selection made on the test split."""
+    from naf_model.field import NeuralAcousticField
+
+    field = NeuralAcousticField.from_checkpoint(checkpoint, path, device=config.device, scene=scene)
+    if field.n_frames != ds.meta.n_frames:
+        raise DataError(
+            f"{path} predicts {field.n_frames} frames, {ds.path} holds {ds.meta.n_frames}; "
+            "evaluate a field on the data set it was trained on"
+        )
+    selection = checkpoint.metrics or {}
+    if "test_spectral_error" in selection and "validation_spectral_error" not in selection:
+        notes.append(
+            f"The field {project_path(path)} was saved by training code that measured its held-out error "
+            "(and picked best.pt) on the test split; retrain with the validation split for a clean selection"
+        )
+    return field
 
 
 def _checkpoint_path(config: EvalConfig, scene_name: str, notes: list[str]) -> Path | None:
@@ -298,6 +275,7 @@ def _per_pair(errs: metrics.ItemErrors, key: str, n_orient: int) -> np.ndarray:
 
 
 def _with_summaries(
+    rid: RowId,
     row: ResultRow,
     errs: metrics.ItemErrors,
     floor_items: np.ndarray | None,
@@ -306,7 +284,7 @@ def _with_summaries(
     spread: dict[str, list[float]] | None,
 ) -> ResultRow:
     errors = {**errs.summary(), "n_pairs": len(errs.spectral) // n_orient}
-    is_floor = row.method == "Simulation floor"
+    is_floor = rid is RowId.FLOOR
     floor_errors = None
     if is_floor:
         floor_errors = errors
@@ -321,27 +299,21 @@ def _with_summaries(
     )  # fmt: skip
 
 
-def _comparisons(
-    scored: list[tuple[ResultRow, metrics.ItemErrors]], n_orient: int, draws: np.ndarray
-) -> list[dict]:
+def _comparisons(scored: list[tables.MainRow], n_orient: int, draws: np.ndarray) -> list[dict]:
     """Per section and metric: the field against the baseline with the lowest mean, paired over pairs."""
-    from dataclasses import asdict
-
     out = []
-    for section in dict.fromkeys(r.section for r, _ in scored):
-        here = [(r, e) for r, e in scored if r.section == section]
-        field = next(((r, e) for r, e in here if r.method == "NAF (field)"), None)
-        candidates = [(r, e) for r, e in here if r.method not in ("NAF (field)", "Simulation floor")]
+    for section in dict.fromkeys(r.section for _, r, _ in scored):
+        here = [(rid, r, e) for rid, r, e in scored if r.section == section]
+        field = next((e for rid, _, e in here if rid is RowId.FIELD), None)
+        candidates = [(r, e) for rid, r, e in here if rid not in (RowId.FIELD, RowId.FLOOR)]
         if field is None or not candidates:
             continue
         for key in METRICS:
             means = [float(np.mean(_per_pair(e, key, n_orient))) for _, e in candidates]
             best_row, best_errs = candidates[int(np.argmin(means))]
             comp = bootstrap.paired_comparison(
-                key, "NAF (field)", _per_pair(field[1], key, n_orient),
+                key, LABELS[RowId.FIELD], _per_pair(field, key, n_orient),
                 f"{best_row.method}, {best_row.representation}", _per_pair(best_errs, key, n_orient), draws,
             )  # fmt: skip
             out.append({"section": section, **asdict(comp)})
     return out
-
-
