@@ -197,10 +197,13 @@ def check_scene(ckpt: Checkpoint, scene_hash: str, source: str | os.PathLike[str
 
 def export_checkpoint(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
     """Copy a checkpoint without optimizer, step and RNG state (the file shipped with the app)."""
-    ckpt = load_checkpoint(src)
-    ckpt.training = None
-    ckpt.weights = {k: v.detach().clone().contiguous() for k, v in ckpt.weights.items()}
-    return save_checkpoint(ckpt, dst)
+    return save_checkpoint(exported(load_checkpoint(src)), dst)
+
+
+def exported(ckpt: Checkpoint) -> Checkpoint:
+    """A checkpoint as shipped: without optimizer, step and RNG state, its weights in storage of their own."""
+    weights = {k: v.detach().clone().contiguous() for k, v in ckpt.weights.items()}
+    return replace(ckpt, training=None, weights=weights)
 
 
 def combine_checkpoints(paths: list[str | os.PathLike[str]]) -> Checkpoint:

@@ -59,19 +59,17 @@ class Section:
 
 SECTIONS = (
     Section(
-        "paper",
-        "The paper's protocol",
+        "paper", "The paper's protocol",
         "Main rows: the baselines, codecs and T60 rules of the paper's released code "
         "(aluo-x/Learning_Neural_Acoustic_Fields: baselines/make_data_*.py, testing/cache_test_baseline.py, "
         "testing/compute_T60_err_*.py), applied to this data set's held-out pairs (the split named above).",
-    ),
+    ),  # fmt: skip
     Section(
-        "naf",
-        "Extra rows: naf's earlier rules",
+        "naf", "Extra rows: naf's earlier rules",
         "The rows this table had before: per-channel codecs at 32 kbit/s (AAC) and 6 kbit/s (Opus), linear "
         "interpolation that falls back to the nearest pair outside the hull, every row measured through one "
         "shared random phase and each failed ear counted 100 %. Kept for comparison; not the paper's protocol.",
-    ),
+    ),  # fmt: skip
 )
 """The report's main sections, in order; sections without rows are left out of the markdown. The off-grid and
 listening tables follow them (`EvaluationReport.played`)."""
@@ -102,13 +100,17 @@ class EvaluationReport:
     def to_markdown(self) -> str:
         """The report as markdown: settings, then per section its table, comparisons and floor table, notes."""
         s = self.settings
+        extra = ""  # which training pairs came from the extra data sets the field was trained on too
+        if s.get("n_extra_train_pairs"):
+            names = ", ".join(f"`{p}`" for p in s.get("extra_data", []))
+            extra = f" ({s['n_extra_train_pairs']} of them from {names}, which the field was trained on too)"
         lines = [
             f"# Evaluation on {self.scene}",
             "",
             f"Data set `{self.data_path}`: {s['n_test_pairs']} of {s['n_test_total']} held-out "
             f"{s.get('split', 'test')} pairs "
             f"(x {s['orientations']} orientations x 2 ears); field `{self.checkpoint or 'none'}`; "
-            f"{s['n_train_pairs']} training pairs for the baselines{_extra_note(s)}; {s.get('validation', '')}. "
+            f"{s['n_train_pairs']} training pairs for the baselines{extra}; {s.get('validation', '')}. "
             f"Intervals: bootstrap 95 % over pairs ({s.get('bootstrap_resamples', 0)} resamples, seed "
             f"{s.get('bootstrap_seed', 0)}). Metric definitions: docs/metrics.md. "
             f"Total time {self.timing.get('total_s', 0.0):.0f} s.",
@@ -126,26 +128,18 @@ class EvaluationReport:
             if comps:
                 lines += ["", "Paired comparison with the best baseline of this section (lowest mean per metric):",
                           "", _comparison_table(comps)]  # fmt: skip
-            floor_rows = [r for r in rows if r.floor_errors is not None]
-            floors = [r for r in floor_rows if r.spread is not None]
+            floors = [r for r in rows if r.spread is not None]
             if floors:
-                n_floor = floors[0].n_pairs
-                lines += [
-                    "",
-                    f"On the {n_floor} pairs that were simulated again ({s.get('floor_repeats', 1)} seeds); "
-                    "the floor's range over its seeds in brackets:",
-                    "",
-                    _table(floor_rows, "floor_errors", with_storage=False),
-                ]
+                lines += ["", f"On the {floors[0].n_pairs} pairs that were simulated again "
+                          f"({s.get('floor_repeats', 1)} seeds); the floor's range over its seeds in brackets:", "",
+                          _table([r for r in rows if r.floor_errors is not None], "floor_errors", with_storage=False)]
             lines += ["", "Rules of the rows:", ""]
             lines += [f"- {r.method}, {r.representation}: {r.rule}." for r in rows if r.rule]
         lines += [part for p in self.played for part in ("", p["markdown"].rstrip("\n"))]
         notes = [f"Storage of {r.representation}: {r.storage_formula}." for r in self.rows]
         notes += [f"{r.method}, {r.representation} ({r.section}): {n}." for r in self.rows for n in r.notes]
         notes += [f"{n}." for n in self.notes]
-        times = ", ".join(
-            f"{k.removesuffix('_s').replace('_', ' ')} {v:.1f} s" for k, v in self.timing.items()
-        )
+        times = ", ".join(f"{k.removesuffix('_s').replace('_', ' ')} {v:.1f} s" for k, v in self.timing.items())
         notes.append(f"Wall time: {times}.")
         lines += ["", "## Notes", ""] + [f"- {n}" for n in dict.fromkeys(notes)]  # ordered, without repeats
         return "\n".join(lines) + "\n"
@@ -197,21 +191,17 @@ def _comparison_table(comps: list[dict[str, Any]]) -> str:
 
 def listening_section(title: str, scored: list, seconds: float, phase: str) -> dict[str, Any]:
     """A listening table (`listening.SUMMARY_KEYS`) from scored rows (`pipeline.Scored`, keyed by name)."""
-    summaries = {s.key: s.errors.summary() for s in scored}
-    keys = listening.SUMMARY_KEYS
-    head = ["Played IR"] + [t for _, t, _ in keys] + ["Items (LOS)"]
-    lines = [[name] + [fmt.format(s[k]) for k, _, fmt in keys] + [f"{s['n_items']} ({s['n_los_items']})"]
-             for name, s in summaries.items()]  # fmt: skip
-    text = (
-        f"## {title}\n\nPlayed waveforms against the simulated waveform of each (pair, orientation); "
+    intro = (
+        "Played waveforms against the simulated waveform of each (pair, orientation); "
         f"the field and the simulated magnitudes are synthesised with the `{phase}` phase method. Envelope: "
         f"mean |dB| of 50 ms window energies within {listening.ENVELOPE_RANGE_DB:g} dB of the loudest; "
         "level and late (after onset + 50 ms) biases signed, positive = played louder; C50/EDT/T60 measured "
         "on the played waveforms; ITD on line-of-sight items only, against the simulated waveform's ITD and "
         "against the ITD of the direct arrival alone (the simulator's spherical head, nothing else in the IR); "
-        "ILD per octave band. "
-        f"Scored in {seconds:.0f} s.\n\n" + markdown_table(head, lines) + "\n"
+        f"ILD per octave band. Scored in {seconds:.0f} s."
     )
+    summaries, text = _summary_table(title, intro, scored, ["Played IR"], listening.SUMMARY_KEYS,
+                                     ("Items (LOS)", lambda s: f"{s['n_items']} ({s['n_los_items']})"))  # fmt: skip
     return {"title": title, "markdown": text, "data": {"phase": phase, "rows": summaries}}
 
 
@@ -219,20 +209,27 @@ def offgrid_section(og, scored: list, n_orient: int, sim_s: float) -> dict[str, 
     """The off-grid table (the main tables' columns) of an `offgrid.OffgridSet` from its scored rows."""
     from naf_model.data.offgrid import MIN_GRID_DISTANCE_M
 
-    summaries = {s.key: s.errors.summary() for s in scored}
-    head = ["Method"] + [title for _, title, _ in METRIC_COLUMNS] + ["T60 fail (%)"]
-    lines = [[name] + [fmt.format(s[k]) for k, _, fmt in METRIC_COLUMNS] + [f"{s['t60_fail_pct']:.1f}"]
-             for name, s in summaries.items()]  # fmt: skip
     title = f"Off the grid: {len(og)} random free pairs (paper's metrics)"
-    text = (
-        f"## {title}\n\n{len(og)} emitter-listener pairs x {n_orient} orientations drawn (seed "
+    intro = (
+        f"{len(og)} emitter-listener pairs x {n_orient} orientations drawn (seed "
         f"{og.path.stem.rsplit('-s', 1)[-1]}) in the free space at least {MIN_GRID_DISTANCE_M} m from "
         f"every emitter and listener grid position, simulated with the data set's settings "
         f"({og.simulated} emitter groups simulated now, the rest from `{project_path(og.path)}`; {sim_s:.0f} s). "
-        "Same metric path as the main table.\n\n" + markdown_table(head, lines) + "\n"
+        "Same metric path as the main table."
     )
+    summaries, text = _summary_table(title, intro, scored, ["Method"], METRIC_COLUMNS,
+                                     ("T60 fail (%)", lambda s: f"{s['t60_fail_pct']:.1f}"))  # fmt: skip
     return {"title": title, "markdown": text, "data": {"n_pairs": len(og), "cache": project_path(og.path),
                                                        "rows": summaries}}  # fmt: skip
+
+
+def _summary_table(title: str, intro: str, scored: list, head: list[str], keys, last) -> tuple[dict, str]:
+    """A section of one row per scored row: its summary under `keys` (key, title, format) and a `last`
+    (title, cell) column; returns the summaries by row name and the markdown."""
+    summaries = {s.key: s.errors.summary() for s in scored}
+    lines = [[name] + [fmt.format(s[k]) for k, _, fmt in keys] + [last[1](s)] for name, s in summaries.items()]
+    table = markdown_table(head + [t for _, t, _ in keys] + [last[0]], lines)
+    return summaries, f"## {title}\n\n{intro}\n\n{table}\n"
 
 
 def write_report(report: EvaluationReport, out_dir: Path) -> tuple[Path, Path]:
@@ -243,11 +240,3 @@ def write_report(report: EvaluationReport, out_dir: Path) -> tuple[Path, Path]:
         md_tmp.write_text(report.to_markdown(), encoding="utf-8")
         js_tmp.write_text(report.to_json() + "\n", encoding="utf-8")
     return md, js
-
-
-def _extra_note(settings: dict) -> str:
-    """' (N of them from the extra data sets A, B, which the field was trained on too)', or ''."""
-    if not settings.get("n_extra_train_pairs"):
-        return ""
-    names = ", ".join(f"`{p}`" for p in settings.get("extra_data", []))
-    return f" ({settings['n_extra_train_pairs']} of them from {names}, which the field was trained on too)"

@@ -1,17 +1,7 @@
 """The rows of `naf eval`: their identifiers and display names (here only), the rule each follows, and the
-scorers that measure a prediction (`pipeline.Prediction`) against the ground truth of the same items.
-
-A `Scorer` holds the ground truth of a query set's items (one item per pair and orientation, pair-major),
-measured once, and the route from a prediction to acoustic parameters:
-- `paper_field_scorer`: log-magnitudes of prediction and ground truth both inverted with the paper's random
-  phase (`metrics.paper_waveforms_from_log`), any T60 failure of an item -> 100 %;
-- `paper_waveform_scorer`: a method that yields waveforms (interpolation, codecs, the floor) measured on
-  its waveform against the simulated waveform, any T60 failure -> 100 %;
-- `naf_scorer`: naf's earlier rule, every row through a shared random phase (seed of the run) from its
-  log-magnitudes, each failed ear 100 % (also the off-grid table's rule).
-Spectral error is always mean |log-magnitude - ground truth| against the query set's spectrograms.
-`ListeningScorer` measures the played waveform against the simulated one (`listening.listening_errors`).
-"""
+scorers that measure a prediction (`pipeline.Prediction`) against the ground truth of the same items: the
+paper's NAF route, the paper's waveform route, naf's earlier rule (also the off-grid table's), and the
+listening metrics of the played waveform. Spectral error is always mean |log-magnitude - ground truth|."""
 
 from __future__ import annotations
 
@@ -24,6 +14,7 @@ import numpy as np
 
 from naf_model.acoustics import interaural
 from naf_model.evaluation import listening, metrics
+from naf_model.field.listening import line_of_sight
 
 if TYPE_CHECKING:
     from naf_model.evaluation.pipeline import Prediction, QuerySet
@@ -85,32 +76,21 @@ class Scorer:
 
 def paper_field_scorer(gt_log: np.ndarray) -> Scorer:
     """The paper's NAF route (`compute_T60_err_NAF.py`): both sides through the seed-1234 random phase."""
-
-    def route(log: np.ndarray, wave: np.ndarray | None) -> metrics.AcousticParameters:
-        return metrics.waveform_parameters(metrics.paper_waveforms_from_log(log))
-
-    return Scorer(gt_log, route(gt_log, None), route, True)
+    gt = metrics.waveform_parameters(metrics.paper_waveforms_from_log(gt_log))
+    return Scorer(gt_log, gt, lambda log, _: metrics.waveform_parameters(metrics.paper_waveforms_from_log(log)), True)
 
 
 def paper_waveform_scorer(gt_log: np.ndarray, gt_wave: np.ndarray) -> Scorer:
-    """The paper's baseline route (`compute_T60_err_baseline.py`): waveforms against the simulated
+    """The paper's baseline route (`compute_T60_err_baseline.py`): the method's waveforms against the simulated
     waveform (clipped to [-1, 1] as the paper's `load_audio` does)."""
-
-    def route(log: np.ndarray, wave: np.ndarray | None) -> metrics.AcousticParameters:
-        assert wave is not None, "the waveform route needs the method's waveforms"
-        return metrics.waveform_parameters(wave)
-
     gt = metrics.waveform_parameters(np.clip(np.asarray(gt_wave, np.float64), -1.0, 1.0))
-    return Scorer(gt_log, gt, route, True)
+    return Scorer(gt_log, gt, lambda _, wave: metrics.waveform_parameters(wave), True)
 
 
 def naf_scorer(gt_log: np.ndarray, n_samples: int, seed: int) -> Scorer:
     """naf's earlier rule: log-magnitudes through one shared random phase (seed of the run), per-ear failures."""
-
-    def route(log: np.ndarray, wave: np.ndarray | None) -> metrics.AcousticParameters:
-        return metrics.acoustic_parameters(log, n_samples, seed)
-
-    return Scorer(gt_log, route(gt_log, None), route, False)
+    gt = metrics.acoustic_parameters(gt_log, n_samples, seed)
+    return Scorer(gt_log, gt, lambda log, _: metrics.acoustic_parameters(log, n_samples, seed), False)
 
 
 class ListeningScorer:
@@ -119,8 +99,6 @@ class ListeningScorer:
     whose direct ITD is not the spherical head's, so no such reference)."""
 
     def __init__(self, queries: QuerySet, free_space, head_radius: float | None) -> None:
-        from naf_model.field.listening import line_of_sight
-
         self.gt_wave = queries.gt_wave
         ie, il, ih = queries.positions(slice(None))
         self.los = line_of_sight(free_space, ie, il)
@@ -141,11 +119,13 @@ class ListeningScorer:
         return listening.listening_errors(pred.play(), gt, self.los[items], self._measured[1], ref)
 
 
-PAPER_FIELD_RULE = (
-    "paper rule (compute_T60_err_NAF.py): prediction and ground-truth log-magnitudes both inverted with "
+FIELD_RULE = {
+    "paper": "paper rule (compute_T60_err_NAF.py): prediction and ground-truth log-magnitudes both inverted with "
     "the paper's random phase (np.random.seed(1234), 257 x T, clipped to [-1, 1]); an item counts 100 % "
-    "if any of its four T60 measurements (2 ears x prediction, ground truth) fails"
-)
+    "if any of its four T60 measurements (2 ears x prediction, ground truth) fails",
+    "naf": "naf's earlier rule: prediction and ground truth inverted with one shared random phase (seed of the "
+    "run), each failed ear 100 %, item = mean of its ears",
+}
 PAPER_BASELINE_RULE = {
     RowId.NEAREST: "scipy NearestNDInterpolator of the training waveforms over (listener, emitter)",
     RowId.LINEAR: "scipy LinearNDInterpolator(fill_value=0) of the training waveforms over "
@@ -163,10 +143,6 @@ PAPER_CODEC_RULE = {
     "10 --discard-comments --discard-pictures --cvbr`, decoded with `opusdec OUT.opus DEC.wav --rate 22050 "
     "--float` (baselines/make_data_opus.py)",
 }
-NAF_FIELD_RULE = (
-    "naf's earlier rule: prediction and ground truth inverted with one shared random phase (seed of the "
-    "run), each failed ear 100 %, item = mean of its ears"
-)
 NAF_BASELINE_RULE = {
     RowId.NEAREST: "nearest training pair in (emitter, listener) space",
     RowId.LINEAR: "barycentric weights of a Delaunay triangulation in the span of the training "
@@ -179,13 +155,11 @@ NAF_CODEC_RULE = {
     "trimmed",
 }
 NAF_MEASURE_RULE = "measured like the field row (its log-magnitudes through the shared random phase)"
-FLOOR_PAPER_RULE = (
-    "re-simulations of the same pairs with other ray-tracer seeds, measured like a baseline (waveform "
-    "against waveform, any T60 failure -> 100 %); mean over the seeds, their range in the floor table"
-)
-FLOOR_NAF_RULE = "the same re-simulations measured by naf's earlier rule; mean over the seeds"
-FIELD_RULE = {"paper": PAPER_FIELD_RULE, "naf": NAF_FIELD_RULE}
-FLOOR_RULE = {"paper": FLOOR_PAPER_RULE, "naf": FLOOR_NAF_RULE}
+FLOOR_RULE = {
+    "paper": "re-simulations of the same pairs with other ray-tracer seeds, measured like a baseline (waveform "
+    "against waveform, any T60 failure -> 100 %); mean over the seeds, their range in the floor table",
+    "naf": "the same re-simulations measured by naf's earlier rule; mean over the seeds",
+}
 
 
 def baseline_rule(rules: str, method: RowId, tool: str | None) -> str:

@@ -1,17 +1,13 @@
 """`evaluate`: score a field, the interpolation baselines and the simulation floor on held-out test pairs
 (or, for recipe choices, on the validation pairs).
 
-Every table is rows of one pipeline (`tables`, `pipeline`): the main tables (`report.SECTIONS`: the paper's
-protocol, `rows.paper_*_scorer`, and naf's earlier rules, `rows.naf_scorer`), the off-grid table and the
-listening tables. Every row is scored per item (pair x orientation) against the ground truth's spectrograms
-and parameters, measured once per scorer; per-pair errors give bootstrap intervals (`bootstrap`) and the
-paired comparison of the field with each section's best baseline. The checkpoint is read once per run.
+Every table is rows of one pipeline (`tables`, `pipeline`); per-pair errors of the main tables give bootstrap
+intervals (`bootstrap`) and the paired comparison of the field with each section's best baseline. The
+checkpoint is read once per run.
 """
-
 
 from __future__ import annotations
 
-import re
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
@@ -21,9 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from naf_model.acoustics import decay
+from naf_model.checkpoint import Checkpoint, load_checkpoint
 from naf_model.conventions import ONSET_BELOW_PEAK_DB, SAMPLE_RATE
 from naf_model.data import DataSet, floor
-from naf_model.data.extra import FREE_SET_HINT, TrainingPairs, is_free_set
+from naf_model.data.extra import FREE_SET_HINT, TrainingPairs, free_pairs_command, is_free_set
 from naf_model.errors import CheckpointError, DataError
 from naf_model.evaluation import (
     DEFAULT_FLOOR_PAIRS,
@@ -40,26 +37,24 @@ from naf_model.evaluation.rows import LABELS, RowId
 from naf_model.paths import default_checkpoint, default_dataset_path, project_path, runs_dir
 
 if TYPE_CHECKING:
-    from naf_model.checkpoint import Checkpoint
     from naf_model.scene import Scene
 
-_PER_ITEM = {"spectral": ("spectral", 1.0), "t60_pct": ("t60", 100.0), "c50_db": ("c50", 1.0),
-             "edt_pct": ("edt", 100.0)}  # fmt: skip
-"""Summary key -> (ItemErrors field, scale): the per-item values whose pair means are bootstrapped."""
+# summary key -> (ItemErrors field, scale): the per-item values whose pair means are bootstrapped
+_PER_ITEM = {"spectral": ("spectral", 1), "t60_pct": ("t60", 100.0), "c50_db": ("c50", 1), "edt_pct": ("edt", 100.0)}
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """What `naf eval` scores.
-
-    scene: bundled scene name or scene file; data: data set (default `data/<scene>.h5`); checkpoint: the
-    field (default `paths.default_checkpoint`: the bundled one, else the newest best.pt of the scene's runs; no
-    field row if there is none); max_pairs: held-out test pairs scored
-    (a seeded subset when the data set has more); floor_pairs: pairs simulated again for the floor rows
-    (0: no floor); floor_repeats: seeds of those re-simulations; use_codecs: AAC/Opus rows; seed: subset
-    choice and naf's random phase (the paper's rows use the paper's seed 1234); resamples: bootstrap
-    resamples; out_dir: where the markdown and JSON go (None: not written); command: the recorded command.
-    """
+    """What `naf eval` scores (as its options of the same names): scene: name or scene file; data
+    (default `data/<scene>.h5`); checkpoint (default `paths.default_checkpoint`; no field rows without one);
+    max_pairs: held-out pairs scored (a seeded subset); floor_pairs, floor_repeats: the floor's pairs and
+    seeds (0: no floor); seed: subset and naf's random phase (the paper's rows use 1234); resamples:
+    bootstrap resamples; out_dir: where the markdown and JSON go (None: not written); listening: listening
+    metrics of the played waveforms (None: on with `offgrid`); phase: the played rows' phase method
+    (`conventions.PHASE_METHODS`); split: "test" (the published tables) or "validation" (recipe choices,
+    never reading the test split); extra: extra training sets of the baselines (`naf train --extra`; empty:
+    those the checkpoint names, `extra_data_for`); command: the command line the report records (the CLI's,
+    from what was typed; empty for a library call)."""
 
     scene: str
     data: Path | None = None
@@ -75,17 +70,10 @@ class EvalConfig:
     progress: bool = True
     offgrid: int = 0
     listening: bool | None = None
-    """Listening metrics of the played waveforms; None: on when `offgrid` is set."""
     phase: str = "listening"
-    """Phase method of the played rows (`naf_model.field.PHASE_METHODS`)."""
     split: str = "test"
-    """Pairs scored: "test" (the published tables) or "validation" (recipe choices; never read the test split)."""
     extra: tuple[Path, ...] = ()
-    """Extra training data sets for the baselines (`naf train --extra`); empty: the ones the field's checkpoint
-    names, looked up next to the data set (`extra_data_for`)."""
     command: str = ""
-    """The command line that made this configuration, as the report records it (the CLI's, from what was
-    typed); empty for a library call."""
 
     def written_to(self, scene_name: str) -> Path | None:
         """Folder of the report: `out_dir`, except that validation scores never go beside the published test
@@ -108,11 +96,7 @@ def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport
     notes: list[str] = []
     with DataSet(data_path) as ds, ExitStack() as stack:
         path = _checkpoint_path(config, scene.name, notes)
-        checkpoint = None
-        if path is not None:
-            from naf_model.checkpoint import load_checkpoint
-
-            checkpoint = load_checkpoint(path)  # the run's one read of the file: field, extras and storage
+        checkpoint = None if path is None else load_checkpoint(path)  # the run's one read of the file
         extra = [stack.enter_context(DataSet(p)) for p in extra_data_for(config, checkpoint, data_path)]
         report = _evaluate(config, scene, ds, TrainingPairs(ds, extra), path, checkpoint, notes, t_start)
     out_dir = config.written_to(scene.name)
@@ -137,18 +121,9 @@ def extra_data_for(config: EvalConfig, checkpoint: Checkpoint | None, data_path:
     if missing:
         raise DataError(
             f"the field was trained with the extra pairs of {missing[0]}, which the baselines need too; make "
-            f"it with `{_free_pairs_command(missing[0].name)}` or pass --extra PATH"
+            f"it with `{free_pairs_command(missing[0].name)}` or pass --extra PATH"
         )
     return paths
-
-
-def _free_pairs_command(name: str) -> str:
-    """The `naf data make` command that writes the free-position file `name` (<scene>.free-<N>[-s<seed>].h5)."""
-    match = re.fullmatch(r"(.+)\.free-(\d+)(?:-s(\d+))?\.h5", name)
-    if match is None:
-        return "naf data make --scene SCENE --free-pairs N"
-    scene, n, seed = match.groups()
-    return f"naf data make --scene {scene} --free-pairs {n}" + (f" --seed {seed}" if seed else "")
 
 
 def _evaluate(
@@ -176,8 +151,8 @@ def _evaluate(
     run = tables.Run(scene, ds, pool, test, floor_pairs, fld, config.seed, config.phase, listen, config.progress,
                      notes)  # fmt: skip
     scored, floor_spread, on_grid = tables.grid_tables(run, paper_codecs, naf_codecs, config.floor_repeats)
-    floor_items = run.grid.items(np.searchsorted(test, floor_pairs)) if len(floor_pairs) else None
-    if floor_items is not None:
+    floor_items = (np.searchsorted(test, floor_pairs)[:, None] * n_orient + np.arange(n_orient)).ravel()
+    if len(floor_items):
         notes.append(
             "The floor rows are what a second simulation of the same pair scores: its tail noise is a new "
             "draw, so a method that predicts the average spectrum (as a field does) can score below it in "
@@ -185,10 +160,9 @@ def _evaluate(
             "would score about the floor's spectral error / sqrt(2)"
         )
     draws = bootstrap.resample_indices(len(test), config.resamples, bootstrap.SEED)
-    result_rows = [
-        _with_summaries(rid, row, errs, floor_items, n_orient, draws, floor_spread.get(row.section))
-        for rid, row, errs in scored
-    ]
+    floor_items = floor_items if len(floor_items) else None
+    result_rows = [_with_summaries(rid, row, errs, floor_items, n_orient, draws, floor_spread.get(row.section))
+                   for rid, row, errs in scored]  # fmt: skip
     comparisons = _comparisons(scored, n_orient, draws)
     played = ([] if on_grid is None else [on_grid]) + (tables.offgrid_sections(run, config.offgrid)
                                                         if config.offgrid else [])  # fmt: skip
@@ -206,30 +180,19 @@ def _settings(config: EvalConfig, ds: DataSet, pool: TrainingPairs, test, test_a
 
     meta = ds.meta
     return {
-        "split": config.split,
-        "n_test_pairs": int(len(test)),
-        "n_test_total": int(len(test_all)),
-        "n_train_pairs": int(len(pool)),
-        "n_extra_train_pairs": int(pool.n_extra),
+        "split": config.split, "n_test_pairs": int(len(test)), "n_test_total": int(len(test_all)),
+        "n_train_pairs": int(len(pool)), "n_extra_train_pairs": int(pool.n_extra),
         "extra_data": [project_path(src.path) for src, _ in pool.sources[1:]],
-        "n_validation_pairs": int(len(ds.indices("validation"))),
-        "validation": meta.validation_note,
-        "n_floor_pairs": int(len(floor_pairs)),
-        "floor_repeats": config.floor_repeats,
-        "orientations": len(ds.orientations),
-        "ir_length": meta.ir_length,
-        "n_frames": meta.n_frames,
-        "sample_rate": SAMPLE_RATE,
-        "phase_seed_naf_rows": config.seed,
+        "n_validation_pairs": int(len(ds.indices("validation"))), "validation": meta.validation_note,
+        "n_floor_pairs": int(len(floor_pairs)), "floor_repeats": config.floor_repeats,
+        "orientations": len(ds.orientations), "ir_length": meta.ir_length, "n_frames": meta.n_frames,
+        "sample_rate": SAMPLE_RATE, "phase_seed_naf_rows": config.seed,
         "phase_seed_paper_rows": metrics.PAPER_PHASE_SEED,
-        "t60_decay_db": decay.T60_DECAY_DB,
-        "edt_range_db": decay.EDT_RANGE_DB,
-        "c50_onset_below_peak_db": ONSET_BELOW_PEAK_DB,
-        "pyroomacoustics": pyroomacoustics.__version__,
-        "bootstrap_resamples": config.resamples,
-        "bootstrap_seed": bootstrap.SEED,
+        "t60_decay_db": decay.T60_DECAY_DB, "edt_range_db": decay.EDT_RANGE_DB,
+        "c50_onset_below_peak_db": ONSET_BELOW_PEAK_DB, "pyroomacoustics": pyroomacoustics.__version__,
+        "bootstrap_resamples": config.resamples, "bootstrap_seed": bootstrap.SEED,
         "codec_guard_samples": codecs.GUARD_SAMPLES,
-    }
+    }  # fmt: skip
 
 
 def _field(config: EvalConfig, scene, ds: DataSet, path: Path, checkpoint: Checkpoint, notes: list[str]):
@@ -253,6 +216,7 @@ def _field(config: EvalConfig, scene, ds: DataSet, path: Path, checkpoint: Check
 
 
 def _checkpoint_path(config: EvalConfig, scene_name: str, notes: list[str]) -> Path | None:
+    """The field's checkpoint: the one given, else the scene's default (None, with a note, if there is none)."""
     if config.checkpoint is not None:
         return Path(config.checkpoint)
     try:
@@ -275,28 +239,19 @@ def _per_pair(errs: metrics.ItemErrors, key: str, n_orient: int) -> np.ndarray:
 
 
 def _with_summaries(
-    rid: RowId,
-    row: ResultRow,
-    errs: metrics.ItemErrors,
-    floor_items: np.ndarray | None,
-    n_orient: int,
-    draws: np.ndarray,
-    spread: dict[str, list[float]] | None,
-) -> ResultRow:
+    rid: RowId, row: ResultRow, errs: metrics.ItemErrors, floor_items: np.ndarray | None, n_orient: int,
+    draws: np.ndarray, spread: dict[str, list[float]] | None,
+) -> ResultRow:  # fmt: skip
+    """The row with its means, their bootstrap intervals over pairs and its means on the floor's pairs; the
+    floor is scored on its own pairs, so its uncertainty is its spread over seeds, not an interval."""
     errors = {**errs.summary(), "n_pairs": len(errs.spectral) // n_orient}
-    is_floor = rid is RowId.FLOOR
+    if rid is RowId.FLOOR:
+        return replace(row, n_pairs=errors["n_pairs"], errors=errors, floor_errors=errors, spread=spread)
     floor_errors = None
-    if is_floor:
-        floor_errors = errors
-    elif floor_items is not None:
+    if floor_items is not None:
         floor_errors = {**errs.take(floor_items).summary(), "n_pairs": len(floor_items) // n_orient}
-    intervals = {}
-    if not is_floor:  # the floor is scored on its own pairs; its uncertainty is its spread over seeds
-        intervals = {k: list(bootstrap.mean_interval(_per_pair(errs, k, n_orient), draws)) for k in METRICS}
-    return replace(
-        row, n_pairs=errors["n_pairs"], errors=errors, floor_errors=floor_errors, intervals=intervals,
-        spread=spread if is_floor else None,
-    )  # fmt: skip
+    intervals = {k: list(bootstrap.mean_interval(_per_pair(errs, k, n_orient), draws)) for k in METRICS}
+    return replace(row, n_pairs=errors["n_pairs"], errors=errors, floor_errors=floor_errors, intervals=intervals)
 
 
 def _comparisons(scored: list[tables.MainRow], n_orient: int, draws: np.ndarray) -> list[dict]:

@@ -1,12 +1,7 @@
-"""The tables of one `naf eval` run, each a list of rows of the one pipeline (`pipeline.score_rows`).
-
-On the grid (the held-out pairs of the split) one pass scores the main tables (`report.SECTIONS`: the
-paper's rules and naf's earlier rules) - the field, nearest / linear interpolation of raw and codec training
-IRs, the floor's re-simulations - and, with listening, the played waveforms of the field, of the simulated
-magnitudes, of the raw interpolations and of a second simulation. Off the grid (`--offgrid N`) one pass
-scores the field, the raw interpolations and the second simulation under naf's rule and, with listening,
-the same played rows. Every method predicts each item once; the baselines interpolate training pairs only.
-"""
+"""The tables of one `naf eval` run as rows of the one pipeline (`pipeline.score_rows`): one pass on the grid
+(the held-out pairs) for the main tables (`report.SECTIONS`) and the on-grid listening table, one pass off
+the grid (`--offgrid N`) for the off-grid table and its listening table. Baselines interpolate training
+pairs only."""
 
 from __future__ import annotations
 
@@ -19,9 +14,16 @@ from tqdm import tqdm
 
 from naf_model.data import DataSet, floor, offgrid
 from naf_model.data.extra import TrainingPairs
-from naf_model.evaluation import codecs, methods, metrics, report, rows
-from naf_model.evaluation.methods import FieldSource, SimulatedMagnitudes, StoredSource
-from naf_model.evaluation.pipeline import QuerySet, Row, Scored, score_rows
+from naf_model.evaluation import codecs, metrics, pipeline, report, rows
+from naf_model.evaluation.pipeline import (
+    FieldSource,
+    QuerySet,
+    Row,
+    Scored,
+    SimulatedMagnitudes,
+    StoredSource,
+    score_rows,
+)
 from naf_model.evaluation.report import ResultRow
 from naf_model.evaluation.rows import INTERPOLATIONS, LABELS, RowId, played_label
 from naf_model.paths import project_path
@@ -49,25 +51,15 @@ class Run:
     progress: bool
     notes: list[str] = field(default_factory=list)
     timing: dict[str, float] = field(default_factory=dict)
-    grid: QuerySet | None = None
-    """The held-out pairs' query set, once `grid_tables` has read it."""
 
-    @property
-    def n_frames(self) -> int:
-        return self.ds.meta.n_frames
-
-    def listening_scorer(self, queries: QuerySet) -> rows.ListeningScorer:
-        """The listening scorer of a query set; the direct-ITD reference only for the spherical head."""
-        sim = self.ds.meta.simulation
-        head = None if sim.get("hrtf") else float(sim.get("head_radius", 0.0875))
-        return rows.ListeningScorer(queries, self.scene.free_space, head)
-
-    def played_rows(self, queries: QuerySet, fsrc, interp: methods.Interpolation, second) -> list[Row]:
+    def played_rows(self, queries: QuerySet, fsrc, interp: pipeline.Interpolation, second) -> list[Row]:
         """The listening rows of a query set: field, simulated magnitudes, raw interpolations, a second
-        simulation (`second`, a StoredSource or None), keyed by their names in the listening table."""
-        scorer = self.listening_scorer(queries)
-        head = float(self.ds.meta.simulation.get("head_radius", 0.0875))
-        magnitudes = SimulatedMagnitudes(queries, self.phase, self.n_frames, head, self.scene.free_space)
+        simulation (`second`, a StoredSource or None), keyed by their names in the listening table. The
+        direct-ITD reference needs the spherical head (a SOFA head's direct ITD is another)."""
+        sim = self.ds.meta.simulation
+        head = float(sim.get("head_radius", 0.0875))
+        scorer = rows.ListeningScorer(queries, self.scene.free_space, None if sim.get("hrtf") else head)
+        magnitudes = SimulatedMagnitudes(queries, self.phase, head, self.scene.free_space)
         out = [] if fsrc is None else [Row(played_label(RowId.FIELD, self.phase), fsrc, scorer)]
         out.append(Row(played_label(RowId.SIM_MAGNITUDES, self.phase), magnitudes, scorer))
         out += [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]
@@ -92,7 +84,7 @@ def grid_tables(
     """The main tables' rows (in table order), the floor's spread over its seeds per section, and the
     on-grid listening section (None without listening)."""
     t0 = time.perf_counter()
-    queries = run.grid = grid_queries(run.ds, run.test)
+    queries = grid_queries(run.ds, run.test)
     scorers = {
         "paper_field": rows.paper_field_scorer(queries.gt_log),
         "paper": rows.paper_waveform_scorer(queries.gt_log, queries.gt_wave),
@@ -100,29 +92,23 @@ def grid_tables(
     }
     run.timing["ground_truth_s"] = time.perf_counter() - t0
     fsrc = None if run.field is None else FieldSource(run.field, queries, run.phase)
-    if fsrc is not None:
-        run.timing["field_s"] = 0.0
     plan: list[Row] = [] if fsrc is None else [Row(("paper", RowId.FIELD), fsrc, scorers["paper_field"]),
                                                Row(("naf", RowId.FIELD), fsrc, scorers["naf"])]  # fmt: skip
     interps, storage = {}, {}
     for rules, chosen in (("paper", paper_codecs), ("naf", naf_codecs)):
         t1 = time.perf_counter()
-        interps[rules] = methods.interpolate(run.pool, queries, rules, run.n_frames)
+        interps[rules] = pipeline.interpolate(run.pool, queries, rules)
         run.timing[f"{rules}_weights_s"] = time.perf_counter() - t1
-        storage[rules] = methods.add_codec_versions(interps[rules], rules, chosen, len(run.pool), run.timing)
+        storage[rules] = pipeline.add_codec_versions(interps[rules], rules, chosen, len(run.pool), run.timing)
         plan += [Row((rules, m, rep), interps[rules].source(m, rep), scorers[rules])
                  for rep in interps[rules].versions for m in INTERPOLATIONS]  # fmt: skip
-    n_items = len(queries) * queries.n_orient
-    with tqdm(total=0, unit="IR", desc="naf eval", disable=not run.progress) as bar:
+    with tqdm(unit="IR", desc="naf eval", disable=not run.progress) as bar:
         floor_sources, floor_notes = _floor_sources(run, queries, repeats, bar)
         plan += [Row((section, RowId.FLOOR, r), src, scorers[section])
-                 for section in ("paper", "naf") for r, src in enumerate(floor_sources)]  # fmt: skip
-        played = []
-        if run.listening:
-            second = floor_sources[0] if floor_sources else _second_on_grid(run, queries)
-            played = run.played_rows(queries, fsrc, interps["naf"], second)
-        full = sum(not isinstance(r.source, StoredSource) for r in plan + played)
-        bar.total = n_items * full + (len(plan) + len(played) - full) * len(run.floor_pairs) * queries.n_orient
+                 for section in ("paper", "naf") for r, src in enumerate(floor_sources[:repeats])]  # fmt: skip
+        second = floor_sources[0] if floor_sources else None
+        played = run.played_rows(queries, fsrc, interps["naf"], second) if run.listening else []
+        bar.total = queries.n_orient * sum(len(getattr(r.source, "positions", run.test)) for r in plan + played)
         bar.set_description("naf eval: scoring")
         t1 = time.perf_counter()
         scored = score_rows(queries, plan + played, bar.update)
@@ -138,12 +124,13 @@ def grid_tables(
 
 
 def _floor_sources(run: Run, queries: QuerySet, repeats: int, bar: tqdm) -> tuple[list[StoredSource], list[str]]:
-    """The floor's pairs simulated again with `repeats` seeds (`data.floor`, cached), one source per seed,
-    and the notes saying how many were simulated now."""
-    if not len(run.floor_pairs) or repeats <= 0:
+    """The floor's pairs simulated again (`data.floor`, cached), one source per seed of the `repeats` (the first
+    seed also when only the listening table reads it), and the notes saying how many were simulated now."""
+    n_seeds = max(repeats, int(run.listening)) if len(run.floor_pairs) else 0
+    if n_seeds == 0:
         return [], []
     t0 = time.perf_counter()
-    done = [0] * repeats
+    done = [0] * n_seeds
 
     def simulated(repeat: int, k: int) -> None:
         done[repeat] += k
@@ -153,8 +140,8 @@ def _floor_sources(run: Run, queries: QuerySet, repeats: int, bar: tqdm) -> tupl
     positions = np.searchsorted(run.test, run.floor_pairs)
     sources = [
         StoredSource(queries, floor.floor_irs(run.ds, run.scene, run.floor_pairs, lambda k, r=r: simulated(r, k),
-                                              repeat=r), positions, run.n_frames)
-        for r in range(repeats)
+                                              repeat=r), positions)
+        for r in range(n_seeds)
     ]  # fmt: skip
     cache = project_path(floor.floor_cache_path(run.ds.path))
     notes = [
@@ -166,14 +153,6 @@ def _floor_sources(run: Run, queries: QuerySet, repeats: int, bar: tqdm) -> tupl
     return sources, notes
 
 
-def _second_on_grid(run: Run, queries: QuerySet) -> StoredSource | None:
-    """The floor pairs' first re-simulation for the listening table when no floor rows are scored."""
-    if not len(run.floor_pairs):
-        return None
-    irs = floor.floor_irs(run.ds, run.scene, run.floor_pairs)
-    return StoredSource(queries, irs, np.searchsorted(run.test, run.floor_pairs), run.n_frames)
-
-
 def _main_rows(
     run: Run, scored: list[Scored], storage: dict, interps: dict, floor_notes: list[str], repeats: int
 ) -> tuple[list[MainRow], dict[str, dict[str, list[float]]]]:
@@ -182,7 +161,7 @@ def _main_rows(
     by_key = {s.key: s for s in scored}
     out: list[MainRow] = []
     if run.field is not None:
-        size, formula = methods.field_storage(run.field)
+        size, formula = pipeline.field_storage(run.field)
         for section in ("paper", "naf"):
             s = by_key[(section, RowId.FIELD)]
             row = ResultRow(LABELS[RowId.FIELD], f"checkpoint ({run.field.preset})", size / MB, formula, n, {},
@@ -202,8 +181,7 @@ def _main_rows(
     spread: dict[str, dict[str, list[float]]] = {}
     for section in ("paper", "naf") if repeats > 0 and len(run.floor_pairs) else ():
         per_seed = [by_key[(section, RowId.FLOOR, r)] for r in range(repeats)]
-        fields = ("spectral", "t60", "c50", "edt", "t60_failures")
-        mean = metrics.ItemErrors(*(np.mean([getattr(s.errors, f) for s in per_seed], axis=0) for f in fields))
+        mean = metrics.ItemErrors.mean([s.errors for s in per_seed])
         summaries = [s.errors.summary() for s in per_seed]
         spread[section] = {k: [min(s[k] for s in summaries), max(s[k] for s in summaries)] for k in report.METRICS}
         row = ResultRow(
@@ -222,10 +200,10 @@ def offgrid_sections(run: Run, n_pairs: int) -> list[dict]:
     sim_s = time.perf_counter() - t0
     flat = og.irs.reshape((-1,) + og.irs.shape[2:])
     queries = QuerySet(og.emitters, og.listeners, run.ds.orientations.astype(np.float64),
-                       log_magnitude(flat, run.n_frames), flat)  # fmt: skip
+                       log_magnitude(flat, run.ds.meta.n_frames), flat)  # fmt: skip
     scorer = rows.naf_scorer(queries.gt_log, run.ds.meta.ir_length, run.seed)
-    interp = methods.interpolate(run.pool, queries, "naf", run.n_frames)
-    second = StoredSource(queries, og.floor_irs, np.arange(len(og)), run.n_frames)
+    interp = pipeline.interpolate(run.pool, queries, "naf")
+    second = StoredSource(queries, og.floor_irs, np.arange(len(og)))
     fsrc = None if run.field is None else FieldSource(run.field, queries, run.phase)
     plan = [] if fsrc is None else [Row(played_label(RowId.FIELD), fsrc, scorer)]
     plan += [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]
