@@ -72,9 +72,8 @@ PAPER_OPUS = Codec("Opus 6 kbit/s stereo", "opus", 6.0, SAMPLE_RATE, paper=True)
 
 @dataclass(frozen=True)
 class RoundTrip:
-    """Decoded signals (M, N) float32 at 22,050 Hz, the bitstream size in bytes (container included), the
-    bytes of the per-signal gains (4 per signal), the measured codec delay in samples at 22,050 Hz (already
-    removed) and the signal count."""
+    """Decoded signals (M, N) float32 at 22,050 Hz, bitstream bytes (container included), per-signal gain
+    bytes (4 each), the measured codec delay in samples at 22,050 Hz (already removed), the signal count."""
 
     decoded: np.ndarray
     bitstream_bytes: int

@@ -93,8 +93,7 @@ class ListeningErrors:
 
 @dataclass(frozen=True)
 class Measured:
-    """What `listening_errors` measures on one set of waveforms (B, 2, N), kept to score many rows against
-    one ground truth."""
+    """What `listening_errors` measures on waveforms (B, 2, N): kept to score many rows against one truth."""
 
     onset: np.ndarray
     total: np.ndarray

@@ -151,13 +151,9 @@ class ItemErrors:
 
 
 def item_errors(
-    pred_log: np.ndarray,
-    gt_log: np.ndarray,
-    gt_params: AcousticParameters,
-    n_samples: int,
-    seed: int = 0,
+    pred_log: np.ndarray, gt_log: np.ndarray, gt_params: AcousticParameters, n_samples: int, seed: int = 0,
     progress: Callable[[int], None] | None = None,
-) -> ItemErrors:
+) -> ItemErrors:  # fmt: skip
     """Errors of predicted log-magnitudes (B, 2, N_FREQ, T) against the ground truth and its parameters."""
     pred_params = acoustic_parameters(pred_log, n_samples, seed, progress)
     return errors_from_parameters(spectral_error(pred_log, gt_log), pred_params, gt_params, any_fail=False)
@@ -176,10 +172,5 @@ def errors_from_parameters(
     t60 = relative_error(pred.t60, gt.t60).mean(axis=1)
     if any_fail:
         t60 = np.where(failed.any(axis=1), 1.0, t60)
-    return ItemErrors(
-        spectral=np.asarray(spectral, np.float64),
-        t60=t60,
-        c50=np.abs(pred.c50 - gt.c50).mean(axis=1),
-        edt=relative_error(pred.edt, gt.edt).mean(axis=1),
-        t60_failures=failed.sum(axis=1),
-    )
+    c50, edt = np.abs(pred.c50 - gt.c50).mean(axis=1), relative_error(pred.edt, gt.edt).mean(axis=1)
+    return ItemErrors(np.asarray(spectral, np.float64), t60, c50, edt, failed.sum(axis=1))

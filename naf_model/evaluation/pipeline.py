@@ -46,12 +46,10 @@ class QuerySet:
 
     @property
     def n_orient(self) -> int:
-        """Orientations per pair."""
         return len(self.headings)
 
     @property
     def n_frames(self) -> int:
-        """STFT frames of the log-magnitudes."""
         return self.gt_log.shape[-1]
 
     def chunks(self) -> Iterator[slice]:
@@ -91,8 +89,7 @@ class Prediction:
         return self.played
 
 
-Weights = Callable[[np.ndarray, np.ndarray], baselines.InterpolationWeights]
-RULES: dict[str, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], Weights, Weights]] = {
+RULES = {
     "paper": (baselines.paper_points, baselines.paper_nearest_weights, baselines.paper_linear_weights),
     "naf": (baselines.pair_points, baselines.nearest_weights, baselines.linear_weights),
 }
@@ -114,18 +111,17 @@ class FieldSource:
     def predict(self, part: slice) -> Prediction:
         ie, il, ih = self.queries.positions(part)
         t0 = time.perf_counter()
-        log = np.asarray(self.field.query_batch(ie, il, ih), np.float32)
-        self.query_s += time.perf_counter() - t0
         f = self.field
+        log = np.asarray(f.query_batch(ie, il, ih), np.float32)
+        self.query_s += time.perf_counter() - t0
         play = partial(synthesize, self.phase, log, ie, il, ih, f.ir_length, f.head_radius, f.scene.free_space)
         return Prediction(self.queries.items(part), log, None, play)
 
 
 @dataclass
 class Interpolation:
-    """Nearest and linear weights of one rule set at the pairs of one query set, the training rows they use
-    (U,) and those rows' IRs (U, 4, 2, N) per version ("raw float32", float16, and each codec's round trip):
-    computed once, blended for every table that scores them."""
+    """Nearest and linear weights of one rule set at the pairs of one query set (computed once, for every table),
+    the training rows they use (U,) and those rows' IRs (U, 4, 2, N) per version (RAW, each codec's)."""
 
     queries: QuerySet
     weights: dict[RowId, baselines.InterpolationWeights]
@@ -246,9 +242,8 @@ def field_storage(fld) -> tuple[int, str]:
 
 @dataclass
 class Row:
-    """One row of a table: `key` (what the table calls it); `source.predict(pairs)` -> a Prediction (None where
-    it has no items among those pairs); `scorer.score(prediction)` -> errors of its items (`ItemErrors` or
-    `ListeningErrors`, which have `concatenate`)."""
+    """One row of a table: `key` (what the table calls it); `source.predict(pairs)` -> a Prediction (None: no
+    items there); `scorer.score(prediction)` -> errors of its items (`ItemErrors`, `ListeningErrors`)."""
 
     key: Hashable
     source: Any

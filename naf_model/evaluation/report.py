@@ -24,9 +24,8 @@ METRICS = tuple(key for key, _, _ in METRIC_COLUMNS)
 
 @dataclass(frozen=True)
 class ResultRow:
-    """One line of a table: a method on one representation of the IRs, under one section's rules.
-
-    `errors` are the means over the row's evaluated items (see `ItemErrors.summary`); `intervals` their
+    """One line of a table: a method on one representation of the IRs, under one section's rules. `errors`
+    are the means over the row's evaluated items (see `ItemErrors.summary`); `intervals` their
     bootstrap 95 % intervals over pairs ([lo, hi] per metric); `floor_errors` the means restricted to the
     floor row's pairs (None where not available); `spread` the floor's range over its seeds ([min, max] per
     metric, floor rows only); `storage_mb` None where storage is not meaningful (the floor); `rule` one
@@ -90,8 +89,7 @@ class EvaluationReport:
     comparisons: list[dict[str, Any]] = field(default_factory=list)
     sections: list[Section] = field(default_factory=lambda: list(SECTIONS))
     played: list[dict[str, Any]] = field(default_factory=list)
-    """Sections of what is played (off-grid paper metrics, listening): each {"title", "markdown", "data"},
-    printed after the tables (`offgrid_section`, `listening_section`)."""
+    """The off-grid and listening tables, after the main ones: {"title", "markdown", "data"} each."""
 
     def to_json(self) -> str:
         """The report as indented JSON (rows as objects)."""
@@ -100,6 +98,7 @@ class EvaluationReport:
     def to_markdown(self) -> str:
         """The report as markdown: settings, then per section its table, comparisons and floor table, notes."""
         s = self.settings
+        by_section = {sec.key: [r for r in self.rows if r.section == sec.key] for sec in self.sections}
         extra = ""  # which training pairs came from the extra data sets the field was trained on too
         if s.get("n_extra_train_pairs"):
             names = ", ".join(f"`{p}`" for p in s.get("extra_data", []))
@@ -117,10 +116,10 @@ class EvaluationReport:
             "",
             f"Regenerate: `{self.command}`" if self.command else "",
             "",
-            "Sections: " + ", ".join(sec.title for sec in self.sections if self._rows(sec.key)) + ".",
+            "Sections: " + ", ".join(sec.title for sec in self.sections if by_section[sec.key]) + ".",
         ]
         for sec in self.sections:
-            rows = self._rows(sec.key)
+            rows = by_section[sec.key]
             if not rows:
                 continue
             lines += ["", f"## {sec.title}", "", sec.intro, "", _table(rows, "errors", with_storage=True)]
@@ -143,9 +142,6 @@ class EvaluationReport:
         notes.append(f"Wall time: {times}.")
         lines += ["", "## Notes", ""] + [f"- {n}" for n in dict.fromkeys(notes)]  # ordered, without repeats
         return "\n".join(lines) + "\n"
-
-    def _rows(self, key: str) -> list[ResultRow]:
-        return [r for r in self.rows if r.section == key]
 
 
 def _cell(value: float, fmt: str, interval: list[float] | None) -> str:
@@ -233,8 +229,7 @@ def _summary_table(title: str, intro: str, scored: list, head: list[str], keys, 
 
 
 def write_report(report: EvaluationReport, out_dir: Path) -> tuple[Path, Path]:
-    """Write `<out_dir>/<scene>.md` and `.json` as one atomic pair (an interrupt replaces both or neither);
-    returns both paths."""
+    """Write `<out_dir>/<scene>.md` and `.json` as one atomic pair (an interrupt replaces both or neither)."""
     md, js = out_dir / f"{report.scene}.md", out_dir / f"{report.scene}.json"
     with atomic_paths(md, js) as (md_tmp, js_tmp):
         md_tmp.write_text(report.to_markdown(), encoding="utf-8")

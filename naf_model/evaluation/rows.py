@@ -56,11 +56,8 @@ def played_label(row: RowId, phase: str | None = None, n_pairs: int | None = Non
 
 @dataclass
 class Scorer:
-    """Scores predictions against the shared ground truth of every item.
-
-    gt_log (I, 2, 256, T); gt_params measured once by the route; `to_params(log, wave)` measures a
-    prediction; `any_fail` selects the paper's T60 failure rule.
-    """
+    """Scores predictions against the ground truth of every item: gt_log (I, 2, 256, T), gt_params measured
+    once by the route `to_params(log, wave)`; `any_fail` selects the paper's T60 failure rule."""
 
     gt_log: np.ndarray
     gt_params: metrics.AcousticParameters
@@ -131,10 +128,8 @@ PAPER_BASELINE_RULE = {
     RowId.LINEAR: "scipy LinearNDInterpolator(fill_value=0) of the training waveforms over "
     "(listener, emitter): silence outside the hull, which fails T60",
 }
-PAPER_MEASURE_RULE = (
-    "T60/C50/EDT measured on the method's waveform against the simulated waveform; any T60 failure of an "
-    "item -> 100 % (compute_T60_err_baseline.py)"
-)
+PAPER_MEASURE_RULE = ("T60/C50/EDT measured on the method's waveform against the simulated waveform; any T60 "
+                      "failure of an item -> 100 % (compute_T60_err_baseline.py)")  # fmt: skip
 PAPER_CODEC_RULE = {
     None: "uncompressed training IRs (the paper's table has no uncompressed rows)",
     "aac": "each stereo training IR file encoded alone, `ffmpeg -i IN.wav -c:a aac -b:a 24k OUT.m4a`, "
@@ -145,14 +140,13 @@ PAPER_CODEC_RULE = {
 }
 NAF_BASELINE_RULE = {
     RowId.NEAREST: "nearest training pair in (emitter, listener) space",
-    RowId.LINEAR: "barycentric weights of a Delaunay triangulation in the span of the training "
-    "points, the nearest pair outside the hull",
+    RowId.LINEAR: "barycentric weights of a Delaunay triangulation in the span of the training points, the "
+    "nearest pair outside the hull",
 }
 NAF_CODEC_RULE = {
     None: "uncompressed training IRs",
     "aac": "every IR channel a mono stream at 32 kbit/s (ffmpeg AAC-LC), peak-scaled, delay trimmed",
-    "opus": "every IR channel a mono stream at 6 kbit/s (opusenc at 48 kHz via soxr), peak-scaled, delay "
-    "trimmed",
+    "opus": "every IR channel a mono stream at 6 kbit/s (opusenc at 48 kHz via soxr), peak-scaled, delay trimmed",
 }
 NAF_MEASURE_RULE = "measured like the field row (its log-magnitudes through the shared random phase)"
 FLOOR_RULE = {

@@ -12,7 +12,6 @@ import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,9 +34,7 @@ from naf_model.evaluation import (
 from naf_model.evaluation.report import METRICS, EvaluationReport, ResultRow, write_report
 from naf_model.evaluation.rows import LABELS, RowId
 from naf_model.paths import default_checkpoint, default_dataset_path, project_path, runs_dir
-
-if TYPE_CHECKING:
-    from naf_model.scene import Scene
+from naf_model.scene import Scene, load_scene
 
 # summary key -> (ItemErrors field, scale): the per-item values whose pair means are bootstrapped
 _PER_ITEM = {"spectral": ("spectral", 1), "t60_pct": ("t60", 100.0), "c50_db": ("c50", 1), "edt_pct": ("edt", 100.0)}
@@ -88,10 +85,7 @@ def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport
     """Score every row on the held-out pairs of `config.split` and write the report; `scene` overrides
     loading `config.scene`."""
     t_start = time.perf_counter()
-    if scene is None:
-        from naf_model.scene import load_scene
-
-        scene = load_scene(config.scene)
+    scene = load_scene(config.scene) if scene is None else scene
     data_path = Path(config.data) if config.data is not None else default_dataset_path(scene.name)
     notes: list[str] = []
     with DataSet(data_path) as ds, ExitStack() as stack:
@@ -99,9 +93,8 @@ def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport
         checkpoint = None if path is None else load_checkpoint(path)  # the run's one read of the file
         extra = [stack.enter_context(DataSet(p)) for p in extra_data_for(config, checkpoint, data_path)]
         report = _evaluate(config, scene, ds, TrainingPairs(ds, extra), path, checkpoint, notes, t_start)
-    out_dir = config.written_to(scene.name)
-    if out_dir is not None:
-        write_report(report, out_dir)
+    if config.written_to(scene.name) is not None:
+        write_report(report, config.written_to(scene.name))
     return report
 
 
@@ -109,10 +102,8 @@ def extra_data_for(config: EvalConfig, checkpoint: Checkpoint | None, data_path:
     """The extra training data sets of the baselines: `config.extra`, else those the field was trained with
     (the loaded checkpoint's `extra_data`, or its members' for an ensemble) next to `data_path`, so that every
     row learns from the same pairs; DataError if one of those is missing."""
-    if config.extra:
+    if config.extra or checkpoint is None:
         return [Path(p) for p in config.extra]
-    if checkpoint is None:
-        return []
     names = list(checkpoint.metrics.get("extra_data", []))
     for member in checkpoint.metrics.get("members", []):  # an ensemble (`naf ensemble`): what any member saw
         names += [n for n in member.get("extra_data", []) if n not in names]
@@ -227,6 +218,7 @@ def _checkpoint_path(config: EvalConfig, scene_name: str, notes: list[str]) -> P
 
 
 def _codec_ok(codec: codecs.Codec, notes: list[str]) -> bool:
+    """Whether the codec's tools are installed; notes why its rows are missing if not."""
     reason = codecs.missing_tools(codec)
     if reason is not None:
         notes.append(f"No {codec.name} rows: {reason}")

@@ -30,8 +30,7 @@ from naf_model.paths import project_path
 from naf_model.spectrogram import log_magnitude
 
 MB = 1e6
-MainRow = tuple[RowId, ResultRow, metrics.ItemErrors]
-"""A main-table row: its identifier, its display and its errors per item."""
+MainRow = tuple[RowId, ResultRow, metrics.ItemErrors]  # a main-table row: identifier, display, errors per item
 
 
 @dataclass
@@ -138,17 +137,12 @@ def _floor_sources(run: Run, queries: QuerySet, repeats: int, bar: tqdm) -> tupl
 
     bar.set_description("naf eval: floor")
     positions = np.searchsorted(run.test, run.floor_pairs)
-    sources = [
-        StoredSource(queries, floor.floor_irs(run.ds, run.scene, run.floor_pairs, lambda k, r=r: simulated(r, k),
-                                              repeat=r), positions)
-        for r in range(n_seeds)
-    ]  # fmt: skip
+    sources = [StoredSource(queries, floor.floor_irs(run.ds, run.scene, run.floor_pairs,
+                                                     lambda k, r=r: simulated(r, k), repeat=r), positions)
+               for r in range(n_seeds)]  # fmt: skip
     cache = project_path(floor.floor_cache_path(run.ds.path))
-    notes = [
-        f"seed {r + 1} of {repeats}: {done[r]} pairs simulated in this run, {len(run.floor_pairs) - done[r]} read "
-        f"from the cache {cache}"
-        for r in range(repeats)
-    ]
+    notes = [f"seed {r + 1} of {repeats}: {done[r]} pairs simulated in this run, {len(run.floor_pairs) - done[r]} "
+             f"read from the cache {cache}" for r in range(repeats)]  # fmt: skip
     run.timing["floor_simulation_or_cache_s"] = time.perf_counter() - t0
     return sources, notes
 
