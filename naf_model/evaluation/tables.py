@@ -94,14 +94,15 @@ def grid_tables(
     plan: list[Row] = [] if fsrc is None else [Row(("paper", RowId.FIELD), fsrc, scorers["paper_field"]),
                                                Row(("naf", RowId.FIELD), fsrc, scorers["naf"])]  # fmt: skip
     interps, storage = {}, {}
-    for rules, chosen in (("paper", paper_codecs), ("naf", naf_codecs)):
-        t1 = time.perf_counter()
-        interps[rules] = pipeline.interpolate(run.pool, queries, rules)
-        run.timing[f"{rules}_weights_s"] = time.perf_counter() - t1
-        storage[rules] = pipeline.add_codec_versions(interps[rules], rules, chosen, len(run.pool), run.timing)
-        plan += [Row((rules, m, rep), interps[rules].source(m, rep), scorers[rules])
-                 for rep in interps[rules].versions for m in INTERPOLATIONS]  # fmt: skip
     with tqdm(unit="IR", desc="naf eval", disable=not run.progress) as bar:
+        for rules, chosen in (("paper", paper_codecs), ("naf", naf_codecs)):
+            bar.set_description(f"naf eval: {rules} baselines")
+            t1 = time.perf_counter()
+            interps[rules] = pipeline.interpolate(run.pool, queries, rules)
+            run.timing[f"{rules}_weights_s"] = time.perf_counter() - t1
+            storage[rules] = pipeline.add_codec_versions(interps[rules], rules, chosen, len(run.pool), run.timing)
+            plan += [Row((rules, m, rep), interps[rules].source(m, rep), scorers[rules])
+                     for rep in interps[rules].versions for m in INTERPOLATIONS]  # fmt: skip
         floor_sources, floor_notes = _floor_sources(run, queries, repeats, bar)
         plan += [Row((section, RowId.FLOOR, r), src, scorers[section])
                  for section in ("paper", "naf") for r, src in enumerate(floor_sources[:repeats])]  # fmt: skip
