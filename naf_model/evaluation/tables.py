@@ -15,15 +15,7 @@ from tqdm import tqdm
 from naf_model.data import DataSet, floor, offgrid
 from naf_model.data.extra import TrainingPairs
 from naf_model.evaluation import codecs, metrics, pipeline, report, rows
-from naf_model.evaluation.pipeline import (
-    FieldSource,
-    QuerySet,
-    Row,
-    Scored,
-    SimulatedMagnitudes,
-    StoredSource,
-    score_rows,
-)
+from naf_model.evaluation.pipeline import QuerySet, Row, score_rows
 from naf_model.evaluation.report import ResultRow
 from naf_model.evaluation.rows import INTERPOLATIONS, LABELS, RowId, played_label
 from naf_model.paths import project_path
@@ -58,7 +50,7 @@ class Run:
         sim = self.ds.meta.simulation
         head = float(sim.get("head_radius", 0.0875))
         scorer = rows.ListeningScorer(queries, self.scene.free_space, None if sim.get("hrtf") else head)
-        magnitudes = SimulatedMagnitudes(queries, self.phase, head, self.scene.free_space)
+        magnitudes = pipeline.SimulatedMagnitudes(queries, self.phase, head, self.scene.free_space)
         out = [] if fsrc is None else [Row(played_label(RowId.FIELD, self.phase), fsrc, scorer)]
         out.append(Row(played_label(RowId.SIM_MAGNITUDES, self.phase), magnitudes, scorer))
         out += [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]
@@ -90,7 +82,7 @@ def grid_tables(
         "naf": rows.naf_scorer(queries.gt_log, run.ds.meta.ir_length, run.seed),
     }
     run.timing["ground_truth_s"] = time.perf_counter() - t0
-    fsrc = None if run.field is None else FieldSource(run.field, queries, run.phase)
+    fsrc = None if run.field is None else pipeline.FieldSource(run.field, queries, run.phase)
     plan: list[Row] = [] if fsrc is None else [Row(("paper", RowId.FIELD), fsrc, scorers["paper_field"]),
                                                Row(("naf", RowId.FIELD), fsrc, scorers["naf"])]  # fmt: skip
     interps, storage = {}, {}
@@ -123,7 +115,9 @@ def grid_tables(
     return main, spread, report.listening_section(title, scored[len(plan) :], time.perf_counter() - t1, run.phase)
 
 
-def _floor_sources(run: Run, queries: QuerySet, repeats: int, bar: tqdm) -> tuple[list[StoredSource], list[str]]:
+def _floor_sources(
+    run: Run, queries: QuerySet, repeats: int, bar: tqdm
+) -> tuple[list[pipeline.StoredSource], list[str]]:
     """The floor's pairs simulated again (`data.floor`, cached), one source per seed of the `repeats` (the first
     seed also when only the listening table reads it), and the notes saying how many were simulated now."""
     n_seeds = max(repeats, int(run.listening)) if len(run.floor_pairs) else 0
@@ -138,8 +132,8 @@ def _floor_sources(run: Run, queries: QuerySet, repeats: int, bar: tqdm) -> tupl
 
     bar.set_description("naf eval: floor")
     positions = np.searchsorted(run.test, run.floor_pairs)
-    sources = [StoredSource(queries, floor.floor_irs(run.ds, run.scene, run.floor_pairs,
-                                                     lambda k, r=r: simulated(r, k), repeat=r), positions)
+    sources = [pipeline.StoredSource(queries, floor.floor_irs(run.ds, run.scene, run.floor_pairs,
+                                                              lambda k, r=r: simulated(r, k), repeat=r), positions)
                for r in range(n_seeds)]  # fmt: skip
     cache = project_path(floor.floor_cache_path(run.ds.path))
     notes = [f"seed {r + 1} of {repeats}: {done[r]} pairs simulated in this run, {len(run.floor_pairs) - done[r]} "
@@ -149,7 +143,7 @@ def _floor_sources(run: Run, queries: QuerySet, repeats: int, bar: tqdm) -> tupl
 
 
 def _main_rows(
-    run: Run, scored: list[Scored], storage: dict, interps: dict, floor_notes: list[str], repeats: int
+    run: Run, scored: list[pipeline.Scored], storage: dict, interps: dict, floor_notes: list[str], repeats: int
 ) -> tuple[list[MainRow], dict[str, dict[str, list[float]]]]:
     """The main tables' rows from their scores: field, paper baselines, naf baselines, floor per section."""
     n = len(run.test)
@@ -198,8 +192,8 @@ def offgrid_sections(run: Run, n_pairs: int) -> list[dict]:
                        log_magnitude(flat, run.ds.meta.n_frames), flat)  # fmt: skip
     scorer = rows.naf_scorer(queries.gt_log, run.ds.meta.ir_length, run.seed)
     interp = pipeline.interpolate(run.pool, queries, "naf")
-    second = StoredSource(queries, og.floor_irs, np.arange(len(og)))
-    fsrc = None if run.field is None else FieldSource(run.field, queries, run.phase)
+    second = pipeline.StoredSource(queries, og.floor_irs, np.arange(len(og)))
+    fsrc = None if run.field is None else pipeline.FieldSource(run.field, queries, run.phase)
     plan = [] if fsrc is None else [Row(played_label(RowId.FIELD), fsrc, scorer)]
     plan += [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]
     plan.append(Row(played_label(RowId.SECOND_SIM), second, scorer))
