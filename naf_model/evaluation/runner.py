@@ -142,8 +142,9 @@ def _evaluate(
     run = tables.Run(scene, ds, pool, test, floor_pairs, fld, config.seed, config.phase, listen, config.progress,
                      notes)  # fmt: skip
     scored, floor_spread, on_grid = tables.grid_tables(run, paper_codecs, naf_codecs, config.floor_repeats)
-    floor_items = (np.searchsorted(test, floor_pairs)[:, None] * n_orient + np.arange(n_orient)).ravel()
-    if len(floor_items):
+    floor_items = None  # the items of the floor's pairs among the scored ones
+    if len(floor_pairs):
+        floor_items = (np.searchsorted(test, floor_pairs)[:, None] * n_orient + np.arange(n_orient)).ravel()
         notes.append(
             "The floor rows are what a second simulation of the same pair scores: its tail noise is a new "
             "draw, so a method that predicts the average spectrum (as a field does) can score below it in "
@@ -151,7 +152,6 @@ def _evaluate(
             "would score about the floor's spectral error / sqrt(2)"
         )
     draws = bootstrap.resample_indices(len(test), config.resamples, bootstrap.SEED)
-    floor_items = floor_items if len(floor_items) else None
     result_rows = [_with_summaries(rid, row, errs, floor_items, n_orient, draws, floor_spread.get(row.section))
                    for rid, row, errs in scored]  # fmt: skip
     comparisons = _comparisons(scored, n_orient, draws)
