@@ -187,20 +187,29 @@ def load_checkpoint(path: str | os.PathLike[str], scene_hash: str | None = None)
             f"{path} holds NaN or infinite {'weights (' + bad[0] + ')' if bad else 'statistics'}: its training "
             "diverged; retrain it (check the data set with `naf data info`)"
         )
-    if scene_hash is not None and scene_hash != ckpt.scene_hash:
+    if scene_hash is not None:
+        check_scene(ckpt, scene_hash, path)
+    return ckpt
+
+
+def check_scene(ckpt: Checkpoint, scene_hash: str, source: str | os.PathLike[str]) -> None:
+    """CheckpointError unless `ckpt` (read from `source`) was trained on the scene of geometry `scene_hash`."""
+    if scene_hash != ckpt.scene_hash:
         raise CheckpointError(
-            f"{path} was trained on scene {ckpt.scene_name!r} (geometry {ckpt.scene_hash[:12]}), not on this "
+            f"{source} was trained on scene {ckpt.scene_name!r} (geometry {ckpt.scene_hash[:12]}), not on this "
             f"scene (other geometry, {scene_hash[:12]}); train a field for this scene with `naf train`"
         )
-    return ckpt
 
 
 def export_checkpoint(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
     """Copy a checkpoint without optimizer, step and RNG state (the file shipped with the app)."""
-    ckpt = load_checkpoint(src)
-    ckpt.training = None
-    ckpt.weights = {k: v.detach().clone().contiguous() for k, v in ckpt.weights.items()}
-    return save_checkpoint(ckpt, dst)
+    return save_checkpoint(exported(load_checkpoint(src)), dst)
+
+
+def exported(ckpt: Checkpoint) -> Checkpoint:
+    """A checkpoint as shipped: without optimizer, step and RNG state, its weights in storage of their own."""
+    weights = {k: v.detach().clone().contiguous() for k, v in ckpt.weights.items()}
+    return replace(ckpt, training=None, weights=weights)
 
 
 def combine_checkpoints(paths: list[str | os.PathLike[str]]) -> Checkpoint:

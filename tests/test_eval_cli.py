@@ -16,7 +16,7 @@ from model_helpers import tiny_data
 
 from naf_model.cli import main
 from naf_model.data import floor, make_dataset
-from naf_model.evaluation import codecs
+from naf_model.evaluation import baselines, codecs
 from naf_model.networks.presets import GridConfig, preset
 from naf_model.scene import save_scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
@@ -103,7 +103,7 @@ def test_eval_rejects_a_data_set_of_another_scene(trained, tmp_path, capsys) -> 
     code = main(["eval", "--scene", str(other), "--data", str(trained["data"]), "--out-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert (
-        code == 2 and err.startswith("naf: error:") and "another scene" in err and len(err.splitlines()) == 1
+        code == 2 and err.startswith("naf: error:") and "was made for scene" in err and len(err.splitlines()) == 1
     )
 
 
@@ -210,3 +210,102 @@ def test_a_fault_in_a_cache_write_leaves_no_temporary_and_one_line(cache, error,
     assert main(argv) == 0, capsys.readouterr().err
     with h5py.File(tmp_path / name, "r") as f:
         assert (f["done"][()].sum() if cache == "offgrid" else len(f["repeat_0"]["pairs"])) == 8
+
+
+def _blended(pool, train_points, query_points, weights_of) -> np.ndarray:
+    """Training IRs blended at the query pairs by one interpolation rule, one item per (pair, orientation)."""
+    w = weights_of(train_points, query_points)
+    wave = baselines.blend(pool.read_ir(w.used()), w, w.used())
+    return wave.reshape((-1,) + wave.shape[2:])
+
+
+def test_every_table_equals_a_direct_computation_and_reads_the_checkpoint_once(trained, monkeypatch) -> None:
+    """Each section's numbers are the metric functions applied to the same items (field, baselines, floor, off
+    the grid, listening), and one run reads the checkpoint file once."""
+    import torch
+
+    from naf_model.acoustics.interaural import direct_sound_itd
+    from naf_model.data import DataSet, offgrid
+    from naf_model.data.extra import TrainingPairs
+    from naf_model.evaluation import listening, metrics
+    from naf_model.evaluation.runner import EvalConfig, evaluate
+    from naf_model.field import NeuralAcousticField
+    from naf_model.field.listening import line_of_sight
+    from naf_model.scene import load_scene
+    from naf_model.spectrogram import log_magnitude
+
+    loads, real_load = [], torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a[0]) or real_load(*a, **k))
+    config = EvalConfig(str(trained["scene"]), data=trained["data"], checkpoint=trained["checkpoint"], max_pairs=8,
+                        floor_pairs=4, floor_repeats=2, use_codecs=False, out_dir=None, progress=False, offgrid=4,
+                        device="cpu")  # fmt: skip
+    report = evaluate(config)
+    assert [Path(p) for p in loads] == [trained["checkpoint"]]
+    monkeypatch.undo()
+    rows = {(r.section, r.method, r.representation): r.errors for r in report.rows}
+    played = {p["title"]: p["data"]["rows"] for p in report.played}
+    scene = load_scene(str(trained["scene"]))
+    field = NeuralAcousticField.load(trained["checkpoint"], device="cpu", scene=scene)
+    with DataSet(trained["data"]) as ds:
+        test = np.sort(np.random.default_rng(0).choice(ds.indices("test"), 8, replace=False))
+        pairs, n, pool = ds.pairs[test], ds.meta.ir_length, TrainingPairs(ds, [])
+        e, li = np.repeat(ds.emitters[pairs[:, 0]], 4, 0), np.repeat(ds.listeners[pairs[:, 1]], 4, 0)
+        h = np.tile(ds.orientations.astype(np.float64), len(test))
+        gt16 = ds.read_spec(test).reshape((-1,) + ds.spec.shape[2:])  # measured as stored, float16
+        gt_log = gt16.astype(np.float32)
+        gt_wave = ds.read_ir(test).reshape((-1,) + ds.ir.shape[2:]).astype(np.float32)
+        pred = field.query_batch(e, li, h)
+        naf_gt = metrics.acoustic_parameters(gt16, n)
+        expected = metrics.item_errors(pred, gt_log, naf_gt, n).summary()
+        assert rows[("naf", "NAF (field)", "checkpoint (fast)")] == pytest.approx(expected | {"n_pairs": 8}, rel=1e-6)
+        paper_gt = metrics.waveform_parameters(np.clip(gt_wave.astype(np.float64), -1, 1))
+        query = baselines.paper_points(ds.emitters[pairs[:, 0]], ds.listeners[pairs[:, 1]])
+        wave = _blended(pool, baselines.paper_points(*pool.positions()), query, baselines.paper_nearest_weights)
+        spectral = metrics.spectral_error(log_magnitude(wave, ds.meta.n_frames), gt_log)
+        expected = metrics.errors_from_parameters(spectral, metrics.waveform_parameters(wave), paper_gt, any_fail=True)
+        assert rows[("paper", "Nearest neighbour", "raw float32")] == pytest.approx(
+            expected.summary() | {"n_pairs": 8}, rel=1e-9
+        )
+        floor_pairs = floor.choose_floor_pairs(ds.pairs, test, 4, 0)
+        items = (np.searchsorted(test, floor_pairs)[:, None] * 4 + np.arange(4)).ravel()
+        seeds = [floor.floor_irs(ds, scene, floor_pairs, repeat=r).astype(np.float32) for r in range(2)]
+        seeds = [metrics.item_errors(log_magnitude(s.reshape((-1,) + s.shape[2:]), ds.meta.n_frames), gt_log[items],
+                                     naf_gt.take(items), n) for s in seeds]  # fmt: skip
+        expected = metrics.ItemErrors.mean(seeds).summary() | {"n_pairs": 4}
+        assert rows[("naf", "Simulation floor", "re-simulated, 2 other seeds")] == pytest.approx(expected, rel=1e-9)
+        og = offgrid.offgrid_set(ds, scene, 4, 0, progress=False)
+        og_gt = og.irs.reshape((-1,) + og.irs.shape[2:])
+        og_log = log_magnitude(og_gt, ds.meta.n_frames)
+        query = baselines.pair_points(og.emitters, og.listeners)
+        wave = _blended(pool, baselines.pair_points(*pool.positions()), query, baselines.nearest_weights)
+        expected = metrics.item_errors(log_magnitude(wave, ds.meta.n_frames), og_log,
+                                       metrics.acoustic_parameters(og_log, n), n).summary()  # fmt: skip
+        assert played["Off the grid: 4 random free pairs (paper's metrics)"]["Nearest neighbour, raw IRs"] == (
+            pytest.approx(expected, rel=1e-9)
+        )
+        oe, ol = np.repeat(og.emitters, 4, 0), np.repeat(og.listeners, 4, 0)
+        los, direct = line_of_sight(scene.free_space, oe, ol), np.full(len(oe), np.nan)
+        oh = np.tile(ds.orientations.astype(np.float64), len(og))
+        direct[los] = direct_sound_itd(oe[los], ol[los], oh[los], ds.meta.simulation.get("head_radius", 0.0875))
+        expected = listening.listening_errors(wave, og_gt, los, direct_itd=direct).summary()
+        assert played["Listening metrics on 4 off-grid pairs"]["Nearest neighbour, raw IRs"] == pytest.approx(
+            expected, rel=1e-9, nan_ok=True
+        )
+
+
+@pytest.mark.parametrize("argv, recorded", [
+    (["--scene", "small_house", "--max-pairs", "300", "--offgrid", "40", "--device", "cpu"],
+     "naf eval --scene small_house --max-pairs 300 --offgrid 40"),
+    (["--scene", "two_room", "--no-codecs", "--max-pairs", "200", "--seed", "3", "--floor-repeats", "1", "--out-dir",
+      "/tmp/x", "--no-listening", "--split", "validation", "--phase", "random"],
+     "naf eval --scene two_room --floor-repeats 1 --seed 3 --no-codecs --no-listening --phase random --split "
+     "validation"),
+    (["--scene", "two_room", "--extra", "/tmp/b.h5", "--data", "/tmp/a.h5", "--listening", "--extra", "/tmp/c.h5"],
+     "naf eval --scene two_room --data /tmp/a.h5 --listening --extra /tmp/b.h5 --extra /tmp/c.h5"),
+])  # fmt: skip
+def test_the_report_records_the_command_line_as_typed_normalised(argv, recorded) -> None:
+    """Options in one order, defaults left out (typed or not), where it ran (--device, --out-dir) never."""
+    from naf_model.cli import build_parser
+    from naf_model.cli.evaluate import command_line
+
+    assert command_line(build_parser().parse_args(["eval", *argv])) == recorded

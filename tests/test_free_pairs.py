@@ -14,10 +14,10 @@ from model_helpers import TINY_DATA, tiny_config, tiny_dataset
 from naf_model.checkpoint import combine_checkpoints, load_checkpoint, save_checkpoint
 from naf_model.cli import main
 from naf_model.data import DataConfig, DataSet, make_dataset, plan_dataset
-from naf_model.data.extra import TrainingPairs
+from naf_model.data.extra import TrainingPairs, free_pairs_command
 from naf_model.data.plan import FREE_LISTENERS_PER_EMITTER, MIN_PAIR_DISTANCE_M, SPLIT_TRAIN
 from naf_model.errors import CheckpointError, DataError
-from naf_model.evaluation.runner import EvalConfig, _free_pairs_command, evaluate, extra_data_for
+from naf_model.evaluation.runner import EvalConfig, evaluate, extra_data_for
 from naf_model.scene import save_scene
 from naf_model.scene.examples import two_room_scene
 from naf_model.training.train import RunOptions, train_field
@@ -169,16 +169,15 @@ def test_eval_gives_the_baselines_the_pairs_the_field_saw(scene, data, free_data
     joined = tmp_path / "ensemble.pt"  # an ensemble of fields that saw the extra pairs: the same baselines
     other = train_field(config, RunOptions(data, tmp_path / "run2", seed=1, progress=False, extra=(free_data,)), scene)
     save_checkpoint(combine_checkpoints([run.best, other.best]), joined)
-    assert extra_data_for(dataclasses.replace(eval_config, checkpoint=joined), joined, folder / data.name) == [
-        folder / free_data.name
-    ]
+    joined_config = dataclasses.replace(eval_config, checkpoint=joined)
+    assert extra_data_for(joined_config, load_checkpoint(joined), folder / data.name) == [folder / free_data.name]
     (folder / free_data.name).unlink()
     with pytest.raises(DataError, match="free-pairs"):
         evaluate(eval_config, scene)
-    assert _free_pairs_command("apartment_1.free-1000-s1.h5") == (
+    assert free_pairs_command("apartment_1.free-1000-s1.h5") == (
         "naf data make --scene apartment_1 --free-pairs 1000 --seed 1"
     )
-    assert _free_pairs_command("apartment_1.free-2000.h5") == "naf data make --scene apartment_1 --free-pairs 2000"
+    assert free_pairs_command("apartment_1.free-2000.h5") == "naf data make --scene apartment_1 --free-pairs 2000"
 
 
 def test_a_free_set_where_a_grid_data_set_belongs_says_how_to_use_it(scene, free_data):

@@ -20,6 +20,10 @@ DESCRIPTION = (
     "writes them with a JSON copy to docs/results/<scene>.md and .json (metrics: docs/metrics.md)."
 )
 """The `naf eval --help` description."""
+RECORDED = ("scene", "data", "checkpoint", "max_pairs", "floor_pairs", "floor_repeats", "seed", "resamples",
+            "no_codecs", "offgrid", "listening", "phase", "split", "extra")  # fmt: skip
+"""The options a report's command line records, in this order, where they differ from their defaults (--device,
+--out-dir: where and on what it ran, not what it scored)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -98,7 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         inputs=("scene", "checkpoint", "data", "extra"),
         devices=("device",),
     )
-    parser.set_defaults(func=_run)
+    parser.set_defaults(func=_run, _naf_recorded={a.dest: a for a in parser._actions if a.dest in RECORDED})
 
 
 def _positive(text: str) -> int:
@@ -123,21 +127,34 @@ def _count(text: str, low: int) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from naf_model.data import DataSet
     from naf_model.evaluation.runner import EvalConfig, evaluate
-    from naf_model.paths import default_dataset_path
-    from naf_model.scene import load_scene
 
     names = ("scene", "data", "checkpoint", "max_pairs", "floor_pairs", "floor_repeats", "resamples", "seed")
     more = ("device", "offgrid", "listening", "phase", "split")
-    config = EvalConfig(use_codecs=not args.no_codecs, extra=tuple(args.extra),
-                        **options.pick(args, *names, "out_dir", *more))
-    scene = load_scene(args.scene)
-    # Another scene's data set first: the extra data sets its field was trained with would be missing too,
-    # and that message would send the user to build them for nothing.
-    with DataSet(args.data if args.data is not None else default_dataset_path(scene.name)) as ds:
-        ds.check_scene(scene)
-    report = evaluate(config, scene)
+    config = EvalConfig(use_codecs=not args.no_codecs, extra=tuple(args.extra), command=command_line(args),
+                        **options.pick(args, *names, "out_dir", *more))  # fmt: skip
+    report = evaluate(config)
     print(report.to_markdown())
     print(f"wrote {config.written_to(report.scene) / (report.scene + '.md')} and .json", file=sys.stderr)
     return 0
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The `naf eval` command line of parsed arguments, normalised: the RECORDED options in their order, each
+    only where it differs from its default, paths inside the project relative to it."""
+    from naf_model.paths import project_path
+
+    parts = ["naf eval"]
+    for dest in RECORDED:
+        action, value = args._naf_recorded[dest], getattr(args, dest)
+        flag = action.option_strings[0]
+        if value == action.default and dest != "scene":
+            continue
+        if isinstance(action, argparse.BooleanOptionalAction):
+            parts.append(flag if value else "--no-" + flag.removeprefix("--"))
+        elif action.nargs == 0:  # a store_true flag
+            parts.append(flag)
+        else:
+            parts += [f"{flag} {project_path(v) if isinstance(v, Path) else v}"
+                      for v in (value if isinstance(value, list) else [value])]  # fmt: skip
+    return " ".join(parts)

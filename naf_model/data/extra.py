@@ -3,6 +3,7 @@ trained with (`naf train --extra`), checked against the main data set and read a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,15 @@ FREE_SET_HINT = (
     "a free-position data set (--free-pairs) only adds training pairs: pass it with --extra beside the grid data set"
 )
 """What to say when a free-position data set is given where a grid data set (with held-out pairs) belongs."""
+
+
+def free_pairs_command(name: str) -> str:
+    """The `naf data make` command that writes the free-position file `name` (<scene>.free-<N>[-s<seed>].h5)."""
+    match = re.fullmatch(r"(.+)\.free-(\d+)(?:-s(\d+))?\.h5", name)
+    if match is None:
+        return "naf data make --scene SCENE --free-pairs N"
+    scene, n, seed = match.groups()
+    return f"naf data make --scene {scene} --free-pairs {n}" + (f" --seed {seed}" if seed else "")
 
 
 def is_free_set(ds: DataSet) -> bool:

@@ -1,10 +1,9 @@
 """Evaluation of a field against interpolation baselines and the simulation floor (`naf eval`).
 
-Modules: `metrics` (the paper's protocol: spectral error, T60, C50, EDT of random-phase inversions;
-definitions in docs/metrics.md, the measures themselves in `naf_model.acoustics`), `listening` (errors of
-the played waveform), `baselines` (nearest / linear interpolation, the paper's and naf's), `codecs` (AAC-LC /
-Opus round trips, the paper's per-file stereo rule and naf's per-channel streams), `rows` (scorers and the
-rule of each row), `bootstrap` (intervals over pairs, paired comparison), `report` (markdown + JSON),
+Modules: `metrics` (the paper's protocol; definitions in docs/metrics.md, measures in `naf_model.acoustics`),
+`listening` (errors of the played waveform), `baselines` (nearest / linear interpolation), `codecs` (AAC-LC /
+Opus round trips), `rows` (row identifiers, labels, rules, scorers), `pipeline` (query sets, the methods'
+predictions, `score_rows`), `tables` (the rows of each table), `bootstrap`, `report` (markdown + JSON),
 `runner` (`evaluate`). The defaults live here so `naf --help` need not import numpy-heavy modules.
 """
 

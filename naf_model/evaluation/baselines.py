@@ -1,21 +1,15 @@
 """The paper's interpolation baselines: nearest-neighbour and linear interpolation of training IRs.
 
 A pair is the 4-D point (emitter x, emitter y, listener x, listener y) in metres. Each method turns the
-query points into weights over training pairs once (`InterpolationWeights`); `blend` then applies them
-to any version of the training IRs (raw, AAC or Opus round trips), so every representation is
-interpolated identically. The whole (4, 2, N) block of a pair (orientations x ears x samples) is
-blended with one weight: orientations are fixed head directions, not a coordinate to interpolate.
+query points into weights over training pairs once (`InterpolationWeights`); `blend` applies them to any
+version of the training IRs (raw, AAC or Opus round trips), the whole (4, 2, N) block of a pair with one
+weight (orientations are fixed head directions, not a coordinate to interpolate).
 
-Linear interpolation uses barycentric weights of a Delaunay triangulation of the training points
-(scipy / Qhull). Training pairs usually share a few emitters, so the points are degenerate in 4-D; we
-triangulate in the affine hull the training points actually span (found by SVD), which is 4-D for
-three or more emitters in general position and lower otherwise. Queries outside the hull, or in a
-simplex too flat for reliable weights, fall back to the nearest training pair. That is naf's variant.
-
-The paper's rule (`testing/cache_test_baseline.py` of its code) is `paper_nearest_weights` and
-`paper_linear_weights`: scipy's `NearestNDInterpolator` and `LinearNDInterpolator(fill_value=0,
-rescale=False)` on the points (listener x, listener y, emitter x, emitter y) in float32, so a query outside
-the hull of the training points gets silence.
+naf's linear interpolation: barycentric weights of a Delaunay triangulation (scipy / Qhull) in the affine
+hull the training points span (they share few emitters, so they are degenerate in 4-D); queries outside
+the hull, or in a simplex too flat for reliable weights, use the nearest training pair. The paper's rule
+(`testing/cache_test_baseline.py` of its code): `paper_nearest_weights`, `paper_linear_weights` (silence
+outside the hull).
 """
 
 from __future__ import annotations

@@ -73,15 +73,6 @@ def paired_comparison(
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = a_means / b_means
         ratio = float(a.mean() / b.mean())
-    return PairedComparison(
-        metric,
-        a_name,
-        b_name,
-        len(a),
-        float(wins.mean()),
-        mean_interval(wins, draws),
-        float(diff.mean()),
-        mean_interval(diff, draws),
-        ratio,
-        percentile_interval(ratios[np.isfinite(ratios)]) if np.isfinite(ratios).any() else (np.nan, np.nan),
-    )
+    ratio_ci = percentile_interval(ratios[np.isfinite(ratios)]) if np.isfinite(ratios).any() else (np.nan, np.nan)
+    return PairedComparison(metric, a_name, b_name, len(a), float(wins.mean()), mean_interval(wins, draws),
+                            float(diff.mean()), mean_interval(diff, draws), ratio, ratio_ci)  # fmt: skip

@@ -3,17 +3,13 @@
 The paper's rule (`paper_round_trip`, from `baselines/make_data_aac.py` and `make_data_opus.py` of its
 code): every stereo IR is its own WAV file, encoded and decoded with the paper's command lines
 (`PAPER_AAC_ENCODE` ... below), 24 kbit/s AAC-LC and 6 kbit/s Opus for both channels together; storage is
-the sum of the encoded files' sizes. Nothing is scaled, aligned or trimmed. To spare one ffmpeg start per
-file, one ffmpeg process takes up to `FFMPEG_FILES_PER_RUN` input files and writes one output per input,
-each with the paper's output options and its own encoder instance (the same bytes as one run per file).
+the sum of the encoded files' sizes; nothing is scaled, aligned or trimmed. One ffmpeg process takes up to
+`FFMPEG_FILES_PER_RUN` files, each with its own encoder instance (the same bytes as one run per file).
 
-naf's variant (`round_trip`): spawning one encoder per IR would take longer than the evaluation itself,
-so each call lays the signals end to end in one long mono stream (a silent guard between them keeps one
-IR's codec frames out of the next), scales each into [-1, 1] by its own peak (the float32 gain is kept
-and counted in storage), encodes and decodes the stream once, measures the codec's delay by cross-
-correlation, trims it, and cuts the IRs back out. Opus codes at 48 kHz internally, so the stream is
-resampled 22,050 -> 48,000 Hz (soxr, high quality) before `opusenc` and back after `opusdec`; AAC-LC
-runs at 22,050 Hz.
+naf's variant (`round_trip`): the signals end to end in one long mono stream (silent guards between them),
+each scaled into [-1, 1] by its own peak (the float32 gain counted in storage), encoded and decoded once,
+the codec's delay measured by cross-correlation and trimmed, the IRs cut back out. Opus codes at 48 kHz,
+so the stream is resampled there and back (soxr, high quality); AAC-LC runs at 22,050 Hz.
 """
 
 from __future__ import annotations
@@ -76,9 +72,8 @@ PAPER_OPUS = Codec("Opus 6 kbit/s stereo", "opus", 6.0, SAMPLE_RATE, paper=True)
 
 @dataclass(frozen=True)
 class RoundTrip:
-    """Decoded signals (M, N) float32 at 22,050 Hz, the bitstream size in bytes (container included), the
-    bytes of the per-signal gains (4 per signal), the measured codec delay in samples at 22,050 Hz (already
-    removed) and the signal count."""
+    """Decoded signals (M, N) float32 at 22,050 Hz, bitstream bytes (container included), per-signal gain
+    bytes (4 each), the measured codec delay in samples at 22,050 Hz (already removed), the signal count."""
 
     decoded: np.ndarray
     bitstream_bytes: int
@@ -155,8 +150,7 @@ def _aac(stream: np.ndarray, codec: Codec, folder: Path) -> tuple[np.ndarray, in
     """ffmpeg's native AAC-LC encoder in an .m4a (ffmpeg trims its priming on decode)."""
     wav, m4a, raw = folder / "in.wav", folder / "out.m4a", folder / "out.f32"
     sf.write(wav, stream, codec.rate, subtype="FLOAT")
-    quiet = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-    bitrate = f"{codec.kbps:g}k"
+    quiet, bitrate = ["ffmpeg", *_FFMPEG_QUIET], f"{codec.kbps:g}k"
     _run([*quiet, "-i", str(wav), "-c:a", "aac", "-profile:a", "aac_low", "-b:a", bitrate, str(m4a)])
     _run([*quiet, "-i", str(m4a), "-f", "f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), str(raw)])
     return np.fromfile(raw, dtype="<f4"), m4a.stat().st_size

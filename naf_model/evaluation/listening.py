@@ -8,18 +8,11 @@ waveform of the same pair and head orientation (B, 2, N), both at 22,050 Hz:
   over the windows where the ground truth is within ENVELOPE_RANGE_DB of its loudest window;
 - level and late bias: signed dB of the total energy and of the energy after the ground truth's onset +
   50 ms (both ears; positive = played is louder);
-- DRR: |error| in dB of the direct-to-reverberant ratio, direct = each waveform's own onset - 1 ms ..
-  onset + 2.5 ms;
-- C50, EDT, T60 measured on the waveforms with `acoustics.decay` (C50 |dB|,
-  EDT and T60 relative, a failed measurement counts 100 %);
+- DRR: |error| in dB of the direct-to-reverberant ratio, direct = own onset - 1 ms .. onset + 2.5 ms;
+- C50, EDT, T60 measured with `acoustics.decay` (C50 |dB|, EDT and T60 relative, failures count 100 %);
 - ITD: |error| in microseconds of the difference of the two ears' direct-sound onsets
-  (`acoustics.interaural.interaural_delay`); only items flagged line of sight. Two references: the simulated
-  waveform's own ITD, and the ITD of the direct arrival alone (`acoustics.interaural.direct_sound_itd`: the
-  simulator's spherical head with nothing else in the IR). The first is what the issue asked for, but where
-  the shadowed ear's direct sound is weaker than the ray-traced energy reaching it in the same millisecond,
-  that ear's onset moves with the ray tracer's seed, so a second simulation of the very same image sources
-  misses it too; the second reference is the interaural delay the room's geometry gives, which the onset
-  measurement of a clean IR recovers;
+  (`acoustics.interaural.interaural_delay`), line-of-sight items only, against the simulated waveform's ITD
+  and against the direct arrival's alone (`acoustics.interaural.direct_sound_itd`; why both: docs/metrics.md);
 - ILD: |error| in dB of the left/right energy ratio of the whole IR per octave band (500 Hz .. 8 kHz).
 """
 
@@ -79,10 +72,6 @@ class ListeningErrors:
     itd_direct: np.ndarray
     ild: np.ndarray
 
-    def take(self, rows: np.ndarray) -> ListeningErrors:
-        """The errors of a subset of items."""
-        return ListeningErrors(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
-
     @staticmethod
     def concatenate(parts: list[ListeningErrors]) -> ListeningErrors:
         """Errors of consecutive chunks joined."""
@@ -92,28 +81,19 @@ class ListeningErrors:
     def summary(self) -> dict[str, float]:
         """Means over items, in the units of SUMMARY_KEYS (ITD in µs over line-of-sight items only)."""
         los = np.isfinite(self.itd)
-        out = {
-            "envelope_db": float(np.mean(self.envelope)),
-            "level_bias_db": float(np.mean(self.level)),
-            "late_bias_db": float(np.mean(self.late)),
-            "drr_db": float(np.mean(self.drr)),
-            "c50_db": float(np.mean(self.c50)),
-            "edt_pct": 100 * float(np.mean(self.edt)),
-            "t60_pct": 100 * float(np.mean(self.t60)),
-            "itd_us": 1e6 * float(np.mean(self.itd[los])) if los.any() else float("nan"),
-            "itd_direct_us": 1e6 * float(np.mean(self.itd_direct[los])) if los.any() else float("nan"),
-            "n_items": int(len(self.envelope)),
-            "n_los_items": int(los.sum()),
-        }
-        for k, f in enumerate(ILD_BANDS_HZ):
-            out[f"ild_{f}_db"] = float(np.mean(self.ild[:, k]))
-        return out
+        means = (("envelope_db", self.envelope), ("level_bias_db", self.level), ("late_bias_db", self.late),
+                 ("drr_db", self.drr), ("c50_db", self.c50))  # fmt: skip
+        out = {key: float(np.mean(v)) for key, v in means}
+        out |= {"edt_pct": 100 * float(np.mean(self.edt)), "t60_pct": 100 * float(np.mean(self.t60))}
+        for key, v in (("itd_us", self.itd), ("itd_direct_us", self.itd_direct)):
+            out[key] = 1e6 * float(np.mean(v[los])) if los.any() else float("nan")
+        out |= {"n_items": int(len(self.envelope)), "n_los_items": int(los.sum())}
+        return out | {f"ild_{f}_db": float(np.mean(self.ild[:, k])) for k, f in enumerate(ILD_BANDS_HZ)}
 
 
 @dataclass(frozen=True)
 class Measured:
-    """What `listening_errors` measures on one set of waveforms (B, 2, N), kept to score many rows against
-    one ground truth."""
+    """What `listening_errors` measures on waveforms (B, 2, N): kept to score many rows against one truth."""
 
     onset: np.ndarray
     total: np.ndarray

@@ -8,7 +8,7 @@ come only from its magnitudes, never from how its phase was made.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +22,8 @@ PAPER_PHASE_SEED = 1234
 PAPER_MAX_MAGNITUDE = 10_000.0
 """The paper clips exp(value) - 1e-3 into [0, 10,000] before inverting."""
 CHUNK_ITEMS = 64
-"""Items inverted at once: bounds memory at ~CHUNK_ITEMS x 2 ears x (257 x T complex + N) values."""
+"""Items measured at once, here and in every table's pipeline (`pipeline.QuerySet.chunks`): bounds memory at
+~CHUNK_ITEMS x 2 ears x (257 x T complex + N) values."""
 
 
 def waveforms_from_log(logmag: np.ndarray, n_samples: int, phase: np.ndarray) -> np.ndarray:
@@ -71,14 +72,7 @@ class AcousticParameters:
 def waveform_parameters(wave: np.ndarray) -> AcousticParameters:
     """T60, C50 and EDT of waveforms (B, 2, N) as they are (no spectrogram round trip)."""
     wave = np.asarray(wave, np.float64)
-    parts = [
-        (rt60(w), c50(w), edt(w)) for w in (wave[s : s + CHUNK_ITEMS] for s in range(0, len(wave), CHUNK_ITEMS))
-    ]
-    if not parts:
-        empty = np.zeros((0,) + wave.shape[1:2])
-        return AcousticParameters(empty, empty, empty)
-    t60s, c50s, edts = (np.concatenate(p, axis=0) for p in zip(*parts, strict=True))
-    return AcousticParameters(t60s, c50s, edts)
+    return _measured(wave[s : s + CHUNK_ITEMS] for s in range(0, len(wave), CHUNK_ITEMS))
 
 
 def acoustic_parameters(
@@ -90,17 +84,24 @@ def acoustic_parameters(
     """
     logmag = np.asarray(logmag)
     phase = random_phase(logmag.shape[-1], seed)
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for start in range(0, logmag.shape[0], CHUNK_ITEMS):
-        wave = waveforms_from_log(logmag[start : start + CHUNK_ITEMS], n_samples, phase)
-        parts.append((rt60(wave), c50(wave), edt(wave)))
-        if progress is not None:
-            progress(len(wave))
+
+    def waves() -> Iterator[np.ndarray]:
+        for start in range(0, logmag.shape[0], CHUNK_ITEMS):
+            wave = waveforms_from_log(logmag[start : start + CHUNK_ITEMS], n_samples, phase)
+            yield wave
+            if progress is not None:
+                progress(len(wave))
+
+    return _measured(waves())
+
+
+def _measured(chunks: Iterable[np.ndarray]) -> AcousticParameters:
+    """T60, C50 and EDT of consecutive chunks of waveforms (b, 2, N), joined ((0, 2) each for none)."""
+    parts = [(rt60(w), c50(w), edt(w)) for w in chunks]
     if not parts:
-        empty = np.zeros((0,) + logmag.shape[1:2])
+        empty = np.zeros((0, 2))
         return AcousticParameters(empty, empty, empty)
-    t60s, c50s, edts = (np.concatenate(p, axis=0) for p in zip(*parts, strict=True))
-    return AcousticParameters(t60s, c50s, edts)
+    return AcousticParameters(*(np.concatenate(p, axis=0) for p in zip(*parts, strict=True)))
 
 
 def relative_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -126,14 +127,16 @@ class ItemErrors:
     @staticmethod
     def concatenate(parts: list[ItemErrors]) -> ItemErrors:
         """Errors of consecutive chunks of items joined into one."""
-        fields = ("spectral", "t60", "c50", "edt", "t60_failures")
-        return ItemErrors(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
+        return ItemErrors(*(np.concatenate([getattr(p, f) for p in parts]) for f in ItemErrors.__dataclass_fields__))
+
+    @staticmethod
+    def mean(parts: list[ItemErrors]) -> ItemErrors:
+        """Per item, the mean of several rows' errors of the same items (e.g. a simulation's seeds)."""
+        return ItemErrors(*(np.mean([getattr(p, f) for p in parts], axis=0) for f in ItemErrors.__dataclass_fields__))
 
     def take(self, rows: np.ndarray) -> ItemErrors:
         """The errors of a subset of items."""
-        return ItemErrors(
-            self.spectral[rows], self.t60[rows], self.c50[rows], self.edt[rows], self.t60_failures[rows]
-        )
+        return ItemErrors(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
 
     def summary(self) -> dict[str, float]:
         """Means over items: spectral error, T60 (%), C50 (dB) and EDT (%) errors, T60 failure rate (%)."""
@@ -148,13 +151,9 @@ class ItemErrors:
 
 
 def item_errors(
-    pred_log: np.ndarray,
-    gt_log: np.ndarray,
-    gt_params: AcousticParameters,
-    n_samples: int,
-    seed: int = 0,
+    pred_log: np.ndarray, gt_log: np.ndarray, gt_params: AcousticParameters, n_samples: int, seed: int = 0,
     progress: Callable[[int], None] | None = None,
-) -> ItemErrors:
+) -> ItemErrors:  # fmt: skip
     """Errors of predicted log-magnitudes (B, 2, N_FREQ, T) against the ground truth and its parameters."""
     pred_params = acoustic_parameters(pred_log, n_samples, seed, progress)
     return errors_from_parameters(spectral_error(pred_log, gt_log), pred_params, gt_params, any_fail=False)
@@ -173,10 +172,5 @@ def errors_from_parameters(
     t60 = relative_error(pred.t60, gt.t60).mean(axis=1)
     if any_fail:
         t60 = np.where(failed.any(axis=1), 1.0, t60)
-    return ItemErrors(
-        spectral=np.asarray(spectral, np.float64),
-        t60=t60,
-        c50=np.abs(pred.c50 - gt.c50).mean(axis=1),
-        edt=relative_error(pred.edt, gt.edt).mean(axis=1),
-        t60_failures=failed.sum(axis=1),
-    )
+    c50, edt = np.abs(pred.c50 - gt.c50).mean(axis=1), relative_error(pred.edt, gt.edt).mean(axis=1)
+    return ItemErrors(np.asarray(spectral, np.float64), t60, c50, edt, failed.sum(axis=1))

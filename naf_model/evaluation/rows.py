@@ -1,103 +1,135 @@
-"""The rows of `naf eval`: how each method's prediction is made and scored, under the paper's rules or naf's.
-
-A `Scorer` holds the ground truth of the evaluated items (one item per pair and orientation, pair-major)
-and the route from a prediction to acoustic parameters:
-- `paper_field_scorer`: log-magnitudes of prediction and ground truth both inverted with the paper's random
-  phase (`metrics.paper_waveforms_from_log`), any T60 failure of an item -> 100 %;
-- `paper_waveform_scorer`: a method that yields waveforms (interpolation, codecs, the floor) measured on
-  its waveform against the simulated waveform, any T60 failure -> 100 %;
-- `naf_scorer`: naf's earlier rule, every row through a shared random phase (seed of the run) from its
-  log-magnitudes, each failed ear 100 %.
-Spectral error is always mean |log-magnitude - ground truth| against the data set's spectrograms.
-"""
+"""The rows of `naf eval`: their identifiers and display names (here only), the rule each follows, and the
+scorers that measure a prediction (`pipeline.Prediction`) against the ground truth of the same items: the
+paper's NAF route, the paper's waveform route, naf's earlier rule (also the off-grid table's), and the
+listening metrics of the played waveform. Spectral error is always mean |log-magnitude - ground truth|."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from naf_model.evaluation import metrics
+from naf_model.acoustics import interaural
+from naf_model.evaluation import listening, metrics
+from naf_model.field.listening import line_of_sight
 
-Chunk = tuple[np.ndarray, np.ndarray, np.ndarray | None]
-"""(item indices (b,), log-magnitudes (b, 2, 256, T), waveforms (b, 2, N) or None)."""
+if TYPE_CHECKING:
+    from naf_model.evaluation.pipeline import Prediction, QuerySet
+
+
+class RowId(StrEnum):
+    """What a row predicts with; its display name is `LABELS` (main tables) or `played_label`."""
+
+    FIELD = "field"
+    NEAREST = "nearest"
+    LINEAR = "linear"
+    FLOOR = "floor"
+    SECOND_SIM = "second_sim"
+    SIM_MAGNITUDES = "sim_magnitudes"
+
+
+LABELS = {
+    RowId.FIELD: "NAF (field)",
+    RowId.NEAREST: "Nearest neighbour",
+    RowId.LINEAR: "Linear interpolation",
+    RowId.FLOOR: "Simulation floor",
+    RowId.SECOND_SIM: "Second simulation, other seed",
+    RowId.SIM_MAGNITUDES: "Simulated magnitudes",
+}
+"""Display names of the rows: the main tables' Method column (beside a Representation column)."""
+INTERPOLATIONS = (RowId.NEAREST, RowId.LINEAR)
+
+
+def played_label(row: RowId, phase: str | None = None, n_pairs: int | None = None) -> str:
+    """A row's name in the off-grid and listening tables: interpolations say they blend raw IRs, synthesised
+    rows name their `phase` method, a second simulation of part of the pairs (`n_pairs`) says how many."""
+    name = LABELS[row]
+    if row in INTERPOLATIONS:
+        return f"{name}, raw IRs"
+    if phase is not None and row in (RowId.FIELD, RowId.SIM_MAGNITUDES):
+        return f"{name}, {phase} phase"
+    return name if n_pairs is None else f"{name} ({n_pairs} pairs)"
 
 
 @dataclass
 class Scorer:
-    """Scores prediction chunks of one row against the shared ground truth of every item.
-
-    gt_log (I, 2, 256, T); gt_params measured once by the route; `to_params(log, wave)` measures a
-    prediction; `any_fail` selects the paper's T60 failure rule; `progress(n)` after each chunk.
-    """
+    """Scores predictions against the ground truth of every item: gt_log (I, 2, 256, T), gt_params measured
+    once by the route `to_params(log, wave)`; `any_fail` selects the paper's T60 failure rule."""
 
     gt_log: np.ndarray
     gt_params: metrics.AcousticParameters
     to_params: Callable[[np.ndarray, np.ndarray | None], metrics.AcousticParameters]
     any_fail: bool
-    progress: Callable[[int], None] | None = None
 
-    def score(self, chunks: Iterator[Chunk]) -> metrics.ItemErrors:
-        """Errors of every chunk's items, returned in item order."""
-        parts, order = [], []
-        for items, pred_log, pred_wave in chunks:
-            spectral = metrics.spectral_error(pred_log, self.gt_log[items].astype(np.float32))
-            params = self.to_params(pred_log, pred_wave)
-            parts.append(
-                metrics.errors_from_parameters(spectral, params, self.gt_params.take(items), self.any_fail)
-            )
-            order.append(items)
-            if self.progress is not None:
-                self.progress(len(items))
-        joined = metrics.ItemErrors.concatenate(parts)
-        return joined.take(np.argsort(np.concatenate(order)))
+    def score(self, pred: Prediction) -> metrics.ItemErrors:
+        """Errors of the prediction's items, in its item order."""
+        spectral = metrics.spectral_error(pred.log, self.gt_log[pred.items].astype(np.float32))
+        params = self.to_params(pred.log, pred.wave)
+        return metrics.errors_from_parameters(spectral, params, self.gt_params.take(pred.items), self.any_fail)
 
 
-def paper_field_scorer(gt_log: np.ndarray, progress=None) -> Scorer:
+def paper_field_scorer(gt_log: np.ndarray) -> Scorer:
     """The paper's NAF route (`compute_T60_err_NAF.py`): both sides through the seed-1234 random phase."""
-
-    def route(log: np.ndarray, wave: np.ndarray | None) -> metrics.AcousticParameters:
-        return metrics.waveform_parameters(metrics.paper_waveforms_from_log(log))
-
-    return Scorer(gt_log, route(gt_log, None), route, True, progress)
+    gt = metrics.waveform_parameters(metrics.paper_waveforms_from_log(gt_log))
+    return Scorer(gt_log, gt, lambda log, _: metrics.waveform_parameters(metrics.paper_waveforms_from_log(log)), True)
 
 
-def paper_waveform_scorer(gt_log: np.ndarray, gt_wave: np.ndarray, progress=None) -> Scorer:
-    """The paper's baseline route (`compute_T60_err_baseline.py`): waveforms against the simulated
+def paper_waveform_scorer(gt_log: np.ndarray, gt_wave: np.ndarray) -> Scorer:
+    """The paper's baseline route (`compute_T60_err_baseline.py`): the method's waveforms against the simulated
     waveform (clipped to [-1, 1] as the paper's `load_audio` does)."""
-
-    def route(log: np.ndarray, wave: np.ndarray | None) -> metrics.AcousticParameters:
-        assert wave is not None, "the waveform route needs the method's waveforms"
-        return metrics.waveform_parameters(wave)
-
     gt = metrics.waveform_parameters(np.clip(np.asarray(gt_wave, np.float64), -1.0, 1.0))
-    return Scorer(gt_log, gt, route, True, progress)
+    return Scorer(gt_log, gt, lambda _, wave: metrics.waveform_parameters(wave), True)
 
 
-def naf_scorer(gt_log: np.ndarray, n_samples: int, seed: int, progress=None) -> Scorer:
+def naf_scorer(gt_log: np.ndarray, n_samples: int, seed: int) -> Scorer:
     """naf's earlier rule: log-magnitudes through one shared random phase (seed of the run), per-ear failures."""
-
-    def route(log: np.ndarray, wave: np.ndarray | None) -> metrics.AcousticParameters:
-        return metrics.acoustic_parameters(log, n_samples, seed)
-
-    return Scorer(gt_log, route(gt_log, None), route, False, progress)
+    gt = metrics.acoustic_parameters(gt_log, n_samples, seed)
+    return Scorer(gt_log, gt, lambda log, _: metrics.acoustic_parameters(log, n_samples, seed), False)
 
 
-PAPER_FIELD_RULE = (
-    "paper rule (compute_T60_err_NAF.py): prediction and ground-truth log-magnitudes both inverted with "
+class ListeningScorer:
+    """Listening errors of played waveforms against the query set's simulated ones; line of sight from
+    `free_space`; the direct arrival's ITD with the spherical head of `head_radius` m (None: a SOFA head,
+    whose direct ITD is not the spherical head's, so no such reference)."""
+
+    def __init__(self, queries: QuerySet, free_space, head_radius: float | None) -> None:
+        self.gt_wave = queries.gt_wave
+        ie, il, ih = queries.positions(slice(None))
+        self.los = line_of_sight(free_space, ie, il)
+        self.direct_itd = None
+        if head_radius is not None:
+            self.direct_itd = np.full(len(ie), np.nan)
+            self.direct_itd[self.los] = interaural.direct_sound_itd(ie[self.los], il[self.los], ih[self.los],
+                                                                    head_radius)  # fmt: skip
+        self._measured: tuple[bytes, listening.Measured] | None = None
+
+    def score(self, pred: Prediction) -> listening.ListeningErrors:
+        """Errors of the prediction's played waveforms; the ground truth of a chunk is measured once."""
+        items = pred.items
+        gt = np.asarray(self.gt_wave[items], np.float32)
+        if self._measured is None or self._measured[0] != items.tobytes():
+            self._measured = (items.tobytes(), listening.measure(gt))
+        ref = None if self.direct_itd is None else self.direct_itd[items]
+        return listening.listening_errors(pred.play(), gt, self.los[items], self._measured[1], ref)
+
+
+FIELD_RULE = {
+    "paper": "paper rule (compute_T60_err_NAF.py): prediction and ground-truth log-magnitudes both inverted with "
     "the paper's random phase (np.random.seed(1234), 257 x T, clipped to [-1, 1]); an item counts 100 % "
-    "if any of its four T60 measurements (2 ears x prediction, ground truth) fails"
-)
+    "if any of its four T60 measurements (2 ears x prediction, ground truth) fails",
+    "naf": "naf's earlier rule: prediction and ground truth inverted with one shared random phase (seed of the "
+    "run), each failed ear 100 %, item = mean of its ears",
+}
 PAPER_BASELINE_RULE = {
-    "Nearest neighbour": "scipy NearestNDInterpolator of the training waveforms over (listener, emitter)",
-    "Linear interpolation": "scipy LinearNDInterpolator(fill_value=0) of the training waveforms over "
+    RowId.NEAREST: "scipy NearestNDInterpolator of the training waveforms over (listener, emitter)",
+    RowId.LINEAR: "scipy LinearNDInterpolator(fill_value=0) of the training waveforms over "
     "(listener, emitter): silence outside the hull, which fails T60",
 }
-PAPER_MEASURE_RULE = (
-    "T60/C50/EDT measured on the method's waveform against the simulated waveform; any T60 failure of an "
-    "item -> 100 % (compute_T60_err_baseline.py)"
-)
+PAPER_MEASURE_RULE = ("T60/C50/EDT measured on the method's waveform against the simulated waveform; any T60 "
+                      "failure of an item -> 100 % (compute_T60_err_baseline.py)")  # fmt: skip
 PAPER_CODEC_RULE = {
     None: "uncompressed training IRs (the paper's table has no uncompressed rows)",
     "aac": "each stereo training IR file encoded alone, `ffmpeg -i IN.wav -c:a aac -b:a 24k OUT.m4a`, "
@@ -106,24 +138,27 @@ PAPER_CODEC_RULE = {
     "10 --discard-comments --discard-pictures --cvbr`, decoded with `opusdec OUT.opus DEC.wav --rate 22050 "
     "--float` (baselines/make_data_opus.py)",
 }
-NAF_FIELD_RULE = (
-    "naf's earlier rule: prediction and ground truth inverted with one shared random phase (seed of the "
-    "run), each failed ear 100 %, item = mean of its ears"
-)
 NAF_BASELINE_RULE = {
-    "Nearest neighbour": "nearest training pair in (emitter, listener) space",
-    "Linear interpolation": "barycentric weights of a Delaunay triangulation in the span of the training "
-    "points, the nearest pair outside the hull",
+    RowId.NEAREST: "nearest training pair in (emitter, listener) space",
+    RowId.LINEAR: "barycentric weights of a Delaunay triangulation in the span of the training points, the "
+    "nearest pair outside the hull",
 }
 NAF_CODEC_RULE = {
     None: "uncompressed training IRs",
     "aac": "every IR channel a mono stream at 32 kbit/s (ffmpeg AAC-LC), peak-scaled, delay trimmed",
-    "opus": "every IR channel a mono stream at 6 kbit/s (opusenc at 48 kHz via soxr), peak-scaled, delay "
-    "trimmed",
+    "opus": "every IR channel a mono stream at 6 kbit/s (opusenc at 48 kHz via soxr), peak-scaled, delay trimmed",
 }
 NAF_MEASURE_RULE = "measured like the field row (its log-magnitudes through the shared random phase)"
-FLOOR_PAPER_RULE = (
-    "re-simulations of the same pairs with other ray-tracer seeds, measured like a baseline (waveform "
-    "against waveform, any T60 failure -> 100 %); mean over the seeds, their range in the floor table"
-)
-FLOOR_NAF_RULE = "the same re-simulations measured by naf's earlier rule; mean over the seeds"
+FLOOR_RULE = {
+    "paper": "re-simulations of the same pairs with other ray-tracer seeds, measured like a baseline (waveform "
+    "against waveform, any T60 failure -> 100 %); mean over the seeds, their range in the floor table",
+    "naf": "the same re-simulations measured by naf's earlier rule; mean over the seeds",
+}
+
+
+def baseline_rule(rules: str, method: RowId, tool: str | None) -> str:
+    """The rule sentence of an interpolation row under `rules` ("paper" or "naf"), on raw IRs (tool None) or
+    through the codec tool "aac" / "opus"."""
+    if rules == "paper":
+        return f"paper rule: {PAPER_BASELINE_RULE[method]}; {PAPER_CODEC_RULE[tool]}; {PAPER_MEASURE_RULE}"
+    return "naf's earlier rule: " + "; ".join((NAF_BASELINE_RULE[method], NAF_CODEC_RULE[tool], NAF_MEASURE_RULE))

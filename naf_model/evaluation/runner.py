@@ -1,30 +1,25 @@
 """`evaluate`: score a field, the interpolation baselines and the simulation floor on held-out test pairs
 (or, for recipe choices, on the validation pairs).
 
-Two sections of rows (see `report.SECTIONS`): the paper's protocol (its baselines, codecs and T60 rules,
-`rows.paper_*_scorer`) and naf's earlier rules (`rows.naf_scorer`). Every row is scored per item (pair x
-orientation) against the data set's spectrograms and the ground truth's parameters, measured once per
-scorer; per-pair errors give bootstrap intervals (`bootstrap`) and the paired comparison of the field with
-each section's best baseline. Baselines interpolate the training pairs only (never validation or test).
+Every table is rows of one pipeline (`tables`, `pipeline`); per-pair errors of the main tables give bootstrap
+intervals (`bootstrap`) and the paired comparison of the field with each section's best baseline. The
+checkpoint is read once per run.
 """
-
 
 from __future__ import annotations
 
-import re
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-from tqdm import tqdm
 
 from naf_model.acoustics import decay
+from naf_model.checkpoint import Checkpoint, load_checkpoint
 from naf_model.conventions import ONSET_BELOW_PEAK_DB, SAMPLE_RATE
 from naf_model.data import DataSet, floor
-from naf_model.data.extra import FREE_SET_HINT, TrainingPairs, is_free_set
+from naf_model.data.extra import FREE_SET_HINT, TrainingPairs, free_pairs_command, is_free_set
 from naf_model.errors import CheckpointError, DataError
 from naf_model.evaluation import (
     DEFAULT_FLOOR_PAIRS,
@@ -33,35 +28,30 @@ from naf_model.evaluation import (
     RESULTS_DIR,
     bootstrap,
     codecs,
-    methods,
     metrics,
-    played,
-    rows,
+    tables,
 )
-from naf_model.evaluation.report import EvaluationReport, ResultRow, write_report
-from naf_model.paths import default_checkpoint, default_dataset_path, runs_dir
+from naf_model.evaluation.report import METRICS, EvaluationReport, ResultRow, write_report
+from naf_model.evaluation.rows import LABELS, RowId
+from naf_model.paths import default_checkpoint, default_dataset_path, project_path, runs_dir
+from naf_model.scene import Scene, load_scene
 
-if TYPE_CHECKING:
-    from naf_model.scene import Scene
-
-METRICS = methods.METRICS
-_PER_ITEM = {"spectral": ("spectral", 1.0), "t60_pct": ("t60", 100.0), "c50_db": ("c50", 1.0),
-             "edt_pct": ("edt", 100.0)}  # fmt: skip
-"""Summary key -> (ItemErrors field, scale): the per-item values whose pair means are bootstrapped."""
+# summary key -> (ItemErrors field, scale): the per-item values whose pair means are bootstrapped
+_PER_ITEM = {"spectral": ("spectral", 1), "t60_pct": ("t60", 100.0), "c50_db": ("c50", 1), "edt_pct": ("edt", 100.0)}
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """What `naf eval` scores.
-
-    scene: bundled scene name or scene file; data: data set (default `data/<scene>.h5`); checkpoint: the
-    field (default `paths.default_checkpoint`: the bundled one, else the newest best.pt of the scene's runs; no
-    field row if there is none); max_pairs: held-out test pairs scored
-    (a seeded subset when the data set has more); floor_pairs: pairs simulated again for the floor rows
-    (0: no floor); floor_repeats: seeds of those re-simulations; use_codecs: AAC/Opus rows; seed: subset
-    choice and naf's random phase (the paper's rows use the paper's seed 1234); resamples: bootstrap
-    resamples; out_dir: where the markdown and JSON go (None: not written).
-    """
+    """What `naf eval` scores (as its options of the same names): scene: name or scene file; data
+    (default `data/<scene>.h5`); checkpoint (default `paths.default_checkpoint`; no field rows without one);
+    max_pairs: held-out pairs scored (a seeded subset); floor_pairs, floor_repeats: the floor's pairs and
+    seeds (0: no floor); seed: subset and naf's random phase (the paper's rows use 1234); resamples:
+    bootstrap resamples; out_dir: where the markdown and JSON go (None: not written); listening: listening
+    metrics of the played waveforms (None: on with `offgrid`); phase: the played rows' phase method
+    (`conventions.PHASE_METHODS`); split: "test" (the published tables) or "validation" (recipe choices,
+    never reading the test split); extra: extra training sets of the baselines (`naf train --extra`; empty:
+    those the checkpoint names, `extra_data_for`); command: the command line the report records (the CLI's,
+    from what was typed; empty for a library call)."""
 
     scene: str
     data: Path | None = None
@@ -77,14 +67,10 @@ class EvalConfig:
     progress: bool = True
     offgrid: int = 0
     listening: bool | None = None
-    """Listening metrics of the played waveforms; None: on when `offgrid` is set."""
     phase: str = "listening"
-    """Phase method of the played rows (`naf_model.field.PHASE_METHODS`)."""
     split: str = "test"
-    """Pairs scored: "test" (the published tables) or "validation" (recipe choices; never read the test split)."""
     extra: tuple[Path, ...] = ()
-    """Extra training data sets for the baselines (`naf train --extra`); empty: the ones the field's checkpoint
-    names, looked up next to the data set (`extra_data_for`)."""
+    command: str = ""
 
     def written_to(self, scene_name: str) -> Path | None:
         """Folder of the report: `out_dir`, except that validation scores never go beside the published test
@@ -94,96 +80,50 @@ class EvalConfig:
                 return runs_dir() / scene_name / "validation"
         return None if self.out_dir is None else Path(self.out_dir)
 
-    def command(self) -> str:
-        """The `naf eval` command line that reproduces this configuration (paths as given)."""
-        parts = ["naf eval", f"--scene {self.scene}"]
-        if self.data is not None:
-            parts.append(f"--data {methods.project_path(self.data)}")
-        if self.checkpoint is not None:
-            parts.append(f"--checkpoint {methods.project_path(self.checkpoint)}")
-        defaults = EvalConfig(self.scene)
-        for name, flag in (("max_pairs", "--max-pairs"), ("floor_pairs", "--floor-pairs"),
-                           ("floor_repeats", "--floor-repeats"), ("seed", "--seed"), ("resamples", "--resamples")):
-            if getattr(self, name) != getattr(defaults, name):
-                parts.append(f"{flag} {getattr(self, name)}")  # fmt: skip
-        if not self.use_codecs:
-            parts.append("--no-codecs")
-        if self.offgrid:
-            parts.append(f"--offgrid {self.offgrid}")
-        if self.listening is not None:
-            parts.append("--listening" if self.listening else "--no-listening")
-        if self.phase != defaults.phase:
-            parts.append(f"--phase {self.phase}")
-        if self.split != defaults.split:
-            parts.append(f"--split {self.split}")
-        parts += [f"--extra {methods.project_path(p)}" for p in self.extra]
-        return " ".join(parts)
-
 
 def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport:
     """Score every row on the held-out pairs of `config.split` and write the report; `scene` overrides
     loading `config.scene`."""
     t_start = time.perf_counter()
-    if scene is None:
-        from naf_model.scene import load_scene
-
-        scene = load_scene(config.scene)
+    scene = load_scene(config.scene) if scene is None else scene
     data_path = Path(config.data) if config.data is not None else default_dataset_path(scene.name)
     notes: list[str] = []
     with DataSet(data_path) as ds, ExitStack() as stack:
-        checkpoint = _checkpoint_path(config, scene.name, notes)
+        # another scene's data set first: its field's extra data sets would be missing too, and that message
+        # would send the user to build them for nothing
+        ds.check_scene(scene)
+        path = _checkpoint_path(config, scene.name, notes)
+        checkpoint = None if path is None else load_checkpoint(path)  # the run's one read of the file
         extra = [stack.enter_context(DataSet(p)) for p in extra_data_for(config, checkpoint, data_path)]
-        report = _evaluate(config, scene, ds, TrainingPairs(ds, extra), checkpoint, notes, t_start)
-    out_dir = config.written_to(scene.name)
-    if out_dir is not None:
-        write_report(report, out_dir)
+        report = _evaluate(config, scene, ds, TrainingPairs(ds, extra), path, checkpoint, notes, t_start)
+    if config.written_to(scene.name) is not None:
+        write_report(report, config.written_to(scene.name))
     return report
 
 
-def extra_data_for(config: EvalConfig, checkpoint: Path | None, data_path: Path) -> list[Path]:
+def extra_data_for(config: EvalConfig, checkpoint: Checkpoint | None, data_path: Path) -> list[Path]:
     """The extra training data sets of the baselines: `config.extra`, else those the field was trained with
-    (its checkpoint's `extra_data`, or its members' for an ensemble) next to `data_path`, so that every row
-    learns from the same pairs; DataError if one of those is missing."""
-    if config.extra:
+    (the loaded checkpoint's `extra_data`, or its members' for an ensemble) next to `data_path`, so that every
+    row learns from the same pairs; DataError if one of those is missing."""
+    if config.extra or checkpoint is None:
         return [Path(p) for p in config.extra]
-    if checkpoint is None:
-        return []
-    from naf_model.checkpoint import load_checkpoint
-
-    metrics = load_checkpoint(checkpoint).metrics
-    names = list(metrics.get("extra_data", []))
-    for member in metrics.get("members", []):  # an ensemble (`naf ensemble`): what any member saw
+    names = list(checkpoint.metrics.get("extra_data", []))
+    for member in checkpoint.metrics.get("members", []):  # an ensemble (`naf ensemble`): what any member saw
         names += [n for n in member.get("extra_data", []) if n not in names]
     paths = [Path(data_path).with_name(name) for name in names]
     missing = [p for p in paths if not p.is_file()]
     if missing:
         raise DataError(
             f"the field was trained with the extra pairs of {missing[0]}, which the baselines need too; make "
-            f"it with `{_free_pairs_command(missing[0].name)}` or pass --extra PATH"
+            f"it with `{free_pairs_command(missing[0].name)}` or pass --extra PATH"
         )
     return paths
 
 
-def _free_pairs_command(name: str) -> str:
-    """The `naf data make` command that writes the free-position file `name` (<scene>.free-<N>[-s<seed>].h5)."""
-    match = re.fullmatch(r"(.+)\.free-(\d+)(?:-s(\d+))?\.h5", name)
-    if match is None:
-        return "naf data make --scene SCENE --free-pairs N"
-    scene, n, seed = match.groups()
-    return f"naf data make --scene {scene} --free-pairs {n}" + (f" --seed {seed}" if seed else "")
-
-
 def _evaluate(
-    config: EvalConfig, scene, ds: DataSet, pool: TrainingPairs, checkpoint: Path | None, notes: list[str],
-    t_start: float,
-) -> EvaluationReport:
-    meta = ds.meta
-    if meta.scene_name != scene.name or meta.scene_hash != scene.geometry_hash():
-        raise DataError(
-            f"{ds.path} was made from another scene than '{scene.name}' (or an older version of it); "
-            "pass --data for this scene or re-make the data set"
-        )
-    n, n_frames = meta.ir_length, meta.n_frames
+    config: EvalConfig, scene, ds: DataSet, pool: TrainingPairs, path: Path | None, checkpoint: Checkpoint | None,
+    notes: list[str], t_start: float,
+) -> EvaluationReport:  # fmt: skip
     test_all, train = ds.indices(config.split), ds.indices("train")
     if len(test_all) == 0 or len(train) == 0:
         hint = FREE_SET_HINT if is_free_set(ds) else f"make it with a {config.split} fraction > 0"
@@ -191,38 +131,17 @@ def _evaluate(
     rng = np.random.default_rng(config.seed)
     test = np.sort(rng.choice(test_all, min(config.max_pairs, len(test_all)), replace=False))
     n_orient = len(ds.orientations)
-    timing: dict[str, float] = {}
     floor_pairs = floor.choose_floor_pairs(ds.pairs, test, config.floor_pairs, config.seed)
     paper_codecs = [c for c in (codecs.PAPER_AAC, codecs.PAPER_OPUS) if config.use_codecs and _codec_ok(c, notes)]
     naf_codecs = [c for c in (codecs.AAC_LC, codecs.OPUS) if config.use_codecs and _codec_ok(c, notes)]
-    n_rows = 2 * (checkpoint is not None) + 2 * (2 + len(paper_codecs) + len(naf_codecs))
-    n_items = len(test) * n_orient
-    total = n_items * n_rows + 2 * len(floor_pairs) * n_orient * config.floor_repeats
-    with tqdm(total=total, unit="IR", desc="naf eval", disable=not config.progress) as bar:
-        t0 = time.perf_counter()
-        gt_log = ds.read_spec(test).reshape((-1,) + ds.spec.shape[2:])  # (Q * 4, 2, 256, T) float16
-        gt_wave = ds.read_ir(test).reshape((-1,) + ds.ir.shape[2:])  # (Q * 4, 2, N) float16
-        scorers = {
-            "paper_field": rows.paper_field_scorer(gt_log, bar.update),
-            "paper_wave": rows.paper_waveform_scorer(gt_log, gt_wave, bar.update),
-            "naf": rows.naf_scorer(gt_log, n, config.seed, bar.update),
-        }
-        timing["ground_truth_s"] = time.perf_counter() - t0
-        ctx = methods.RowContext(ds, test, pool, n_orient, n_frames, scorers, bar, timing)
-        scored: list[tuple[ResultRow, metrics.ItemErrors]] = []
-        if checkpoint is not None:
-            bar.set_description("naf eval: field")
-            scored += methods.field_rows(config, scene, ctx, checkpoint, notes)
-        bar.set_description("naf eval: paper baselines")
-        scored += methods.paper_baseline_rows(ctx, paper_codecs)
-        bar.set_description("naf eval: naf baselines")
-        scored += methods.naf_baseline_rows(ctx, naf_codecs)
-        floor_spread: dict[str, dict[str, list[float]]] = {}
-        if len(floor_pairs) and config.floor_repeats > 0:
-            bar.set_description("naf eval: floor")
-            scored += methods.floor_rows(ctx, scene, floor_pairs, config.floor_repeats, floor_spread)
-    floor_items = methods.items_of(test, floor_pairs, n_orient) if len(floor_pairs) else None
-    if floor_items is not None:
+    fld = None if checkpoint is None else _field(config, scene, ds, path, checkpoint, notes)
+    listen = bool(config.offgrid) if config.listening is None else config.listening
+    run = tables.Run(scene, ds, pool, test, floor_pairs, fld, config.seed, config.phase, listen, config.progress,
+                     notes)  # fmt: skip
+    scored, floor_spread, on_grid = tables.grid_tables(run, paper_codecs, naf_codecs, config.floor_repeats)
+    floor_items = None  # the items of the floor's pairs among the scored ones
+    if len(floor_pairs):
+        floor_items = (np.searchsorted(test, floor_pairs)[:, None] * n_orient + np.arange(n_orient)).ravel()
         notes.append(
             "The floor rows are what a second simulation of the same pair scores: its tail noise is a new "
             "draw, so a method that predicts the average spectrum (as a field does) can score below it in "
@@ -230,52 +149,62 @@ def _evaluate(
             "would score about the floor's spectral error / sqrt(2)"
         )
     draws = bootstrap.resample_indices(len(test), config.resamples, bootstrap.SEED)
-    result_rows = [
-        _with_summaries(row, errs, floor_items, n_orient, draws, floor_spread.get(row.section))
-        for row, errs in scored
-    ]
+    result_rows = [_with_summaries(rid, row, errs, floor_items, n_orient, draws, floor_spread.get(row.section))
+                   for rid, row, errs in scored]  # fmt: skip
     comparisons = _comparisons(scored, n_orient, draws)
-    import pyroomacoustics
-
-    settings = {
-        "split": config.split,
-        "n_test_pairs": int(len(test)),
-        "n_test_total": int(len(test_all)),
-        "n_train_pairs": int(len(pool)),
-        "n_extra_train_pairs": int(pool.n_extra),
-        "extra_data": [methods.project_path(src.path) for src, _ in pool.sources[1:]],
-        "n_validation_pairs": int(len(ds.indices("validation"))),
-        "validation": meta.validation_note,
-        "n_floor_pairs": int(len(floor_pairs)),
-        "floor_repeats": config.floor_repeats,
-        "orientations": n_orient,
-        "ir_length": n,
-        "n_frames": n_frames,
-        "sample_rate": SAMPLE_RATE,
-        "phase_seed_naf_rows": config.seed,
-        "phase_seed_paper_rows": metrics.PAPER_PHASE_SEED,
-        "t60_decay_db": decay.T60_DECAY_DB,
-        "edt_range_db": decay.EDT_RANGE_DB,
-        "c50_onset_below_peak_db": ONSET_BELOW_PEAK_DB,
-        "pyroomacoustics": pyroomacoustics.__version__,
-        "bootstrap_resamples": config.resamples,
-        "bootstrap_seed": bootstrap.SEED,
-        "codec_guard_samples": codecs.GUARD_SAMPLES,
-    }
-    ckpt = methods.project_path(checkpoint) if checkpoint is not None else None
-    listen = bool(config.offgrid) if config.listening is None else config.listening
-    sections = played.played_sections(
-        played.PlayedConfig(config.offgrid, listen, config.phase, config.seed, config.progress),
-        scene, ds, pool, test, floor_pairs, checkpoint, config.device,
-    )
-    timing["total_s"] = time.perf_counter() - t_start
+    played = ([] if on_grid is None else [on_grid]) + (tables.offgrid_sections(run, config.offgrid)
+                                                        if config.offgrid else [])  # fmt: skip
+    run.timing["total_s"] = time.perf_counter() - t_start
     return EvaluationReport(
-        scene.name, methods.project_path(ds.path), ckpt, settings, result_rows, timing, notes,
-        command=config.command(), comparisons=comparisons, played=[asdict(s) for s in sections],
+        scene.name, project_path(ds.path), None if path is None else project_path(path),
+        _settings(config, ds, pool, test, test_all, floor_pairs), result_rows, run.timing, notes,
+        command=config.command, comparisons=comparisons, played=played,
     )  # fmt: skip
 
 
+def _settings(config: EvalConfig, ds: DataSet, pool: TrainingPairs, test, test_all, floor_pairs) -> dict:
+    """What the tables were scored with, for the report's header and JSON."""
+    import pyroomacoustics
+
+    meta = ds.meta
+    return {
+        "split": config.split, "n_test_pairs": int(len(test)), "n_test_total": int(len(test_all)),
+        "n_train_pairs": int(len(pool)), "n_extra_train_pairs": int(pool.n_extra),
+        "extra_data": [project_path(src.path) for src, _ in pool.sources[1:]],
+        "n_validation_pairs": int(len(ds.indices("validation"))), "validation": meta.validation_note,
+        "n_floor_pairs": int(len(floor_pairs)), "floor_repeats": config.floor_repeats,
+        "orientations": len(ds.orientations), "ir_length": meta.ir_length, "n_frames": meta.n_frames,
+        "sample_rate": SAMPLE_RATE, "phase_seed_naf_rows": config.seed,
+        "phase_seed_paper_rows": metrics.PAPER_PHASE_SEED,
+        "t60_decay_db": decay.T60_DECAY_DB, "edt_range_db": decay.EDT_RANGE_DB,
+        "c50_onset_below_peak_db": ONSET_BELOW_PEAK_DB, "pyroomacoustics": pyroomacoustics.__version__,
+        "bootstrap_resamples": config.resamples, "bootstrap_seed": bootstrap.SEED,
+        "codec_guard_samples": codecs.GUARD_SAMPLES,
+    }  # fmt: skip
+
+
+def _field(config: EvalConfig, scene, ds: DataSet, path: Path, checkpoint: Checkpoint, notes: list[str]):
+    """The field of the loaded checkpoint (CheckpointError if trained on another scene, DataError if it predicts
+    another frame count than the data set holds); notes a selection made on the test split."""
+    from naf_model.field import NeuralAcousticField
+
+    field = NeuralAcousticField.from_checkpoint(checkpoint, path, device=config.device, scene=scene)
+    if field.n_frames != ds.meta.n_frames:
+        raise DataError(
+            f"{path} predicts {field.n_frames} frames, {ds.path} holds {ds.meta.n_frames}; "
+            "evaluate a field on the data set it was trained on"
+        )
+    selection = checkpoint.metrics or {}
+    if "test_spectral_error" in selection and "validation_spectral_error" not in selection:
+        notes.append(
+            f"The field {project_path(path)} was saved by training code that measured its held-out error "
+            "(and picked best.pt) on the test split; retrain with the validation split for a clean selection"
+        )
+    return field
+
+
 def _checkpoint_path(config: EvalConfig, scene_name: str, notes: list[str]) -> Path | None:
+    """The field's checkpoint: the one given, else the scene's default (None, with a note, if there is none)."""
     if config.checkpoint is not None:
         return Path(config.checkpoint)
     try:
@@ -286,6 +215,7 @@ def _checkpoint_path(config: EvalConfig, scene_name: str, notes: list[str]) -> P
 
 
 def _codec_ok(codec: codecs.Codec, notes: list[str]) -> bool:
+    """Whether the codec's tools are installed; notes why its rows are missing if not."""
     reason = codecs.missing_tools(codec)
     if reason is not None:
         notes.append(f"No {codec.name} rows: {reason}")
@@ -298,50 +228,36 @@ def _per_pair(errs: metrics.ItemErrors, key: str, n_orient: int) -> np.ndarray:
 
 
 def _with_summaries(
-    row: ResultRow,
-    errs: metrics.ItemErrors,
-    floor_items: np.ndarray | None,
-    n_orient: int,
-    draws: np.ndarray,
-    spread: dict[str, list[float]] | None,
-) -> ResultRow:
+    rid: RowId, row: ResultRow, errs: metrics.ItemErrors, floor_items: np.ndarray | None, n_orient: int,
+    draws: np.ndarray, spread: dict[str, list[float]] | None,
+) -> ResultRow:  # fmt: skip
+    """The row with its means, their bootstrap intervals over pairs and its means on the floor's pairs; the
+    floor is scored on its own pairs, so its uncertainty is its spread over seeds, not an interval."""
     errors = {**errs.summary(), "n_pairs": len(errs.spectral) // n_orient}
-    is_floor = row.method == "Simulation floor"
+    if rid is RowId.FLOOR:
+        return replace(row, n_pairs=errors["n_pairs"], errors=errors, floor_errors=errors, spread=spread)
     floor_errors = None
-    if is_floor:
-        floor_errors = errors
-    elif floor_items is not None:
+    if floor_items is not None:
         floor_errors = {**errs.take(floor_items).summary(), "n_pairs": len(floor_items) // n_orient}
-    intervals = {}
-    if not is_floor:  # the floor is scored on its own pairs; its uncertainty is its spread over seeds
-        intervals = {k: list(bootstrap.mean_interval(_per_pair(errs, k, n_orient), draws)) for k in METRICS}
-    return replace(
-        row, n_pairs=errors["n_pairs"], errors=errors, floor_errors=floor_errors, intervals=intervals,
-        spread=spread if is_floor else None,
-    )  # fmt: skip
+    intervals = {k: list(bootstrap.mean_interval(_per_pair(errs, k, n_orient), draws)) for k in METRICS}
+    return replace(row, n_pairs=errors["n_pairs"], errors=errors, floor_errors=floor_errors, intervals=intervals)
 
 
-def _comparisons(
-    scored: list[tuple[ResultRow, metrics.ItemErrors]], n_orient: int, draws: np.ndarray
-) -> list[dict]:
+def _comparisons(scored: list[tables.MainRow], n_orient: int, draws: np.ndarray) -> list[dict]:
     """Per section and metric: the field against the baseline with the lowest mean, paired over pairs."""
-    from dataclasses import asdict
-
     out = []
-    for section in dict.fromkeys(r.section for r, _ in scored):
-        here = [(r, e) for r, e in scored if r.section == section]
-        field = next(((r, e) for r, e in here if r.method == "NAF (field)"), None)
-        candidates = [(r, e) for r, e in here if r.method not in ("NAF (field)", "Simulation floor")]
+    for section in dict.fromkeys(r.section for _, r, _ in scored):
+        here = [(rid, r, e) for rid, r, e in scored if r.section == section]
+        field = next((e for rid, _, e in here if rid is RowId.FIELD), None)
+        candidates = [(r, e) for rid, r, e in here if rid not in (RowId.FIELD, RowId.FLOOR)]
         if field is None or not candidates:
             continue
         for key in METRICS:
             means = [float(np.mean(_per_pair(e, key, n_orient))) for _, e in candidates]
             best_row, best_errs = candidates[int(np.argmin(means))]
             comp = bootstrap.paired_comparison(
-                key, "NAF (field)", _per_pair(field[1], key, n_orient),
+                key, LABELS[RowId.FIELD], _per_pair(field, key, n_orient),
                 f"{best_row.method}, {best_row.representation}", _per_pair(best_errs, key, n_orient), draws,
             )  # fmt: skip
             out.append({"section": section, **asdict(comp)})
     return out
-
-

@@ -23,7 +23,7 @@ import numpy as np
 import shapely
 import torch
 
-from naf_model.checkpoint import Checkpoint, load_checkpoint
+from naf_model.checkpoint import Checkpoint, check_scene, load_checkpoint
 from naf_model.conventions import HEAD_RADIUS_M, ORIENTATIONS_DEG, PHASE_METHODS, WALL_CLEARANCE_M
 from naf_model.device import resolve_device
 from naf_model.errors import PositionError
@@ -64,6 +64,16 @@ class NeuralAcousticField:
         """Load a checkpoint; with `scene`, CheckpointError unless the field was trained on that scene."""
         ckpt = load_checkpoint(path, scene_hash=scene.geometry_hash() if scene is not None else None)
         return cls(ckpt, device=device, scene=scene, path=Path(path))
+
+    @classmethod
+    def from_checkpoint(
+        cls, checkpoint: Checkpoint, path: str | os.PathLike[str], device: str = "auto", scene: Any | None = None
+    ) -> NeuralAcousticField:
+        """A field of a checkpoint already read from `path` (a caller that needs its metrics too reads the
+        file once); with `scene`, CheckpointError unless the field was trained on that scene."""
+        if scene is not None:
+            check_scene(checkpoint, scene.geometry_hash(), path)
+        return cls(checkpoint, device=device, scene=scene, path=Path(path))
 
     # ---- positions ---------------------------------------------------------------------------------------
     def check_positions(self, xy: np.ndarray, what: str) -> np.ndarray:
