@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         cli += ["--music", args.music]
     if args.source == "sim":  # chosen in the job's dialog: the job's log shows the plan line, nobody to ask
         cli.append("--yes")
+    if not args.output:  # the job's own earlier walk in the run folder: run again, it is rendered anew
+        cli.append("--force")
     video = output.with_suffix(".mp4")
     if args.video:
         cli += ["--video", str(video)]
