@@ -12,6 +12,15 @@ from naf_model.errors import DataError
 DATA_SUFFIXES = (".h5", ".hdf5")
 
 
+MAKE_HELP = "simulate a scene into an HDF5 data set (resumable)"
+MAKE_DESCRIPTION = (
+    "Simulate binaural IRs for emitter-listener pairs of a scene and write spectrograms, IRs, a train/test split "
+    "and normalisation stats to one HDF5 file. The plan (pairs, MB, estimated minutes) is printed first. "
+    "Interrupted runs resume from <output>.parts/; --shard i/N builds only a slice of the parts for "
+    "`naf data merge`."
+)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `data` command group."""
     data = subparsers.add_parser("data", help="build and inspect simulated data sets")
@@ -44,14 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _add_make(sub: argparse._SubParsersAction) -> None:
     """Add `naf data make`."""
-    make = sub.add_parser(
-        "make",
-        help="simulate a scene into an HDF5 data set (resumable)",
-        description="Simulate binaural IRs for emitter-listener pairs of a scene and write spectrograms, "
-        "IRs, a train/test split and normalisation stats to one HDF5 file. The plan (pairs, MB, estimated "
-        "minutes) is printed first. Interrupted runs resume from <output>.parts/; --shard i/N builds only a "
-        "slice of the parts for `naf data merge`.",
-    )
+    make = sub.add_parser("make", help=MAKE_HELP, description=MAKE_DESCRIPTION)
     options.add_scene(make, options.SCENE_OR_MESH)
     make.add_argument("-o", "--output", type=Path, help="output file (default: data/<scene>.h5)")
     make.add_argument("--workers", type=validate.number(int, low=1, high=1024),

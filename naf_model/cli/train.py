@@ -15,6 +15,21 @@ from naf_model.cli import options, validate
 from naf_model.cli.choices import LazyChoices
 from naf_model.paths import default_dataset_path, runs_dir
 
+TRAIN_HELP = "train a neural acoustic field on a scene's data set"
+TRAIN_DESCRIPTION = (
+    "Train a NAF on data/<scene>.h5; writes runs/<scene>/<preset or recipe>/checkpoint.pt and best.pt (atomic "
+    "writes; Ctrl-C or SIGTERM saves first; --resume continues exactly; a folder holding a run is refused without "
+    "--resume or --force). Runs as is under `torchrun --nproc_per_node N -m naf_model train ...` for distributed "
+    "data parallel training."
+)
+ENSEMBLE_HELP = "join trained fields of one scene into one field that predicts their mean"
+ENSEMBLE_DESCRIPTION = (
+    "Join two or more fields trained on the same data set with the same network (e.g. other --seed) into one "
+    "checkpoint whose prediction is the mean of their log-magnitudes, so that errors the fields do not share can "
+    "average out (compare it with its members: `naf eval --split validation`). Queries cost about the sum of the "
+    "members': check with `naf bench OUT`."
+)
+
 
 def _preset_names() -> list[str]:
     from naf_model.networks.presets import PRESETS
@@ -49,14 +64,7 @@ _assignment.__name__ = "KEY=VALUE"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `train` command."""
-    p = subparsers.add_parser(
-        "train",
-        help="train a neural acoustic field on a scene's data set",
-        description="Train a NAF on data/<scene>.h5; writes runs/<scene>/<preset or recipe>/checkpoint.pt and "
-        "best.pt (atomic writes; Ctrl-C or SIGTERM saves first; --resume continues exactly; a folder holding a "
-        "run is refused without --resume or --force). Runs as is under "
-        "`torchrun --nproc_per_node N -m naf_model train ...` for distributed data parallel training.",
-    )
+    p = subparsers.add_parser("train", help=TRAIN_HELP, description=TRAIN_DESCRIPTION)
     options.add_scene(p, options.SCENE_OR_MESH)
     _add_config_options(p)
     p.add_argument("--data", type=Path, help="data set file (default data/<scene>.h5)")
@@ -150,14 +158,7 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
 
 def _register_ensemble(subparsers: argparse._SubParsersAction) -> None:
     """Add the `ensemble` command (it joins what `train` made, so it lives beside it)."""
-    p = subparsers.add_parser(
-        "ensemble",
-        help="join trained fields of one scene into one field that predicts their mean",
-        description="Join two or more fields trained on the same data set with the same network (e.g. other "
-        "--seed) into one checkpoint whose prediction is the mean of their log-magnitudes, so that errors the "
-        "fields do not share can average out (compare it with its members: `naf eval --split validation`). "
-        "Queries cost about the sum of the members': check with `naf bench OUT`.",
-    )
+    p = subparsers.add_parser("ensemble", help=ENSEMBLE_HELP, description=ENSEMBLE_DESCRIPTION)
     p.add_argument("checkpoints", nargs="+", type=Path, metavar="CHECKPOINT", help="trained fields (.pt), two or more")
     p.add_argument("-o", "--output", type=Path, required=True, help="the joined field (.pt)")
     validate.add_force(p)
