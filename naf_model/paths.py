@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from naf_model.errors import CheckpointError
+from naf_model.errors import CheckpointError, SceneError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = REPO_ROOT / "assets"
@@ -38,8 +38,6 @@ def file_stem(name: str) -> str:
     spaces go (no `..`, no hidden files, no option-like names), text that is not UTF-8 is replaced, and the stem
     is cut to MAX_STEM_BYTES. SceneError for a name with nothing left, such as "" or "..".
     """
-    from naf_model.errors import SceneError
-
     text = str(name).encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?", then "_"
     stem = _UNSAFE_IN_NAMES.sub("_", text).lstrip("._- \t").rstrip(". \t")
     stem = stem.encode("utf-8")[:MAX_STEM_BYTES].decode("utf-8", "ignore").rstrip(". ")

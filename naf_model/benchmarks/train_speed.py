@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from naf_model.device import resolve_device
 from naf_model.errors import NafError
+from naf_model.networks import preset as get_preset
+from naf_model.training.train import RunOptions, train_field
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,6 @@ def train_speed(
     log: Callable[[str], None] = print,
 ) -> list[TrainSpeedRow]:
     """One row per preset: the training loop's own steady-state samples/s over `steps` steps on `dataset`."""
-    from naf_model.networks import preset as get_preset
-    from naf_model.training.train import RunOptions, train_field
-
     if steps < 1:
         raise NafError("--train-steps must be at least 1")
     if not Path(dataset).is_file():
@@ -82,8 +82,6 @@ def train_speed(
 def _device_name(device: str) -> str:
     """What `device` resolves to, in words: the GPU's name, or the CPU with its torch thread count."""
     import torch
-
-    from naf_model.device import resolve_device
 
     resolved = resolve_device(device)
     if resolved.type == "cuda":

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from naf_model.atomic import atomic_paths
+from naf_model.data.offgrid import MIN_GRID_DISTANCE_M
 from naf_model.evaluation import listening
 from naf_model.paths import project_path
 
@@ -203,8 +204,6 @@ def listening_section(title: str, scored: list, seconds: float, phase: str) -> d
 
 def offgrid_section(og, scored: list, n_orient: int, sim_s: float) -> dict[str, Any]:
     """The off-grid table (the main tables' columns) of an `offgrid.OffgridSet` from its scored rows."""
-    from naf_model.data.offgrid import MIN_GRID_DISTANCE_M
-
     title = f"Off the grid: {len(og)} random free pairs (paper's metrics)"
     intro = (
         f"{len(og)} emitter-listener pairs x {n_orient} orientations drawn (seed "

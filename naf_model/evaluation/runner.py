@@ -33,6 +33,7 @@ from naf_model.evaluation import (
 )
 from naf_model.evaluation.report import METRICS, EvaluationReport, ResultRow, write_report
 from naf_model.evaluation.rows import LABELS, RowId
+from naf_model.field import NeuralAcousticField
 from naf_model.paths import default_checkpoint, default_dataset_path, project_path, runs_dir
 from naf_model.scene import Scene, load_scene
 
@@ -186,8 +187,6 @@ def _settings(config: EvalConfig, ds: DataSet, pool: TrainingPairs, test, test_a
 def _field(config: EvalConfig, scene, ds: DataSet, path: Path, checkpoint: Checkpoint, notes: list[str]):
     """The field of the loaded checkpoint (CheckpointError if trained on another scene, DataError if it predicts
     another frame count than the data set holds); notes a selection made on the test split."""
-    from naf_model.field import NeuralAcousticField
-
     field = NeuralAcousticField.from_checkpoint(checkpoint, path, device=config.device, scene=scene)
     if field.n_frames != ds.meta.n_frames:
         raise DataError(

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from naf_model.data.budget import block_cpu_seconds, format_minutes
 from naf_model.rendering.calibration import calibration_spots
 from naf_model.rendering.ir_source import IRFunction
+from naf_model.simulate import SimulationConfig
 
 LONG_SIMULATION_S = 60.0
 """A render whose IRs are estimated to take longer than this asks first (or needs `--yes`). The bundled flats
@@ -41,8 +43,6 @@ class SimulationPlan:
 
     def line(self, scene_name: str) -> str:
         """One line for the terminal: what is simulated and how long it should take."""
-        from naf_model.data.budget import format_minutes
-
         if self.seconds < 120:  # a render is mostly short: seconds, rounded as the estimate it is
             took = "<5 s" if self.seconds < 5 else f"~{5 * math.ceil(self.seconds / 5)} s"
         else:
@@ -56,9 +56,6 @@ class SimulationPlan:
 def plan_simulation(scene, emitter: np.ndarray, listeners: np.ndarray) -> SimulationPlan:
     """The cost of simulating a render of `emitter` (2,) heard at `listeners` (K, 2) metres with the simulator's
     default settings (those `ir_source.simulated_source` uses)."""
-    from naf_model.data.budget import block_cpu_seconds
-    from naf_model.simulate import SimulationConfig
-
     config = SimulationConfig()
     emitter = np.asarray(emitter, np.float64).reshape(2)
     every = np.concatenate([np.asarray(listeners, np.float64).reshape(-1, 2), calibration_spots(scene, emitter)])
