@@ -212,7 +212,7 @@ def check_output(args: argparse.Namespace, name: str, path: str | os.PathLike[st
         raise NafError(f"{flag} {path}: unknown file type {path.suffix or '(none)'!r}; use {known}")
     _check_writable_parent(flag, path)
     if path.exists() and not may_replace:
-        raise NafError(f"{flag} {path} exists; pass --force (-y) to replace it, or choose another name")
+        raise NafError(f"{path} exists; pass --force (-y) to replace it, or choose another name with {flag}")
     return path
 
 
