@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 import trimesh
 from shapely.geometry import Polygon
+from tqdm import tqdm
 
 from naf_model.scene.boundary import hole_free_parts
 from naf_model.scene.floorplan import GRID
@@ -22,6 +23,9 @@ from naf_model.scene.surface import Surface
 
 COVERAGE_MIN_FACES = 256
 """Groups of at least this many triangles are unioned as a coverage (linear time) instead of by overlay."""
+PROGRESS_MIN_FACES = 50_000
+"""Meshes with at least this many faces to snap show a progress bar (a 327k-face mesh takes ~10-20 s)."""
+SNAP_CHUNK = 20_000
 MIN_PART_AREA_M2 = 1e-8
 """Polygons smaller than this (slivers of the snapping) are not walls."""
 
@@ -56,17 +60,21 @@ def _plane_bases(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return u, np.cross(n, u)
 
 
-def _snapped_groups(flat: np.ndarray, groups: list[np.ndarray]) -> list[shapely.Geometry]:
+def _snapped_groups(flat: np.ndarray, groups: list[np.ndarray], bar: tqdm) -> list[shapely.Geometry]:
     """The union of each group's 2-D triangles (F, 3, 2) on the 1 um grid: one geometry per group.
 
     Groups below COVERAGE_MIN_FACES go through GEOS's snapping and overlay exactly as a per-group
     `union_all(set_precision(...), grid_size)` would (a lone triangle's union is itself), so meshes keep the
     walls, and the geometry hashes, they had; the large ones are snapped by numpy and coverage-unioned.
+    `bar` counts the snapped faces.
     """
     sizes = np.array([len(f) for f in groups])
     small = np.concatenate([f for f in groups if len(f) < COVERAGE_MIN_FACES] or [np.zeros(0, np.int64)])
     snapped = np.empty(len(flat), dtype=object)
-    snapped[small] = shapely.set_precision(shapely.polygons(flat[small]), GRID)
+    for start in range(0, len(small), SNAP_CHUNK):  # set_precision is elementwise: chunks change nothing
+        rows = small[start : start + SNAP_CHUNK]
+        snapped[rows] = shapely.set_precision(shapely.polygons(flat[rows]), GRID)
+        bar.update(len(rows))
     regions: list[shapely.Geometry | None] = [None] * len(groups)
     for size in np.unique(sizes):
         members = np.flatnonzero(sizes == size)
@@ -83,6 +91,7 @@ def _snapped_groups(flat: np.ndarray, groups: list[np.ndarray]) -> list[shapely.
         else:
             for g in members:
                 regions[g] = _coverage_union(shapely.polygons(np.round(flat[groups[g]] / GRID) * GRID))
+                bar.update(size)
     return regions
 
 
@@ -132,7 +141,10 @@ def merge_coplanar(mesh: trimesh.Trimesh, face_materials: list[str]) -> list[Sur
     e1, e2 = flat[:, 1] - flat[:, 0], flat[:, 2] - flat[:, 0]
     area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
     groups_2d = [f[area[f] > 0] for f in groups]
-    parts, planes = shapely.get_parts(np.asarray(_snapped_groups(flat, groups_2d), dtype=object), return_index=True)
+    with tqdm(total=len(flat), unit="face", desc="mesh faces into walls", leave=False,
+              disable=len(flat) < PROGRESS_MIN_FACES) as bar:  # the snapping is most of a big mesh's time
+        regions = _snapped_groups(flat, groups_2d, bar)
+    parts, planes = shapely.get_parts(np.asarray(regions, dtype=object), return_index=True)
     keep = (shapely.get_type_id(parts) == shapely.GeometryType.POLYGON) & (shapely.area(parts) >= MIN_PART_AREA_M2)
     parts, planes = shapely.simplify(parts[keep], 1e-7), planes[keep]
     simple = (shapely.get_num_interior_rings(parts) == 0) & (shapely.area(parts) >= 1e-9)
