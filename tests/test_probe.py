@@ -76,7 +76,8 @@ def _planted(scene, rng, noise=0.05):
     xy = scene.sample_grid(SPACING)
     rooms, names = room_labels(scene, xy)
     signal = np.c_[wall_distance(scene, xy), depth_ring(scene, xy), np.eye(len(names))[rooms]]
-    signal = (signal - signal.mean(axis=0)) / signal.std(axis=0)  # each part equally strong
+    spread = signal.std(axis=0)
+    signal = (signal - signal.mean(axis=0)) / np.where(spread > 0, spread, 1.0)  # each part equally strong
     mixed = signal @ rng.normal(size=(signal.shape[1], 24))
     return xy, mixed + noise * rng.normal(size=mixed.shape) * mixed.std(axis=0)
 

@@ -87,6 +87,7 @@ def cross_fit(
     arg-max class (M,) int. A fold's training cells are those of `fold_split` (guard band of `gap` m).
     """
     x = np.asarray(features, dtype=np.float64)
+    assert np.isfinite(x).all(), "features must be finite"
     y = np.eye(classes)[target] if classes is not None else np.asarray(target, dtype=np.float64)
     y = y.reshape(len(x), -1)
     predicted = np.zeros_like(y)
