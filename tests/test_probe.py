@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from naf_model.analysis import depth_ring, probe_structure, room_labels
-from naf_model.analysis.blocks import block_folds, block_ids, fold_split
+from naf_model.analysis.blocks import block_folds, block_ids, blocks_that_fit, fold_split
 from naf_model.analysis.readout import cross_fit
 from naf_model.analysis.scores import accuracy_blocks, block_draws, r2_score_blocks
 from naf_model.errors import NafError
@@ -67,6 +67,15 @@ def test_too_few_blocks_for_the_folds_is_refused():
     xy = shoebox_scene(2.0, 2.0).sample_grid(0.25)
     with pytest.raises(NafError, match="--block"):
         block_folds(block_ids(xy, 1.5), 5)
+
+
+def test_blocks_that_fit_shrink_for_a_small_plan():
+    xy = two_room_scene().sample_grid(0.5)  # 4 m x 3 m: two 2 m blocks hold its cells
+    block, folds = blocks_that_fit(xy, 0.5, 2.0, 5)
+    assert block == 1.0 and folds == 5 and block_folds(block_ids(xy, block), folds).max() == 4
+    assert blocks_that_fit(xy, 0.5, 2.0, 50) == (1.0, len(np.unique(block_ids(xy, 1.0))))
+    big = l_shaped_scene().sample_grid(0.25)
+    assert blocks_that_fit(big, 0.25, 2.0, 5) == (2.0, 5)
 
 
 def _planted(scene, rng, noise=0.05):

@@ -1,5 +1,6 @@
 """What a trained field has learned: loudness maps, t-SNE of its features, a linear probe, their figures."""
 
+from naf_model.analysis.blocks import blocks_that_fit
 from naf_model.analysis.features import emitter_features
 from naf_model.analysis.figures import save_loudness_png, save_metric_png, save_tsne_png
 from naf_model.analysis.loudness import LoudnessMap, PlanGrid, loudness_map, plan_grid
@@ -30,6 +31,7 @@ __all__ = [
     "StructureProbe",
     "TsneMap",
     "band_name",
+    "blocks_that_fit",
     "depth_ring",
     "emitter_features",
     "feature_tsne",

@@ -60,3 +60,14 @@ def fold_split(positions: np.ndarray, folds: np.ndarray, k: int, gap: float) -> 
         keep = nearest > gap * (1.0 + 1e-9) + 1e-12  # a cell exactly `gap` away is within it
         train[np.flatnonzero(train)[~keep]] = False
     return train, test
+
+
+def blocks_that_fit(positions: np.ndarray, spacing: float, block_m: float = BLOCK_M,
+                    n_folds: int = N_FOLDS) -> tuple[float, int]:
+    """(block side, folds) for a plan of any size, for callers that cannot ask (the app): `block_m` halved
+    down to two spacings until there are `n_folds` blocks, then as many folds as blocks (at least 2)."""
+    block = float(block_m)
+    while len(np.unique(block_ids(positions, block))) < n_folds and block / 2 >= 2 * spacing:
+        block /= 2
+    n_blocks = len(np.unique(block_ids(positions, block)))
+    return block, max(2, min(n_folds, n_blocks))

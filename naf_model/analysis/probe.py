@@ -53,7 +53,8 @@ class StructureProbe:
 
     positions (M, 2) m on a `spacing` grid; blocks, folds (M,) int; wall (M,) m; depth (M, 8) m; rooms (M,)
     int indices into room_names; predicted[(target, feature)]: held-out predictions ((M,) or (M, 8));
-    scores[(target, feature)]: Score; chance: accuracy of always naming the training cells' commonest room;
+    scores[(target, feature)]: Score; chance: accuracy of always naming the plan's commonest room (the
+    training folds' own commonest room can be the wrong one everywhere when a fold holds out a room);
     settings: the protocol's numbers (spacing, block, folds, gap, resamples, seed, n_probe).
     """
 
@@ -91,7 +92,7 @@ class StructureProbe:
             "targets": dict(TARGETS),
             "features": {f: FEATURES[f] for f in features},
             "results": results,
-            "room_chance": self.chance.to_dict(),
+            "room_chance": {**self.chance.to_dict(), "rule": "always name the plan's commonest room"},
             "differences": compared,
         }
 
@@ -145,15 +146,14 @@ def probe_structure(
     with threadpool_limits(limits=1):  # threaded BLAS on small matrices is 20x slower on a busy 2-core box
         _probe_each(features, (wall, depth, rooms, len(names)), (positions, blocks, folds, gap, draws),
                     predicted, scores)
-        constant = cross_fit(np.zeros((len(positions), 1)), rooms, positions, blocks, folds, gap,
-                             classes=len(names))
     settings = {"spacing_m": float(spacing), "block_m": float(block_m), "folds": int(n_folds), "gap_m": gap,
                 "bootstrap": f"{resamples} draws of whole blocks (cells pooled), percentile 95 % intervals",
                 "seed": int(seed)}
     return StructureProbe(
         positions=positions, spacing=float(spacing), blocks=blocks, folds=folds, wall=wall, depth=depth,
         rooms=rooms, room_names=names, predicted=predicted, scores=scores,
-        chance=accuracy_blocks(rooms, constant.predicted, blocks, draws), settings=settings,
+        chance=accuracy_blocks(rooms, np.full_like(rooms, np.bincount(rooms).argmax()), blocks, draws),
+        settings=settings,
     )
 
 
