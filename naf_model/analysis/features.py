@@ -1,6 +1,7 @@
-"""Network features at a grid of emitter positions, averaged over probe listeners (the paper's Sec. 5 views).
+"""Network features at a grid of emitter positions, averaged over probe listeners (the paper's Sec. 5 views),
+and what the encoder reads at a position before any layer (sinusoidal embedding, local grid).
 
-t-SNE and the linear probe read the same features, so both go through `emitter_features`.
+t-SNE and the structure probe read the same activations, so both go through `hidden_features`.
 """
 
 from __future__ import annotations
