@@ -1,4 +1,4 @@
-"""Background analysis: the heatmap (a metric map) and the feature views (t-SNE + linear probe) off the UI thread.
+"""Background analysis: the heatmap (a metric map) and the feature views (t-SNE + structure probe) off the UI thread.
 
 This thread loads its own copy of the field, so a long map never holds up the live IR worker (and no
 torch module is shared between threads). One job per kind is kept: a newer request replaces a pending one
@@ -21,6 +21,9 @@ from naf_app.played import played_irs
 from naf_app.state import FEATURES, HEATMAP
 from naf_app.threads import MailboxThread
 from naf_app.worker import describe_error, load_field
+
+FEATURE_RESAMPLES = 500
+"""Bootstrap draws of the app's probe: enough for its intervals to two decimals, quick on a busy core."""
 
 
 @dataclass
@@ -133,9 +136,12 @@ class AnalysisWorker(MailboxThread):
 
         if job.kind == HEATMAP:
             return self._heatmap(job.params, progress)
+        spacing = job.params.get("spacing", 0.5)
+        # the probe's protocol (`naf probe`), its blocks shrunk to fit a small plan and fewer bootstrap draws
+        block, folds = analysis.blocks_that_fit(self.scene.sample_grid(spacing), spacing)
         return analysis.feature_views(
-            self._field, self.scene, spacing=job.params.get("spacing", 0.5), n_probe=64,
-            seed=job.params.get("seed", 0), progress=progress,
+            self._field, self.scene, spacing=spacing, n_probe=64, seed=job.params.get("seed", 0), block_m=block,
+            n_folds=folds, resamples=FEATURE_RESAMPLES, progress=progress,
         )
 
     def _heatmap(self, params: dict, progress):

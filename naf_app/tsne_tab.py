@@ -1,4 +1,5 @@
-"""The Features tab: t-SNE colours of the field's features on the plan, and beside it the linear probe.
+"""The Features tab: t-SNE colours of the field's features on the plan, and beside it the structure probe
+(`naf probe`'s protocol: held-out blocks, untrained and position-only controls, 95 % intervals).
 
 A view of `SessionState.features`: the analysis worker computes the `FeatureViews`, the state holds them, and
 this tab draws each `featuresChanged`, clears itself on `fieldChanged` and shows the features job's progress
@@ -32,8 +33,26 @@ def _black_axes(plot: pg.PlotItem) -> None:
         plot.getAxis(side).enableAutoSIPrefix(False)  # metres stay metres, not "x0.001"
 
 
+def score_table(probe) -> str:
+    """An HTML table of a `StructureProbe`: one row per target, one column per feature set, each score with its
+    95 % interval; the room row ends with the chance level."""
+    from naf_model.analysis.probe import FEATURES, TARGETS
+
+    names = [f for f in FEATURES if ("wall", f) in probe.scores]
+    head = "".join(f"<th>{n.replace('_', ' ')}</th>" for n in names)
+    rows = []
+    for target in TARGETS:
+        cells = "".join(
+            f"<td>{s.value:.2f} [{s.low:.2f}, {s.high:.2f}]</td>" for s in (probe.score(target, n) for n in names)
+        )
+        label = {"wall": "wall distance R²", "depth": "depth ring R²", "room": "room accuracy"}[target]
+        extra = f"<td>chance {probe.chance.value:.2f}</td>" if target == "room" else "<td></td>"
+        rows.append(f"<tr><td><b>{label}</b></td>{cells}{extra}</tr>")
+    return f"<table cellspacing='6'><tr><th></th>{head}<th></th></tr>{''.join(rows)}</table>"
+
+
 class FeaturesTab(QWidget):
-    """t-SNE map + probe scatter. `computeRequested` asks the window to start the background job, whose
+    """t-SNE map + probe scatter and score table. `computeRequested` asks the window to start the background job, whose
     status the tab follows in the state."""
 
     computeRequested = pyqtSignal()
@@ -70,16 +89,20 @@ class FeaturesTab(QWidget):
         self.tsne_scatter = pg.ScatterPlotItem(pxMode=False, symbol="s", pen=None)
         self.tsne_plot.addItem(self.tsne_scatter)
         self.probe_plot = self.plots.addPlot(row=0, col=1)
-        self.probe_plot.setTitle("linear probe: distance to nearest wall", color="k")
+        self.probe_plot.setTitle("structure probe: distance to nearest wall, held-out blocks", color="k")
         self.probe_plot.setLabel("bottom", "true distance to wall (m)", color="k")
-        self.probe_plot.setLabel("left", "predicted distance (m)", color="k")
+        self.probe_plot.setLabel("left", "held-out prediction (m)", color="k")
         self.probe_plot.addLegend(offset=(10, 10), labelTextColor="k", brush=(255, 255, 255, 200))
-        self.probe_train = self.probe_plot.plot([], [], pen=None, symbol="o", symbolSize=5,
-                                                symbolBrush=(150, 150, 150), symbolPen=None, name="train")
-        self.probe_test = self.probe_plot.plot([], [], pen=None, symbol="o", symbolSize=7,
-                                               symbolBrush=(214, 64, 43), symbolPen=None, name="held out")
+        self.probe_untrained = self.probe_plot.plot([], [], pen=None, symbol="o", symbolSize=5,
+                                                    symbolBrush=(150, 150, 150), symbolPen=None,
+                                                    name="untrained network")
+        self.probe_trained = self.probe_plot.plot([], [], pen=None, symbol="o", symbolSize=6,
+                                                  symbolBrush=(214, 64, 43), symbolPen=None, name="trained network")
         dashed = pg.mkPen("k", style=Qt.PenStyle.DashLine)
         self.probe_diag = self.probe_plot.plot([], [], pen=dashed, name="y = x")
+        self.scores = QLabel("")
+        self.scores.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.scores)
         self.plots.ci.layout.setColumnStretchFactor(0, 3)
         self.plots.ci.layout.setColumnStretchFactor(1, 2)
         for plot in (self.tsne_plot, self.probe_plot):
@@ -111,24 +134,30 @@ class FeaturesTab(QWidget):
         self.tsne_scatter.setData(
             pos=tsne.positions, size=tsne.spacing, brush=[pg.mkBrush(*c) for c in colours],
         )
-        train = probe.train_mask
-        self.probe_train.setData(probe.true[train], probe.predicted[train])
-        self.probe_test.setData(probe.true[~train], probe.predicted[~train])
-        top = float(max(probe.true.max(), probe.predicted.max()))
+        truth = probe.wall
+        trained, untrained = probe.predicted[("wall", "hidden")], probe.predicted[("wall", "hidden_untrained")]
+        self.probe_untrained.setData(truth, untrained)
+        self.probe_trained.setData(truth, trained)
+        top = float(max(truth.max(), trained.max(), untrained.max()))
         self.probe_diag.setData([0.0, top], [0.0, top])
-        self.probe_plot.setTitle(f"linear probe: held-out R² = {probe.r2_test:.3f}", color="k")
+        wall = probe.score("wall", "hidden")
+        self.probe_plot.setTitle(f"wall distance, held-out R² {wall.value:.2f} [{wall.low:.2f}, {wall.high:.2f}]",
+                                 color="k")
+        self.scores.setText(score_table(probe))
         self.progress.setVisible(False)
         self.compute_button.setEnabled(True)
         for b in (self.export_tsne_button, self.export_probe_button):
             b.setEnabled(True)
         self.message.setText(
-            f"{len(tsne.positions)} emitter positions; probe R² on held-out positions {probe.r2_test:.3f}"
+            f"{len(tsne.positions)} cells, {probe.settings['folds']} folds of {probe.settings['block_m']:g} m "
+            "blocks; scores on held-out blocks with 95 % intervals"
         )
 
     def clear(self) -> None:
         """Forget the drawings of a previous field."""
         self.tsne_scatter.clear()
-        for curve in (self.probe_train, self.probe_test, self.probe_diag):
+        for curve in (self.probe_untrained, self.probe_trained, self.probe_diag):
             curve.setData([], [])
+        self.scores.setText("")
         for b in (self.export_tsne_button, self.export_probe_button):
             b.setEnabled(False)

@@ -1,4 +1,4 @@
-"""Analysis: loudness map, t-SNE colours, wall-distance probe and their PNGs, on tiny scenes and a tiny field.
+"""Analysis: loudness map, t-SNE colours, the structure probe and their PNGs, on tiny scenes and a tiny field.
 
 The field tests train the `fast` preset for a few hundred steps on a simulated 4 m x 3 m shoebox (built once
 per module), so they check the analysis against a real `NeuralAcousticField`, not a stand-in.
@@ -15,14 +15,15 @@ from naf_model.analysis import (
     LoudnessMap,
     feature_tsne,
     feature_views,
-    linear_probe,
     loudness_map,
     plan_grid,
-    ridge_probe,
+    probe_report,
     save_loudness_png,
     save_probe_png,
     save_tsne_png,
+    structure_probe,
     tsne_colours,
+    tsne_map,
     wall_distance,
 )
 from naf_model.analysis.loudness import ir_energy_db
@@ -49,27 +50,6 @@ def test_wall_distance_counts_wall_thickness_and_internal_walls():
     # (1.0, 2.5): 0.45 m to the top wall face at y = 2.95; (1.7, 2.5): 0.25 m to the internal wall face at
     # x = 1.95; (2.0, 1.5) in the door gap: 0.45 m to the jambs at y = 1.05 and 1.95
     np.testing.assert_allclose(d, [0.45, 0.25, 0.45], atol=1e-6)
-
-
-def test_ridge_probe_recovers_a_linear_function_and_not_noise():
-    scene = l_shaped_scene()
-    xy = scene.sample_grid(0.25)
-    d = wall_distance(scene, xy)
-    rng = np.random.default_rng(1)
-    mixing = rng.normal(size=(1, 24))
-    linear = d[:, None] * mixing + rng.normal(size=24) + 0.01 * rng.normal(size=(len(d), 24))
-    r2, predicted, train_mask, _ = ridge_probe(linear, d, seed=0)
-    assert r2 > 0.98
-    assert predicted.shape == d.shape and 0 < (~train_mask).sum() < len(d)
-    r2_noise, *_ = ridge_probe(rng.normal(size=(len(d), 24)), d, seed=0)
-    assert r2_noise < 0.15
-
-
-def test_ridge_probe_split_is_seeded():
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(50, 4)), rng.normal(size=50)
-    assert np.array_equal(ridge_probe(x, y, seed=3)[2], ridge_probe(x, y, seed=3)[2])
-    assert not np.array_equal(ridge_probe(x, y, seed=3)[2], ridge_probe(x, y, seed=4)[2])
 
 
 def test_tsne_colours_are_in_unit_cube_and_keep_neighbours_alike():
@@ -187,40 +167,46 @@ def test_loudness_map_rejects_an_emitter_outside_the_free_space(trained):
         loudness_map(field, scene, (0.05, 1.0))
 
 
-def test_feature_tsne_and_probe_on_a_trained_field(trained, tmp_path):
+def test_feature_tsne_and_structure_probe_on_a_trained_field(trained, tmp_path):
     scene, field, _, _ = trained
     tm = feature_tsne(field, scene, spacing=0.4, n_probe=16, seed=0)
     assert tm.rgb.shape == (len(tm.positions), 3) and len(tm.positions) == len(scene.sample_grid(0.4))
     assert tm.rgb.min() >= 0.0 and tm.rgb.max() <= 1.0
     assert (tm.rgb.std(axis=0) > 0.1).all()  # colours vary across the plan
     rng_state = torch.get_rng_state()
-    pr = linear_probe(field, scene, spacing=0.4, seed=0, n_probe=16, baseline=True)
+    probe, maps = probe_report(field, scene, spacing=0.25, n_probe=8, block_m=1.0, n_folds=3, resamples=200)
     assert torch.equal(torch.get_rng_state(), rng_state)  # the untrained copy leaves the global RNG alone
-    assert np.isfinite(pr.r2_untrained) and pr.r2_untrained <= 1.0
-    assert pr.true.shape == pr.predicted.shape == (len(pr.positions),)
-    np.testing.assert_allclose(pr.true, wall_distance(scene, pr.positions))
-    assert np.isfinite(pr.r2_test) and pr.r2_test <= 1.0
-    assert 0 < (~pr.train_mask).sum() < len(pr.positions)
+    m = len(scene.sample_grid(0.25))
+    assert probe.positions.shape == (m, 2) and probe.depth.shape == (m, 8)
+    np.testing.assert_allclose(probe.wall, wall_distance(scene, probe.positions))
+    assert set(maps) == {"position", "grid", "grid_untrained", "hidden", "hidden_untrained"}
+    for (target, feature), score in probe.scores.items():
+        assert np.isfinite(score.value) and score.value <= 1.0, (target, feature)
+        assert score.low <= score.value + 1e-9 and score.value <= score.high + 1e-9
+        assert probe.predicted[(target, feature)].shape[0] == m
+    assert probe.score("room", "hidden").value == 1.0  # one room: nothing to tell apart
+    assert {f for _, f in probe.scores} == set(maps)
     _assert_colourful_png(save_tsne_png(scene, tm, tmp_path / "tsne.png"), min_colours=40)
-    _assert_colourful_png(save_probe_png(scene, pr, tmp_path / "probe.png"), min_colours=40)
+    _assert_colourful_png(save_probe_png(scene, probe, tmp_path / "probe.png", maps), min_colours=40)
 
 
 def test_feature_views_equal_tsne_and_probe_from_one_feature_pass(trained):
     scene, field, _, _ = trained
     calls = []
-    views = feature_views(field, scene, spacing=0.5, n_probe=8, seed=1, progress=lambda d, t: calls.append((d, t)))
-    tm = feature_tsne(field, scene, spacing=0.5, n_probe=8, seed=1)
-    pr = linear_probe(field, scene, spacing=0.5, seed=1, n_probe=8)
+    views = feature_views(field, scene, spacing=0.5, n_probe=8, seed=1, block_m=1.0, n_folds=3, resamples=100,
+                          progress=lambda d, t: calls.append((d, t)))
+    probe, features = structure_probe(field, scene, 0.5, 8, 1, 1.0, 3, 100)
+    tm = tsne_map(probe.positions, features["hidden"], 0.5, seed=1)
     np.testing.assert_array_equal(views.tsne.positions, tm.positions)
     np.testing.assert_allclose(views.tsne.rgb, tm.rgb)
-    np.testing.assert_allclose(views.probe.predicted, pr.predicted)
-    assert views.probe.r2_test == pytest.approx(pr.r2_test) and views.probe.r2_untrained is None
-    assert np.array_equal(views.probe.train_mask, pr.train_mask)
+    for key, score in probe.scores.items():
+        assert views.probe.scores[key].value == pytest.approx(score.value)
     m = len(tm.positions)
-    assert calls[-2:] == [(m, m), (m, m)], "the last feature batch, then once more after the t-SNE"
+    assert calls[-2:] == [(2 * m, 2 * m), (1, 1)], "the last feature batch, then once more after the t-SNE"
 
 
 def test_cli_writes_the_three_figures_and_probe_json(trained, tmp_path, capsys):
+    import hashlib
     import json
 
     scene, _, checkpoint, emitter = trained
@@ -232,15 +218,23 @@ def test_cli_writes_the_three_figures_and_probe_json(trained, tmp_path, capsys):
     )
     assert main(["tsne", *common, "--spacing", "0.5", "--probes", "8", "-o", str(tmp_path / "t.png")]) == 0
     out_json = tmp_path / "results" / "probe.json"
-    args = ["probe", *common, "--spacing", "0.4", "--probes", "8", "-o", str(tmp_path / "p.png")]
+    args = ["probe", *common, "--spacing", "0.25", "--probes", "8", "--block", "1", "--folds", "3", "--resamples",
+            "200", "-o", str(tmp_path / "p.png")]
     assert main([*args, "--json", str(out_json)]) == 0
     for name in ("l.png", "t.png", "p.png"):
         assert (tmp_path / name).stat().st_size > 10_000
     summary = json.loads(out_json.read_text())
     assert summary["scene"] == "shoebox" and summary["preset"] == "fast"
-    assert summary["r2_untrained"] is not None and summary["r2_untrained"] <= 1.0
-    assert summary["n_train"] + summary["n_test"] == len(scene.sample_grid(0.4))
-    assert "held-out R^2" in capsys.readouterr().out
+    assert summary["checkpoint_sha256"] == hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    assert summary["n_cells"] == len(scene.sample_grid(0.25)) and summary["protocol"]["folds"] == 3
+    for target in ("wall", "depth", "room"):
+        assert set(summary["results"][target]) == {"position", "grid", "grid_untrained", "hidden",
+                                                   "hidden_untrained"}
+        assert "hidden - hidden_untrained" in summary["differences"][target]
+    assert "hidden - hidden_untrained" in summary["tsne_knn_room_accuracy"]
+    assert "held-out scores" in capsys.readouterr().out
+    assert main([*args[:-1], str(tmp_path / "q.png"), "--block", "50"]) == 2  # one block for three folds
+    assert "--block" in capsys.readouterr().err and not (tmp_path / "q.png").exists()
     assert main(["loudness", *common, "--emitter", "9", "9", "-o", str(tmp_path / "x.png")]) == 2
     assert "emitter" in capsys.readouterr().err
 

@@ -142,8 +142,9 @@ def test_feature_tab_computes_tsne_and_probe_and_exports_pngs(qtbot, window, tmp
         raise AssertionError(f"no feature views: {state}") from exc
     views = w.state.features
     assert len(views.tsne.positions) >= 8 and views.tsne.rgb.std(axis=0).min() > 0.1
-    assert np.isfinite(views.probe.r2_test)
+    assert np.isfinite(views.probe.score("wall", "hidden").value)
     assert "R²" in w.features_tab.probe_plot.titleLabel.text
+    assert "room accuracy" in w.features_tab.scores.text() and "untrained" in w.features_tab.scores.text()
     for which in ("tsne", "probe"):
         out = export_features_png(w.state, which, tmp_path / f"{which}.png")
         assert out.stat().st_size > 10_000

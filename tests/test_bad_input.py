@@ -417,8 +417,13 @@ def _cases() -> list[tuple[str, list[str], str]]:
         add(f"{cmd}-o-existing", [cmd, "--scene", TWO, "-o", "existing.png"], "--force")
         add(f"{cmd}-o-txt", [cmd, "--scene", TWO, "-o", "x.txt"], "unknown file type")
     probe = ["probe", "--scene", TWO, "-o", "probe.png"]
-    for v in ["0", "1", "nan", "-0.1", "1.5", "abc"]:
-        add(f"probe-test-fraction-{v}", [*probe, "--test-fraction", v], "--test-fraction")
+    # the structure probe's protocol (issue 31): block size, folds, bootstrap draws
+    for v in ["0", "0.05", "nan", "-1", "abc"]:
+        add(f"probe-block-{v}", [*probe, "--block", v], "--block")
+    for v in ["0", "1", "51", "2.5", "abc"]:
+        add(f"probe-folds-{v}", [*probe, "--folds", v], "--folds")
+    for v in ["0", "99", "abc"]:
+        add(f"probe-resamples-{v}", [*probe, "--resamples", v], "--resamples")
     add("probe-json-txt", [*probe, "--json", "p.txt"], "unknown file type")
     add("probe-json-existing", [*probe, "--json", "existing.json"], "--force")
     add("probe-json-is-output", ["probe", "--scene", TWO, "-o", "same.png", "--json", "same.png"])
@@ -775,7 +780,7 @@ def test_any_scene_file_is_a_scene_or_one_scene_error(rooms, extra, tmp_path_fac
 @settings(max_examples=60, deadline=None)
 @given(
     option=st.sampled_from([("render", "--seconds"), ("render", "--heading"), ("loudness", "--spacing"),
-                            ("train", "--minutes"), ("data make", "--listener-spacing"), ("probe", "--test-fraction"),
+                            ("train", "--minutes"), ("data make", "--listener-spacing"), ("probe", "--block"),
                             ("train", "--seed"), ("render", "--emitter")]),
     value=st.text(max_size=8) | st.floats().map(repr) | st.integers().map(str),
 )

@@ -1,6 +1,7 @@
-"""Network features at a grid of emitter positions, averaged over probe listeners (the paper's Sec. 5 views).
+"""Network features at a grid of emitter positions, averaged over probe listeners (the paper's Sec. 5 views),
+and what the encoder reads at a position before any layer (sinusoidal embedding, local grid).
 
-t-SNE and the linear probe read the same features, so both go through `emitter_features`.
+t-SNE and the structure probe read the same activations, so both go through `hidden_features`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import torch
 
 from naf_model.errors import NafError
 
@@ -48,6 +50,14 @@ def emitter_features(
             f"only {len(positions)} free positions at spacing {spacing} m in scene '{scene.name}';"
             " use a finer --spacing"
         )
+    return positions, hidden_features(field, scene, positions, n_probe, seed, progress)
+
+
+def hidden_features(
+    field: Any, scene: Any, positions: np.ndarray, n_probe: int = 64, seed: int = 0, progress: Progress | None = None
+) -> np.ndarray:
+    """The network's features (`field.features`) with each of (M, 2) positions as the emitter, averaged over
+    `n_probe` probe listeners and the 4 orientations: (M, D) float64 (the activations the paper's probe reads)."""
     listeners = probe_listeners(scene, n_probe, seed)
     chunks = []
     for start in range(0, len(positions), FEATURE_BATCH):
@@ -55,4 +65,17 @@ def emitter_features(
         chunks.append(np.asarray(field.features(positions[start:stop], listeners), dtype=np.float64))
         if progress is not None:
             progress(stop, len(positions))
-    return positions, np.concatenate(chunks, axis=0)
+    return np.concatenate(chunks, axis=0)
+
+
+def position_features(field: Any, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the network's encoder reads at (M, 2) positions before any MLP layer: (sinusoidal embedding of the
+    position (M, E), local grid features (M, G)), float64. The embedding has no weights: it knows x, y only."""
+    encoder = getattr(field.model, "encoder", None)
+    if encoder is None:
+        raise NafError("this field's network has no encoder of its own (an ensemble?): probe one member")
+    xy = torch.as_tensor(np.asarray(positions), dtype=torch.float32, device=field.device)
+    with torch.no_grad():
+        embedding = encoder.position_embedding((xy - encoder.centre) / encoder.half_size)
+        grid = encoder.grid(xy)
+    return embedding.cpu().double().numpy(), grid.cpu().double().numpy()

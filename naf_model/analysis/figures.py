@@ -20,7 +20,6 @@ from shapely.ops import polylabel
 
 from naf_model.analysis.loudness import LoudnessMap
 from naf_model.analysis.metric_map import METRICS, MetricMap, band_name
-from naf_model.analysis.probe import ProbeResult
 from naf_model.analysis.tsne import TsneMap
 from naf_model.atomic import atomic_open
 from naf_model.conventions import LOUDNESS_FLOOR_DB
@@ -199,46 +198,4 @@ def save_tsne_png(scene: Any, tm: TsneMap, path: str | os.PathLike) -> Path:
         "colour = 3-D t-SNE axes as (R, G, B), each min-max scaled; similar colour = similar features",
         fontsize=9,
     )
-    return save_figure(fig, path)
-
-
-def save_probe_png(scene: Any, pr: ProbeResult, path: str | os.PathLike) -> Path:
-    """True and probe-predicted distance-to-wall maps side by side, plus a true-versus-predicted scatter."""
-    fig = _figure_for(scene, panels=2, extra_width=5.5)
-    grid = fig.add_gridspec(1, 3, width_ratios=[1, 1, 0.75])
-    vmax = float(max(pr.true.max(), np.percentile(pr.predicted, 99)))
-    maps = [("true (scene geometry)", pr.true), ("predicted by ridge probe", pr.predicted)]
-    image, map_axes = None, []
-    for col, (label, values) in enumerate(maps):
-        ax = fig.add_subplot(grid[0, col])
-        map_axes.append(ax)
-        img, extent = raster(pr.positions, values, pr.spacing)
-        image = ax.imshow(
-            img,
-            origin="lower",
-            extent=extent,
-            cmap="viridis",
-            vmin=0.0,
-            vmax=vmax,
-            interpolation="nearest",
-            zorder=1,
-        )
-        draw_plan(ax, scene, labels=col == 0)
-        ax.set_title(f"distance to nearest wall: {label}", fontsize=9)
-    colorbar = fig.colorbar(image, ax=map_axes, shrink=0.6, location="bottom", aspect=40)
-    colorbar.set_label("distance to nearest wall (m)")
-    ax = fig.add_subplot(grid[0, 2])
-    test = ~pr.train_mask
-    ax.scatter(pr.true[pr.train_mask], pr.predicted[pr.train_mask], s=6, c="#9e9e9e", label="train")
-    ax.scatter(pr.true[test], pr.predicted[test], s=9, c="#d6402b", label="held out")
-    ax.plot([0, vmax], [0, vmax], color="black", lw=0.8, ls="--", label="y = x")
-    ax.set_xlabel("true distance (m)")
-    ax.set_ylabel("predicted distance (m)")
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.legend(fontsize=8, loc="upper left")
-    title = f"held-out R² = {pr.r2_test:.3f}  (n = {int(test.sum())})"
-    if pr.r2_untrained is not None:
-        title += f"\nsame probe, untrained network: R² = {pr.r2_untrained:.3f}"
-    ax.set_title(title, fontsize=9)
-    fig.suptitle(f"{scene.name}: linear probe from NAF features to wall distance", fontsize=11)
     return save_figure(fig, path)

@@ -1,95 +1,100 @@
-"""The paper's linear probe: how much of the scene's structure is linearly readable from the field's features.
+"""The paper's third claim, tested: is scene structure linearly readable from the field's features?
 
-Ridge regression from features to the distance to the nearest wall, scored by R^2 on held-out positions.
+Every free cell of the plan on a fine grid; features of five kinds side by side (`FEATURES`); three targets
+from the geometry (`TARGETS`); linear read-outs fitted and scored by spatial block cross-validation
+(`analysis.blocks`, `analysis.readout`); bootstrap 95 % intervals over blocks (`analysis.scores`).
+The NAF paper's probe (testing/lin_probe_NAF.py) fits one linear layer from the network's activations to a
+distance-to-geometry target and reports explained variance on other positions; this is that, made
+spatially honest and read against controls.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
 from typing import Any
 
 import numpy as np
-import shapely
 import torch
-from sklearn.linear_model import RidgeCV
-from sklearn.metrics import r2_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
-from naf_model.analysis.features import Progress, emitter_features
+from naf_model.analysis.blocks import BLOCK_M, N_FOLDS, block_folds, block_ids
+from naf_model.analysis.features import Progress, hidden_features, position_features
+from naf_model.analysis.readout import cross_fit
+from naf_model.analysis.scores import RESAMPLES, Score, accuracy_blocks, block_draws, r2_score_blocks
+from naf_model.analysis.targets import depth_ring, room_labels, wall_distance
+from naf_model.errors import NafError
 from naf_model.networks import build_network
 
-RIDGE_ALPHAS = np.logspace(-3, 4, 15)
-"""Ridge strengths tried by leave-one-out cross-validation on the training positions only."""
+FEATURES = {
+    "position": "sinusoidal embedding of x, y alone (no weights; the control)",
+    "grid": "learned local grid features at the point",
+    "grid_untrained": "the same grid of an untrained network (random, Gaussian-read)",
+    "hidden": "network activations, the point as emitter, mean over probe listeners and orientations",
+    "hidden_untrained": "the same activations of an untrained network of the same shape",
+}
+"""Feature sets the probe compares, in the order shown."""
+
+TARGETS = {
+    "wall": "distance to the nearest wall (m), R^2",
+    "depth": "free distance along 8 directions (m), mean R^2 over the directions",
+    "room": "room identity, accuracy of a linear (least-squares) classifier",
+}
+"""Targets from the scene geometry, in the order shown."""
+
+COMPARISONS = (("hidden", "hidden_untrained"), ("grid", "grid_untrained"), ("hidden", "position"),
+               ("grid", "position"))
+"""Paired differences reported: learned features against their controls."""
 
 
 @dataclass(frozen=True)
-class ProbeResult:
-    """Outcome of the probe.
+class StructureProbe:
+    """The probe of one field on one scene.
 
-    r2_test: explained variance on held-out positions; positions (M, 2) metres; true, predicted (M,) metres of
-    distance to the nearest wall; train_mask (M,) bool (False = held out); alpha: the chosen ridge strength;
-    r2_untrained: the same probe on the same split with an untrained copy of the network (None: not run),
-    the level that position encodings alone reach, which the trained field's R^2 should be read against.
+    positions (M, 2) m on a `spacing` grid; blocks, folds (M,) int; wall (M,) m; depth (M, 8) m; rooms (M,)
+    int indices into room_names; predicted[(target, feature)]: held-out predictions ((M,) or (M, 8));
+    scores[(target, feature)]: Score; chance: accuracy of always naming the plan's commonest room (the
+    training folds' own commonest room can be the wrong one everywhere when a fold holds out a room);
+    settings: the protocol's numbers (spacing, block, folds, gap, resamples, seed, n_probe).
     """
 
-    r2_test: float
     positions: np.ndarray
-    true: np.ndarray
-    predicted: np.ndarray
-    train_mask: np.ndarray
-    alpha: float
     spacing: float
-    r2_untrained: float | None = None
+    blocks: np.ndarray
+    folds: np.ndarray
+    wall: np.ndarray
+    depth: np.ndarray
+    rooms: np.ndarray
+    room_names: list[str]
+    predicted: dict[tuple[str, str], np.ndarray]
+    scores: dict[tuple[str, str], Score]
+    chance: Score
+    settings: dict[str, Any] = dc_field(default_factory=dict)
+
+    def score(self, target: str, feature: str) -> Score:
+        """The held-out score of one target from one feature set."""
+        return self.scores[(target, feature)]
 
     def to_dict(self) -> dict[str, Any]:
-        """Summary for JSON: scores and sizes, not the per-position arrays."""
-        test, train = ~self.train_mask, self.train_mask
-        return {
-            "r2_test": round(float(self.r2_test), 4),
-            "r2_train": round(float(r2_score(self.true[train], self.predicted[train])), 4),
-            "r2_untrained": None if self.r2_untrained is None else round(float(self.r2_untrained), 4),
-            "n_train": int(self.train_mask.sum()),
-            "n_test": int(test.sum()),
-            "alpha": float(self.alpha),
-            "spacing_m": float(self.spacing),
-            "target": "distance to nearest wall (m)",
-            "target_mean_m": round(float(self.true.mean()), 4),
-            "target_std_m": round(float(self.true.std()), 4),
-            "mae_test_m": round(float(np.abs(self.true[test] - self.predicted[test]).mean()), 4),
+        """Protocol, sizes, every score with its interval and the paired comparisons, for JSON."""
+        features = sorted({f for _, f in self.scores}, key=list(FEATURES).index)
+        results = {t: {f: self.scores[(t, f)].to_dict() for f in features} for t in TARGETS}
+        compared = {
+            t: {f"{a} - {b}": self.scores[(t, a)].minus(self.scores[(t, b)]).to_dict()
+                for a, b in COMPARISONS if a in features and b in features}
+            for t in TARGETS
         }
-
-
-def wall_distance(scene: Any, positions: np.ndarray) -> np.ndarray:
-    """Distance in metres from each (M, 2) position to the nearest wall face of the scene, (M,) float64.
-
-    The wall faces are the boundary of `scene.free_space` (door gaps included, so the jambs count as walls).
-    """
-    points = shapely.points(np.asarray(positions, dtype=np.float64))
-    return np.asarray(shapely.distance(points, scene.free_space.boundary), dtype=np.float64)
-
-
-def ridge_probe(
-    features: np.ndarray, target: np.ndarray, seed: int = 0, test_fraction: float = 0.3
-) -> tuple[float, np.ndarray, np.ndarray, float]:
-    """Fit standardised ridge regression features (M, D) -> target (M,) on a random training split.
-
-    Returns (R^2 on the held-out part, predictions (M,) for every position, train_mask (M,), chosen alpha).
-    The alpha is picked by cross-validation inside the training part, so the held-out score is honest.
-    """
-    features = np.asarray(features, dtype=np.float64)
-    target = np.asarray(target, dtype=np.float64)
-    m = len(target)
-    assert features.shape[0] == m and m >= 8, "need at least 8 positions with features and targets"
-    n_test = max(2, round(test_fraction * m))
-    order = np.random.default_rng(seed).permutation(m)
-    train_mask = np.ones(m, dtype=bool)
-    train_mask[order[:n_test]] = False
-    model = make_pipeline(StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS))
-    model.fit(features[train_mask], target[train_mask])
-    predicted = model.predict(features)
-    r2 = float(r2_score(target[~train_mask], predicted[~train_mask]))
-    return r2, predicted, train_mask, float(model[-1].alpha_)
+        return {
+            "protocol": dict(self.settings),
+            "n_cells": int(len(self.positions)),
+            "n_blocks": int(len(np.unique(self.blocks))),
+            "rooms": {name: int((self.rooms == i).sum()) for i, name in enumerate(self.room_names)},
+            "targets": dict(TARGETS),
+            "features": {f: FEATURES[f] for f in features},
+            "results": results,
+            "room_chance": {**self.chance.to_dict(), "rule": "always name the plan's commonest room"},
+            "differences": compared,
+        }
 
 
 def untrained_copy(field: Any, seed: int = 0) -> Any:
@@ -102,36 +107,86 @@ def untrained_copy(field: Any, seed: int = 0) -> Any:
         return type(field)(checkpoint, device=str(field.device), scene=field.scene)
 
 
-def linear_probe(
-    field: Any, scene: Any, spacing: float = 0.5, seed: int = 0, n_probe: int = 64, test_fraction: float = 0.3,
-    progress: Progress | None = None, baseline: bool = False,
-) -> ProbeResult:
-    """Ridge probe from emitter features (averaged over `n_probe` listeners) to distance to the nearest wall.
+def field_feature_sets(
+    field: Any, scene: Any, positions: np.ndarray, n_probe: int = 64, seed: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, np.ndarray]:
+    """The five feature sets of `FEATURES` at (M, 2) positions, (M, D_set) float64 each. Progress counts the
+    trained network's activations, then the untrained one's."""
+    m = len(positions)
+    untrained = untrained_copy(field, seed)
+    embedding, grid = position_features(field, positions)
+    _, grid_untrained = position_features(untrained, positions)
+    steps = (lambda d, t: progress(d, 2 * t)), (lambda d, t: progress(m + d, 2 * t))
+    if progress is None:
+        steps = (None, None)
+    hidden = hidden_features(field, scene, positions, n_probe, seed, steps[0])
+    hidden_untrained = hidden_features(untrained, scene, positions, n_probe, seed, steps[1])
+    return {"position": embedding, "grid": grid, "grid_untrained": grid_untrained, "hidden": hidden,
+            "hidden_untrained": hidden_untrained}
 
-    Returns a `ProbeResult`; the features are those of `emitter_features`, the target `wall_distance`.
-    With `baseline`, also probes an untrained copy of the network (`r2_untrained`) on the same split.
+
+def probe_structure(
+    scene: Any, positions: np.ndarray, features: dict[str, np.ndarray], spacing: float, seed: int = 0,
+    block_m: float = BLOCK_M, n_folds: int = N_FOLDS, gap: float | None = None, resamples: int = RESAMPLES,
+) -> StructureProbe:
+    """Probe each feature set (name -> (M, D)) at (M, 2) positions on a `spacing` grid for every target.
+
+    Folds of `block_m` blocks (seeded); a fold's training cells keep `gap` metres (default: one spacing)
+    from its test cells; bootstrap over blocks with `resamples` draws shared by every score.
     """
-    positions, features = emitter_features(field, scene, spacing, n_probe, seed, progress)
-    result = probe_features(scene, positions, features, spacing, seed, test_fraction)
-    if baseline:
-        _, untrained = emitter_features(untrained_copy(field, seed), scene, spacing, n_probe, seed)
-        result = replace(result, r2_untrained=ridge_probe(untrained, result.true, seed, test_fraction)[0])
-    return result
-
-
-def probe_features(
-    scene: Any, positions: np.ndarray, features: np.ndarray, spacing: float, seed: int = 0,
-    test_fraction: float = 0.3,
-) -> ProbeResult:
-    """The probe of emitter features (M, D) at `positions` (M, 2) metres against their `wall_distance`."""
-    true = wall_distance(scene, positions)
-    r2, predicted, train_mask, alpha = ridge_probe(features, true, seed, test_fraction)
-    return ProbeResult(
-        r2_test=r2,
-        positions=positions,
-        true=true,
-        predicted=np.asarray(predicted),
-        train_mask=train_mask,
-        alpha=alpha,
-        spacing=float(spacing),
+    positions = np.asarray(positions, dtype=np.float64)
+    gap = float(spacing) if gap is None else float(gap)
+    blocks = block_ids(positions, block_m)
+    folds = block_folds(blocks, n_folds, seed)
+    draws = block_draws(blocks, resamples, seed)
+    wall, depth = wall_distance(scene, positions), depth_ring(scene, positions)
+    rooms, names = room_labels(scene, positions)
+    predicted, scores = {}, {}
+    with threadpool_limits(limits=1):  # threaded BLAS on small matrices is 20x slower on a busy 2-core box
+        _probe_each(features, (wall, depth, rooms, len(names)), (positions, blocks, folds, gap, draws),
+                    predicted, scores)
+    settings = {"spacing_m": float(spacing), "block_m": float(block_m), "folds": int(n_folds), "gap_m": gap,
+                "bootstrap": f"{resamples} draws of whole blocks (cells pooled), percentile 95 % intervals",
+                "seed": int(seed)}
+    return StructureProbe(
+        positions=positions, spacing=float(spacing), blocks=blocks, folds=folds, wall=wall, depth=depth,
+        rooms=rooms, room_names=names, predicted=predicted, scores=scores,
+        chance=accuracy_blocks(rooms, np.full_like(rooms, np.bincount(rooms).argmax()), blocks, draws),
+        settings=settings,
     )
+
+
+def _probe_each(features: dict[str, np.ndarray], targets: tuple, split: tuple, predicted: dict,
+                scores: dict) -> None:
+    """Fill predicted and scores[(target, feature)] for every feature set; targets (wall, depth, rooms,
+    n_rooms), split (positions, blocks, folds, gap, bootstrap draws)."""
+    wall, depth, rooms, n_rooms = targets
+    positions, blocks, folds, gap, draws = split
+    for name, x in features.items():
+        for target, y in (("wall", wall), ("depth", depth)):
+            fit = cross_fit(x, y, positions, blocks, folds, gap)
+            predicted[(target, name)] = fit.predicted[:, 0] if y.ndim == 1 else fit.predicted
+            scores[(target, name)] = r2_score_blocks(y, fit.predicted, blocks, draws)
+        fit = cross_fit(x, rooms, positions, blocks, folds, gap, classes=n_rooms)
+        predicted[("room", name)] = fit.predicted
+        scores[("room", name)] = accuracy_blocks(rooms, fit.predicted, blocks, draws)
+
+
+def structure_probe(
+    field: Any, scene: Any, spacing: float = 0.25, n_probe: int = 64, seed: int = 0, block_m: float = BLOCK_M,
+    n_folds: int = N_FOLDS, resamples: int = RESAMPLES, progress: Progress | None = None,
+) -> tuple[StructureProbe, dict[str, np.ndarray]]:
+    """Features of `field` at every free cell of a `spacing` grid, probed (`probe_structure`).
+
+    Returns the probe and the feature sets (name -> (M, D)) it read, for views that need them (t-SNE)."""
+    positions = np.asarray(scene.sample_grid(spacing), dtype=np.float64)
+    if len(positions) < 4 * n_folds:
+        raise NafError(
+            f"only {len(positions)} free cells at spacing {spacing} m in scene '{scene.name}'; use a finer --spacing"
+        )
+    block_folds(block_ids(positions, block_m), n_folds, seed)  # too few blocks: refused before the long work
+    features = field_feature_sets(field, scene, positions, n_probe, seed, progress)
+    result = probe_structure(scene, positions, features, spacing, seed, block_m, n_folds, resamples=resamples)
+    result.settings["n_probe_listeners"] = int(n_probe)
+    return result, features

@@ -13,9 +13,14 @@ from sklearn.manifold import TSNE
 from threadpoolctl import threadpool_limits
 
 from naf_model.analysis.features import Progress, emitter_features
+from naf_model.analysis.readout import knn_cross_fit
+from naf_model.analysis.scores import Score, accuracy_blocks
 
 EXACT_MAX_POINTS = 600
 """Above this many positions the O(M^2) exact t-SNE gives way to Barnes-Hut."""
+
+KNN_NEIGHBOURS = 5
+"""Neighbours voting on a held-out cell's room in a t-SNE map."""
 
 
 @dataclass(frozen=True)
@@ -66,3 +71,23 @@ def tsne_map(positions: np.ndarray, features: np.ndarray, spacing: float, seed: 
     """The TsneMap of emitter features (M, D) at `positions` (M, 2) metres on a `spacing` grid."""
     embedding, rgb = tsne_colours(features, seed)
     return TsneMap(positions=positions, rgb=rgb, embedding=embedding, spacing=float(spacing))
+
+
+def tsne_2d(features: np.ndarray, seed: int = 0) -> np.ndarray:
+    """2-D t-SNE of (M, D) features (perplexity 30, PCA start, one thread), (M, 2): the map coloured by room."""
+    features = np.asarray(features, dtype=np.float64)
+    perplexity = float(min(30.0, (len(features) - 1) / 3.0))
+    with threadpool_limits(limits=1):
+        return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, n_jobs=1).fit_transform(
+            features
+        )
+
+
+def room_separation(
+    embedding: np.ndarray, rooms: np.ndarray, positions: np.ndarray, blocks: np.ndarray, folds: np.ndarray,
+    gap: float, draws: np.ndarray, k: int = KNN_NEIGHBOURS,
+) -> Score:
+    """How well rooms separate in an embedding (M, E): accuracy of a `k`-nearest-neighbour vote of training
+    cells' rooms at each held-out cell (spatial block folds as the probe's), with its block bootstrap."""
+    predicted = knn_cross_fit(embedding, rooms, positions, folds, gap, k)
+    return accuracy_blocks(rooms, predicted, blocks, draws)

@@ -2,7 +2,7 @@
 
 naf loudness --scene apartment_1 --emitter 2.0 3.0 --heading 90 -o map.png
 naf tsne --scene apartment_1 -o tsne.png
-naf probe --scene apartment_1 -o probe.png --json docs/results/apartment_1_probe.json
+naf probe --scene apartment_1 -o docs/results/apartment_1_probe.png --json docs/results/apartment_1_probe.json
 """
 
 from __future__ import annotations
@@ -32,9 +32,12 @@ COMMANDS = (
     ),
     (
         "probe",
-        "linear probe from features to distance-to-wall, R^2 on held-out positions (PNG, JSON)",
-        "Ridge regression from the field's emitter features to the distance to the nearest wall "
-        "(from the scene geometry); reports explained variance on held-out positions.",
+        "linear probe of scene structure in the field's features, on spatially held-out blocks (PNG, JSON)",
+        "Every free cell of a fine grid; five feature sets (position embedding, learned grid, network "
+        "activations, and the grid and activations of an untrained network); three targets from the geometry "
+        "(distance to the nearest wall, free distance along 8 directions, room); ridge read-outs scored by "
+        "spatial block cross-validation with bootstrap 95 % intervals over blocks; 2-D t-SNE of each feature "
+        "set with the k-NN room accuracy in it.",
     ),
 )
 """(name, help, description) of each analysis subcommand."""
@@ -59,19 +62,15 @@ def _loudness_args(p: argparse.ArgumentParser) -> None:
 
 
 def _probe_args(p: argparse.ArgumentParser) -> None:
-    _feature_args(p)
-    p.add_argument(
-        "--test-fraction",
-        type=validate.number(float, low=0.05, high=0.95),
-        default=0.3,
-        help="held-out share of positions",
-    )
+    _feature_args(p, default_spacing=0.25)
+    p.add_argument("--block", type=validate.number(float, low=0.1, high=1000.0, unit=" m"), default=2.0,
+                   help="side of the square blocks held out together, metres (default 2)")
+    p.add_argument("--folds", type=validate.number(int, low=2, high=50), default=5,
+                   help="cross-validation folds over blocks (default 5)")
+    p.add_argument("--resamples", type=validate.number(int, low=100, high=100_000), default=2000,
+                   help="bootstrap draws of the blocks (default 2000)")
+    p.add_argument("--no-tsne", action="store_true", help="skip the t-SNE maps and their room accuracy")
     p.add_argument("--json", type=Path, default=None, help="also write the scores as JSON here")
-    p.add_argument(
-        "--no-baseline",
-        action="store_true",
-        help="skip the same probe on an untrained copy of the network (the chance level of the features)",
-    )
 
 
 def _common(p: argparse.ArgumentParser, default_out: str) -> None:
@@ -95,10 +94,9 @@ def _declare(p: argparse.ArgumentParser, json: bool = False) -> None:
     validate.declare_io(p, outputs=outputs, inputs=("scene", "checkpoint"), devices=("device",))
 
 
-def _feature_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--spacing", type=validate.spacing(), default=0.5, help="emitter grid spacing in metres (default 0.5)"
-    )
+def _feature_args(p: argparse.ArgumentParser, default_spacing: float = 0.5) -> None:
+    p.add_argument("--spacing", type=validate.spacing(), default=default_spacing,
+                   help=f"emitter grid spacing in metres (default {default_spacing:g})")
     p.add_argument(
         "--probes",
         type=validate.number(int, low=1, high=100_000),
@@ -170,34 +168,33 @@ def run_tsne(args: argparse.Namespace) -> int:
 
 
 def run_probe(args: argparse.Namespace) -> int:
-    """`naf probe`: features -> ridge to wall distance -> PNG (+ JSON); prints the held-out R^2."""
-    from naf_model.analysis import linear_probe, save_probe_png
+    """`naf probe`: features -> structure probe (+ t-SNE) -> PNG (+ JSON); prints the main scores."""
+    import hashlib
 
-    scene, field, path = load_field(args.scene, args.checkpoint, args.device)
-    with _progress("features", args.no_progress) as progress:
-        pr = linear_probe(
-            field,
-            scene,
-            args.spacing,
-            args.seed,
-            args.probes,
-            args.test_fraction,
-            progress=progress,
-            baseline=not args.no_baseline,
-        )
-    save_probe_png(scene, pr, args.output)
+    from naf_model.analysis import probe_report, save_probe_png, tsne_summary
     from naf_model.paths import project_path
 
-    summary = {"scene": scene.name, "checkpoint": project_path(path), "preset": field.preset}
-    summary.update(pr.to_dict())
-    summary.update({"n_probe_listeners": args.probes, "seed": args.seed})
+    scene, field, path = load_field(args.scene, args.checkpoint, args.device)
+    t0 = time.perf_counter()
+    with _progress("features", args.no_progress) as progress:
+        probe, maps = probe_report(field, scene, args.spacing, args.probes, args.seed, args.block, args.folds,
+                                   args.resamples, with_tsne=not args.no_tsne, progress=progress)
+    seconds = time.perf_counter() - t0
+    save_probe_png(scene, probe, args.output, maps)
+    summary = {"scene": scene.name, "checkpoint": project_path(path),
+               "checkpoint_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(), "preset": field.preset}
+    summary.update(probe.to_dict())
+    if maps:
+        summary["tsne_knn_room_accuracy"] = tsne_summary(maps)
+    summary["seconds"] = round(seconds, 1)
     if args.json is not None:
         write_json(args.json, summary)
-    print(
-        f"wrote {args.output}: held-out R^2 = {pr.r2_test:.3f} over {summary['n_test']} positions "
-        f"(train R^2 {summary['r2_train']:.3f}, ridge alpha {pr.alpha:g}"
-        + (")" if pr.r2_untrained is None else f"; untrained network: {pr.r2_untrained:.3f})")
+    line = ", ".join(
+        f"{t} {probe.score(t, 'hidden').value:.3f} (untrained {probe.score(t, 'hidden_untrained').value:.3f})"
+        for t in ("wall", "depth", "room")
     )
+    print(f"wrote {args.output}: {len(probe.positions)} cells in {seconds:.0f} s; held-out scores of the "
+          f"network's activations: {line}; room chance {probe.chance.value:.3f}")
     return 0
 
 
