@@ -307,7 +307,7 @@ def test_make_says_the_ir_length_and_what_it_cuts_of_the_rooms_decay(scene, buil
     need = needed_ir_length(scene)
     assert line.startswith(f"IRs {IR_SECONDS:.2f} s; the {need.band_hz} Hz band needs {need.band_t60_s:.2f} s"), line
     assert f"cut at about -{need.kept_db(IR_SECONDS):.1f} dB" in line
-    assert line.endswith(f"(use --ir-seconds auto for {need.seconds:.2f} s)")
+    assert line.endswith(f"(use --ir-seconds auto for {need.auto_seconds:.2f} s)")
 
 
 def test_info_reads_the_values_of_a_spread_of_pairs_and_refuses_non_finite_ones(built, tmp_path, capsys):

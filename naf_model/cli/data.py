@@ -171,7 +171,7 @@ def _make(args: argparse.Namespace) -> int:
     if ir_seconds == "auto":
         from naf_model.simulate.ir_length import needed_ir_length
 
-        ir_seconds = needed_ir_length(scene).seconds
+        ir_seconds = needed_ir_length(scene).auto_seconds
     sim_changes = {"ir_seconds": ir_seconds, "n_rays": args.rays, "ism_order": ism_order}
     if args.hrtf_method is not None and args.hrtf is None:
         raise DataError("--hrtf-method needs --hrtf FILE.sofa")

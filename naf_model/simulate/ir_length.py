@@ -21,6 +21,7 @@ from naf_model.simulate.eyring import eyring_t60s
 MAX_IR_SECONDS = 8.0
 """The longest IR `needed_ir_length` asks for: a cathedral's low bands (T60 6-10 s) are cut here."""
 DECAY_DB = 60.0
+AUTO_STEP_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,13 @@ class IrLengthNeed:
     def uncapped_s(self) -> float:
         """The length the room needs without the cap: the slowest band's T60 plus the longest path."""
         return self.band_t60_s + self.path_s
+
+    @property
+    def auto_seconds(self) -> float:
+        """`seconds` rounded up to whole AUTO_STEP_S (what `--ir-seconds auto` builds with): a short decimal
+        that every machine computes alike, so shards of one build made on different machines share a plan."""
+        steps = math.ceil(round(self.seconds / AUTO_STEP_S, 6))
+        return min(round(steps * AUTO_STEP_S, 6), self.cap_s)
 
     @property
     def capped(self) -> bool:
@@ -98,4 +106,4 @@ def ir_length_note(need: IrLengthNeed, ir_seconds: float) -> str:
     capped = f", the {need.cap_s:g} s cap" if need.capped else ""
     return (f"{head}; the {band_name(need.band_hz)} band needs {need.band_t60_s:.2f} s to decay {DECAY_DB:.0f} dB "
             f"(Eyring): the tail is cut at about -{decibels(need.kept_db(ir_seconds))} dB (use --ir-seconds auto for "
-            f"{need.seconds:.2f} s{capped})")
+            f"{need.auto_seconds:.2f} s{capped})")
