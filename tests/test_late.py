@@ -125,6 +125,8 @@ def test_the_synthesis_is_deterministic_for_a_seed():
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, synthesize_late(env, FS, seed=6))
     assert a.shape == (2, env.power.shape[-1] * 220)
+    longer = synthesize_late(env, FS, n_samples=a.shape[1] + 500, seed=5)
+    assert np.all(longer[:, a.shape[1] :] == 0.0)  # nothing described past the last frame
 
 
 def test_early_and_late_join_with_an_equal_power_crossfade():

@@ -158,7 +158,8 @@ def synthesize_late(
     coherence: Callable[[np.ndarray], np.ndarray] = diffuse_coherence,
 ) -> np.ndarray:
     """A binaural late part (2, n_samples) float64 whose power in each band follows `envelopes`; sample 0 is
-    the start of frame 0 (`envelopes.start_s` into the IR). Default length: the frames' span.
+    the start of frame 0 (`envelopes.start_s` into the IR). Default length: the frames' span; samples past it
+    are silent (fade the end with `fade_tail` if the description stops mid-decay).
 
     Per band, two noises with `coherence` between the ears (`coherent_noise`) are band-limited, scaled to
     unit power frame by frame (so a frame's power is the description's, not the noise's chance level), then
@@ -173,6 +174,7 @@ def synthesize_late(
     weights = band_weights(np.fft.rfftfreq(n, 1.0 / fs))
     sources = np.einsum("bc,ect->ebt", np.linalg.inv(band_crosstalk(weights)), power)
     target = power_curve(np.maximum(sources, 0.0), frame, n)  # (2, 7, n)
+    target[..., power.shape[-1] * frame :] = 0.0  # nothing is described past the last frame: silence
     out = np.zeros((2, n))
     for b, weight in enumerate(weights):  # a noise pair of its own per band: bands add up in power
         noise = np.fft.irfft(coherent_noise(n, fs, rng, coherence) * weight, n, axis=-1)  # (2, n)
