@@ -517,6 +517,10 @@ def _cases() -> list[tuple[str, list[str], str]]:
     add("render-sim-long-needs-yes", ["render", *hall, "--listener", "10.5", "7.5", "-o", "r.wav"], "--yes")
     add("walk-sim-long-needs-yes", ["walk", *hall, "--line", "1.5", "7.5", "10.5", "7.5", "--seconds", "2", "-o",
                                     "w.wav"], "--yes")
+
+    # reverb as long as the room's (issue 28): --ir-seconds is a length up to the 8 s cap, or 'auto'
+    for v in ["autox", "Auto", "0", "-0.5", "8.5", "1e9", ""]:
+        add(f"make-ir-seconds-room-{v}", [*make, "--ir-seconds", v], "--ir-seconds")
     return c
 
 

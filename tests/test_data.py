@@ -26,6 +26,7 @@ from naf_model.errors import DataError
 from naf_model.scene import Scene, save_scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
 from naf_model.simulate import SimulationConfig
+from naf_model.simulate.ir_length import needed_ir_length
 from naf_model.spectrogram import frames_for_length, log_magnitude
 
 IR_SECONDS, RAYS = 0.15, 100
@@ -298,6 +299,15 @@ def test_make_prints_the_minutes_it_will_take(scene, built, capsys):
     plan_line = capsys.readouterr().err.splitlines()[0]
     assert plan_line.startswith("two_room: ") and " pairs, ~" in plan_line
     assert plan_line.endswith(" min on 2 workers"), plan_line
+
+
+def test_make_says_the_ir_length_and_what_it_cuts_of_the_rooms_decay(scene, built, capsys):
+    make_dataset(scene, TINY, built, workers=1, progress=True)  # already complete: the plan lines only
+    line = capsys.readouterr().err.splitlines()[1]
+    need = needed_ir_length(scene)
+    assert line.startswith(f"IRs {IR_SECONDS:.2f} s; the {need.band_hz} Hz band needs {need.band_t60_s:.2f} s"), line
+    assert f"cut at about -{need.kept_db(IR_SECONDS):.1f} dB" in line
+    assert line.endswith(f"(use --ir-seconds auto for {need.auto_seconds:.2f} s)")
 
 
 def test_info_reads_the_values_of_a_spread_of_pairs_and_refuses_non_finite_ones(built, tmp_path, capsys):

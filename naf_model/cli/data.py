@@ -9,13 +9,19 @@ from pathlib import Path
 from naf_model.cli import options, validate
 from naf_model.errors import DataError
 
+MIN_IR_SECONDS = 0.05
+MAX_IR_SECONDS = 8.0
+"""`naf_model.simulate.ir_length.MAX_IR_SECONDS`, written out so that `naf --help` loads no numeric library
+(tests/test_ir_length.py checks that the two agree)."""
+
 DATA_SUFFIXES = (".h5", ".hdf5")
 
 
 MAKE_HELP = "simulate a scene into an HDF5 data set (resumable)"
 MAKE_DESCRIPTION = (
     "Simulate binaural IRs for emitter-listener pairs of a scene and write spectrograms, IRs, a train/test split "
-    "and normalisation stats to one HDF5 file. The plan (pairs, MB, estimated minutes) is printed first. "
+    "and normalisation stats to one HDF5 file. The plan (pairs, MB, estimated minutes, the IR length and what "
+    "it cuts of the room's decay) is printed first. "
     "Interrupted runs resume from <output>.parts/; --shard i/N builds only a slice of the parts for "
     "`naf data merge`."
 )
@@ -77,8 +83,11 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
         "other seeds than 0)",
     )
     make.add_argument("--seed", type=validate.seed, help="seed of listener subsets, split and simulation (default 0)")
-    make.add_argument("--ir-seconds", type=validate.number(float, low=0.05, high=10, unit="s"),
-        help="IR length in seconds (default: the simulator's)")
+    make.add_argument("--ir-seconds", type=_ir_seconds, metavar="SECONDS|auto",
+        help=f"IR length in seconds, {MIN_IR_SECONDS:g} to {MAX_IR_SECONDS:g} (default 0.6), or 'auto': until "
+        "the scene's slowest octave band has decayed 60 dB (Eyring) plus its longest direct path, at most "
+        f"{MAX_IR_SECONDS:g} s. The plan line says the length and, for IRs shorter than the room's decay, "
+        "how much of it they keep")
     make.add_argument("--rays", type=validate.number(int, low=0, high=1_000_000),
         help="ray-tracing rays per emitter (default: the simulator's)")
     make.add_argument(
@@ -110,6 +119,18 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     validate.declare_io(make, outputs={"output": validate.Output(DATA_SUFFIXES, managed=True)},
                         inputs=("scene", "materials"))
     make.set_defaults(func=_make)
+
+
+def _ir_seconds(text: str) -> float | str:
+    """`--ir-seconds`: 'auto' or a length in seconds within MIN_IR_SECONDS..MAX_IR_SECONDS."""
+    if text == "auto":
+        return text
+    try:
+        return validate.number(float, low=MIN_IR_SECONDS, high=MAX_IR_SECONDS, unit="s")(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds from {MIN_IR_SECONDS:g} to {MAX_IR_SECONDS:g} or 'auto', got {text!r}"
+        ) from None
 
 
 def _count_or_all(text: str) -> int | None:
@@ -146,7 +167,12 @@ def _make(args: argparse.Namespace) -> int:
     simulation = base.simulation
     walls = len(scene.simulation_surfaces())
     ism_order = args.ism_order if args.ism_order is not None else ism_order_for(walls)
-    sim_changes = {"ir_seconds": args.ir_seconds, "n_rays": args.rays, "ism_order": ism_order}
+    ir_seconds = args.ir_seconds
+    if ir_seconds == "auto":
+        from naf_model.simulate.ir_length import needed_ir_length
+
+        ir_seconds = needed_ir_length(scene).auto_seconds
+    sim_changes = {"ir_seconds": ir_seconds, "n_rays": args.rays, "ism_order": ism_order}
     if args.hrtf_method is not None and args.hrtf is None:
         raise DataError("--hrtf-method needs --hrtf FILE.sofa")
     if args.hrtf is not None:

@@ -24,6 +24,7 @@ from naf_model.data.plan import DataConfig, DataPlan, ir_length, plan_dataset
 from naf_model.errors import DataError
 from naf_model.paths import default_dataset_path
 from naf_model.simulate import simulate_binaural_rirs
+from naf_model.simulate.ir_length import ir_length_note, needed_ir_length
 from naf_model.spectrogram import frames_for_length, log_magnitude
 
 _STFT_BATCH = 16
@@ -94,6 +95,7 @@ def make_dataset(
         print(f"{plan.scene_name}: {len(plan.emitters):,} emitters, {len(plan.listeners):,} listeners, "
               f"{len(plan.pairs):,} pairs, ~{size / 1e6:,.0f} MB, {format_minutes(minutes)} on {n_workers} "
               f"worker{'s' if n_workers > 1 else ''}", file=sys.stderr)
+        print(ir_length_line(scene, config.simulation.ir_seconds), file=sys.stderr)
     store = PartStore(parts_folder(output))
     if shard is None and check_output(output, plan, overwrite):
         if not keep_parts and store.holds(plan):  # leftovers of a run killed after its final rename
@@ -124,6 +126,18 @@ def make_dataset(
     if not keep_parts:
         store.remove()
     return output
+
+
+def ir_length_line(scene, ir_seconds: float) -> str:
+    """The plan's IR-length line (`simulate.ir_length.ir_length_note`): the length and what it cuts of the
+    room's Eyring decay; just the length for a scene without an Eyring estimate (no surfaces, no volume)."""
+    try:
+        need = needed_ir_length(scene)
+    except (AttributeError, ValueError, ZeroDivisionError, FloatingPointError):
+        return f"IRs {ir_seconds:.2f} s (no Eyring estimate of this scene's decay)"
+    if not (np.isfinite(need.band_t60_s) and need.band_t60_s >= 0):
+        return f"IRs {ir_seconds:.2f} s (no Eyring estimate of this scene's decay)"
+    return ir_length_note(need, ir_seconds)
 
 
 def estimate_minutes(scene, plan: DataPlan, emitters: list[int], workers: int) -> float:

@@ -34,13 +34,18 @@ def eyring_t60(scene, band_hz: int, air_absorption: bool = True) -> float:
     S and the area-weighted absorption a count every surface of the air's boundary, obstacles included;
     V is the air volume (the plan's volume minus the obstacles'); m is pyroomacoustics' air absorption.
     """
-    band = OCTAVE_BANDS_HZ.index(band_hz)
+    return float(eyring_t60s(scene, air_absorption)[OCTAVE_BANDS_HZ.index(band_hz)])
+
+
+def eyring_t60s(scene, air_absorption: bool = True) -> np.ndarray:
+    """`eyring_t60` of every band of OCTAVE_BANDS_HZ at once, (7,) seconds: the surfaces are read once."""
     surfaces = scene.surfaces()
     areas = surface_areas([s.corners for s in surfaces])
-    alphas = np.array([MATERIALS[s.material].absorption[band] for s in surfaces])
+    alphas = np.array([MATERIALS[s.material].absorption for s in surfaces])  # (walls, 7)
     volume = float(scene.volume)
-    mean_alpha = float(areas @ alphas / areas.sum())
-    air = 0.0
+    mean_alpha = areas @ alphas / areas.sum()
+    air = np.zeros(len(OCTAVE_BANDS_HZ))
     if air_absorption:
-        air = float(pra.Physics().from_speed(SPEED_OF_SOUND).get_air_absorption()["coeffs"][band])
-    return 0.161 * volume / (-areas.sum() * np.log(1 - mean_alpha) + 4 * air * volume)
+        air = np.asarray(pra.Physics().from_speed(SPEED_OF_SOUND).get_air_absorption()["coeffs"], np.float64)
+    with np.errstate(divide="ignore"):  # a fully absorbing boundary: ln(0), T60 0
+        return 0.161 * volume / (-areas.sum() * np.log(1 - mean_alpha) + 4 * air * volume)
