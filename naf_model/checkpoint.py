@@ -22,6 +22,7 @@ from naf_model.networks.base import AcousticNetwork
 from naf_model.networks.build import build_network
 from naf_model.networks.normalisation import SpectrogramStats
 from naf_model.networks.presets import FieldShape, ModelConfig
+from naf_model.paths import same_file
 
 FORMAT_VERSION = 1
 
@@ -262,14 +263,6 @@ def combine_checkpoints(paths: list[str | os.PathLike[str]]) -> Checkpoint:
         training=None,
         recipe=None,
     )
-
-
-def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
-    """Whether two paths name one file (by inode; by resolved path when either is missing)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return Path(a).resolve() == Path(b).resolve()
 
 
 def _same_weights(a: Checkpoint, b: Checkpoint) -> bool:

@@ -82,3 +82,14 @@ def default_checkpoint(scene_name: str) -> Path:
         f"no checkpoint for scene {scene_name!r} (none bundled at {bundled}, no runs in "
         f"{runs_dir() / scene_name}); pass --checkpoint or train one with `naf train --scene {scene_name}`"
     )
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two paths name one file: by inode where both exist, else by resolved path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        try:
+            return Path(a).resolve() == Path(b).resolve()
+        except OSError:
+            return False

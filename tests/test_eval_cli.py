@@ -107,6 +107,17 @@ def test_eval_rejects_a_data_set_of_another_scene(trained, tmp_path, capsys) -> 
     )
 
 
+def test_eval_refuses_extra_pairs_given_twice(trained, tmp_path, capsys) -> None:
+    """--extra naming the --data set, or one --extra twice, would give the baselines those pairs twice."""
+    data = str(trained["data"])
+    same = str(trained["data"].parent / ".." / trained["data"].parent.name / trained["data"].name)
+    for extra in (["--extra", data], ["--extra", same]):
+        code = main(["eval", "--scene", str(trained["scene"]), "--data", data, *extra, "--out-dir", str(tmp_path)])
+        err = capsys.readouterr().err
+        assert code == 2 and len(err.splitlines()) == 1 and "same data set as --data" in err, err
+    assert not any(tmp_path.iterdir())
+
+
 def test_eval_reports_a_missing_data_set(trained, tmp_path, capsys) -> None:
     code = main(["eval", "--scene", str(trained["scene"]), "--data", str(tmp_path / "none.h5")])
     assert code == 2 and "naf data make" in capsys.readouterr().err

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from naf_model.errors import NafError
+from naf_model.paths import same_file
 
 MAX_COORDINATE_M = 10_000.0
 """Positions given on the command line are at most this far from the origin (a scene is at most 200 m)."""
@@ -183,7 +184,7 @@ def check_args(args: argparse.Namespace) -> None:
             continue
         path = Path(value).expanduser()
         for other, other_path in inputs + seen:
-            if _same_file(path, other_path):
+            if same_file(path, other_path):
                 what = "input" if (other, other_path) in inputs else "output"
                 raise NafError(f"{_flag(name)} {path} is also the {what} {_flag(other)}; write to another file")
         check_output(args, name, path)
@@ -276,15 +277,6 @@ def _values(value: Any) -> list[Any]:
 def _looks_like_path(path: Path) -> bool:
     """A scene may be a bundled name: only values that exist or have a folder or suffix are files."""
     return path.exists() or len(path.parts) > 1 or bool(path.suffix)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
 
 
 def _flag(dest: str) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 
 from naf_model.data.reader import DataSet
 from naf_model.errors import DataError
+from naf_model.paths import same_file
 
 
 def check_extra(base: Mapping[str, Any], base_path: Path | str, extra: DataSet) -> None:
@@ -94,3 +95,17 @@ class TrainingPairs:
             src = self.sources[0][0]
             return np.empty((0,) + src.ir.shape[1:], src.ir.dtype)
         return out
+
+
+def check_distinct(data: str | Path, extras: Sequence[str | Path]) -> None:
+    """DataError when an extra data set is the --data set or an earlier --extra (by inode or resolved path):
+    its pairs would count twice (trained twice, or given twice to the baselines)."""
+    given: list[tuple[str, Path]] = [("--data", Path(data))]
+    for path in map(Path, extras):
+        for flag, other in given:
+            if same_file(path, other):
+                raise DataError(
+                    f"--extra {path} is the same data set as {flag} {other}: its pairs would count twice; "
+                    "give each data set once"
+                )
+        given.append(("--extra", path))

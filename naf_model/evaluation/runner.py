@@ -19,7 +19,7 @@ from naf_model.acoustics import decay
 from naf_model.checkpoint import Checkpoint, load_checkpoint
 from naf_model.conventions import ONSET_BELOW_PEAK_DB, SAMPLE_RATE
 from naf_model.data import DataSet, floor
-from naf_model.data.extra import FREE_SET_HINT, TrainingPairs, free_pairs_command, is_free_set
+from naf_model.data.extra import FREE_SET_HINT, TrainingPairs, check_distinct, free_pairs_command, is_free_set
 from naf_model.errors import CheckpointError, DataError
 from naf_model.evaluation import (
     DEFAULT_FLOOR_PAIRS,
@@ -107,6 +107,7 @@ def extra_data_for(config: EvalConfig, checkpoint: Checkpoint | None, data_path:
     (the loaded checkpoint's `extra_data`, or its members' for an ensemble) next to `data_path`, so that every
     row learns from the same pairs; DataError if one of those is missing."""
     if config.extra or checkpoint is None:
+        check_distinct(data_path, config.extra)
         return [Path(p) for p in config.extra]
     names = list(checkpoint.metrics.get("extra_data", []))
     for member in checkpoint.metrics.get("members", []):  # an ensemble (`naf ensemble`): what any member saw

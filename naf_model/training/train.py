@@ -35,11 +35,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from naf_model.checkpoint import Checkpoint, load_checkpoint, plan_rings, same_file, shape_plan
+from naf_model.checkpoint import Checkpoint, load_checkpoint, plan_rings, shape_plan
+from naf_model.data.extra import check_distinct
 from naf_model.errors import CheckpointError, DataError, NafError, SceneError
 from naf_model.networks.build import build_trainable
 from naf_model.networks.presets import FieldShape, ModelConfig
 from naf_model.networks.recipes import Recipe
+from naf_model.paths import same_file
 from naf_model.training.batches import BatchSampler
 from naf_model.training.distributed import DistributedContext, setup_distributed, teardown_distributed
 from naf_model.training.evaluate import init_from_data
@@ -105,15 +107,7 @@ def check_request(config: ModelConfig, options: RunOptions) -> None:
             f"--out {out} holds a run ({held[0].name}); pass --resume to continue it, --force to replace it, "
             "or choose another --out"
         )
-    given: list[tuple[str, Path]] = [("--data", Path(options.dataset))]
-    for path in map(Path, options.extra):
-        for flag, other in given:
-            if same_file(path, other):
-                raise DataError(
-                    f"--extra {path} is the same data set as {flag} {other}: its pairs would train twice; "
-                    "give each data set once"
-                )
-        given.append(("--extra", path))
+    check_distinct(options.dataset, options.extra)
 
 
 def train_field(config: ModelConfig, options: RunOptions, scene: Any | None = None) -> TrainResult:
