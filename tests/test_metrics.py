@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from naf_model.acoustics import decay
+from naf_model.acoustics import bands, decay, readout
+from naf_model.audio.bands import band_weights
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.evaluation import metrics
 from naf_model.spectrogram import frames_for_length, log_magnitude
@@ -133,3 +134,24 @@ def test_paper_rule_counts_an_item_with_any_failed_t60_as_full_error() -> None:
     np.testing.assert_allclose(paper.t60, [0.1, 1.0, 1.0])
     np.testing.assert_allclose(naf.t60, [0.1, 0.5, 0.5])
     np.testing.assert_array_equal(paper.t60_failures, [0, 1, 1])
+
+
+@pytest.mark.parametrize("band_hz", [250, 1000, 8000])
+def test_a_band_t60_reads_the_band_decay_not_the_onset_ringing(band_hz):
+    """A strong direct pulse over a 1 s noise decay: each octave band's T60 is the decay's. A brick-wall band
+    rang with the pulse for the whole IR and read the 1 kHz band at 12.6 s."""
+    fs = 22_050
+    t = np.arange(2 * fs) / fs
+    x = 0.05 * np.random.default_rng(0).standard_normal((1, 2, len(t))) * 10 ** (-3 * t / 1.0)  # 60 dB in 1 s
+    x[..., 100] += 1.0
+    assert readout.measure(x, "t60", band_hz=band_hz, fs=fs)[0] == pytest.approx(1.0, rel=0.05)
+
+
+def test_the_octave_bands_share_out_the_spectrum_and_the_measured_band_falls_off_at_the_ends():
+    freqs = np.fft.rfftfreq(4096, 1 / 22_050)
+    np.testing.assert_allclose(np.square(band_weights(freqs)).sum(0), 1.0, atol=1e-12)
+    closed = band_weights(freqs, open_ends=False)
+    assert closed[0, freqs < 125 * 2**-0.75].max() < 1e-12  # the measured 125 Hz band ends below it ...
+    assert closed[-1, -1] < 0.9 and band_weights(freqs)[-1, -1] == 1.0  # ... and the 8 kHz one falls above it
+    with pytest.raises(ValueError):
+        bands.octave_band(np.zeros(64), 300)

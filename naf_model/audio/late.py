@@ -6,7 +6,7 @@ interpolated across the spectrum, as the simulator's own tail) with a diffuse fi
 `join_early_late` crossfades a full-resolution IR head into it (equal power) and `fade_tail` fades out an IR
 that was cut short (raised cosine). numpy only, like the rest of `naf_model.audio`.
 
-Bands: octave bands 125 Hz-8 kHz with smooth, power-complementary edges (`band_weights`), the lowest
+Bands: octave bands 125 Hz-8 kHz with smooth, power-complementary edges (`audio.bands.band_weights`), the lowest
 reaching down to 0 Hz and the highest up to the Nyquist frequency, so that the bands share out the whole
 spectrum and no late energy is left undescribed. Both ears are kept (not their mean): the late field near a
 doorway or an absorbing wall is not diffuse and its ears differ by a few dB, and a second ear costs only 7
@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from naf_model.audio.bands import OCTAVE_CENTRES_HZ as LATE_BANDS_HZ
+from naf_model.audio.bands import band_split, band_weights
 from naf_model.conventions import HEAD_RADIUS_M, SAMPLE_RATE, SPEED_OF_SOUND
 
-LATE_BANDS_HZ = (125, 250, 500, 1000, 2000, 4000, 8000)
 DEFAULT_FRAME_S = 0.010
 """10 ms frames: an octave band's decay of 60 dB in 0.3 s changes by 2 dB a frame, smooth enough to
 interpolate between frame centres."""
@@ -39,10 +40,6 @@ energy out of its band (a 43 Hz wide sub-band at 250 Hz normalised every 10 ms l
 CORRECTION_ROUNDS = 2
 """Rounds of `correction` after the synthesis: measured over 8 seeds (2.2 s IRs, T60 0.6-2 s) the worst band
 level error fell from 1.0 dB (none) to 0.75 dB (one) and 0.45 dB (two)."""
-SPLIT_MARGIN = 4096
-"""Samples of zero padding in `band_split` (0.19 s): far more than the band filters ring (the narrowest flank,
-the 125 Hz band's upper one, is 61 Hz wide: tens of ms), so the filtered IR's start does not wrap onto its
-end."""
 _TINY = 1e-30
 
 
@@ -54,34 +51,6 @@ class LateEnvelopes:
     power: np.ndarray
     start_s: float
     frame_s: float
-
-
-def band_weights(freqs: np.ndarray, per_octave: int = 1) -> np.ndarray:
-    """(7, F) zero-phase band responses over `freqs` (F,) Hz, power complementary (their squares sum to 1):
-    each band is flat to a quarter octave from its centre; across each octave-band edge fc * sqrt 2 the lower
-    band falls as cos and the upper rises as sin of a quarter turn over half an octave in log-frequency (half
-    power at the edge); below 125 Hz and above 8 kHz the outer bands stay at 1.
-
-    Smooth rather than brick-wall: a brick-wall band (`acoustics.bands.octave_band`) rings for the whole IR
-    and spreads the onset's energy over the tail (a 1 kHz band of a 1 s decay levels off at about -27 dB),
-    which an envelope of the tail must not measure. Narrow flanks keep neighbouring bands' decays apart.
-    With `per_octave` k: (6 k + 1, F) bands of the same form k to an octave (the synthesis' sub-bands)."""
-    octaves = np.log2(np.clip(np.asarray(freqs, np.float64), LATE_BANDS_HZ[0], LATE_BANDS_HZ[-1]) / LATE_BANDS_HZ[0])
-    centres = np.arange(6 * per_octave + 1)
-    distance = np.abs(octaves[None, :] * per_octave - centres[:, None])  # in band spacings from each centre
-    flank = np.clip((distance - 0.25) / 0.5, 0.0, 1.0)
-    return np.cos(0.5 * np.pi * flank)
-
-
-def band_split(x: np.ndarray, fs: int) -> np.ndarray:
-    """Waveforms (..., N) filtered by the 7 `band_weights` (zero-phase, by FFT), (..., 7, N); the bands'
-    energies add up to the input's for a smooth spectrum."""
-    x = np.asarray(x, np.float64)
-    n = x.shape[-1]
-    n_fft = 1 << int(np.ceil(np.log2(n + SPLIT_MARGIN)))  # padded: the loud start must not wrap onto the end
-    spectrum = np.fft.rfft(x, n_fft, axis=-1)[..., None, :]
-    weights = band_weights(np.fft.rfftfreq(n_fft, 1.0 / fs))
-    return np.fft.irfft(spectrum * weights, n_fft, axis=-1)[..., :n]
 
 
 def band_crosstalk(measuring: np.ndarray, sources: np.ndarray) -> np.ndarray:
