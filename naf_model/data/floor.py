@@ -22,7 +22,6 @@ import numpy as np
 from naf_model.atomic import atomic_path
 from naf_model.data.plan import derived_seed
 from naf_model.data.reader import DataSet
-from naf_model.errors import DataError
 from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
 
 FLOOR_SEED_STREAM = 101
@@ -72,15 +71,11 @@ def floor_irs(
 ) -> np.ndarray:
     """IRs (K, 4, 2, N) float16 of the given pairs simulated again with the seeds of `repeat`; cached.
 
-    `scene` must be the data set's scene (hash checked); `progress(n)` is called with each emitter's
+    `scene` must be the data set's scene (`DataSet.check_scene`); `progress(n)` is called with each emitter's
     number of newly simulated pairs.
     """
     meta = dataset.meta
-    if scene.geometry_hash() != meta.scene_hash:
-        raise DataError(
-            f"scene '{scene.name}' differs from the one {dataset.path.name} was made from; "
-            "re-make the data set or pass the matching scene"
-        )
+    dataset.check_scene(scene)
     pair_indices = np.asarray(pair_indices, np.int64)
     cache = floor_cache_path(dataset.path)
     everything = _read_cache(cache, meta.plan_key, meta.ir_length)

@@ -124,15 +124,11 @@ def offgrid_set(
 ) -> OffgridSet:
     """The off-grid pairs of `dataset` with their simulated IRs (reference and floor), cached (module doc).
 
-    `scene` must be the data set's scene (hash checked); `min_grid_distance` metres (fine test grids need
+    `scene` must be the data set's scene (`DataSet.check_scene`); `min_grid_distance` metres (fine test grids need
     less than the default).
     """
     meta = dataset.meta
-    if scene.geometry_hash() != meta.scene_hash:
-        raise DataError(
-            f"scene '{scene.name}' differs from the one {dataset.path.name} was made from; "
-            "re-make the data set or pass the matching scene"
-        )
+    dataset.check_scene(scene)
     if n_pairs < 1:
         raise DataError("the off-grid test set needs at least 1 pair; pass --offgrid N with N >= 1")
     grid = np.concatenate([dataset.emitters, dataset.listeners])
