@@ -12,10 +12,12 @@ from functools import partial
 
 import numpy as np
 
+from naf_model.conventions import ORIENTATIONS_DEG, PHASE_METHODS
 from naf_model.orientation import blend_orientations, neighbouring_orientations
 
-PLAYED_PHASE = "listening"
-"""The phase synthesis of every IR the app plays and shows (naf_model.field.listening's methods)."""
+PLAYED_PHASE = PHASE_METHODS[0]
+"""The phase synthesis of every IR the app plays and shows: the field's default ("listening"), the one
+`naf render`, `naf walk` and `naf eval`'s played rows use too."""
 
 
 def played_irs(field):
@@ -34,8 +36,6 @@ def simulated_ir_at(irs: np.ndarray, heading: float) -> np.ndarray:
 def orientation_rule(heading: float) -> str:
     """One line saying how an IR at `heading` degrees is made from the trained orientations: the rule both
     sides of the A/B use (the UI shows it)."""
-    from naf_model.conventions import ORIENTATIONS_DEG
-
     lower, upper, weight = (float(v[0]) for v in neighbouring_orientations(np.array([float(heading)])))
     a, b = ORIENTATIONS_DEG[int(lower)], ORIENTATIONS_DEG[int(upper)]
     if weight < 1e-9:
