@@ -35,3 +35,14 @@ STD_FLOOR = 1e-3
 """Lower bound on a normalisation std, so a cell that is silent in every training IR stays finite."""
 PHASE_METHODS = ("listening", "geometric", "random")
 """How predicted magnitudes become a waveform (`naf_model.field.listening.synthesize`); the first is played."""
+LATE_FRAME_S = 0.010
+"""Seconds per frame of the late part's description (per ear, per octave band 125 Hz-8 kHz, mean power):
+an octave band decaying 60 dB in 0.3 s changes by 2 dB a frame, smooth enough to interpolate."""
+LATE_LOG_EPS = 1e-14
+"""The late description stores ln(band power + LATE_LOG_EPS) (power on the simulator's scale, amplitude 1 at
+1 m): -140 dB, below any decay a data set keeps."""
+EARLY_AFTER_DIRECT_S = 0.100
+"""The early part (full STFT resolution) reaches this far past the scene's longest direct path; the late part
+(`LATE_FRAME_S` band powers) starts there. See `naf_model.split` and scripts/late_split.py for the measurement."""
+CROSSFADE_S = 0.020
+"""The early part overlaps the late part by this much; the played IR crossfades them (equal power) over it."""
