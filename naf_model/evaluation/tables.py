@@ -21,6 +21,7 @@ from naf_model.evaluation.report import ResultRow
 from naf_model.evaluation.rows import INTERPOLATIONS, LABELS, RowId, played_label
 from naf_model.paths import project_path
 from naf_model.spectrogram import log_magnitude
+from naf_model.split import describe
 
 MB = 1e6
 MainRow = tuple[RowId, ResultRow, metrics.ItemErrors]  # a main-table row: identifier, display, errors per item
@@ -63,10 +64,12 @@ class Run:
 def grid_queries(ds: DataSet, test: np.ndarray) -> QuerySet:
     """The held-out pairs `test` with the data set's spectrograms and waveforms as ground truth."""
     pairs = ds.pairs[test]
+    late = ds.read_late(test).reshape((-1,) + ds.late.shape[2:]) if ds.has_late else None  # (Q * 4, 2, 7, T')
     return QuerySet(
         ds.emitters[pairs[:, 0]], ds.listeners[pairs[:, 1]], ds.orientations.astype(np.float64),
         ds.read_spec(test).reshape((-1,) + ds.spec.shape[2:]),  # (Q * 4, 2, 256, T) float16
         ds.read_ir(test).reshape((-1,) + ds.ir.shape[2:]),  # (Q * 4, 2, N) float16
+        late, ds.split_info if ds.has_late else None,
     )  # fmt: skip
 
 
@@ -78,9 +81,9 @@ def grid_tables(
     t0 = time.perf_counter()
     queries = grid_queries(run.ds, run.test)
     scorers = {
-        "paper_field": rows.paper_field_scorer(queries.gt_log),
-        "paper": rows.paper_waveform_scorer(queries.gt_log, queries.gt_wave),
-        "naf": rows.naf_scorer(queries.gt_log, run.ds.meta.ir_length, run.seed),
+        "paper_field": rows.paper_field_scorer(queries),
+        "paper": rows.paper_waveform_scorer(queries),
+        "naf": rows.naf_scorer(queries, run.seed),
     }
     run.timing["ground_truth_s"] = time.perf_counter() - t0
     fsrc = None if run.field is None else pipeline.FieldSource(run.field, queries, run.phase)
@@ -189,9 +192,10 @@ def offgrid_sections(run: Run, n_pairs: int) -> list[dict]:
     og = offgrid.offgrid_set(run.ds, run.scene, n_pairs, run.seed, run.progress)
     sim_s = time.perf_counter() - t0
     flat = og.irs.reshape((-1,) + og.irs.shape[2:])
-    queries = QuerySet(og.emitters, og.listeners, run.ds.orientations.astype(np.float64),
-                       log_magnitude(flat, run.ds.meta.n_frames), flat)  # fmt: skip
-    scorer = rows.naf_scorer(queries.gt_log, run.ds.meta.ir_length, run.seed)
+    split = run.ds.split_info if run.ds.has_late else None
+    log, late = describe(flat, split) if split is not None else (log_magnitude(flat, run.ds.meta.n_frames), None)
+    queries = QuerySet(og.emitters, og.listeners, run.ds.orientations.astype(np.float64), log, flat, late, split)
+    scorer = rows.naf_scorer(queries, run.seed)
     interp = pipeline.interpolate(run.pool, queries, "naf")
     second = pipeline.StoredSource(queries, og.floor_irs, np.arange(len(og)))
     fsrc = None if run.field is None else pipeline.FieldSource(run.field, queries, run.phase)

@@ -23,13 +23,11 @@ import numpy as np
 import shapely
 import torch
 
-from naf_model.audio.late import fade_tail
 from naf_model.checkpoint import Checkpoint, check_scene, load_checkpoint
 from naf_model.conventions import HEAD_RADIUS_M, ORIENTATIONS_DEG, PHASE_METHODS, WALL_CLEARANCE_M
 from naf_model.device import resolve_device
 from naf_model.errors import PositionError
-from naf_model.field.listening import synthesize
-from naf_model.field.played_ir import played_ir
+from naf_model.field.listening import play
 from naf_model.networks.encoder import EndpointPart
 from naf_model.orientation import neighbouring_orientations
 
@@ -206,16 +204,16 @@ class NeuralAcousticField:
         )
         h = np.broadcast_to(np.asarray(headings, np.float64).reshape(-1), (len(e),))
         logmag = self._query(e, l_, h)
-        free = self.scene.free_space if self.scene is not None else self._plan
-        late = self._late_query(e, l_, h)
-        if late is None:  # a field without a late part: its spectrogram is the whole IR, faded if cut
-            ir = synthesize(phase, logmag, e, l_, h, self.ir_length, self.head_radius, free)
-            ir = fade_tail(ir).astype(np.float32)
-        else:
-            early = synthesize(phase, logmag, e, l_, h, self.split.early_samples, self.head_radius, free)
-            ir = played_ir(early, late, self.split)
+        ir = self.play(phase, logmag, self._late_query(e, l_, h), e, l_, h)
         self.latency_ms = 1e3 * (time.perf_counter() - t0)
         return ir
+
+    def play(self, phase: str, logmag: np.ndarray, late: np.ndarray | None, emitters: np.ndarray,
+             listeners: np.ndarray, headings: np.ndarray) -> np.ndarray:
+        """The played IRs (B, 2, N) float32 of this field's predictions at checked positions: early
+        log-magnitudes (B, 2, 256, T) and late ln band powers (B, 2, 7, T_late) or None (`listening.play`)."""
+        free = self.scene.free_space if self.scene is not None else self._plan
+        return play(phase, logmag, late, emitters, listeners, headings, self.split, self.head_radius, free)
 
     def impulse_response(
         self, emitter_xy: Any, listener_xy: Any, heading_deg: float = 0.0, phase: str = PHASE_METHODS[0]

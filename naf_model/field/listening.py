@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from naf_model.audio.late import fade_tail
+from naf_model.audio.whole import join_late
 from naf_model.conventions import (
     HEAD_RADIUS_M,
     HOP,
@@ -49,6 +51,7 @@ from naf_model.field.phase import (
 )
 from naf_model.simulate.binaural import shadow_alpha
 from naf_model.spectrogram import stft, window
+from naf_model.split import IrSplit
 
 NOISE_SEED = 20_221_201
 DIFFUSE_LOG_CORRECTION = float(np.euler_gamma / 2)
@@ -193,3 +196,29 @@ def synthesize(
         return geometric_phase_ir(logmag, n_samples, ear_delays(emitters, listeners, headings, head_radius))
     visible = line_of_sight(free_space, emitters, listeners)
     return listening_ir(logmag, n_samples, emitters, listeners, headings, visible, head_radius, log_mean)
+
+
+def play(
+    method: str,
+    logmag: np.ndarray,
+    late: np.ndarray | None,
+    emitters: np.ndarray,
+    listeners: np.ndarray,
+    headings: np.ndarray,
+    split: IrSplit,
+    head_radius: float,
+    free_space=None,
+    log_mean: bool = True,
+) -> np.ndarray:
+    """The whole played IR (B, 2, split.ir_length) float32 of a description: the early part's log-magnitudes
+    (B, 2, N_FREQ, T) through phase `method` (`synthesize`), joined to the late part's ln band powers
+    (B, 2, 7, T_late) (`audio.whole.join_late`: equal-power crossfade at `split.late_start`, band noise with a
+    diffuse field's coherence after it, the end faded). Without a late part (None: a field made before it
+    existed) the spectrogram is the whole IR, its last `audio.late.TAIL_FADE_S` faded so a cut tail never
+    ends on a step."""
+    if late is None:
+        return fade_tail(synthesize(method, logmag, emitters, listeners, headings, split.ir_length, head_radius,
+                                    free_space, log_mean)).astype(np.float32)
+    early = synthesize(method, logmag, emitters, listeners, headings, split.early_samples, head_radius, free_space,
+                       log_mean)
+    return join_late(early, late, split)
