@@ -279,6 +279,17 @@ def test_the_default_ir_length_covers_the_rooms_decay(tmp_path):
         assert fallen > 0.75 * eyring > 35, (fallen, eyring)
 
 
+def test_irs_too_short_for_a_late_part_are_all_early(scene, tmp_path):
+    short = dataclasses.replace(TINY, simulation=SimulationConfig(ir_seconds=0.1, n_rays=RAYS))
+    out = make_dataset(scene, short, tmp_path / "short.h5", workers=1, progress=False)
+    with DataSet(out) as ds:
+        n = ds.meta.ir_length
+        assert not ds.has_late and ds.split_info.late_start == n and ds.late_stats is None
+        assert ds.meta.n_frames == frames_for_length(n) and ds.late.shape == (len(ds), 4, 2, 7, 0)
+        assert ds.read_late([1, 0]).shape == (2, 4, 2, 7, 0)
+        assert ds.summary()["late frames"] == "none (no late part)"
+
+
 def test_running_moments_merge_blocks_exactly():
     rng = np.random.default_rng(0)
     blocks = [rng.normal(5.0, 2.0, (n, 3, 4)) for n in (1, 7, 0, 30)]

@@ -120,8 +120,9 @@ def assemble(plan: DataPlan, stores: Sequence[PartStore], output: Path, progress
                 for i, row in zip(kept, block.ir, strict=True):  # only these chunks are allocated
                     ir[i] = row
                 train = plan.split[rows] == SPLIT_TRAIN
-                moments.add(block.spec[train].reshape(-1, n_freq, n_frames))
-                late_moments.add(block.late[train].reshape(-1, LATE_BANDS, late_frames))
+                cells = 4 * 2 * int(train.sum())  # orientations and ears pooled
+                moments.add(block.spec[train].reshape(cells, n_freq, n_frames))
+                late_moments.add(block.late[train].reshape(cells, LATE_BANDS, late_frames))
                 bar.update(len(block.spec))
         small("done", np.ones(len(plan.emitters), dtype=bool))
         small("stats/mean", moments.mean.astype(np.float32))

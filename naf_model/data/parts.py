@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from naf_model.atomic import atomic_open, write_atomic
-from naf_model.data.plan import DataPlan
+from naf_model.data.plan import FORMAT_VERSION, DataPlan
 from naf_model.errors import DataError
 
 MANIFEST = "plan.json"
@@ -56,7 +56,13 @@ class PartStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         manifest = self.folder / MANIFEST
         if manifest.exists():
-            if self.read_plan().key == plan.key:
+            try:
+                same = self.read_plan().key == plan.key
+            except DataError:  # damaged, or parts of an older format: discarded with --overwrite
+                if not overwrite:
+                    raise
+                same = False
+            if same:
                 return
             if not overwrite:
                 raise DataError(
@@ -76,12 +82,18 @@ class PartStore:
         """The plan in the manifest; DataError if the folder has none."""
         manifest = self.folder / MANIFEST
         try:
-            return DataPlan.from_dict(json.loads(manifest.read_text()))
+            d = json.loads(manifest.read_text())
+            if d.get("format_version") != FORMAT_VERSION:
+                raise DataError(
+                    f"{self.folder} holds parts of data set format {d.get('format_version')}, this naf makes "
+                    f"format {FORMAT_VERSION}; discard them with `naf data make --overwrite`"
+                )
+            return DataPlan.from_dict(d)
         except FileNotFoundError:
             raise DataError(
                 f"{self.folder} has no {MANIFEST}; run `naf data make` to create the parts"
             ) from None
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise DataError(f"{manifest} is damaged ({exc}); delete {self.folder} and run again") from None
 
     def holds(self, plan: DataPlan) -> bool:

@@ -152,8 +152,10 @@ class DataSet:
         )
         spec = f["spec"].shape
         ir_split = _split_info(f.attrs)
-        frames = ir_split.early_frames
-        if int(f.attrs["n_frames"]) != frames:
+        version = int(f.attrs["format_version"])
+        # formats 1 and 2: the spectrogram's own T, as they were read (the whole IR's frames)
+        frames = ir_split.early_frames if version >= 3 else (spec[-1] if spec else -1)
+        if version >= 3 and int(f.attrs["n_frames"]) != frames:
             raise DataError(
                 f"{self.path}: {int(f.attrs['n_frames'])} frames stored for {ir_split.ir_length}-sample IRs, "
                 f"expected {frames}; the file is damaged: run `naf data make --overwrite` again"
@@ -169,7 +171,7 @@ class DataSet:
             "stats/mean": (conventions.N_FREQ, frames),
             "stats/std": (conventions.N_FREQ, frames),
         }
-        if int(f.attrs["format_version"]) >= 3:
+        if version >= 3:
             late = (LATE_BANDS, ir_split.late_frames)
             expected.update({"late": (n_pairs, 4, 2) + late, "has_ir": (n_pairs,), "stats/late_mean": late,
                              "stats/late_std": late})
