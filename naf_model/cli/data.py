@@ -19,9 +19,10 @@ DATA_SUFFIXES = (".h5", ".hdf5")
 
 MAKE_HELP = "simulate a scene into an HDF5 data set (resumable)"
 MAKE_DESCRIPTION = (
-    "Simulate binaural IRs for emitter-listener pairs of a scene and write spectrograms, IRs, a train/test split "
-    "and normalisation stats to one HDF5 file. The plan (pairs, MB, estimated minutes, the IR length and what "
-    "it cuts of the room's decay) is printed first. "
+    "Simulate binaural IRs for emitter-listener pairs of a scene, as long as the room's reverberation lasts, and "
+    "write the early part's spectrograms, the late part's band envelopes, the held-out pairs' waveforms, a "
+    "train/validation/test split and normalisation stats to one HDF5 file. The plan (pairs, MB, estimated "
+    "minutes, the IR length and what it cuts of the room's decay) is printed first. "
     "Interrupted runs resume from <output>.parts/; --shard i/N builds only a slice of the parts for "
     "`naf data merge`."
 )
@@ -84,10 +85,14 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     )
     make.add_argument("--seed", type=validate.seed, help="seed of listener subsets, split and simulation (default 0)")
     make.add_argument("--ir-seconds", type=_ir_seconds, metavar="SECONDS|auto",
-        help=f"IR length in seconds, {MIN_IR_SECONDS:g} to {MAX_IR_SECONDS:g} (default 0.6), or 'auto': until "
+        help=f"IR length in seconds, {MIN_IR_SECONDS:g} to {MAX_IR_SECONDS:g}, or 'auto' (the default): until "
         "the scene's slowest octave band has decayed 60 dB (Eyring) plus its longest direct path, at most "
-        f"{MAX_IR_SECONDS:g} s. The plan line says the length and, for IRs shorter than the room's decay, "
-        "how much of it they keep")
+        f"{MAX_IR_SECONDS:g} s (0.6 s for a scene without an Eyring estimate). The plan line says the length "
+        "and, for IRs shorter than the room's decay, how much of it they keep")
+    make.add_argument("--waveforms", choices=("held-out", "all"),
+        help="whose IR waveforms to store: the validation and test pairs' (held-out, the default: what the "
+        "evaluation plays) or every pair's (all: what interpolation baselines over training IRs need; a 3 s "
+        "IR takes about 6x its spectrogram and late envelopes)")
     make.add_argument("--rays", type=validate.number(int, low=0, high=1_000_000),
         help="ray-tracing rays per emitter (default: the simulator's)")
     make.add_argument(
@@ -168,10 +173,10 @@ def _make(args: argparse.Namespace) -> int:
     walls = len(scene.simulation_surfaces())
     ism_order = args.ism_order if args.ism_order is not None else ism_order_for(walls)
     ir_seconds = args.ir_seconds
-    if ir_seconds == "auto":
-        from naf_model.simulate.ir_length import needed_ir_length
+    if ir_seconds in (None, "auto"):
+        from naf_model.simulate.ir_length import room_ir_seconds
 
-        ir_seconds = needed_ir_length(scene).auto_seconds
+        ir_seconds = room_ir_seconds(scene)
     sim_changes = {"ir_seconds": ir_seconds, "n_rays": args.rays, "ism_order": ism_order}
     if args.hrtf_method is not None and args.hrtf is None:
         raise DataError("--hrtf-method needs --hrtf FILE.sofa")
@@ -184,6 +189,7 @@ def _make(args: argparse.Namespace) -> int:
         "listener_spacing": args.listener_spacing,
         "emitter_spacing": args.emitter_spacing,
         "seed": args.seed,
+        "waveforms": args.waveforms,
     }
     config = dataclasses.replace(
         base, simulation=simulation, **{k: v for k, v in changes.items() if v is not None}
