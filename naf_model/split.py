@@ -12,19 +12,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
-from naf_model.audio.late import late_envelopes
 from naf_model.conventions import (
     CROSSFADE_S,
     EARLY_AFTER_DIRECT_S,
     HOP,
     LATE_FRAME_S,
-    LATE_LOG_EPS,
     N_FFT,
     SAMPLE_RATE,
 )
-from naf_model.spectrogram import frames_for_length, log_magnitude
+from naf_model.spectrogram import frames_for_length
 
 
 @dataclass(frozen=True)
@@ -79,20 +75,3 @@ def no_split(ir_length: int) -> IrSplit:
     return IrSplit(ir_length=ir_length, late_start=ir_length, fade=int(round(CROSSFADE_S * SAMPLE_RATE)),
                    late_frame=int(round(LATE_FRAME_S * SAMPLE_RATE)))
 
-
-def describe(waves: np.ndarray, split: IrSplit) -> tuple[np.ndarray, np.ndarray | None]:
-    """The description a data set stores of IR waveforms (..., 2, N): the early part's log-magnitudes
-    (..., 2, N_FREQ, early_frames) float32 (STFT of the whole IR, first frames kept, so frames near the split
-    see the real signal) and the late part's ln(band power + LATE_LOG_EPS) (..., 2, 7, late_frames) float32
-    (None when the IRs have no late part)."""
-    waves = np.asarray(waves, np.float32)
-    t = split.early_frames  # frame t sees samples up to t HOP + N_FFT / 2: later ones change none of them
-    log = log_magnitude(waves[..., : (t - 1) * HOP + N_FFT // 2], t)
-    if not split.has_late:
-        return log, None
-    lead = waves.shape[:-2]
-    flat = waves.reshape((-1,) + waves.shape[-2:])
-    late = np.stack([late_envelopes(w, SAMPLE_RATE, split.late_start / SAMPLE_RATE,
-                                    split.late_frame / SAMPLE_RATE).power for w in flat])
-    late = np.log(late + LATE_LOG_EPS).astype(np.float32)
-    return log, late.reshape(lead + late.shape[1:])

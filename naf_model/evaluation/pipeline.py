@@ -22,13 +22,14 @@ from typing import Any
 import numpy as np
 
 from naf_model.checkpoint import exported, save_checkpoint
+from naf_model.data.described import early_spectrogram, late_description
 from naf_model.data.extra import TrainingPairs
 from naf_model.evaluation import baselines, codecs
 from naf_model.evaluation.metrics import CHUNK_ITEMS
 from naf_model.evaluation.rows import RowId
 from naf_model.field.listening import play as listening_play
 from naf_model.spectrogram import log_magnitude
-from naf_model.split import IrSplit, describe, no_split
+from naf_model.split import IrSplit, no_split
 
 
 @dataclass
@@ -55,7 +56,7 @@ class QuerySet:
         """Early log-magnitudes and late ln band powers of waveforms (b, 2, N), as the ground truth's."""
         if self.split is None:
             return log_magnitude(waves, self.n_frames), None
-        return describe(waves, self.split)
+        return early_spectrogram(waves, self.split), late_description(waves, self.split)
 
     def __len__(self) -> int:
         return len(self.emitters)

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from naf_model.conventions import HEAD_RADIUS_M
 from naf_model.data import DataSet, floor, offgrid
+from naf_model.data.described import late_description
 from naf_model.data.extra import TrainingPairs
 from naf_model.evaluation import codecs, metrics, pipeline, report, rows
 from naf_model.evaluation.pipeline import QuerySet, Row, score_rows
@@ -21,7 +22,6 @@ from naf_model.evaluation.report import ResultRow
 from naf_model.evaluation.rows import INTERPOLATIONS, LABELS, RowId, played_label
 from naf_model.paths import project_path
 from naf_model.spectrogram import log_magnitude
-from naf_model.split import describe
 
 MB = 1e6
 MainRow = tuple[RowId, ResultRow, metrics.ItemErrors]  # a main-table row: identifier, display, errors per item
@@ -193,8 +193,9 @@ def offgrid_sections(run: Run, n_pairs: int) -> list[dict]:
     sim_s = time.perf_counter() - t0
     flat = og.irs.reshape((-1,) + og.irs.shape[2:])
     split = run.ds.split_info if run.ds.has_late else None
-    log, late = describe(flat, split) if split is not None else (log_magnitude(flat, run.ds.meta.n_frames), None)
-    queries = QuerySet(og.emitters, og.listeners, run.ds.orientations.astype(np.float64), log, flat, late, split)
+    late = None if split is None else late_description(flat, split)  # the early frames: log_magnitude's
+    queries = QuerySet(og.emitters, og.listeners, run.ds.orientations.astype(np.float64),
+                       log_magnitude(flat, run.ds.meta.n_frames), flat, late, split)  # fmt: skip
     scorer = rows.naf_scorer(queries, run.seed)
     interp = pipeline.interpolate(run.pool, queries, "naf")
     second = pipeline.StoredSource(queries, og.floor_irs, np.arange(len(og)))
