@@ -6,6 +6,7 @@ path plus 0.1 s), so every build here holds both; the room itself would need 2.6
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -335,8 +336,27 @@ def test_shards_then_merge_equal_single_make(scene, built, tmp_path):
     with pytest.raises(DataError, match="missing"):
         merge_shards(out, folders[:1], progress=False)
     merge_shards(out, folders, progress=False)
-    assert_same_content(out, built)
+    assert_same_content(out, built)  # late, has_ir and the held-out waveforms included
+    with DataSet(out) as merged, DataSet(built) as single:
+        assert merged.has_late and not merged.has_ir.all()
+        np.testing.assert_array_equal(merged.has_ir, single.has_ir)
+        assert merged.ir.id.get_num_chunks() == int(merged.has_ir.sum())
     assert not any(f.exists() for f in folders)
+
+
+def test_parts_of_an_older_format_are_refused_then_discarded_with_overwrite(scene, built, tmp_path):
+    out = tmp_path / "old_parts.h5"
+    parts = parts_folder(out)
+    parts.mkdir()
+    old_plan = plan_dataset(scene, TINY).to_dict()
+    old_plan["format_version"] = 2
+    (parts / "plan.json").write_text(json.dumps(old_plan))
+    (parts / "emitter_00000.npz").write_bytes(b"an old part")
+    with pytest.raises(DataError, match="holds parts of data set format 2, this naf makes format 3") as err:
+        make_dataset(scene, TINY, out, workers=1, progress=False)
+    assert "\n" not in str(err.value)
+    make_dataset(scene, TINY, out, workers=1, overwrite=True, progress=False)
+    assert_same_content(out, built)
 
 
 def test_kill_then_resume_gives_identical_content(scene, built, tmp_path):
@@ -412,6 +432,8 @@ def test_cli_unknown_scene_and_info(built, capsys):
     assert main(["data", "info", str(built)]) == 0
     out = capsys.readouterr().out
     assert "two_room" in out and "test pairs" in out and "size MB" in out
+    for line in ("IR seconds: 0.25", "early frames: 27", "late frames: 14 of 220 samples", "waveforms: held-out: "):
+        assert line in out, out
 
 
 def test_the_simulation_time_estimate_grows_with_walls_rays_order_and_listeners():
