@@ -22,7 +22,14 @@ import pytest
 from naf_model.cli import main
 from naf_model.data import DataConfig, DataSet, make_dataset, merge_shards, plan_dataset
 from naf_model.data.assemble import check_output
-from naf_model.data.budget import block_cpu_seconds, format_minutes, simulation_minutes
+from naf_model.data.budget import (
+    block_cpu_seconds,
+    data_bytes,
+    describe_cpu_seconds,
+    format_minutes,
+    pair_bytes,
+    simulation_minutes,
+)
 from naf_model.data.described import early_spectrogram, late_description
 from naf_model.data.parts import parts_folder
 from naf_model.data.plan import SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION
@@ -447,6 +454,16 @@ def test_the_simulation_time_estimate_grows_with_walls_rays_order_and_listeners(
     assert simulation_minutes(blocks, 2) == pytest.approx(simulation_minutes(blocks, 1) / 2)
     assert simulation_minutes(blocks[:1], 8) == pytest.approx(reference / 60)  # one block is not shared out
     assert [format_minutes(m) for m in (0.4, 20.2, 300)] == ["<1 min", "~21 min", "~5.0 h"]
+    assert describe_cpu_seconds(60, 3.0) == pytest.approx(5 * describe_cpu_seconds(60, 0.6)) > 0
+
+
+def test_the_size_estimate_counts_the_early_and_late_parts_and_only_the_stored_waveforms():
+    split = ir_split(round(3.0 * 22_050), 0.02)
+    described = 4 * 2 * (256 * split.early_frames + 7 * split.late_frames) * 2  # float16
+    waveform = 4 * 2 * split.ir_length * 2
+    assert pair_bytes(split, waveform=False) == described and pair_bytes(split) == described + waveform
+    assert data_bytes(100, 15, split) == 100 * described + 15 * waveform
+    assert 6 * described < waveform  # why only the held-out pairs keep theirs by default
 
 
 def test_make_prints_the_minutes_it_will_take(scene, built, capsys):
