@@ -114,6 +114,19 @@ def block_cpu_seconds(walls: int, ism_order: int, listeners: int, rays: int, ir_
     return per_listener * (ray_tracing + image_sources)
 
 
+DESCRIBE_CPU_S = 0.12
+"""CPU-seconds per pair per second of IR to describe a simulated pair for the data set: almost all of it the
+late part's band split (`data.described.late_description`: 7 bands x 2 ears x 4 orientations, FFTs of the whole
+padded IR). Measured on this project's 2-core AMD EPYC machine: 0.08 s a pair at 0.6 s, 0.35 s at 3 s, 0.70 s
+at 6 s; next to a block's simulation (the reference block, unfurnished apartment_1: about 0.2 s a listener at
+0.6 s) it is not small."""
+
+
+def describe_cpu_seconds(pairs: int, ir_seconds: float) -> float:
+    """CPU-seconds to turn `pairs` simulated pairs of IRs `ir_seconds` long into spectrograms and late parts."""
+    return DESCRIBE_CPU_S * pairs * ir_seconds
+
+
 def simulation_minutes(block_seconds: Iterable[float], workers: int) -> float:
     """Wall-clock minutes for blocks of these CPU-seconds on `workers` processes, one block per worker at a
     time (each worker has a core to itself): the total shared out, but never less than the longest block."""

@@ -18,7 +18,13 @@ import numpy as np
 from tqdm import tqdm
 
 from naf_model.data.assemble import assemble, check_output
-from naf_model.data.budget import block_cpu_seconds, check_disk, format_minutes, simulation_minutes
+from naf_model.data.budget import (
+    block_cpu_seconds,
+    check_disk,
+    describe_cpu_seconds,
+    format_minutes,
+    simulation_minutes,
+)
 from naf_model.data.described import early_spectrogram, late_description
 from naf_model.data.parts import Block, PartStore, parts_folder
 from naf_model.data.plan import DataConfig, DataPlan, plan_dataset, room_config, scene_ir_split
@@ -150,10 +156,13 @@ def ir_length_line(scene, ir_seconds: float) -> str:
 
 
 def estimate_minutes(scene, plan: DataPlan, emitters: list[int], workers: int) -> float:
-    """Wall-clock minutes to simulate `emitters` of `plan` on `workers` processes (`budget.block_cpu_seconds`)."""
+    """Wall-clock minutes to simulate and describe `emitters` of `plan` on `workers` processes
+    (`budget.block_cpu_seconds` + `budget.describe_cpu_seconds`)."""
     walls, sim = len(scene.simulation_surfaces()), plan.config.simulation
     blocks = (
-        block_cpu_seconds(walls, sim.ism_order, _block_size(plan, e), sim.n_rays, sim.ir_seconds) for e in emitters
+        block_cpu_seconds(walls, sim.ism_order, _block_size(plan, e), sim.n_rays, sim.ir_seconds)
+        + describe_cpu_seconds(_block_size(plan, e), sim.ir_seconds)
+        for e in emitters
     )
     return simulation_minutes(blocks, workers)
 

@@ -1,4 +1,4 @@
-"""`DataSet`: validated, lazy read access to a data set file written by `naf data make`."""
+"""`DataSet`: validated (`data.layout`), lazy read access to a data set file written by `naf data make`."""
 
 from __future__ import annotations
 
@@ -10,36 +10,21 @@ from typing import Any, Literal
 import h5py
 import numpy as np
 
-from naf_model import conventions
-from naf_model.data.described import LATE_BANDS
+from naf_model.data.layout import check_layout, split_info
 from naf_model.data.plan import (
     DEFAULT_VALIDATION_FRACTION,
     FORMAT_VERSION,
     LEGACY_FORMAT_VERSION,
-    READ_FORMAT_VERSIONS,
     SPLIT_TEST,
     SPLIT_TRAIN,
     SPLIT_VALIDATION,
     carve_validation,
 )
 from naf_model.errors import DataError
-from naf_model.split import IrSplit, no_split
+from naf_model.split import IrSplit
 
 Split = Literal["train", "validation", "test", "all"]
 _SPLIT_CODE = {"train": SPLIT_TRAIN, "test": SPLIT_TEST, "validation": SPLIT_VALIDATION}
-_REQUIRED = (
-    "emitters",
-    "listeners",
-    "pairs",
-    "split",
-    "orientations",
-    "spec",
-    "ir",
-    "stats/mean",
-    "stats/std",
-)
-_REQUIRED_SINCE_3 = ("late", "has_ir", "stats/late_mean", "stats/late_std")
-"""What format 3 adds: the late part, which pairs have waveforms, the late part's stats."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +93,7 @@ class DataSet:
                 f"{self.path} is truncated or not an HDF5 file; delete it and run `naf data make` again"
             ) from None
         try:
-            self._validate()
+            check_layout(self._file, self.path)
             self.meta = self._read_meta()
         except (OSError, KeyError, ValueError, TypeError):
             self._file.close()
@@ -118,89 +103,6 @@ class DataSet:
         except DataError:
             self._file.close()
             raise
-
-    def _validate(self) -> None:
-        attrs = self._file.attrs
-        if "format_version" not in attrs:
-            raise DataError(f"{self.path} is not a naf data set; make one with `naf data make`")
-        if int(attrs["format_version"]) not in READ_FORMAT_VERSIONS:
-            raise DataError(
-                f"{self.path} has data set format {int(attrs['format_version'])}, this naf reads formats "
-                f"{READ_FORMAT_VERSIONS[0]} to {READ_FORMAT_VERSIONS[-1]}; run `naf data make --overwrite` again"
-            )
-        for name, value in conventions.STFT_SETTINGS.items():
-            if int(attrs.get(name, -1)) != value:
-                raise DataError(
-                    f"{self.path} was made with {name}={attrs.get(name)}, naf uses {value}; "
-                    "run `naf data make --overwrite` again"
-                )
-        if not bool(attrs.get("complete", False)):
-            raise DataError(f"{self.path} is unfinished; run `naf data make` again to complete it")
-        required = _REQUIRED + (_REQUIRED_SINCE_3 if int(attrs["format_version"]) >= 3 else ())
-        missing = [n for n in required if n not in self._file]
-        if missing:
-            raise DataError(
-                f"{self.path} lacks {', '.join(missing)}; delete it and run `naf data make` again"
-            )
-        self._validate_shapes()
-
-    def _validate_shapes(self) -> None:
-        """Shapes agree with each other, pair indices point at existing positions, stats are finite."""
-        f = self._file
-        n_emitters, n_listeners, n_pairs = (
-            f[k].shape[0] if f[k].ndim else -1 for k in ("emitters", "listeners", "pairs")
-        )
-        spec = f["spec"].shape
-        ir_split = _split_info(f.attrs)
-        version = int(f.attrs["format_version"])
-        # formats 1 and 2: the spectrogram's own T, as they were read (the whole IR's frames)
-        frames = ir_split.early_frames if version >= 3 else (spec[-1] if spec else -1)
-        if version >= 3 and int(f.attrs["n_frames"]) != frames:
-            raise DataError(
-                f"{self.path}: {int(f.attrs['n_frames'])} frames stored for {ir_split.ir_length}-sample IRs, "
-                f"expected {frames}; the file is damaged: run `naf data make --overwrite` again"
-            )
-        expected = {
-            "emitters": (n_emitters, 2),
-            "listeners": (n_listeners, 2),
-            "pairs": (n_pairs, 2),
-            "split": (n_pairs,),
-            "orientations": (spec[1] if len(spec) > 1 else -1,),
-            "spec": (n_pairs, 4, 2, conventions.N_FREQ, frames),
-            "ir": (n_pairs, 4, 2, ir_split.ir_length),
-            "stats/mean": (conventions.N_FREQ, frames),
-            "stats/std": (conventions.N_FREQ, frames),
-        }
-        if version >= 3:
-            late = (LATE_BANDS, ir_split.late_frames)
-            expected.update({"late": (n_pairs, 4, 2) + late, "has_ir": (n_pairs,), "stats/late_mean": late,
-                             "stats/late_std": late})
-        for name, shape in expected.items():
-            if tuple(f[name].shape) != shape:
-                raise DataError(
-                    f"{self.path}: {name} has shape {tuple(f[name].shape)}, expected {shape}; the file is "
-                    "damaged or was written by another tool: run `naf data make --overwrite` again"
-                )
-        pairs = f["pairs"][()]
-        if n_pairs and ((pairs.min(axis=0) < 0).any() or (pairs.max(axis=0) >= (n_emitters, n_listeners)).any()):
-            raise DataError(
-                f"{self.path}: pair indices point past the {n_emitters} emitters or {n_listeners} listeners; "
-                "the file is damaged: run `naf data make --overwrite` again"
-            )
-        split = f["split"][()]
-        if n_pairs and not np.isin(split, (SPLIT_TRAIN, SPLIT_TEST, SPLIT_VALIDATION)).all():
-            raise DataError(
-                f"{self.path}: split holds codes other than {SPLIT_TRAIN} (train), {SPLIT_TEST} (test) and "
-                f"{SPLIT_VALIDATION} (validation); remake it"
-            )
-        for name in ("emitters", "listeners", "stats/mean", "stats/std", "stats/late_mean", "stats/late_std"):
-            if name not in f:
-                continue
-            if not np.isfinite(f[name][()]).all():
-                raise DataError(
-                    f"{self.path}: {name} holds NaN or infinite values (non-finite spectrograms?); "
-                    "remake it with `naf data make --overwrite`"
-                )
 
     def _read_meta(self) -> DataMeta:
         a, f = self._file.attrs, self._file
@@ -219,7 +121,7 @@ class DataSet:
             plan_key=str(a["plan_key"]),
             format_version=int(a["format_version"]),
             validation_fraction=float(a.get("validation_fraction", DEFAULT_VALIDATION_FRACTION)),
-            split_info=_split_info(a),
+            split_info=split_info(a),
             waveforms=str(a.get("waveforms", "all")),
         )
 
@@ -406,13 +308,6 @@ class DataSet:
             "simulation": self.meta.simulation,
             "scene hash": self.meta.scene_hash[:16],
         }
-
-
-def _split_info(attrs: h5py.AttributeManager) -> IrSplit:
-    """The early/late split a file's attributes record (format 3), else `no_split` of its IR length."""
-    if "late_start" not in attrs:
-        return no_split(int(attrs["ir_length"]))
-    return IrSplit(int(attrs["ir_length"]), int(attrs["late_start"]), int(attrs["fade"]), int(attrs["late_frame"]))
 
 
 def _read_rows(dataset: h5py.Dataset, indices: np.ndarray | None) -> np.ndarray:
