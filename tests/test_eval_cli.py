@@ -320,3 +320,17 @@ def test_the_report_records_the_command_line_as_typed_normalised(argv, recorded)
     from naf_model.cli.evaluate import command_line
 
     assert command_line(build_parser().parse_args(["eval", *argv])) == recorded
+
+
+def test_eval_on_a_data_set_without_training_waveforms_leaves_the_baselines_out(trained, tmp_path, capsys) -> None:
+    """The default data set keeps only the held-out pairs' waveforms: the field's rows and the floor are scored,
+    the interpolation and codec baselines (which play training IRs) are left out with a note saying why."""
+    scene = two_room_scene()
+    held_out = make_dataset(scene, dataclasses.replace(TINY, waveforms="held-out"), tmp_path / "ho" / "two_room.h5",
+                            workers=1, progress=False)
+    assert run_eval(dict(trained, data=held_out), tmp_path / "out", "--offgrid", "2") == 0
+    report = json.loads((tmp_path / "out" / "two_room.json").read_text())
+    methods = {r["method"] for r in report["rows"]}
+    assert "NAF (field)" in methods and not methods & {"Nearest neighbour", "Linear interpolation"}
+    assert any("--waveforms all" in note for note in report["notes"])
+    assert set(report["played"][1]["data"]["rows"]) == {"NAF (field)", "Second simulation, other seed"}

@@ -134,8 +134,13 @@ def _evaluate(
     test = np.sort(rng.choice(test_all, min(config.max_pairs, len(test_all)), replace=False))
     n_orient = len(ds.orientations)
     floor_pairs = floor.choose_floor_pairs(ds.pairs, test, config.floor_pairs, config.seed)
-    paper_codecs = [c for c in (codecs.PAPER_AAC, codecs.PAPER_OPUS) if config.use_codecs and _codec_ok(c, notes)]
-    naf_codecs = [c for c in (codecs.AAC_LC, codecs.OPUS) if config.use_codecs and _codec_ok(c, notes)]
+    if not pool.has_waveforms:
+        notes.append(f"No interpolation or codec baselines: {ds.path} keeps the waveforms of its held-out pairs "
+                     "only (the default); `naf data make --waveforms all` keeps the training pairs' too, which "
+                     "the baselines play")
+    use_codecs = config.use_codecs and pool.has_waveforms
+    paper_codecs = [c for c in (codecs.PAPER_AAC, codecs.PAPER_OPUS) if use_codecs and _codec_ok(c, notes)]
+    naf_codecs = [c for c in (codecs.AAC_LC, codecs.OPUS) if use_codecs and _codec_ok(c, notes)]
     fld = None if checkpoint is None else _field(config, scene, ds, path, checkpoint, notes)
     listen = bool(config.offgrid) if config.listening is None else config.listening
     run = tables.Run(scene, ds, pool, test, floor_pairs, fld, config.seed, config.phase, listen, config.progress,

@@ -45,7 +45,7 @@ class Run:
     notes: list[str] = field(default_factory=list)
     timing: dict[str, float] = field(default_factory=dict)
 
-    def played_rows(self, queries: QuerySet, fsrc, interp: pipeline.Interpolation, second) -> list[Row]:
+    def played_rows(self, queries: QuerySet, fsrc, interp: pipeline.Interpolation | None, second) -> list[Row]:
         """The listening rows of a query set: field, simulated magnitudes, raw interpolations, a second
         simulation (`second`, a StoredSource or None), keyed by their names in the listening table. The
         direct-ITD reference needs the spherical head (a SOFA head's direct ITD is another)."""
@@ -55,7 +55,7 @@ class Run:
         magnitudes = pipeline.SimulatedMagnitudes(queries, self.phase, head, self.scene.free_space)
         out = [] if fsrc is None else [Row(played_label(RowId.FIELD, self.phase), fsrc, scorer)]
         out.append(Row(played_label(RowId.SIM_MAGNITUDES, self.phase), magnitudes, scorer))
-        out += [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]
+        out += [] if interp is None else [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]
         if second is not None:
             out.append(Row(played_label(RowId.SECOND_SIM, n_pairs=len(second.positions)), second, scorer))
         return out
@@ -91,7 +91,7 @@ def grid_tables(
                                                Row(("naf", RowId.FIELD), fsrc, scorers["naf"])]  # fmt: skip
     interps, storage = {}, {}
     with tqdm(unit="IR", desc="naf eval", disable=not run.progress) as bar:
-        for rules, chosen in (("paper", paper_codecs), ("naf", naf_codecs)):
+        for rules, chosen in (("paper", paper_codecs), ("naf", naf_codecs)) if run.pool.has_waveforms else ():
             bar.set_description(f"naf eval: {rules} baselines")
             t1 = time.perf_counter()
             interps[rules] = pipeline.interpolate(run.pool, queries, rules)
@@ -103,7 +103,7 @@ def grid_tables(
         plan += [Row((section, RowId.FLOOR, r), src, scorers[section])
                  for section in ("paper", "naf") for r, src in enumerate(floor_sources[:repeats])]  # fmt: skip
         second = floor_sources[0] if floor_sources else None
-        played = run.played_rows(queries, fsrc, interps["naf"], second) if run.listening else []
+        played = run.played_rows(queries, fsrc, interps.get("naf"), second) if run.listening else []
         bar.total = queries.n_orient * sum(len(getattr(r.source, "positions", run.test)) for r in plan + played)
         bar.set_description("naf eval: scoring")
         t1 = time.perf_counter()
@@ -197,11 +197,11 @@ def offgrid_sections(run: Run, n_pairs: int) -> list[dict]:
     queries = QuerySet(og.emitters, og.listeners, run.ds.orientations.astype(np.float64),
                        log_magnitude(flat, run.ds.meta.n_frames), flat, late, split)  # fmt: skip
     scorer = rows.naf_scorer(queries, run.seed)
-    interp = pipeline.interpolate(run.pool, queries, "naf")
+    interp = pipeline.interpolate(run.pool, queries, "naf") if run.pool.has_waveforms else None
     second = pipeline.StoredSource(queries, og.floor_irs, np.arange(len(og)))
     fsrc = None if run.field is None else pipeline.FieldSource(run.field, queries, run.phase)
     plan = [] if fsrc is None else [Row(played_label(RowId.FIELD), fsrc, scorer)]
-    plan += [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]
+    plan += [] if interp is None else [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]
     plan.append(Row(played_label(RowId.SECOND_SIM), second, scorer))
     played = run.played_rows(queries, fsrc, interp, second) if run.listening else []
     t1 = time.perf_counter()
