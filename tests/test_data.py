@@ -298,6 +298,17 @@ def test_irs_too_short_for_a_late_part_are_all_early(scene, tmp_path):
         assert ds.summary()["late frames"] == "none (no late part)"
 
 
+def test_no_late_part_stores_the_whole_ir_as_one_spectrogram(scene, tmp_path, capsys):
+    """`--no-late-part`: the layout of fields made before the split (whole-IR spectrograms), asked for by name."""
+    out = tmp_path / "whole.h5"
+    assert main(["data", "make", "--scene", str(save_scene(scene, tmp_path / "s" / "scene.json")), *TINY_CLI,
+                 "--no-late-part", "-o", str(out), "--workers", "1"]) == 0
+    with DataSet(out) as ds:
+        n = ds.meta.ir_length
+        assert not ds.has_late and ds.split_info == no_split(n) and ds.meta.n_frames == frames_for_length(n)
+        assert ds.meta.data_config["late_part"] is False
+
+
 def test_running_moments_merge_blocks_exactly():
     rng = np.random.default_rng(0)
     blocks = [rng.normal(5.0, 2.0, (n, 3, 4)) for n in (1, 7, 0, 30)]

@@ -334,3 +334,19 @@ def test_eval_on_a_data_set_without_training_waveforms_leaves_the_baselines_out(
     assert "NAF (field)" in methods and not methods & {"Nearest neighbour", "Linear interpolation"}
     assert any("--waveforms all" in note for note in report["notes"])
     assert set(report["played"][1]["data"]["rows"]) == {"NAF (field)", "Second simulation, other seed"}
+
+
+def test_a_field_of_whole_spectrograms_on_a_split_data_set_is_told_how_to_make_its_data(trained, tmp_path, capsys):
+    """A field made before IRs were split (whole-IR spectrograms) against a data set with a late part: one line
+    naming the `naf data make` command that builds data it can be scored on."""
+    scene = two_room_scene()
+    whole = make_dataset(scene, dataclasses.replace(TINY, late_part=False), tmp_path / "whole.h5", workers=1,
+                         progress=False)
+    base = preset("fast")
+    config = dataclasses.replace(base, network=dataclasses.replace(base.network, depth=2, width=32, n_basis=4),
+                                 grid=GridConfig(spacing=0.5, dim=4))
+    result = train_field(config, RunOptions(dataset=whole, out_dir=tmp_path / "run", steps=3, device="cpu",
+                                            progress=False), scene)
+    assert run_eval(dict(trained, checkpoint=result.best), tmp_path / "out") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--ir-seconds 0.3 --no-late-part" in err

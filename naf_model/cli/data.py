@@ -93,6 +93,9 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
         help="whose IR waveforms to store: the validation and test pairs' (held-out, the default: what the "
         "evaluation plays) or every pair's (all: what interpolation baselines over training IRs need; a 3 s "
         "IR takes about 6x its spectrogram and late envelopes)")
+    make.add_argument("--no-late-part", action="store_true",
+        help="store the whole IR as one spectrogram, without the compact late part (the layout of fields made "
+        "before naf split IRs, e.g. to evaluate one of them, and of the paper; its size grows with the IR)")
     make.add_argument("--rays", type=validate.number(int, low=0, high=1_000_000),
         help="ray-tracing rays per emitter (default: the simulator's)")
     make.add_argument(
@@ -190,6 +193,7 @@ def _make(args: argparse.Namespace) -> int:
         "emitter_spacing": args.emitter_spacing,
         "seed": args.seed,
         "waveforms": args.waveforms,
+        "late_part": False if args.no_late_part else None,
     }
     config = dataclasses.replace(
         base, simulation=simulation, **{k: v for k, v in changes.items() if v is not None}

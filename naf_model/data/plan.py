@@ -21,7 +21,7 @@ from naf_model.data.budget import check_plan_size
 from naf_model.errors import DataError
 from naf_model.simulate import SimulationConfig
 from naf_model.simulate.ir_length import longest_path_seconds, room_ir_seconds
-from naf_model.split import IrSplit, ir_split
+from naf_model.split import IrSplit, ir_split, no_split
 
 FORMAT_VERSION = 3
 """3: IRs as long as the room needs, split (`naf_model.split`) into the early part's spectrogram `spec` and
@@ -82,7 +82,8 @@ class DataConfig:
     test_fraction: share of pairs held out for `naf eval`; validation_fraction: share of the remaining
     (training) pairs set aside for model selection; seed: the one seed for the listener subsets, the splits
     and the simulator (whose own `seed` field is replaced by one derived from this seed and the emitter index);
-    waveforms: which pairs' waveforms are stored (WAVEFORM_POLICIES).
+    waveforms: which pairs' waveforms are stored (WAVEFORM_POLICIES); late_part: False stores the whole IR as
+    one spectrogram (no late part: the layout of fields made before the split, and of the paper).
     `make_dataset` without a config builds with `room_config(scene)`: this default with the room's IR length.
     """
 
@@ -95,6 +96,7 @@ class DataConfig:
     seed: int = 0
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     waveforms: str = "held-out"
+    late_part: bool = True
 
     def __post_init__(self) -> None:
         if self.listener_spacing <= 0 or self.emitter_spacing <= 0:
@@ -116,6 +118,8 @@ class DataConfig:
         d["simulation"] = simulation_settings(self)
         if not self.free_pairs:  # grid plans keep the keys they had before free-position plans existed
             del d["free_pairs"]
+        if self.late_part:  # the default: plans keep the keys they had before whole-IR sets could be asked for
+            del d["late_part"]
         return d
 
     @classmethod
@@ -244,7 +248,10 @@ def room_config(scene: PlannableScene) -> DataConfig:
 
 
 def scene_ir_split(scene: PlannableScene, config: DataConfig) -> IrSplit:
-    """The early/late split of `scene`'s IRs under `config` (`naf_model.split.ir_split` of its longest path)."""
+    """The early/late split of `scene`'s IRs under `config` (`naf_model.split.ir_split` of its longest path; all
+    early with `late_part` off)."""
+    if not config.late_part:
+        return no_split(ir_length(config.simulation))
     return ir_split(ir_length(config.simulation), longest_path_seconds(scene))
 
 
