@@ -52,10 +52,10 @@ stops while still loud (a capped IR) ends without a click, and one that has deca
 The fade grows no sample-to-sample step by more than max|ir| * pi / (2 * 1,102) = 0.0014 max|ir|."""
 CALIBRATION_ROUNDS = 2
 """Rounds of the bank's calibration (`noise_bank`). Measured by `scripts/late_split.py --bank` (4 given decays,
-T60 0.6-2 s by band, 2.9 s, each rendered from 3 banks): worst band level error 1.5 dB with none, 0.7 dB with
-one, 0.8 dB with three; worst band T60 error 4.3 %, 3.4 %, 4.8 %. More rounds flatten a flat description
-further per frame (125 Hz rms 3.3, 1.3, 0.6 dB) but the low bands cannot follow 10 ms frames: the gains then
-modulate them more than the calibration gains."""
+T60 3 s at 125 Hz to 0.5 s at 8 kHz, 2.9 s long, each rendered from 3 banks), worst over decays, banks and ears:
+band level error 1.65 dB with none, 0.75 dB with one, 0.56 dB with two (0.59 with three); band T60 error at
+250 Hz 4.5 %, 2.2 %, 2.2 %, at 125 Hz 5.5 %, 5.2 %, 5.2 % (a 3 s decay of a 125 Hz band in one noise is few
+degrees of freedom; `synthesize_late`'s per-call correction fits the given frames, the bank cannot)."""
 _SPECTRUM_POINTS = 1 << 14
 """Frequency grid (FFT size) of the band and sub-band responses from which the sub-band powers are fitted."""
 
