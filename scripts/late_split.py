@@ -7,6 +7,8 @@ against the simulation (`evaluation.listening.listening_errors` and band T60s th
                                                                  # writes docs/results/late_split.md
     PYTHONPATH=. .venv/bin/python scripts/late_split.py --bank   # the live synthesis' band level and T60
                                                                  # errors by calibration rounds (~1 min)
+    OPENBLAS_NUM_THREADS=1 PYTHONPATH=. taskset -c 0 .venv/bin/python scripts/late_split.py --cost
+                                                                 # ms per binaural 3 s late part, one core
 
 Scenes: a reverberant room built here (6 x 4.5 x 3 m, plaster walls, wood floor, plasterboard ceiling: Eyring
 T60 2.7 s at 500 Hz) and the bundled apartment_1, each simulated as long as it needs
@@ -27,7 +29,7 @@ from naf_model.acoustics.bands import octave_band
 from naf_model.atomic import write_atomic
 from naf_model.audio.bands import OCTAVE_CENTRES_HZ, band_split, band_weights
 from naf_model.audio.late import late_envelopes
-from naf_model.audio.late_render import assemble_ir, noise_bank, render_from
+from naf_model.audio.late_render import assemble_ir, noise_bank, render_from, render_late
 from naf_model.conventions import EARLY_AFTER_DIRECT_S, LATE_LOG_EPS, SAMPLE_RATE
 from naf_model.evaluation.listening import listening_errors
 from naf_model.evaluation.metrics import relative_error
@@ -215,11 +217,44 @@ def bank_errors() -> None:
               f"{' '.join(f'{100 * v:.1f}' for v in worst_t60)}")
 
 
+def cost(repeats: int = 50) -> None:
+    """Median and 90th percentile ms of `render_late` and `assemble_ir` for batches of 1 and 4 binaural 3 s IRs
+    (66,150 samples, late part from 100 ms), of building the bank, and of one band split of a late part (what a
+    per-call correction round needs at least)."""
+    split = ir_split(66_150, 0.0)
+    n = split.ir_length - split.late_start
+    rng = np.random.default_rng(0)
+    t = (np.arange(split.late_frames) + 0.5) * split.late_frame / SAMPLE_RATE
+    start = time.perf_counter()
+    noise_bank(n, split.late_frame)
+    print(f"noise bank ({n} samples): {time.perf_counter() - start:.2f} s once")
+
+    def timed(what: str, run, per: int) -> None:
+        run()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            times.append(1000 * (time.perf_counter() - start))
+        p50, p90 = np.percentile(times, [50, 90])
+        print(f"{what}: p50 {p50:.2f} ms, p90 {p90:.2f} ms ({p50 / per:.2f} ms an IR)")
+
+    for batch in (1, 4):
+        log_power = (-6.9 * t / 2.0 + rng.normal(0, 0.3, (batch, 2, 7, len(t)))).astype(np.float32)
+        early = rng.standard_normal((batch, 2, split.early_samples)).astype(np.float32)
+        timed(f"render_late B={batch}", lambda lp=log_power: render_late(lp, split.late_frame, n), batch)
+        timed(f"assemble_ir B={batch}", lambda e=early, lp=log_power: assemble_ir(e, lp, split), batch)
+    late = rng.standard_normal((2, n))
+    timed("band_split of one late part", lambda: band_split(late, SAMPLE_RATE), 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bank", action="store_true", help="only the live synthesis' errors by calibration rounds")
-    if parser.parse_args().bank:
-        bank_errors()
+    parser.add_argument("--cost", action="store_true", help="only the live synthesis' cost on this machine")
+    args = parser.parse_args()
+    if args.bank or args.cost:
+        bank_errors() if args.bank else cost()
         return
     sections, safe, detour = [], set(SPLITS_S), 0.0
     for scene in (reverberant_room(), load_scene("apartment_1")):

@@ -7,10 +7,11 @@ slow to run per query (a loop of full-length FFTs). Here the noise is drawn once
 band-limited and scaled to unit local power exactly as `synthesize_late` makes them, cut into blocks that run
 from one frame centre to the next. A query only weights them: each block is the sum over sub-bands of its
 noise times a gain that moves linearly in amplitude from the sub-band's gain at one frame centre to the next
-(two matrix products a block, batched over IRs and blocks). No correction rounds per call: they need a band
-split of the result (tens of ms an IR). What they take out, chance in the noises' band levels, is a property of
-the bank, so the bank is calibrated once instead (`noise_bank`). Level and T60 errors with and without the
-calibration: scripts/late_split.py.
+(two matrix products a block, batched over IRs and blocks). No correction rounds per call: each needs a band
+split of the result, itself 56-88 ms for a binaural 3 s late part on one (shared) core where a whole render
+takes 3-8 ms (`scripts/late_split.py --cost`). What they take out, chance in the noises' band levels, is a
+property of the bank, so the bank is calibrated once instead (`noise_bank`; CALIBRATION_ROUNDS has the
+errors with and without).
 
 `assemble_ir` plays a whole predicted IR: the early waveform alone before the late part starts, an equal-power
 crossfade into the rendered late part, and a raised-cosine end fade of END_FADE_S, always. numpy only.
@@ -175,10 +176,12 @@ def render_from(bank: NoiseBank, log_power: np.ndarray, fs: int = SAMPLE_RATE) -
     parts = np.matmul(ends, bank.blocks)  # (2, K, 2B, frame)
     batch = len(log_power)
     rise = ((np.arange(late_frame) + 0.5) / late_frame).astype(np.float32)
-    late = parts[:, :, :batch] * (1.0 - rise) + parts[:, :, batch:] * rise  # (2, K, B, frame)
-    late = late.transpose(2, 0, 1, 3).reshape(batch, 2, -1)
+    late = np.empty((batch, 2, len(knots[0, 0, 0]) - 1, late_frame), np.float32)
+    blend = late.transpose(1, 2, 0, 3)  # (2, K, B, frame), a view of late
+    np.multiply(parts[:, :, :batch], 1.0 - rise, out=blend)
+    blend += np.multiply(parts[:, :, batch:], rise, out=parts[:, :, batch:])
     half = late_frame // 2
-    return np.ascontiguousarray(late[..., half : half + n_samples])
+    return np.ascontiguousarray(late.reshape(batch, 2, -1)[..., half : half + n_samples])
 
 
 def assemble_ir(early: np.ndarray, log_power: np.ndarray, split: IrSplit, fs: int = SAMPLE_RATE) -> np.ndarray:
