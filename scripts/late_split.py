@@ -74,7 +74,9 @@ worst, ILD at most 0.1 dB), and the echo density of what the synthesis replaces 
 wrong is the arrival of occluded pairs: at 30 ms, apartment_1 had the strongest arrival of 19 % of its IRs in the
 synthesized part, and one pair's onset and ITD moved by 400 µs. So the split is set by the latest strongest
 arrival, with MARGIN for bigger plans; each 10 ms more costs about 1.7 STFT frames (256 bins, 2 ears) of every
-stored and predicted early part."""
+stored and predicted early part. This holds for the simulator's IRs: image sources to order 3
+(SimulationConfig.ism_order), the ray tracer's diffuse tail after them; a higher order or measured IRs would
+keep distinct reflections later, and should be measured again before they are trained on."""
 
 
 def reverberant_room() -> Scene:
