@@ -78,7 +78,7 @@ def subband_powers(power: np.ndarray, octave_w: np.ndarray, sub_w: np.ndarray, r
     passed = band_crosstalk(octave_w, sub_w)  # (7, S)
     target = np.maximum(power, _TINY)
     density = target / octave_width[:, None]
-    for _ in range(rounds):  # matmul broadcasts over the leading axes (einsum's would loop: 4x slower)
+    for _ in range(rounds):  # matmul broadcasts over the leading axes (faster here than einsum)
         sub = np.exp(hats @ np.log(density)) * sub_width[:, None]
         density = density * target / np.maximum(passed @ sub, _TINY)
     sub = np.exp(hats @ np.log(density)) * sub_width[:, None]
