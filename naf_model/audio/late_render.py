@@ -7,10 +7,11 @@ slow to run per query (a loop of full-length FFTs). Here the noise is drawn once
 band-limited and scaled to unit local power exactly as `synthesize_late` makes them, cut into blocks that run
 from one frame centre to the next. A query only weights them: each block is the sum over sub-bands of its
 noise times a gain that moves linearly in amplitude from the sub-band's gain at one frame centre to the next
-(two matrix products a block, batched over IRs and blocks). No correction rounds per call: they need a band
-split of the result (tens of ms an IR). What they take out, chance in the noises' band levels, is a property of
-the bank, so the bank is calibrated once instead (`noise_bank`). Level and T60 errors with and without the
-calibration: scripts/late_split.py.
+(two matrix products a block, batched over IRs and blocks). No correction rounds per call: each needs a band
+split of the result, itself 56-88 ms for a binaural 3 s late part on one (shared) core where a whole render
+takes 3-8 ms (`scripts/late_split.py --cost`). What they take out, chance in the noises' band levels, is a
+property of the bank, so the bank is calibrated once instead (`noise_bank`; CALIBRATION_ROUNDS has the
+errors with and without).
 
 `assemble_ir` plays a whole predicted IR: the early waveform alone before the late part starts, an equal-power
 crossfade into the rendered late part, and a raised-cosine end fade of END_FADE_S, always. numpy only.
@@ -52,10 +53,10 @@ stops while still loud (a capped IR) ends without a click, and one that has deca
 The fade grows no sample-to-sample step by more than max|ir| * pi / (2 * 1,102) = 0.0014 max|ir|."""
 CALIBRATION_ROUNDS = 2
 """Rounds of the bank's calibration (`noise_bank`). Measured by `scripts/late_split.py --bank` (4 given decays,
-T60 0.6-2 s by band, 2.9 s, each rendered from 3 banks): worst band level error 1.5 dB with none, 0.7 dB with
-one, 0.8 dB with three; worst band T60 error 4.3 %, 3.4 %, 4.8 %. More rounds flatten a flat description
-further per frame (125 Hz rms 3.3, 1.3, 0.6 dB) but the low bands cannot follow 10 ms frames: the gains then
-modulate them more than the calibration gains."""
+T60 3 s at 125 Hz to 0.5 s at 8 kHz, 2.9 s long, each rendered from 3 banks), worst over decays, banks and ears:
+band level error 1.65 dB with none, 0.75 dB with one, 0.56 dB with two (0.59 with three); band T60 error at
+250 Hz 4.5 %, 2.2 %, 2.2 %, at 125 Hz 5.5 %, 5.2 %, 5.2 % (a 3 s decay of a 125 Hz band in one noise is few
+degrees of freedom; `synthesize_late`'s per-call correction fits the given frames, the bank cannot)."""
 _SPECTRUM_POINTS = 1 << 14
 """Frequency grid (FFT size) of the band and sub-band responses from which the sub-band powers are fitted."""
 
@@ -175,10 +176,12 @@ def render_from(bank: NoiseBank, log_power: np.ndarray, fs: int = SAMPLE_RATE) -
     parts = np.matmul(ends, bank.blocks)  # (2, K, 2B, frame)
     batch = len(log_power)
     rise = ((np.arange(late_frame) + 0.5) / late_frame).astype(np.float32)
-    late = parts[:, :, :batch] * (1.0 - rise) + parts[:, :, batch:] * rise  # (2, K, B, frame)
-    late = late.transpose(2, 0, 1, 3).reshape(batch, 2, -1)
+    late = np.empty((batch, 2, len(knots[0, 0, 0]) - 1, late_frame), np.float32)
+    blend = late.transpose(1, 2, 0, 3)  # (2, K, B, frame), a view of late
+    np.multiply(parts[:, :, :batch], 1.0 - rise, out=blend)
+    blend += np.multiply(parts[:, :, batch:], rise, out=parts[:, :, batch:])
     half = late_frame // 2
-    return np.ascontiguousarray(late[..., half : half + n_samples])
+    return np.ascontiguousarray(late.reshape(batch, 2, -1)[..., half : half + n_samples])
 
 
 def assemble_ir(early: np.ndarray, log_power: np.ndarray, split: IrSplit, fs: int = SAMPLE_RATE) -> np.ndarray:
