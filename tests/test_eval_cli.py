@@ -237,6 +237,7 @@ def test_every_table_equals_a_direct_computation_and_reads_the_checkpoint_once(t
 
     from naf_model.acoustics.interaural import direct_sound_itd
     from naf_model.data import DataSet, offgrid
+    from naf_model.data.described import early_spectrogram, late_description
     from naf_model.data.extra import TrainingPairs
     from naf_model.evaluation import listening, metrics
     from naf_model.evaluation.runner import EvalConfig, evaluate
@@ -265,9 +266,12 @@ def test_every_table_equals_a_direct_computation_and_reads_the_checkpoint_once(t
         gt16 = ds.read_spec(test).reshape((-1,) + ds.spec.shape[2:])  # measured as stored, float16
         gt_log = gt16.astype(np.float32)
         gt_wave = ds.read_ir(test).reshape((-1,) + ds.ir.shape[2:]).astype(np.float32)
+        split, gt_late = ds.split_info, ds.read_late(test).reshape((-1,) + ds.late.shape[2:])
+        assert split.has_late  # the late part is scored through its band noise, both sides alike
         pred = field.query_batch(e, li, h)
-        naf_gt = metrics.acoustic_parameters(gt16, n)
-        expected = metrics.item_errors(pred, gt_log, naf_gt, n).summary()
+        naf_gt = metrics.acoustic_parameters(gt16, n, late=gt_late, split=split)
+        expected = metrics.item_errors(pred, gt_log, naf_gt, n, late=field.late_log_powers(e, li, h),
+                                       split=split).summary()  # fmt: skip
         assert rows[("naf", "NAF (field)", "checkpoint (fast)")] == pytest.approx(expected | {"n_pairs": 8}, rel=1e-6)
         paper_gt = metrics.waveform_parameters(np.clip(gt_wave.astype(np.float64), -1, 1))
         query = baselines.paper_points(ds.emitters[pairs[:, 0]], ds.listeners[pairs[:, 1]])
@@ -280,8 +284,9 @@ def test_every_table_equals_a_direct_computation_and_reads_the_checkpoint_once(t
         floor_pairs = floor.choose_floor_pairs(ds.pairs, test, 4, 0)
         items = (np.searchsorted(test, floor_pairs)[:, None] * 4 + np.arange(4)).ravel()
         seeds = [floor.floor_irs(ds, scene, floor_pairs, repeat=r).astype(np.float32) for r in range(2)]
-        seeds = [metrics.item_errors(log_magnitude(s.reshape((-1,) + s.shape[2:]), ds.meta.n_frames), gt_log[items],
-                                     naf_gt.take(items), n) for s in seeds]  # fmt: skip
+        seeds = [s.reshape((-1,) + s.shape[2:]) for s in seeds]
+        seeds = [metrics.item_errors(early_spectrogram(s, split), gt_log[items], naf_gt.take(items), n,
+                                     late=late_description(s, split), split=split) for s in seeds]  # fmt: skip
         expected = metrics.ItemErrors.mean(seeds).summary() | {"n_pairs": 4}
         assert rows[("naf", "Simulation floor", "re-simulated, 2 other seeds")] == pytest.approx(expected, rel=1e-9)
         og = offgrid.offgrid_set(ds, scene, 4, 0, progress=False)
@@ -289,8 +294,9 @@ def test_every_table_equals_a_direct_computation_and_reads_the_checkpoint_once(t
         og_log = log_magnitude(og_gt, ds.meta.n_frames)
         query = baselines.pair_points(og.emitters, og.listeners)
         wave = _blended(pool, baselines.pair_points(*pool.positions()), query, baselines.nearest_weights)
-        expected = metrics.item_errors(log_magnitude(wave, ds.meta.n_frames), og_log,
-                                       metrics.acoustic_parameters(og_log, n), n).summary()  # fmt: skip
+        og_params = metrics.acoustic_parameters(og_log, n, late=late_description(og_gt, split), split=split)
+        expected = metrics.item_errors(log_magnitude(wave, ds.meta.n_frames), og_log, og_params, n,
+                                       late=late_description(wave, split), split=split).summary()  # fmt: skip
         assert played["Off the grid: 4 random free pairs (paper's metrics)"]["Nearest neighbour, raw IRs"] == (
             pytest.approx(expected, rel=1e-9)
         )

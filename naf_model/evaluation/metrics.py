@@ -171,10 +171,11 @@ class ItemErrors:
 
 def item_errors(
     pred_log: np.ndarray, gt_log: np.ndarray, gt_params: AcousticParameters, n_samples: int, seed: int = 0,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, late: np.ndarray | None = None, split: IrSplit | None = None,
 ) -> ItemErrors:  # fmt: skip
-    """Errors of predicted log-magnitudes (B, 2, N_FREQ, T) against the ground truth and its parameters."""
-    pred_params = acoustic_parameters(pred_log, n_samples, seed, progress)
+    """Errors of predicted log-magnitudes (B, 2, N_FREQ, T) (and late ln band powers, as `acoustic_parameters`)
+    against the ground truth and its parameters."""
+    pred_params = acoustic_parameters(pred_log, n_samples, seed, progress, late=late, split=split)
     return errors_from_parameters(spectral_error(pred_log, gt_log), pred_params, gt_params, any_fail=False)
 
 
