@@ -1,0 +1,200 @@
+"""The tail of a non-uniformly partitioned convolution: segments of large partitions, each computed one cycle
+ahead of when it is heard and spread over that cycle's blocks, so no block pays for a whole long FFT.
+
+A convolver of block size B convolves the IR's first 16 B taps (the head) in partitions of B, every block
+(`convolver.PartitionedConvolver`), and the rest in segments of larger partitions L = 8 B, 64 B, ... (capped
+at `MAX_PARTITION` samples). A segment of partition L starts at tap 2 L: the output it adds to the period
+[t, t + L) needs input up to t - L only, so the period's whole computation (one FFT of the last 2 L input
+samples into the segment's own frequency-domain delay line, the multiply-accumulate over its partitions, one
+inverse FFT per ear) can run during the K = L / B blocks before t, a fixed piece per block (`LongSegment.step`).
+The cost per output sample of a segment is about its number of partitions, not its length in samples: an 8 s
+IR at 48 kHz in 512-frame blocks is 16 + 14 + 10 partitions (head, 4,096, 32,768) instead of 750.
+
+Swaps: a segment takes the convolver's current IR when a cycle starts and, when that differs from the IR of
+its previous cycle, computes both over the same history and crossfades the period with a raised cosine of L
+samples. The IR's part from tap 2 L on is therefore updated between L and 2 L after the head (whose fade
+starts with the next block), and fully within 3 L: a reverberant tail changes late and smoothly, never with
+a step. Audio thread only; nothing here allocates after construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+GROWTH = 8
+"""Each segment's partitions are this many times longer than the previous level's (the head's are B)."""
+MAX_PARTITION = 32_768
+"""Longest partition, samples: its inverse FFT (65,536 points) is the largest single step of a block."""
+HEAD_PARTITIONS = 2 * GROWTH
+"""Partitions of B in the head when the IR has a tail: the first segment (8 B) starts at 16 B."""
+
+
+@dataclass(frozen=True)
+class SegmentLayout:
+    """One tail segment: `count` partitions of `partition` samples from tap `start` (= 2 x partition)."""
+
+    partition: int
+    start: int
+    count: int
+
+    @property
+    def end(self) -> int:
+        return self.start + self.count * self.partition
+
+
+def plan_segments(block_size: int, max_taps: int) -> tuple[int, tuple[SegmentLayout, ...]]:
+    """(head partitions, tail segments) covering `max_taps` taps for blocks of `block_size` frames.
+
+    IRs up to 16 blocks long are head only (the uniform convolver). Each level's partition is GROWTH times
+    the last (whole multiples of the block, at most MAX_PARTITION) and starts at twice its length; the last
+    level takes every remaining tap.
+    """
+    head_taps = HEAD_PARTITIONS * block_size
+    if max_taps <= head_taps:
+        return -(-max_taps // block_size), ()
+    levels = []
+    part, start = GROWTH * block_size, head_taps
+    while True:
+        grow = min(GROWTH, MAX_PARTITION // part)
+        end = 2 * part * grow
+        if grow <= 1 or max_taps <= end:
+            levels.append(SegmentLayout(part, start, -(-(max_taps - start) // part)))
+            return HEAD_PARTITIONS, tuple(levels)
+        levels.append(SegmentLayout(part, start, (end - start) // part))
+        part, start = part * grow, end
+
+
+def segment_spectra(ir: np.ndarray, layout: SegmentLayout) -> np.ndarray | None:
+    """The conjugated rffts (2, L + 1, n) complex64 of the IR's (2, N) pieces in `layout`, last index the
+    segment's first piece (the layout `LongSegment` multiplies against its delay line), or None when the IR
+    ends before the segment starts."""
+    part = layout.partition
+    n = min(-(-(ir.shape[1] - layout.start) // part), layout.count) if ir.shape[1] > layout.start else 0
+    if n == 0:
+        return None
+    pieces = np.zeros((2, n, 2 * part), np.float32)
+    taps = ir[:, layout.start : layout.start + n * part]
+    flat = np.zeros((2, n * part), np.float32)
+    flat[:, : taps.shape[1]] = taps
+    pieces[:, :, :part] = flat.reshape(2, n, part)
+    spectra = np.fft.rfft(pieces, axis=-1)
+    return np.ascontiguousarray(np.conj(spectra[:, ::-1].transpose(0, 2, 1)))
+
+
+def crossfade_ramp(n: int) -> np.ndarray:
+    """Raised-cosine weights (n,) rising from ~0 to ~1: the new IR's share of each crossfade sample.
+
+    Its slope is zero at both ends, so the mix joins both steady states without a kink.
+    """
+    return 0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)
+
+
+class LongSegment:
+    """One tail segment of one convolver: its delay line of input spectra, the output period being heard
+    (`ready`, (2, L)) and the one being computed (`_next`), stepped once per block by `step`.
+
+    Steps of a cycle of K blocks: 0 the input FFT, 1 its write into the delay line, 2 .. K-5 the
+    multiply-accumulate over a slice of the frequency bins each, K-4 .. K-1 one inverse FFT each (ear 0 and
+    1, the new IR's and, while fading, the old IR's). `phase` shifts the cycle so that the sources of one
+    player do their FFTs in different blocks.
+    """
+
+    def __init__(self, layout: SegmentLayout, index: int, block_size: int, in_channels: int,
+                 phase: int) -> None:
+        part = layout.partition
+        self.layout = layout
+        self.index = index
+        self.blocks = part // block_size
+        assert self.blocks >= 8 and part % block_size == 0, "a segment needs >= 8 whole blocks per partition"
+        self.phase = phase % self.blocks
+        n_bins, n = part + 1, layout.count
+        self._fdl = np.zeros((in_channels, n_bins, 2 * n), np.complex64)  # written twice, as the head's
+        self._slot = 0
+        self._spec = np.zeros((in_channels, n_bins), np.complex64)
+        self._acc = np.zeros((2, 2, n_bins), np.complex64)  # [new IR, old IR] x ear x bin
+        self._frame = np.zeros(2 * part, np.float32)
+        self._tmp = np.zeros(part, np.float32)
+        self.ready = np.zeros((2, part), np.float32)
+        self._next = np.zeros((2, part), np.float32)
+        self._ramp = crossfade_ramp(part).astype(np.float32)
+        edges = np.linspace(0, n_bins, self.blocks - 5).round().astype(int)
+        self._chunks = list(zip(edges[:-1], edges[1:], strict=True))
+        self._ir = None  # the IR of this cycle (an IRPartitions) and of the last one
+        self._last = None
+        self._new: np.ndarray | None = None  # their spectra for this segment (None: the IR ends before it)
+        self._old: np.ndarray | None = None
+        self._fading = False
+
+    def step(self, count: int, window: np.ndarray, current, retire: Callable[[object], None]) -> None:
+        """Do block `count`'s share of the cycle. window: the last 2 L input samples (C, 2 L) before this
+        block; current: the convolver's IR now (IRPartitions or None); `retire` takes references let go."""
+        s = (count + self.phase) % self.blocks
+        if s == 0:
+            self.ready, self._next = self._next, self.ready
+            np.fft.rfft(window, axis=-1, out=self._spec)
+            dropped = self._last
+            self._last, self._ir = self._ir, current
+            self._fading = self._last is not self._ir
+            self._new = None if current is None else current.segments[self.index]
+            self._old = self._last.segments[self.index] if self._fading and self._last is not None else None
+            if dropped is not None:  # after the views into it are let go: its memory is freed by the poster
+                retire(dropped)
+        elif s == 1:
+            n = self.layout.count
+            self._slot = (self._slot + 1) % n
+            self._fdl[:, :, self._slot] = self._spec
+            self._fdl[:, :, self._slot + n] = self._spec
+        elif s < self.blocks - 4:
+            lo, hi = self._chunks[s - 2]
+            self._mac(self._new, self._acc[0], lo, hi)
+            if self._fading:
+                self._mac(self._old, self._acc[1], lo, hi)
+        else:
+            ear, old = divmod(s - (self.blocks - 4), 2)
+            self._inverse(ear, old == 1)
+
+    def _mac(self, spectra: np.ndarray | None, acc: np.ndarray, lo: int, hi: int) -> None:
+        """acc[:, lo:hi] = this cycle's output spectrum (2 ears) of bins lo..hi for the IR pieces `spectra`."""
+        if spectra is None:
+            acc[:, lo:hi] = 0.0
+            return
+        n = spectra.shape[-1]
+        end = self._slot + self.layout.count + 1
+        np.vecdot(spectra[:, lo:hi], self._fdl[:, lo:hi, end - n : end], out=acc[:, lo:hi])
+
+    def _inverse(self, ear: int, old: bool) -> None:
+        """The period's samples of one ear into `_next`: the new IR's (first step), then, while fading, mixed
+        from the old IR's under the raised cosine (second step)."""
+        part = self.layout.partition
+        out = self._next[ear]
+        if not old:
+            if self._new is None:
+                out.fill(0.0)
+            else:
+                np.fft.irfft(self._acc[0, ear], n=2 * part, out=self._frame)
+                np.copyto(out, self._frame[part:])
+            return
+        if not self._fading:
+            return
+        if self._old is None:  # fading in from no tail
+            np.multiply(out, self._ramp, out=out)
+            return
+        np.fft.irfft(self._acc[1, ear], n=2 * part, out=self._frame)
+        before = self._frame[part:]
+        np.subtract(out, before, out=self._tmp)
+        np.multiply(self._tmp, self._ramp, out=self._tmp)
+        np.add(before, self._tmp, out=out)
+
+    def block(self, count: int, block_size: int) -> np.ndarray:
+        """This block's samples (2, block_size) of the period being heard."""
+        i = (count + self.phase) % self.blocks
+        return self.ready[:, i * block_size : (i + 1) * block_size]
+
+
+def settle_blocks(block_size: int, segments: tuple[SegmentLayout, ...]) -> int:
+    """Blocks after a post by which every segment plays the new IR alone: a cycle's wait, one to compute it,
+    one to fade (3 L / B for the longest partition L)."""
+    return max((3 * s.partition // block_size for s in segments), default=0)
