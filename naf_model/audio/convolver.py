@@ -1,13 +1,13 @@
 """Non-uniformly partitioned overlap-save FFT convolution with lock-free, crossfaded impulse-response swaps.
 
 One `PartitionedConvolver` turns a mono or stereo input stream into a binaural (2-channel) output stream,
-one fixed-size block at a time, with no latency beyond the block itself. The IR's head (its first 16 blocks)
+one fixed-size block at a time, with no latency beyond the block itself. The IR's head (its first 64 blocks)
 is cut into block-size partitions whose input spectra sit in a frequency-domain delay line (FDL) shared by
 every IR, so a newly posted IR is in steady state the moment it is picked up: for the crossfade block(s) both
 the old and the new IR's partitions run over the same FDL and the two outputs are mixed with a raised-cosine
 ramp. The rest of a long IR (a reverberant room's seconds) is convolved in segments of ever larger partitions,
 each with its own FDL, computed a cycle ahead and spread over the blocks of the cycle (`segments`), so the
-cost per block grows with the number of partitions (40 for an 8 s IR at 48 kHz in 512-frame blocks), not
+cost per block grows with the number of partitions (86 for an 8 s IR at 48 kHz in 512-frame blocks), not
 with the IR's length in blocks (750), and no block computes a whole long FFT. Posting an IR (`post`) is one
 reference assignment; the audio thread (`process`) compares that reference with the one it is playing and
 never waits on a lock.
@@ -190,7 +190,7 @@ class PartitionedConvolver:
     only (the audio thread) and allocates nothing. Single precision throughout (complex64 spectra):
     the output is the exact convolution to about 1e-6 of its peak, and each block reads half the bytes.
 
-    max_taps: the longest IR accepted (default: `MAX_IR_SECONDS` at 48 kHz); IRs past 16 blocks use the
+    max_taps: the longest IR accepted (default: `MAX_IR_SECONDS` at 48 kHz); IRs past the head (64 blocks) use the
     tail segments (`segments`), whose part of a swap lands later (see `settle_blocks`). phase: shifts the
     segments' cycles (a player gives its sources different phases, so their long FFTs fall in different
     blocks).
@@ -223,6 +223,10 @@ class PartitionedConvolver:
         self._span = 2 * max((seg.partition for seg in self.layout), default=0)
         self._history = np.zeros((in_channels, 2 * self._span), np.float32)
         self._written = 0
+        # Input frames since the last non-zero one; past `_silence_needed` the tail's pending output is zero
+        # for any IR, so it takes a new IR at once (a source that starts playing, or resumes after a pause).
+        self._silent = 1 << 62
+        self._silence_needed = self.layout[-1].end + self._span if self.layout else 0
         self._count = -1  # blocks pushed, minus one: the index of the block being processed
         self._mailbox: IRPartitions | None = None
         self._current: IRPartitions | None = None
@@ -308,9 +312,11 @@ class PartitionedConvolver:
         """Each tail segment's step for this block (its FFT window ends before this block), then this block
         into the history."""
         span, w, b = self._span, self._written, self.block_size
+        silent = self._silent >= self._silence_needed
         for seg in self._tail:
             window = self._history[:, w + span - 2 * seg.layout.partition : w + span]
-            seg.step(self._count, window, self._current, self._retired.append)
+            seg.step(self._count, window, self._current, self._retired.append, silent)
+        self._silent = self._silent + b if not block.any() else 0
         self._history[:, w : w + b] = block.T
         self._history[:, w + span : w + span + b] = block.T
         self._written = (w + b) % span

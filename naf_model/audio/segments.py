@@ -1,20 +1,21 @@
 """The tail of a non-uniformly partitioned convolution: segments of large partitions, each computed one cycle
 ahead of when it is heard and spread over that cycle's blocks, so no block pays for a whole long FFT.
 
-A convolver of block size B convolves the IR's first 16 B taps (the head) in partitions of B, every block
-(`convolver.PartitionedConvolver`), and the rest in segments of larger partitions L = 8 B, 64 B, ... (capped
-at `MAX_PARTITION` samples). A segment of partition L starts at tap 2 L: the output it adds to the period
-[t, t + L) needs input up to t - L only, so the period's whole computation (one FFT of the last 2 L input
-samples into the segment's own frequency-domain delay line, the multiply-accumulate over its partitions, one
-inverse FFT per ear) can run during the K = L / B blocks before t, a fixed piece per block (`LongSegment.step`).
-The cost per output sample of a segment is about its number of partitions, not its length in samples: an 8 s
-IR at 48 kHz in 512-frame blocks is 16 + 14 + 10 partitions (head, 4,096, 32,768) instead of 750.
+A convolver of block size B convolves the IR's head (up to 64 blocks: 0.68 s at 48 kHz in 512-frame blocks)
+in partitions of B, every block (`convolver.PartitionedConvolver`), and the rest in segments of larger
+partitions L (half the head, then up to GROWTH times longer per level, at most `MAX_PARTITION` samples). A
+segment of partition L starts at tap 2 L: the output it adds to the period [t, t + L) needs input up to
+t - L only, so the period's whole computation (one FFT of the last 2 L input samples into the segment's own
+frequency-domain delay line, the multiply-accumulate over its partitions, one inverse FFT per ear) can run
+during the K = L / B blocks before t, a fixed piece per block (`LongSegment.step`). The cost per output
+sample of a segment is about its number of partitions, not its length in blocks: an 8 s IR at 48 kHz in
+512-frame blocks is 64 head partitions and 22 of 16,384 samples instead of 750 of 512.
 
 Swaps: a segment takes the convolver's current IR when a cycle starts and, when that differs from the IR of
 its previous cycle, computes both over the same history and crossfades the period with a raised cosine of L
-samples. The IR's part from tap 2 L on is therefore updated between L and 2 L after the head (whose fade
-starts with the next block), and fully within 3 L: a reverberant tail changes late and smoothly, never with
-a step. Audio thread only; nothing here allocates after construction.
+samples. The IR's part from tap 2 L on therefore starts changing between L and 2 L after the head (whose fade
+starts with the next block) and plays the new IR alone within 3 L: a reverberant tail changes late and
+smoothly, never with a step. Audio thread only; nothing here allocates after construction.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 
 GROWTH = 8
-"""Each segment's partitions are this many times longer than the previous level's (the head's are B)."""
-MAX_PARTITION = 32_768
-"""Longest partition, samples: its inverse FFT (65,536 points) is the largest single step of a block."""
-HEAD_PARTITIONS = 2 * GROWTH
-"""Partitions of B in the head when the IR has a tail: the first segment (8 B) starts at 16 B."""
+"""Each tail level's partitions are up to this many times longer than the previous level's."""
+MAX_PARTITION = 16_384
+"""Longest tail partition, samples: its FFTs (32,768 points) are the largest single steps of a block."""
+HEAD_BLOCKS = 64
+"""Most block-size partitions in the head: a 512-frame head holds 0.68 s at 48 kHz in one multiply-accumulate
+per block, which numpy does faster than a tail segment's per-block steps; the tail starts after it."""
 
 
 @dataclass(frozen=True)
@@ -48,21 +50,23 @@ class SegmentLayout:
 def plan_segments(block_size: int, max_taps: int) -> tuple[int, tuple[SegmentLayout, ...]]:
     """(head partitions, tail segments) covering `max_taps` taps for blocks of `block_size` frames.
 
-    IRs up to 16 blocks long are head only (the uniform convolver). Each level's partition is GROWTH times
-    the last (whole multiples of the block, at most MAX_PARTITION) and starts at twice its length; the last
-    level takes every remaining tap.
+    The first tail partition is half the head (at most MAX_PARTITION, at least 8 blocks); IRs no longer than
+    the head have no tail (the uniform convolver). Each further level's partition is up to GROWTH times the
+    last (whole multiples of it, at most MAX_PARTITION) and starts at twice its length; the last level takes
+    every remaining tap.
     """
-    head_taps = HEAD_PARTITIONS * block_size
+    part = max(8, min(HEAD_BLOCKS // 2, MAX_PARTITION // block_size)) * block_size
+    head_taps = 2 * part
     if max_taps <= head_taps:
         return -(-max_taps // block_size), ()
     levels = []
-    part, start = GROWTH * block_size, head_taps
+    start = head_taps
     while True:
         grow = min(GROWTH, MAX_PARTITION // part)
         end = 2 * part * grow
         if grow <= 1 or max_taps <= end:
             levels.append(SegmentLayout(part, start, -(-(max_taps - start) // part)))
-            return HEAD_PARTITIONS, tuple(levels)
+            return head_taps // block_size, tuple(levels)
         levels.append(SegmentLayout(part, start, (end - start) // part))
         part, start = part * grow, end
 
@@ -96,9 +100,9 @@ class LongSegment:
     """One tail segment of one convolver: its delay line of input spectra, the output period being heard
     (`ready`, (2, L)) and the one being computed (`_next`), stepped once per block by `step`.
 
-    Steps of a cycle of K blocks: 0 the input FFT, 1 its write into the delay line, 2 .. K-5 the
-    multiply-accumulate over a slice of the frequency bins each, K-4 .. K-1 one inverse FFT each (ear 0 and
-    1, the new IR's and, while fading, the old IR's). `phase` shifts the cycle so that the sources of one
+    Steps of a cycle of K blocks: 0 the input FFT, 1 .. K-5 the new spectrum into the delay line and the
+    multiply-accumulate, a slice of the frequency bins each, K-4 .. K-1 one inverse FFT each (ear 0 and 1,
+    the new IR's and, while fading, the old IR's). `phase` shifts the cycle so that the sources of one
     player do their FFTs in different blocks.
     """
 
@@ -120,7 +124,7 @@ class LongSegment:
         self.ready = np.zeros((2, part), np.float32)
         self._next = np.zeros((2, part), np.float32)
         self._ramp = crossfade_ramp(part).astype(np.float32)
-        edges = np.linspace(0, n_bins, self.blocks - 5).round().astype(int)
+        edges = np.linspace(0, n_bins, self.blocks - 4).round().astype(int)
         self._chunks = list(zip(edges[:-1], edges[1:], strict=True))
         self._ir = None  # the IR of this cycle (an IRPartitions) and of the last one
         self._last = None
@@ -128,9 +132,21 @@ class LongSegment:
         self._old: np.ndarray | None = None
         self._fading = False
 
-    def step(self, count: int, window: np.ndarray, current, retire: Callable[[object], None]) -> None:
+    def step(self, count: int, window: np.ndarray, current, retire: Callable[[object], None],
+             silent: bool = False) -> None:
         """Do block `count`'s share of the cycle. window: the last 2 L input samples (C, 2 L) before this
-        block; current: the convolver's IR now (IRPartitions or None); `retire` takes references let go."""
+        block; current: the convolver's IR now (IRPartitions or None); `retire` takes references let go;
+        silent: every input this segment's pending periods depend on is zero, so a new IR is taken at once,
+        without a fade (both IRs' outputs are zero there: nothing to fade, and nothing is computed twice)."""
+        if silent and current is not self._ir:
+            dropped = (self._last, self._ir)
+            self._last = self._ir = current
+            self._fading = False
+            self._new = None if current is None else current.segments[self.index]
+            self._old = None
+            for ir in dropped:
+                if ir is not None:
+                    retire(ir)
         s = (count + self.phase) % self.blocks
         if s == 0:
             self.ready, self._next = self._next, self.ready
@@ -142,13 +158,12 @@ class LongSegment:
             self._old = self._last.segments[self.index] if self._fading and self._last is not None else None
             if dropped is not None:  # after the views into it are let go: its memory is freed by the poster
                 retire(dropped)
-        elif s == 1:
-            n = self.layout.count
-            self._slot = (self._slot + 1) % n
-            self._fdl[:, :, self._slot] = self._spec
-            self._fdl[:, :, self._slot + n] = self._spec
+            self._slot = (self._slot + 1) % self.layout.count
         elif s < self.blocks - 4:
-            lo, hi = self._chunks[s - 2]
+            lo, hi = self._chunks[s - 1]
+            n = self.layout.count  # the new spectrum enters the delay line bin slice by bin slice: a strided
+            self._fdl[:, lo:hi, self._slot] = self._spec[:, lo:hi]  # write of all bins at once costs as
+            self._fdl[:, lo:hi, self._slot + n] = self._spec[:, lo:hi]  # much as the FFT
             self._mac(self._new, self._acc[0], lo, hi)
             if self._fading:
                 self._mac(self._old, self._acc[1], lo, hi)
