@@ -9,7 +9,7 @@ import scipy.signal
 from naf_model.audio import AudioClip, resample_ir
 from naf_model.conventions import SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.rendering.path import ListenerPath
-from naf_model.rendering.render import render_pair, render_walk
+from naf_model.rendering.render import IR_CHUNK, render_pair, render_walk
 from naf_model.scene.examples import shoebox_scene
 
 IR_SECONDS = 3.0
@@ -62,3 +62,22 @@ def test_a_walk_through_3s_irs_crossfades_every_update_without_clicks() -> None:
     b = int(3.6 * rate) // 512 * 512
     cut = np.concatenate([y[b - 2 : b], later.samples[b : b + 2].astype(np.float64)])
     assert np.abs(np.diff(cut, n=2, axis=0)).max() > 4 * sine_curvature
+
+
+def test_a_walk_asks_for_its_irs_a_chunk_at_a_time_and_plays_each_once() -> None:
+    """A walk's IRs are computed IR_CHUNK positions at a time as the render reaches them (a 300 s walk through
+    3 s IRs once held 9.5 GB of them), and every position of the path is asked for exactly once."""
+    scene = shoebox_scene()
+    emitter = np.array([0.6, 2.5])
+    asked: list[np.ndarray] = []
+
+    def recording(emitters: np.ndarray, listeners: np.ndarray, headings: np.ndarray) -> np.ndarray:
+        asked.append(np.array(listeners))
+        return reverberant(emitters, listeners, headings)[:, :, :2205]
+
+    path = ListenerPath(np.array([0.0, 3.0]), np.array([[1.0, 2.0], [4.6, 2.0]]))
+    walk = render_walk(scene, recording, emitter, path, AudioClip(np.full((44_100, 1), 0.1, np.float32), 44_100))
+    assert max(len(a) for a in asked) <= IR_CHUNK < len(walk.xy)
+    calibration = len(asked[1])  # the first call is the walk's first chunk, the second the calibration spots
+    played = np.concatenate([asked[0], *asked[2:]])
+    assert calibration > 0 and np.array_equal(played, walk.xy)
