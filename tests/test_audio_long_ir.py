@@ -76,6 +76,7 @@ def test_engine_limit_is_the_simulator_cap():
 @pytest.mark.parametrize(("seconds", "rate", "block", "channels"), [
     (0.1, RATE, 512, 1), (3.0, RATE, 512, 1), (8.0, RATE, 512, 1),
     (3.0, 22_050, 64, 2),  # three tail levels (2,048, 16,384 and the rest), stereo input channel-wise
+    (1.0, 44_100, 300, 1),  # a block that is no power of two: partitions of 9,600
 ])
 def test_long_ir_output_equals_the_exact_convolution(seconds: float, rate: int, block: int, channels: int):
     ir = room_ir(seconds, 1, rate)
@@ -176,3 +177,25 @@ def test_four_sources_with_3s_irs_mix_as_the_sum_of_their_convolutions():
     assert np.abs(out).max() < 0.9
     assert player.convolver.layout  # the IRs reach the tail segments
     assert np.max(np.abs(out[block:] - expected[block:])) <= 1e-5 * np.abs(expected).max()
+
+
+def test_the_audio_thread_lets_go_of_irs_but_the_next_post_frees_them():
+    """IRs the head and the tail segments stop using are kept until the next `post`, so that their megabytes
+    are freed in the posting thread, never in the audio callback."""
+    import gc
+    import weakref
+
+    conv = PartitionedConvolver(512, 1, max_taps=int(3.0 * RATE))
+    x = np.random.default_rng(3).standard_normal((512, 1))
+    first = conv.post(room_ir(3.0, 1))
+    gone = weakref.ref(first)
+    del first
+    conv.process(x, np.zeros((512, 2)))
+    conv.post(room_ir(3.0, 2))
+    for _ in range(conv.settle_blocks + 2):  # the head and the tail play the second IR alone
+        conv.process(x, np.zeros((512, 2)))
+    gc.collect()
+    assert gone() is not None  # let go of by the audio thread, not freed there
+    conv.post(room_ir(0.1, 3))
+    gc.collect()
+    assert gone() is None

@@ -255,8 +255,11 @@ class PartitionedConvolver:
         if parts.block_size != self.block_size or parts.n_taps > self.max_taps or parts.layout != self.layout:
             raise AudioError("impulse response was prepared for another engine; prepare it with this one")
         self._mailbox = parts
-        while self._retired:  # only this side pops: never empty between the test and the pop
-            self._retired.popleft()
+        try:  # drop what the audio thread let go of, here rather than there
+            while True:
+                self._retired.popleft()
+        except IndexError:
+            pass
         return parts
 
     @property
