@@ -4,8 +4,10 @@ Renders `BinauralPlayer` blocks (what the app's render thread and `naf walk` run
 512-frame blocks, the app's defaults, for 0.6, 3 and 6 s stereo IRs and 1 and 4 emitters, with every emitter's
 IR replaced every 33 ms (a dragged listener: each swap runs the old and the new IR for a crossfade) and with
 steady IRs. IRs are prepared before the run, so the time is the render's alone; `prepare` of one IR is timed
-separately. Times are the rendering thread's CPU time (on a shared machine the stable clock), printed as p50 and
-p99 in % of the block period (10.67 ms). Each engine runs in its own process, alternating round by round.
+separately, with the resampling from the field's 22,050 Hz that `LiveAudio.set_ir` does before it (both in
+the poster's thread, never the audio thread's). Times are the rendering thread's CPU time (on a shared
+machine the stable clock), printed as p50 and p99 in % of the block period (10.67 ms). Each engine runs in its
+own process, alternating round by round; the old engine is `--baseline` (default: the last uniform one).
 
     PYTHONPATH=$PWD python scripts/bench_convolver.py [--baseline 125c40f] [--blocks 600] [--rounds 2]
 """
@@ -23,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from naf_model.conventions import SAMPLE_RATE
+
 REPO = Path(__file__).resolve().parent.parent
 RATE, BLOCK = 48_000, 512
 
@@ -39,10 +43,11 @@ def room_ir(seconds: float, seed: int, rate: int = RATE) -> np.ndarray:
 
 def measure(ir_seconds: list[float], emitters: list[int], blocks: int, swap_every_s: float) -> dict:
     """{scenario: thread-CPU seconds per block} and {ir seconds: prepare seconds} in this process."""
-    from naf_model.audio import MAIN, BinauralPlayer
+    from naf_model.audio import MAIN, BinauralPlayer, resample_ir
+    from naf_model.conventions import SAMPLE_RATE
 
     music = (0.1 * np.random.default_rng(0).standard_normal((RATE * 4, 1))).astype(np.float32)
-    results, prepare = {}, {}
+    results, prepare, resampling = {}, {}, {}
     for seconds in ir_seconds:
         irs = [room_ir(seconds, k) for k in range(6)]
         for n_em in emitters:
@@ -55,6 +60,11 @@ def measure(ir_seconds: list[float], emitters: list[int], blocks: int, swap_ever
                 t0 = time.thread_time()
                 prepared = [conv.prepare(ir) for ir in irs]
                 prepare[seconds] = (time.thread_time() - t0) / len(irs)
+                at_field_rate = [ir[:, ::2][:, : int(seconds * SAMPLE_RATE)] for ir in irs]
+                t0 = time.thread_time()
+                for ir in at_field_rate:
+                    resample_ir(ir, SAMPLE_RATE, RATE)
+                resampling[seconds] = (time.thread_time() - t0) / len(irs)
                 for k, key in enumerate(keys):
                     player.post_ir(prepared[k % len(prepared)], key)
                 player.play()
@@ -75,7 +85,8 @@ def measure(ir_seconds: list[float], emitters: list[int], blocks: int, swap_ever
                         cpu[i - warmup] = time.thread_time() - c0
                 name = f"{seconds:g} s x {n_em} " + ("steady" if swap is None else "swaps")
                 results[name] = cpu.tolist()
-    return {"results": results, "prepare": {str(k): v for k, v in prepare.items()}}
+    return {"results": results, "prepare": {str(k): v for k, v in prepare.items()},
+            "resample": {str(k): v for k, v in resampling.items()}}
 
 
 def main() -> None:
@@ -101,6 +112,7 @@ def main() -> None:
           f"(period {period_ms:.2f} ms), thread CPU time, {args.rounds} rounds x {args.blocks} blocks")
     pooled: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
     prepare: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
+    resampling: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench_convolver_") as tmp:
         archive = subprocess.run(["git", "-C", str(REPO), "archive", args.baseline, "naf_model"],
                                  check=True, capture_output=True).stdout
@@ -119,6 +131,7 @@ def main() -> None:
                     pooled[label].setdefault(name, []).extend(cpu)
                 for seconds, s in answer["prepare"].items():
                     prepare[label].setdefault(seconds, []).append(s)
+                resampling += list(answer["resample"].items())
                 print(f"  round {r + 1}/{args.rounds}: {label} done", file=sys.stderr)
     print(f"  {'IR x emitters, IRs':22s} {'old p50 / p99 (% of period)':>28s} {'new p50 / p99':>16s}")
     for name in pooled["old"]:
@@ -129,7 +142,9 @@ def main() -> None:
         print(f"  {name:22s} {cells[0]:>28s} {cells[1]:>16s}")
     for seconds in prepare["old"]:
         o, n = (1e3 * float(np.median(prepare[k][seconds])) for k in ("old", "new"))
-        print(f"  prepare one {float(seconds):g} s stereo IR at {RATE} Hz: old {o:.1f} ms, new {n:.1f} ms")
+        r = 1e3 * float(np.median([t for s, t in resampling if s == seconds]))
+        print(f"  prepare one {float(seconds):g} s stereo IR at {RATE} Hz: old {o:.1f} ms, new {n:.1f} ms "
+              f"(LiveAudio.set_ir also resamples it from {SAMPLE_RATE:,} Hz first: {r:.1f} ms)")
     print(f"load average {os.getloadavg()[0]:.1f}")
 
 
