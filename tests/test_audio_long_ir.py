@@ -196,6 +196,9 @@ def test_the_audio_thread_lets_go_of_irs_but_the_next_post_frees_them():
         conv.process(x, np.zeros((512, 2)))
     gc.collect()
     assert gone() is not None  # let go of by the audio thread, not freed there
+    for _ in range(10 * conv.settle_blocks):  # playing on without posts keeps nothing more
+        conv.process(x, np.zeros((512, 2)))
+    assert len(conv._retired) <= 2
     conv.post(room_ir(0.1, 3))
     gc.collect()
     assert gone() is None

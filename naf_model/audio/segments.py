@@ -144,8 +144,8 @@ class LongSegment:
             self._fading = False
             self._new = None if current is None else current.segments[self.index]
             self._old = None
-            for ir in dropped:
-                if ir is not None:
+            for k, ir in enumerate(dropped):
+                if ir is not None and ir is not current and ir not in dropped[:k]:
                     retire(ir)
         s = (count + self.phase) % self.blocks
         if s == 0:
@@ -156,8 +156,8 @@ class LongSegment:
             self._fading = self._last is not self._ir
             self._new = None if current is None else current.segments[self.index]
             self._old = self._last.segments[self.index] if self._fading and self._last is not None else None
-            if dropped is not None:  # after the views into it are let go: its memory is freed by the poster
-                retire(dropped)
+            if dropped is not None and dropped is not self._last and dropped is not self._ir:
+                retire(dropped)  # after the views into it are let go: its memory is freed by the poster
             self._slot = (self._slot + 1) % self.layout.count
         elif s < self.blocks - 4:
             lo, hi = self._chunks[s - 1]
