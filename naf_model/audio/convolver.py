@@ -190,7 +190,7 @@ class PartitionedConvolver:
     only (the audio thread) and allocates nothing. Single precision throughout (complex64 spectra):
     the output is the exact convolution to about 1e-6 of its peak, and each block reads half the bytes.
 
-    max_taps: the longest IR accepted (default: `MAX_IR_SECONDS` at 48 kHz); IRs past the head (64 blocks) use the
+    max_taps: the longest IR accepted (default: `MAX_IR_SECONDS` at 48 kHz); IRs past the head (up to 64 blocks) use the
     tail segments (`segments`), whose part of a swap lands later (see `settle_blocks`). phase: shifts the
     segments' cycles (a player gives its sources different phases, so their long FFTs fall in different
     blocks).
