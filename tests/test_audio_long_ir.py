@@ -202,3 +202,20 @@ def test_the_audio_thread_lets_go_of_irs_but_the_next_post_frees_them():
     conv.post(room_ir(0.1, 3))
     gc.collect()
     assert gone() is None
+
+
+def test_after_a_silence_a_new_long_ir_plays_exactly_from_its_first_block():
+    """Long IR, short IR, then silence long enough that nothing rings: an IR posted then (whatever block of
+    the tail's cycle) is taken by the tail at once, so the music that follows is its exact convolution."""
+    block = 512
+    conv = PartitionedConvolver(block, 1, max_taps=int(3.0 * RATE), phase=2)
+    rng = np.random.default_rng(5)
+    stream(conv, rng.standard_normal((100 * block, 1)), {0: room_ir(3.0, 1), 70: room_ir(0.1, 2)})
+    quiet = -(-(conv.layout[-1].end + 2 * conv.layout[-1].partition) // block) + 5
+    assert np.abs(stream(conv, np.zeros((quiet * block, 1)))[-block:]).max() == 0.0
+    new = room_ir(3.0, 3)
+    settled(conv, new)  # posted mid-cycle: 11 blocks into the tail's 32-block cycle
+    x = rng.standard_normal((100 * block, 1))
+    out = stream(conv, x)
+    ref = exact(x, new)[: len(out)]
+    assert np.max(np.abs(out - ref)) <= 1e-5 * np.abs(ref).max()

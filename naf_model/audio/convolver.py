@@ -332,7 +332,8 @@ class PartitionedConvolver:
         if current is None or gain == 0.0:
             return
         for seg in self._tail:
-            mix.add_samples(seg.block(self._count, self.block_size), gain)
+            if not seg.quiet:
+                mix.add_samples(seg.block(self._count, self.block_size), gain)
         new = self._filter(current, self._new)
         if not self._fading:
             mix.add(new, gain)

@@ -131,6 +131,8 @@ class LongSegment:
         self._new: np.ndarray | None = None  # their spectra for this segment (None: the IR ends before it)
         self._old: np.ndarray | None = None
         self._fading = False
+        self.quiet = True  # `ready` is all zeros (no IR reached this segment): nothing to add
+        self._next_quiet = True
 
     def step(self, count: int, window: np.ndarray, current, retire: Callable[[object], None],
              silent: bool = False) -> None:
@@ -144,18 +146,22 @@ class LongSegment:
             self._fading = False
             self._new = None if current is None else current.segments[self.index]
             self._old = None
+            self._next_quiet = self._new is None
+            self._acc.fill(0.0)  # what this cycle's earlier steps summed (or skipped) is zero in silence
             for k, ir in enumerate(dropped):
                 if ir is not None and ir is not current and ir not in dropped[:k]:
                     retire(ir)
         s = (count + self.phase) % self.blocks
         if s == 0:
             self.ready, self._next = self._next, self.ready
+            self.quiet = self._next_quiet
             np.fft.rfft(window, axis=-1, out=self._spec)
             dropped = self._last
             self._last, self._ir = self._ir, current
             self._fading = self._last is not self._ir
             self._new = None if current is None else current.segments[self.index]
             self._old = self._last.segments[self.index] if self._fading and self._last is not None else None
+            self._next_quiet = self._new is None and self._old is None
             if dropped is not None and dropped is not self._last and dropped is not self._ir:
                 retire(dropped)  # after the views into it are let go: its memory is freed by the poster
             self._slot = (self._slot + 1) % self.layout.count
@@ -172,9 +178,9 @@ class LongSegment:
             self._inverse(ear, old == 1)
 
     def _mac(self, spectra: np.ndarray | None, acc: np.ndarray, lo: int, hi: int) -> None:
-        """acc[:, lo:hi] = this cycle's output spectrum (2 ears) of bins lo..hi for the IR pieces `spectra`."""
+        """acc[:, lo:hi] = this cycle's output spectrum (2 ears) of bins lo..hi for the IR pieces `spectra`
+        (nothing for None: `_inverse` then reads no spectrum)."""
         if spectra is None:
-            acc[:, lo:hi] = 0.0
             return
         n = spectra.shape[-1]
         end = self._slot + self.layout.count + 1
