@@ -26,6 +26,7 @@ import collections
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 
 from naf_model.audio.segments import LongSegment, SegmentLayout, crossfade_ramp, plan_segments, segment_spectra
 from naf_model.audio.segments import settle_blocks as tail_settle_blocks
@@ -105,7 +106,7 @@ def prepare_ir(ir: np.ndarray, block_size: int, max_taps: int | None = None) -> 
     pieces = np.zeros((2, n_parts * block_size), np.float32)
     pieces[:, : head.shape[1]] = head
     padded[:, :, :block_size] = pieces.reshape(2, n_parts, block_size)
-    spectra = np.fft.rfft(padded, axis=-1)  # (2, P, bins) complex64: numpy >= 2 keeps single precision
+    spectra = scipy.fft.rfft(padded, axis=-1)  # (2, P, bins) complex64: single precision kept
     spectra = np.ascontiguousarray(np.conj(spectra[:, ::-1].transpose(0, 2, 1)))
     tails = tuple(segment_spectra(arr, seg) for seg in layout)
     return IRPartitions(spectra=spectra, block_size=block_size, n_taps=n_taps, segments=tails, layout=layout)
