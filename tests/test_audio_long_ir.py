@@ -77,6 +77,7 @@ def test_engine_limit_is_the_simulator_cap():
     (0.1, RATE, 512, 1), (3.0, RATE, 512, 1), (8.0, RATE, 512, 1),
     (3.0, 22_050, 64, 2),  # three tail levels (2,048, 16,384 and the rest), stereo input channel-wise
     (1.0, 44_100, 300, 1),  # a block that is no power of two: partitions of 9,600
+    (2.0, 48_000, 1024, 1),  # the largest block the app allows: a head of 32 blocks
 ])
 def test_long_ir_output_equals_the_exact_convolution(seconds: float, rate: int, block: int, channels: int):
     ir = room_ir(seconds, 1, rate)

@@ -31,13 +31,15 @@ GROWTH = 8
 MAX_PARTITION = 16_384
 """Longest tail partition, samples: its FFTs (32,768 points) are the largest single steps of a block."""
 HEAD_BLOCKS = 64
-"""Most block-size partitions in the head: a 512-frame head holds 0.68 s at 48 kHz in one multiply-accumulate
-per block, which numpy does faster than a tail segment's per-block steps; the tail starts after it."""
+"""Most block-size partitions in the head (fewer where MAX_PARTITION caps the first tail partition, which the
+head's length is twice of): a 512-frame head holds 0.68 s at 48 kHz in one multiply-accumulate per block.
+96 blocks (1 s) measured as fast for 0.7-1 s IRs and slower for 3-6 s ones (scripts/bench_convolver.py)."""
 
 
 @dataclass(frozen=True)
 class SegmentLayout:
-    """One tail segment: `count` partitions of `partition` samples from tap `start` (= 2 x partition)."""
+    """One tail segment: `count` partitions of `partition` samples from tap `start` (= 2 x partition, which
+    `LongSegment`'s cycle assumes)."""
 
     partition: int
     start: int
@@ -57,7 +59,7 @@ def plan_segments(block_size: int, max_taps: int) -> tuple[int, tuple[SegmentLay
     every remaining tap.
     """
     part = max(8, min(HEAD_BLOCKS // 2, MAX_PARTITION // block_size)) * block_size
-    head_taps = 2 * part
+    head_taps = 2 * part  # a segment starts at exactly twice its partition: `LongSegment`'s timing assumes it
     if max_taps <= head_taps:
         return -(-max_taps // block_size), ()
     levels = []
