@@ -28,7 +28,7 @@ MAIN = "emitter"
 """Key of the source every player starts with."""
 PHASE_STEP = 7
 """Blocks between the tail cycles of successive sources: their long FFTs fall in different blocks (steps
-0, 1 and K-4 .. K-1 of each cycle, see `segments.LongSegment`; distinct for 4 sources and K = 8 .. 64)."""
+0 and K-4 .. K-1 of each cycle, see `segments.LongSegment`; distinct for 4 sources at K = 32 and 64)."""
 
 
 def emitter_feed(music: np.ndarray) -> np.ndarray:
