@@ -13,7 +13,8 @@ import sofar
 from naf_model.cli import main
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.errors import NafError
-from naf_model.simulate import SimulationConfig, SimulationError, simulate_binaural_rirs
+from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
+from naf_model.simulate.ears import SPHERICAL_HEAD
 from naf_model.simulate.hrtf import HrtfError, load_hrir_set, render_arrivals_hrir
 from naf_model.simulate.room import Arrivals
 
@@ -82,7 +83,7 @@ def test_the_hrtf_changes_the_early_part_only_and_enters_the_settings(sofa_file)
     from naf_model.scene.examples import shoebox_scene
 
     scene = shoebox_scene()
-    base = SimulationConfig(ir_seconds=0.2, n_rays=200)
+    base = SimulationConfig(ir_seconds=0.2, n_rays=200, hrtf=SPHERICAL_HEAD)
     with_hrtf = SimulationConfig(ir_seconds=0.2, n_rays=200, hrir=load_hrir_set(sofa_file))
     assert json.loads(with_hrtf.to_json())["hrtf"] == with_hrtf.hrir.sha256
     assert "hrtf" not in json.loads(base.to_json())  # spherical-head settings keep their old form
@@ -93,7 +94,7 @@ def test_the_hrtf_changes_the_early_part_only_and_enters_the_settings(sofa_file)
     # the emitter (-x of the listener) is on the left at heading 90 (+y forward): the left ear is louder
     early = b[0, 1, :, direct - 20 : direct + 40]
     assert np.abs(early[0]).max() > 2 * np.abs(early[1]).max()
-    with pytest.raises(SimulationError, match="--hrtf"):
+    with pytest.raises(HrtfError, match="--hrtf FILE.sofa"):  # loaded, never registered: not on this machine
         simulate_binaural_rirs(scene, [1.0, 2.0], [[4.0, 2.0]], SimulationConfig.from_json(with_hrtf.to_json()))
 
 

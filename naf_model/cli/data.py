@@ -97,14 +97,15 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     )
     make.add_argument(
         "--hrtf",
-        type=Path,
-        metavar="FILE.sofa",
-        help="render the image-source arrivals through this SOFA HRIR set (default: the spherical head)",
+        metavar="kemar|spherical|FILE.sofa",
+        help="the ears rendering the image-source arrivals: kemar (default: the MIT KEMAR dummy head, measured), "
+        "spherical (a spherical head: Woodworth ITD, Brown & Duda head shadow; no pinnae, so no front/back "
+        "cues) or a SOFA HRIR set (SimpleFreeFieldHRIR) of your own",
     )
     make.add_argument(
         "--hrtf-method",
         choices=("nearest", "interpolate"),
-        help="nearest measured direction (default) or the 3 nearest by inverse angle",
+        help="measured ears: nearest measured direction (default) or the 3 nearest by inverse angle",
     )
     make.add_argument(
         "--shard", type=_shard, metavar="i/N", help="only simulate emitters with index %% N == i"
@@ -173,12 +174,14 @@ def _make(args: argparse.Namespace) -> int:
 
         ir_seconds = needed_ir_length(scene).auto_seconds
     sim_changes = {"ir_seconds": ir_seconds, "n_rays": args.rays, "ism_order": ism_order}
-    if args.hrtf_method is not None and args.hrtf is None:
-        raise DataError("--hrtf-method needs --hrtf FILE.sofa")
     if args.hrtf is not None:
-        from naf_model.simulate.hrtf import load_hrir_set
+        from naf_model.simulate.ears import SPHERICAL, ears_settings
 
-        sim_changes.update(hrir=load_hrir_set(args.hrtf), hrtf_method=args.hrtf_method)
+        if args.hrtf == SPHERICAL and args.hrtf_method is not None:
+            raise DataError("--hrtf-method chooses among measured directions; the spherical head has none")
+        hrtf, hrir = ears_settings(args.hrtf)
+        sim_changes.update(hrtf=hrtf, hrir=hrir)
+    sim_changes["hrtf_method"] = args.hrtf_method
     simulation = dataclasses.replace(simulation, **{k: v for k, v in sim_changes.items() if v is not None})
     changes = {
         "listener_spacing": args.listener_spacing,

@@ -72,7 +72,7 @@ def _directions(positions: np.ndarray, kind: str) -> np.ndarray:
     return xyz / np.where(norm > 0, norm, 1.0)
 
 
-def _checked_directions(path: Path, positions: np.ndarray, kind: str) -> np.ndarray:
+def checked_directions(path: Path, positions: np.ndarray, kind: str) -> np.ndarray:
     """`_directions` of SOFA source positions (M, 3); HrtfError unless all are finite, none is at the head
     centre and at least MIN_DIRECTIONS are distinct (a NaN position would make every arrival take one HRIR)."""
     if not np.all(np.isfinite(positions)):
@@ -98,7 +98,6 @@ def load_hrir_set(path: str | Path) -> HrirSet:
     is not SOFA, not an HRIR set, not two ears, has non-finite HRIRs or source positions, too few directions,
     or a sample rate soxr cannot resample."""
     import sofar
-    import soxr
 
     path = Path(path)
     if not path.is_file():
@@ -128,17 +127,26 @@ def load_hrir_set(path: str | Path) -> HrirSet:
         raise _fail(path, "one SourcePosition for several measurements")
     if positions.shape != (irs.shape[0], 3):
         raise _fail(path, f"SourcePosition has shape {positions.shape}, expected ({irs.shape[0]}, 3)")
-    directions = _checked_directions(path, positions, str(getattr(sofa, "SourcePosition_Type", "spherical")))
+    directions = checked_directions(path, positions, str(getattr(sofa, "SourcePosition_Type", "spherical")))
     ears = np.asarray(getattr(sofa, "ReceiverPosition", np.zeros((2, 3))), dtype=np.float64).reshape(2, -1)
     if ears.shape[1] >= 2 and ears[1, 1] > ears[0, 1]:
         irs = irs[:, ::-1]  # receiver 1 is further left (+y): swap so that ear 0 is the left one
+    return measured_hrir_set(irs, rate, directions, digest, path.name)
+
+
+def measured_hrir_set(irs: np.ndarray, rate: float, directions: np.ndarray, sha256: str, source: str) -> HrirSet:
+    """An `HrirSet` of measured HRIRs (M, 2, K) at `rate` Hz (ear 0 left) from unit `directions` (M, 3) in
+    the listener frame: resampled to 22,050 Hz (soxr), aligned and scaled as in the module docstring;
+    HrtfError if soxr cannot resample them or they end up shorter than 2 samples."""
+    import soxr
+
     try:
         flat = irs.reshape(-1, irs.shape[2]).T  # (N, M * 2): soxr resamples columns
         resampled = np.asarray(soxr.resample(np.ascontiguousarray(flat), rate, SAMPLE_RATE), dtype=np.float64)
     except Exception as exc:  # soxr raises on ratios it does not support
-        raise _fail(path, f"sample rate {rate:g} Hz cannot be resampled ({exc})") from exc
+        raise HrtfError(f"{source}: sample rate {rate:g} Hz cannot be resampled ({exc})") from exc
     if resampled.shape[0] < 2:
-        raise _fail(path, f"its {irs.shape[2]}-sample HRIRs are too short at {SAMPLE_RATE} Hz")
+        raise HrtfError(f"{source}: its {irs.shape[2]}-sample HRIRs are too short at {SAMPLE_RATE} Hz")
     irs = resampled.T.reshape(irs.shape[0], 2, -1)
     front = int(np.argmax(directions[:, 0]))
     lead = int(round(0.5 * (_onset(irs[front, 0]) + _onset(irs[front, 1]))))
@@ -147,7 +155,7 @@ def load_hrir_set(path: str | Path) -> HrirSet:
     band = (freqs >= 200.0) & (freqs <= 1000.0)
     energy = float(np.mean(np.abs(np.fft.rfft(irs, n=n, axis=-1)[..., band]) ** 2))
     irs = irs / np.sqrt(energy)
-    return HrirSet(directions, irs, digest, path.name, lead)
+    return HrirSet(directions, irs, sha256, source, lead)
 
 
 def hrir_weights(head_directions: np.ndarray, hrirs: HrirSet, method: str) -> tuple[np.ndarray, np.ndarray]:
