@@ -114,7 +114,7 @@ class FieldSource:
         f = self.field
         log = np.asarray(f.query_batch(ie, il, ih), np.float32)
         self.query_s += time.perf_counter() - t0
-        play = partial(synthesize, self.phase, log, ie, il, ih, f.ir_length, f.head_radius, f.scene.free_space)
+        play = partial(synthesize, self.phase, log, ie, il, ih, f.ir_length, f.ears, f.scene.free_space)
         return Prediction(self.queries.items(part), log, None, play)
 
 
@@ -182,14 +182,14 @@ class SimulatedMagnitudes:
 
     queries: QuerySet
     phase: str
-    head_radius: float
+    ears: Any  # field.ears.Ears: the data set's
     free_space: Any
 
     def predict(self, part: slice) -> Prediction:
         items = self.queries.items(part)
         gt = np.asarray(self.queries.gt_wave[items], np.float32)
         log = log_magnitude(gt, self.queries.n_frames)
-        play = partial(synthesize, self.phase, log, *self.queries.positions(part), gt.shape[-1], self.head_radius,
+        play = partial(synthesize, self.phase, log, *self.queries.positions(part), gt.shape[-1], self.ears,
                        self.free_space, log_mean=False)  # fmt: skip
         return Prediction(items, None, None, play)
 

@@ -81,7 +81,7 @@ def simulate_binaural_rirs(
     listeners in the call.
     """
     config = config or SimulationConfig()
-    early = _early_renderer(config)  # a missing HRIR set fails before the room is simulated
+    early = early_renderer(config)  # a missing HRIR set fails before the room is simulated
     emitter, listeners = _positions(scene, emitter_xy, listeners_xy)
     walls = scene_walls(scene)
     result = _fill_silent(
@@ -106,7 +106,7 @@ def simulate_binaural_rirs(
     return irs
 
 
-def _early_renderer(config: SimulationConfig):
+def early_renderer(config: SimulationConfig):
     """(arrivals, n_samples) -> (4, 2, n_samples): the spherical head, or the config's measured HRIR set (the
     loaded one, else the one its hash names: `ears.hrir_set_for`, HrtfError when it is not on this machine)."""
     if not config.hrtf:
