@@ -1,4 +1,5 @@
-"""Interaural measures of binaural waveforms: ITD from the ears' direct-sound onsets, ILD per octave band.
+"""Interaural measures of binaural waveforms: ITD from the ears' direct-sound onsets, ILD per octave band;
+and the spectral front/back cue (`front_back_db`), which a head without pinnae lacks.
 
 The ITD is the difference of the two ears' direct-sound onsets; the lag of the interaural cross-correlation
 maximum was tried first and is biased by the simulator's head-shadow filter, whose phase differs between
@@ -80,4 +81,20 @@ def band_ild(x: np.ndarray, fs: int = SAMPLE_RATE) -> np.ndarray:
     for fc in ILD_BANDS_HZ:
         e = (spectrum * octave_mask(freqs, fc)).sum(-1)
         out.append(ratio_db(e[:, 0], e[:, 1]))
+    return np.stack(out, axis=-1)
+
+
+FRONT_BACK_BANDS_HZ = (4000, 5000, 6300, 8000, 10000)
+"""Third-octave bands of the front/back cue: pinnae shape the spectrum there (a spherical head does not)."""
+
+
+def front_back_db(front: np.ndarray, back: np.ndarray, fs: int = SAMPLE_RATE) -> np.ndarray:
+    """Level of a sound from the front over the same sound from behind, (B, 2 ears, len(FRONT_BACK_BANDS_HZ))
+    dB, per third-octave band (edges fc 2^(+-1/6)) of waveforms front, back (B, 2, N)."""
+    spectra = [np.abs(np.fft.rfft(np.asarray(x, np.float64), axis=-1)) ** 2 for x in (front, back)]
+    freqs = np.fft.rfftfreq(np.shape(front)[-1], 1.0 / fs)
+    out = []
+    for fc in FRONT_BACK_BANDS_HZ:
+        band = (freqs >= fc * 2 ** (-1 / 6)) & (freqs < fc * 2 ** (1 / 6))
+        out.append(ratio_db(spectra[0][..., band].sum(-1), spectra[1][..., band].sum(-1)))
     return np.stack(out, axis=-1)

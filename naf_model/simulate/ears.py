@@ -83,9 +83,9 @@ class _DataOnly(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not part of an HRIR set")
 
 
-@functools.lru_cache(maxsize=1)
-def kemar_hrir_set() -> HrirSet:
-    """The MIT KEMAR set as an `HrirSet` at 22,050 Hz (read once per process)."""
+def read_kemar() -> tuple[np.ndarray, float, np.ndarray]:
+    """slab's KEMAR measurements as they are: HRIRs (M, 2, K) (ear 0 left), their sample rate (Hz) and unit
+    directions (M, 3) in the listener frame (x forward, y left, z up); HrtfError (one line) if unreadable."""
     path = kemar_path()
     try:
         record = _DataOnly(bz2.BZ2File(path)).load()
@@ -99,7 +99,13 @@ def kemar_hrir_set() -> HrirSet:
         ) from exc
     if irs.shape[1] != 2 or sources.shape != (len(irs), 3) or not np.all(np.isfinite(irs)):
         raise HrtfError(f"{path} is not the KEMAR set naf reads (HRIRs {irs.shape}, sources {sources.shape})")
-    directions = checked_directions(path, sources, "spherical")
+    return irs, rate, checked_directions(path, sources, "spherical")
+
+
+@functools.lru_cache(maxsize=1)
+def kemar_hrir_set() -> HrirSet:
+    """The MIT KEMAR set as an `HrirSet` at 22,050 Hz (read once per process)."""
+    irs, rate, directions = read_kemar()
     return measured_hrir_set(irs, rate, directions, kemar_sha256(), "MIT KEMAR (slab)")
 
 
