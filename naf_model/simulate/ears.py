@@ -133,13 +133,21 @@ def register_sofa(path: str | Path) -> HrirSet:
     return hrirs
 
 
-@functools.lru_cache(maxsize=4)
+_STORED: dict[tuple[str, Path], HrirSet] = {}
+"""Sets read from the HRTF store in this process, by hash and file (only found ones: a file registered
+later is found then)."""
+
+
 def _stored_set(sha256: str) -> HrirSet | None:
     path = store_path(sha256)
-    if not path.is_file():
-        return None
-    hrirs = load_hrir_set(path)
-    return hrirs if hrirs.sha256 == sha256 else None
+    if (sha256, path) not in _STORED:
+        if not path.is_file():
+            return None
+        hrirs = load_hrir_set(path)
+        if hrirs.sha256 != sha256:
+            return None
+        _STORED[(sha256, path)] = hrirs
+    return _STORED[(sha256, path)]
 
 
 def hrir_set_for(sha256: str) -> HrirSet:
