@@ -110,7 +110,7 @@ def test_the_played_direct_sound_is_the_simulators_through_the_data_sets_ears(fr
     assert abs(interaural.interaural_delay(sphere).mean() - interaural.interaural_delay(sim).mean()) > 100e-6
 
 
-def test_naf_data_make_records_the_ears_kemar_by_default_or_the_spherical_head(tmp_path):
+def test_naf_data_make_records_the_ears_kemar_by_default_or_the_spherical_head(tmp_path, capsys):
     scene_path = tmp_path / "scene.json"
     scene_path.write_text(json.dumps(shoebox_scene(3.0, 2.5, 2.5).to_dict()))
     args = ["data", "make", "--scene", str(scene_path), "--workers", "1", "--listener-spacing", "0.8",
@@ -121,8 +121,13 @@ def test_naf_data_make_records_the_ears_kemar_by_default_or_the_spherical_head(t
         assert main([*args, "-o", str(out), *extra]) == 0
         with h5py.File(out, "r") as f:
             settings[name] = json.loads(f.attrs["simulation"])
+        capsys.readouterr()
+        assert main(["data", "info", str(out)]) == 0
+        settings[name + " info"] = capsys.readouterr().out
     assert settings["default"]["hrtf"] == kemar_sha256() and settings["default"]["hrtf_method"] == "nearest"
     assert "hrtf" not in settings["spherical"]
+    assert "ears: MIT KEMAR dummy head" in settings["default info"]
+    assert "ears: spherical head" in settings["spherical info"]
 
 
 @pytest.fixture

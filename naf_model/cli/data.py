@@ -233,6 +233,7 @@ def _info(args: argparse.Namespace) -> int:
     from naf_model.data import DataSet
     from naf_model.data.check import check_values
     from naf_model.paths import default_dataset_path
+    from naf_model.simulate.ears import ears_name
 
     if args.path is None and args.scene is None:
         raise DataError("give a data set path or --scene NAME")
@@ -241,5 +242,6 @@ def _info(args: argparse.Namespace) -> int:
         values = check_values(dataset)  # before printing: a broken file is one error line, not a summary
         for name, value in dataset.summary().items():
             print(f"{name:>14}: {value}")
+        print(f"{'ears':>14}: {ears_name(dataset.meta.simulation.get('hrtf', ''))}")
         print(f"{'values':>14}: {values.summary()}")
     return 0

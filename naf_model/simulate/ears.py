@@ -171,6 +171,21 @@ def hrir_set_for(sha256: str) -> HrirSet:
     return stored
 
 
+def ears_name(hrtf: str) -> str:
+    """What an `hrtf` setting names, in words (for `naf data info`); never raises."""
+    if not hrtf:
+        return "spherical head (Woodworth ITD, Brown & Duda head shadow)"
+    try:
+        if hrtf == kemar_sha256():
+            return "MIT KEMAR dummy head, measured (slab)"
+    except HrtfError:
+        pass
+    if not _SHA256.fullmatch(hrtf):
+        return f"unknown ({hrtf[:20]!r} is not a sha256)"
+    found = " (in the HRTF store)" if store_path(hrtf).is_file() else " (not on this machine)"
+    return f"HRIR set {hrtf[:12]}{found}"
+
+
 def ears_settings(choice: str | Path) -> tuple[str, HrirSet | None]:
     """(`hrtf` setting, loaded set or None) of a command line's `--hrtf`: "kemar" (the default ears),
     "spherical", or a SOFA file (registered in the HRTF store)."""
