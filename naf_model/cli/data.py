@@ -162,9 +162,14 @@ def _make(args: argparse.Namespace) -> int:
     from naf_model.data.plan import FREE_LISTENERS_PER_EMITTER
     from naf_model.paths import default_dataset_path
     from naf_model.scene.mesh_import import ism_order_for
+    from naf_model.simulate import SimulationConfig
+    from naf_model.simulate.ears import KEMAR, SPHERICAL, ears_settings
 
     scene = scene_from_args(args)
-    base = DataConfig()
+    if args.hrtf == SPHERICAL and args.hrtf_method is not None:
+        raise DataError("--hrtf-method chooses among measured directions; the spherical head has none")
+    hrtf, hrir = ears_settings(KEMAR if args.hrtf is None else args.hrtf)
+    base = DataConfig(simulation=SimulationConfig(hrtf=hrtf, hrir=hrir))  # named ears: a spherical head needs no slab
     simulation = base.simulation
     walls = len(scene.simulation_surfaces())
     ism_order = args.ism_order if args.ism_order is not None else ism_order_for(walls)
@@ -173,15 +178,8 @@ def _make(args: argparse.Namespace) -> int:
         from naf_model.simulate.ir_length import needed_ir_length
 
         ir_seconds = needed_ir_length(scene).auto_seconds
-    sim_changes = {"ir_seconds": ir_seconds, "n_rays": args.rays, "ism_order": ism_order}
-    if args.hrtf is not None:
-        from naf_model.simulate.ears import SPHERICAL, ears_settings
-
-        if args.hrtf == SPHERICAL and args.hrtf_method is not None:
-            raise DataError("--hrtf-method chooses among measured directions; the spherical head has none")
-        hrtf, hrir = ears_settings(args.hrtf)
-        sim_changes.update(hrtf=hrtf, hrir=hrir)
-    sim_changes["hrtf_method"] = args.hrtf_method
+    sim_changes = {"ir_seconds": ir_seconds, "n_rays": args.rays, "ism_order": ism_order,
+                   "hrtf_method": args.hrtf_method}  # fmt: skip
     simulation = dataclasses.replace(simulation, **{k: v for k, v in sim_changes.items() if v is not None})
     changes = {
         "listener_spacing": args.listener_spacing,

@@ -55,7 +55,7 @@ def kemar_path() -> Path:
     if path is None or not path.is_file():
         raise HrtfError(
             "the default ears, the MIT KEMAR dummy head, come with the Python package slab, which is not "
-            f"installed: run `{KEMAR_INSTALL}`, or simulate with the spherical head (--hrtf spherical)"
+            f"installed: run `{KEMAR_INSTALL}` (`naf data make --hrtf spherical` simulates without it)"
         )
     return path
 
