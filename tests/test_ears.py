@@ -158,3 +158,14 @@ def test_a_missing_or_damaged_kemar_set_is_one_line(tmp_path, monkeypatch, capsy
     assert main(["data", "make", "--scene", "apartment_1", "-o", str(out), "--hrtf", "kemar"]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and "Traceback" not in err and not out.exists()
+
+
+def test_the_spherical_head_needs_no_slab(tmp_path, monkeypatch, no_kemar_cache):
+    monkeypatch.setattr(ears_module, "KEMAR_FILE", str(tmp_path / "none"))
+    scene_path = tmp_path / "scene.json"
+    scene_path.write_text(json.dumps(shoebox_scene(3.0, 2.5, 2.5).to_dict()))
+    out = tmp_path / "spherical.h5"
+    args = ["data", "make", "--scene", str(scene_path), "--workers", "1", "--listener-spacing", "0.8", "--hrtf",
+            "spherical", "--emitter-spacing", "1.5", "--listeners-per-emitter", "2", "--ir-seconds", "0.06",
+            "--rays", "50", "-o", str(out)]  # fmt: skip
+    assert main(args) == 0 and out.is_file()
