@@ -8,10 +8,14 @@ The room is free-field-like: 12 x 12 x 6 m of acoustic panel, ears 3 m up, the s
 gives the four head orientations: facing the source (front), turned away (back), the source on the left
 (heading 270) and on the right (heading 90). The set's own figures come from slab's HRIRs, at 44.1 kHz as
 measured and resampled to naf's 22,050 Hz (soxr, nothing else), measured by the same functions
-(`acoustics.interaural`).
+(`acoustics.interaural`). "played": what the listening synthesis makes of the simulated magnitudes on line of
+sight (the direct pulse through the data set's ears plus the frames' magnitudes as noise), as a field that
+predicted them exactly would play them.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
@@ -42,6 +46,27 @@ def free_field_irs(hrtf: str) -> np.ndarray:
     return irs[..., : int((DISTANCE_M / SPEED_OF_SOUND + WINDOW_S) * SAMPLE_RATE)].astype(np.float64)
 
 
+def played(irs: np.ndarray, hrtf: str) -> np.ndarray:
+    """What a field that predicted these IRs' magnitudes exactly would play (`field.listening.synthesize`,
+    line of sight, through the data set's ears): (SUBSAMPLE_STEPS, 4, 2, N) like `free_field_irs`."""
+    from naf_model.field.ears import ears_for
+    from naf_model.field.listening import synthesize
+    from naf_model.spectrogram import log_magnitude
+
+    n = 4096
+    padded = np.zeros(irs.shape[:-1] + (n,))
+    padded[..., : irs.shape[-1]] = irs
+    step = SPEED_OF_SOUND / SAMPLE_RATE / SUBSAMPLE_STEPS
+    listeners = np.repeat(np.column_stack([4.0 - step * np.arange(SUBSAMPLE_STEPS), np.full(SUBSAMPLE_STEPS, 6.0)]),
+                          4, axis=0)  # fmt: skip
+    emitters = np.tile([[4.0 + DISTANCE_M, 6.0]], (len(listeners), 1))
+    headings = np.tile([0.0, 90.0, 180.0, 270.0], SUBSAMPLE_STEPS)
+    ears = ears_for(json.loads(SimulationConfig(hrtf=hrtf).to_json()))
+    log = log_magnitude(padded.reshape(-1, 2, n), 1 + n // 128)
+    out = synthesize("listening", log, emitters, listeners, headings, n, ears, None, log_mean=False)
+    return out.reshape(padded.shape)[..., : irs.shape[-1]].astype(np.float64)
+
+
 def kemar_own(rate: int | None = None) -> tuple[np.ndarray, int]:
     """slab's KEMAR HRIRs (3, 2, K) at azimuth 0 (front), 90 (left), 180 (back), elevation 0, as measured
     (44.1 kHz) or resampled to `rate` by soxr (nothing else done to them), and their rate."""
@@ -70,9 +95,11 @@ def main() -> None:
     rows = {
         "KEMAR, its own HRIRs (44.1 kHz)": cues(*own[:, None], rate),
         "KEMAR, its own HRIRs (22,050 Hz)": cues(*own22[:, None], SAMPLE_RATE),
-        "KEMAR, simulated": cues(*free_field_irs(kemar_sha256())[:, [FRONT, LEFT, BACK]].swapaxes(0, 1), SAMPLE_RATE),
-        "spherical head, simulated": cues(*free_field_irs("")[:, [FRONT, LEFT, BACK]].swapaxes(0, 1), SAMPLE_RATE),
     }
+    for name, hrtf in (("KEMAR", kemar_sha256()), ("spherical head", "")):
+        sim = free_field_irs(hrtf)
+        rows[f"{name}, simulated"] = cues(*sim[:, [FRONT, LEFT, BACK]].swapaxes(0, 1), SAMPLE_RATE)
+        rows[f"{name}, played"] = cues(*played(sim, hrtf)[:, [FRONT, LEFT, BACK]].swapaxes(0, 1), SAMPLE_RATE)
     bands = " ".join(f"{f:>6}" for f in interaural.ILD_BANDS_HZ)
     print(f"source at 90 deg (left), {DISTANCE_M:g} m; ITD mean (min-max) over {SUBSAMPLE_STEPS} sub-sample "
           f"positions\n{'':34} {'ITD us':>15}   ILD dB per octave: {bands}")
