@@ -244,6 +244,7 @@ def test_every_table_equals_a_direct_computation_and_reads_the_checkpoint_once(t
     from naf_model.field import NeuralAcousticField
     from naf_model.field.listening import line_of_sight
     from naf_model.scene import load_scene
+    from naf_model.simulate import SimulationConfig
     from naf_model.spectrogram import log_magnitude
 
     loads, real_load = [], torch.load
@@ -303,7 +304,7 @@ def test_every_table_equals_a_direct_computation_and_reads_the_checkpoint_once(t
         oe, ol = np.repeat(og.emitters, 4, 0), np.repeat(og.listeners, 4, 0)
         los, direct = line_of_sight(scene.free_space, oe, ol), np.full(len(oe), np.nan)
         oh = np.tile(ds.orientations.astype(np.float64), len(og))
-        direct[los] = direct_sound_itd(oe[los], ol[los], oh[los], ds.meta.simulation.get("head_radius", 0.0875))
+        direct[los] = direct_sound_itd(oe[los], ol[los], oh[los], SimulationConfig.from_json(ds.meta.simulation))
         expected = listening.listening_errors(wave, og_gt, los, direct_itd=direct).summary()
         assert played["Listening metrics on 4 off-grid pairs"]["Nearest neighbour, raw IRs"] == pytest.approx(
             expected, rel=1e-9, nan_ok=True

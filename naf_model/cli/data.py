@@ -105,14 +105,15 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     )
     make.add_argument(
         "--hrtf",
-        type=Path,
-        metavar="FILE.sofa",
-        help="render the image-source arrivals through this SOFA HRIR set (default: the spherical head)",
+        metavar="kemar|spherical|FILE.sofa",
+        help="the ears rendering the image-source arrivals: kemar (default: the MIT KEMAR dummy head, measured), "
+        "spherical (a spherical head: Woodworth ITD, Brown & Duda head shadow; no pinnae, so no front/back "
+        "cues) or a SOFA HRIR set (SimpleFreeFieldHRIR) of your own",
     )
     make.add_argument(
         "--hrtf-method",
         choices=("nearest", "interpolate"),
-        help="nearest measured direction (default) or the 3 nearest by inverse angle",
+        help="measured ears: nearest measured direction (default) or the 3 nearest by inverse angle",
     )
     make.add_argument(
         "--shard", type=_shard, metavar="i/N", help="only simulate emitters with index %% N == i"
@@ -169,9 +170,14 @@ def _make(args: argparse.Namespace) -> int:
     from naf_model.data.plan import FREE_LISTENERS_PER_EMITTER
     from naf_model.paths import default_dataset_path
     from naf_model.scene.mesh_import import ism_order_for
+    from naf_model.simulate import SimulationConfig
+    from naf_model.simulate.ears import KEMAR, SPHERICAL, ears_settings
 
     scene = scene_from_args(args)
-    base = DataConfig()
+    if args.hrtf == SPHERICAL and args.hrtf_method is not None:
+        raise DataError("--hrtf-method chooses among measured directions; the spherical head has none")
+    hrtf, hrir = ears_settings(KEMAR if args.hrtf is None else args.hrtf)
+    base = DataConfig(simulation=SimulationConfig(hrtf=hrtf, hrir=hrir))  # named ears: a spherical head needs no slab
     simulation = base.simulation
     walls = len(scene.simulation_surfaces())
     ism_order = args.ism_order if args.ism_order is not None else ism_order_for(walls)
@@ -180,13 +186,8 @@ def _make(args: argparse.Namespace) -> int:
         from naf_model.simulate.ir_length import room_ir_seconds
 
         ir_seconds = room_ir_seconds(scene)
-    sim_changes = {"ir_seconds": ir_seconds, "n_rays": args.rays, "ism_order": ism_order}
-    if args.hrtf_method is not None and args.hrtf is None:
-        raise DataError("--hrtf-method needs --hrtf FILE.sofa")
-    if args.hrtf is not None:
-        from naf_model.simulate.hrtf import load_hrir_set
-
-        sim_changes.update(hrir=load_hrir_set(args.hrtf), hrtf_method=args.hrtf_method)
+    sim_changes = {"ir_seconds": ir_seconds, "n_rays": args.rays, "ism_order": ism_order,
+                   "hrtf_method": args.hrtf_method}  # fmt: skip
     simulation = dataclasses.replace(simulation, **{k: v for k, v in sim_changes.items() if v is not None})
     changes = {
         "listener_spacing": args.listener_spacing,
@@ -240,6 +241,7 @@ def _info(args: argparse.Namespace) -> int:
     from naf_model.data import DataSet
     from naf_model.data.check import check_values
     from naf_model.paths import default_dataset_path
+    from naf_model.simulate.ears import ears_name
 
     if args.path is None and args.scene is None:
         raise DataError("give a data set path or --scene NAME")
@@ -248,5 +250,6 @@ def _info(args: argparse.Namespace) -> int:
         values = check_values(dataset)  # before printing: a broken file is one error line, not a summary
         for name, value in dataset.summary().items():
             print(f"{name:>14}: {value}")
+        print(f"{'ears':>14}: {ears_name(dataset.meta.simulation.get('hrtf', ''))}")
         print(f"{'values':>14}: {values.summary()}")
     return 0

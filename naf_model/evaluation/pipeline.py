@@ -204,7 +204,7 @@ class SimulatedMagnitudes:
 
     queries: QuerySet
     phase: str
-    head_radius: float
+    ears: Any  # field.ears.Ears: the data set's
     free_space: Any
 
     def predict(self, part: slice) -> Prediction:
@@ -212,7 +212,7 @@ class SimulatedMagnitudes:
         gt = np.asarray(self.queries.gt_wave[items], np.float32)
         log, late = self.queries.describe(gt)
         play = partial(listening_play, self.phase, log, late, *self.queries.positions(part), self.queries.ir_split,
-                       self.head_radius, self.free_space, log_mean=False)  # fmt: skip
+                       self.ears, self.free_space, log_mean=False)  # fmt: skip
         return Prediction(items, None, None, play)
 
 

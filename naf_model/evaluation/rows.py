@@ -18,6 +18,7 @@ from naf_model.field.listening import line_of_sight
 
 if TYPE_CHECKING:
     from naf_model.evaluation.pipeline import Prediction, QuerySet
+    from naf_model.simulate import SimulationConfig
 
 
 class RowId(StrEnum):
@@ -107,18 +108,18 @@ def naf_scorer(queries: QuerySet, seed: int) -> Scorer:
 
 class ListeningScorer:
     """Listening errors of played waveforms against the query set's simulated ones; line of sight from
-    `free_space`; the direct arrival's ITD with the spherical head of `head_radius` m (None: a SOFA head,
-    whose direct ITD is not the spherical head's, so no such reference)."""
+    `free_space`; the direct arrival's ITD through the ears of the data set's `simulation` settings (None:
+    no such reference)."""
 
-    def __init__(self, queries: QuerySet, free_space, head_radius: float | None) -> None:
+    def __init__(self, queries: QuerySet, free_space, simulation: SimulationConfig | None) -> None:
         self.gt_wave = queries.gt_wave
         ie, il, ih = queries.positions(slice(None))
         self.los = line_of_sight(free_space, ie, il)
         self.direct_itd = None
-        if head_radius is not None:
+        if simulation is not None:
             self.direct_itd = np.full(len(ie), np.nan)
             self.direct_itd[self.los] = interaural.direct_sound_itd(ie[self.los], il[self.los], ih[self.los],
-                                                                    head_radius)  # fmt: skip
+                                                                    simulation)  # fmt: skip
         self._measured: tuple[bytes, listening.Measured] | None = None
 
     def score(self, pred: Prediction) -> listening.ListeningErrors:

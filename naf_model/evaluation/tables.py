@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from naf_model.conventions import HEAD_RADIUS_M
 from naf_model.data import DataSet, floor, offgrid
 from naf_model.data.described import late_description
 from naf_model.data.extra import TrainingPairs
@@ -20,7 +19,9 @@ from naf_model.evaluation import codecs, metrics, pipeline, report, rows
 from naf_model.evaluation.pipeline import QuerySet, Row, score_rows
 from naf_model.evaluation.report import ResultRow
 from naf_model.evaluation.rows import INTERPOLATIONS, LABELS, RowId, played_label
+from naf_model.field.ears import ears_for
 from naf_model.paths import project_path
+from naf_model.simulate import SimulationConfig
 from naf_model.spectrogram import log_magnitude
 
 MB = 1e6
@@ -48,11 +49,10 @@ class Run:
     def played_rows(self, queries: QuerySet, fsrc, interp: pipeline.Interpolation | None, second) -> list[Row]:
         """The listening rows of a query set: field, simulated magnitudes, raw interpolations, a second
         simulation (`second`, a StoredSource or None), keyed by their names in the listening table. The
-        direct-ITD reference needs the spherical head (a SOFA head's direct ITD is another)."""
+        direct-ITD reference and the played direct sound go through the data set's ears."""
         sim = self.ds.meta.simulation
-        head = float(sim.get("head_radius", HEAD_RADIUS_M))
-        scorer = rows.ListeningScorer(queries, self.scene.free_space, None if sim.get("hrtf") else head)
-        magnitudes = pipeline.SimulatedMagnitudes(queries, self.phase, head, self.scene.free_space)
+        scorer = rows.ListeningScorer(queries, self.scene.free_space, SimulationConfig.from_json(sim))
+        magnitudes = pipeline.SimulatedMagnitudes(queries, self.phase, ears_for(sim), self.scene.free_space)
         out = [] if fsrc is None else [Row(played_label(RowId.FIELD, self.phase), fsrc, scorer)]
         out.append(Row(played_label(RowId.SIM_MAGNITUDES, self.phase), magnitudes, scorer))
         out += [] if interp is None else [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]

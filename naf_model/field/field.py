@@ -24,9 +24,10 @@ import shapely
 import torch
 
 from naf_model.checkpoint import Checkpoint, check_scene, load_checkpoint
-from naf_model.conventions import HEAD_RADIUS_M, ORIENTATIONS_DEG, PHASE_METHODS, WALL_CLEARANCE_M
+from naf_model.conventions import ORIENTATIONS_DEG, PHASE_METHODS, WALL_CLEARANCE_M
 from naf_model.device import resolve_device
 from naf_model.errors import PositionError
+from naf_model.field.ears import ears_for
 from naf_model.field.listening import play
 from naf_model.networks.encoder import EndpointPart
 from naf_model.orientation import neighbouring_orientations
@@ -49,7 +50,7 @@ class NeuralAcousticField:
         self.scene_name, self.preset = checkpoint.scene_name, checkpoint.preset
         self.n_frames, self.ir_length = checkpoint.shape.n_frames, checkpoint.ir_length
         self.metrics = dict(checkpoint.metrics)
-        self.head_radius = float(checkpoint.simulation.get("head_radius", HEAD_RADIUS_M))
+        self.ears = ears_for(checkpoint.simulation)  # the data set's ears play the direct sound
         self.latency_ms = 0.0
         self._plan = checkpoint.plan_polygon()
         if self._plan is not None:
@@ -213,7 +214,7 @@ class NeuralAcousticField:
         """The played IRs (B, 2, N) float32 of this field's predictions at checked positions: early
         log-magnitudes (B, 2, 256, T) and late ln band powers (B, 2, 7, T_late) or None (`listening.play`)."""
         free = self.scene.free_space if self.scene is not None else self._plan
-        return play(phase, logmag, late, emitters, listeners, headings, self.split, self.head_radius, free)
+        return play(phase, logmag, late, emitters, listeners, headings, self.split, self.ears, free)
 
     def impulse_response(
         self, emitter_xy: Any, listener_xy: Any, heading_deg: float = 0.0, phase: str = PHASE_METHODS[0]

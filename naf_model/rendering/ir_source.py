@@ -24,7 +24,8 @@ IRFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 def simulated_source(scene, checkpoint=None) -> IRFunction:
-    """IRs from `naf_model.simulate.simulate_binaural_rirs` (default settings), headings blended.
+    """IRs from `naf_model.simulate.simulate_binaural_rirs` (default settings: the measured KEMAR ears, as the
+    default data sets), headings blended.
 
     Repeated listener spots are simulated once. An emitter's spots go to the simulator in chunks of
     `SIM_CHUNK` (each chunk repeats a little per-emitter set-up): a long walk shows its progress, and only one
