@@ -155,9 +155,9 @@ class NeuralAcousticField:
         lower, upper, weight = neighbouring_orientations(np.broadcast_to(np.asarray(headings, np.float64).reshape(-1),
                                                                          (len(emitters),)))
         dev = self.device
-        y = self._decode_late(
-            torch.as_tensor(emitters, dtype=torch.float32, device=dev),
-            torch.as_tensor(listeners, dtype=torch.float32, device=dev),
+        y = self._decode_late(  # copies: the positions may be read-only views
+            torch.tensor(np.asarray(emitters), dtype=torch.float32, device=dev),
+            torch.tensor(np.asarray(listeners), dtype=torch.float32, device=dev),
             torch.as_tensor(lower, device=dev),
             torch.as_tensor(upper, device=dev),
             torch.as_tensor(weight, dtype=torch.float32, device=dev),
