@@ -85,3 +85,15 @@ def test_a_field_with_a_late_part_plays_the_whole_length():
     played = np.mean(np.square(ir[:, split.late_start + split.fade : -int(0.05 * SAMPLE_RATE)]))
     assert abs(10 * np.log10(played / power)) < 3.0
     assert np.all(ir[:, -1] == 0)
+
+
+def test_the_late_log_correction_is_what_noise_descriptions_measure():
+    """E[ln P] of a 10 ms band frame of Gaussian noise lies LATE_LOG_CORRECTION below ln E[P] (re-measured)."""
+    from naf_model.audio.late import late_envelopes
+    from naf_model.audio.whole import LATE_LOG_CORRECTION
+
+    rng = np.random.default_rng(5)
+    power = np.stack([late_envelopes(rng.standard_normal((2, 4 * SAMPLE_RATE)), SAMPLE_RATE, 0.1, 0.01).power
+                      for _ in range(12)])  # (12, 2, 7, T): independent frames of unit-variance noise
+    measured = np.log(power.mean(axis=(0, 1, 3))) - np.log(power).mean(axis=(0, 1, 3))
+    assert np.allclose(measured, LATE_LOG_CORRECTION, atol=0.03)

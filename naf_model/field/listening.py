@@ -192,10 +192,11 @@ def play(
     (B, 2, 7, T_late) (`audio.whole.join_late`: equal-power crossfade at `split.late_start`, band noise with a
     diffuse field's coherence after it, the end faded). Without a late part (None: a field made before it
     existed) the spectrogram is the whole IR, its last `audio.late.TAIL_FADE_S` faded so a cut tail never
-    ends on a step."""
+    ends on a step. `log_mean`: a field's predictions (E[ln]): the early part's diffuse frames and the late
+    part are raised to their expected power (`listening_ir`, `audio.whole.LATE_LOG_CORRECTION`)."""
     if late is None:
         return fade_tail(synthesize(method, logmag, emitters, listeners, headings, split.ir_length, ears,
                                     free_space, log_mean)).astype(np.float32)
     early = synthesize(method, logmag, emitters, listeners, headings, split.early_samples, ears, free_space,
                        log_mean)
-    return join_late(early, late, split)
+    return join_late(early, late, split, log_mean)
