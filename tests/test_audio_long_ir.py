@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.signal
+from audio_helpers import stream
 
 from naf_model.audio import MAIN, MAX_IR_SECONDS, BinauralPlayer, PartitionedConvolver
 from naf_model.audio.segments import crossfade_ramp, plan_segments
@@ -21,21 +22,6 @@ def room_ir(seconds: float, seed: int, rate: int = RATE, t60: float | None = Non
     ir = rng.standard_normal((2, n)) * 10 ** (-3 * t / (t60 or seconds)) * 0.05
     ir[:, 30 + seed] += (1.0, 0.6)
     return ir
-
-
-def stream(conv: PartitionedConvolver, x: np.ndarray, posts: dict[int, np.ndarray] | None = None) -> np.ndarray:
-    """Run (frames, C) input through `conv` block by block (zero-padded to whole blocks), posting
-    `posts[i]` before block i: (frames', 2)."""
-    b = conv.block_size
-    n_blocks = -(-len(x) // b)
-    padded = np.zeros((n_blocks * b, x.shape[1]))
-    padded[: len(x)] = x
-    out = np.zeros((n_blocks * b, 2))
-    for i in range(n_blocks):
-        if posts and i in posts:
-            conv.post(posts[i])
-        conv.process(padded[i * b : (i + 1) * b], out[i * b : (i + 1) * b])
-    return out
 
 
 def exact(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
