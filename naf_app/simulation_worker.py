@@ -34,9 +34,12 @@ def _simulate_in_child(conn, scene, emitter, listener, simulation: dict) -> None
         import dataclasses
 
         from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
+        from naf_model.simulate.ir_length import room_ir_seconds
 
         known = {f.name for f in dataclasses.fields(SimulationConfig)}
-        config = SimulationConfig.from_json({k: v for k, v in simulation.items() if k in known})
+        settings = {k: v for k, v in simulation.items() if k in known}
+        settings.setdefault("ir_seconds", room_ir_seconds(scene))  # no data set's length known: the room's
+        config = SimulationConfig.from_json(settings)
         irs = simulate_binaural_rirs(scene, emitter, [listener], config)[0]
         conn.send(("ok", irs))
     except Exception as exc:  # reported in the parent as one line

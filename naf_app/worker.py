@@ -168,7 +168,7 @@ class FieldWorker(MailboxThread):
             except NafError as exc:
                 self.failed.emit(describe_error(exc))
         ir = irs[request.selected]
-        spec = log_magnitude(ir, self._field.n_frames)
+        spec = log_magnitude(ir)  # the whole played IR (a field's own spectrogram covers only its early part)
         self.answered_count += 1
         self.answered.emit(IrAnswer(request.seq, request.emitters[request.selected], request.listener,
                                     request.heading, ir, spec, latency_ms, request.selected, irs,

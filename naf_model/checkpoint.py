@@ -23,6 +23,7 @@ from naf_model.networks.build import build_network
 from naf_model.networks.normalisation import SpectrogramStats
 from naf_model.networks.presets import FieldShape, ModelConfig
 from naf_model.paths import same_file
+from naf_model.split import IrSplit, no_split
 
 FORMAT_VERSION = 1
 
@@ -56,6 +57,16 @@ class Checkpoint:
     """How the config was made (`networks.recipes.Recipe.record`: name, preset, resolved overrides, recipe
     file); None in checkpoints written before recipes (their config names the preset they used) and in
     ensembles (their members' recipes may differ)."""
+    split: IrSplit | None = None
+    """Where the early part ends and the late part starts (`naf_model.split`); None in checkpoints made
+    before the late part existed (all early: `no_split(ir_length)`)."""
+    late_stats: SpectrogramStats | None = None
+    """Normalisation of the late log-powers, mean and std (7, late frames); None without a late part."""
+
+    @property
+    def ir_split(self) -> IrSplit:
+        """The split of this field's IRs (all early for fields made before the late part existed)."""
+        return self.split if self.split is not None else no_split(self.ir_length)
 
     @property
     def preset(self) -> str:
@@ -83,6 +94,10 @@ class Checkpoint:
             "simulation": dict(self.simulation),
             "training": self.training,
             "recipe": self.recipe,
+            "late_frames": self.shape.late_frames,
+            "split": self.split.to_dict() if self.split is not None else None,
+            "late_stats": None if self.late_stats is None else {
+                "mean": torch.as_tensor(self.late_stats.mean), "std": torch.as_tensor(self.late_stats.std)},
         }
 
     @staticmethod
@@ -100,6 +115,7 @@ class Checkpoint:
                     int(p["n_frames"]),
                     int(p["n_freq"]),
                     shape_plan(p["plan"], p.get("plan_holes", [])),
+                    int(p.get("late_frames", 0)),
                 ),
                 scene_name=str(p["scene_name"]),
                 scene_hash=str(p["scene_hash"]),
@@ -113,6 +129,9 @@ class Checkpoint:
                 simulation=dict(p["simulation"]),
                 training=p["training"],
                 recipe=p.get("recipe"),
+                split=IrSplit(**{k: int(v) for k, v in p["split"].items()}) if p.get("split") else None,
+                late_stats=SpectrogramStats(p["late_stats"]["mean"].numpy(), p["late_stats"]["std"].numpy())
+                if p.get("late_stats") else None,
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise CheckpointError(
@@ -183,7 +202,8 @@ def load_checkpoint(path: str | os.PathLike[str], scene_hash: str | None = None)
     ckpt = Checkpoint.from_payload(payload, str(path))
     weights = ckpt.weights.items()
     bad = [k for k, v in weights if torch.is_tensor(v) and v.is_floating_point() and not v.isfinite().all()]
-    if bad or not (np.isfinite(ckpt.stats.mean).all() and np.isfinite(ckpt.stats.std).all()):
+    stats = [ckpt.stats] + ([ckpt.late_stats] if ckpt.late_stats is not None else [])
+    if bad or not all(np.isfinite(s.mean).all() and np.isfinite(s.std).all() for s in stats):
         raise CheckpointError(
             f"{path} holds NaN or infinite {'weights (' + bad[0] + ')' if bad else 'statistics'}: its training "
             "diverged; retrain it (check the data set with `naf data info`)"
@@ -236,9 +256,11 @@ def combine_checkpoints(paths: list[str | os.PathLike[str]]) -> Checkpoint:
             what = "kind: one of them is an ensemble already (join its members instead)"
         elif c.config.architecture() != first.config.architecture():
             what = "network configuration"
-        elif c.shape != first.shape or c.ir_length != first.ir_length or c.stft != first.stft:
+        elif (c.shape != first.shape or c.ir_length != first.ir_length or c.stft != first.stft
+              or c.split != first.split):
             what = "field shape, IR length or STFT settings"
-        elif not c.stats.same_as(first.stats):
+        elif not c.stats.same_as(first.stats) or (c.late_stats is None) != (first.late_stats is None) or (
+                c.late_stats is not None and not c.late_stats.same_as(first.late_stats)):
             what = "normalisation statistics (trained on another data set)"
         if what is not None:
             raise CheckpointError(f"{path} and {source} differ in {what}: they cannot be joined")

@@ -59,6 +59,12 @@ def runs_dir() -> Path:
     return Path(os.environ.get("NAF_RUNS_DIR", REPO_ROOT / "runs"))
 
 
+def cache_dir() -> Path:
+    """Folder for what naf can rebuild or be given again (the scene list's figures, registered HRTF files):
+    $NAF_CACHE_DIR, else ~/.cache/naf."""
+    return Path(os.environ.get("NAF_CACHE_DIR", Path.home() / ".cache" / "naf"))
+
+
 def default_dataset_path(scene_name: str) -> Path:
     """The data set `naf data make --scene NAME` writes and `naf train --scene NAME` reads."""
     return data_dir() / f"{file_stem(scene_name)}.h5"

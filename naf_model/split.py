@@ -74,3 +74,4 @@ def no_split(ir_length: int) -> IrSplit:
     """The split of data sets and fields made before the late part existed: all early."""
     return IrSplit(ir_length=ir_length, late_start=ir_length, fade=int(round(CROSSFADE_S * SAMPLE_RATE)),
                    late_frame=int(round(LATE_FRAME_S * SAMPLE_RATE)))
+

@@ -21,6 +21,9 @@ JOB = {
          "help": "emitter grid spacing in metres"},
         {"flag": "--listeners-per-emitter", "type": "int", "default": 64, "min": 1, "max": 100000,
          "help": "seeded subset of listeners simulated per emitter"},
+        {"flag": "--waveforms", "type": "choice", "choices": ["held-out", "all"], "default": "held-out",
+         "help": "whose IR waveforms to store: the validation and test pairs' or every pair's (for naf eval's "
+         "interpolation baselines)"},
         {"flag": "--workers", "type": "int", "default": 2, "min": 1, "max": 256,
          "help": "parallel simulation processes"},
         {"flag": "--output", "type": "file", "default": "", "help": "output file (default data/<scene>.h5)"},

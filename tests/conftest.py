@@ -127,7 +127,7 @@ def tiny_field(tmp_path_factory):
     scene = two_room_scene()
     folder = tmp_path_factory.mktemp("tiny_field")
     config = DataConfig(listener_spacing=0.5, emitter_spacing=0.8, listeners_per_emitter=12, seed=0,
-                        simulation=SimulationConfig(ir_seconds=0.25, n_rays=200))
+                        simulation=SimulationConfig(ir_seconds=0.25, n_rays=200), waveforms="all")
     dataset = make_dataset(scene, config, folder / "two_room.h5", workers=1, progress=False)
     fast = preset("fast")
     fast = dataclasses.replace(fast, train=dataclasses.replace(fast.train, eval_every=1000))

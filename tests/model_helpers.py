@@ -22,9 +22,11 @@ def tiny_data(
     listeners_per_emitter: int | None,
     test_fraction: float,
     seed: int,
+    waveforms: str = "all",
     **simulation: Any,
 ) -> DataConfig:
-    """A tiny data set's config: its sampling, and its simulation's settings (`SimulationConfig` keywords)."""
+    """A tiny data set's config: its sampling, and its simulation's settings (`SimulationConfig` keywords).
+    Every pair's waveform is kept by default: the evaluation's interpolation baselines read training IRs."""
     return DataConfig(
         listener_spacing=listener_spacing,
         emitter_spacing=emitter_spacing,
@@ -32,6 +34,7 @@ def tiny_data(
         test_fraction=test_fraction,
         seed=seed,
         simulation=SimulationConfig(**simulation),
+        waveforms=waveforms,
     )
 
 

@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import QApplication
 from naf_app.audio_link import AudioLink
 from naf_app.main import main
 from naf_app.window import MainWindow
+from naf_model.audio import MAIN
 from naf_model.scene.examples import two_room_scene
 
 
@@ -79,6 +80,29 @@ def test_no_sound_card_is_one_line_and_the_engine_still_takes_irs():
     assert len(audio.problems) == 1 and audio.problems[0].startswith("audio: no audio output device")
     audio.set_ir(np.zeros((2, 64), np.float32) + np.eye(1, 64, 0, np.float32))
     assert audio.ir_updates == 1 and audio.underruns() is None
+    audio.close()
+
+
+def test_an_emitter_whose_ir_did_not_change_is_not_posted_again():
+    """Every field answer carries every emitter's IR: the unchanged ones (the emitters not dragged) cost no
+    resampling, partitioning or crossfade; a changed one, an A/B switch and a re-added emitter still play."""
+    audio = AudioLink.open(no_audio=True)
+    audio.add_source("emitter 2")
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.standard_normal((2, 2205)).astype(np.float32) * 0.01 for _ in range(3))
+    posts = []
+    engine_set_ir = audio.engine.set_ir
+    audio.engine.set_ir = lambda ir, source: (posts.append(source), engine_set_ir(ir, source=source))
+    audio.set_irs({MAIN: a, "emitter 2": b})
+    audio.set_irs({MAIN: a.copy(), "emitter 2": c})
+    assert posts == [MAIN, "emitter 2", "emitter 2"] and audio.ir_updates == 2
+    audio.listen_to(MAIN, b)  # A/B: the simulation's IR for the first emitter
+    audio.listen_to(MAIN, None)  # back to the field's
+    audio.remove_source("emitter 2")
+    audio.add_source("emitter 2")
+    audio.set_irs({MAIN: a, "emitter 2": c})
+    assert posts == [MAIN, "emitter 2", "emitter 2", MAIN, MAIN, "emitter 2"]
+    assert np.array_equal(audio.engine.current_irs[MAIN], a)
     audio.close()
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.signal
 import soundfile as sf
+from audio_helpers import stream
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,18 +37,6 @@ def room_ir(n: int, seed: int, delay: int = 20, decay_s: float = 0.08, ild: floa
     ir = rng.standard_normal((2, n)) * np.exp(-t / decay_s) * 0.05 * (np.arange(n) > delay)
     ir[:, delay] += (1.0, ild)
     return ir
-
-
-def stream(conv: PartitionedConvolver, x: np.ndarray) -> np.ndarray:
-    """Run (frames, C) input through `conv` block by block, zero-padded to whole blocks: (frames', 2)."""
-    b = conv.block_size
-    n_blocks = -(-len(x) // b)
-    padded = np.zeros((n_blocks * b, x.shape[1]))
-    padded[: len(x)] = x
-    out = np.zeros((n_blocks * b, 2))
-    for i in range(n_blocks):
-        conv.process(padded[i * b : (i + 1) * b], out[i * b : (i + 1) * b])
-    return out
 
 
 def settled(conv: PartitionedConvolver, ir: np.ndarray) -> PartitionedConvolver:

@@ -14,7 +14,15 @@ import sounddevice as sd
 
 from naf_app.audio import LiveAudio
 from naf_app.audio.session import drive_callbacks
-from naf_model.audio import DEFAULT_MUSIC, AudioClip, BinauralPlayer, check_ir, load_audio, resample_ir
+from naf_model.audio import (
+    DEFAULT_MUSIC,
+    MAX_IR_SECONDS,
+    AudioClip,
+    BinauralPlayer,
+    check_ir,
+    load_audio,
+    resample_ir,
+)
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.errors import AudioError
 
@@ -149,7 +157,7 @@ def test_bad_input_keeps_the_last_good_ir_playing(tmp_path) -> None:
         live.callback(out, 256, None, sd.CallbackFlags())
     good = live._player.convolver.current
     for bad, words in [(np.zeros((2, 0)), "empty"), (np.full((2, 500), np.nan), "NaN"),
-                       (np.zeros((2, 2 * SAMPLE_RATE)), "limit")]:
+                       (np.zeros((2, int((MAX_IR_SECONDS + 1) * SAMPLE_RATE))), "limit")]:
         with pytest.raises(AudioError, match=words) as info:
             live.set_ir(bad)
         assert "\n" not in str(info.value)

@@ -1,8 +1,12 @@
-"""Data set build, resume, shards and reader on a tiny two-room scene with few rays and short IRs."""
+"""Data set build, resume, shards and reader on a tiny two-room scene with few rays and short IRs.
+
+The IRs (0.25 s) are long enough for a late part after the two-room scene's early part (its longest direct
+path plus 0.1 s), so every build here holds both; the room itself would need 2.66 s."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -18,7 +22,15 @@ import pytest
 from naf_model.cli import main
 from naf_model.data import DataConfig, DataSet, make_dataset, merge_shards, plan_dataset
 from naf_model.data.assemble import check_output
-from naf_model.data.budget import block_cpu_seconds, format_minutes, simulation_minutes
+from naf_model.data.budget import (
+    block_cpu_seconds,
+    data_bytes,
+    describe_cpu_seconds,
+    format_minutes,
+    pair_bytes,
+    simulation_minutes,
+)
+from naf_model.data.described import early_spectrogram, late_description
 from naf_model.data.parts import parts_folder
 from naf_model.data.plan import SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION
 from naf_model.data.stats import RunningMoments
@@ -26,10 +38,11 @@ from naf_model.errors import DataError
 from naf_model.scene import Scene, save_scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
 from naf_model.simulate import SimulationConfig
-from naf_model.simulate.ir_length import needed_ir_length
+from naf_model.simulate.ir_length import longest_path_seconds, needed_ir_length
 from naf_model.spectrogram import frames_for_length, log_magnitude
+from naf_model.split import ir_split, no_split
 
-IR_SECONDS, RAYS = 0.15, 100
+IR_SECONDS, RAYS = 0.25, 100
 TINY = DataConfig(
     listener_spacing=0.8,
     emitter_spacing=1.2,
@@ -79,33 +92,55 @@ def built(scene, tmp_path_factory) -> Path:
     return make_dataset(scene, TINY, tmp_path_factory.mktemp("built") / "tiny.h5", workers=1, progress=False)
 
 
+@pytest.fixture(scope="module")
+def built_all(scene, tmp_path_factory) -> Path:
+    """The same plan with every pair's waveform (`--waveforms all`)."""
+    return make_dataset(scene, dataclasses.replace(TINY, waveforms="all"),
+                        tmp_path_factory.mktemp("built_all") / "tiny_all.h5", workers=1, progress=False)
+
+
 def test_layout_shapes_and_dtypes(built, scene):
     plan = plan_dataset(scene, TINY)
     n = round(IR_SECONDS * 22_050)
-    t = frames_for_length(n)
+    split = ir_split(n, longest_path_seconds(scene))
+    t, t_late = split.early_frames, split.late_frames
+    assert split.has_late and t < frames_for_length(n) and t_late > 0  # the tiny IRs have both parts
     p, e, l = len(plan.pairs), len(plan.emitters), len(plan.listeners)
     assert e >= 4 and p == 4 * e  # every emitter has more than 4 eligible listeners in this plan
     expected = {
         "emitters": ((e, 2), np.float64), "listeners": ((l, 2), np.float64),
         "pairs": ((p, 2), np.int32), "orientations": ((4,), np.float32), "split": ((p,), np.uint8),
         "spec": ((p, 4, 2, 256, t), np.float16), "ir": ((p, 4, 2, n), np.float16), "done": ((e,), np.bool_),
+        "late": ((p, 4, 2, 7, t_late), np.float16), "has_ir": ((p,), np.bool_),
         "stats/mean": ((256, t), np.float32), "stats/std": ((256, t), np.float32),
+        "stats/late_mean": ((7, t_late), np.float32), "stats/late_std": ((7, t_late), np.float32),
     }  # fmt: skip
     with h5py.File(built, "r") as f:
         for name, (shape, dtype) in expected.items():
             assert f[name].shape == shape and f[name].dtype == dtype, name
         assert f["spec"].chunks == (1, 4, 2, 256, t) and f["spec"].compression is not None
+        assert f["late"].chunks == (1, 4, 2, 7, t_late) and f["ir"].chunks == (1, 4, 2, n)
         a = f.attrs
         stft = (a["format_version"], a["sample_rate"], a["n_fft"], a["hop"], a["n_freq"])
-        assert stft == (2, 22050, 512, 128, 256)
+        assert stft == (3, 22050, 512, 128, 256)
         assert (a["n_frames"], a["ir_length"], a["seed"], bool(a["complete"])) == (t, n, 3, True)
+        assert (a["late_start"], a["fade"], a["late_frame"], a["waveforms"]) == (
+            split.late_start, split.fade, split.late_frame, "held-out")
+        np.testing.assert_array_equal(f["has_ir"][()], plan.split != SPLIT_TRAIN)
         assert a["scene_name"] == "two_room" and a["scene_hash"] == scene.geometry_hash()
         assert SimulationConfig.from_json(a["simulation"]) == dataclasses.replace(TINY.simulation, seed=3)
         np.testing.assert_array_equal(f["orientations"][()], [0, 90, 180, 270])
         pairs = f["pairs"][()]
         dist = np.hypot(*(f["emitters"][()][pairs[:, 0]] - f["listeners"][()][pairs[:, 1]]).T)
         assert dist.min() >= 0.25 and np.all(f["done"][()])
-        assert np.all(np.isfinite(f["spec"][()])) and np.abs(f["ir"][()]).max() > 0
+        assert np.all(np.isfinite(f["spec"][()])) and np.all(np.isfinite(f["late"][()]))
+        assert np.abs(f["ir"][()]).max() > 0
+    with DataSet(built) as ds:
+        assert ds.split_info == split and ds.has_late and ds.late.shape == expected["late"][0]
+        assert (ds.meta.n_frames, ds.meta.ir_length) == (t, n)
+        assert ds.read_late([2, 0, 2]).shape == (3, 4, 2, 7, t_late)
+        np.testing.assert_array_equal(ds.read_late([2, 0, 2])[1], ds.late[0])
+        assert ds.late_stats.mean.shape == ds.late_stats.std.shape == (7, t_late)
     assert not parts_folder(built).exists()
 
 
@@ -136,34 +171,142 @@ def test_train_validation_and_test_are_disjoint_and_cover_every_pair(scene):
     assert set(np.flatnonzero(other.split == SPLIT_TEST)) == test and other.key != plan.key
 
 
-def test_a_format_1_data_set_gets_the_same_validation_split_on_read(scene, built, tmp_path):
-    old = tmp_path / "old.h5"
-    shutil.copy(built, old)
+def write_format_2(source: Path, out: Path) -> Path:
+    """What `naf data make` wrote before the late part (format 2), from a format 3 file with every waveform:
+    whole-IR spectrograms and their stats, no late part, no has_ir, no split attributes."""
+    shutil.copy(source, out)
+    with h5py.File(out, "r+") as f:
+        ir = f["ir"][()]
+        whole = log_magnitude(ir.astype(np.float32)).astype(np.float16)
+        train = whole[f["split"][()] == SPLIT_TRAIN].astype(np.float64).reshape((-1,) + whole.shape[-2:])
+        for name in ("spec", "late", "has_ir", "stats/mean", "stats/std", "stats/late_mean", "stats/late_std"):
+            del f[name]
+        f.create_dataset("spec", data=whole, chunks=(1,) + whole.shape[1:], compression="gzip")
+        f.create_dataset("stats/mean", data=train.mean(0).astype(np.float32))
+        f.create_dataset("stats/std", data=np.maximum(train.std(0), 1e-3).astype(np.float32))
+        for name in ("late_start", "fade", "late_frame", "waveforms"):
+            del f.attrs[name]
+        f.attrs["n_frames"] = whole.shape[-1]
+        f.attrs["format_version"] = 2
+    return out
+
+
+def test_a_format_2_data_set_still_opens_whole_and_without_a_late_part(built_all, tmp_path):
+    old = write_format_2(built_all, tmp_path / "old2.h5")
+    with DataSet(old) as ds, DataSet(built_all) as new:
+        n = ds.meta.ir_length
+        assert ds.split_info == no_split(n) and not ds.split_info.has_late and not ds.has_late
+        assert ds.meta.n_frames == frames_for_length(n) == ds.spec.shape[-1] > new.meta.n_frames
+        assert ds.late_stats is None and ds.has_ir.all() and ds.meta.waveforms == "all"
+        with pytest.raises(DataError, match="format 2 data set without a late part") as err:
+            ds.late  # noqa: B018
+        assert "\n" not in str(err.value)
+        np.testing.assert_array_equal(ds.read_ir([1, 0]), new.read_ir([1, 0]))
+        # the new early spectrogram is the head of the old whole-IR one
+        np.testing.assert_array_equal(ds.read_spec([3])[..., : new.meta.n_frames], new.read_spec([3]))
+        assert ds.stats.mean.shape == (256, frames_for_length(n))
+        assert "none" in ds.summary()["late frames"]
+
+
+def test_a_format_1_data_set_gets_the_same_validation_split_on_read(scene, built_all, tmp_path):
+    old = write_format_2(built_all, tmp_path / "old.h5")
     with h5py.File(old, "r+") as f:  # what `naf data make` wrote before the validation split existed
         stored = f["split"][()]
         f["split"][...] = np.where(stored == SPLIT_TEST, SPLIT_TEST, SPLIT_TRAIN)
         f.attrs["format_version"] = 1
         del f.attrs["validation_fraction"]
-    with DataSet(built) as new_ds, DataSet(old) as old_ds:
+    with DataSet(built_all) as new_ds, DataSet(old) as old_ds:
         np.testing.assert_array_equal(old_ds.split, new_ds.split)
         for name in ("train", "validation", "test"):
             np.testing.assert_array_equal(old_ds.indices(name), new_ds.indices(name))
         assert "derived on read" in old_ds.summary()["validation split"]
         assert "stored in the data set" in new_ds.summary()["validation split"]
-    with h5py.File(old, "r+") as f:
-        f.attrs["plan_key"] = plan_dataset(scene, TINY).legacy_key
-    assert check_output(old, plan_dataset(scene, TINY), overwrite=False)  # `naf data make` sees it done
+    # `naf data make` of these settings rebuilds an old file only when told to, and says why
+    with pytest.raises(DataError, match="holds a format 1 data set .* pass --overwrite to rebuild it as format 3"):
+        check_output(old, plan_dataset(scene, TINY), overwrite=False)
+    assert not check_output(old, plan_dataset(scene, TINY), overwrite=True)
 
 
-def test_stats_equal_numpy_over_training_spectrograms(built):
+def test_stats_equal_numpy_over_training_spectrograms_and_late_envelopes(built):
     with DataSet(built) as ds:
         train = ds.read_spec(ds.indices("train")).astype(np.float64)
         samples = train.reshape(-1, 256, ds.meta.n_frames)  # all orientations and ears pooled
         stats = ds.stats
         np.testing.assert_allclose(stats.mean, samples.mean(axis=0), rtol=0, atol=1e-5)
         np.testing.assert_allclose(stats.std, np.maximum(samples.std(axis=0), 1e-3), rtol=1e-5, atol=1e-6)
+        late = ds.read_late(ds.indices("train")).astype(np.float64).reshape(-1, 7, ds.split_info.late_frames)
+        late_stats = ds.late_stats
+        np.testing.assert_allclose(late_stats.mean, late.mean(axis=0), rtol=0, atol=1e-4)
+        np.testing.assert_allclose(late_stats.std, np.maximum(late.std(axis=0), 1e-3), rtol=1e-5, atol=1e-5)
+        assert late_stats.mean.dtype == late_stats.std.dtype == np.float32
         n_split = sum(len(ds.indices(s)) for s in ("train", "validation", "test"))
         assert n_split == len(ds) and len(ds.indices("validation")) > 0
+
+
+def test_held_out_pairs_keep_their_waveforms_and_training_pairs_take_no_space(built, built_all):
+    with DataSet(built) as ds, DataSet(built_all) as every:
+        train, held = ds.indices("train"), np.flatnonzero(ds.split != SPLIT_TRAIN)
+        assert len(train) and len(held)
+        np.testing.assert_array_equal(ds.has_ir, ds.split != SPLIT_TRAIN)
+        assert every.has_ir.all() and every.meta.waveforms == "all" and ds.meta.waveforms == "held-out"
+        np.testing.assert_array_equal(ds.read_ir(held[::-1]), every.read_ir(held[::-1]))
+        with pytest.raises(DataError, match=f"not of 1 requested training pair \\({train[0]}\\).*--waveforms all"
+                           ) as err:
+            ds.read_ir([held[0], train[0], held[0]])
+        assert "\n" not in str(err.value)
+        with pytest.raises(DataError, match=f"not of {len(train)} requested training pairs"):
+            ds.read_ir()
+        for name in ("spec", "late"):  # everything else is the same
+            np.testing.assert_array_equal(ds._file[name][()], every._file[name][()], err_msg=name)
+        np.testing.assert_array_equal(ds.late_stats.std, every.late_stats.std)
+        # HDF5 allocates the chunks written, one per pair: none for the training pairs
+        assert ds.ir.id.get_num_chunks() == len(held) and every.ir.id.get_num_chunks() == len(every)
+        train_bytes = sum(every.ir.id.get_chunk_info_by_coord((int(i), 0, 0, 0)).size for i in train)
+        assert "held-out: " in ds.summary()["waveforms"] and every.summary()["waveforms"].startswith("all ")
+    assert built_all.stat().st_size - built.stat().st_size >= 0.95 * train_bytes > 0
+
+
+def test_the_default_ir_length_covers_the_rooms_decay(tmp_path):
+    """`naf data make` without --ir-seconds simulates as long as the room needs: the slowest band's late
+    envelope falls by about what Eyring's T60 says over the stored late part."""
+    scene = shoebox_scene(3.0, 2.5, 2.4, "tiles_furnished")  # Eyring T60 0.66 s at 125 Hz: more than 0.6 s
+    need = needed_ir_length(scene)
+    out = tmp_path / "room.h5"
+    args = ["data", "make", "--scene", str(save_scene(scene, tmp_path / "room.json")), "-o", str(out),
+            "--listener-spacing", "0.8", "--emitter-spacing", "1.2", "--listeners-per-emitter", "2", "--rays", "100",
+            "--workers", "1"]  # fmt: skip
+    assert main(args) == 0
+    with DataSet(out) as ds:
+        seconds = ds.meta.ir_length / 22_050
+        assert need.seconds <= seconds < need.seconds + 0.011 and seconds > 0.6
+        split = ds.split_info
+        slowest = [125, 250, 500, 1000, 2000, 4000, 8000].index(need.band_hz)
+        level_db = 10 * np.log10(np.e) * ds.read_late().astype(np.float64)[..., slowest, :].mean(axis=(0, 1, 2))
+        fallen = level_db[0] - level_db[-3:].mean()
+        eyring = 60 * (split.ir_length - split.late_start - 2 * split.late_frame) / 22_050 / need.band_t60_s
+        assert fallen > 0.75 * eyring > 35, (fallen, eyring)
+
+
+def test_irs_too_short_for_a_late_part_are_all_early(scene, tmp_path):
+    short = dataclasses.replace(TINY, simulation=SimulationConfig(ir_seconds=0.1, n_rays=RAYS))
+    out = make_dataset(scene, short, tmp_path / "short.h5", workers=1, progress=False)
+    with DataSet(out) as ds:
+        n = ds.meta.ir_length
+        assert not ds.has_late and ds.split_info.late_start == n and ds.late_stats is None
+        assert ds.meta.n_frames == frames_for_length(n) and ds.late.shape == (len(ds), 4, 2, 7, 0)
+        assert ds.read_late([1, 0]).shape == (2, 4, 2, 7, 0)
+        assert ds.summary()["late frames"] == "none (no late part)"
+
+
+def test_no_late_part_stores_the_whole_ir_as_one_spectrogram(scene, tmp_path, capsys):
+    """`--no-late-part`: the layout of fields made before the split (whole-IR spectrograms), asked for by name."""
+    out = tmp_path / "whole.h5"
+    assert main(["data", "make", "--scene", str(save_scene(scene, tmp_path / "s" / "scene.json")), *TINY_CLI,
+                 "--no-late-part", "-o", str(out), "--workers", "1"]) == 0
+    with DataSet(out) as ds:
+        n = ds.meta.ir_length
+        assert not ds.has_late and ds.split_info == no_split(n) and ds.meta.n_frames == frames_for_length(n)
+        assert ds.meta.data_config["late_part"] is False
 
 
 def test_running_moments_merge_blocks_exactly():
@@ -177,15 +320,24 @@ def test_running_moments_merge_blocks_exactly():
     np.testing.assert_allclose(moments.std, everything.std(axis=0), rtol=1e-12)
 
 
-def test_spectrogram_is_log_magnitude_of_stored_ir(built):
-    with DataSet(built) as ds:
+def test_spectrogram_and_late_part_describe_the_stored_ir(built_all):
+    with DataSet(built_all) as ds:
         ir, spec = ds.read_ir([0, 5, 2, 5]), ds.read_spec([0, 5, 2, 5])
         np.testing.assert_array_equal(spec[3], ds.spec[5])  # any order, repeats allowed
         np.testing.assert_array_equal(ir[2], ds.ir[2])
-        again = log_magnitude(ir.astype(np.float32), ds.meta.n_frames)
+        # the early frames are the head of the WHOLE IR's STFT: the frames near the split see the real signal
+        whole = log_magnitude(ir.astype(np.float32))
+        again = whole[..., : ds.meta.n_frames]
+        np.testing.assert_array_equal(again, early_spectrogram(ir, ds.split_info))
+        assert not np.allclose(again[..., -1], log_magnitude(ir[..., : ds.split_info.early_samples])[..., -1])
         # float16 rounding of values in [-7, 2]: half a step is at most 2^-9
         np.testing.assert_allclose(spec.astype(np.float32), again, rtol=0, atol=2.0**-8)
         assert again.max() > np.log(1e-3) + 3  # not silence
+        late = ds.read_late([0, 5, 2, 5]).astype(np.float32)
+        expected = late_description(ir, ds.split_info)
+        # float16 of ln powers in [-33, 0]: half a step is at most 2^-6 (0.07 dB)
+        np.testing.assert_allclose(late, expected, rtol=0, atol=2.0**-6)
+        assert late.shape == (4, 4, 2, 7, ds.split_info.late_frames) and late.max() > np.log(1e-14) + 10
         emitters, listeners = ds.positions("all")
         np.testing.assert_array_equal(emitters[[0, 5, 2]], ds.emitters[ds.pairs[[0, 5, 2], 0]])
         assert listeners.shape == (len(ds), 2)
@@ -202,8 +354,27 @@ def test_shards_then_merge_equal_single_make(scene, built, tmp_path):
     with pytest.raises(DataError, match="missing"):
         merge_shards(out, folders[:1], progress=False)
     merge_shards(out, folders, progress=False)
-    assert_same_content(out, built)
+    assert_same_content(out, built)  # late, has_ir and the held-out waveforms included
+    with DataSet(out) as merged, DataSet(built) as single:
+        assert merged.has_late and not merged.has_ir.all()
+        np.testing.assert_array_equal(merged.has_ir, single.has_ir)
+        assert merged.ir.id.get_num_chunks() == int(merged.has_ir.sum())
     assert not any(f.exists() for f in folders)
+
+
+def test_parts_of_an_older_format_are_refused_then_discarded_with_overwrite(scene, built, tmp_path):
+    out = tmp_path / "old_parts.h5"
+    parts = parts_folder(out)
+    parts.mkdir()
+    old_plan = plan_dataset(scene, TINY).to_dict()
+    old_plan["format_version"] = 2
+    (parts / "plan.json").write_text(json.dumps(old_plan))
+    (parts / "emitter_00000.npz").write_bytes(b"an old part")
+    with pytest.raises(DataError, match="holds parts of data set format 2, this naf makes format 3") as err:
+        make_dataset(scene, TINY, out, workers=1, progress=False)
+    assert "\n" not in str(err.value)
+    make_dataset(scene, TINY, out, workers=1, overwrite=True, progress=False)
+    assert_same_content(out, built)
 
 
 def test_kill_then_resume_gives_identical_content(scene, built, tmp_path):
@@ -279,6 +450,8 @@ def test_cli_unknown_scene_and_info(built, capsys):
     assert main(["data", "info", str(built)]) == 0
     out = capsys.readouterr().out
     assert "two_room" in out and "test pairs" in out and "size MB" in out
+    for line in ("IR seconds: 0.25", "early frames: 27", "late frames: 14 of 220 samples", "waveforms: held-out: "):
+        assert line in out, out
 
 
 def test_the_simulation_time_estimate_grows_with_walls_rays_order_and_listeners():
@@ -292,12 +465,25 @@ def test_the_simulation_time_estimate_grows_with_walls_rays_order_and_listeners(
     assert simulation_minutes(blocks, 2) == pytest.approx(simulation_minutes(blocks, 1) / 2)
     assert simulation_minutes(blocks[:1], 8) == pytest.approx(reference / 60)  # one block is not shared out
     assert [format_minutes(m) for m in (0.4, 20.2, 300)] == ["<1 min", "~21 min", "~5.0 h"]
+    assert describe_cpu_seconds(60, 3.0) == pytest.approx(5 * describe_cpu_seconds(60, 0.6))
+    assert describe_cpu_seconds(60, 0.6) > 0
+
+
+def test_the_size_estimate_counts_the_early_and_late_parts_and_only_the_stored_waveforms():
+    split = ir_split(round(3.0 * 22_050), 0.02)
+    described = 4 * 2 * (256 * split.early_frames + 7 * split.late_frames) * 2  # float16
+    waveform = 4 * 2 * split.ir_length * 2
+    assert pair_bytes(split, waveform=False) == described and pair_bytes(split) == described + waveform
+    assert data_bytes(100, 15, split) == 100 * described + 15 * waveform
+    assert 6 * described < waveform  # why only the held-out pairs keep theirs by default
 
 
 def test_make_prints_the_minutes_it_will_take(scene, built, capsys):
     make_dataset(scene, TINY, built, workers=2, progress=True)  # already complete: the plan line, nothing run
     plan_line = capsys.readouterr().err.splitlines()[0]
     assert plan_line.startswith("two_room: ") and " pairs, ~" in plan_line
+    held = int((plan_dataset(scene, TINY).split != SPLIT_TRAIN).sum())
+    assert f"MB (waveforms of the {held} held-out pairs only; --waveforms all for every pair)" in plan_line
     assert plan_line.endswith(" min on 2 workers"), plan_line
 
 
@@ -325,13 +511,22 @@ def test_info_reads_the_values_of_a_spread_of_pairs_and_refuses_non_finite_ones(
     broken = tmp_path / "nan_ir.h5"
     shutil.copy(built, broken)
     with h5py.File(broken, "a") as f:
-        row = f["ir"][1]
+        held = int(np.flatnonzero(f["has_ir"][()])[0])  # a pair with a stored waveform
+        row = f["ir"][held]
         row[2, 1, 5] = np.inf
-        f["ir"][1] = row
+        f["ir"][held] = row
     with DataSet(broken) as ds:
-        with pytest.raises(DataError, match=f"NaN or infinite IRs in 1 of the {last + 1} pairs read \\(pair 1 first"):
+        with pytest.raises(DataError, match=f"NaN or infinite IRs in 1 of the {last + 1} pairs read \\(pair {held} "):
             check_values(ds)
         assert check_values(ds, limit=2).checked == 2  # pairs 0 and last only: a sample, bounded in memory
+    late = tmp_path / "nan_late.h5"
+    shutil.copy(built, late)
+    with h5py.File(late, "a") as f:
+        row = f["late"][last]
+        row[0, 1, 3, 2] = np.nan
+        f["late"][last] = row
+    with DataSet(late) as ds, pytest.raises(DataError, match=f"NaN or infinite late envelopes in 1 of .*pair {last} "):
+        check_values(ds)
     assert main(["data", "info", str(broken)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and len(captured.err.strip().splitlines()) == 1

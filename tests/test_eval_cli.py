@@ -237,12 +237,14 @@ def test_every_table_equals_a_direct_computation_and_reads_the_checkpoint_once(t
 
     from naf_model.acoustics.interaural import direct_sound_itd
     from naf_model.data import DataSet, offgrid
+    from naf_model.data.described import early_spectrogram, late_description
     from naf_model.data.extra import TrainingPairs
     from naf_model.evaluation import listening, metrics
     from naf_model.evaluation.runner import EvalConfig, evaluate
     from naf_model.field import NeuralAcousticField
     from naf_model.field.listening import line_of_sight
     from naf_model.scene import load_scene
+    from naf_model.simulate import SimulationConfig
     from naf_model.spectrogram import log_magnitude
 
     loads, real_load = [], torch.load
@@ -265,9 +267,12 @@ def test_every_table_equals_a_direct_computation_and_reads_the_checkpoint_once(t
         gt16 = ds.read_spec(test).reshape((-1,) + ds.spec.shape[2:])  # measured as stored, float16
         gt_log = gt16.astype(np.float32)
         gt_wave = ds.read_ir(test).reshape((-1,) + ds.ir.shape[2:]).astype(np.float32)
+        split, gt_late = ds.split_info, ds.read_late(test).reshape((-1,) + ds.late.shape[2:])
+        assert split.has_late  # the late part is scored through its band noise, both sides alike
         pred = field.query_batch(e, li, h)
-        naf_gt = metrics.acoustic_parameters(gt16, n)
-        expected = metrics.item_errors(pred, gt_log, naf_gt, n).summary()
+        naf_gt = metrics.acoustic_parameters(gt16, n, late=gt_late, split=split)
+        expected = metrics.item_errors(pred, gt_log, naf_gt, n, late=field.late_log_powers(e, li, h),
+                                       split=split).summary()  # fmt: skip
         assert rows[("naf", "NAF (field)", "checkpoint (fast)")] == pytest.approx(expected | {"n_pairs": 8}, rel=1e-6)
         paper_gt = metrics.waveform_parameters(np.clip(gt_wave.astype(np.float64), -1, 1))
         query = baselines.paper_points(ds.emitters[pairs[:, 0]], ds.listeners[pairs[:, 1]])
@@ -280,8 +285,9 @@ def test_every_table_equals_a_direct_computation_and_reads_the_checkpoint_once(t
         floor_pairs = floor.choose_floor_pairs(ds.pairs, test, 4, 0)
         items = (np.searchsorted(test, floor_pairs)[:, None] * 4 + np.arange(4)).ravel()
         seeds = [floor.floor_irs(ds, scene, floor_pairs, repeat=r).astype(np.float32) for r in range(2)]
-        seeds = [metrics.item_errors(log_magnitude(s.reshape((-1,) + s.shape[2:]), ds.meta.n_frames), gt_log[items],
-                                     naf_gt.take(items), n) for s in seeds]  # fmt: skip
+        seeds = [s.reshape((-1,) + s.shape[2:]) for s in seeds]
+        seeds = [metrics.item_errors(early_spectrogram(s, split), gt_log[items], naf_gt.take(items), n,
+                                     late=late_description(s, split), split=split) for s in seeds]  # fmt: skip
         expected = metrics.ItemErrors.mean(seeds).summary() | {"n_pairs": 4}
         assert rows[("naf", "Simulation floor", "re-simulated, 2 other seeds")] == pytest.approx(expected, rel=1e-9)
         og = offgrid.offgrid_set(ds, scene, 4, 0, progress=False)
@@ -289,15 +295,16 @@ def test_every_table_equals_a_direct_computation_and_reads_the_checkpoint_once(t
         og_log = log_magnitude(og_gt, ds.meta.n_frames)
         query = baselines.pair_points(og.emitters, og.listeners)
         wave = _blended(pool, baselines.pair_points(*pool.positions()), query, baselines.nearest_weights)
-        expected = metrics.item_errors(log_magnitude(wave, ds.meta.n_frames), og_log,
-                                       metrics.acoustic_parameters(og_log, n), n).summary()  # fmt: skip
+        og_params = metrics.acoustic_parameters(og_log, n, late=late_description(og_gt, split), split=split)
+        expected = metrics.item_errors(log_magnitude(wave, ds.meta.n_frames), og_log, og_params, n,
+                                       late=late_description(wave, split), split=split).summary()  # fmt: skip
         assert played["Off the grid: 4 random free pairs (paper's metrics)"]["Nearest neighbour, raw IRs"] == (
             pytest.approx(expected, rel=1e-9)
         )
         oe, ol = np.repeat(og.emitters, 4, 0), np.repeat(og.listeners, 4, 0)
         los, direct = line_of_sight(scene.free_space, oe, ol), np.full(len(oe), np.nan)
         oh = np.tile(ds.orientations.astype(np.float64), len(og))
-        direct[los] = direct_sound_itd(oe[los], ol[los], oh[los], ds.meta.simulation.get("head_radius", 0.0875))
+        direct[los] = direct_sound_itd(oe[los], ol[los], oh[los], SimulationConfig.from_json(ds.meta.simulation))
         expected = listening.listening_errors(wave, og_gt, los, direct_itd=direct).summary()
         assert played["Listening metrics on 4 off-grid pairs"]["Nearest neighbour, raw IRs"] == pytest.approx(
             expected, rel=1e-9, nan_ok=True
@@ -320,3 +327,33 @@ def test_the_report_records_the_command_line_as_typed_normalised(argv, recorded)
     from naf_model.cli.evaluate import command_line
 
     assert command_line(build_parser().parse_args(["eval", *argv])) == recorded
+
+
+def test_eval_on_a_data_set_without_training_waveforms_leaves_the_baselines_out(trained, tmp_path, capsys) -> None:
+    """The default data set keeps only the held-out pairs' waveforms: the field's rows and the floor are scored,
+    the interpolation and codec baselines (which play training IRs) are left out with a note saying why."""
+    scene = two_room_scene()
+    held_out = make_dataset(scene, dataclasses.replace(TINY, waveforms="held-out"), tmp_path / "ho" / "two_room.h5",
+                            workers=1, progress=False)
+    assert run_eval(dict(trained, data=held_out), tmp_path / "out", "--offgrid", "2") == 0
+    report = json.loads((tmp_path / "out" / "two_room.json").read_text())
+    methods = {r["method"] for r in report["rows"]}
+    assert "NAF (field)" in methods and not methods & {"Nearest neighbour", "Linear interpolation"}
+    assert any("--waveforms all" in note for note in report["notes"])
+    assert set(report["played"][1]["data"]["rows"]) == {"NAF (field)", "Second simulation, other seed"}
+
+
+def test_a_field_of_whole_spectrograms_on_a_split_data_set_is_told_how_to_make_its_data(trained, tmp_path, capsys):
+    """A field made before IRs were split (whole-IR spectrograms) against a data set with a late part: one line
+    naming the `naf data make` command that builds data it can be scored on."""
+    scene = two_room_scene()
+    whole = make_dataset(scene, dataclasses.replace(TINY, late_part=False), tmp_path / "whole.h5", workers=1,
+                         progress=False)
+    base = preset("fast")
+    config = dataclasses.replace(base, network=dataclasses.replace(base.network, depth=2, width=32, n_basis=4),
+                                 grid=GridConfig(spacing=0.5, dim=4))
+    result = train_field(config, RunOptions(dataset=whole, out_dir=tmp_path / "run", steps=3, device="cpu",
+                                            progress=False), scene)
+    assert run_eval(dict(trained, checkpoint=result.best), tmp_path / "out") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--ir-seconds 0.3 --no-late-part" in err

@@ -13,7 +13,8 @@ import sofar
 from naf_model.cli import main
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.errors import NafError
-from naf_model.simulate import SimulationConfig, SimulationError, simulate_binaural_rirs
+from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
+from naf_model.simulate.ears import SPHERICAL_HEAD
 from naf_model.simulate.hrtf import HrtfError, load_hrir_set, render_arrivals_hrir
 from naf_model.simulate.room import Arrivals
 
@@ -82,7 +83,7 @@ def test_the_hrtf_changes_the_early_part_only_and_enters_the_settings(sofa_file)
     from naf_model.scene.examples import shoebox_scene
 
     scene = shoebox_scene()
-    base = SimulationConfig(ir_seconds=0.2, n_rays=200)
+    base = SimulationConfig(ir_seconds=0.2, n_rays=200, hrtf=SPHERICAL_HEAD)
     with_hrtf = SimulationConfig(ir_seconds=0.2, n_rays=200, hrir=load_hrir_set(sofa_file))
     assert json.loads(with_hrtf.to_json())["hrtf"] == with_hrtf.hrir.sha256
     assert "hrtf" not in json.loads(base.to_json())  # spherical-head settings keep their old form
@@ -93,13 +94,19 @@ def test_the_hrtf_changes_the_early_part_only_and_enters_the_settings(sofa_file)
     # the emitter (-x of the listener) is on the left at heading 90 (+y forward): the left ear is louder
     early = b[0, 1, :, direct - 20 : direct + 40]
     assert np.abs(early[0]).max() > 2 * np.abs(early[1]).max()
-    with pytest.raises(SimulationError, match="--hrtf"):
+    with pytest.raises(HrtfError, match="--hrtf FILE.sofa"):  # loaded, never registered: not on this machine
         simulate_binaural_rirs(scene, [1.0, 2.0], [[4.0, 2.0]], SimulationConfig.from_json(with_hrtf.to_json()))
 
 
-def test_naf_data_make_with_hrtf_records_its_hash_in_the_data_set(tmp_path, sofa_file, capsys):
+def test_naf_data_make_with_hrtf_records_its_hash_and_keeps_the_file_for_re_simulations(
+    tmp_path, sofa_file, monkeypatch
+):
+    """The data set's settings name the set by hash; a copy in the HRTF store lets everything that simulates
+    the data set again (off-grid and floor sets, the app, the field's direct sound) find it by that hash."""
+    from naf_model.field.ears import MeasuredHead, ears_for
     from naf_model.scene.examples import shoebox_scene
 
+    monkeypatch.setenv("NAF_CACHE_DIR", str(tmp_path / "cache"))
     scene_path = tmp_path / "scene.json"
     scene_path.write_text(json.dumps(shoebox_scene(3.0, 2.5, 2.5).to_dict()))
     args = ["data", "make", "--scene", str(scene_path), "--workers", "1", "--listener-spacing", "0.8"]
@@ -109,6 +116,13 @@ def test_naf_data_make_with_hrtf_records_its_hash_in_the_data_set(tmp_path, sofa
     with h5py.File(out, "r") as f:
         settings = json.loads(f.attrs["simulation"])
     assert settings["hrtf"] == load_hrir_set(sofa_file).sha256 and settings["hrtf_method"] == "interpolate"
+    assert (tmp_path / "cache" / "hrtf" / f"{settings['hrtf']}.sofa").read_bytes() == sofa_file.read_bytes()
+    sofa_file.unlink()  # the user's file is gone; the store's copy serves
+    again = simulate_binaural_rirs(shoebox_scene(3.0, 2.5, 2.5), [0.75, 0.75], [[2.0, 1.5]],
+                                   SimulationConfig.from_json(settings))  # fmt: skip
+    assert np.isfinite(again).all() and np.abs(again).max() > 0
+    ears = ears_for(settings)
+    assert isinstance(ears, MeasuredHead) and ears.hrirs.sha256 == settings["hrtf"] and ears.method == "interpolate"
 
 
 @pytest.mark.parametrize(

@@ -106,4 +106,21 @@ def test_ir_seconds_auto_asks_the_simulator_for_the_length_the_room_needs(tmp_pa
     assert expected == round(expected, 2)  # whole 10 ms: shards on other machines agree on the plan
     assert 0.6 < expected < 8.0
     assert main(["data", "make", "--scene", "apartment_1", "-o", str(tmp_path / "e.h5")]) == 0
-    assert seen["config"].simulation.ir_seconds == 0.6  # the default stays 0.6 s
+    assert seen["config"].simulation.ir_seconds == expected  # the default is the room's length
+    assert seen["config"].waveforms == "held-out"
+    assert main(["data", "make", "--scene", "apartment_1", "-o", str(tmp_path / "f.h5"), "--ir-seconds", "0.6",
+                 "--waveforms", "all"]) == 0
+    assert seen["config"].simulation.ir_seconds == 0.6 and seen["config"].waveforms == "all"
+
+
+def test_a_scene_without_an_eyring_estimate_keeps_the_old_length():
+    """No surfaces to read absorption from: 0.6 s, and the plan line says why."""
+    from naf_model.data.make import ir_length_line
+    from naf_model.data.plan import room_config
+
+    class NoSurfaces:
+        name, bounds, ceiling_height = "bare", (0.0, 0.0, 4.0, 3.0), 2.5
+
+    assert ir_length.room_ir_seconds(NoSurfaces()) == ir_length.FALLBACK_IR_SECONDS == 0.6
+    assert room_config(NoSurfaces()).simulation.ir_seconds == 0.6
+    assert ir_length_line(NoSurfaces(), 0.6) == "IRs 0.60 s (no Eyring estimate of this scene's decay)"

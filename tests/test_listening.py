@@ -13,6 +13,7 @@ from naf_model.acoustics import energy, interaural
 from naf_model.conventions import SAMPLE_RATE, SPEED_OF_SOUND
 from naf_model.data import DataSet, offgrid
 from naf_model.evaluation import listening
+from naf_model.field.ears import SphericalHead
 from naf_model.field.listening import (
     DIFFUSE_LOG_CORRECTION,
     line_of_sight,
@@ -21,6 +22,7 @@ from naf_model.field.listening import (
 )
 from naf_model.field.phase import ear_delays
 from naf_model.scene.examples import two_room_scene
+from naf_model.simulate import SimulationConfig
 from naf_model.spectrogram import log_magnitude, stft
 
 SCENE = two_room_scene()
@@ -28,6 +30,7 @@ N = 8192
 T = 1 + N // 128
 POSITIONS = (np.tile([[0.02 * SPEED_OF_SOUND, 0.0]], (48, 1)), np.zeros((48, 2)), np.zeros(48))
 """48 pairs 6.9 m apart (direct sound at 20 ms), listener facing the emitter."""
+SPHERICAL_0875 = SimulationConfig(hrtf="", head_radius=0.0875)
 
 
 def _decaying_noise(n_irs: int, start_s: float, tau_s: float, seed: int = 0) -> np.ndarray:
@@ -76,8 +79,8 @@ def test_an_occluded_pair_gets_no_pulse_at_the_line_of_sight_delay():
     # the predicted energy arrives 15 ms after the line-of-sight delay (round the wall, through the door)
     los_s = ear_delays(e, li, np.zeros(1))[0].min()
     logmag = log_magnitude(_decaying_noise(1, los_s + 0.015, 0.1), T)
-    occluded = synthesize("listening", logmag, e, li, np.zeros(1), N, 0.0875, SCENE.free_space)
-    visible = synthesize("listening", logmag, e, li, np.zeros(1), N, 0.0875, None)
+    occluded = synthesize("listening", logmag, e, li, np.zeros(1), N, SphericalHead(0.0875), SCENE.free_space)
+    visible = synthesize("listening", logmag, e, li, np.zeros(1), N, SphericalHead(0.0875), None)
     around = slice(int((los_s - 0.001) * SAMPLE_RATE), int((los_s + 0.003) * SAMPLE_RATE))
     assert np.all(occluded[0, :, around] == 0)  # nothing at the line-of-sight delay
     assert np.abs(visible[0, :, around]).max() > 0  # the same magnitudes with line of sight: a pulse there
@@ -91,7 +94,7 @@ def test_itd_sign_and_size_for_a_source_at_90_degrees():
     pulses = np.zeros((1, 2, N))
     at = np.round(delays[0] * SAMPLE_RATE).astype(int)
     pulses[0, 0, at[0]], pulses[0, 1, at[1]] = 1.0, 0.4
-    x = synthesize("listening", log_magnitude(pulses, T), e, li, h, N, 0.0875, None)
+    x = synthesize("listening", log_magnitude(pulses, T), e, li, h, N, SphericalHead(0.0875), None)
     itd = interaural.interaural_delay(x)[0]
     woodworth = 0.0875 * (np.pi / 2 + 1) / SPEED_OF_SOUND
     assert itd > 0 and itd == pytest.approx(woodworth, abs=30e-6)
@@ -101,7 +104,7 @@ def test_itd_sign_and_size_for_a_source_at_90_degrees():
 def test_the_direct_arrivals_itd_is_woodworths_and_turns_with_the_head():
     # source 2 m to the left of a listener facing +x; the same source ahead of a listener facing +y
     e, li = np.array([[0.0, 2.0], [0.0, 2.0], [0.0, -2.0]]), np.zeros((3, 2))
-    itd = interaural.direct_sound_itd(e, li, np.array([0.0, 90.0, 0.0]), 0.0875)
+    itd = interaural.direct_sound_itd(e, li, np.array([0.0, 90.0, 0.0]), SPHERICAL_0875)
     woodworth = 0.0875 * (np.pi / 2 + 1) / SPEED_OF_SOUND
     assert itd[0] == pytest.approx(woodworth, abs=1 / SAMPLE_RATE)  # the shadowed ear's filter: + ~30 us
     assert itd[1] == pytest.approx(0.0, abs=2e-6)

@@ -176,7 +176,7 @@ def big_room(obstacles: list[dict]) -> Scene:
 
 def test_a_column_between_emitter_and_listener_removes_the_line_of_sight_sound():
     column = {"kind": "box", "center": [6.0, 6.0], "size": [0.6, 0.6], "z": [0, 6], "material": "concrete"}
-    config = SimulationConfig(ir_seconds=0.1, n_rays=1000, head_radius=HEAD)
+    config = SimulationConfig(ir_seconds=0.1, n_rays=1000, head_radius=HEAD, hrtf="")
     emitter, listener = (3.0, 6.0), np.array([[9.0, 6.0]])
     t = 6.0 / SPEED_OF_SOUND
     free = simulate_binaural_rirs(big_room([]), emitter, listener, config)
@@ -189,7 +189,7 @@ def test_a_reflecting_box_adds_an_early_reflection_at_its_image_source_delay():
     """A tiled box whose face is the plane y = 8 mirrors the emitter at (3, 6) to (3, 10): path 4 sqrt(2) m
     to the listener at (7, 6). The added sound peaks there at the near (left) ear, within one sample."""
     box = {"kind": "box", "center": [5.0, 8.3], "size": [2.0, 0.6], "z": [0, 6], "material": "tiles"}
-    config = SimulationConfig(ir_seconds=0.05, n_rays=500, head_radius=HEAD, ism_order=1)
+    config = SimulationConfig(ir_seconds=0.05, n_rays=500, head_radius=HEAD, ism_order=1, hrtf="")
     emitter, listener = (3.0, 6.0), np.array([[7.0, 6.0]])
     path = 4 * np.sqrt(2.0)
     walls = scene_walls(big_room([box]))

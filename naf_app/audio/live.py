@@ -33,6 +33,7 @@ from naf_app.audio.render_ahead import RenderAhead
 from naf_model.audio import (
     DEFAULT_MUSIC,
     MAIN,
+    MAX_IR_SECONDS,
     AudioClip,
     BinauralPlayer,
     check_ir,
@@ -48,13 +49,14 @@ class LiveAudio:
     """The app's audio engine: music through the field's IR for the listener's spot, to the sound card.
 
     music: the clip to play (default: the bundled loop); block_size: frames per callback (256-1024);
-    sample_rate: the rate used until `start()` learns the device's own; max_ir_seconds: longest IR accepted;
+    sample_rate: the rate used until `start()` learns the device's own; max_ir_seconds: longest IR accepted
+    (default: the longest a scene asks for, 8 s);
     latency: PortAudio's suggested output latency ('low', 'high' or seconds); lookahead_blocks: blocks a
     render thread keeps ready for the callback (0: the callback renders itself; see the module's docstring).
     """
 
     def __init__(self, music: AudioClip | None = None, block_size: int = 512, sample_rate: int = 48_000,
-                 device: int | str | None = None, max_ir_seconds: float = 1.0, crossfade_blocks: int = 1,
+                 device: int | str | None = None, max_ir_seconds: float = MAX_IR_SECONDS, crossfade_blocks: int = 1,
                  latency: str | float = "high", lookahead_blocks: int = 0) -> None:
         if not 256 <= block_size <= 1024:
             raise AudioError(f"block size {block_size} is outside 256-1024 frames; pick one in that range")

@@ -1,4 +1,5 @@
-"""Interaural measures of binaural waveforms: ITD from the ears' direct-sound onsets, ILD per octave band.
+"""Interaural measures of binaural waveforms: ITD from the ears' direct-sound onsets, ILD per octave band;
+and the spectral front/back cue (`front_back_db`), which a head without pinnae lacks.
 
 The ITD is the difference of the two ears' direct-sound onsets; the lag of the interaural cross-correlation
 maximum was tried first and is biased by the simulator's head-shadow filter, whose phase differs between
@@ -12,8 +13,9 @@ import numpy as np
 from naf_model.acoustics.bands import octave_mask
 from naf_model.acoustics.decay import first_onset
 from naf_model.acoustics.energy import ratio_db
-from naf_model.conventions import SAMPLE_RATE, SPEED_OF_SOUND
-from naf_model.simulate.binaural import render_arrivals
+from naf_model.conventions import SAMPLE_RATE
+from naf_model.simulate.config import SimulationConfig
+from naf_model.simulate.rirs import early_renderer
 from naf_model.simulate.room import Arrivals
 
 ITD_MAX_LAG_S = 0.001
@@ -26,6 +28,9 @@ ILD_BANDS_HZ = (500, 1000, 2000, 4000, 8000)
 DIRECT_RENDER_DELAY_S = 0.004
 """Where `direct_sound_itd` puts the head centre's direct arrival: the ITD does not depend on the common
 delay, only on the direction, so every item is rendered at this delay into a short IR."""
+DIRECT_RENDER_TAIL = 512
+"""Samples rendered after that delay: more than a measured HRIR (256 taps at 22,050 Hz for MIT KEMAR) or
+the spherical head's delays and shadow filter need."""
 
 
 def interaural_delay(x: np.ndarray, fs: int = SAMPLE_RATE) -> np.ndarray:
@@ -49,22 +54,22 @@ def interaural_delay(x: np.ndarray, fs: int = SAMPLE_RATE) -> np.ndarray:
 
 
 def direct_sound_itd(
-    emitters: np.ndarray, listeners: np.ndarray, headings_deg: np.ndarray, head_radius: float
+    emitters: np.ndarray, listeners: np.ndarray, headings_deg: np.ndarray, simulation: SimulationConfig
 ) -> np.ndarray:
     """The ITD (B,) seconds of the direct arrival alone: for emitters, listeners (B, 2) m at ear height and
-    headings (B,) deg, the simulator renders one arrival from the emitter's direction through its spherical
-    head (`simulate.binaural.render_arrivals`, flat band amplitudes), and `interaural_delay` measures it as
-    it measures any waveform. The reference ITD of line-of-sight items that no reflection or ray-traced
-    energy can move."""
+    headings (B,) deg, the simulator renders one arrival from the emitter's direction through the ears of
+    `simulation` (`simulate.rirs.early_renderer`: the spherical head or a measured HRIR set; flat band
+    amplitudes), and `interaural_delay` measures it as it measures any waveform. The reference ITD of
+    line-of-sight items that no reflection or ray-traced energy can move."""
     d = np.asarray(emitters, np.float64) - np.asarray(listeners, np.float64)
     azimuth = np.arctan2(d[:, 1], d[:, 0]) - np.deg2rad(np.asarray(headings_deg, np.float64))
-    n = 1 << int(np.ceil(np.log2(DIRECT_RENDER_DELAY_S * SAMPLE_RATE + 4 * head_radius / SPEED_OF_SOUND
-                                  * SAMPLE_RATE + 64)))
+    render = early_renderer(simulation)
+    n = 1 << int(np.ceil(np.log2(DIRECT_RENDER_DELAY_S * SAMPLE_RATE + DIRECT_RENDER_TAIL)))
     out = np.empty((len(d), 2, n))
     for i, a in enumerate(azimuth):  # relative to the head: the heading-0 orientation of the render
         arrival = Arrivals(np.array([DIRECT_RENDER_DELAY_S]), np.array([[np.cos(a), np.sin(a), 0.0]]),
                            np.ones((1, 7)))
-        out[i] = render_arrivals(arrival, n, head_radius)[0]
+        out[i] = render(arrival, n)[0]
     return interaural_delay(out)
 
 
@@ -76,4 +81,20 @@ def band_ild(x: np.ndarray, fs: int = SAMPLE_RATE) -> np.ndarray:
     for fc in ILD_BANDS_HZ:
         e = (spectrum * octave_mask(freqs, fc)).sum(-1)
         out.append(ratio_db(e[:, 0], e[:, 1]))
+    return np.stack(out, axis=-1)
+
+
+FRONT_BACK_BANDS_HZ = (4000, 5000, 6300, 8000, 10000)
+"""Third-octave bands of the front/back cue: pinnae shape the spectrum there (a spherical head does not)."""
+
+
+def front_back_db(front: np.ndarray, back: np.ndarray, fs: int = SAMPLE_RATE) -> np.ndarray:
+    """Level of a sound from the front over the same sound from behind, (B, 2 ears, len(FRONT_BACK_BANDS_HZ))
+    dB, per third-octave band (edges fc 2^(+-1/6)) of waveforms front, back (B, 2, N)."""
+    spectra = [np.abs(np.fft.rfft(np.asarray(x, np.float64), axis=-1)) ** 2 for x in (front, back)]
+    freqs = np.fft.rfftfreq(np.shape(front)[-1], 1.0 / fs)
+    out = []
+    for fc in FRONT_BACK_BANDS_HZ:
+        band = (freqs >= fc * 2 ** (-1 / 6)) & (freqs < fc * 2 ** (1 / 6))
+        out.append(ratio_db(spectra[0][..., band].sum(-1), spectra[1][..., band].sum(-1)))
     return np.stack(out, axis=-1)

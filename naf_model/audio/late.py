@@ -78,11 +78,11 @@ def subband_powers(power: np.ndarray, octave_w: np.ndarray, sub_w: np.ndarray, r
     passed = band_crosstalk(octave_w, sub_w)  # (7, S)
     target = np.maximum(power, _TINY)
     density = target / octave_width[:, None]
-    for _ in range(rounds):
-        sub = np.exp(np.einsum("sb,...bt->...st", hats, np.log(density))) * sub_width[:, None]
-        density = density * target / np.maximum(np.einsum("bs,...st->...bt", passed, sub), _TINY)
-    sub = np.exp(np.einsum("sb,...bt->...st", hats, np.log(density))) * sub_width[:, None]
-    return sub * (np.einsum("sb,...bt->...st", hats, (power > 0).astype(np.float64)) > 0)
+    for _ in range(rounds):  # matmul broadcasts over the leading axes (faster here than einsum)
+        sub = np.exp(hats @ np.log(density)) * sub_width[:, None]
+        density = density * target / np.maximum(passed @ sub, _TINY)
+    sub = np.exp(hats @ np.log(density)) * sub_width[:, None]
+    return sub * (hats @ (power > 0).astype(np.float64) > 0)
 
 
 def frame_count(n_samples: int, frame: int) -> int:
@@ -222,28 +222,30 @@ def equal_power_ramps(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def join_early_late(early: np.ndarray, late: np.ndarray, start: int, fade: int) -> np.ndarray:
-    """A binaural IR (2, start + M) from its full-resolution head `early` (2, >= start + fade) and a late part
-    `late` (2, M >= fade) whose sample 0 sits at `start`: the head alone before `start`, an equal-power
-    crossfade (`equal_power_ramps`) over the `fade` samples from `start`, then the late part alone.
+    """Binaural IRs (..., 2, start + M) from their full-resolution heads `early` (..., 2, >= start + fade) and
+    late parts `late` (..., 2, M >= fade) whose sample 0 sits at `start`: the head alone before `start`, an
+    equal-power crossfade (`equal_power_ramps`) over the `fade` samples from `start`, then the late part alone.
+    Float32 in, float32 out (float64 otherwise); any leading batch axes, alike in both.
 
     Equal power, not equal amplitude: the synthesized noise is uncorrelated with the IR it replaces."""
-    early, late = np.asarray(early, np.float64), np.asarray(late, np.float64)
+    dtype = np.result_type(early, late, np.float32)
+    early, late = np.asarray(early, dtype), np.asarray(late, dtype)
     if fade < 1 or early.shape[-1] < start + fade or late.shape[-1] < fade:
         raise ValueError(f"need early >= start + fade = {start + fade} and late >= fade = {fade} samples, got "
                          f"{early.shape[-1]} and {late.shape[-1]}")
-    out = np.concatenate([early[:, :start], late], axis=-1)
-    fade_out, fade_in = equal_power_ramps(fade)
-    out[:, start : start + fade] = early[:, start : start + fade] * fade_out + late[:, :fade] * fade_in
+    out = np.concatenate([early[..., :start], late], axis=-1)
+    fade_out, fade_in = (r.astype(dtype) for r in equal_power_ramps(fade))
+    out[..., start : start + fade] = early[..., start : start + fade] * fade_out + late[..., :fade] * fade_in
     return out
 
 
 def fade_tail(ir: np.ndarray, fs: int = SAMPLE_RATE, fade_s: float = TAIL_FADE_S) -> np.ndarray:
     """A copy of IRs (..., N) whose last `fade_s` seconds fade out by a raised cosine ending on exactly zero,
     so an IR cut short ends without a step. The fade changes any sample-to-sample step by at most
-    max|ir| * pi / (2 * fade samples) (the ramp's steepest slope)."""
-    out = np.array(ir, np.float64)
+    max|ir| * pi / (2 * fade samples) (the ramp's steepest slope). Float32 stays float32 (float64 otherwise)."""
+    out = np.array(ir, np.result_type(ir, np.float32))
     n = min(int(round(fade_s * fs)), out.shape[-1])
     if n < 1:
         return out
-    out[..., -n:] *= 0.5 + 0.5 * np.cos(np.pi * (np.arange(n) + 1) / n)
+    out[..., -n:] *= (0.5 + 0.5 * np.cos(np.pi * (np.arange(n) + 1) / n)).astype(out.dtype)
     return out

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from naf_model.audio.convolver import IRPartitions, PartitionedConvolver, SpectrumMix
+from naf_model.audio.convolver import MAX_IR_SECONDS, IRPartitions, PartitionedConvolver, SpectrumMix
 from naf_model.audio.limiter import SoftLimiter
 
 MAIN = "emitter"
 """Key of the source every player starts with."""
+PHASE_STEP = 7
+"""Blocks between the tail cycles of successive sources: their long FFTs fall in different blocks (steps
+0 and K-4 .. K-1 of each cycle, see `segments.LongSegment`; distinct for 4 sources at K = 32 and 64)."""
 
 
 def emitter_feed(music: np.ndarray) -> np.ndarray:
@@ -59,10 +62,11 @@ class _Source:
     one input FFT and its multiply-accumulate per block; its output goes into the player's mix.
     """
 
-    def __init__(self, key: str, music: np.ndarray, player: BinauralPlayer, gain: float) -> None:
+    def __init__(self, key: str, music: np.ndarray, player: BinauralPlayer, gain: float, number: int) -> None:
         b = player.block_size
         self.key = key
-        self.convolver = PartitionedConvolver(b, 1, player.max_taps, player.crossfade_blocks)
+        self.convolver = PartitionedConvolver(b, 1, player.max_taps, player.crossfade_blocks,
+                                              phase=PHASE_STEP * number)
         self._music = np.ascontiguousarray(emitter_feed(music)[:, :1])
         self._music_box = self._music
         self._pos = 0
@@ -152,11 +156,13 @@ class BinauralPlayer:
     The music is the emitter's signal: stereo music is downmixed to mono (one point source) and feeds
     both ears' IRs. `gain` is the session's calibration gain (see `levels`), `volume` the user's fader in
     [0, 1]; each source has its own `gain` too (`set_source_gain`). `peak` is the last block's output peak
-    per channel (2,), for a level meter.
+    per channel (2,), for a level meter. max_ir_seconds: the longest IR accepted (default: the longest any
+    scene asks for, `convolver.MAX_IR_SECONDS`); the cost per block follows the IR played (the limit adds
+    only the tail segments' input FFTs).
     """
 
     def __init__(self, music: np.ndarray, sample_rate: int, block_size: int = 512,
-                 max_ir_seconds: float = 1.0, crossfade_blocks: int = 1, gain: float = 1.0,
+                 max_ir_seconds: float = MAX_IR_SECONDS, crossfade_blocks: int = 1, gain: float = 1.0,
                  loop: bool = True, limiter_threshold: float = 0.9) -> None:
         self.sample_rate = int(sample_rate)
         self.block_size = int(block_size)
@@ -173,7 +179,8 @@ class BinauralPlayer:
         self.finished = False
         self.peak = np.zeros(2)
         self.mix = SpectrumMix(self.block_size, self.crossfade_blocks)
-        self._sources: tuple[_Source, ...] = (_Source(MAIN, music, self, 1.0),)
+        self._added = 1  # sources ever added: each new one's tail cycle is shifted by PHASE_STEP blocks
+        self._sources: tuple[_Source, ...] = (_Source(MAIN, music, self, 1.0, 0),)
 
     # ---- sources, any thread ----------------------------------------------------------------------------
     @property
@@ -192,7 +199,8 @@ class BinauralPlayer:
         if key in self.keys:
             raise KeyError(f"source {key!r} exists")
         kept = tuple(s for s in self._sources if not s.silent)
-        self._sources = (*kept, _Source(key, music, self, gain))
+        self._sources = (*kept, _Source(key, music, self, gain, self._added))
+        self._added += 1
 
     def remove_source(self, key: str) -> None:
         """Fade a source out over one block and stop computing it."""

@@ -236,12 +236,19 @@ def held_out_errors(fld: Any, data_path: Path, n_pairs: int, seed: int) -> dict[
         em, li = ds.emitters[pairs[:, 0]], ds.listeners[pairs[:, 1]]
         headings = ds.orientations.astype(np.float64)
         n_samples = ds.meta.ir_length
+        split = ds.split_info if ds.has_late else None
+        gt_late = ds.read_late(held_out).astype(np.float32) if split is not None else None
     k = len(headings)
     n = len(held_out)
-    pred = fld.query_batch(np.repeat(em, k, axis=0), np.repeat(li, k, axis=0), np.tile(headings, n))
+    q = (np.repeat(em, k, axis=0), np.repeat(li, k, axis=0), np.tile(headings, n))
+    pred = np.asarray(fld.query_batch(*q), np.float32)
     gt = gt.reshape((-1,) + gt.shape[2:])
-    params = metrics.acoustic_parameters(gt, n_samples, seed)
-    errors = metrics.item_errors(np.asarray(pred, np.float32), gt, params, n_samples, seed).summary()
+    late = None if gt_late is None else (fld.late_log_powers(*q), gt_late.reshape((-1,) + gt_late.shape[2:]))
+    params = metrics.acoustic_parameters(gt, n_samples, seed, late=None if late is None else late[1], split=split)
+    pred_params = metrics.acoustic_parameters(pred, n_samples, seed, late=None if late is None else late[0],
+                                              split=split)
+    errors = metrics.errors_from_parameters(metrics.spectral_error(pred, gt), pred_params, params,
+                                            any_fail=False).summary()
     return {"spectral": errors["spectral"], "t60_pct": errors["t60_pct"], "n_pairs": n}
 
 

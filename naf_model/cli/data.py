@@ -19,9 +19,10 @@ DATA_SUFFIXES = (".h5", ".hdf5")
 
 MAKE_HELP = "simulate a scene into an HDF5 data set (resumable)"
 MAKE_DESCRIPTION = (
-    "Simulate binaural IRs for emitter-listener pairs of a scene and write spectrograms, IRs, a train/test split "
-    "and normalisation stats to one HDF5 file. The plan (pairs, MB, estimated minutes, the IR length and what "
-    "it cuts of the room's decay) is printed first. "
+    "Simulate binaural IRs for emitter-listener pairs of a scene, as long as the room's reverberation lasts, and "
+    "write the early part's spectrograms, the late part's band envelopes, the held-out pairs' waveforms, a "
+    "train/validation/test split and normalisation stats to one HDF5 file. The plan (pairs, MB, estimated "
+    "minutes, the IR length and what it cuts of the room's decay) is printed first. "
     "Interrupted runs resume from <output>.parts/; --shard i/N builds only a slice of the parts for "
     "`naf data merge`."
 )
@@ -84,10 +85,17 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     )
     make.add_argument("--seed", type=validate.seed, help="seed of listener subsets, split and simulation (default 0)")
     make.add_argument("--ir-seconds", type=_ir_seconds, metavar="SECONDS|auto",
-        help=f"IR length in seconds, {MIN_IR_SECONDS:g} to {MAX_IR_SECONDS:g} (default 0.6), or 'auto': until "
+        help=f"IR length in seconds, {MIN_IR_SECONDS:g} to {MAX_IR_SECONDS:g}, or 'auto' (the default): until "
         "the scene's slowest octave band has decayed 60 dB (Eyring) plus its longest direct path, at most "
-        f"{MAX_IR_SECONDS:g} s. The plan line says the length and, for IRs shorter than the room's decay, "
-        "how much of it they keep")
+        f"{MAX_IR_SECONDS:g} s (0.6 s for a scene without an Eyring estimate). The plan line says the length "
+        "and, for IRs shorter than the room's decay, how much of it they keep")
+    make.add_argument("--waveforms", choices=("held-out", "all"),
+        help="whose IR waveforms to store: the validation and test pairs' (held-out, the default: what the "
+        "evaluation plays) or every pair's (all: what interpolation baselines over training IRs need; a 3 s "
+        "IR takes about 6x its spectrogram and late envelopes)")
+    make.add_argument("--no-late-part", action="store_true",
+        help="store the whole IR as one spectrogram, without the compact late part (the layout of fields made "
+        "before naf split IRs, e.g. to evaluate one of them, and of the paper; its size grows with the IR)")
     make.add_argument("--rays", type=validate.number(int, low=0, high=1_000_000),
         help="ray-tracing rays per emitter (default: the simulator's)")
     make.add_argument(
@@ -97,14 +105,15 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     )
     make.add_argument(
         "--hrtf",
-        type=Path,
-        metavar="FILE.sofa",
-        help="render the image-source arrivals through this SOFA HRIR set (default: the spherical head)",
+        metavar="kemar|spherical|FILE.sofa",
+        help="the ears rendering the image-source arrivals: kemar (default: the MIT KEMAR dummy head, measured), "
+        "spherical (a spherical head: Woodworth ITD, Brown & Duda head shadow; no pinnae, so no front/back "
+        "cues) or a SOFA HRIR set (SimpleFreeFieldHRIR) of your own",
     )
     make.add_argument(
         "--hrtf-method",
         choices=("nearest", "interpolate"),
-        help="nearest measured direction (default) or the 3 nearest by inverse angle",
+        help="measured ears: nearest measured direction (default) or the 3 nearest by inverse angle",
     )
     make.add_argument(
         "--shard", type=_shard, metavar="i/N", help="only simulate emitters with index %% N == i"
@@ -161,29 +170,31 @@ def _make(args: argparse.Namespace) -> int:
     from naf_model.data.plan import FREE_LISTENERS_PER_EMITTER
     from naf_model.paths import default_dataset_path
     from naf_model.scene.mesh_import import ism_order_for
+    from naf_model.simulate import SimulationConfig
+    from naf_model.simulate.ears import KEMAR, SPHERICAL, ears_settings
 
     scene = scene_from_args(args)
-    base = DataConfig()
+    if args.hrtf == SPHERICAL and args.hrtf_method is not None:
+        raise DataError("--hrtf-method chooses among measured directions; the spherical head has none")
+    hrtf, hrir = ears_settings(KEMAR if args.hrtf is None else args.hrtf)
+    base = DataConfig(simulation=SimulationConfig(hrtf=hrtf, hrir=hrir))  # named ears: a spherical head needs no slab
     simulation = base.simulation
     walls = len(scene.simulation_surfaces())
     ism_order = args.ism_order if args.ism_order is not None else ism_order_for(walls)
     ir_seconds = args.ir_seconds
-    if ir_seconds == "auto":
-        from naf_model.simulate.ir_length import needed_ir_length
+    if ir_seconds in (None, "auto"):
+        from naf_model.simulate.ir_length import room_ir_seconds
 
-        ir_seconds = needed_ir_length(scene).auto_seconds
-    sim_changes = {"ir_seconds": ir_seconds, "n_rays": args.rays, "ism_order": ism_order}
-    if args.hrtf_method is not None and args.hrtf is None:
-        raise DataError("--hrtf-method needs --hrtf FILE.sofa")
-    if args.hrtf is not None:
-        from naf_model.simulate.hrtf import load_hrir_set
-
-        sim_changes.update(hrir=load_hrir_set(args.hrtf), hrtf_method=args.hrtf_method)
+        ir_seconds = room_ir_seconds(scene)
+    sim_changes = {"ir_seconds": ir_seconds, "n_rays": args.rays, "ism_order": ism_order,
+                   "hrtf_method": args.hrtf_method}  # fmt: skip
     simulation = dataclasses.replace(simulation, **{k: v for k, v in sim_changes.items() if v is not None})
     changes = {
         "listener_spacing": args.listener_spacing,
         "emitter_spacing": args.emitter_spacing,
         "seed": args.seed,
+        "waveforms": args.waveforms,
+        "late_part": False if args.no_late_part else None,
     }
     config = dataclasses.replace(
         base, simulation=simulation, **{k: v for k, v in changes.items() if v is not None}
@@ -230,6 +241,7 @@ def _info(args: argparse.Namespace) -> int:
     from naf_model.data import DataSet
     from naf_model.data.check import check_values
     from naf_model.paths import default_dataset_path
+    from naf_model.simulate.ears import ears_name
 
     if args.path is None and args.scene is None:
         raise DataError("give a data set path or --scene NAME")
@@ -238,5 +250,6 @@ def _info(args: argparse.Namespace) -> int:
         values = check_values(dataset)  # before printing: a broken file is one error line, not a summary
         for name, value in dataset.summary().items():
             print(f"{name:>14}: {value}")
+        print(f"{'ears':>14}: {ears_name(dataset.meta.simulation.get('hrtf', ''))}")
         print(f"{'values':>14}: {values.summary()}")
     return 0

@@ -76,14 +76,12 @@ def _scene_summaries() -> list[tuple[str, float, list[str]]]:
     """(name, free floor area, room names) per bundled scene, computed only for scenes not in the cache."""
     import hashlib
     import json
-    import os
-    from pathlib import Path
 
     from naf_model.atomic import write_atomic
-    from naf_model.paths import SCENES_DIR
+    from naf_model.paths import SCENES_DIR, cache_dir
 
     folders = sorted(p for p in SCENES_DIR.iterdir() if p.is_dir()) if SCENES_DIR.is_dir() else []
-    cache_file = Path(os.environ.get("NAF_CACHE_DIR", Path.home() / ".cache" / "naf")) / "scene_list.json"
+    cache_file = cache_dir() / "scene_list.json"
     try:
         cache = json.loads(cache_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):

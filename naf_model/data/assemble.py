@@ -18,13 +18,16 @@ from tqdm import tqdm
 from naf_model import conventions
 from naf_model.atomic import atomic_path
 from naf_model.conventions import STD_FLOOR
+from naf_model.data.described import LATE_BANDS
 from naf_model.data.parts import PartStore, parts_folder
 from naf_model.data.plan import FORMAT_VERSION, SPLIT_TRAIN, DataPlan, simulation_settings
 from naf_model.data.stats import RunningMoments
 from naf_model.errors import DataError
 
 COMPRESSION: dict = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
-"""HDF5 filters for `spec` and `ir` (chosen by measurement, see the data set README section in internals)."""
+"""HDF5 filters for `spec`, `late` and `ir` (chosen by measurement, see the data set section in internals).
+`ir` has one chunk per pair: the chunks of pairs without waveforms are never written, and HDF5 allocates
+no space for them (they read as zeros; the reader refuses them by `has_ir`)."""
 
 
 def existing_plan_key(output: Path, overwrite: bool) -> str | None:
@@ -48,17 +51,23 @@ def existing_plan_key(output: Path, overwrite: bool) -> str | None:
 
 
 def check_output(output: Path, plan: DataPlan, overwrite: bool) -> bool:
-    """True if `output` already holds this plan; DataError if it holds another one (unless `overwrite`).
-
-    A format 1 file of the same plan counts as holding it: its validation split is derived on read.
+    """True if `output` already holds this plan; DataError if it holds another one (unless `overwrite`),
+    one of an older format saying so (it has whole-IR spectrograms and no late part: it is rebuilt, not kept).
     """
     key = existing_plan_key(output, overwrite)
     if key is None:
         return False
-    if key in (plan.key, plan.legacy_key):
+    if key == plan.key:
         return True
     if overwrite:
         return False
+    with h5py.File(output, "r") as f:
+        version = int(f.attrs.get("format_version", FORMAT_VERSION))
+    if version < FORMAT_VERSION:
+        raise DataError(
+            f"{output} holds a format {version} data set (whole-IR spectrograms, no late part); pass --overwrite "
+            f"to rebuild it as format {FORMAT_VERSION} or -o to write elsewhere"
+        )
     raise DataError(
         f"{output} holds a data set made with other settings or another scene; "
         "pass --overwrite to replace it or -o to write elsewhere"
@@ -79,6 +88,7 @@ def assemble(plan: DataPlan, stores: Sequence[PartStore], output: Path, progress
             "run the shards that make them, then merge again"
         )
     n_pairs, n_freq, n_frames = len(plan.pairs), conventions.N_FREQ, plan.n_frames
+    late_frames, has_ir = plan.ir_split.late_frames, plan.has_ir
     with atomic_path(output) as tmp, h5py.File(tmp, "w") as f:
         _write_attrs(f, plan, complete=False)
 
@@ -90,30 +100,45 @@ def assemble(plan: DataPlan, stores: Sequence[PartStore], output: Path, progress
         small("pairs", plan.pairs)
         small("orientations", np.asarray(conventions.ORIENTATIONS_DEG, dtype=np.float32))
         small("split", plan.split)
-        spec_shape = (n_pairs, 4, 2, n_freq, n_frames)
-        ir_shape = (n_pairs, 4, 2, plan.ir_length)
-        spec = f.create_dataset(
-            "spec", spec_shape, np.float16, chunks=(1,) + spec_shape[1:], track_times=False, **COMPRESSION
-        )
-        ir = f.create_dataset(
-            "ir", ir_shape, np.float16, chunks=(1,) + ir_shape[1:], track_times=False, **COMPRESSION
-        )
+        small("has_ir", has_ir)
+        spec = _per_pair(f, "spec", (n_pairs, 4, 2, n_freq, n_frames))
+        late = _per_pair(f, "late", (n_pairs, 4, 2, LATE_BANDS, late_frames))
+        ir = _per_pair(f, "ir", (n_pairs, 4, 2, plan.ir_length))
         moments = RunningMoments((n_freq, n_frames))
+        late_moments = RunningMoments((LATE_BANDS, late_frames))
         with tqdm(total=n_pairs, unit="pair", desc="writing data set", disable=not progress) as bar:
             for e in range(len(plan.emitters)):  # the bar is closed before an error is printed
-                block_ir, block_spec = owner[e].read(plan, e)
+                block = owner[e].read(plan, e)
                 rows = plan.block(e)
-                if block_spec.shape[1:] != spec_shape[1:] or block_ir.shape[1:] != ir_shape[1:]:
+                kept = np.flatnonzero(has_ir[rows]) + rows.start
+                if (block.spec.shape != (len(block.late),) + spec.shape[1:] or block.late.shape[1:] != late.shape[1:]
+                        or block.ir.shape != (len(kept),) + ir.shape[1:] or len(block.spec) != rows.stop - rows.start):
                     raise DataError(f"part of emitter {e} has the wrong shape; delete it and run again")
-                spec[rows] = block_spec
-                ir[rows] = block_ir
-                moments.add(block_spec[plan.split[rows] == SPLIT_TRAIN].reshape(-1, n_freq, n_frames))
-                bar.update(len(block_spec))
+                spec[rows] = block.spec
+                if late_frames:
+                    late[rows] = block.late
+                for i, row in zip(kept, block.ir, strict=True):  # only these chunks are allocated
+                    ir[i] = row
+                train = plan.split[rows] == SPLIT_TRAIN
+                cells = 4 * 2 * int(train.sum())  # orientations and ears pooled
+                moments.add(block.spec[train].reshape(cells, n_freq, n_frames))
+                late_moments.add(block.late[train].reshape(cells, LATE_BANDS, late_frames))
+                bar.update(len(block.spec))
         small("done", np.ones(len(plan.emitters), dtype=bool))
         small("stats/mean", moments.mean.astype(np.float32))
         small("stats/std", np.maximum(moments.std, STD_FLOOR).astype(np.float32))
+        small("stats/late_mean", late_moments.mean.astype(np.float32))
+        small("stats/late_std", np.maximum(late_moments.std, STD_FLOOR).astype(np.float32))
         f.attrs["complete"] = True
     return output
+
+
+def _per_pair(f: h5py.File, name: str, shape: tuple[int, ...]) -> h5py.Dataset:
+    """A float16 dataset of `shape` (P, ...) with one compressed chunk per pair (no chunks when it is empty:
+    a late part of 0 frames, in IRs too short to have one)."""
+    if 0 in shape:
+        return f.create_dataset(name, shape, np.float16, track_times=False)
+    return f.create_dataset(name, shape, np.float16, chunks=(1,) + shape[1:], track_times=False, **COMPRESSION)
 
 
 def _write_attrs(f: h5py.File, plan: DataPlan, complete: bool) -> None:
@@ -125,6 +150,10 @@ def _write_attrs(f: h5py.File, plan: DataPlan, complete: bool) -> None:
         f.attrs[name] = value
     f.attrs["n_frames"] = plan.n_frames
     f.attrs["ir_length"] = plan.ir_length
+    f.attrs["late_start"] = plan.ir_split.late_start
+    f.attrs["fade"] = plan.ir_split.fade
+    f.attrs["late_frame"] = plan.ir_split.late_frame
+    f.attrs["waveforms"] = plan.config.waveforms
     f.attrs["simulation"] = json.dumps(simulation_settings(plan.config), sort_keys=True)
     f.attrs["data_config"] = json.dumps(plan.config.to_dict(), sort_keys=True)
     f.attrs["seed"] = plan.config.seed

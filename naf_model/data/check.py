@@ -1,8 +1,9 @@
 """What `naf data info` checks beyond the shapes `DataSet` validates on opening: the stored values themselves.
 
 A data set whose spectrograms are NaN opens fine (shapes and stats can be intact) and trains a field into
-NaN weights, whose error sends the user to `naf data info`; so `info` reads the spectrograms and IRs of a
-spread of pairs (all of them in a small file) one pair at a time, in bounded memory whatever the file's size.
+NaN weights, whose error sends the user to `naf data info`; so `info` reads the spectrograms, late descriptions
+and stored IRs of a spread of pairs (all of them in a small file) one pair at a time, in bounded memory
+whatever the file's size.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class ValueCheck:
     def summary(self) -> str:
         """One line for `naf data info`."""
         which = "all" if self.checked == self.total else f"{self.checked:,} of {self.total:,}"
-        return f"{which} pairs read, spectrograms and IRs finite"
+        return f"{which} pairs read, spectrograms, late envelopes and stored IRs finite"
 
 
 def checked_pairs(n_pairs: int, limit: int = CHECKED_PAIRS) -> np.ndarray:
@@ -41,14 +42,16 @@ def checked_pairs(n_pairs: int, limit: int = CHECKED_PAIRS) -> np.ndarray:
 
 
 def check_values(ds: DataSet, limit: int = CHECKED_PAIRS) -> ValueCheck:
-    """Read the spectrograms and IRs of `checked_pairs`; DataError (one line) naming the first pair that holds
-    a NaN or infinite value and how many of the pairs read do."""
+    """Read the spectrograms, late descriptions and stored IRs (`has_ir`) of `checked_pairs`; DataError (one
+    line) naming the first pair that holds a NaN or infinite value and how many of the pairs read do."""
     indices = checked_pairs(len(ds), limit)
+    has_ir = ds.has_ir
+    arrays = [("spectrograms", ds.spec)] + ([("late envelopes", ds.late)] if ds.has_late else [])
     bad: list[int] = []
     what: set[str] = set()
     for i in indices:
-        broken = {name for name, dataset in (("spectrograms", ds.spec), ("IRs", ds.ir))
-                  if not np.isfinite(dataset[int(i)]).all()}
+        read = arrays + ([("IRs", ds.ir)] if has_ir[i] else [])
+        broken = {name for name, dataset in read if not np.isfinite(dataset[int(i)]).all()}
         if broken:
             bad.append(int(i))
             what |= broken

@@ -78,6 +78,12 @@ class TrainingPairs:
         parts = [src.positions("train") for src, _ in self.sources]
         return np.concatenate([e for e, _ in parts]), np.concatenate([li for _, li in parts])
 
+    @property
+    def has_waveforms(self) -> bool:
+        """Whether every pool pair's waveforms are stored (data sets made with `--waveforms all`): what the
+        interpolation baselines of training IRs play."""
+        return all(bool(src.has_ir[rows].all()) for src, rows in self.sources)
+
     def read_ir(self, rows: np.ndarray) -> np.ndarray:
         """IRs (len(rows), 4, 2, N) float16 of pool rows (any order)."""
         rows = np.asarray(rows, np.int64)

@@ -18,14 +18,20 @@ import numpy as np
 from tqdm import tqdm
 
 from naf_model.data.assemble import assemble, check_output
-from naf_model.data.budget import block_cpu_seconds, check_disk, format_minutes, simulation_minutes
-from naf_model.data.parts import PartStore, parts_folder
-from naf_model.data.plan import DataConfig, DataPlan, ir_length, plan_dataset
+from naf_model.data.budget import (
+    block_cpu_seconds,
+    check_disk,
+    describe_cpu_seconds,
+    format_minutes,
+    simulation_minutes,
+)
+from naf_model.data.described import early_spectrogram, late_description
+from naf_model.data.parts import Block, PartStore, parts_folder
+from naf_model.data.plan import DataConfig, DataPlan, plan_dataset, room_config, scene_ir_split
 from naf_model.errors import DataError
 from naf_model.paths import default_dataset_path
 from naf_model.simulate import simulate_binaural_rirs
-from naf_model.simulate.ir_length import ir_length_note, needed_ir_length
-from naf_model.spectrogram import frames_for_length, log_magnitude
+from naf_model.simulate.ir_length import ir_length_note, room_need
 
 _STFT_BATCH = 16
 """Listeners per STFT call: bounds a worker's memory (~200 MB) whatever the block size."""
@@ -33,11 +39,11 @@ ANNOUNCED_FREE_PAIRS = 100_000
 """Free-position plans from this size on say so before they are drawn (about a second per 100,000 pairs)."""
 
 
-def simulate_block(scene, plan: DataPlan, emitter: int) -> tuple[np.ndarray, np.ndarray]:
-    """One emitter block: IRs (K, 4, 2, N) float16 and log-magnitudes (K, 4, 2, F, T) float16.
+def simulate_block(scene, plan: DataPlan, emitter: int) -> Block:
+    """One emitter block, simulated and described (`Block`).
 
-    The spectrogram is taken of the float16-rounded IR, so the two stored arrays agree exactly up to the
-    final float16 rounding of the spectrogram.
+    The spectrogram and the late description are taken of the float16-rounded IR, so the stored arrays agree
+    exactly up to their own final float16 rounding.
     """
     rows = plan.block(emitter)
     listeners_xy = plan.listeners[plan.pairs[rows, 1]]
@@ -53,11 +59,12 @@ def simulate_block(scene, plan: DataPlan, emitter: int) -> tuple[np.ndarray, np.
         )
     spec = np.concatenate(
         [
-            log_magnitude(ir16[i : i + _STFT_BATCH].astype(np.float32), plan.n_frames).astype(np.float16)
+            early_spectrogram(ir16[i : i + _STFT_BATCH], plan.ir_split).astype(np.float16)
             for i in range(0, len(ir16), _STFT_BATCH)
         ]
     )
-    return ir16, spec
+    late = late_description(ir16, plan.ir_split).astype(np.float16)
+    return Block(ir16[plan.has_ir[rows]], spec, late)
 
 
 def make_dataset(
@@ -73,27 +80,30 @@ def make_dataset(
 ) -> Path:
     """Build the data set of `scene` at `output` (default `default_dataset_path(scene.name)`); return it.
 
+    Without a `config`, `room_config(scene)`: the default settings with IRs as long as the room needs.
+
     Resumes from existing parts of the same plan. With `shard=(i, n)` only emitters with index % n == i are
     simulated and the parts folder is returned (assemble with `merge_shards`). A finished file of the same
     plan is left as it is; one of another plan raises DataError unless `overwrite`.
     """
-    config = config or DataConfig()
+    config = config or room_config(scene)
     output = Path(output) if output is not None else default_dataset_path(scene.name)
     if shard is not None and not 0 <= shard[0] < shard[1]:
         raise DataError(f"shard {shard[0]}/{shard[1]} is out of range; use i/N with 0 <= i < N")
     if config.free_pairs:  # its size is known before the plan: refuse a disk too small without drawing it
-        n = ir_length(config.simulation)
-        check_disk(config.free_pairs, n, frames_for_length(n), output, fewer="fewer --free-pairs")
+        waveforms = config.free_pairs if config.waveforms == "all" else 0  # free pairs all train
+        check_disk(config.free_pairs, waveforms, scene_ir_split(scene, config), output, fewer="fewer --free-pairs")
         if progress and config.free_pairs >= ANNOUNCED_FREE_PAIRS:
             print(f"{scene.name}: drawing {config.free_pairs:,} free-position pairs...", file=sys.stderr)
     plan = plan_dataset(scene, config)
-    size = check_disk(len(plan.pairs), plan.ir_length, plan.n_frames, output)
+    size = check_disk(len(plan.pairs), int(plan.has_ir.sum()), plan.ir_split, output)
     mine = [e for e in range(len(plan.emitters)) if shard is None or e % shard[1] == shard[0]]
     n_workers = min(workers or available_cores(), max(len(mine), 1))
     if progress:
         minutes = estimate_minutes(scene, plan, mine, n_workers)
         print(f"{plan.scene_name}: {len(plan.emitters):,} emitters, {len(plan.listeners):,} listeners, "
-              f"{len(plan.pairs):,} pairs, ~{size / 1e6:,.0f} MB, {format_minutes(minutes)} on {n_workers} "
+              f"{len(plan.pairs):,} pairs, ~{size / 1e6:,.0f} MB ({waveforms_note(plan)}), "
+              f"{format_minutes(minutes)} on {n_workers} "
               f"worker{'s' if n_workers > 1 else ''}", file=sys.stderr)
         print(ir_length_line(scene, config.simulation.ir_seconds), file=sys.stderr)
     store = PartStore(parts_folder(output))
@@ -128,23 +138,31 @@ def make_dataset(
     return output
 
 
+def waveforms_note(plan: DataPlan) -> str:
+    """Which pairs' waveforms the plan stores, for the plan line."""
+    kept = int(plan.has_ir.sum())
+    if plan.config.waveforms == "all":
+        return "waveforms of every pair"
+    return f"waveforms of the {kept:,} held-out pairs only; --waveforms all for every pair"
+
+
 def ir_length_line(scene, ir_seconds: float) -> str:
     """The plan's IR-length line (`simulate.ir_length.ir_length_note`): the length and what it cuts of the
     room's Eyring decay; just the length for a scene without an Eyring estimate (no surfaces, no volume)."""
-    try:
-        need = needed_ir_length(scene)
-    except (AttributeError, ValueError, ZeroDivisionError, FloatingPointError):
-        return f"IRs {ir_seconds:.2f} s (no Eyring estimate of this scene's decay)"
-    if not (np.isfinite(need.band_t60_s) and need.band_t60_s >= 0):
+    need = room_need(scene)
+    if need is None:
         return f"IRs {ir_seconds:.2f} s (no Eyring estimate of this scene's decay)"
     return ir_length_note(need, ir_seconds)
 
 
 def estimate_minutes(scene, plan: DataPlan, emitters: list[int], workers: int) -> float:
-    """Wall-clock minutes to simulate `emitters` of `plan` on `workers` processes (`budget.block_cpu_seconds`)."""
+    """Wall-clock minutes to simulate and describe `emitters` of `plan` on `workers` processes
+    (`budget.block_cpu_seconds` + `budget.describe_cpu_seconds`)."""
     walls, sim = len(scene.simulation_surfaces()), plan.config.simulation
     blocks = (
-        block_cpu_seconds(walls, sim.ism_order, _block_size(plan, e), sim.n_rays, sim.ir_seconds) for e in emitters
+        block_cpu_seconds(walls, sim.ism_order, _block_size(plan, e), sim.n_rays, sim.ir_seconds)
+        + describe_cpu_seconds(_block_size(plan, e), sim.ir_seconds)
+        for e in emitters
     )
     return simulation_minutes(blocks, workers)
 
@@ -176,8 +194,7 @@ def _run_blocks(scene, plan: DataPlan, store: PartStore, todo: list[int], worker
 
 
 def _simulate_and_store(scene, plan: DataPlan, store: PartStore, emitter: int) -> int:
-    ir, spec = simulate_block(scene, plan, emitter)
-    store.write(plan, emitter, ir, spec)
+    store.write(plan, emitter, simulate_block(scene, plan, emitter))
     return emitter
 
 

@@ -20,12 +20,21 @@ from naf_model import conventions
 from naf_model.data.budget import check_plan_size
 from naf_model.errors import DataError
 from naf_model.simulate import SimulationConfig
-from naf_model.spectrogram import frames_for_length
+from naf_model.simulate.ir_length import longest_path_seconds, room_ir_seconds
+from naf_model.split import IrSplit, ir_split, no_split
 
-FORMAT_VERSION = 2
-"""2: the split holds validation pairs (code 2). Format 1 files are still read; their validation split is
-derived on read by `carve_validation`, which gives the pairs a format 2 plan of the same seed stores."""
+FORMAT_VERSION = 3
+"""3: IRs as long as the room needs, split (`naf_model.split`) into the early part's spectrogram `spec` and
+the late part's band envelopes `late`; waveforms only for the pairs `has_ir` names. 2: the split holds
+validation pairs (code 2). Formats 2 and 1 are still read (whole-IR spectrograms, no late part, every
+waveform); format 1's validation split is derived on read by `carve_validation`, which gives the pairs a
+format 2 plan of the same seed stores."""
 LEGACY_FORMAT_VERSION = 1
+READ_FORMAT_VERSIONS = (1, 2, 3)
+WAVEFORM_POLICIES = ("held-out", "all")
+"""Which pairs' waveforms a data set stores: only the validation and test pairs' (what the evaluation
+plays and measures; a 3 s IR is 6x the size of its early spectrogram and late envelopes) or every pair's
+(what interpolation baselines over raw training IRs need)."""
 SPLIT_TRAIN, SPLIT_TEST, SPLIT_VALIDATION = 0, 1, 2
 """Codes of the `split` array: training pairs, held-out test pairs (read only by `naf eval`), and the
 validation pairs carved from the training pairs (model selection during training)."""
@@ -49,6 +58,8 @@ class PlannableScene(Protocol):
 
     name: str
 
+    ceiling_height: float
+
     def sample_grid(self, spacing: float = 0.5) -> np.ndarray: ...
 
     def geometry_hash(self) -> str: ...
@@ -70,7 +81,10 @@ class DataConfig:
     for `naf train --extra` (the grid spacings are then unused);
     test_fraction: share of pairs held out for `naf eval`; validation_fraction: share of the remaining
     (training) pairs set aside for model selection; seed: the one seed for the listener subsets, the splits
-    and the simulator (whose own `seed` field is replaced by one derived from this seed and the emitter index).
+    and the simulator (whose own `seed` field is replaced by one derived from this seed and the emitter index);
+    waveforms: which pairs' waveforms are stored (WAVEFORM_POLICIES); late_part: False stores the whole IR as
+    one spectrogram (no late part: the layout of fields made before the split, and of the paper).
+    `make_dataset` without a config builds with `room_config(scene)`: this default with the room's IR length.
     """
 
     listener_spacing: float = 0.5
@@ -81,6 +95,8 @@ class DataConfig:
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION
     seed: int = 0
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
+    waveforms: str = "held-out"
+    late_part: bool = True
 
     def __post_init__(self) -> None:
         if self.listener_spacing <= 0 or self.emitter_spacing <= 0:
@@ -93,6 +109,8 @@ class DataConfig:
             raise DataError(f"test fraction must be in [0, 1), got {self.test_fraction}")
         if not 0.0 <= self.validation_fraction < 1.0:
             raise DataError(f"validation fraction must be in [0, 1), got {self.validation_fraction}")
+        if self.waveforms not in WAVEFORM_POLICIES:
+            raise DataError(f"waveforms must be {' or '.join(WAVEFORM_POLICIES)}, got {self.waveforms!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings; the simulation settings carry the data set seed."""
@@ -100,6 +118,8 @@ class DataConfig:
         d["simulation"] = simulation_settings(self)
         if not self.free_pairs:  # grid plans keep the keys they had before free-position plans existed
             del d["free_pairs"]
+        if self.late_part:  # the default: plans keep the keys they had before whole-IR sets could be asked for
+            del d["late_part"]
         return d
 
     @classmethod
@@ -125,7 +145,9 @@ class DataPlan:
     emitters (E, 2) and listeners (L, 2) metres; pairs (P, 2) int32 (emitter, listener) indices, grouped by
     emitter in ascending order and listener-ascending within an emitter; split (P,) uint8, SPLIT_TRAIN,
     SPLIT_TEST or SPLIT_VALIDATION;
-    ir_length N samples and n_frames T per IR.
+    ir_length N samples per IR; ir_split where its early part ends and its late part begins
+    (`naf_model.split.ir_split` of the scene's longest direct path); n_frames T = ir_split.early_frames,
+    the frames of the stored early spectrogram.
     """
 
     scene_name: str
@@ -137,6 +159,7 @@ class DataPlan:
     split: np.ndarray
     ir_length: int
     n_frames: int
+    ir_split: IrSplit
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready plan; floats survive the round trip exactly (JSON writes repr)."""
@@ -151,6 +174,9 @@ class DataPlan:
             "split": self.split.tolist(),
             "ir_length": self.ir_length,
             "n_frames": self.n_frames,
+            "late_start": self.ir_split.late_start,
+            "fade": self.ir_split.fade,
+            "late_frame": self.ir_split.late_frame,
             "stft": stft_settings(),
         }
 
@@ -167,6 +193,7 @@ class DataPlan:
             split=np.asarray(d["split"], dtype=np.uint8),
             ir_length=int(d["ir_length"]),
             n_frames=int(d["n_frames"]),
+            ir_split=IrSplit(int(d["ir_length"]), int(d["late_start"]), int(d["fade"]), int(d["late_frame"])),
         )
 
     def to_json(self) -> str:
@@ -179,16 +206,11 @@ class DataPlan:
         return hashlib.sha256(self.to_json().encode()).hexdigest()
 
     @cached_property
-    def legacy_key(self) -> str | None:
-        """The key a format 1 file of this plan carries (no validation codes, no validation_fraction), or
-        None if format 1 could not hold it (another validation fraction than the one derived on read)."""
-        if self.config.validation_fraction != DEFAULT_VALIDATION_FRACTION:
-            return None
-        d = self.to_dict()
-        d["format_version"] = LEGACY_FORMAT_VERSION
-        del d["config"]["validation_fraction"]
-        d["split"] = [SPLIT_TEST if s == SPLIT_TEST else SPLIT_TRAIN for s in d["split"]]
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+    def has_ir(self) -> np.ndarray:
+        """(P,) bool: the pairs whose waveforms are stored (all, or the validation and test pairs)."""
+        if self.config.waveforms == "all":
+            return np.ones(len(self.pairs), bool)
+        return self.split != SPLIT_TRAIN
 
     @cached_property
     def _block_starts(self) -> np.ndarray:
@@ -219,6 +241,20 @@ def ir_length(simulation: SimulationConfig) -> int:
     return int(round(simulation.ir_seconds * conventions.SAMPLE_RATE))
 
 
+def room_config(scene: PlannableScene) -> DataConfig:
+    """The default DataConfig for `scene`: IRs as long as the room needs (`simulate.ir_length.room_ir_seconds`;
+    0.6 s for a scene without an Eyring estimate)."""
+    return DataConfig(simulation=SimulationConfig(ir_seconds=room_ir_seconds(scene)))
+
+
+def scene_ir_split(scene: PlannableScene, config: DataConfig) -> IrSplit:
+    """The early/late split of `scene`'s IRs under `config` (`naf_model.split.ir_split` of its longest path; all
+    early with `late_part` off)."""
+    if not config.late_part:
+        return no_split(ir_length(config.simulation))
+    return ir_split(ir_length(config.simulation), longest_path_seconds(scene))
+
+
 def plan_dataset(scene: PlannableScene, config: DataConfig) -> DataPlan:
     """The plan of a scene's data set.
 
@@ -236,8 +272,8 @@ def plan_dataset(scene: PlannableScene, config: DataConfig) -> DataPlan:
             f"scene '{scene.name}' has no free positions on the grid; pass a smaller --emitter-spacing "
             "or --listener-spacing"
         )
-    n = ir_length(config.simulation)
-    check_plan_size(len(emitters), len(listeners), config.listeners_per_emitter, n, frames_for_length(n))
+    split_info = scene_ir_split(scene, config)
+    check_plan_size(len(emitters), len(listeners), config.listeners_per_emitter, split_info)
     rng = np.random.default_rng(derived_seed(config.seed, _STREAM_LISTENERS))
     blocks = []
     kept = []
@@ -266,8 +302,9 @@ def plan_dataset(scene: PlannableScene, config: DataConfig) -> DataPlan:
         listeners=listeners,
         pairs=pairs,
         split=split,
-        ir_length=n,
-        n_frames=frames_for_length(n),
+        ir_length=split_info.ir_length,
+        n_frames=split_info.early_frames,
+        ir_split=split_info,
     )
 
 
@@ -317,8 +354,8 @@ def plan_free_pairs(scene: PlannableScene, config: DataConfig) -> DataPlan:
     grid cell and the wall, where users drag markers as often as anywhere; these pairs fill both in."""
     per = config.listeners_per_emitter or FREE_LISTENERS_PER_EMITTER
     n_emitters = -(-config.free_pairs // per)
-    n = ir_length(config.simulation)
-    check_plan_size(n_emitters, config.free_pairs, per, n, frames_for_length(n))
+    split_info = scene_ir_split(scene, config)
+    check_plan_size(n_emitters, config.free_pairs, per, split_info)
     rng = np.random.default_rng(derived_seed(config.seed, _STREAM_FREE_POSITIONS))
     emitters = free_positions(scene, rng, n_emitters)
     listeners, pairs, start = [], [], 0
@@ -339,8 +376,9 @@ def plan_free_pairs(scene: PlannableScene, config: DataConfig) -> DataPlan:
         listeners=np.concatenate(listeners),
         pairs=np.concatenate(pairs).astype(np.int32),
         split=np.full(config.free_pairs, SPLIT_TRAIN, np.uint8),
-        ir_length=n,
-        n_frames=frames_for_length(n),
+        ir_length=split_info.ir_length,
+        n_frames=split_info.early_frames,
+        ir_split=split_info,
     )
 
 

@@ -1,4 +1,4 @@
-"""`DataSet`: validated, lazy read access to a data set file written by `naf data make`."""
+"""`DataSet`: validated (`data.layout`), lazy read access to a data set file written by `naf data make`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Literal
 import h5py
 import numpy as np
 
-from naf_model import conventions
+from naf_model.data.layout import check_layout, split_info
 from naf_model.data.plan import (
     DEFAULT_VALIDATION_FRACTION,
     FORMAT_VERSION,
@@ -21,25 +21,16 @@ from naf_model.data.plan import (
     carve_validation,
 )
 from naf_model.errors import DataError
+from naf_model.split import IrSplit
 
 Split = Literal["train", "validation", "test", "all"]
 _SPLIT_CODE = {"train": SPLIT_TRAIN, "test": SPLIT_TEST, "validation": SPLIT_VALIDATION}
-_REQUIRED = (
-    "emitters",
-    "listeners",
-    "pairs",
-    "split",
-    "orientations",
-    "spec",
-    "ir",
-    "stats/mean",
-    "stats/std",
-)
 
 
 @dataclass(frozen=True)
 class Stats:
-    """Normalisation statistics over the training spectrograms: mean and std, each (256, T) float32."""
+    """Normalisation statistics over the training pairs: mean and std, each (256, T) float32 for the early
+    spectrograms, (7, T_late) float32 for the late descriptions."""
 
     mean: np.ndarray
     std: np.ndarray
@@ -47,7 +38,10 @@ class Stats:
 
 @dataclass(frozen=True)
 class DataMeta:
-    """What a data set holds and how it was made (the file's attributes)."""
+    """What a data set holds and how it was made (the file's attributes): n_frames is the early
+    spectrogram's T (the whole IR's for formats 1 and 2), ir_length the IR's N samples, split_info where the
+    early part ends (`no_split` for formats 1 and 2), waveforms which pairs have them ('all' before format 3).
+    """
 
     scene_name: str
     scene_hash: str
@@ -61,6 +55,8 @@ class DataMeta:
     simulation: dict[str, Any]
     data_config: dict[str, Any]
     plan_key: str
+    split_info: IrSplit
+    waveforms: str
     format_version: int = FORMAT_VERSION
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION
 
@@ -97,7 +93,7 @@ class DataSet:
                 f"{self.path} is truncated or not an HDF5 file; delete it and run `naf data make` again"
             ) from None
         try:
-            self._validate()
+            check_layout(self._file, self.path)
             self.meta = self._read_meta()
         except (OSError, KeyError, ValueError, TypeError):
             self._file.close()
@@ -107,73 +103,6 @@ class DataSet:
         except DataError:
             self._file.close()
             raise
-
-    def _validate(self) -> None:
-        attrs = self._file.attrs
-        if "format_version" not in attrs:
-            raise DataError(f"{self.path} is not a naf data set; make one with `naf data make`")
-        if int(attrs["format_version"]) not in (FORMAT_VERSION, LEGACY_FORMAT_VERSION):
-            raise DataError(
-                f"{self.path} has data set format {int(attrs['format_version'])}, this naf reads "
-                f"{FORMAT_VERSION}; run `naf data make --overwrite` again"
-            )
-        for name, value in conventions.STFT_SETTINGS.items():
-            if int(attrs.get(name, -1)) != value:
-                raise DataError(
-                    f"{self.path} was made with {name}={attrs.get(name)}, naf uses {value}; "
-                    "run `naf data make --overwrite` again"
-                )
-        if not bool(attrs.get("complete", False)):
-            raise DataError(f"{self.path} is unfinished; run `naf data make` again to complete it")
-        missing = [n for n in _REQUIRED if n not in self._file]
-        if missing:
-            raise DataError(
-                f"{self.path} lacks {', '.join(missing)}; delete it and run `naf data make` again"
-            )
-        self._validate_shapes()
-
-    def _validate_shapes(self) -> None:
-        """Shapes agree with each other, pair indices point at existing positions, stats are finite."""
-        f = self._file
-        n_emitters, n_listeners, n_pairs = (
-            f[k].shape[0] if f[k].ndim else -1 for k in ("emitters", "listeners", "pairs")
-        )
-        spec, ir = f["spec"].shape, f["ir"].shape
-        expected = {
-            "emitters": (n_emitters, 2),
-            "listeners": (n_listeners, 2),
-            "pairs": (n_pairs, 2),
-            "split": (n_pairs,),
-            "orientations": (spec[1] if len(spec) > 1 else -1,),
-            "spec": (n_pairs, 4, 2, conventions.N_FREQ, spec[-1] if spec else -1),
-            "ir": (n_pairs, 4, 2, ir[-1] if ir else -1),
-            "stats/mean": (conventions.N_FREQ, spec[-1] if spec else -1),
-            "stats/std": (conventions.N_FREQ, spec[-1] if spec else -1),
-        }
-        for name, shape in expected.items():
-            if tuple(f[name].shape) != shape:
-                raise DataError(
-                    f"{self.path}: {name} has shape {tuple(f[name].shape)}, expected {shape}; the file is "
-                    "damaged or was written by another tool: run `naf data make --overwrite` again"
-                )
-        pairs = f["pairs"][()]
-        if n_pairs and ((pairs.min(axis=0) < 0).any() or (pairs.max(axis=0) >= (n_emitters, n_listeners)).any()):
-            raise DataError(
-                f"{self.path}: pair indices point past the {n_emitters} emitters or {n_listeners} listeners; "
-                "the file is damaged: run `naf data make --overwrite` again"
-            )
-        split = f["split"][()]
-        if n_pairs and not np.isin(split, (SPLIT_TRAIN, SPLIT_TEST, SPLIT_VALIDATION)).all():
-            raise DataError(
-                f"{self.path}: split holds codes other than {SPLIT_TRAIN} (train), {SPLIT_TEST} (test) and "
-                f"{SPLIT_VALIDATION} (validation); remake it"
-            )
-        for name in ("emitters", "listeners", "stats/mean", "stats/std"):
-            if not np.isfinite(f[name][()]).all():
-                raise DataError(
-                    f"{self.path}: {name} holds NaN or infinite values (non-finite spectrograms?); "
-                    "remake it with `naf data make --overwrite`"
-                )
 
     def _read_meta(self) -> DataMeta:
         a, f = self._file.attrs, self._file
@@ -192,6 +121,8 @@ class DataSet:
             plan_key=str(a["plan_key"]),
             format_version=int(a["format_version"]),
             validation_fraction=float(a.get("validation_fraction", DEFAULT_VALIDATION_FRACTION)),
+            split_info=split_info(a),
+            waveforms=str(a.get("waveforms", "all")),
         )
 
     # Pickling (e.g. into DataLoader workers) reopens the file instead of sharing an HDF5 handle.
@@ -262,21 +193,83 @@ class DataSet:
 
     @property
     def ir(self) -> h5py.Dataset:
-        """(P, 4, 2, N) float16 waveforms at 22,050 Hz, on disk; index it to read."""
+        """(P, 4, 2, N) float16 waveforms at 22,050 Hz, on disk; index it to read. Rows of pairs without
+        waveforms (`has_ir` False) read as zeros: prefer `read_ir`, which refuses them."""
         return self._file["ir"]
+
+    @property
+    def split_info(self) -> IrSplit:
+        """Where the IRs' early part ends and the late part begins (`no_split` for formats 1 and 2)."""
+        return self.meta.split_info
+
+    @property
+    def has_late(self) -> bool:
+        """Whether the data set stores a late part (format 3 with IRs long enough to have one)."""
+        return self.meta.format_version >= 3 and self.split_info.has_late
+
+    @property
+    def late(self) -> h5py.Dataset:
+        """(P, 4, 2, 7, T_late) float16 ln(band power + LATE_LOG_EPS) of the late part (`data.described`),
+        octave bands 125 Hz-8 kHz, frames of split_info.late_frame samples from split_info.late_start; on
+        disk, index it to read. DataError for a format 1 or 2 file, which has none."""
+        if self.meta.format_version < 3:
+            raise DataError(
+                f"{self.path} is a format {self.meta.format_version} data set without a late part; rebuild it "
+                "with `naf data make --overwrite`"
+            )
+        return self._file["late"]
+
+    @property
+    def has_ir(self) -> np.ndarray:
+        """(P,) bool: the pairs whose waveforms are stored (all of them before format 3, and with
+        `--waveforms all`; else the validation and test pairs)."""
+        if "has_ir" not in self._file:
+            return np.ones(self.meta.n_pairs, bool)
+        return self._file["has_ir"][()].astype(bool)
 
     def read_spec(self, indices: np.ndarray | None = None) -> np.ndarray:
         """Spectrograms of pairs (any order, repeats allowed; default all), (n, 4, 2, 256, T) float16."""
         return _read_rows(self.spec, indices)
 
+    def read_late(self, indices: np.ndarray | None = None) -> np.ndarray:
+        """Late descriptions of pairs (any order, repeats allowed; default all), (n, 4, 2, 7, T_late) float16."""
+        return _read_rows(self.late, indices)
+
     def read_ir(self, indices: np.ndarray | None = None) -> np.ndarray:
-        """IR waveforms of the given pairs (default all), (n, 4, 2, N) float16."""
+        """IR waveforms of the given pairs (default all), (n, 4, 2, N) float16; DataError (one line) if any
+        of them has none stored (`has_ir`)."""
+        wanted = np.arange(self.meta.n_pairs) if indices is None else np.asarray(indices, np.int64).reshape(-1)
+        has = self.has_ir
+        if len(wanted) and 0 <= wanted.min() and wanted.max() < len(has) and not has[wanted].all():
+            lacking = np.unique(wanted[~has[wanted]])
+            shown = ", ".join(map(str, lacking[:5])) + (", ..." if len(lacking) > 5 else "")
+            raise DataError(
+                f"{self.path} stores waveforms of its held-out pairs only, not of {len(lacking):,} requested "
+                f"training pair{'s' if len(lacking) > 1 else ''} ({shown}); rebuild it with "
+                "`naf data make --waveforms all --overwrite`"
+            )
         return _read_rows(self.ir, indices)
 
     @property
     def stats(self) -> Stats:
         """Per-(f, t) mean and std over the training pairs (all orientations and ears); std >= 1e-3."""
         return Stats(self._file["stats/mean"][()], self._file["stats/std"][()])
+
+    @property
+    def late_stats(self) -> Stats | None:
+        """Per-(band, late frame) mean and std of `late` over the training pairs (all orientations and ears),
+        each (7, T_late) float32, std >= STD_FLOOR; None without a late part (`has_late`)."""
+        if not self.has_late:
+            return None
+        return Stats(self._file["stats/late_mean"][()], self._file["stats/late_std"][()])
+
+    @property
+    def waveforms_note(self) -> str:
+        """Which pairs have waveforms, for `naf data info`."""
+        kept = int(self.has_ir.sum())
+        if kept == self.meta.n_pairs:
+            return f"all {kept:,} pairs"
+        return f"held-out: {kept:,} validation and test pairs of {self.meta.n_pairs:,} (--waveforms all for every pair)"
 
     def check_scene(self, scene) -> None:
         """Raise DataError unless `scene` has the name and geometry hash this data set was made from."""
@@ -304,8 +297,12 @@ class DataSet:
             "validation pairs": int(np.sum(split == SPLIT_VALIDATION)),
             "test pairs": int(np.sum(split == SPLIT_TEST)),
             "validation split": self.meta.validation_note,
-            "frames T": self.meta.n_frames,
+            "IR seconds": round(self.meta.ir_length / self.meta.sample_rate, 3),
             "IR samples N": self.meta.ir_length,
+            "early frames": self.meta.n_frames,
+            "late frames": (f"{self.split_info.late_frames} of {self.split_info.late_frame} samples from sample "
+                            f"{self.split_info.late_start}" if self.has_late else "none (no late part)"),
+            "waveforms": self.waveforms_note,
             "size MB": round(self.path.stat().st_size / 1e6, 1),
             "seed": self.meta.seed,
             "simulation": self.meta.simulation,

@@ -13,7 +13,9 @@ waveform of the same pair and head orientation (B, 2, N), both at 22,050 Hz:
 - ITD: |error| in microseconds of the difference of the two ears' direct-sound onsets
   (`acoustics.interaural.interaural_delay`), line-of-sight items only, against the simulated waveform's ITD
   and against the direct arrival's alone (`acoustics.interaural.direct_sound_itd`; why both: docs/metrics.md);
-- ILD: |error| in dB of the left/right energy ratio of the whole IR per octave band (500 Hz .. 8 kHz).
+- ILD: |error| in dB of the left/right energy ratio of the whole IR per octave band (500 Hz .. 8 kHz);
+- band T60: T60 relative error per octave band 250 Hz .. 4 kHz (`acoustics.bands.octave_band`, smooth bands),
+  where reverberation is heard; a long tail whose low or high bands decay wrongly shows here, not broadband.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from naf_model.acoustics import decay
+from naf_model.acoustics.bands import octave_band
 from naf_model.acoustics.energy import drr, energy_after, ratio_db, window_energies
 from naf_model.acoustics.interaural import ILD_BANDS_HZ, band_ild, interaural_delay
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.evaluation import metrics
 
+BAND_T60_HZ = (250, 500, 1000, 2000, 4000)
+"""Octave bands whose T60 the listening metrics score."""
 ENVELOPE_RANGE_DB = 50.0
 LATE_AFTER_S = 0.050
 SUMMARY_KEYS = (
@@ -41,7 +46,9 @@ SUMMARY_KEYS = (
     ("itd_us", "ITD (µs) ↓", "{:.0f}"),
     ("itd_direct_us", "ITD vs direct (µs) ↓", "{:.0f}"),
 ) + tuple((f"ild_{f}_db", f"ILD {f if f < 1000 else f // 1000}{'' if f < 1000 else 'k'} (dB) ↓", "{:.2f}")
-          for f in ILD_BANDS_HZ)
+          for f in ILD_BANDS_HZ) + tuple(
+    (f"t60_{f}_pct", f"T60 {f if f < 1000 else f // 1000}{'' if f < 1000 else 'k'} (%) ↓", "{:.1f}")
+    for f in BAND_T60_HZ)
 
 
 def envelope_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -71,6 +78,7 @@ class ListeningErrors:
     itd: np.ndarray
     itd_direct: np.ndarray
     ild: np.ndarray
+    t60_bands: np.ndarray
 
     @staticmethod
     def concatenate(parts: list[ListeningErrors]) -> ListeningErrors:
@@ -88,6 +96,7 @@ class ListeningErrors:
         for key, v in (("itd_us", self.itd), ("itd_direct_us", self.itd_direct)):
             out[key] = 1e6 * float(np.mean(v[los])) if los.any() else float("nan")
         out |= {"n_items": int(len(self.envelope)), "n_los_items": int(los.sum())}
+        out |= {f"t60_{f}_pct": 100 * float(np.mean(self.t60_bands[:, k])) for k, f in enumerate(BAND_T60_HZ)}
         return out | {f"ild_{f}_db": float(np.mean(self.ild[:, k])) for k, f in enumerate(ILD_BANDS_HZ)}
 
 
@@ -103,14 +112,17 @@ class Measured:
     t60: np.ndarray
     itd: np.ndarray
     ild: np.ndarray
+    band_t60: np.ndarray
+    """(B, 2, len(BAND_T60_HZ)) seconds, NaN where the fit fails."""
 
 
 def measure(x: np.ndarray) -> Measured:
     """The parameters of waveforms (B, 2, N) used by `listening_errors`."""
     x = np.asarray(x, np.float64)
+    band_t60 = np.stack([decay.rt60(octave_band(x, f)) for f in BAND_T60_HZ], axis=-1)
     return Measured(
         decay.first_onset(x), np.square(x).sum(axis=(1, 2)), drr(x), decay.c50(x), decay.edt(x),
-        decay.rt60(x), interaural_delay(x), band_ild(x),
+        decay.rt60(x), interaural_delay(x), band_ild(x), band_t60,
     )
 
 
@@ -140,4 +152,5 @@ def listening_errors(
         itd=np.where(los, np.abs(p.itd - gt_m.itd), np.nan),
         itd_direct=np.where(los, np.abs(p.itd - reference), np.nan),
         ild=np.abs(p.ild - gt_m.ild),
+        t60_bands=metrics.relative_error(p.band_t60, gt_m.band_t60).mean(1),
     )

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from naf_model.acoustics.decay import c50, edt, rt60
+from naf_model.audio.whole import join_late
 from naf_model.conventions import HOP, LOG_EPS, N_FREQ
 from naf_model.spectrogram import istft, magnitude_from_log, random_phase
+from naf_model.split import IrSplit
 
 PAPER_PHASE_SEED = 1234
 """The paper's `to_wave`: `np.random.seed(1234)` before drawing the phase of every spectrogram."""
@@ -50,6 +52,16 @@ def paper_waveforms_from_log(logmag: np.ndarray) -> np.ndarray:
     return np.clip(istft(mag * np.exp(1j * paper_phase(t)), HOP * (t - 1)), -1.0, 1.0)
 
 
+def paper_whole_waveforms(logmag: np.ndarray, late: np.ndarray | None, split: IrSplit | None) -> np.ndarray:
+    """The paper's route (`paper_waveforms_from_log`) for a whole IR: its early part inverted as the paper
+    inverts a spectrogram, then joined to the late part's band noise (`audio.whole.join_late`, fixed seed, the
+    same for prediction and ground truth), clipped to [-1, 1]. Without a late part: the paper's route alone."""
+    early = paper_waveforms_from_log(logmag)
+    if late is None:
+        return early
+    return np.clip(join_late(early, late, split), -1.0, 1.0)
+
+
 def spectral_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """Mean |pred - gt| of log-magnitudes (B, 2, N_FREQ, T) -> (B,), in natural-log units (the paper's)."""
     diff = np.abs(np.asarray(pred, np.float32) - np.asarray(gt, np.float32))
@@ -76,9 +88,12 @@ def waveform_parameters(wave: np.ndarray) -> AcousticParameters:
 
 
 def acoustic_parameters(
-    logmag: np.ndarray, n_samples: int, seed: int = 0, progress: Callable[[int], None] | None = None
+    logmag: np.ndarray, n_samples: int, seed: int = 0, progress: Callable[[int], None] | None = None,
+    late: np.ndarray | None = None, split: IrSplit | None = None,
 ) -> AcousticParameters:
-    """T60, C50 and EDT of log-magnitudes (B, 2, N_FREQ, T) inverted by the shared random phase.
+    """T60, C50 and EDT of log-magnitudes (B, 2, N_FREQ, T) inverted by the shared random phase; with a late
+    part (ln band powers (B, 2, 7, T_late) and the `split`), the inverted early part joined to it
+    (`audio.whole.join_late`, one fixed seed), so the measures cover the whole IR.
 
     `progress(n)` is called after each chunk with the number of items it held.
     """
@@ -87,7 +102,11 @@ def acoustic_parameters(
 
     def waves() -> Iterator[np.ndarray]:
         for start in range(0, logmag.shape[0], CHUNK_ITEMS):
-            wave = waveforms_from_log(logmag[start : start + CHUNK_ITEMS], n_samples, phase)
+            part = slice(start, start + CHUNK_ITEMS)
+            if late is None:
+                wave = waveforms_from_log(logmag[part], n_samples, phase)
+            else:
+                wave = join_late(waveforms_from_log(logmag[part], split.early_samples, phase), late[part], split)
             yield wave
             if progress is not None:
                 progress(len(wave))
@@ -152,10 +171,11 @@ class ItemErrors:
 
 def item_errors(
     pred_log: np.ndarray, gt_log: np.ndarray, gt_params: AcousticParameters, n_samples: int, seed: int = 0,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, late: np.ndarray | None = None, split: IrSplit | None = None,
 ) -> ItemErrors:  # fmt: skip
-    """Errors of predicted log-magnitudes (B, 2, N_FREQ, T) against the ground truth and its parameters."""
-    pred_params = acoustic_parameters(pred_log, n_samples, seed, progress)
+    """Errors of predicted log-magnitudes (B, 2, N_FREQ, T) (and late ln band powers, as `acoustic_parameters`)
+    against the ground truth and its parameters."""
+    pred_params = acoustic_parameters(pred_log, n_samples, seed, progress, late=late, split=split)
     return errors_from_parameters(spectral_error(pred_log, gt_log), pred_params, gt_params, any_fail=False)
 
 

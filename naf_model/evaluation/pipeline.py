@@ -22,24 +22,41 @@ from typing import Any
 import numpy as np
 
 from naf_model.checkpoint import exported, save_checkpoint
+from naf_model.data.described import early_spectrogram, late_description
 from naf_model.data.extra import TrainingPairs
 from naf_model.evaluation import baselines, codecs
 from naf_model.evaluation.metrics import CHUNK_ITEMS
 from naf_model.evaluation.rows import RowId
-from naf_model.field.listening import synthesize
+from naf_model.field.listening import play as listening_play
 from naf_model.spectrogram import log_magnitude
+from naf_model.split import IrSplit, no_split
 
 
 @dataclass
 class QuerySet:
     """The pairs one table scores: emitters, listeners (Q, 2) m, headings (O,) deg, and per item the ground
-    truth's log-magnitudes gt_log (Q * O, 2, 256, T) and waveforms gt_wave (Q * O, 2, N) at 22,050 Hz."""
+    truth's early log-magnitudes gt_log (Q * O, 2, 256, T), waveforms gt_wave (Q * O, 2, N) at 22,050 Hz and
+    late ln band powers gt_late (Q * O, 2, 7, T_late), split as `split` says (None, and no gt_late: data made
+    before the late part, whose gt_log is the whole IR's)."""
 
     emitters: np.ndarray
     listeners: np.ndarray
     headings: np.ndarray
     gt_log: np.ndarray
     gt_wave: np.ndarray
+    gt_late: np.ndarray | None = None
+    split: IrSplit | None = None
+
+    @property
+    def ir_split(self) -> IrSplit:
+        """The split of the ground truth's IRs (all early for data made before the late part)."""
+        return self.split if self.split is not None else no_split(self.gt_wave.shape[-1])
+
+    def describe(self, waves: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Early log-magnitudes and late ln band powers of waveforms (b, 2, N), as the ground truth's."""
+        if self.split is None:
+            return log_magnitude(waves, self.n_frames), None
+        return early_spectrogram(waves, self.split), late_description(waves, self.split)
 
     def __len__(self) -> int:
         return len(self.emitters)
@@ -81,6 +98,8 @@ class Prediction:
     wave: np.ndarray | None = None
     synthesize: Callable[[], np.ndarray] | None = None
     played: np.ndarray | None = None
+    late: np.ndarray | None = None
+    """Late ln band powers (b, 2, 7, T_late) where the IRs have a late part."""
 
     def play(self) -> np.ndarray:
         """The played waveforms: synthesised (once) where the method makes magnitudes, else its waveforms."""
@@ -113,9 +132,10 @@ class FieldSource:
         t0 = time.perf_counter()
         f = self.field
         log = np.asarray(f.query_batch(ie, il, ih), np.float32)
+        late = f.late_log_powers(ie, il, ih)
         self.query_s += time.perf_counter() - t0
-        play = partial(synthesize, self.phase, log, ie, il, ih, f.ir_length, f.head_radius, f.scene.free_space)
-        return Prediction(self.queries.items(part), log, None, play)
+        play = partial(f.play, self.phase, log, late, ie, il, ih)
+        return Prediction(self.queries.items(part), log, None, play, late=late)
 
 
 @dataclass
@@ -155,7 +175,8 @@ class BlendSource:
         sub = baselines.InterpolationWeights(w.indices[part], w.weights[part], w.fallback[part])
         wave = baselines.blend(self.irs, sub, self.interp.used)
         wave = wave.reshape((-1,) + wave.shape[2:])
-        return Prediction(queries.items(part), log_magnitude(wave, queries.n_frames), wave)
+        log, late = queries.describe(wave)
+        return Prediction(queries.items(part), log, wave, late=late)
 
 
 @dataclass
@@ -172,7 +193,8 @@ class StoredSource:
             return None
         wave = self.irs[mine].astype(np.float32)
         wave = wave.reshape((-1,) + wave.shape[2:])
-        return Prediction(self.queries.items(self.positions[mine]), log_magnitude(wave, self.queries.n_frames), wave)
+        log, late = self.queries.describe(wave)
+        return Prediction(self.queries.items(self.positions[mine]), log, wave, late=late)
 
 
 @dataclass
@@ -182,15 +204,15 @@ class SimulatedMagnitudes:
 
     queries: QuerySet
     phase: str
-    head_radius: float
+    ears: Any  # field.ears.Ears: the data set's
     free_space: Any
 
     def predict(self, part: slice) -> Prediction:
         items = self.queries.items(part)
         gt = np.asarray(self.queries.gt_wave[items], np.float32)
-        log = log_magnitude(gt, self.queries.n_frames)
-        play = partial(synthesize, self.phase, log, *self.queries.positions(part), gt.shape[-1], self.head_radius,
-                       self.free_space, log_mean=False)  # fmt: skip
+        log, late = self.queries.describe(gt)
+        play = partial(listening_play, self.phase, log, late, *self.queries.positions(part), self.queries.ir_split,
+                       self.ears, self.free_space, log_mean=False)  # fmt: skip
         return Prediction(items, None, None, play)
 
 

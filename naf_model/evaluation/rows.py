@@ -18,6 +18,7 @@ from naf_model.field.listening import line_of_sight
 
 if TYPE_CHECKING:
     from naf_model.evaluation.pipeline import Prediction, QuerySet
+    from naf_model.simulate import SimulationConfig
 
 
 class RowId(StrEnum):
@@ -54,56 +55,71 @@ def played_label(row: RowId, phase: str | None = None, n_pairs: int | None = Non
     return name if n_pairs is None else f"{name} ({n_pairs} pairs)"
 
 
+ToParams = Callable[[np.ndarray, "np.ndarray | None", "np.ndarray | None"], metrics.AcousticParameters]
+"""to_params(early log-magnitudes, late ln band powers or None, waveforms or None) -> measured parameters."""
+
+
 @dataclass
 class Scorer:
-    """Scores predictions against the ground truth of every item: gt_log (I, 2, 256, T), gt_params measured
-    once by the route `to_params(log, wave)`; `any_fail` selects the paper's T60 failure rule."""
+    """Scores predictions against the ground truth of every item: gt_log (I, 2, 256, T) (the early part's, or
+    the whole IR's for data made before the late part), gt_params measured once by the route
+    `to_params(log, late, wave)`; `any_fail` selects the paper's T60 failure rule."""
 
     gt_log: np.ndarray
     gt_params: metrics.AcousticParameters
-    to_params: Callable[[np.ndarray, np.ndarray | None], metrics.AcousticParameters]
+    to_params: ToParams
     any_fail: bool
 
     def score(self, pred: Prediction) -> metrics.ItemErrors:
         """Errors of the prediction's items, in its item order."""
         spectral = metrics.spectral_error(pred.log, self.gt_log[pred.items].astype(np.float32))
-        params = self.to_params(pred.log, pred.wave)
+        params = self.to_params(pred.log, pred.late, pred.wave)
         return metrics.errors_from_parameters(spectral, params, self.gt_params.take(pred.items), self.any_fail)
 
 
-def paper_field_scorer(gt_log: np.ndarray) -> Scorer:
-    """The paper's NAF route (`compute_T60_err_NAF.py`): both sides through the seed-1234 random phase."""
-    gt = metrics.waveform_parameters(metrics.paper_waveforms_from_log(gt_log))
-    return Scorer(gt_log, gt, lambda log, _: metrics.waveform_parameters(metrics.paper_waveforms_from_log(log)), True)
+def paper_field_scorer(queries: QuerySet) -> Scorer:
+    """The paper's NAF route (`compute_T60_err_NAF.py`): both sides through the seed-1234 random phase (and,
+    for IRs with a late part, its band noise of one fixed seed: `metrics.paper_whole_waveforms`)."""
+    split = queries.ir_split
+
+    def to_params(log: np.ndarray, late: np.ndarray | None, _: np.ndarray | None) -> metrics.AcousticParameters:
+        return metrics.waveform_parameters(metrics.paper_whole_waveforms(log, late, split))
+
+    return Scorer(queries.gt_log, to_params(queries.gt_log, queries.gt_late, None), to_params, True)
 
 
-def paper_waveform_scorer(gt_log: np.ndarray, gt_wave: np.ndarray) -> Scorer:
+def paper_waveform_scorer(queries: QuerySet) -> Scorer:
     """The paper's baseline route (`compute_T60_err_baseline.py`): the method's waveforms against the simulated
     waveform (clipped to [-1, 1] as the paper's `load_audio` does)."""
-    gt = metrics.waveform_parameters(np.clip(np.asarray(gt_wave, np.float64), -1.0, 1.0))
-    return Scorer(gt_log, gt, lambda _, wave: metrics.waveform_parameters(wave), True)
+    gt = metrics.waveform_parameters(np.clip(np.asarray(queries.gt_wave, np.float64), -1.0, 1.0))
+    return Scorer(queries.gt_log, gt, lambda _, __, wave: metrics.waveform_parameters(wave), True)
 
 
-def naf_scorer(gt_log: np.ndarray, n_samples: int, seed: int) -> Scorer:
-    """naf's earlier rule: log-magnitudes through one shared random phase (seed of the run), per-ear failures."""
-    gt = metrics.acoustic_parameters(gt_log, n_samples, seed)
-    return Scorer(gt_log, gt, lambda log, _: metrics.acoustic_parameters(log, n_samples, seed), False)
+def naf_scorer(queries: QuerySet, seed: int) -> Scorer:
+    """naf's earlier rule: log-magnitudes through one shared random phase (seed of the run), joined to the late
+    part's band noise where the IRs have one, per-ear failures."""
+    split = queries.ir_split
+
+    def to_params(log: np.ndarray, late: np.ndarray | None, _: np.ndarray | None) -> metrics.AcousticParameters:
+        return metrics.acoustic_parameters(log, split.ir_length, seed, late=late, split=split)
+
+    return Scorer(queries.gt_log, to_params(queries.gt_log, queries.gt_late, None), to_params, False)
 
 
 class ListeningScorer:
     """Listening errors of played waveforms against the query set's simulated ones; line of sight from
-    `free_space`; the direct arrival's ITD with the spherical head of `head_radius` m (None: a SOFA head,
-    whose direct ITD is not the spherical head's, so no such reference)."""
+    `free_space`; the direct arrival's ITD through the ears of the data set's `simulation` settings (None:
+    no such reference)."""
 
-    def __init__(self, queries: QuerySet, free_space, head_radius: float | None) -> None:
+    def __init__(self, queries: QuerySet, free_space, simulation: SimulationConfig | None) -> None:
         self.gt_wave = queries.gt_wave
         ie, il, ih = queries.positions(slice(None))
         self.los = line_of_sight(free_space, ie, il)
         self.direct_itd = None
-        if head_radius is not None:
+        if simulation is not None:
             self.direct_itd = np.full(len(ie), np.nan)
             self.direct_itd[self.los] = interaural.direct_sound_itd(ie[self.los], il[self.los], ih[self.los],
-                                                                    head_radius)  # fmt: skip
+                                                                    simulation)  # fmt: skip
         self._measured: tuple[bytes, listening.Measured] | None = None
 
     def score(self, pred: Prediction) -> listening.ListeningErrors:

@@ -134,8 +134,13 @@ def _evaluate(
     test = np.sort(rng.choice(test_all, min(config.max_pairs, len(test_all)), replace=False))
     n_orient = len(ds.orientations)
     floor_pairs = floor.choose_floor_pairs(ds.pairs, test, config.floor_pairs, config.seed)
-    paper_codecs = [c for c in (codecs.PAPER_AAC, codecs.PAPER_OPUS) if config.use_codecs and _codec_ok(c, notes)]
-    naf_codecs = [c for c in (codecs.AAC_LC, codecs.OPUS) if config.use_codecs and _codec_ok(c, notes)]
+    if not pool.has_waveforms:
+        notes.append(f"No interpolation or codec baselines: {ds.path} keeps the waveforms of its held-out pairs "
+                     "only (the default); `naf data make --waveforms all` keeps the training pairs' too, which "
+                     "the baselines play")
+    use_codecs = config.use_codecs and pool.has_waveforms
+    paper_codecs = [c for c in (codecs.PAPER_AAC, codecs.PAPER_OPUS) if use_codecs and _codec_ok(c, notes)]
+    naf_codecs = [c for c in (codecs.AAC_LC, codecs.OPUS) if use_codecs and _codec_ok(c, notes)]
     fld = None if checkpoint is None else _field(config, scene, ds, path, checkpoint, notes)
     listen = bool(config.offgrid) if config.listening is None else config.listening
     run = tables.Run(scene, ds, pool, test, floor_pairs, fld, config.seed, config.phase, listen, config.progress,
@@ -189,11 +194,14 @@ def _field(config: EvalConfig, scene, ds: DataSet, path: Path, checkpoint: Check
     """The field of the loaded checkpoint (CheckpointError if trained on another scene, DataError if it predicts
     another frame count than the data set holds); notes a selection made on the test split."""
     field = NeuralAcousticField.from_checkpoint(checkpoint, path, device=config.device, scene=scene)
-    if field.n_frames != ds.meta.n_frames:
-        raise DataError(
-            f"{path} predicts {field.n_frames} frames, {ds.path} holds {ds.meta.n_frames}; "
-            "evaluate a field on the data set it was trained on"
-        )
+    if field.split != ds.split_info or field.n_frames != ds.meta.n_frames:
+        seconds = field.ir_length / ds.meta.sample_rate
+        hint = (f"this field predicts whole {seconds:.2f} s spectrograms (made before naf split IRs into early and "
+                f"late parts): evaluate it on a data set made with `naf data make --scene {scene.name} --ir-seconds "
+                f"{seconds:g} --no-late-part`" if not field.split.has_late and ds.has_late
+                else "evaluate a field on the data set it was trained on")
+        raise DataError(f"{path} predicts {field.n_frames} frames of {field.ir_length} samples, {ds.path} holds "
+                        f"{ds.meta.n_frames} of {ds.meta.ir_length}; {hint}")
     selection = checkpoint.metrics or {}
     if "test_spectral_error" in selection and "validation_spectral_error" not in selection:
         notes.append(

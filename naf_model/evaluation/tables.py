@@ -12,14 +12,16 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from naf_model.conventions import HEAD_RADIUS_M
 from naf_model.data import DataSet, floor, offgrid
+from naf_model.data.described import late_description
 from naf_model.data.extra import TrainingPairs
 from naf_model.evaluation import codecs, metrics, pipeline, report, rows
 from naf_model.evaluation.pipeline import QuerySet, Row, score_rows
 from naf_model.evaluation.report import ResultRow
 from naf_model.evaluation.rows import INTERPOLATIONS, LABELS, RowId, played_label
+from naf_model.field.ears import ears_for
 from naf_model.paths import project_path
+from naf_model.simulate import SimulationConfig
 from naf_model.spectrogram import log_magnitude
 
 MB = 1e6
@@ -44,17 +46,16 @@ class Run:
     notes: list[str] = field(default_factory=list)
     timing: dict[str, float] = field(default_factory=dict)
 
-    def played_rows(self, queries: QuerySet, fsrc, interp: pipeline.Interpolation, second) -> list[Row]:
+    def played_rows(self, queries: QuerySet, fsrc, interp: pipeline.Interpolation | None, second) -> list[Row]:
         """The listening rows of a query set: field, simulated magnitudes, raw interpolations, a second
         simulation (`second`, a StoredSource or None), keyed by their names in the listening table. The
-        direct-ITD reference needs the spherical head (a SOFA head's direct ITD is another)."""
+        direct-ITD reference and the played direct sound go through the data set's ears."""
         sim = self.ds.meta.simulation
-        head = float(sim.get("head_radius", HEAD_RADIUS_M))
-        scorer = rows.ListeningScorer(queries, self.scene.free_space, None if sim.get("hrtf") else head)
-        magnitudes = pipeline.SimulatedMagnitudes(queries, self.phase, head, self.scene.free_space)
+        scorer = rows.ListeningScorer(queries, self.scene.free_space, SimulationConfig.from_json(sim))
+        magnitudes = pipeline.SimulatedMagnitudes(queries, self.phase, ears_for(sim), self.scene.free_space)
         out = [] if fsrc is None else [Row(played_label(RowId.FIELD, self.phase), fsrc, scorer)]
         out.append(Row(played_label(RowId.SIM_MAGNITUDES, self.phase), magnitudes, scorer))
-        out += [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]
+        out += [] if interp is None else [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]
         if second is not None:
             out.append(Row(played_label(RowId.SECOND_SIM, n_pairs=len(second.positions)), second, scorer))
         return out
@@ -63,10 +64,12 @@ class Run:
 def grid_queries(ds: DataSet, test: np.ndarray) -> QuerySet:
     """The held-out pairs `test` with the data set's spectrograms and waveforms as ground truth."""
     pairs = ds.pairs[test]
+    late = ds.read_late(test).reshape((-1,) + ds.late.shape[2:]) if ds.has_late else None  # (Q * 4, 2, 7, T')
     return QuerySet(
         ds.emitters[pairs[:, 0]], ds.listeners[pairs[:, 1]], ds.orientations.astype(np.float64),
         ds.read_spec(test).reshape((-1,) + ds.spec.shape[2:]),  # (Q * 4, 2, 256, T) float16
         ds.read_ir(test).reshape((-1,) + ds.ir.shape[2:]),  # (Q * 4, 2, N) float16
+        late, ds.split_info if ds.has_late else None,
     )  # fmt: skip
 
 
@@ -78,9 +81,9 @@ def grid_tables(
     t0 = time.perf_counter()
     queries = grid_queries(run.ds, run.test)
     scorers = {
-        "paper_field": rows.paper_field_scorer(queries.gt_log),
-        "paper": rows.paper_waveform_scorer(queries.gt_log, queries.gt_wave),
-        "naf": rows.naf_scorer(queries.gt_log, run.ds.meta.ir_length, run.seed),
+        "paper_field": rows.paper_field_scorer(queries),
+        "paper": rows.paper_waveform_scorer(queries),
+        "naf": rows.naf_scorer(queries, run.seed),
     }
     run.timing["ground_truth_s"] = time.perf_counter() - t0
     fsrc = None if run.field is None else pipeline.FieldSource(run.field, queries, run.phase)
@@ -88,7 +91,7 @@ def grid_tables(
                                                Row(("naf", RowId.FIELD), fsrc, scorers["naf"])]  # fmt: skip
     interps, storage = {}, {}
     with tqdm(unit="IR", desc="naf eval", disable=not run.progress) as bar:
-        for rules, chosen in (("paper", paper_codecs), ("naf", naf_codecs)):
+        for rules, chosen in (("paper", paper_codecs), ("naf", naf_codecs)) if run.pool.has_waveforms else ():
             bar.set_description(f"naf eval: {rules} baselines")
             t1 = time.perf_counter()
             interps[rules] = pipeline.interpolate(run.pool, queries, rules)
@@ -100,7 +103,7 @@ def grid_tables(
         plan += [Row((section, RowId.FLOOR, r), src, scorers[section])
                  for section in ("paper", "naf") for r, src in enumerate(floor_sources[:repeats])]  # fmt: skip
         second = floor_sources[0] if floor_sources else None
-        played = run.played_rows(queries, fsrc, interps["naf"], second) if run.listening else []
+        played = run.played_rows(queries, fsrc, interps.get("naf"), second) if run.listening else []
         bar.total = queries.n_orient * sum(len(getattr(r.source, "positions", run.test)) for r in plan + played)
         bar.set_description("naf eval: scoring")
         t1 = time.perf_counter()
@@ -189,14 +192,16 @@ def offgrid_sections(run: Run, n_pairs: int) -> list[dict]:
     og = offgrid.offgrid_set(run.ds, run.scene, n_pairs, run.seed, run.progress)
     sim_s = time.perf_counter() - t0
     flat = og.irs.reshape((-1,) + og.irs.shape[2:])
+    split = run.ds.split_info if run.ds.has_late else None
+    late = None if split is None else late_description(flat, split)  # the early frames: log_magnitude's
     queries = QuerySet(og.emitters, og.listeners, run.ds.orientations.astype(np.float64),
-                       log_magnitude(flat, run.ds.meta.n_frames), flat)  # fmt: skip
-    scorer = rows.naf_scorer(queries.gt_log, run.ds.meta.ir_length, run.seed)
-    interp = pipeline.interpolate(run.pool, queries, "naf")
+                       log_magnitude(flat, run.ds.meta.n_frames), flat, late, split)  # fmt: skip
+    scorer = rows.naf_scorer(queries, run.seed)
+    interp = pipeline.interpolate(run.pool, queries, "naf") if run.pool.has_waveforms else None
     second = pipeline.StoredSource(queries, og.floor_irs, np.arange(len(og)))
     fsrc = None if run.field is None else pipeline.FieldSource(run.field, queries, run.phase)
     plan = [] if fsrc is None else [Row(played_label(RowId.FIELD), fsrc, scorer)]
-    plan += [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]
+    plan += [] if interp is None else [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]
     plan.append(Row(played_label(RowId.SECOND_SIM), second, scorer))
     played = run.played_rows(queries, fsrc, interp, second) if run.listening else []
     t1 = time.perf_counter()

@@ -24,10 +24,11 @@ import shapely
 import torch
 
 from naf_model.checkpoint import Checkpoint, check_scene, load_checkpoint
-from naf_model.conventions import HEAD_RADIUS_M, ORIENTATIONS_DEG, PHASE_METHODS, WALL_CLEARANCE_M
+from naf_model.conventions import ORIENTATIONS_DEG, PHASE_METHODS, WALL_CLEARANCE_M
 from naf_model.device import resolve_device
 from naf_model.errors import PositionError
-from naf_model.field.listening import synthesize
+from naf_model.field.ears import ears_for
+from naf_model.field.listening import play
 from naf_model.networks.encoder import EndpointPart
 from naf_model.orientation import neighbouring_orientations
 
@@ -49,12 +50,14 @@ class NeuralAcousticField:
         self.scene_name, self.preset = checkpoint.scene_name, checkpoint.preset
         self.n_frames, self.ir_length = checkpoint.shape.n_frames, checkpoint.ir_length
         self.metrics = dict(checkpoint.metrics)
-        self.head_radius = float(checkpoint.simulation.get("head_radius", HEAD_RADIUS_M))
+        self.ears = ears_for(checkpoint.simulation)  # the data set's ears play the direct sound
         self.latency_ms = 0.0
         self._plan = checkpoint.plan_polygon()
         if self._plan is not None:
             shapely.prepare(self._plan)
         self._decode = self.model.spectrogram_decoder(checkpoint.stats)
+        self.split = checkpoint.ir_split
+        self._decode_late = self.model.late_decoder(checkpoint.late_stats) if self.split.has_late else None
         self._endpoint_cache: dict[int, tuple[bytes, EndpointPart]] = {}
 
     @classmethod
@@ -144,8 +147,34 @@ class NeuralAcousticField:
             out_t[part] = y.reshape(out_t[part].shape).cpu()
         return out
 
+    @torch.no_grad()
+    def _late_query(self, emitters: np.ndarray, listeners: np.ndarray, headings: np.ndarray) -> np.ndarray | None:
+        """Late ln band powers (B, 2, 7, T_late) float32 of checked positions, or None without a late part."""
+        if self._decode_late is None:
+            return None
+        lower, upper, weight = neighbouring_orientations(np.broadcast_to(np.asarray(headings, np.float64).reshape(-1),
+                                                                         (len(emitters),)))
+        dev = self.device
+        y = self._decode_late(  # copies: the positions may be read-only views
+            torch.tensor(np.asarray(emitters), dtype=torch.float32, device=dev),
+            torch.tensor(np.asarray(listeners), dtype=torch.float32, device=dev),
+            torch.as_tensor(lower, device=dev),
+            torch.as_tensor(upper, device=dev),
+            torch.as_tensor(weight, dtype=torch.float32, device=dev),
+        )
+        return y.cpu().numpy().astype(np.float32)
+
+    def late_log_powers(self, emitters: Any, listeners: Any, headings: Any) -> np.ndarray | None:
+        """The late part's description at (B, 2) emitters and listeners, (B,) headings: ln band power per ear,
+        octave band (125 Hz-8 kHz) and frame of `split.late_frame` samples from `split.late_start`,
+        (B, 2, 7, T_late) float32; None for a field without a late part (made before it existed)."""
+        e = self.check_positions(emitters, "emitter")
+        l_ = self.check_positions(listeners, "listener")
+        return self._late_query(e, l_, np.asarray(headings, np.float64))
+
     def query(self, emitter_xy: Any, listener_xy: Any, heading_deg: float = 0.0) -> np.ndarray:
-        """One binaural log-magnitude spectrogram, (2, 256, T) float32 ln(|X| + 1e-3)."""
+        """One binaural log-magnitude spectrogram of the early part, (2, 256, T) float32 ln(|X| + 1e-3) (the
+        whole IR for fields without a late part)."""
         t0 = time.perf_counter()
         out = self._query(
             np.reshape(emitter_xy, (1, 2)), np.reshape(listener_xy, (1, 2)), np.array([heading_deg])
@@ -176,10 +205,16 @@ class NeuralAcousticField:
         )
         h = np.broadcast_to(np.asarray(headings, np.float64).reshape(-1), (len(e),))
         logmag = self._query(e, l_, h)
-        free = self.scene.free_space if self.scene is not None else self._plan
-        ir = synthesize(phase, logmag, e, l_, h, self.ir_length, self.head_radius, free)
+        ir = self.play(phase, logmag, self._late_query(e, l_, h), e, l_, h)
         self.latency_ms = 1e3 * (time.perf_counter() - t0)
         return ir
+
+    def play(self, phase: str, logmag: np.ndarray, late: np.ndarray | None, emitters: np.ndarray,
+             listeners: np.ndarray, headings: np.ndarray) -> np.ndarray:
+        """The played IRs (B, 2, N) float32 of this field's predictions at checked positions: early
+        log-magnitudes (B, 2, 256, T) and late ln band powers (B, 2, 7, T_late) or None (`listening.play`)."""
+        free = self.scene.free_space if self.scene is not None else self._plan
+        return play(phase, logmag, late, emitters, listeners, headings, self.split, self.ears, free)
 
     def impulse_response(
         self, emitter_xy: Any, listener_xy: Any, heading_deg: float = 0.0, phase: str = PHASE_METHODS[0]

@@ -9,8 +9,9 @@ Phase methods (`PHASE_METHODS`, chosen by `synthesize`):
   (gamma Euler's constant, +2.5 dB of energy), so the diffuse frames of a field's prediction are raised by
   that (`log_mean=True`; magnitudes of one simulation already are a realisation and are not). Where the
   segment from emitter to listener lies in the free space (line of sight), the direct sound is the
-  simulator's own free-field pulse (`direct_sound`: 1/r, Brown & Duda head shadow, at each ear's Woodworth
-  delay, `phase.ear_delays`) placed coherently into the frames that hold it; what the predicted magnitudes
+  simulator's own free-field pulse through the data set's ears (`ears`: the measured HRIR of the direction,
+  or the spherical head's Brown & Duda shadow at Woodworth delays; 1/r) placed coherently into the frames
+  that hold it; what the predicted magnitudes
   have there beyond the pulse stays diffuse. Nothing is played before the pulse (the gate opens
   PRE_PULSE_SAMPLES before it). Where walls block the line of sight there is no pulse: the onset is where
   the predicted frame energy first comes within ONSET_BELOW_PEAK_DB of its maximum (never before the
@@ -29,8 +30,9 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from naf_model.audio.late import fade_tail
+from naf_model.audio.whole import join_late
 from naf_model.conventions import (
-    HEAD_RADIUS_M,
     HOP,
     LOG_EPS,
     N_FFT,
@@ -38,17 +40,11 @@ from naf_model.conventions import (
     ONSET_BELOW_PEAK_DB,
     PHASE_METHODS,
     SAMPLE_RATE,
-    SPEED_OF_SOUND,
 )
-from naf_model.field.phase import (
-    PRE_ONSET_S,
-    ear_delays,
-    geometric_phase_ir,
-    overlap_add,
-    random_phase_ir,
-)
-from naf_model.simulate.binaural import shadow_alpha
+from naf_model.field.ears import Ears, SphericalHead
+from naf_model.field.phase import PRE_ONSET_S, geometric_phase_ir, overlap_add, random_phase_ir
 from naf_model.spectrogram import stft, window
+from naf_model.split import IrSplit
 
 NOISE_SEED = 20_221_201
 DIFFUSE_LOG_CORRECTION = float(np.euler_gamma / 2)
@@ -60,6 +56,8 @@ onset came a median 4.3 ms after the waveform's own onset (first sample within 2
 0.25 hop puts the median on it (p10 -3 ms, p90 +4 ms)."""
 PRE_PULSE_SAMPLES = 1
 """Line of sight: the gate opens this many samples before the sample holding the (fractional) delay."""
+SPHERICAL = SphericalHead()
+"""The ears of fields made before measured ears (the default radius)."""
 _OVERLAP = N_FFT // HOP
 _WINDOW = window()
 _NOISE: dict[int, np.ndarray] = {}
@@ -103,23 +101,24 @@ def listening_ir(
     listeners: np.ndarray,
     headings: np.ndarray,
     visible: np.ndarray,
-    head_radius: float = HEAD_RADIUS_M,
+    ears: Ears = SPHERICAL,
     log_mean: bool = True,
 ) -> np.ndarray:
     """Log-magnitudes (B, 2, N_FREQ, T) of pairs at emitters, listeners (B, 2) m, headings (B,) deg, line of
-    sight (B,) bool -> waveforms (B, 2, n_samples) float32 (see the module docstring). `log_mean`: the
-    magnitudes are E[ln|X|] predictions (a field's), so diffuse frames get DIFFUSE_LOG_CORRECTION."""
+    sight (B,) bool -> waveforms (B, 2, n_samples) float32 (see the module docstring), the direct sound
+    through `ears` (the data set's, `ears.ears_for`). `log_mean`: the magnitudes are E[ln|X|] predictions (a
+    field's), so diffuse frames get DIFFUSE_LOG_CORRECTION."""
     b, _, n_freq, t = logmag.shape
     emitters, listeners = np.asarray(emitters, np.float64), np.asarray(listeners, np.float64)
     headings = np.broadcast_to(np.asarray(headings, np.float64).reshape(-1), (b,))
-    delays_s = ear_delays(emitters, listeners, headings, head_radius)
+    delays_s = ears.delays(emitters, listeners, headings)
     mag = np.maximum(np.exp(np.asarray(logmag, np.float32)) - np.float32(LOG_EPS), np.float32(0.0))
     visible = np.asarray(visible, bool).reshape(b)
     los_onset = np.asarray(delays_s, np.float64).reshape(b, 2) * SAMPLE_RATE  # samples
     gain = np.float32(np.exp(DIFFUSE_LOG_CORRECTION) if log_mean else 1.0)
     spec = (mag * gain) * noise_stft(t)[None]
     if visible.any():
-        direct = direct_sound(emitters[visible], listeners[visible], headings[visible], head_radius)
+        direct, _ = ears.direct(emitters[visible], listeners[visible], headings[visible])
         _direct_pulses(spec, mag, np.flatnonzero(visible), los_onset[visible], direct, log_mean)
     gate_at = np.where(  # the pulse is causal (minimum phase): on line of sight the gate opens just before it
         visible[:, None],
@@ -129,25 +128,6 @@ def listening_ir(
     x = overlap_add(spec, n_samples)
     x *= np.arange(n_samples) >= gate_at[..., None]
     return x
-
-
-def direct_sound(
-    emitters: np.ndarray, listeners: np.ndarray, headings_deg: np.ndarray, head_radius: float
-) -> np.ndarray:
-    """The free-field direct sound at each ear as the simulator makes it, (B, 2, N_FREQ) complex on the STFT
-    grid, without its delay: amplitude 1 / distance (1 at 1 m) through Brown & Duda's head-shadow filter
-    (1 + j alpha w / 2 w0) / (1 + j w / 2 w0), w0 = c / a, alpha from the angle between the ear's axis and
-    the source (`simulate.binaural.shadow_alpha`); air absorption (< 0.5 dB over 5 m at 8 kHz) is left out."""
-    d = np.asarray(emitters, np.float64) - np.asarray(listeners, np.float64)
-    dist = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-3)
-    azimuth = np.arctan2(d[:, 1], d[:, 0])
-    heading = np.deg2rad(np.asarray(headings_deg, np.float64))
-    axes = np.stack([heading + np.pi / 2, heading - np.pi / 2], axis=-1)  # left, right ear axes (B, 2)
-    psi = np.abs(np.angle(np.exp(1j * (azimuth[:, None] - axes))))  # (B, 2) in [0, pi]
-    alpha = shadow_alpha(psi)
-    r = 2 * np.pi * np.arange(N_FREQ) * (SAMPLE_RATE / N_FFT) * head_radius / (2 * SPEED_OF_SOUND)
-    shadow = (1 + 1j * alpha[..., None] * r) / (1 + 1j * r)
-    return (shadow / dist[:, None, None]).astype(np.complex64)
 
 
 def _direct_pulses(
@@ -178,18 +158,45 @@ def synthesize(
     listeners: np.ndarray,
     headings: np.ndarray,
     n_samples: int,
-    head_radius: float,
+    ears: Ears = SPHERICAL,
     free_space=None,
     log_mean: bool = True,
 ) -> np.ndarray:
     """Waveforms (B, 2, n_samples) float32 of log-magnitudes (B, 2, N_FREQ, T) for pairs at emitters and
-    listeners (B, 2) m, headings (B,) deg, by phase `method` (PHASE_METHODS). `free_space` decides line of
-    sight (`line_of_sight`); `log_mean` as in `listening_ir`."""
+    listeners (B, 2) m, headings (B,) deg, by phase `method` (PHASE_METHODS), the direct sound through `ears`
+    (the data set's). `free_space` decides line of sight (`line_of_sight`); `log_mean` as in `listening_ir`."""
     if method not in PHASE_METHODS:
         raise ValueError(f"unknown phase {method!r}; use one of {PHASE_METHODS}")
     if method == "random":
         return random_phase_ir(logmag, n_samples)
     if method == "geometric":
-        return geometric_phase_ir(logmag, n_samples, ear_delays(emitters, listeners, headings, head_radius))
+        return geometric_phase_ir(logmag, n_samples, ears.delays(emitters, listeners, headings))
     visible = line_of_sight(free_space, emitters, listeners)
-    return listening_ir(logmag, n_samples, emitters, listeners, headings, visible, head_radius, log_mean)
+    return listening_ir(logmag, n_samples, emitters, listeners, headings, visible, ears, log_mean)
+
+
+def play(
+    method: str,
+    logmag: np.ndarray,
+    late: np.ndarray | None,
+    emitters: np.ndarray,
+    listeners: np.ndarray,
+    headings: np.ndarray,
+    split: IrSplit,
+    ears: Ears,
+    free_space=None,
+    log_mean: bool = True,
+) -> np.ndarray:
+    """The whole played IR (B, 2, split.ir_length) float32 of a description: the early part's log-magnitudes
+    (B, 2, N_FREQ, T) through phase `method` (`synthesize`), joined to the late part's ln band powers
+    (B, 2, 7, T_late) (`audio.whole.join_late`: equal-power crossfade at `split.late_start`, band noise with a
+    diffuse field's coherence after it, the end faded). Without a late part (None: a field made before it
+    existed) the spectrogram is the whole IR, its last `audio.late.TAIL_FADE_S` faded so a cut tail never
+    ends on a step. `log_mean`: a field's predictions (E[ln]): the early part's diffuse frames and the late
+    part are raised to their expected power (`listening_ir`, `audio.whole.LATE_LOG_CORRECTION`)."""
+    if late is None:
+        return fade_tail(synthesize(method, logmag, emitters, listeners, headings, split.ir_length, ears,
+                                    free_space, log_mean)).astype(np.float32)
+    early = synthesize(method, logmag, emitters, listeners, headings, split.early_samples, ears, free_space,
+                       log_mean)
+    return join_late(early, late, split, log_mean)

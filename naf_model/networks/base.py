@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from naf_model.networks.encoder import EndpointPart, PairEncoder
+from naf_model.networks.late import LateDecoder, LateHead, late_decoder
 from naf_model.networks.normalisation import SpectrogramStats
 from naf_model.networks.presets import FieldShape, ModelConfig, TrainConfig
 
@@ -86,6 +87,19 @@ class AcousticNetwork(nn.Module, ABC):
         """Summed endpoint shares (B, W) x2 plus the pair's own share (`pair_part`), if the network has one."""
         both = self.pair_part(emitter, listener)
         return shares if both is None else (shares[0] + both[0], shares[1] + both[1])
+
+    def late_head(self) -> LateHead | None:
+        """The network of the late part (`networks.late`), or None for a field without one."""
+        head = self._modules.get("late")
+        return head if isinstance(head, LateHead) else None
+
+    def late_decoder(self, late_stats: SpectrogramStats | None) -> LateDecoder | None:
+        """A decoder of de-normalised late log-powers (`networks.late.late_decoder`), or None without a late
+        part. Call it under torch.no_grad."""
+        head = self.late_head()
+        if head is None or late_stats is None:
+            return None
+        return late_decoder(head, late_stats)
 
     # ---- inference -------------------------------------------------------------------------------------
     def spectrogram_decoder(self, stats: SpectrogramStats) -> SpectrogramDecoder:

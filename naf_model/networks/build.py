@@ -8,6 +8,7 @@ import dataclasses
 from naf_model.networks.amortised import AmortisedNAF
 from naf_model.networks.base import AcousticNetwork, TrainableNetwork
 from naf_model.networks.ensemble import EnsembleNAF
+from naf_model.networks.late import LateHead
 from naf_model.networks.network import PixelNAF
 from naf_model.networks.presets import FieldShape, ModelConfig
 
@@ -23,8 +24,15 @@ def build_network(config: ModelConfig, shape: FieldShape) -> AcousticNetwork:
     k = config.network.members
     if k > 1:  # an ensemble of K members of the same config
         member = dataclasses.replace(config, network=dataclasses.replace(config.network, members=1))
-        return EnsembleNAF(config, shape, [NETWORKS[kind](member, shape) for _ in range(k)])
-    return NETWORKS[kind](config, shape)
+        return EnsembleNAF(config, shape, [with_late(NETWORKS[kind](member, shape), shape) for _ in range(k)])
+    return with_late(NETWORKS[kind](config, shape), shape)
+
+
+def with_late(network: TrainableNetwork, shape: FieldShape) -> TrainableNetwork:
+    """`network` with a late head (its `late` submodule) when the scene's IRs have a late part."""
+    if shape.late_frames > 0:
+        network.late = LateHead(shape.bounds, shape.late_frames)
+    return network
 
 
 def build_trainable(config: ModelConfig, shape: FieldShape) -> TrainableNetwork:

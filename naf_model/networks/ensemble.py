@@ -18,6 +18,7 @@ from torch import nn
 
 from naf_model.networks.base import AcousticNetwork, Finish, OrientationPart
 from naf_model.networks.encoder import EndpointPart
+from naf_model.networks.late import LateDecoder
 from naf_model.networks.normalisation import SpectrogramStats
 from naf_model.networks.presets import FieldShape, ModelConfig
 
@@ -72,6 +73,17 @@ class EnsembleNAF(AcousticNetwork):
             return total / len(stages)
 
         return part, finish
+
+    def late_decoder(self, late_stats: SpectrogramStats | None) -> LateDecoder | None:
+        """The mean of the members' late log-powers (None when the members have no late part)."""
+        decoders = [m.late_decoder(late_stats) for m in self.members]
+        if any(d is None for d in decoders):
+            return None
+
+        def decode(emitter, listener, lower, upper, weight):
+            return sum(d(emitter, listener, lower, upper, weight) for d in decoders) / len(decoders)
+
+        return decode
 
     def features(self, pair: EndpointPart, orientation: torch.Tensor) -> torch.Tensor:
         """The members' features side by side, (R, K W)."""

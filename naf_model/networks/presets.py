@@ -146,13 +146,16 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class FieldShape:
-    """Scene-dependent sizes: the grid's bounding box (metres) and frames per spectrogram; and the free space's
-    rings (exterior first, then holes, metres; empty when unknown), which `free_paths` networks read."""
+    """Scene-dependent sizes: the grid's bounding box (metres) and frames per (early part's) spectrogram; the
+    free space's rings (exterior first, then holes, metres; empty when unknown), which `free_paths` networks
+    read; and the late part's frame count (`naf_model.split`; 0: the field predicts no late part, as fields
+    made before it existed)."""
 
     bounds: tuple[float, float, float, float]
     n_frames: int
     n_freq: int = 256
     plan: tuple[tuple[tuple[float, float], ...], ...] = ()
+    late_frames: int = 0
 
 
 _TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}

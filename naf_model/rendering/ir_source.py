@@ -24,15 +24,17 @@ IRFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 def simulated_source(scene, checkpoint=None) -> IRFunction:
-    """IRs from `naf_model.simulate.simulate_binaural_rirs` (default settings), headings blended.
+    """IRs from `naf_model.simulate.simulate_binaural_rirs` (default settings: the measured KEMAR ears and the
+    room's IR length, as the default data sets), headings blended.
 
     Repeated listener spots are simulated once. An emitter's spots go to the simulator in chunks of
     `SIM_CHUNK` (each chunk repeats a little per-emitter set-up): a long walk shows its progress, and only one
     chunk's four orientations are held at a time.
     """
     from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
+    from naf_model.simulate.ir_length import room_ir_seconds
 
-    config = SimulationConfig()
+    config = SimulationConfig(ir_seconds=room_ir_seconds(scene))  # as long as the room's reverberation
     n_taps = int(round(config.ir_seconds * SAMPLE_RATE))
 
     def irs(emitters: np.ndarray, listeners: np.ndarray, headings: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from naf_model.data.budget import block_cpu_seconds, format_minutes
 from naf_model.rendering.calibration import calibration_spots
 from naf_model.rendering.ir_source import IRFunction
 from naf_model.simulate import SimulationConfig
+from naf_model.simulate.ir_length import room_ir_seconds
 
 LONG_SIMULATION_S = 60.0
 """A render whose IRs are estimated to take longer than this asks first (or needs `--yes`). The bundled flats
@@ -56,7 +57,7 @@ class SimulationPlan:
 def plan_simulation(scene, emitter: np.ndarray, listeners: np.ndarray) -> SimulationPlan:
     """The cost of simulating a render of `emitter` (2,) heard at `listeners` (K, 2) metres with the simulator's
     default settings (those `ir_source.simulated_source` uses)."""
-    config = SimulationConfig()
+    config = SimulationConfig(ir_seconds=room_ir_seconds(scene))
     emitter = np.asarray(emitter, np.float64).reshape(2)
     every = np.concatenate([np.asarray(listeners, np.float64).reshape(-1, 2), calibration_spots(scene, emitter)])
     spots = len(np.unique(np.round(every, 6), axis=0))

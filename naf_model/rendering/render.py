@@ -1,10 +1,12 @@
 """Offline binaural renders: music heard at one spot (`naf render`) or along a walk (`naf walk`).
 
 Both run the live engine's own chain (`BinauralPlayer`: partitioned convolution, crossfaded IR swaps,
-gain, soft limiter) block by block, so a walk sounds exactly as the app would play it. The IRs of a render
-come from one batched call to an `IRFunction` (see `ir_source`), together with the calibration IRs at the
-`calibration_spots` of the emitter (the rule the app uses too, see `calibration`), so renders of one
-emitter share one gain, the app's, and their loudness differs exactly as their IRs do.
+gain, soft limiter) block by block, so a walk sounds exactly as the app would play it, IRs of seconds
+included (their tails crossfade too, see `naf_model.audio.segments`). The IRs of a render come from batched
+calls to an `IRFunction` (see `ir_source`), `IR_CHUNK` positions at a time as the render reaches them, and
+one call for the calibration IRs at the `calibration_spots` of the emitter (the rule the app uses too, see
+`calibration`), so renders of one emitter share one gain, the app's, and their loudness differs exactly as
+their IRs do.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from naf_model.rendering.path import ListenerPath, PathError
 UPDATE_INTERVAL_S = 1 / 30
 """How often a walk's IR is updated (~33 ms), also the walk video's frame period."""
 MAX_WALK_SECONDS = 300.0
-"""Longest walk: its IRs (one per ~33 ms, 2 x 13,230 float32 each for 0.6 s) are held in memory at once."""
+"""Longest walk (9,000 IR updates)."""
+IR_CHUNK = 32
+"""Walk positions whose IRs are asked for in one call, as the render reaches them: memory holds one chunk
+(32 x 2 x 8 s x 22,050 float32 = 45 MB), not the whole walk's (9,000 3 s IRs in float64 were 9.5 GB)."""
 MIN_WALK_SECONDS = 0.1
 """Shortest walk, as the shortest `--seconds`: a shorter path (times in ms by mistake) is a click, not a walk."""
 _LOWEST_OUTPUT_RATE = 44_100
@@ -108,15 +113,22 @@ def render_walk(scene, irs: IRFunction, emitter: np.ndarray, path: ListenerPath,
 def _render(scene, irs: IRFunction, emitter: np.ndarray, times: np.ndarray, xy: np.ndarray,
             headings: np.ndarray, music: AudioClip, seconds: float, block_size: int,
             progress: bool) -> Render:
+    def ask(listeners: np.ndarray, toward: np.ndarray) -> np.ndarray:
+        return np.asarray(irs(np.broadcast_to(emitter, listeners.shape), listeners, toward), np.float32)
+
+    def path_chunk(k: int) -> np.ndarray:
+        return ask(xy[k : k + IR_CHUNK], headings[k : k + IR_CHUNK])
+
     refs = calibration_spots(scene, emitter)
-    listeners = np.concatenate([xy, refs])
-    batch = np.asarray(irs(np.broadcast_to(emitter, listeners.shape), listeners,
-                           np.concatenate([headings, np.full(len(refs), CALIBRATION_HEADING_DEG)])), np.float64)
-    path_irs, ref_irs = batch[: len(xy)], batch[len(xy) :]
+    chunk_start, chunk = 0, path_chunk(0)
+    if len(refs):
+        ref_irs = ask(refs, np.full(len(refs), CALIBRATION_HEADING_DEG))
+    else:  # no free spot to calibrate at (a tiny scene): the loudest of the path's IRs sets the gain
+        ref_irs = np.concatenate([chunk, *(path_chunk(k) for k in range(IR_CHUNK, len(xy), IR_CHUNK))])
     rate = output_rate(music.sample_rate)
     samples = music.at_rate(rate).samples
-    gain = session_gain(samples, rate, ref_irs if len(refs) else path_irs)
-    player = BinauralPlayer(samples, rate, block_size, max_ir_seconds=batch.shape[-1] / SAMPLE_RATE + 0.01,
+    gain = session_gain(samples, rate, ref_irs)
+    player = BinauralPlayer(samples, rate, block_size, max_ir_seconds=chunk.shape[-1] / SAMPLE_RATE + 0.01,
                             gain=gain)
     player.play()
     n_blocks = -(-int(round(seconds * rate)) // block_size)
@@ -127,7 +139,10 @@ def _render(scene, irs: IRFunction, emitter: np.ndarray, times: np.ndarray, xy: 
         # the newest IR due by the start of this block, as the live engine would pick it up
         due = int(np.searchsorted(swap_frames, i * block_size, side="right")) - 1
         if due > posted:
-            player.post_ir(resample_ir(path_irs[due], SAMPLE_RATE, rate))
+            if due >= chunk_start + len(chunk):
+                chunk_start = due // IR_CHUNK * IR_CHUNK
+                chunk = path_chunk(chunk_start)
+            player.post_ir(resample_ir(chunk[due - chunk_start], SAMPLE_RATE, rate))
             posted = due
         player.render(out[i * block_size : (i + 1) * block_size])
     return Render(out[: int(round(seconds * rate))].astype(np.float32), rate, gain, times, xy, headings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,14 @@ from naf_model.errors import NafError
 
 class SimulationError(NafError):
     """An unusable simulation setting (negative length, zero rays, ...)."""
+
+
+def _default_ears() -> str:
+    """The `hrtf` setting of the default ears, the measured MIT KEMAR set (`ears`; imported here, when a
+    config is made, because `ears` reaches this module through the simulator)."""
+    from naf_model.simulate.ears import kemar_sha256
+
+    return kemar_sha256()
 
 
 @dataclass(frozen=True)
@@ -25,14 +34,16 @@ class SimulationConfig:
     receiver_radius: metres, radius of the ray tracer's receiving sphere around each listener.
     seed: base seed; each emitter and each listener's tail noise derive their own from it and the positions.
     air_absorption: apply pyroomacoustics' octave-band air absorption (20 C, 50 % humidity defaults).
-    head_radius: metres, radius of the spherical head (Woodworth ITD, Brown & Duda head shadow).
+    head_radius: metres, radius of the spherical head (Woodworth ITD, Brown & Duda head shadow); also the
+        ray-traced tail's interaural spread, whatever the ears.
     hist_bin_seconds: time resolution of the ray tracer's energy histograms.
     energy_threshold: relative ray energy (re. the emitted energy) at which a ray is dropped.
-    hrtf: sha256 of the SOFA HRIR set rendering the image-source arrivals ("" = the spherical head);
+    hrtf: the ears rendering the image-source arrivals (`naf_model.simulate.ears`): the sha256 of a measured
+        HRIR set's file, by default the MIT KEMAR set's; "" (`ears.SPHERICAL_HEAD`) the spherical head;
     hrtf_method: how a direction picks its HRIRs (`naf_model.simulate.hrtf.HRTF_METHODS`);
-    hrir: the loaded set (`hrtf.load_hrir_set`; not serialised: `hrtf` names it), needed to simulate with one.
-    The HRTF settings are left out of `to_json` for the spherical head, so data sets and plan keys made
-    before HRTFs existed keep their keys.
+    hrir: the loaded set (not serialised: `hrtf` names it and `ears.hrir_set_for` finds it again).
+    The HRTF settings are left out of `to_json` for the spherical head, and settings without them read back
+    as the spherical head, so data sets and plan keys made before HRTFs existed keep their keys and ears.
     """
 
     ir_seconds: float = 0.6
@@ -44,7 +55,7 @@ class SimulationConfig:
     head_radius: float = HEAD_RADIUS_M
     hist_bin_seconds: float = 0.004
     energy_threshold: float = 1e-7
-    hrtf: str = ""
+    hrtf: str = dataclasses.field(default_factory=_default_ears)
     hrtf_method: str = "nearest"
     hrir: Any = dataclasses.field(default=None, compare=False, repr=False)
 
@@ -70,6 +81,10 @@ class SimulationConfig:
                 f"energy_threshold must be in (0, 1), got {self.energy_threshold}",
             ),
             (
+                self.hrtf == "" or re.fullmatch(r"[0-9a-f]{64}", self.hrtf) is not None,
+                f"hrtf must be a sha256 or '' (the spherical head), got {self.hrtf[:70]!r}",
+            ),
+            (
                 self.hrtf_method in ("nearest", "interpolate"),
                 f"hrtf_method must be 'nearest' or 'interpolate', got {self.hrtf_method!r}",
             ),
@@ -87,8 +102,10 @@ class SimulationConfig:
 
     @classmethod
     def from_json(cls, text: str | dict[str, Any]) -> SimulationConfig:
-        """Inverse of `to_json`; unknown keys are an error rather than silently dropped."""
+        """Inverse of `to_json`; unknown keys are an error rather than silently dropped. Settings without
+        `hrtf` are the spherical head's (made before measured ears were the default)."""
         values = json.loads(text) if isinstance(text, str) else dict(text)
+        values.setdefault("hrtf", "")
         known = {f.name for f in dataclasses.fields(cls)} - {"hrir"}
         unknown = sorted(set(values) - known)
         if unknown:

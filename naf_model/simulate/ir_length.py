@@ -20,6 +20,9 @@ from naf_model.simulate.eyring import eyring_t60s
 
 MAX_IR_SECONDS = 8.0
 """The longest IR `needed_ir_length` asks for: a cathedral's low bands (T60 6-10 s) are cut here."""
+FALLBACK_IR_SECONDS = 0.6
+"""The IR length of a scene without an Eyring estimate (no surfaces or no volume): the length naf used
+for every scene before lengths followed the room."""
 DECAY_DB = 60.0
 AUTO_STEP_S = 0.01
 
@@ -95,6 +98,25 @@ def needed_ir_length(scene, cap_s: float = MAX_IR_SECONDS) -> IrLengthNeed:
     t60 = float(t60s[slowest])
     return IrLengthNeed(seconds=min(t60 + path, cap_s), band_hz=int(OCTAVE_BANDS_HZ[slowest]), band_t60_s=t60,
                         path_s=path, cap_s=cap_s)
+
+
+def room_need(scene) -> IrLengthNeed | None:
+    """`needed_ir_length(scene)`, or None for a scene without an Eyring estimate of its decay (no surfaces,
+    no volume, a non-finite T60)."""
+    try:
+        need = needed_ir_length(scene)
+    except (AttributeError, ValueError, ZeroDivisionError, FloatingPointError):
+        return None
+    if not (np.isfinite(need.band_t60_s) and need.band_t60_s >= 0):
+        return None
+    return need
+
+
+def room_ir_seconds(scene) -> float:
+    """The IR length a scene's simulations use unless told otherwise: what the room needs
+    (`IrLengthNeed.auto_seconds`), FALLBACK_IR_SECONDS for a scene without an Eyring estimate."""
+    need = room_need(scene)
+    return FALLBACK_IR_SECONDS if need is None else need.auto_seconds
 
 
 def ir_length_note(need: IrLengthNeed, ir_seconds: float) -> str:

@@ -8,6 +8,7 @@ from naf_model.conventions import ORIENTATIONS_DEG, SAMPLE_RATE
 from naf_model.errors import PositionError
 from naf_model.simulate.binaural import render_arrivals
 from naf_model.simulate.config import SimulationConfig, SimulationError
+from naf_model.simulate.ears import hrir_set_for
 from naf_model.simulate.hrtf import render_arrivals_hrir
 from naf_model.simulate.room import RoomResult, position_seed, run_room, scene_walls
 from naf_model.simulate.tail import render_tail
@@ -73,13 +74,14 @@ def simulate_binaural_rirs(
     scene's ear height. Axis 1 is the head orientation (0, 90, 180, 270 deg counter-clockwise from +x),
     axis 2 the ear (0 left, 1 right), N = round(ir_seconds * 22,050). Time zero is the emission: the
     line-of-sight sound reaches the head centre at distance / 343 m/s (earlier at the near ear). Early
-    reflections come from pyroomacoustics' image sources (walls occlude), rendered through the spherical head
-    or, with `config.hrir`, a measured HRIR set (`hrtf`), the rest from its ray tracer; the
+    reflections come from pyroomacoustics' image sources (walls occlude), rendered through the config's ears
+    (`ears`: the measured KEMAR set by default, a SOFA set, or the spherical head), the rest from its ray
+    tracer; the
     same inputs and seed give bit-identical output, and a listener's IR does not depend on the other
     listeners in the call.
     """
     config = config or SimulationConfig()
-    early = _early_renderer(config)  # a missing HRIR set fails before the room is simulated
+    early = early_renderer(config)  # a missing HRIR set fails before the room is simulated
     emitter, listeners = _positions(scene, emitter_xy, listeners_xy)
     walls = scene_walls(scene)
     result = _fill_silent(
@@ -104,13 +106,10 @@ def simulate_binaural_rirs(
     return irs
 
 
-def _early_renderer(config: SimulationConfig):
-    """(arrivals, n_samples) -> (4, 2, n_samples): the spherical head, or the config's measured HRIR set."""
+def early_renderer(config: SimulationConfig):
+    """(arrivals, n_samples) -> (4, 2, n_samples): the spherical head, or the config's measured HRIR set (the
+    loaded one, else the one its hash names: `ears.hrir_set_for`, HrtfError when it is not on this machine)."""
     if not config.hrtf:
         return lambda arrivals, n: render_arrivals(arrivals, n, config.head_radius)
-    if config.hrir is None or config.hrir.sha256 != config.hrtf:
-        raise SimulationError(
-            f"these settings render through HRTF {config.hrtf[:12]} but its SOFA file is not loaded; "
-            "pass it with --hrtf FILE.sofa"
-        )
-    return lambda arrivals, n: render_arrivals_hrir(arrivals, n, config.hrir, config.hrtf_method)
+    hrirs = config.hrir if config.hrir is not None and config.hrir.sha256 == config.hrtf else hrir_set_for(config.hrtf)
+    return lambda arrivals, n: render_arrivals_hrir(arrivals, n, hrirs, config.hrtf_method)

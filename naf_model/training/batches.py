@@ -24,11 +24,13 @@ SILENCE_MARGIN = 0.05
 
 @dataclass
 class SplitArrays:
-    """One split of the data set: positions (P, 2) m and log-magnitudes (P, 4, 2, F, T) float16."""
+    """One split of the data set: positions (P, 2) m, the early part's log-magnitudes (P, 4, 2, F, T) float16
+    and the late part's ln band powers (P, 4, 2, 7, T_late) float16 (None when the IRs have no late part)."""
 
     emitters: torch.Tensor
     listeners: torch.Tensor
     spec: torch.Tensor
+    late: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.spec.shape[0]
@@ -67,12 +69,14 @@ class IRBatch:
 
 
 class BatchSampler:
-    """Draws training batches from `train` with its own generator (state saved in checkpoints)."""
+    """Draws training batches from `train` with its own generator (state saved in checkpoints); `late_stats`
+    normalise the late part's targets (`late`)."""
 
     def __init__(
-        self, train: SplitArrays, stats: SpectrogramStats, seed: int, jitter_m: float, pad_fraction: float
+        self, train: SplitArrays, stats: SpectrogramStats, seed: int, jitter_m: float, pad_fraction: float,
+        late_stats: SpectrogramStats | None = None,
     ) -> None:
-        self.train, self.stats = train, stats
+        self.train, self.stats, self.late_stats = train, stats, late_stats
         self.jitter_m, self.pad_fraction = jitter_m, pad_fraction
         self.generator = torch.Generator().manual_seed(seed)
         self.valid = train.valid_frames()
@@ -107,6 +111,14 @@ class BatchSampler:
         target = self.stats.normalise(self.train.spec[pair, orientation].float())
         return IRBatch(emitter, listener, orientation, target)
 
+    def late(self, n_irs: int) -> IRBatch:
+        """A batch of n_irs (pair, orientation) late descriptions, both ears: target (B, 2, 7, T_late)
+        normalised with the late statistics."""
+        assert self.train.late is not None and self.late_stats is not None, "this data set has no late part"
+        pair, orientation, emitter, listener = self._items(n_irs)
+        target = self.late_stats.normalise(self.train.late[pair, orientation].float())
+        return IRBatch(emitter, listener, orientation, target)
+
     def swapped(self, n_pairs: int) -> IRBatch:
         """n_pairs training pairs with emitter and listener exchanged, at each of the 4 orientations
         (pair-major, 4 n_pairs items). Reciprocity gives the swapped pair the same omnidirectional IR, but
@@ -133,6 +145,7 @@ class HeldOut:
     spec: torch.Tensor  # (B, 2, F, T) float32 log-magnitudes
     freq: torch.Tensor  # (B, P) long
     frame: torch.Tensor  # (B, P) long
+    late: torch.Tensor | None = None  # (B, 2, 7, T_late) float32 ln band powers
 
 
 def held_out_sample(split: SplitArrays, n_items: int = 64, n_pixels: int = 2048, seed: int = 0) -> HeldOut:
@@ -152,5 +165,6 @@ def held_out_sample(split: SplitArrays, n_items: int = 64, n_pixels: int = 2048,
         split.spec[pair, orientation].float(),
         freq,
         frame,
+        None if split.late is None else split.late[pair, orientation].float(),
     )
 

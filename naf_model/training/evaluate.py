@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from naf_model.networks.base import AcousticNetwork
@@ -38,6 +40,20 @@ def held_out_error(
     rows = torch.arange(held.spec.shape[0])[:, None]
     gt = torch.stack([held.spec[rows, ear, held.freq, held.frame] for ear in (0, 1)], 1)
     return float((pred - gt).abs().mean())
+
+
+@torch.no_grad()
+def held_out_late_error(
+    model: AcousticNetwork, held: HeldOut, late_stats: SpectrogramStats | None, device: torch.device
+) -> float:
+    """Mean |pred - gt| in dB of the held-out items' late band powers (per ear, band and frame)."""
+    head = model.late_head()
+    if head is None or held.late is None or late_stats is None:
+        return float("nan")
+    model.eval()
+    pred = late_stats.denormalise(head(held.emitter.to(device), held.listener.to(device),
+                                       held.orientation.to(device)).float()).cpu()
+    return float((pred - held.late).abs().mean() * (10.0 / math.log(10.0)))
 
 
 def data_sample(data: TrainingSet, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

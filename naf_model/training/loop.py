@@ -25,12 +25,18 @@ from tqdm import tqdm
 from naf_model.checkpoint import Checkpoint, save_checkpoint
 from naf_model.errors import NafError
 from naf_model.networks.base import TrainableNetwork
+from naf_model.networks.late import late_loss
 from naf_model.networks.presets import FieldShape, ModelConfig
 from naf_model.training.batches import BatchSampler, held_out_sample
 from naf_model.training.distributed import DistributedContext, any_rank, broadcast_int, gather_objects
-from naf_model.training.evaluate import held_out_error
+from naf_model.training.evaluate import held_out_error, held_out_late_error
 from naf_model.training.trainset import TrainingSet
 
+LATE_ITEMS_PER_STEP = 64
+"""(pair, orientation) late descriptions per step for a field with a late part (`networks.late`): one vector
+each, so a larger batch than the early network's costs little."""
+LATE_WEIGHT = 1.0
+"""Weight of the late part's loss beside the early network's (both are MSEs of normalised values)."""
 CALIBRATION_SKIP, CALIBRATION_STEPS, CALIBRATION_SAFETY = 3, 20, 0.95
 """With --minutes, the step time over steps 3-23 fixes the total step count (so the LR schedule ends on
 time), keeping 5% of the time for evaluations; the wall-clock deadline stops the run in any case."""
@@ -99,7 +105,7 @@ class Run:
         return Checkpoint(self.config, self.shape, str(meta.get("scene_name", "")), self.scene_hash,
                           int(meta["ir_length"]), self.data.stats, weights, self.plan, self.holes,
                           metrics=dict(p.metrics), simulation=dict(meta.get("simulation", {})), training=training,
-                          recipe=self.recipe)
+                          recipe=self.recipe, split=self.data.split, late_stats=self.data.late_stats)
 
     def evaluate_and_save(self, ctx: DistributedContext, held_out: Any, wall_s: float) -> None:
         """Held-out error, then checkpoint.pt (and best.pt when it improved) and a log line; rank 0 writes."""
@@ -109,6 +115,9 @@ class Run:
         p = self.progress
         error = held_out_error(self.model, held_out, self.data.stats, ctx.device)
         p.metrics.update({"step": p.step, "validation_spectral_error": error, "wall_s": wall_s})
+        if self.model.late_head() is not None:
+            p.metrics["validation_late_error_db"] = held_out_late_error(
+                self.model, held_out, self.data.late_stats, ctx.device)
         ckpt.metrics = dict(p.metrics)
         if error < p.best:
             p.best = error
@@ -175,6 +184,11 @@ def _loss(
     batch = model.training_batch(sampler, config.train)
     pred = forward(*(x.to(device) for x in batch.inputs)).float()
     loss = model.training_loss(pred, batch.target.to(device), sampler.stats, config.train)
+    head = model.late_head()
+    if head is not None:  # the late part's own small network, on its own batch (`networks.late`)
+        late = sampler.late(LATE_ITEMS_PER_STEP)
+        late_pred = head(late.emitter.to(device), late.listener.to(device), late.orientation.to(device)).float()
+        loss = loss + LATE_WEIGHT * late_loss(late_pred, late.target.to(device))
     return loss, model.samples_per_step(config.train)
 
 

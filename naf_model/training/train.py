@@ -149,7 +149,8 @@ def _train(config: ModelConfig, options: RunOptions, scene: Any | None, ctx: Dis
     model.to(ctx.device)
     optimizer = _optimizer(model, config)
     sampler = BatchSampler(
-        data.train, data.stats, options.seed + ctx.rank, config.train.jitter_m, config.train.pad_fraction
+        data.train, data.stats, options.seed + ctx.rank, config.train.jitter_m, config.train.pad_fraction,
+        data.late_stats,
     )
     if resumed is None:
         progress = _new_progress(config, options, data)
@@ -221,7 +222,8 @@ def _field_shape(data: TrainingSet, scene: Any | None) -> FieldShape:
         m = BOUNDS_MARGIN_M
         bounds = (x0 - m, y0 - m, x1 + m, y1 + m)
     plan = shape_plan(*plan_rings(scene.free_space)) if scene is not None else ()
-    return FieldShape(bounds, int(data.meta["n_frames"]), int(data.train.spec.shape[-2]), plan)
+    late_frames = 0 if data.train.late is None else int(data.train.late.shape[-1])
+    return FieldShape(bounds, int(data.meta["n_frames"]), int(data.train.spec.shape[-2]), plan, late_frames)
 
 
 def _start_weights(
@@ -233,7 +235,9 @@ def _start_weights(
         return None
     source = load_checkpoint(options.init_from, scene_hash=scene_hash)
     source.check_stft(data.meta, str(options.dataset))
-    if not source.stats.same_as(data.stats):
+    late_differs = (source.late_stats is None) != (data.late_stats is None) or (
+        data.late_stats is not None and not source.late_stats.same_as(data.late_stats))
+    if not source.stats.same_as(data.stats) or late_differs:
         raise CheckpointError(
             f"{options.init_from} was trained on another data set (other normalisation statistics); "
             "start from a field of this data set"

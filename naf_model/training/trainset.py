@@ -19,6 +19,7 @@ from naf_model.data.budget import check_memory
 from naf_model.data.extra import FREE_SET_HINT, check_extra, is_free_set
 from naf_model.errors import DataError
 from naf_model.networks.normalisation import SpectrogramStats
+from naf_model.split import IrSplit
 from naf_model.training.batches import SplitArrays
 
 _BLOCK = 256
@@ -35,6 +36,10 @@ class TrainingSet:
     stats: SpectrogramStats
     meta: dict[str, Any]
     path: Path
+    late_stats: SpectrogramStats | None = None
+    """Normalisation of the late part's ln band powers, (7, T_late); None when the IRs have no late part."""
+    split: IrSplit | None = None
+    """Where the early part ends and the late part starts; None for data sets made before the late part."""
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -59,10 +64,20 @@ def _read_split(ds: DataSet, split: str) -> SplitArrays:
                 "training on it would diverge: remake the data set with `naf data make --overwrite`"
             )
         spec[s : s + _BLOCK] = block
+    late = None
+    if ds.has_late:
+        late = np.empty((len(indices),) + ds.late.shape[1:], np.float16)
+        for s in range(0, len(indices), _BLOCK):
+            block = ds.read_late(indices[s : s + _BLOCK])
+            if not np.isfinite(block).all():
+                raise DataError(f"{ds.path}: the late part of a {split} pair holds NaN or infinite values; remake the "
+                                "data set with `naf data make --overwrite`")
+            late[s : s + _BLOCK] = block
     return SplitArrays(
         torch.as_tensor(emitters, dtype=torch.float32),
         torch.as_tensor(listeners, dtype=torch.float32),
         torch.from_numpy(spec),
+        None if late is None else torch.from_numpy(late),
     )
 
 
@@ -77,11 +92,16 @@ def add_extra_pairs(data: TrainingSet, paths: Sequence[str | os.PathLike[str]]) 
     for path in paths:
         with DataSet(path) as ds:
             check_extra(data.meta, data.path, ds)
+            if ds.has_late != (data.train.late is not None) or (ds.has_late and ds.split_info != data.split):
+                raise DataError(f"{path} and {data.path} split their IRs into early and late parts differently "
+                                "(one made before the late part existed?); remake the older one")
             spec = ds.spec  # the split, then its copy into the joined training tensor
             check_memory(2 * spec.size * spec.dtype.itemsize, f"adding the {spec.shape[0]:,} pairs of {path}",
                          "add fewer extra pairs or train on a larger machine")
             parts.append(_read_split(ds, "train"))
-    train = SplitArrays(*(torch.cat([getattr(p, name) for p in parts]) for name in ("emitters", "listeners", "spec")))
+    late = None if data.train.late is None else torch.cat([p.late for p in parts])
+    train = SplitArrays(*(torch.cat([getattr(p, name) for p in parts]) for name in ("emitters", "listeners", "spec")),
+                        late)
     return dataclasses.replace(data, train=train)
 
 
@@ -91,10 +111,16 @@ def load_training_set(path: str | os.PathLike[str]) -> TrainingSet:
     path = Path(path)
     with DataSet(path) as ds:
         spec = ds.spec
-        check_memory(spec.size * spec.dtype.itemsize, f"loading the {spec.shape[0]:,} spectrograms of {path}",
+        late_bytes = ds.late.size * ds.late.dtype.itemsize if ds.has_late else 0
+        check_memory(spec.size * spec.dtype.itemsize + late_bytes,
+                     f"loading the {spec.shape[0]:,} spectrograms of {path}",
                      "train on a smaller data set (coarser spacings in `naf data make`) or a larger machine")
         train, validation = _read_split(ds, "train"), _read_split(ds, "validation")
         stats = SpectrogramStats(np.asarray(ds.stats.mean, np.float32), np.asarray(ds.stats.std, np.float32))
+        late = ds.late_stats
+        late_stats = None if late is None else SpectrogramStats(np.asarray(late.mean, np.float32),
+                                                                np.asarray(late.std, np.float32))
+        split_info = ds.split_info if ds.has_late else None
         m = ds.meta
         meta = {
             "scene_name": m.scene_name,
@@ -111,4 +137,4 @@ def load_training_set(path: str | os.PathLike[str]) -> TrainingSet:
             f"{path} needs training and validation pairs (has {len(train)} and {len(validation)}); "
             + (FREE_SET_HINT if free else "remake it")
         )
-    return TrainingSet(train, validation, stats, meta, path)
+    return TrainingSet(train, validation, stats, meta, path, late_stats, split_info)

@@ -1,0 +1,121 @@
+"""`LateHead`: the network that predicts an IR's late part, (emitter, listener, orientation) -> per ear, per
+octave band, per coarse frame ln(band power) (the data set's `late` description, `naf_model.split`).
+
+The late part is the diffuse reverberation: it varies slowly over the floor (level with distance and the
+rooms between the two endpoints, the decay with the coupled volumes) and barely with the head, so a small
+network of its own suffices and its cost does not grow with the spectrogram's resolution: sinusoidal
+embeddings of both positions plus a coarse learnable grid (`LocalFeatureGrid`) read at each, an MLP with a
+learned latent per orientation, and a learnable temporal basis per band (initialised to a cosine basis) that
+turns `n_basis` coefficients per ear and band into the `late_frames` frames. A decay's log-power is close
+to a line in time, so a few smooth basis functions carry it; the output size, not the frame count, sets the
+cost. Shapes: B items, 2 ears, 7 bands, T late frames, K basis functions.
+
+It sits beside the early network as its `late` submodule (`attach_late`), trained by the same loop on the
+same pairs (`training.batches.BatchSampler.late`), normalised with the data set's late statistics.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from naf_model.networks.embedding import SinusoidalEmbedding
+from naf_model.networks.grid import LocalFeatureGrid
+from naf_model.networks.normalisation import SpectrogramStats
+
+LateDecoder = Callable[
+    [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor
+]
+"""decode(emitter (B, 2) m, listener (B, 2) m, lower (B,) long, upper (B,) long, weight (B,)) -> (B, 2, 7, T)
+ln band powers, orientations blended as (1 - weight) lower + weight upper."""
+N_BANDS = 7
+"""Octave bands 125 Hz-8 kHz (`naf_model.audio.bands.OCTAVE_CENTRES_HZ`)."""
+
+
+@dataclass(frozen=True)
+class LateHeadConfig:
+    """Sizes of the late head; fixed (not a preset knob): measured adequate on the reverberant test room."""
+
+    width: int = 256
+    depth: int = 3
+    n_basis: int = 32
+    grid_spacing: float = 0.5
+    grid_dim: int = 16
+    position_freqs: int = 6
+    position_max_log2: float = 3.0
+    leaky_slope: float = 0.1
+
+
+LATE_HEAD = LateHeadConfig()
+
+
+def cosine_basis(n_basis: int, n_frames: int) -> torch.Tensor:
+    """(K, T) DCT-II rows, orthonormal: smooth functions of time from a constant upwards."""
+    t = (torch.arange(n_frames, dtype=torch.float64) + 0.5) / n_frames
+    k = torch.arange(n_basis, dtype=torch.float64)[:, None]
+    basis = torch.cos(math.pi * k * t[None, :]) * math.sqrt(2.0 / n_frames)
+    basis[0] /= math.sqrt(2.0)
+    return basis.float()
+
+
+class LateHead(nn.Module):
+    """(emitter (B, 2) m, listener (B, 2) m, orientation (B,) long) -> (B, 2, 7, T) normalised late log-powers."""
+
+    def __init__(self, bounds: tuple[float, float, float, float], n_frames: int,
+                 config: LateHeadConfig = LATE_HEAD) -> None:
+        super().__init__()
+        xmin, ymin, xmax, ymax = bounds
+        self.n_frames, self.slope = n_frames, config.leaky_slope
+        self.register_buffer("centre", torch.tensor([(xmin + xmax) / 2, (ymin + ymax) / 2]), persistent=False)
+        self.register_buffer("half_size", torch.tensor([max(xmax - xmin, 1e-3) / 2, max(ymax - ymin, 1e-3) / 2]),
+                             persistent=False)
+        self.embedding = SinusoidalEmbedding(2, config.position_freqs, config.position_max_log2)
+        self.grid = LocalFeatureGrid(bounds, config.grid_spacing, config.grid_dim, bandwidth_init=config.grid_spacing,
+                                     bandwidth_min=0.5 * config.grid_spacing, bandwidth_max=2 * config.grid_spacing,
+                                     max_offset=0.0)
+        d = self.embedding.out_dim + config.grid_dim
+        w = config.width
+        self.inputs = nn.ModuleList([nn.Linear(d, w), nn.Linear(d, w, bias=False)])
+        self.orientation = nn.Parameter(torch.zeros(4, w))
+        self.hidden = nn.ModuleList([nn.Linear(w, w) for _ in range(config.depth - 1)])
+        k = min(config.n_basis, n_frames)
+        self.coefficients = nn.Linear(w, 2 * N_BANDS * k)
+        nn.init.zeros_(self.coefficients.bias)
+        self.coefficients.weight.data.mul_(0.1)
+        self.basis = nn.Parameter(cosine_basis(k, n_frames).repeat(N_BANDS, 1, 1))  # (7, K, T)
+
+    def _features(self, xy: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.embedding((xy - self.centre) / self.half_size), self.grid(xy)], dim=-1)
+
+    def forward(self, emitter: torch.Tensor, listener: torch.Tensor, orientation: torch.Tensor) -> torch.Tensor:
+        """See the class docstring."""
+        h = self.inputs[0](self._features(emitter)) + self.inputs[1](self._features(listener))
+        h = F.leaky_relu(h + self.orientation[orientation], self.slope)
+        for layer in self.hidden:
+            h = F.leaky_relu(layer(h), self.slope)
+        c = self.coefficients(h).reshape(len(h), 2, N_BANDS, -1)  # (B, 2, 7, K)
+        return torch.einsum("xebk,bkt->xebt", c, self.basis)
+
+
+def late_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of normalised late log-powers (the early network's loss, on the late description)."""
+    return torch.mean((pred - target) ** 2)
+
+
+def late_decoder(head: LateHead, stats: SpectrogramStats) -> LateDecoder:
+    """decode(emitter (B, 2), listener (B, 2), lower (B,), upper (B,), weight (B,)) -> (B, 2, 7, T) ln band
+    powers, the two orientations blended linearly (in the normalised log domain, like the spectrograms)."""
+
+    def decode(emitter, listener, lower, upper, weight):
+        y = head(emitter, listener, lower)
+        if bool((weight > 0).any()):
+            w = weight.reshape(-1, 1, 1, 1)
+            y = (1 - w) * y + w * head(emitter, listener, upper)
+        return stats.denormalise(y)
+
+    return decode
