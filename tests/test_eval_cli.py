@@ -356,4 +356,14 @@ def test_a_field_of_whole_spectrograms_on_a_split_data_set_is_told_how_to_make_i
                                             progress=False), scene)
     assert run_eval(dict(trained, checkpoint=result.best), tmp_path / "out") == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "--ir-seconds 0.3 --no-late-part" in err
+    assert len(err.splitlines()) == 1 and "--ir-seconds 0.3 --no-late-part --waveforms all" in err
+
+
+def test_a_field_scored_on_data_of_other_ears_is_refused_in_one_line(trained, tmp_path, capsys) -> None:
+    """The tiny field heard its data through the KEMAR ears: a data set of the spherical head is not its truth."""
+    sim = dataclasses.replace(TINY.simulation, hrtf="", hrir=None)
+    other = make_dataset(two_room_scene(), dataclasses.replace(TINY, simulation=sim), tmp_path / "two_room.h5",
+                         workers=1, progress=False)
+    assert run_eval(dict(trained, data=other), tmp_path / "out") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "other ears" in err and "--hrtf" in err

@@ -194,14 +194,18 @@ def _field(config: EvalConfig, scene, ds: DataSet, path: Path, checkpoint: Check
     """The field of the loaded checkpoint (CheckpointError if trained on another scene, DataError if it predicts
     another frame count than the data set holds); notes a selection made on the test split."""
     field = NeuralAcousticField.from_checkpoint(checkpoint, path, device=config.device, scene=scene)
+    spherical = "" if checkpoint.simulation.get("hrtf") else " --hrtf spherical"
     if field.split != ds.split_info or field.n_frames != ds.meta.n_frames:
         seconds = field.ir_length / ds.meta.sample_rate
         hint = (f"this field predicts whole {seconds:.2f} s spectrograms (made before naf split IRs into early and "
                 f"late parts): evaluate it on a data set made with `naf data make --scene {scene.name} --ir-seconds "
-                f"{seconds:g} --no-late-part`" if not field.split.has_late and ds.has_late
+                f"{seconds:g} --no-late-part --waveforms all{spherical}`" if not field.split.has_late and ds.has_late
                 else "evaluate a field on the data set it was trained on")
         raise DataError(f"{path} predicts {field.n_frames} frames of {field.ir_length} samples, {ds.path} holds "
                         f"{ds.meta.n_frames} of {ds.meta.ir_length}; {hint}")
+    if checkpoint.simulation.get("hrtf", "") != ds.meta.simulation.get("hrtf", ""):
+        raise DataError(f"{path} was trained on IRs heard through other ears than those of {ds.path} (`naf data "
+                        "info` names a data set's ears); score it on data made with the same `naf data make --hrtf`")
     selection = checkpoint.metrics or {}
     if "test_spectral_error" in selection and "validation_spectral_error" not in selection:
         notes.append(
