@@ -67,15 +67,33 @@ def octave_hats(n_sub: int) -> np.ndarray:
     return np.maximum(0.0, 1.0 - np.abs(position[:, None] - np.arange(7)[None, :]))
 
 
-def subband_powers(power: np.ndarray, octave_w: np.ndarray, sub_w: np.ndarray, rounds: int = 4) -> np.ndarray:
+@dataclass(frozen=True)
+class SubbandFit:
+    """What `subband_powers` needs of the band responses, computed once per pair of them (`subband_fit`):
+    hats (S, 7), octave_width (7,) and sub_width (S,) mean squared responses, passed (7, S) crosstalk."""
+
+    hats: np.ndarray
+    octave_width: np.ndarray
+    sub_width: np.ndarray
+    passed: np.ndarray
+
+
+def subband_fit(octave_w: np.ndarray, sub_w: np.ndarray) -> SubbandFit:
+    """The response figures of octave bands `octave_w` (7, F) and sub-bands `sub_w` (S, F) on one grid."""
+    return SubbandFit(octave_hats(sub_w.shape[0]), np.square(octave_w).mean(1), np.square(sub_w).mean(1),
+                      band_crosstalk(octave_w, sub_w))
+
+
+def subband_powers(power: np.ndarray, octave_w: np.ndarray | None, sub_w: np.ndarray | None, rounds: int = 4,
+                   fit: SubbandFit | None = None) -> np.ndarray:
     """Sub-band powers (..., S, T) whose octave bands measure `power` (..., 7, T): each sub-band's power
     density interpolated in log between the octave bands' (as the simulator interpolates its decays across
     the spectrum), the octave densities corrected over a few rounds until the bands measure what they should.
     A band-uniform noise per octave would give a flank the decay of the slower neighbour (a 250 Hz band
-    beside a slower 500 Hz one read 20-30 % long)."""
-    hats = octave_hats(sub_w.shape[0])
-    octave_width, sub_width = np.square(octave_w).mean(1), np.square(sub_w).mean(1)
-    passed = band_crosstalk(octave_w, sub_w)  # (7, S)
+    beside a slower 500 Hz one read 20-30 % long). `fit`: `subband_fit(octave_w, sub_w)` computed before
+    (the live synthesis keeps one; the responses are then not read)."""
+    fit = fit if fit is not None else subband_fit(octave_w, sub_w)
+    hats, octave_width, sub_width, passed = fit.hats, fit.octave_width, fit.sub_width, fit.passed
     target = np.maximum(power, _TINY)
     density = target / octave_width[:, None]
     for _ in range(rounds):  # matmul broadcasts over the leading axes (faster here than einsum)

@@ -30,12 +30,14 @@ from naf_model.audio.late import (
     NORMALISE_CYCLES,
     SUBBANDS_PER_OCTAVE,
     TAIL_FADE_S,
+    SubbandFit,
     coherent_noise,
     diffuse_coherence,
     fade_tail,
     frame_means,
     join_early_late,
     power_curve,
+    subband_fit,
     subband_powers,
     subband_width_hz,
 )
@@ -136,6 +138,12 @@ def _band_responses(fs: int) -> tuple[np.ndarray, np.ndarray]:
     return band_weights(freqs), band_weights(freqs, SUBBANDS_PER_OCTAVE)
 
 
+@functools.lru_cache(maxsize=1)
+def _fit(fs: int) -> SubbandFit:
+    """`subband_fit` of `_band_responses` (once: it reads the whole grid, ~1 ms a call)."""
+    return subband_fit(*_band_responses(fs))
+
+
 def subband_gains(
     log_power: np.ndarray, fs: int = SAMPLE_RATE, calibration: np.ndarray | float = 1.0
 ) -> np.ndarray:
@@ -145,8 +153,7 @@ def subband_gains(
     (`audio.late.subband_powers`)."""
     power = np.maximum(np.exp(np.asarray(log_power, np.float64)) - LATE_LOG_EPS, 0.0)
     power = power * calibration
-    octave_w, sub_w = _band_responses(fs)
-    return np.sqrt(subband_powers(power, octave_w, sub_w)).astype(np.float32)
+    return np.sqrt(subband_powers(power, None, None, fit=_fit(fs))).astype(np.float32)
 
 
 def render_late(log_power: np.ndarray, late_frame: int, n_samples: int, fs: int = SAMPLE_RATE) -> np.ndarray:

@@ -89,13 +89,18 @@ class LateHead(nn.Module):
         self.coefficients.weight.data.mul_(0.1)
         self.basis = nn.Parameter(cosine_basis(k, n_frames).repeat(N_BANDS, 1, 1))  # (7, K, T)
 
-    def _features(self, xy: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.embedding((xy - self.centre) / self.half_size), self.grid(xy)], dim=-1)
+    def endpoint(self, xy: torch.Tensor, role: int) -> torch.Tensor:
+        """An emitter's (role 0) or listener's (role 1) share (B, W) of the first layer, at (B, 2) m (cacheable)."""
+        features = torch.cat([self.embedding((xy - self.centre) / self.half_size), self.grid(xy)], dim=-1)
+        return self.inputs[role](features)
 
     def forward(self, emitter: torch.Tensor, listener: torch.Tensor, orientation: torch.Tensor) -> torch.Tensor:
         """See the class docstring."""
-        h = self.inputs[0](self._features(emitter)) + self.inputs[1](self._features(listener))
-        h = F.leaky_relu(h + self.orientation[orientation], self.slope)
+        return self.from_shares(self.endpoint(emitter, 0) + self.endpoint(listener, 1), orientation)
+
+    def from_shares(self, shares: torch.Tensor, orientation: torch.Tensor) -> torch.Tensor:
+        """The endpoints' summed shares (B, W) and orientations (B,) -> (B, 2, 7, T) normalised."""
+        h = F.leaky_relu(shares + self.orientation[orientation], self.slope)
         for layer in self.hidden:
             h = F.leaky_relu(layer(h), self.slope)
         c = self.coefficients(h).reshape(len(h), 2, N_BANDS, -1)  # (B, 2, 7, K)
@@ -109,13 +114,25 @@ def late_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def late_decoder(head: LateHead, stats: SpectrogramStats) -> LateDecoder:
     """decode(emitter (B, 2), listener (B, 2), lower (B,), upper (B,), weight (B,)) -> (B, 2, 7, T) ln band
-    powers, the two orientations blended linearly (in the normalised log domain, like the spectrograms)."""
+    powers, the two orientations blended linearly (in the normalised log domain, like the spectrograms). Each
+    endpoint's share is kept for the last positions seen (a dragged listener leaves the emitter's reused, as the
+    field does for the early network), and both orientations run in one batch."""
+    last: dict[int, tuple[bytes, torch.Tensor]] = {}
+
+    def share(xy: torch.Tensor, role: int) -> torch.Tensor:
+        key = xy.detach().cpu().numpy().tobytes()
+        if role not in last or last[role][0] != key:
+            last[role] = (key, head.endpoint(xy, role))
+        return last[role][1]
 
     def decode(emitter, listener, lower, upper, weight):
-        y = head(emitter, listener, lower)
+        shares = share(emitter, 0) + share(listener, 1)
         if bool((weight > 0).any()):
+            both = head.from_shares(torch.cat([shares, shares]), torch.cat([lower, upper]))
             w = weight.reshape(-1, 1, 1, 1)
-            y = (1 - w) * y + w * head(emitter, listener, upper)
+            y = (1 - w) * both[: len(shares)] + w * both[len(shares) :]
+        else:
+            y = head.from_shares(shares, lower)
         return stats.denormalise(y)
 
     return decode
