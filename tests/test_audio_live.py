@@ -88,7 +88,7 @@ def test_swaps_on_a_simulated_clock_play_exactly_the_reference_chain() -> None:
     it is due: the live engine's output (worker thread, resampling, lock-free posts, real callback) equals
     the same chain run by hand in one thread, every swap is taken, and the limiter keeps the peak below 1."""
     music = load_audio(DEFAULT_MUSIC)
-    live = LiveAudio(music, block_size=512, sample_rate=48_000)
+    live = LiveAudio(music, block_size=512, sample_rate=48_000, tail_refresh_s=0.0)  # every post whole, as below
     irs = room_irs()
     gain = live.calibrate(irs[-1])
     live.play()

@@ -9,6 +9,7 @@ import scipy.signal
 from audio_helpers import stream
 
 from naf_model.audio import MAIN, MAX_IR_SECONDS, BinauralPlayer, PartitionedConvolver
+from naf_model.audio.convolver import with_new_head
 from naf_model.audio.segments import crossfade_ramp, plan_segments
 
 RATE = 48_000
@@ -206,3 +207,41 @@ def test_after_a_silence_a_new_long_ir_plays_exactly_from_its_first_block():
     out = stream(conv, x)
     ref = exact(x, new)[: len(out)]
     assert np.max(np.abs(out - ref)) <= 1e-5 * np.abs(ref).max()
+
+
+def test_a_new_head_keeps_the_tail_and_transforms_like_the_whole_ir() -> None:
+    conv = PartitionedConvolver(512, in_channels=1)
+    a, b = conv.prepare(room_ir(3.0, 1)), room_ir(3.0, 2)
+    mixed = with_new_head(a, b)
+    whole_b = conv.prepare(b)
+    assert np.array_equal(mixed.spectra, whole_b.spectra) and mixed.segments is a.segments
+    assert mixed.n_taps == a.n_taps and mixed.layout == a.layout
+    conv.post(mixed)  # the engine takes it as one of its own
+
+
+def test_a_long_ir_posted_again_soon_renews_only_its_head_until_the_tail_is_due(monkeypatch) -> None:
+    """LiveAudio.set_ir: within TAIL_REFRESH_S of its last whole IR a source's new long IR changes the head's
+    partitions (resampled exactly as the whole IR would be) and keeps that IR's tail; later, the whole IR."""
+    from naf_app.audio import live as live_module
+    from naf_app.audio.live import TAIL_REFRESH_S, LiveAudio
+    from naf_model.audio import AudioClip, resample_ir
+
+    clock = [100.0]
+    monkeypatch.setattr(live_module.time, "monotonic", lambda: clock[0])
+    audio = LiveAudio(AudioClip(np.zeros((4096, 1), np.float32), 48_000), block_size=512, sample_rate=48_000)
+    posted = []
+    player = audio._player
+    real_post = player.post_ir
+    monkeypatch.setattr(player, "post_ir", lambda parts, source: posted.append(parts) or real_post(parts, source))
+    irs = [room_ir(2.7, seed, rate=22_050) for seed in (1, 2, 3)]
+    audio.set_ir(irs[0], 22_050)
+    clock[0] += TAIL_REFRESH_S / 2
+    audio.set_ir(irs[1], 22_050)
+    clock[0] += TAIL_REFRESH_S
+    audio.set_ir(irs[2], 22_050)
+    conv = player.source(MAIN).convolver
+    whole = [conv.prepare(resample_ir(ir, 22_050, 48_000)) for ir in irs]
+    assert posted[1].segments is posted[0].segments and np.array_equal(posted[1].spectra, whole[1].spectra)
+    for got, want in ((posted[0], whole[0]), (posted[2], whole[2])):  # whole IRs, tails included
+        assert np.array_equal(got.spectra, want.spectra)
+        assert all(np.array_equal(g, w) for g, w in zip(got.segments, want.segments, strict=True))

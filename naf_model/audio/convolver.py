@@ -112,6 +112,19 @@ def prepare_ir(ir: np.ndarray, block_size: int, max_taps: int | None = None) -> 
     return IRPartitions(spectra=spectra, block_size=block_size, n_taps=n_taps, segments=tails, layout=layout)
 
 
+def with_new_head(parts: IRPartitions, head: np.ndarray) -> IRPartitions:
+    """`parts` with its head partitions made from `head` (2, >= the head's taps) and its tail segments kept as
+    they are (the same arrays): what a caller posts when only the IR's first taps must follow a moving marker
+    at once, the tail being taken by the engine only once per cycle anyway. Costs the head's FFTs alone."""
+    n_parts = parts.spectra.shape[-1]
+    taps = n_parts * parts.block_size
+    fresh = prepare_ir(np.asarray(head)[:, :taps], parts.block_size)
+    if fresh.spectra.shape != parts.spectra.shape:
+        raise AudioError(f"a new head needs {taps} taps, got {np.shape(head)[-1]}; prepare the whole IR instead")
+    return IRPartitions(spectra=fresh.spectra, block_size=parts.block_size, n_taps=parts.n_taps,
+                        segments=parts.segments, layout=parts.layout)
+
+
 class SpectrumMix:
     """One block's output spectra summed over convolvers, turned into samples with the fewest inverse FFTs.
 
