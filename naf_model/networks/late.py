@@ -10,7 +10,7 @@ turns `n_basis` coefficients per ear and band into the `late_frames` frames. A d
 to a line in time, so a few smooth basis functions carry it; the output size, not the frame count, sets the
 cost. Shapes: B items, 2 ears, 7 bands, T late frames, K basis functions.
 
-It sits beside the early network as its `late` submodule (`attach_late`), trained by the same loop on the
+It sits beside the early network as its `late` submodule (`build.with_late`), trained by the same loop on the
 same pairs (`training.batches.BatchSampler.late`), normalised with the data set's late statistics.
 """
 
@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from naf_model.audio.bands import OCTAVE_CENTRES_HZ
 from naf_model.networks.embedding import SinusoidalEmbedding
 from naf_model.networks.grid import LocalFeatureGrid
 from naf_model.networks.normalisation import SpectrogramStats
@@ -33,13 +34,14 @@ LateDecoder = Callable[
 ]
 """decode(emitter (B, 2) m, listener (B, 2) m, lower (B,) long, upper (B,) long, weight (B,)) -> (B, 2, 7, T)
 ln band powers, orientations blended as (1 - weight) lower + weight upper."""
-N_BANDS = 7
-"""Octave bands 125 Hz-8 kHz (`naf_model.audio.bands.OCTAVE_CENTRES_HZ`)."""
+N_BANDS = len(OCTAVE_CENTRES_HZ)
+"""Octave bands 125 Hz-8 kHz, the late description's."""
 
 
 @dataclass(frozen=True)
 class LateHeadConfig:
-    """Sizes of the late head; fixed (not a preset knob): measured adequate on the reverberant test room."""
+    """Sizes of the late head; fixed (not a preset knob), not tuned: the sizes of the reverberant test room's
+    field (docs/results/reverb.md), which met the issue's late-part targets off the grid."""
 
     width: int = 256
     depth: int = 3
