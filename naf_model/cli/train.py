@@ -65,7 +65,8 @@ _assignment.__name__ = "KEY=VALUE"
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `train` command."""
     p = subparsers.add_parser("train", help=TRAIN_HELP, description=TRAIN_DESCRIPTION)
-    options.add_scene(p, options.SCENE_OR_MESH)
+    options.add_scene(p, options.SCENE_OR_MESH + " (default: the plan an imported --data set carries)",
+                      required=False)
     _add_config_options(p)
     p.add_argument("--data", type=Path, help="data set file (default data/<scene>.h5)")
     p.add_argument(

@@ -133,7 +133,12 @@ def _evaluate(
     rng = np.random.default_rng(config.seed)
     test = np.sort(rng.choice(test_all, min(config.max_pairs, len(test_all)), replace=False))
     n_orient = len(ds.orientations)
-    floor_pairs = floor.choose_floor_pairs(ds.pairs, test, config.floor_pairs, config.seed)
+    n_floor, offgrid, listening = config.floor_pairs, config.offgrid, config.listening
+    if getattr(scene, "derived_from", None) and (n_floor or offgrid or listening):
+        notes.append(f"No floor, off-grid or listening rows: {scene.derived_from}, so nothing can be simulated "
+                     "in it and its ears are not naf's")
+        n_floor, offgrid, listening = 0, 0, False
+    floor_pairs = floor.choose_floor_pairs(ds.pairs, test, n_floor, config.seed)
     if not pool.has_waveforms:
         notes.append(f"No interpolation or codec baselines: {ds.path} keeps the waveforms of its held-out pairs "
                      "only (the default); `naf data make --waveforms all` keeps the training pairs' too, which "
@@ -142,7 +147,7 @@ def _evaluate(
     paper_codecs = [c for c in (codecs.PAPER_AAC, codecs.PAPER_OPUS) if use_codecs and _codec_ok(c, notes)]
     naf_codecs = [c for c in (codecs.AAC_LC, codecs.OPUS) if use_codecs and _codec_ok(c, notes)]
     fld = None if checkpoint is None else _field(config, scene, ds, path, checkpoint, notes)
-    listen = bool(config.offgrid) if config.listening is None else config.listening
+    listen = bool(offgrid) if listening is None else listening
     run = tables.Run(scene, ds, pool, test, floor_pairs, fld, config.seed, config.phase, listen, config.progress,
                      notes)  # fmt: skip
     scored, floor_spread, on_grid = tables.grid_tables(run, paper_codecs, naf_codecs, config.floor_repeats)
@@ -159,8 +164,8 @@ def _evaluate(
     result_rows = [_with_summaries(rid, row, errs, floor_items, n_orient, draws, floor_spread.get(row.section))
                    for rid, row, errs in scored]  # fmt: skip
     comparisons = _comparisons(scored, n_orient, draws)
-    played = ([] if on_grid is None else [on_grid]) + (tables.offgrid_sections(run, config.offgrid)
-                                                        if config.offgrid else [])  # fmt: skip
+    played = ([] if on_grid is None else [on_grid]) + (tables.offgrid_sections(run, offgrid)
+                                                        if offgrid else [])  # fmt: skip
     run.timing["total_s"] = time.perf_counter() - t_start
     return EvaluationReport(
         scene.name, project_path(ds.path), None if path is None else project_path(path),

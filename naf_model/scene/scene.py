@@ -115,6 +115,7 @@ class Scene:
         wall_thickness: float = 0.12,
         defaults: dict[str, str] | None = None,
         obstacles: Sequence[Obstacle] = (),
+        derived_from: str | None = None,
     ) -> None:
         name = file_stem(name)  # it names data sets, runs and plans: no "../", no empty name
         check_heights(ceiling_height, ear_height, wall_thickness)
@@ -144,6 +145,9 @@ class Scene:
         check_rooms_disjoint(self.rooms)
         for w in self.windows:
             check_window(w, self.rooms)
+        self.derived_from = derived_from
+        """None for a drawn plan; for a plan derived from the positions of imported data (no walls are known:
+        `naf_model.data.imports.free_space`), the sentence that says how. Such a scene cannot be simulated."""
         self.obstacles = list(obstacles)
         """Furniture, columns and fittings (`Obstacle`), in scene-file order."""
         self._room_pieces = floor_pieces(self.rooms, self.doors, self.wall_thickness)
@@ -316,6 +320,7 @@ class Scene:
                 for w in self.windows
             ],
             **({"obstacles": [dict(o.spec) for o in self.obstacles]} if self.obstacles else {}),
+            **({"derived_from": self.derived_from} if self.derived_from else {}),
         }
 
     @classmethod

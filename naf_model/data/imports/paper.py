@@ -9,6 +9,7 @@ Public names (stable: the paper-checkpoint loader imports them):
 - `PaperPaths` / `paper_paths(root, room)`: where the files of a room lie under the metadata folder;
 - `read_points`, `naf_xy_from_points`, `paper_xy_from_naf`: positions;
 - `read_split`, `read_mean_std`, `read_minmax`: the pickles (through `naf_model.safe_pickle`: data only);
+  `split_codes`, `pair_code`, `check_conflicts`: the per-orientation split as naf's per-pair one;
 - `read_room(root, room) -> PaperRoom`: everything of one room, spectrograms read pair by pair
   (`PaperRoom.read_pair`).
 
@@ -181,6 +182,34 @@ def read_minmax(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return low[[0, 2]], high[[0, 2]]
 
 
+def split_codes(train: dict[str, list[str]], test: dict[str, list[str]]) -> dict[str, set[int]]:
+    """{pair id: the split codes (SPLIT_TRAIN, SPLIT_TEST) the paper gives it over its four orientations}."""
+    codes: dict[str, set[int]] = {}
+    for code, part in ((SPLIT_TRAIN, train), (SPLIT_TEST, test)):
+        for ids in part.values():
+            for pid in ids:
+                codes.setdefault(pid, set()).add(code)
+    return codes
+
+
+def pair_code(codes: set[int]) -> int:
+    """A pair's naf split code: test if the paper holds it out in any orientation (never trained on)."""
+    return SPLIT_TEST if SPLIT_TEST in codes else SPLIT_TRAIN
+
+
+def check_conflicts(codes: dict[str, set[int]], kept: list[str], where: Path, test_on_conflict: bool) -> int:
+    """The number of kept pairs trained on in some orientations and held out in others; DataError if there are
+    any and `test_on_conflict` is not set (naf's split is per pair, the paper's per orientation)."""
+    conflicts = [pid for pid in kept if len(codes[pid]) > 1]
+    if conflicts and not test_on_conflict:
+        raise DataError(
+            f"{where}: {len(conflicts)} pairs (e.g. {conflicts[0]}) are training pairs in some orientations "
+            "and test pairs in others, which naf's per-pair split cannot hold; pass --split-conflicts test to "
+            "hold them out"
+        )
+    return len(conflicts)
+
+
 @dataclass
 class PaperRoom:
     """One room of the paper's data: emitters (E, 2) and listeners (L, 2) naf positions in metres with their point
@@ -240,27 +269,17 @@ def read_room(root: str | Path, room: str, test_on_conflict: bool = False) -> Pa
     expected = PAPER_MAX_LEN.get(room)
     if expected is not None and mean.shape[1] != expected:
         raise DataError(f"{paths.mean_std}: {mean.shape[1]} frames, the paper keeps {expected} for {room}")
-    codes: dict[str, set[int]] = {}
-    for code, part in ((SPLIT_TRAIN, train), (SPLIT_TEST, test)):
-        for ids in part.values():
-            for pid in ids:
-                codes.setdefault(pid, set()).add(code)
+    codes = split_codes(train, test)
     try:
         with h5py.File(paths.spectrograms, "r") as f:
             keys = set(f.keys())
     except OSError:
         raise DataError(f"{paths.spectrograms} is not an HDF5 file") from None
     kept = sorted(pid for pid in codes if all(f"{label}_{pid}" in keys for label in PAPER_ORIENTATIONS))
-    conflicts = [pid for pid in kept if len(codes[pid]) > 1]
-    if conflicts and not test_on_conflict:
-        raise DataError(
-            f"{paths.split}: {len(conflicts)} pairs (e.g. {conflicts[0]}) are training pairs in some orientations "
-            "and test pairs in others, which naf's per-pair split cannot hold; pass --split-conflicts test to "
-            "hold them out"
-        )
+    conflicts = check_conflicts(codes, kept, paths.split, test_on_conflict)
     if not kept:
         raise DataError(f"{paths.spectrograms} holds no spectrograms of the split's pairs (keys '<orientation>_<id>')")
-    listener_ids, emitter_ids = (sorted({pid.split("_")[k] for pid in kept}, key=_natural) for k in (0, 1))
+    listener_ids, emitter_ids = (sorted({pid.split("_")[k] for pid in kept}, key=id_order) for k in (0, 1))
     missing = sorted(set(listener_ids + emitter_ids) - points.keys())
     if missing:
         raise DataError(f"{paths.points} lacks point {missing[0]} that the split names")
@@ -268,7 +287,7 @@ def read_room(root: str | Path, room: str, test_on_conflict: bool = False) -> Pa
     l_index = {pid: i for i, pid in enumerate(listener_ids)}
     pairs = np.array([(e_index[pid.split("_")[1]], l_index[pid.split("_")[0]]) for pid in kept], np.int32)
     order = np.lexsort((pairs[:, 1], pairs[:, 0]))  # by emitter, then listener: naf's pair order
-    split = np.array([SPLIT_TEST if SPLIT_TEST in codes[pid] else SPLIT_TRAIN for pid in kept], np.uint8)
+    split = np.array([pair_code(codes[pid]) for pid in kept], np.uint8)
     return PaperRoom(
         room=room, paths=paths,
         emitters=naf_xy_from_points(np.stack([points[i] for i in emitter_ids])),
@@ -276,10 +295,10 @@ def read_room(root: str | Path, room: str, test_on_conflict: bool = False) -> Pa
         emitter_ids=emitter_ids, listener_ids=listener_ids,
         pairs=pairs[order], split=split[order], pair_ids=[kept[i] for i in order],
         mean=mean, std=std, min_xy=min_xy, max_xy=max_xy,
-        dropped=len(codes) - len(kept), conflicts=len(conflicts),
+        dropped=len(codes) - len(kept), conflicts=conflicts,
     )  # fmt: skip
 
 
-def _natural(text: str) -> tuple:
-    """Sort key: numeric ids by value, others after them by text."""
+def id_order(text: str) -> tuple:
+    """Sort key of point ids: numeric ids by value, others after them by text."""
     return (0, int(text), "") if text.isdigit() else (1, 0, text)
