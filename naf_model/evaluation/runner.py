@@ -139,7 +139,10 @@ def _evaluate(
                      "in it and its ears are not naf's")
         n_floor, offgrid, listening = 0, 0, False
     floor_pairs = floor.choose_floor_pairs(ds.pairs, test, n_floor, config.seed)
-    if not pool.has_waveforms:
+    if not ds.has_ir.any():
+        notes.append(f"No interpolation or codec baselines: {ds.path} holds spectrograms only (imported without "
+                     "waveforms); their rows play IRs")
+    elif not pool.has_waveforms:
         notes.append(f"No interpolation or codec baselines: {ds.path} keeps the waveforms of its held-out pairs "
                      "only (the default); `naf data make --waveforms all` keeps the training pairs' too, which "
                      "the baselines play")
