@@ -214,7 +214,7 @@ def test_an_imported_set_trains_evaluates_and_opens_in_the_app(tmp_path, capsys,
         ["eval", "--data", str(data), "--checkpoint", str(run / "best.pt"), "--max-pairs", "2", "--no-codecs",
          "--resamples", "20", "--out-dir", str(results)]
     ) == 0  # fmt: skip
-    report = (results / "room.md").read_text()
+    report = (results / "soundspaces_room.md").read_text()
     assert "No floor, off-grid or listening rows" in report and "NAF (field)" in report
     capsys.readouterr()
 

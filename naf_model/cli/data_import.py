@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--validation-fraction", type=_fraction, default=0.05,
                    help="share of the training pairs set aside for model selection (default 0.05)")
     p.add_argument("--seed", type=validate.seed, default=0, help="seed of the split naf draws (default 0)")
-    p.add_argument("--name", help="the scene name the data set carries (default: the room or folder name)")
+    p.add_argument("--name", help="the scene name the data set carries, which names its runs (default: the "
+                   "format and the room or folder name, e.g. paper_apartment_1: no bundled scene's field is taken)")
     p.add_argument("--overwrite", "--force", "-y", dest="force", action="store_true", help="replace OUT")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     validate.declare_io(p, outputs={"output": validate.Output((".h5", ".hdf5"))},

@@ -84,7 +84,7 @@ def _paper(request: ImportRequest, say: Callable[[str], None]) -> Path:
     room = _room(request)
     pr = paper.read_room(request.path, room, test_on_conflict=request.split_conflicts == "test")
     split = carve_validation(pr.split, request.seed, request.validation_fraction)
-    scene = free_space.derived_scene(request.name or room, np.vstack([pr.emitters, pr.listeners]),
+    scene = free_space.derived_scene(request.name or f"paper_{room}", np.vstack([pr.emitters, pr.listeners]),
                                      f"the NAF paper's {room} metadata")  # fmt: skip
     frames = np.zeros((len(pr.pairs), 4), np.int16)
     record = {
@@ -159,7 +159,7 @@ def _soundspaces(request: ImportRequest, say: Callable[[str], None]) -> Path:
         split_note = (f"naf's seeded split: {100 * request.test_fraction:g} % test, validation "
                       f"{100 * request.validation_fraction:g} % of the rest (seed {request.seed})")
     ir_length = _ir_length(request, room.longest)
-    scene = free_space.derived_scene(request.name or file_stem(request.path.resolve().name),
+    scene = free_space.derived_scene(request.name or f"soundspaces_{file_stem(request.path.resolve().name)}",
                                      np.vstack([room.emitters, room.listeners]),
                                      f"the SoundSpaces RIRs of {request.path.name}")  # fmt: skip
     record = {
@@ -185,7 +185,7 @@ def _meshrir(request: ImportRequest, say: Callable[[str], None]) -> Path:
     session = meshrir.read_session(request.path, request.height, request.sample_rate)
     ir_length = _ir_length(request, session.longest)
     split = naf_split(len(session.pairs), request.test_fraction, request.validation_fraction, request.seed)
-    scene = free_space.derived_scene(request.name or file_stem(request.path.resolve().name),
+    scene = free_space.derived_scene(request.name or f"meshrir_{file_stem(request.path.resolve().name)}",
                                      np.vstack([session.emitters, session.listeners]),
                                      f"the MeshRIR session {request.path.name}")  # fmt: skip
     record = {
