@@ -31,6 +31,7 @@ from naf_model.field.ears import ears_for
 from naf_model.field.listening import play
 from naf_model.networks.encoder import EndpointPart
 from naf_model.orientation import neighbouring_orientations
+from naf_model.paths import default_dataset_path
 
 FEATURE_ROWS = 65_536
 """Network rows per `features` step (emitters are chunked to stay under it: bounded memory)."""
@@ -64,8 +65,10 @@ class NeuralAcousticField:
     def load(
         cls, path: str | os.PathLike[str], device: str = "auto", scene: Any | None = None
     ) -> NeuralAcousticField:
-        """Load a checkpoint; with `scene`, CheckpointError unless the field was trained on that scene."""
-        ckpt = load_checkpoint(path, scene_hash=scene.geometry_hash() if scene is not None else None)
+        """Load a checkpoint; with `scene`, CheckpointError unless the field was trained on that scene (a paper
+        checkpoint is read with the scene's data set, `naf_model.checkpoint_paper`)."""
+        ckpt = load_checkpoint(path, scene_hash=scene.geometry_hash() if scene is not None else None,
+                               paper_data=default_dataset_path(scene.name) if scene is not None else None)
         return cls(ckpt, device=device, scene=scene, path=Path(path))
 
     @classmethod
