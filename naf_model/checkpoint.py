@@ -208,8 +208,9 @@ def load_checkpoint(
     if paper.is_paper_payload(payload):
         if paper_data is None:
             raise CheckpointError(
-                f"{path} is a checkpoint of the paper's code ({paper.PAPER_CODE}), which holds weights only: "
-                "give the scene whose data was imported from the paper (`naf data import paper`) or its data set"
+                f"{path} is a checkpoint of the paper's code ({paper.PAPER_CODE}), which holds weights only: naf "
+                "reads it with its scene's data set imported from the paper (`naf data import paper`), in `naf "
+                "eval`, `naf render`, the analyses and the app"
             )
         ckpt = paper.paper_checkpoint(payload, path, paper.PaperContext.from_dataset(paper_data, path))
     else:

@@ -180,6 +180,8 @@ def test_the_paper_field_plays_through_the_field_api(paper_files) -> None:
         assert ir.shape == (1, 2, ckpt.ir_length) and np.isfinite(ir).all() and np.abs(ir).max() > 0
     features = field.features(np.array([[1.0, 1.0], [2.0, 2.0]]), np.array([[3.0, 2.0], [0.5, 3.0]]))
     assert features.shape == (2, WIDTH) and np.isfinite(features).all()
+    embedding, grid = field.model.position_inputs(torch.tensor([[1.0, 1.0]]))
+    assert embedding.shape == (1, 2 * (1 + 2 * N_SIN)) and grid.shape == (1, GRID_CH)
     # written as a naf checkpoint it loads with no data set and predicts the same
     copy = save_checkpoint(ckpt, paper_files["folder"] / "as_naf.pt")
     again = NeuralAcousticField.from_checkpoint(load_checkpoint(copy), copy, device="cpu")
@@ -282,3 +284,30 @@ def test_naf_eval_refuses_a_bad_paper_checkpoint_in_one_line(case, imported_scen
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("naf: error:"), lines
     assert not (tmp_path / "out").exists()
+
+
+def test_render_and_the_app_find_the_imported_data_set_of_their_scene(imported_scene, tmp_path, monkeypatch,
+                                                                      capsys) -> None:
+    """Commands given a scene read a paper checkpoint with that scene's data set in the data folder."""
+    import soundfile as sf
+
+    from naf_app.worker import load_field
+    from naf_model.scene import load_scene
+
+    monkeypatch.setenv("NAF_DATA_DIR", str(imported_scene["data"].parent))  # holds two_room.h5
+    out = tmp_path / "paper.wav"
+    assert main(["render", "--scene", str(imported_scene["scene"]), "--emitter", "1", "1", "--listener", "3", "2",
+                 "--seconds", "0.5", "-o", str(out), "--source", "naf",
+                 "--checkpoint", str(imported_scene["checkpoint"])]) == 0, capsys.readouterr().err
+    audio, _ = sf.read(out)
+    assert np.isfinite(audio).all() and np.abs(audio).max() > 0
+    field, info = load_field(imported_scene["checkpoint"], load_scene(str(imported_scene["scene"])), "cpu")
+    assert info.preset == "paper_released" and info.scene_name == "two_room"
+    assert np.isfinite(field.impulse_response((1, 1), (3, 2), 20.0)).all()
+    monkeypatch.setenv("NAF_DATA_DIR", str(tmp_path))  # no imported data set there: one line
+    assert main(["render", "--scene", str(imported_scene["scene"]), "--emitter", "1", "1", "--listener", "3", "2",
+                 "-o", str(tmp_path / "x.wav"), "--source", "naf",
+                 "--checkpoint", str(imported_scene["checkpoint"])]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("naf: error:") and "\n" not in err and "naf data import paper" in err
+    assert not (tmp_path / "x.wav").exists()

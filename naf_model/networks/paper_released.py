@@ -140,11 +140,16 @@ class PaperReleasedNAF(AcousticNetwork):
         unit = (xy.double() - self.min_xy) / (self.max_xy - self.min_xy)
         return ((unit - 0.5) * 2.0).to(xy.dtype).clamp(-1.0, 1.0)
 
+    def position_inputs(self, xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 2) m -> (the position's sinusoidal embedding (B, 2 (1 + 2 n)), its grid features (B, dim))."""
+        return paper_embedding(self.scaled_positions(xy), self.position_freqs), self.grid_features(xy)
+
     def endpoint(self, xy: torch.Tensor, role: int) -> EndpointPart:
         """Share of emitters (role 0) or listeners (role 1) at (B, 2) m in the input layer and the residual
         branch's first layer, (B, W) each (no bias: the pixels' share holds it)."""
         grid_cols, embed_cols = self._columns(role)
-        h = torch.cat([self.grid_features(xy), paper_embedding(self.scaled_positions(xy), self.position_freqs)], -1)
+        embedding, grid = self.position_inputs(xy)
+        h = torch.cat([grid, embedding], -1)
         cols = grid_cols + embed_cols  # the 2-d embedding's blocks are the 4-d one's, in order
         w_first = self.proj.proj.weight[:, cols]
         w_skip = self.residual_1[0].proj.weight[:, cols]
