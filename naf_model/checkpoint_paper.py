@@ -11,11 +11,13 @@ from, and `save_checkpoint` writes it as a naf file that needs no data set to lo
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import torch
 
@@ -23,16 +25,18 @@ from naf_model.checkpoint import Checkpoint
 from naf_model.errors import CheckpointError, DataError
 from naf_model.networks.build import build_network
 from naf_model.networks.normalisation import SpectrogramStats
-from naf_model.networks.paper_released import grid_points
+from naf_model.networks.paper_released import grid_points, paper_bounds
 from naf_model.networks.presets import EmbeddingConfig, FieldShape, GridConfig, ModelConfig, NetworkConfig
 
 PAPER_CODE = "aluo-x/Learning_Neural_Acoustic_Fields"
 PAPER_KEYS = frozenset({"proj.proj.weight", "proj.proj.bias", "residual_1.0.proj.weight", "out_layer.weight",
                         "grid_0", "grid_coors_xy", "xy_offset", "bandwidths", "rot_0", "left_right_0"})
 """State-dict names every checkpoint of the paper's network holds (the ones `is_paper_payload` looks for)."""
-PAPER_BOUNDS_ATTR = "paper_bounds"
-"""Attribute of a data set imported from the paper: its scene's (min x, min y, max x, max y) in metres, the
-`minmax` pickle's floor-plane columns that the paper's code scales positions and lays its grid by."""
+IMPORTED_ATTRIBUTE = "imported"
+"""The data set attribute holding the JSON record of `naf data import` (`data.imports.write.IMPORTED_ATTRIBUTE`);
+an import of the paper's metadata records `"format": "paper"` and its room's min/max as `paper_min_xy` and
+`paper_max_xy` (the paper's frame: the `minmax` pickle's floor-plane columns its code scales positions and
+lays its grid by)."""
 POSITION_MAX_LOG2, SPECTRAL_MAX_LOG2 = 7.0, 10.0
 """The paper's embedders: positions `max_freq=7`, frequency and time the default `max_freq=10`."""
 GRID_DEFAULTS = GridConfig(spacing=0.25, dim=64, bandwidth_init=0.25, bandwidth_min=0.1, bandwidth_max=0.5,
@@ -42,13 +46,14 @@ GRID_DEFAULTS = GridConfig(spacing=0.25, dim=64, bandwidth_init=0.25, bandwidth_
 
 @dataclass(frozen=True)
 class PaperContext:
-    """What a paper checkpoint lacks: scene name and geometry hash, the min/max `bounds` (metres), frames per
-    spectrogram (`max_len`), IR length, mean and std (256, T) and the data's simulation settings."""
+    """What a paper checkpoint lacks: scene name and geometry hash, the room's min/max `paper_minmax` (min x,
+    min y, max x, max y in the paper's frame, metres), frames per spectrogram (`max_len`), IR length, mean and
+    std (256, T) and the data's simulation settings."""
 
     source: str
     scene_name: str
     scene_hash: str
-    bounds: tuple[float, float, float, float]
+    paper_minmax: tuple[float, float, float, float]
     n_frames: int
     ir_length: int
     stats: SpectrogramStats
@@ -64,18 +69,23 @@ class PaperContext:
         if not Path(path).is_file():
             raise CheckpointError(f"{hint}: it needs the data set imported from the paper for its scene, and "
                                   f"there is none at {path}; import it with `naf data import paper`")
+        record: Any = {}
         try:
             with DataSet(path) as ds:
-                bounds = ds._file.attrs.get(PAPER_BOUNDS_ATTR)
                 meta, stats = ds.meta, ds.stats
+            with h5py.File(path, "r") as f:
+                record = json.loads(str(f.attrs.get(IMPORTED_ATTRIBUTE, "{}")))
+            minmax = [float(v) for v in [*record["paper_min_xy"], *record["paper_max_xy"]]]
         except DataError as exc:
             raise CheckpointError(f"{hint}; its data set cannot be read: {exc}") from None
-        if bounds is None or np.shape(bounds) != (4,):
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            minmax = []
+        paper = isinstance(record, dict) and record.get("format") == "paper"
+        if not paper or len(minmax) != 4 or not np.all(np.isfinite(minmax)):
             raise CheckpointError(f"{hint}: {path} was not imported from the paper's metadata (`naf data import "
                                   "paper`), so the min/max its positions were scaled by is unknown")
-        return PaperContext(str(path), meta.scene_name, meta.scene_hash, tuple(float(b) for b in bounds),
-                            meta.n_frames, meta.ir_length, SpectrogramStats(stats.mean, stats.std),
-                            dict(meta.simulation))
+        return PaperContext(str(path), meta.scene_name, meta.scene_hash, tuple(minmax), meta.n_frames,
+                            meta.ir_length, SpectrogramStats(stats.mean, stats.std), dict(meta.simulation))
 
 
 def is_paper_payload(payload: Any) -> bool:
@@ -116,10 +126,11 @@ def paper_checkpoint(payload: dict[str, Any], source: str | os.PathLike[str], co
     if not all(torch.is_tensor(v) for v in state.values()):
         raise CheckpointError(f"{source} is not a checkpoint of the paper's network (a weight is not a tensor)")
     config = paper_config(state, source)
-    shape = FieldShape(context.bounds, context.n_frames, int(context.stats.mean.shape[0]))
+    bounds = paper_bounds(context.paper_minmax)  # the same box in naf's frame
+    shape = FieldShape(bounds, context.n_frames, int(context.stats.mean.shape[0]))
     if context.stats.mean.shape != (shape.n_freq, shape.n_frames) or shape.n_frames < 2:
         raise CheckpointError(f"{context.source}'s statistics are {context.stats.mean.shape}, not (256, frames)")
-    expected = grid_points(context.bounds, config.grid.spacing)
+    expected = grid_points(context.paper_minmax, config.grid.spacing)
     stored = state["grid_coors_xy"]
     if stored.shape != expected.shape or not torch.allclose(stored.float(), expected, atol=1e-4):
         raise CheckpointError(

@@ -4,12 +4,15 @@ paper's code predicts.
 `reference_spectrogram` below is the paper's forward pass written out from its code's equations
 (`embedding_module_log`, `fit_predict_torch`, `kernel_residual_fc_embeds.forward`, the data loader's scaling),
 apart from naf's network; random weights under the paper's parameter names are saved as the paper's `train.py`
-saves them ({"network": state_dict}), read through naf, and must give the same spectrograms.
+saves them ({"network": state_dict}), read through naf, and must give the same spectrograms. naf's positions
+and headings are the imported data's (points.txt's (x, y), headings counter-clockwise from +x); the paper's code
+reads (x, -y) and SoundSpaces azimuth folders (clockwise from +y): the test converts them itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import pickle
 from pathlib import Path
@@ -22,12 +25,12 @@ import torch.nn.functional as F
 
 from naf_model import conventions
 from naf_model.checkpoint import load_checkpoint, save_checkpoint
-from naf_model.checkpoint_paper import PAPER_BOUNDS_ATTR
+from naf_model.checkpoint_paper import IMPORTED_ATTRIBUTE
 from naf_model.cli import main
 from naf_model.errors import CheckpointError
 from naf_model.field import NeuralAcousticField
 
-BOUNDS = (-0.3, 0.2, 4.1, 3.3)  # min x, min y, max x, max y (the paper's min/max, metres)
+BOUNDS = (-0.3, 0.2, 4.1, 3.3)  # min x, min y, max x, max y (the paper's min/max in its frame, metres)
 N_FRAMES = 9
 WIDTH, BLOCKS, GRID_CH, N_SIN, GAP = 16, 6, 4, 3, 0.5
 
@@ -62,9 +65,20 @@ def embed(x: torch.Tensor, max_freq: float) -> torch.Tensor:
     return torch.cat([x] + [torch.sin(x * f) for f in freqs] + [torch.cos(x * f) for f in freqs], dim=-1)
 
 
+def to_paper(xy) -> tuple[float, float]:
+    """naf position -> the paper code's (`sound_loader`: [x, -y] of points.txt)."""
+    return (xy[0], -xy[1])
+
+
+def paper_rotation(heading: float) -> int:
+    """naf heading (degrees counter-clockwise from +x) -> the paper's rotation index (azimuth folder 0, 90, 180,
+    270, clockwise from +y)."""
+    return int(((90 - heading) % 360) // 90)
+
+
 def reference_spectrogram(state, bounds, listener, emitter, rot: int, dtype=torch.float32) -> torch.Tensor:
-    """The paper's prediction for one (receiver, source, rotation): (2, 256, N_FRAMES) normalised values,
-    computed in `dtype` (the paper's code: float32)."""
+    """The paper's prediction for one (receiver, source, rotation) in its own frame: (2, 256, N_FRAMES)
+    normalised values, computed in `dtype` (the paper's code: float32)."""
     state = {k: v.to(dtype) for k, v in state.items()}
     lo, hi = np.array(bounds[:2]), np.array(bounds[2:])
     scaled = [np.clip(((np.array(p) - lo) / (hi - lo) - 0.5) * 2.0, -1, 1) for p in (listener, emitter)]
@@ -110,7 +124,8 @@ def write_imported(path: Path, bounds=BOUNDS, std_scale: float = 1.0, paper: boo
                         "n_frames": N_FRAMES, "ir_length": (N_FRAMES - 1) * conventions.HOP, "seed": 0,
                         "simulation": "{}", "data_config": "{}", "plan_key": "k"})
         if paper:
-            f.attrs[PAPER_BOUNDS_ATTR] = np.array(bounds, np.float64)
+            f.attrs[IMPORTED_ATTRIBUTE] = json.dumps({"format": "paper", "paper_min_xy": list(bounds[:2]),
+                                                      "paper_max_xy": list(bounds[2:])})
         f["emitters"] = np.zeros((2, 2))
         f["listeners"] = np.ones((3, 2))
         f["pairs"] = np.array([[0, 0], [0, 1], [1, 2], [1, 0]], np.int32)
@@ -131,18 +146,20 @@ def paper_files(tmp_path) -> dict[str, Path]:
     return {"checkpoint": ckpt, "data": write_imported(tmp_path / "paper_room.h5"), "folder": tmp_path}
 
 
-POSITIONS = [((1.0, 1.2), (3.1, 2.5)), ((0.4, 2.9), (0.2, 0.3)), ((-0.2, 0.25), (4.0, 3.2))]
+POSITIONS = [((1.0, -1.2), (3.1, -2.5)), ((0.4, -2.9), (0.2, -0.3)), ((-0.2, -0.25), (4.0, -3.2))]
+"""(listener, emitter) in naf's frame, inside BOUNDS mirrored."""
 
 
 def test_the_network_computes_the_paper_code_in_float64(paper_files) -> None:
     """In float64 the rounding of a different order of sums vanishes: equal to 1e-9 means the same equations."""
     state = torch.load(paper_files["checkpoint"], weights_only=True)["network"]
     model = load_checkpoint(paper_files["checkpoint"], paper_data=paper_files["data"]).build_model().double()
-    for rot in range(4):
+    for index, heading in enumerate(conventions.ORIENTATIONS_DEG):
         for listener, emitter in POSITIONS:
             got = model.predict(torch.tensor([emitter], dtype=torch.float64),
-                                torch.tensor([listener], dtype=torch.float64), torch.tensor([rot]))[0]
-            ref = reference_spectrogram(state, BOUNDS, listener, emitter, rot, torch.float64)
+                                torch.tensor([listener], dtype=torch.float64), torch.tensor([index]))[0]
+            ref = reference_spectrogram(state, BOUNDS, to_paper(listener), to_paper(emitter), paper_rotation(heading),
+                                        torch.float64)
             torch.testing.assert_close(got, ref, rtol=0, atol=1e-9)
 
 
@@ -154,12 +171,13 @@ def test_naf_predicts_what_the_paper_code_predicts(paper_files) -> None:
         device="cpu")
     with h5py.File(paper_files["data"]) as f:
         mean, std = f["stats/mean"][()], f["stats/std"][()]
-    for rot, heading in enumerate(conventions.ORIENTATIONS_DEG):
+    for heading in conventions.ORIENTATIONS_DEG:
         emitters = np.array([e for _, e in POSITIONS])
         listeners = np.array([li for li, _ in POSITIONS])
         got = field.query_batch(emitters, listeners, np.full(len(POSITIONS), heading))
         for i, (listener, emitter) in enumerate(POSITIONS):
-            ref = reference_spectrogram(state, BOUNDS, listener, emitter, rot).numpy()
+            ref = reference_spectrogram(state, BOUNDS, to_paper(listener), to_paper(emitter),
+                                        paper_rotation(heading)).numpy()
             np.testing.assert_allclose((got[i] - mean) / (3 * std), ref, rtol=0, atol=2e-5)
     # the emitter and listener are not interchangeable: the receiver is the paper's first position
     swapped = field.query(POSITIONS[0][0], POSITIONS[0][1], 0.0)
@@ -170,22 +188,23 @@ def test_the_paper_field_plays_through_the_field_api(paper_files) -> None:
     ckpt = load_checkpoint(paper_files["checkpoint"], paper_data=paper_files["data"])
     assert ckpt.ir_split.has_late is False and ckpt.preset == "paper_released"
     field = NeuralAcousticField.from_checkpoint(ckpt, paper_files["checkpoint"], device="cpu")
-    spec = field.query_batch([[1, 1], [2, 2]], [[3, 2], [0.5, 3]], [45.0, 300.0])
+    spec = field.query_batch([[1, -1], [2, -2]], [[3, -2], [0.5, -3]], [45.0, 300.0])
     assert spec.shape == (2, 2, 256, N_FRAMES) and np.isfinite(spec).all()
-    between = field.query((1, 1), (3, 2), 45.0)  # halfway: the mean of the normalised 0 and 90 degree outputs
-    np.testing.assert_allclose(between, (field.query((1, 1), (3, 2), 0.0) + field.query((1, 1), (3, 2), 90.0)) / 2,
-                               rtol=1e-5, atol=1e-4)
+    e, li = (1, -1), (3, -2)
+    between = field.query(e, li, 45.0)  # halfway: the mean of the normalised 0 and 90 degree outputs
+    np.testing.assert_allclose(between, (field.query(e, li, 0.0) + field.query(e, li, 90.0)) / 2, rtol=1e-5,
+                               atol=1e-4)
     for phase in conventions.PHASE_METHODS:
-        ir = field.impulse_responses([[1, 1]], [[3, 2]], [10.0], phase=phase)
+        ir = field.impulse_responses([e], [li], [10.0], phase=phase)
         assert ir.shape == (1, 2, ckpt.ir_length) and np.isfinite(ir).all() and np.abs(ir).max() > 0
-    features = field.features(np.array([[1.0, 1.0], [2.0, 2.0]]), np.array([[3.0, 2.0], [0.5, 3.0]]))
+    features = field.features(np.array([[1.0, -1.0], [2.0, -2.0]]), np.array([[3.0, -2.0], [0.5, -3.0]]))
     assert features.shape == (2, WIDTH) and np.isfinite(features).all()
-    embedding, grid = field.model.position_inputs(torch.tensor([[1.0, 1.0]]))
+    embedding, grid = field.model.position_inputs(torch.tensor([[1.0, -1.0]]))
     assert embedding.shape == (1, 2 * (1 + 2 * N_SIN)) and grid.shape == (1, GRID_CH)
     # written as a naf checkpoint it loads with no data set and predicts the same
     copy = save_checkpoint(ckpt, paper_files["folder"] / "as_naf.pt")
     again = NeuralAcousticField.from_checkpoint(load_checkpoint(copy), copy, device="cpu")
-    np.testing.assert_array_equal(again.query((1, 1), (3, 2), 30.0), field.query((1, 1), (3, 2), 30.0))
+    np.testing.assert_array_equal(again.query(e, li, 30.0), field.query(e, li, 30.0))
 
 
 class _Runs:
@@ -254,9 +273,11 @@ def imported_scene(tmp_path_factory) -> dict[str, Path]:
     config = dataclasses.replace(tiny_data(0.5, 1.0, listeners_per_emitter=12, test_fraction=0.25, seed=1,
                                            ir_seconds=0.2, n_rays=200), late_part=False)
     data = make_dataset(scene, config, folder / "two_room.h5", workers=1, progress=False)
-    bounds = tuple(float(b) for b in scene.free_space.bounds)
+    xmin, ymin, xmax, ymax = (float(b) for b in scene.free_space.bounds)
+    bounds = (xmin, -ymax, xmax, -ymin)  # the paper's frame mirrors y
     with h5py.File(data, "r+") as f:
-        f.attrs[PAPER_BOUNDS_ATTR] = np.array(bounds)
+        f.attrs[IMPORTED_ATTRIBUTE] = json.dumps({"format": "paper", "paper_min_xy": [xmin, -ymax],
+                                                  "paper_max_xy": [xmax, -ymin]})
         assert int(f.attrs["n_frames"]) > 2
     ckpt = folder / "00200.chkpt"
     torch.save({"network": paper_state(bounds=bounds)}, ckpt)

@@ -9,9 +9,12 @@ time are scaled to [-1, 1] then multiplied by 2 pi with sinusoids up to 2^10; th
 after each layer's linear map (the first activation comes before the next layer), the residual branch has
 its own hidden layer, and the output layer reads the last pre-activation.
 
-The paper's first position is the receiver (listener), its second the source (emitter); its rotation index
-0..3 is the data's 0/90/180/270 folder, its output channel the data's ear channel. Inference only.
-Shapes: B items, P pixels, W width, F x T spectrogram, G grid points.
+Its inputs are in the paper's frame, which `naf data import paper` leaves (naf_model.data.imports.paper): the
+paper's code places a point of points.txt at (x, -y), naf at (x, y); its rotation index 0..3 is SoundSpaces'
+azimuth folder 0/90/180/270, naf's headings 0/90/180/270 are folders 90/0/270/180. This network takes naf's
+positions and orientation indices and converts them (`paper_xy`, PAPER_ROTATION_OF_NAF). The paper's first
+position is the receiver (listener), its second the source (emitter); its output channel is the ear channel
+(0 left). Inference only. Shapes: B items, P pixels, W width, F x T spectrogram, G grid points.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from naf_model.networks.encoder import EndpointPart
 from naf_model.networks.normalisation import SpectrogramStats
 from naf_model.networks.presets import FieldShape, ModelConfig
 
+PAPER_ROTATION_OF_NAF = (1, 0, 3, 2)
+"""The paper's rotation index of naf's orientation index 0..3 (headings 0, 90, 180, 270): azimuth folders 90, 0,
+270, 180 (naf heading = 90 - azimuth; `data.imports.paper.NAF_TO_PAPER_ORIENTATION`)."""
 FEATURE_PIXELS = 16
 """Fixed (f, t) samples the last-layer features are averaged over (`features`)."""
 
@@ -42,6 +48,12 @@ def paper_embedding(x: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
     """(..., D) -> (..., D (1 + 2 n)): [x, sin(x f_1), ..., sin(x f_n), cos(x f_1), ..., cos(x f_n)], each
     block D wide (the order of the paper's `embedding_module_log`)."""
     return torch.cat([x] + [torch.sin(x * f) for f in freqs] + [torch.cos(x * f) for f in freqs], -1)
+
+
+def paper_bounds(bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """A box (min x, min y, max x, max y) in naf's frame as the same box in the paper's (y mirrored), exactly."""
+    xmin, ymin, xmax, ymax = bounds
+    return xmin, -ymax, xmax, -ymin
 
 
 def grid_points(bounds: tuple[float, float, float, float], spacing: float) -> torch.Tensor:
@@ -79,8 +91,8 @@ class _Residual(nn.Sequential):
 
 
 class PaperReleasedNAF(AcousticNetwork):
-    """The paper's released network. `shape.bounds` is its (min x, min y, max x, max y) in metres (the
-    scene's stored min/max, not the free space's box), `shape.n_frames` its `max_len`.
+    """The paper's released network. `shape.bounds` is the scene's stored min/max (the paper's `minmax`, not
+    the free space's box) in naf's frame (`paper_bounds` gives the paper's), `shape.n_frames` its `max_len`.
 
     forward(emitter (B, 2) m, listener (B, 2) m, orientation (B,) long, freq (B, P), frame (B, P) indices)
     -> (B, 2, P) normalised values, both ears.
@@ -96,9 +108,10 @@ class PaperReleasedNAF(AcousticNetwork):
         self.bandwidth_min, self.bandwidth_max, self.float_amt = g.bandwidth_min, g.bandwidth_max, g.max_offset
         self.register_buffer("position_freqs", paper_frequencies(e.position_freqs, e.position_max_log2), False)
         self.register_buffer("spectral_freqs", paper_frequencies(e.spectral_freqs, e.spectral_max_log2), False)
-        xmin, ymin, xmax, ymax = shape.bounds
+        xmin, ymin, xmax, ymax = paper_bounds(shape.bounds)
         self.register_buffer("min_xy", torch.tensor([xmin, ymin], dtype=torch.float64), False)
         self.register_buffer("max_xy", torch.tensor([xmax, ymax], dtype=torch.float64), False)
+        self.register_buffer("rotation_of_naf", torch.tensor(PAPER_ROTATION_OF_NAF), False)
         self.position_dim = 2 * (1 + 2 * e.position_freqs)  # one endpoint's share of the 4-d embedding
         input_ch = 2 * self.position_dim + 2 * (1 + 2 * e.spectral_freqs) + 2 * g.dim
         scale = 1 / math.sqrt(n.width)
@@ -110,7 +123,7 @@ class PaperReleasedNAF(AcousticNetwork):
         self.residual_1 = _Residual(input_ch, n.width, n.leaky_slope)
         self.layers = nn.ModuleList([_Layer(n.width, n.leaky_slope) for _ in range(n.depth - 2)])
         self.out_layer = nn.Linear(n.width, 1)
-        points = grid_points(shape.bounds, g.spacing)
+        points = grid_points(paper_bounds(shape.bounds), g.spacing)
         self.bandwidths = nn.Parameter(torch.full((len(points),), float(g.bandwidth_init)))
         self.register_buffer("grid_coors_xy", points)
         self.xy_offset = nn.Parameter(torch.zeros_like(points))
@@ -127,8 +140,14 @@ class PaperReleasedNAF(AcousticNetwork):
         embed = [2 * dim + 4 * b + 2 * slot + c for b in range(blocks) for c in (0, 1)]
         return grid, embed
 
+    @staticmethod
+    def paper_xy(xy: torch.Tensor) -> torch.Tensor:
+        """naf positions (B, 2) m -> the paper's (x, -y)."""
+        return xy * xy.new_tensor([1.0, -1.0])
+
     def grid_features(self, xy: torch.Tensor) -> torch.Tensor:
-        """(B, 2) m -> (B, dim): Gaussian-weighted mean of every grid point's features (`fit_predict_torch`)."""
+        """(B, 2) m, paper frame -> (B, dim): Gaussian-weighted mean of every grid point's features
+        (`fit_predict_torch`)."""
         points = self.grid_coors_xy + torch.tanh(self.xy_offset) * self.float_amt
         bandwidth = self.bandwidths.clamp(self.bandwidth_min, self.bandwidth_max)
         d2 = torch.addmm((points**2).sum(-1)[None], xy, points.T, alpha=-2).add_((xy**2).sum(-1, keepdim=True))
@@ -136,13 +155,16 @@ class PaperReleasedNAF(AcousticNetwork):
         return torch.mm(w, self.grid_0) / w.sum(1, keepdim=True)
 
     def scaled_positions(self, xy: torch.Tensor) -> torch.Tensor:
-        """(B, 2) m -> (B, 2) in [-1, 1]: ((xy - min) / (max - min) - 0.5) * 2, clamped (float64 as numpy)."""
+        """(B, 2) m, paper frame -> (B, 2) in [-1, 1]: ((xy - min) / (max - min) - 0.5) * 2, clamped (float64
+        as its numpy code)."""
         unit = (xy.double() - self.min_xy) / (self.max_xy - self.min_xy)
         return ((unit - 0.5) * 2.0).to(xy.dtype).clamp(-1.0, 1.0)
 
     def position_inputs(self, xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, 2) m -> (the position's sinusoidal embedding (B, 2 (1 + 2 n)), its grid features (B, dim))."""
-        return paper_embedding(self.scaled_positions(xy), self.position_freqs), self.grid_features(xy)
+        """(B, 2) m, naf frame -> (the position's sinusoidal embedding (B, 2 (1 + 2 n)), its grid features
+        (B, dim)), as the paper's code computes them in its frame."""
+        paper = self.paper_xy(xy)
+        return paper_embedding(self.scaled_positions(paper), self.position_freqs), self.grid_features(paper)
 
     def endpoint(self, xy: torch.Tensor, role: int) -> EndpointPart:
         """Share of emitters (role 0) or listeners (role 1) at (B, 2) m in the input layer and the residual
@@ -174,9 +196,10 @@ class PaperReleasedNAF(AcousticNetwork):
     # ---- the trunk ---------------------------------------------------------------------------------------
     def decode(self, pair: EndpointPart, pixels: EndpointPart, orientation: torch.Tensor,
                last_only: bool = False) -> torch.Tensor:
-        """Pair shares (B, W) x2, pixel shares (P, W) x2, orientations (B,) -> (B, 2, P) normalised values,
-        or with `last_only` the last layer's output (B, P, 2, W) (the paper's `probe` features)."""
-        rot = torch.stack([getattr(self, f"rot_{k}") for k in range(len(ORIENTATIONS_DEG))])[orientation]
+        """Pair shares (B, W) x2, pixel shares (P, W) x2, naf orientation indices (B,) -> (B, 2, P) normalised
+        values, or with `last_only` the last layer's output (B, P, 2, W) (the paper's `probe` features)."""
+        rotations = torch.stack([getattr(self, f"rot_{k}") for k in range(len(ORIENTATIONS_DEG))])
+        rot = rotations[self.rotation_of_naf[orientation]]
         first = (pair[0][:, None, :] + pixels[0][None])[:, :, None, :]  # (B, P, 1, W)
         out = first + self.left_right_0 + rot[:, 0]
         middle = len(self.layers) // 2 - 1
