@@ -379,6 +379,13 @@ def _cases() -> list[tuple[str, list[str], str]]:
     add("render-ckpt-other-keys", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "other_keys.pt"],
         "not a naf checkpoint")
     add("render-ckpt-code", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "code.pt"])
+    imp = ["import-checkpoint", "--data", "two_rooms.h5", "-o", "f.pt"]
+    add("import-checkpoint-not-imported-data", [*imp, "paper.chkpt"], "not imported from the paper")
+    add("import-checkpoint-naf", [*imp, str(BUNDLED_CHECKPOINT)], "a naf checkpoint already")
+    for ckpt in ["code.pt", "other_keys.pt", "truncated.pt", "missing.pt", "notes.txt"]:
+        add(f"import-checkpoint-{ckpt}", [*imp, ckpt])
+    add("import-checkpoint-no-data", ["import-checkpoint", "paper.chkpt", "--data", "missing.h5", "-o", "f.pt"])
+    add("import-checkpoint-o-existing", [*imp, "paper.chkpt", "-o", "existing.pt"], "--force")
     add("render-emitter-outside", ["render", "--scene", TWO, "--emitter", "50", "50", "--listener", "3", "2", "-o",
                                    "r.wav"])
     add("render-missing-listener", ["render", "--scene", TWO, "--emitter", "1", "1", "-o", "r.wav"], "required")

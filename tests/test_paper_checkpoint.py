@@ -332,3 +332,15 @@ def test_render_and_the_app_find_the_imported_data_set_of_their_scene(imported_s
     err = capsys.readouterr().err.strip()
     assert err.startswith("naf: error:") and "\n" not in err and "naf data import paper" in err
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_naf_import_checkpoint_writes_a_field_that_needs_no_data_set(paper_files, capsys) -> None:
+    out = paper_files["folder"] / "field.pt"
+    assert main(["import-checkpoint", str(paper_files["checkpoint"]), "--data", str(paper_files["data"]),
+                 "-o", str(out)]) == 0, capsys.readouterr().err
+    assert "paper_room" in capsys.readouterr().out
+    direct = load_checkpoint(paper_files["checkpoint"], paper_data=paper_files["data"])
+    written = load_checkpoint(out)
+    assert written.preset == "paper_released" and written.scene_hash == direct.scene_hash
+    fields = [NeuralAcousticField.from_checkpoint(c, out, device="cpu") for c in (direct, written)]
+    np.testing.assert_array_equal(*(f.query((1, -1), (3, -2), 90.0) for f in fields))
