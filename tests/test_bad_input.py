@@ -73,6 +73,13 @@ def _write_h5(path: Path, n_pairs: int = 4, *, pairs: np.ndarray | None = None, 
         f["stats/std"] = mean + 1
 
 
+class _RunsCode:
+    """Pickled into a checkpoint: a naive load would call `print`."""
+
+    def __reduce__(self):
+        return (print, ("this ran",))
+
+
 def _write_sofa(path: Path, positions: list | np.ndarray) -> None:
     """A 4-direction SOFA HRIR set (one impulse per ear) at the given source positions (az, el, r)."""
     import sofar
@@ -128,6 +135,12 @@ def files(tmp_path_factory) -> Path:
     payload["weights"][first] = torch.full_like(payload["weights"][first], float("nan"))
     torch.save(payload, root / "nan.pt")
     (root / "truncated.pt").write_bytes(BUNDLED_CHECKPOINT.read_bytes()[:5000])
+    # the paper's checkpoints: one without its imported data set, foreign torch files, a pickle that runs code
+    from naf_model.checkpoint_paper import PAPER_KEYS
+
+    torch.save({"network": {k: torch.zeros(2, 2) for k in PAPER_KEYS}}, root / "paper.chkpt")
+    torch.save({"model": {"weight": torch.zeros(3)}}, root / "other_keys.pt")
+    torch.save({"network": {"grid_0": torch.zeros(2)}, "code": _RunsCode()}, root / "code.pt")
     # a new user's sweep: implausible music, a walk in milliseconds, NaN SOFA positions, NaN spectrograms
     sf.write(root / "rate_1hz.wav", np.zeros((40, 2), np.float32), 1)
     sf.write(root / "rate_4mhz.wav", np.zeros((400, 2), np.float32), 4_000_000)
@@ -361,6 +374,18 @@ def _cases() -> list[tuple[str, list[str], str]]:
     add("render-source", [*RENDER, "-o", "r.wav", "--source", "tape"], "invalid choice")
     add("render-ckpt-nan", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "nan.pt"])
     add("render-ckpt-truncated", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "truncated.pt"])
+    add("render-ckpt-paper-no-data", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "paper.chkpt"],
+        "naf data import paper")
+    add("render-ckpt-other-keys", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "other_keys.pt"],
+        "not a naf checkpoint")
+    add("render-ckpt-code", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "code.pt"])
+    imp = ["import-checkpoint", "--data", "two_rooms.h5", "-o", "f.pt"]
+    add("import-checkpoint-not-imported-data", [*imp, "paper.chkpt"], "not imported from the paper")
+    add("import-checkpoint-naf", [*imp, str(BUNDLED_CHECKPOINT)], "a naf checkpoint already")
+    for ckpt in ["code.pt", "other_keys.pt", "truncated.pt", "missing.pt", "notes.txt"]:
+        add(f"import-checkpoint-{ckpt}", [*imp, ckpt])
+    add("import-checkpoint-no-data", ["import-checkpoint", "paper.chkpt", "--data", "missing.h5", "-o", "f.pt"])
+    add("import-checkpoint-o-existing", [*imp, "paper.chkpt", "-o", "existing.pt"], "--force")
     add("render-emitter-outside", ["render", "--scene", TWO, "--emitter", "50", "50", "--listener", "3", "2", "-o",
                                    "r.wav"])
     add("render-missing-listener", ["render", "--scene", TWO, "--emitter", "1", "1", "-o", "r.wav"], "required")
@@ -400,7 +425,7 @@ def _cases() -> list[tuple[str, list[str], str]]:
         add(f"loudness-o-{out}", [*LOUD, "-o", out])
     add("loudness-o-existing", [*LOUD, "-o", "existing.png"], "--force")
     add("loudness-o-is-checkpoint", [*LOUD, "--checkpoint", "existing.pt", "-o", "existing.pt", "-y"], "")
-    for ckpt in ["nan.pt", "truncated.pt", "missing.pt", "notes.txt"]:
+    for ckpt in ["nan.pt", "truncated.pt", "missing.pt", "notes.txt", "paper.chkpt", "other_keys.pt", "code.pt"]:
         add(f"loudness-ckpt-{ckpt}", [*LOUD, "--checkpoint", ckpt, "-o", "m.png"])
     for scene in ["binary.json", "strings.json", "huge.json", "no_such_scene"]:
         add(f"loudness-scene-{scene}", ["loudness", "--scene", scene, "--emitter", "2", "2", "-o", "m.png"])

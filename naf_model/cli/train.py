@@ -22,6 +22,13 @@ TRAIN_DESCRIPTION = (
     "--resume or --force). Runs as is under `torchrun --nproc_per_node N -m naf_model train ...` for distributed "
     "data parallel training."
 )
+IMPORT_HELP = "write a checkpoint of the NAF paper's code as a naf field (with its imported data set)"
+IMPORT_DESCRIPTION = (
+    "Reads a checkpoint of the paper's train.py (aluo-x/Learning_Neural_Acoustic_Fields: {'network': weights}) with "
+    "the data set `naf data import paper` made of its room (scene, min/max, normalisation, frames) and writes "
+    "one naf checkpoint of the paper's network, which every naf command and the app load as they are. "
+    "`naf eval --data FILE.h5 --checkpoint PAPER.chkpt` reads the paper's file directly."
+)
 ENSEMBLE_HELP = "join trained fields of one scene into one field that predicts their mean"
 ENSEMBLE_DESCRIPTION = (
     "Join two or more fields trained on the same data set with the same network (e.g. other --seed) into one "
@@ -119,6 +126,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=_train)
     _register_ensemble(subparsers)
+    _register_import_checkpoint(subparsers)
 
 
 
@@ -174,6 +182,31 @@ def _ensemble(args: argparse.Namespace) -> int:
     ckpt.build_model()  # the joined weights must load before anything is written
     path = save_checkpoint(ckpt, args.output)
     print(f"naf: wrote {path}: {ckpt.preset}, the mean of {len(args.checkpoints)} fields")
+    return 0
+
+
+def _register_import_checkpoint(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `import-checkpoint` command (a field trained elsewhere, written as naf's own)."""
+    p = subparsers.add_parser("import-checkpoint", help=IMPORT_HELP, description=IMPORT_DESCRIPTION)
+    p.add_argument("checkpoint", type=Path, metavar="PAPER.chkpt", help="a checkpoint of the paper's train.py")
+    p.add_argument("--data", type=Path, required=True, metavar="FILE.h5",
+                   help="its scene's data set, imported from the paper's metadata (`naf data import paper`)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the naf field to write (.pt)")
+    validate.add_force(p)
+    validate.declare_io(p, outputs={"output": validate.Output((".pt",))}, inputs=("checkpoint", "data"))
+    p.set_defaults(func=_import_checkpoint)
+
+
+def _import_checkpoint(args: argparse.Namespace) -> int:
+    from naf_model.checkpoint import load_checkpoint, save_checkpoint
+    from naf_model.errors import NafError
+
+    ckpt = load_checkpoint(args.checkpoint, paper_data=args.data)  # refuses naf's own and foreign files
+    if ckpt.config.network.kind != "paper_released":
+        raise NafError(f"{args.checkpoint} is a naf checkpoint already: use it as it is")
+    path = save_checkpoint(ckpt, args.output)
+    print(f"naf: wrote {path}: the paper's network for scene {ckpt.scene_name!r} ({ckpt.shape.n_frames} frames), "
+          "which loads without its data set")
     return 0
 
 

@@ -94,7 +94,8 @@ def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport
         # would send the user to build them for nothing
         ds.check_scene(scene)
         path = _checkpoint_path(config, scene.name, notes)
-        checkpoint = None if path is None else load_checkpoint(path)  # the run's one read of the file
+        # the run's one read of the file (a paper checkpoint's scene, min/max and statistics: the data set's)
+        checkpoint = None if path is None else load_checkpoint(path, paper_data=data_path)
         extra = [stack.enter_context(DataSet(p)) for p in extra_data_for(config, checkpoint, data_path)]
         report = _evaluate(config, scene, ds, TrainingPairs(ds, extra), path, checkpoint, notes, t_start)
     if config.written_to(scene.name) is not None:

@@ -31,6 +31,7 @@ from naf_model.field.ears import ears_for
 from naf_model.field.listening import play
 from naf_model.networks.encoder import EndpointPart
 from naf_model.orientation import neighbouring_orientations
+from naf_model.paths import default_dataset_path
 
 FEATURE_ROWS = 65_536
 """Network rows per `features` step (emitters are chunked to stay under it: bounded memory)."""
@@ -62,10 +63,15 @@ class NeuralAcousticField:
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike[str], device: str = "auto", scene: Any | None = None
+        cls, path: str | os.PathLike[str], device: str = "auto", scene: Any | None = None,
+        paper_data: str | os.PathLike[str] | None = None,
     ) -> NeuralAcousticField:
-        """Load a checkpoint; with `scene`, CheckpointError unless the field was trained on that scene."""
-        ckpt = load_checkpoint(path, scene_hash=scene.geometry_hash() if scene is not None else None)
+        """Load a checkpoint; with `scene`, CheckpointError unless the field was trained on that scene. A paper
+        checkpoint (`naf_model.checkpoint_paper`) is read with `paper_data`, by default the scene's data set."""
+        if paper_data is None and scene is not None:
+            paper_data = default_dataset_path(scene.name)
+        ckpt = load_checkpoint(path, scene_hash=scene.geometry_hash() if scene is not None else None,
+                               paper_data=paper_data)
         return cls(ckpt, device=device, scene=scene, path=Path(path))
 
     @classmethod

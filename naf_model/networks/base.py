@@ -78,6 +78,14 @@ class AcousticNetwork(nn.Module, ABC):
         branch, (B, W) each; the shares of an emitter and a listener add up to the pair's."""
         return self.encoder.endpoint(xy, role)
 
+    def position_inputs(self, xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """What the network reads at (B, 2) m positions before any MLP layer: (sinusoidal embedding (B, E),
+        local grid features (B, G)); None for a network without an encoder of its own (an ensemble)."""
+        encoder = self._modules.get("encoder")
+        if not isinstance(encoder, PairEncoder):
+            return None
+        return encoder.position_embedding((xy - encoder.centre) / encoder.half_size), encoder.grid(xy)
+
     def pair_part(self, emitter: torch.Tensor, listener: torch.Tensor) -> EndpointPart | None:
         """The share of the pair itself (not of either endpoint), (B, W) each, added to the endpoints' shares;
         None for networks whose input is the endpoints alone."""
