@@ -67,9 +67,10 @@ class NeuralAcousticField:
         paper_data: str | os.PathLike[str] | None = None,
     ) -> NeuralAcousticField:
         """Load a checkpoint; with `scene`, CheckpointError unless the field was trained on that scene. A paper
-        checkpoint (`naf_model.checkpoint_paper`) is read with `paper_data`, by default the scene's data set."""
+        checkpoint (`naf_model.checkpoint_paper`) is read with `paper_data`, by default the data set the scene was
+        read from (`Scene.data_file`), else the scene's default data set."""
         if paper_data is None and scene is not None:
-            paper_data = default_dataset_path(scene.name)
+            paper_data = scene.data_file or default_dataset_path(scene.name)
         ckpt = load_checkpoint(path, scene_hash=scene.geometry_hash() if scene is not None else None,
                                paper_data=paper_data)
         return cls(ckpt, device=device, scene=scene, path=Path(path))

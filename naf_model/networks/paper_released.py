@@ -27,14 +27,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from naf_model.conventions import ORIENTATIONS_DEG
+from naf_model.data.imports.paper import NAF_TO_PAPER_ORIENTATION
 from naf_model.networks.base import AcousticNetwork, Finish, OrientationPart
 from naf_model.networks.encoder import EndpointPart
 from naf_model.networks.normalisation import SpectrogramStats
 from naf_model.networks.presets import FieldShape, ModelConfig
 
-PAPER_ROTATION_OF_NAF = (1, 0, 3, 2)
+PAPER_ROTATION_OF_NAF = NAF_TO_PAPER_ORIENTATION
 """The paper's rotation index of naf's orientation index 0..3 (headings 0, 90, 180, 270): azimuth folders 90, 0,
-270, 180 (naf heading = 90 - azimuth; `data.imports.paper.NAF_TO_PAPER_ORIENTATION`)."""
+270, 180 (naf heading = 90 - azimuth), as `naf data import paper` stores them."""
 FEATURE_PIXELS = 16
 """Fixed (f, t) samples the last-layer features are averaged over (`features`)."""
 

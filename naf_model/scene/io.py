@@ -101,6 +101,8 @@ def scene_of_data_set(path: str | Path) -> Scene:
         named = f" (scene {str(name)!r})" if name is not None else ""
         raise SceneError(f"{path} carries no scene{named}: it was made by `naf data make`; pass --scene NAME")
     try:
-        return Scene.from_dict(json.loads(str(text)))
+        scene = Scene.from_dict(json.loads(str(text)))
     except (ValueError, SceneError) as exc:
         raise SceneError(f"{path}: its scene is damaged ({exc})") from None
+    scene.data_file = path
+    return scene

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -104,6 +105,9 @@ class Scene:
     (free space, floor pieces, surfaces) is computed once on construction or on first use.
     """
 
+    derived_from: str | None = None
+    data_file: Path | None = None  # defaults for scenes built otherwise (`MeshScene`); documented in __init__
+
     def __init__(
         self,
         name: str,
@@ -148,6 +152,9 @@ class Scene:
         self.derived_from = derived_from
         """None for a drawn plan; for a plan derived from the positions of imported data (no walls are known:
         `naf_model.data.imports.free_space`), the sentence that says how. Such a scene cannot be simulated."""
+        self.data_file: Path | None = None
+        """The imported data set this scene was read from (`io.scene_of_data_set`), else None: where a field of
+        the paper's format finds its normalisation and bounding box."""
         self.obstacles = list(obstacles)
         """Furniture, columns and fittings (`Obstacle`), in scene-file order."""
         self._room_pieces = floor_pieces(self.rooms, self.doors, self.wall_thickness)
