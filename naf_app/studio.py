@@ -305,18 +305,16 @@ class StudioController(QObject):
         return self.state.last_ir.ir
 
     def export_ir(self, path: str | Path, rate: int = 22_050) -> Path:
-        """Write the played IR as a WAV (.wav) or a SOFA file (.sofa) at `rate` (22,050 or 48,000 Hz)."""
-        from naf_model.audio.ir_files import write_ir_sofa, write_ir_wav
+        """Write the played IR as a WAV (.wav) or a SOFA file (.sofa) at `rate` (22,050 or 48,000 Hz from the
+        dialog), through the writer `naf ir` uses (`ir_files.write_ir_file`): for the field, the same file."""
+        from naf_model.audio.ir_files import check_export, write_ir_file
 
-        path, ir, state = Path(path), self.played_ir(), self.state
-        if path.suffix.lower() == ".sofa":
-            heard = FIELD if state.listen_to == FIELD else "simulation (level-matched)"
-            return write_ir_sofa(path, ir, state.emitter, state.listener, state.heading,
-                                 float(state.scene.ear_height), rate,
-                                 comment=f"scene {state.scene.name}, {state.selected}, {heard}")
-        if path.suffix.lower() != ".wav":
-            raise NafError(f"cannot export {path.name}: use a .wav or .sofa file name")
-        return write_ir_wav(path, ir, rate)
+        path, state = Path(path), self.state
+        check_export(path, rate)  # a wrong name is refused before the IR is asked for
+        heard = FIELD if state.listen_to == FIELD else "simulation (level-matched)"
+        return write_ir_file(path, self.played_ir(), state.emitter, state.listener, state.heading,
+                             float(state.scene.ear_height), rate,
+                             comment=f"scene {state.scene.name}, {state.selected}, {heard}")
 
     def export_ir_dialog(self) -> None:
         path, chosen = QFileDialog.getSaveFileName(

@@ -54,12 +54,17 @@ class SimulationPlan:
         )
 
 
-def plan_simulation(scene, emitter: np.ndarray, listeners: np.ndarray) -> SimulationPlan:
-    """The cost of simulating a render of `emitter` (2,) heard at `listeners` (K, 2) metres with the simulator's
-    default settings (those `ir_source.simulated_source` uses)."""
-    config = SimulationConfig(ir_seconds=room_ir_seconds(scene))
+def plan_simulation(scene, emitter: np.ndarray, listeners: np.ndarray, config: SimulationConfig | None = None,
+                    calibration: bool = True) -> SimulationPlan:
+    """The cost of simulating `emitter` (2,) heard at `listeners` (K, 2) metres with `config` (default: the
+    data defaults; a render passes its source's, `ir_source.SimulatedIRs.config`), counting the emitter's
+    calibration spots too when `calibration` (a render's gain needs them, an exported IR does not)."""
+    if config is None:
+        config = SimulationConfig(ir_seconds=room_ir_seconds(scene))
     emitter = np.asarray(emitter, np.float64).reshape(2)
-    every = np.concatenate([np.asarray(listeners, np.float64).reshape(-1, 2), calibration_spots(scene, emitter)])
+    every = np.asarray(listeners, np.float64).reshape(-1, 2)
+    if calibration:
+        every = np.concatenate([every, calibration_spots(scene, emitter)])
     spots = len(np.unique(np.round(every, 6), axis=0))
     walls = len(scene.simulation_surfaces())
     seconds = block_cpu_seconds(walls, config.ism_order, spots, config.n_rays, config.ir_seconds)
