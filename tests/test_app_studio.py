@@ -276,6 +276,27 @@ def test_export_ir_writes_wav_and_sofa_that_read_back_equal(qtbot, window, tmp_p
     assert np.allclose(sofa48.Data_IR[0], resample_ir(ir, SAMPLE_RATE, 48_000), atol=1e-7)
 
 
+def test_the_export_ir_dialog_offers_every_rate_and_writes_the_chosen_one(qtbot, window, tmp_path, monkeypatch):
+    import sofar
+
+    from naf_app import studio
+    from naf_app.exports import ir_export_filters
+
+    offered = []
+
+    def save_as(parent, title, name, filters):
+        offered.append(filters)
+        return str(tmp_path / "dialog.sofa"), "SOFA 96 kHz (*.sofa)"
+
+    monkeypatch.setattr(studio.QFileDialog, "getSaveFileName", save_as)
+    window.studio.actions["export_ir"].trigger()
+    assert offered == [";;".join(text for text, _ in ir_export_filters())]
+    assert "WAV 44,100 Hz (*.wav)" in offered[0] and "SOFA 48 kHz (*.sofa)" in offered[0]
+    sofa = sofar.read_sofa(str(tmp_path / "dialog.sofa"), verbose=False)
+    assert float(sofa.Data_SamplingRate) == 96_000
+    assert np.array_equal(sofa.Data_IR[0], resample_ir(window.studio.played_ir(), SAMPLE_RATE, 96_000))
+
+
 def test_naf_ir_writes_the_samples_of_the_apps_export_ir(qtbot, window, tmp_path, capsys):
     """Issue 30, "IRs out": `naf ir` at the app's spot (off the grid, between trained headings) writes exactly
     what File > Export IR writes, WAV and SOFA, at 22,050 and 48,000 Hz."""
