@@ -24,8 +24,10 @@ from naf_model.simulate.ir_length import room_ir_seconds
 
 LONG_SIMULATION_S = 60.0
 """A render whose IRs are estimated to take longer than this asks first (or needs `--yes`). The bundled flats
-stay below it (apartment_1 ~26 s, apartment_2 ~46 s); a 40-column hall (174 walls, image-source order 3) is
-estimated at 48 s and took 42 CPU-s here (minutes on a busy machine), a 64-column one is estimated at ~2.5 min."""
+stay below it (apartment_1 ~26 s, apartment_2 ~46 s with the data defaults; a render now takes their shipped
+fields' settings, 0.6 s IRs at image-source order 2 and 1, estimated at ~15 s and ~14 s); a 40-column hall
+(174 walls, image-source order 3) is estimated at 48 s and took 42 CPU-s here (minutes on a busy machine), a
+64-column one is estimated at ~2.5 min."""
 
 
 @dataclass(frozen=True)
