@@ -546,6 +546,46 @@ def _cases() -> list[tuple[str, list[str], str]]:
     # reverb as long as the room's (issue 28): --ir-seconds is a length up to the 8 s cap, or 'auto'
     for v in ["autox", "Auto", "0", "-0.5", "8.5", "1e9", ""]:
         add(f"make-ir-seconds-room-{v}", [*make, "--ir-seconds", v], "--ir-seconds")
+
+    # IRs out (issue 30, item 5): `naf ir` checks the file, rate, positions and field before any work
+    ir = ["ir", "--scene", TWO, "--emitter", "1", "1", "--listener", "3", "2"]
+    grid = ["ir", "--scene", TWO, "--emitter", "1", "1", "--grid", "0.5"]
+    for out in ["i.mp3", "i.flac", "i", "folder"]:
+        add(f"ir-o-{out}", [*ir, "-o", out])
+    add("ir-o-existing", [*ir, "-o", "existing.wav"], "--force")
+    add("ir-o-is-checkpoint", [*ir, "--checkpoint", "existing.wav", "-o", "existing.wav", "-y"], "also the input")
+    for v in ["8000", "44", "abc", "-1"]:
+        add(f"ir-rate-{v}", [*ir, "-o", "i.wav", "--rate", v], "--rate")
+    add("ir-emitter-outside", ["ir", "--scene", TWO, "--emitter", "50", "50", "--listener", "3", "2", "-o", "i.wav"],
+        "emitter at")
+    add("ir-listener-outside", ["ir", "--scene", TWO, "--emitter", "1", "1", "--listener", "2", "0.05", "-o",
+                                "i.wav"], "listener at")
+    add("ir-grid-emitter-outside", ["ir", "--scene", TWO, "--emitter", "-3", "1", "--grid", "0.5", "-o", "g.sofa"],
+        "emitter at")
+    add("ir-no-checkpoint", [*ir, "-o", "i.wav"], "no checkpoint for scene")
+    for ckpt in ["missing.pt", "truncated.pt", "nan.pt", "notes.txt"]:
+        add(f"ir-ckpt-{ckpt}", [*ir, "-o", "i.wav", "--checkpoint", ckpt])
+    add("ir-ckpt-other-scene", [*ir, "-o", "i.sofa", "--checkpoint", shipped], "not on this scene")
+    add("ir-sim-ckpt-other-scene", [*ir, "-o", "i.sofa", "--source", "sim", "--checkpoint", shipped],
+        "not on this scene")
+    add("ir-grid-wav", [*grid, "-o", "g.wav"], ".sofa")
+    add("ir-headings-wav", [*ir, "--headings", "0,90", "-o", "i.wav"], "WAV file holds one IR")
+    add("ir-grid-and-listener", [*ir, "--grid", "0.5", "-o", "g.sofa"], "not allowed")
+    add("ir-heading-and-headings", [*ir, "--heading", "0", "--headings", "0,90", "-o", "i.sofa"], "not allowed")
+    add("ir-no-position", ["ir", "--scene", TWO, "--emitter", "1", "1", "-o", "i.wav"], "required")
+    for v in ["abc", "", "0,,90", "nan", "0,inf", "1e9"]:
+        add(f"ir-headings-{v}", [*ir, "--headings", v, "-o", "i.sofa"], "--headings")
+    for v in ["0", "-1", "nan", "abc", "0.01"]:
+        add(f"ir-grid-{v}", ["ir", "--scene", TWO, "--emitter", "1", "1", "--grid", v, "-o", "g.sofa"], "--grid")
+    add("ir-grid-no-free-cell", [*grid[:-1], "40", "-o", "g.sofa"], "no free cell")
+    add("ir-grid-too-big", [*grid[:-1], "0.05", "--headings", "0,90,180,270", "--rate", "96000", "--source", "sim",
+                            "-o", "g.sofa"], "GiB")
+    add("ir-device", [*ir, "--device", "banana", "-o", "i.wav"], "--device")
+    add("ir-source", [*ir, "--source", "tape", "-o", "i.wav"], "invalid choice")
+    add("ir-sim-long-needs-yes", ["ir", *hall, "--grid", "1.5", "--source", "sim", "-o", "h.sofa"], "--yes")
+    for scene in ["binary.json", "no_such_scene", "missing.json"]:
+        add(f"ir-scene-{scene}", ["ir", "--scene", scene, "--emitter", "1", "1", "--listener", "3", "2", "-o",
+                                  "i.wav"])
     return c
 
 
@@ -722,6 +762,8 @@ FAULT_CASES = [
     ("fault-render", [*RENDER, "--seconds", "1", "--source", "sim", "-o", "fault.wav"], errno.ENOSPC),
     ("fault-render-over-existing", [*RENDER, "--seconds", "1", "--source", "sim", "-o", "existing.wav", "-y"],
      errno.EROFS),
+    ("fault-ir-sofa", ["ir", "--scene", TWO, "--emitter", "1", "1", "--listener", "3", "2", "--source", "sim", "-o",
+                       "fault.sofa"], errno.ENOSPC),
     ("fault-data-make", ["data", "make", "--scene", TWO, "-o", "fault.h5", "--workers", "1", "--listener-spacing",
                          "0.8", "--emitter-spacing", "1.2", "--listeners-per-emitter", "2", "--ir-seconds", "0.1",
                          "--rays", "50"], errno.ENOSPC),
