@@ -1,7 +1,7 @@
 """What a render's simulated IRs will cost, said before they start (`naf render` / `naf walk` with `--source sim`).
 
 The estimate is the data-set builder's (`naf_model.data.budget.block_cpu_seconds`: ray tracing plus image
-sources, fitted to blocks measured on this project's machines, right within about a factor 1.6) for the
+sources and rendering, fitted phase by phase to blocks measured on this project's machines) for the
 listener spots the render simulates: the distinct positions of its listener and the emitter's calibration
 spots (`calibration_spots`). The simulator runs in this one process, so CPU-seconds are wall-clock seconds.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from naf_model.data.budget import block_cpu_seconds, format_minutes
+from naf_model.data.budget import block_cpu_seconds, format_minutes, room_cost
 from naf_model.rendering.calibration import calibration_spots
 from naf_model.rendering.ir_source import IRFunction
 from naf_model.simulate import SimulationConfig
@@ -68,9 +68,9 @@ def plan_simulation(scene, emitter: np.ndarray, listeners: np.ndarray, config: S
     if calibration:
         every = np.concatenate([every, calibration_spots(scene, emitter)])
     spots = len(np.unique(np.round(every, 6), axis=0))
-    walls = len(scene.simulation_surfaces())
-    seconds = block_cpu_seconds(walls, config.ism_order, spots, config.n_rays, config.ir_seconds)
-    return SimulationPlan(spots, walls, config.ism_order, float(seconds))
+    room = room_cost(scene, config.ism_order)
+    seconds = block_cpu_seconds(room, spots, config.n_rays, config.ir_seconds)
+    return SimulationPlan(spots, room.walls, config.ism_order, float(seconds))
 
 
 def with_estimated_progress(irs: IRFunction, plan: SimulationPlan, tick_s: float = 0.5) -> IRFunction:
