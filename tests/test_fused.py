@@ -122,3 +122,22 @@ def test_other_phase_methods_and_ensembles_go_through_the_fused_contract(tmp_pat
         _assert_same_irs(single.impulse_responses(e, l_, h, phase=phase),
                          NeuralAcousticField(load_checkpoint(paths[0]), device="cpu", scene=SCENE,
                                              fused=False).impulse_responses(e, l_, h, phase=phase))
+
+
+def test_the_numpy_grid_reads_what_the_module_grid_reads():
+    """Inside the grid, at its edges and far outside it (where every neighbour is outside and the read is 0)."""
+    from naf_model.networks.embedding import SinusoidalEmbedding
+    from naf_model.networks.fused import PositionFeatures
+    from naf_model.networks.grid import LocalFeatureGrid
+
+    torch.manual_seed(0)
+    grid = LocalFeatureGrid((0.0, 0.0, 4.0, 3.0), 0.25, 8)
+    with torch.no_grad():
+        grid.raw_offsets.normal_()
+        grid.raw_bandwidth.uniform_(0.05, 0.6)
+    fused = PositionFeatures(SinusoidalEmbedding(2), grid, torch.zeros(2), torch.ones(2))
+    xy = np.random.default_rng(0).uniform(-5.0, 9.0, (2000, 2)).astype(np.float32)
+    with torch.no_grad():
+        expected = grid(torch.from_numpy(xy)).numpy()
+    np.testing.assert_allclose(fused.grid(xy), expected, atol=1e-6)
+    assert np.all(expected[np.all(np.abs(xy - 2.0) > 5.0, axis=1)] == 0)

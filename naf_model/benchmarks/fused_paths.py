@@ -2,7 +2,9 @@
 
 Both paths of one checkpoint are loaded as two fields and timed interleaved, call by call (fused, module,
 fused, ...) on the same positions, so a machine shared with other jobs slows both alike and the ratio holds
-where the absolute figures do not. Also reported: how far apart their answers are (largest absolute
+where the absolute figures do not. Each call is timed by the wall clock (what a listener waits) and by the
+thread's CPU time (what the call costs; on a machine with more runnable jobs than cores the wall clock also
+counts the time the scheduler gave to others). Also reported: how far apart their answers are (largest absolute
 log-magnitude difference, largest IR sample difference relative to the IR's peak) and the time of the
 metric heatmaps (played IR at every free cell, then loudness, C50 and T60) on each path.
 """
@@ -38,6 +40,8 @@ class PathsRow:
     module_p99_ms: float
     fused_network_ms: float
     module_network_ms: float
+    fused_cpu_p50_ms: float
+    module_cpu_p50_ms: float
     spectrogram_max_diff: float
     ir_max_rel_diff: float
     map_cells: int = 0
@@ -50,15 +54,15 @@ class PathsRow:
         return self.fused_p50_ms / self.module_p50_ms
 
 
-def _interleaved(calls: Sequence[Callable[[int], Any]], n: int) -> list[np.ndarray]:
-    """Seconds of calls[k](i) for i < n, the calls taking turns at every i."""
-    times = [np.empty(n) for _ in calls]
+def _interleaved(calls: Sequence[Callable[[int], Any]], n: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Wall-clock and thread CPU seconds of calls[k](i) for i < n, the calls taking turns at every i."""
+    wall, cpu = [np.empty(n) for _ in calls], [np.empty(n) for _ in calls]
     for i in range(n):
         for k, fn in enumerate(calls):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.thread_time()
             fn(i)
-            times[k][i] = time.perf_counter() - start
-    return times
+            wall[k][i], cpu[k][i] = time.perf_counter() - start, time.thread_time() - start_cpu
+    return wall, cpu
 
 
 def heatmap_seconds(fld: Any, scene: Any, emitter: np.ndarray, spacing: float) -> tuple[float, int]:
@@ -83,10 +87,10 @@ def compare_paths(path: Path, scene: Any, threads: int, n_single: int, seed: int
     for fld in (fused, module):  # warm-up: lazy tables, allocator
         for i in range(2):
             fld.impulse_response(em[i], li[i], hd[i])
-    full = _interleaved([lambda i, f=f: f.impulse_response(em[2 + i], li[2 + i], hd[2 + i])
+    full, full_cpu = _interleaved([lambda i, f=f: f.impulse_response(em[2 + i], li[2 + i], hd[2 + i])
                          for f in (fused, module)], n_single)
     k = 2 + n_single  # other positions: the network-only calls find no cached endpoint
-    network = _interleaved([lambda i, f=f: f.query(em[k + i], li[k + i], hd[k + i]) for f in (fused, module)],
+    network, _ = _interleaved([lambda i, f=f: f.query(em[k + i], li[k + i], hd[k + i]) for f in (fused, module)],
                            n_single)
     batch = slice(2, min(2 + n_single, 34))
     spec_diff = float(np.abs(fused.query_batch(em[batch], li[batch], hd[batch])
@@ -105,18 +109,23 @@ def compare_paths(path: Path, scene: Any, threads: int, n_single: int, seed: int
                     module_p50_ms=float(np.percentile(ms[1], 50)), module_p99_ms=float(np.percentile(ms[1], 99)),
                     fused_network_ms=float(np.percentile(ms[2], 50)),
                     module_network_ms=float(np.percentile(ms[3], 50)),
+                    fused_cpu_p50_ms=1e3 * float(np.median(full_cpu[0])),
+                    module_cpu_p50_ms=1e3 * float(np.median(full_cpu[1])),
                     spectrogram_max_diff=spec_diff, ir_max_rel_diff=ir_diff, **maps)
 
 
 def paths_table(rows: Sequence[PathsRow]) -> str:
     """The rows as one markdown table: the two paths side by side, then the ratio."""
     head = ("| scene | threads | IR p50 ms fused / module | IR p99 ms fused / module | p50 ratio "
+            "| IR CPU p50 ms fused / module | CPU ratio "
             "| network ms fused / module | max spec diff | max IR diff (re peak) | heatmaps s fused / module (cells) |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         maps = "–" if r.fused_map_s is None else f"{r.fused_map_s:.2f} / {r.module_map_s:.2f} ({r.map_cells})"
         lines.append(f"| {r.scene} | {r.threads} | {r.fused_p50_ms:.2f} / {r.module_p50_ms:.2f} "
                      f"| {r.fused_p99_ms:.2f} / {r.module_p99_ms:.2f} | {r.ratio:.2f} "
+                     f"| {r.fused_cpu_p50_ms:.2f} / {r.module_cpu_p50_ms:.2f} "
+                     f"| {r.fused_cpu_p50_ms / r.module_cpu_p50_ms:.2f} "
                      f"| {r.fused_network_ms:.2f} / {r.module_network_ms:.2f} | {r.spectrogram_max_diff:.1e} "
                      f"| {r.ir_max_rel_diff:.1e} | {maps} |")
     return "\n".join(lines)

@@ -16,7 +16,7 @@ import functools
 import numpy as np
 import torch
 
-from naf_model.audio.late import fade_tail
+from naf_model.audio.late import TAIL_FADE_S, fade_tail
 from naf_model.audio.whole import join_late
 from naf_model.conventions import HOP, LOG_EPS, N_FFT, SAMPLE_RATE
 from naf_model.field.ears import Ears
@@ -44,45 +44,63 @@ def _noise(n_frames: int, log_mean: bool) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=4)
-def _synthesis_window(n_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The synthesis window (N_FFT,) and the overlap-add's inverse norm (frames + 3) x HOP, float32."""
-    return (torch.from_numpy(window().astype(np.float32)),
-            torch.from_numpy((1.0 / synthesis_norm(n_frames)).astype(np.float32)))
+def _synthesis_window(n_frames: int) -> tuple[torch.Tensor, np.ndarray]:
+    """The synthesis window (N_FFT,) and the overlap-add's inverse norm ((frames + 3) * HOP,), float32."""
+    return torch.from_numpy(window().astype(np.float32)), (1.0 / synthesis_norm(n_frames)).astype(np.float32)
 
 
-def overlap_add_frames(spec: torch.Tensor, n_samples: int) -> torch.Tensor:
+@functools.lru_cache(maxsize=4)
+def _end_fade(n: int) -> np.ndarray:
+    """`audio.late.fade_tail`'s ramp over the last min(TAIL_FADE_S, n) of n samples, float32."""
+    return fade_tail(np.ones(n, np.float32))[-min(int(round(TAIL_FADE_S * SAMPLE_RATE)), n):]
+
+
+def overlap_add_frames(spec: torch.Tensor, n_samples: int) -> np.ndarray:
     """Inverse STFT of frame-major spectra (..., T, F) complex -> (..., n_samples) float32
-    (`phase.overlap_add`'s result)."""
+    (`phase.overlap_add`'s result): the frames summed in place, 4 slice sums (numpy: no dispatch cost)."""
     lead, t = spec.shape[:-2], spec.shape[-2]
     win, inv_norm = _synthesis_window(t)
-    frames = torch.fft.irfft(spec, n=N_FFT, dim=-1) * win  # (..., T, N_FFT)
-    blocks = frames.reshape(*lead, t, _OVERLAP, HOP)
-    out = torch.zeros(*lead, t + _OVERLAP - 1, HOP)
-    for i in range(_OVERLAP):
+    frames = torch.fft.irfft(spec, n=N_FFT, dim=-1)
+    frames.mul_(win)
+    blocks = frames.numpy().reshape(*lead, t, _OVERLAP, HOP)
+    out = np.empty((*lead, t + _OVERLAP - 1, HOP), np.float32)
+    out[..., :t, :] = blocks[..., :, 0, :]
+    out[..., t:, :] = 0.0
+    for i in range(1, _OVERLAP):
         out[..., i : i + t, :] += blocks[..., :, i, :]
-    out = out.reshape(*lead, -1) * inv_norm
     start = N_FFT // 2
-    out = out[..., start : start + n_samples]
+    stop = min(start + n_samples, out.shape[-2] * HOP)
+    out = out.reshape(*lead, -1)[..., start:stop]
+    out *= inv_norm[start:stop]
     if out.shape[-1] < n_samples:
-        out = torch.nn.functional.pad(out, (0, n_samples - out.shape[-1]))
+        out = np.concatenate([out, np.zeros((*lead, n_samples - out.shape[-1]), np.float32)], -1)
     return out
 
 
 def listening_frames(logmag: torch.Tensor, n_samples: int, emitters: np.ndarray, listeners: np.ndarray,
                      headings: np.ndarray, visible: np.ndarray, ears: Ears, log_mean: bool = True) -> np.ndarray:
-    """`listening.listening_ir` of frame-major log-magnitudes (B, 2, T, F) -> (B, 2, n_samples) float32."""
+    """`listening.listening_ir` of frame-major log-magnitudes (B, 2, T, F) -> (B, 2, n_samples) float32. The
+    magnitudes overwrite `logmag`; the onset of the predicted energy is found only for occluded pairs, the
+    delays of visible ones come with their direct sound."""
     b, _, t, _ = logmag.shape
-    mag = torch.exp(logmag).sub_(LOG_EPS).clamp_(min=0.0)
+    mag = logmag.exp_().sub_(LOG_EPS).clamp_(min=0.0)
     spec = mag * _noise(t, log_mean)
-    los_onset = np.asarray(ears.delays(emitters, listeners, headings), np.float64).reshape(b, 2) * SAMPLE_RATE
+    onset = np.empty((b, 2))
     if visible.any():
-        direct, _ = ears.direct(emitters[visible], listeners[visible], headings[visible])
-        direct_pulses(spec.numpy(), np.flatnonzero(visible), los_onset[visible], direct, frame_major=True)
-    onset = onset_of_energy(mag.square().sum(-1).numpy()) * SAMPLE_RATE
-    gate_at = np.where(visible[:, None], np.floor(los_onset) - PRE_PULSE_SAMPLES,
-                       np.maximum(los_onset, onset) - PRE_ONSET_S * SAMPLE_RATE)
-    x = overlap_add_frames(spec, n_samples).numpy()
-    x *= np.arange(n_samples) >= gate_at[..., None]
+        direct, delays = ears.direct(emitters[visible], listeners[visible], headings[visible])
+        onset[visible] = np.asarray(delays, np.float64).reshape(-1, 2) * SAMPLE_RATE
+        direct_pulses(spec.numpy(), np.flatnonzero(visible), onset[visible], direct, frame_major=True)
+        onset[visible] = np.floor(onset[visible]) - PRE_PULSE_SAMPLES
+    hidden = ~visible
+    if hidden.any():  # no pulse: the gate opens before the predicted onset, never before the line-of-sight delay
+        los = np.asarray(ears.delays(emitters[hidden], listeners[hidden], headings[hidden])).reshape(-1, 2)
+        energy = mag[torch.from_numpy(hidden)].square().sum(-1).numpy()
+        onset[hidden] = (np.maximum(los * SAMPLE_RATE, onset_of_energy(energy) * SAMPLE_RATE)
+                         - PRE_ONSET_S * SAMPLE_RATE)
+    x = overlap_add_frames(spec, n_samples)
+    first = np.clip(np.ceil(onset), 0, n_samples).astype(np.int64)  # the gate: samples >= its opening
+    for i, ear in np.ndindex(b, 2):
+        x[i, ear, : first[i, ear]] = 0.0
     return x
 
 
@@ -100,5 +118,7 @@ def play_frames(method: str, logmag: torch.Tensor, late: np.ndarray | None, emit
     n = split.ir_length if late is None else split.early_samples
     early = listening_frames(logmag, n, emitters, listeners, headings, visible, ears, log_mean)
     if late is None:
-        return fade_tail(early)
+        fade = _end_fade(early.shape[-1])
+        early[..., early.shape[-1] - len(fade) :] *= fade
+        return early
     return join_late(early, late, split, log_mean)

@@ -94,22 +94,30 @@ class PositionFeatures:
             self.half_size = half_size.cpu().numpy().astype(np.float32)
             self.origin = np.array(grid.origin, np.float32)
             self.spacing = np.float32(grid.spacing)
-            self.n_x, self.n_y = grid.n_x, grid.n_y
-            self.points = grid.point_positions().cpu().numpy().astype(np.float32)
-            self.sigma2 = (grid.bandwidth() ** 2).cpu().numpy().astype(np.float32)
-            self.features = grid.features.cpu().numpy().astype(np.float32)
-            self.stencil = grid.stencil.cpu().numpy()
+            n, r = grid.n_x * grid.n_y, grid.radius
+            # one sentinel row past the grid's points: far away, so its Gaussian weight is exactly 0 (the
+            # module's `inside` mask), with zero features
+            self.points = np.concatenate([grid.point_positions().cpu().numpy(), [[1e18, 1e18]]]).astype(np.float32)
+            self.sigma2 = np.append((grid.bandwidth() ** 2).cpu().numpy(), 1.0).astype(np.float32)
+            self.features = np.concatenate([grid.features.cpu().numpy(), np.zeros((1, grid.dim))]).astype(np.float32)
+        # the point index of every cell of the grid padded by 2 r + 1 cells (the sentinel outside): a cell
+        # clipped to r + 1 beyond the grid has only outside neighbours, as every cell further out
+        pad = 2 * r + 1
+        table = np.full((grid.n_y + 2 * pad, grid.n_x + 2 * pad), n, np.int64)
+        table[pad : pad + grid.n_y, pad : pad + grid.n_x] = np.arange(n).reshape(grid.n_y, grid.n_x)
+        self.table = table
+        self.cell_range = (np.array([-r - 1, -r - 1]), np.array([grid.n_x + r, grid.n_y + r]))
+        self.stencil = grid.stencil.cpu().numpy() + pad  # (K, 2) x, y offsets into the padded table
 
     def grid(self, xy: np.ndarray) -> np.ndarray:
         """Gaussian-weighted grid features (B, dim) at float32 positions (B, 2) m (`LocalFeatureGrid.forward`)."""
         cell = np.round((xy - self.origin) / self.spacing).astype(np.int64)
+        cell = np.minimum(np.maximum(cell, self.cell_range[0]), self.cell_range[1])
         nbr = cell[:, None, :] + self.stencil[None]  # (B, K, 2)
-        nx, ny = nbr[..., 0], nbr[..., 1]
-        inside = (nx >= 0) & (nx < self.n_x) & (ny >= 0) & (ny < self.n_y)
-        idx = np.clip(ny, 0, self.n_y - 1) * self.n_x + np.clip(nx, 0, self.n_x - 1)  # (B, K)
+        idx = self.table[nbr[..., 1], nbr[..., 0]]  # (B, K)
         d = xy[:, None, :] - self.points[idx]
         d2 = np.einsum("bki,bki->bk", d, d)
-        w = np.exp(-0.5 * d2 / self.sigma2[idx]) * inside
+        w = np.exp(-0.5 * d2 / self.sigma2[idx])
         w /= w.sum(-1, keepdims=True) + np.float32(1e-12)
         return np.einsum("bk,bkd->bd", w, self.features[idx])
 
