@@ -47,6 +47,10 @@ class PathsRow:
     map_cells: int = 0
     fused_map_s: float | None = None
     module_map_s: float | None = None
+    fused_map_cpu_s: float | None = None
+    module_map_cpu_s: float | None = None
+    fused_map_irs_cpu_s: float | None = None
+    module_map_irs_cpu_s: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -65,13 +69,16 @@ def _interleaved(calls: Sequence[Callable[[int], Any]], n: int) -> tuple[list[np
     return wall, cpu
 
 
-def heatmap_seconds(fld: Any, scene: Any, emitter: np.ndarray, spacing: float) -> tuple[float, int]:
-    """Seconds for the played IR at every free cell and its loudness, C50 and T60 maps; and the cells."""
-    start = time.perf_counter()
+def heatmap_seconds(fld: Any, scene: Any, emitter: np.ndarray, spacing: float) -> tuple[float, float, float, int]:
+    """Seconds for the played IR at every free cell and its loudness, C50 and T60 maps (wall clock, thread CPU
+    time), of which the IRs alone (thread CPU time: the rest, measuring them, is the same on both paths);
+    and the cells."""
+    start, start_cpu = time.perf_counter(), time.thread_time()
     plan = plan_irs(fld.impulse_responses, scene, emitter, 0.0, spacing)
+    irs_cpu = time.thread_time() - start_cpu
     for metric in HEATMAP_METRICS:
         metric_map(plan, metric)
-    return time.perf_counter() - start, len(plan.listeners)
+    return time.perf_counter() - start, time.thread_time() - start_cpu, irs_cpu, len(plan.listeners)
 
 
 def compare_paths(path: Path, scene: Any, threads: int, n_single: int, seed: int = 0,
@@ -101,8 +108,9 @@ def compare_paths(path: Path, scene: Any, threads: int, n_single: int, seed: int
     maps: dict[str, Any] = {}
     if map_spacing is not None:
         emitter = scene.sample_grid(1.0)[0]
-        maps["fused_map_s"], cells = heatmap_seconds(fused, scene, emitter, map_spacing)
-        maps["module_map_s"], maps["map_cells"] = heatmap_seconds(module, scene, emitter, map_spacing)
+        for name, fld in (("fused", fused), ("module", module)):
+            wall, cpu, irs_cpu, maps["map_cells"] = heatmap_seconds(fld, scene, emitter, map_spacing)
+            maps |= {f"{name}_map_s": wall, f"{name}_map_cpu_s": cpu, f"{name}_map_irs_cpu_s": irs_cpu}
     ms = [1e3 * t for t in (*full, *network)]
     return PathsRow(str(path), scene.name, threads, n_single,
                     fused_p50_ms=float(np.percentile(ms[0], 50)), fused_p99_ms=float(np.percentile(ms[0], 99)),
@@ -118,10 +126,13 @@ def paths_table(rows: Sequence[PathsRow]) -> str:
     """The rows as one markdown table: the two paths side by side, then the ratio."""
     head = ("| scene | threads | IR p50 ms fused / module | IR p99 ms fused / module | p50 ratio "
             "| IR CPU p50 ms fused / module | CPU ratio "
-            "| network ms fused / module | max spec diff | max IR diff (re peak) | heatmaps s fused / module (cells) |")
+            "| network ms fused / module | max spec diff | max IR diff (re peak) | heatmaps s fused / module (cells) "
+            "| heatmaps CPU s fused / module | of which IRs CPU s fused / module |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
-        maps = "–" if r.fused_map_s is None else f"{r.fused_map_s:.2f} / {r.module_map_s:.2f} ({r.map_cells})"
+        maps = "– | – | –" if r.fused_map_s is None else (
+            f"{r.fused_map_s:.2f} / {r.module_map_s:.2f} ({r.map_cells}) | {r.fused_map_cpu_s:.2f} / "
+            f"{r.module_map_cpu_s:.2f} | {r.fused_map_irs_cpu_s:.2f} / {r.module_map_irs_cpu_s:.2f}")
         lines.append(f"| {r.scene} | {r.threads} | {r.fused_p50_ms:.2f} / {r.module_p50_ms:.2f} "
                      f"| {r.fused_p99_ms:.2f} / {r.module_p99_ms:.2f} | {r.ratio:.2f} "
                      f"| {r.fused_cpu_p50_ms:.2f} / {r.module_cpu_p50_ms:.2f} "

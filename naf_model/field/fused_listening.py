@@ -55,12 +55,29 @@ def _end_fade(n: int) -> np.ndarray:
     return fade_tail(np.ones(n, np.float32))[-min(int(round(TAIL_FADE_S * SAMPLE_RATE)), n):]
 
 
-def overlap_add_frames(spec: torch.Tensor, n_samples: int) -> np.ndarray:
+LIVE_ITEMS = 4
+"""Batches of at most this many IRs (live answers) reuse two work buffers between calls (`_buffers`): the same
+memory each time stays in cache; bigger batches (maps) allocate theirs."""
+_BUFFERS: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _buffers(b: int, t: int, n_freq: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(spectra (b, 2, t, n_freq) complex64, frames (b, 2, t, N_FFT) float32) work buffers, or Nones."""
+    if b > LIVE_ITEMS:
+        return None, None
+    key = (b, t)
+    if key not in _BUFFERS:
+        _BUFFERS[key] = (torch.empty(b, 2, t, n_freq, dtype=torch.complex64), torch.empty(b, 2, t, N_FFT))
+    return _BUFFERS[key]
+
+
+def overlap_add_frames(spec: torch.Tensor, n_samples: int, frames: torch.Tensor | None = None) -> np.ndarray:
     """Inverse STFT of frame-major spectra (..., T, F) complex -> (..., n_samples) float32
-    (`phase.overlap_add`'s result): the frames summed in place, 4 slice sums (numpy: no dispatch cost)."""
+    (`phase.overlap_add`'s result): the frames summed in place, 4 slice sums (numpy: no dispatch cost);
+    `frames` (..., T, N_FFT) a work buffer or None."""
     lead, t = spec.shape[:-2], spec.shape[-2]
     win, inv_norm = _synthesis_window(t)
-    frames = torch.fft.irfft(spec, n=N_FFT, dim=-1)
+    frames = torch.fft.irfft(spec, n=N_FFT, dim=-1, out=frames)
     frames.mul_(win)
     blocks = frames.numpy().reshape(*lead, t, _OVERLAP, HOP)
     out = np.empty((*lead, t + _OVERLAP - 1, HOP), np.float32)
@@ -82,9 +99,10 @@ def listening_frames(logmag: torch.Tensor, n_samples: int, emitters: np.ndarray,
     """`listening.listening_ir` of frame-major log-magnitudes (B, 2, T, F) -> (B, 2, n_samples) float32. The
     magnitudes overwrite `logmag`; the onset of the predicted energy is found only for occluded pairs, the
     delays of visible ones come with their direct sound."""
-    b, _, t, _ = logmag.shape
+    b, _, t, n_freq = logmag.shape
+    spec_buffer, frames_buffer = _buffers(b, t, n_freq)
     mag = logmag.exp_().sub_(LOG_EPS).clamp_(min=0.0)
-    spec = mag * _noise(t, log_mean)
+    spec = torch.mul(mag, _noise(t, log_mean), out=spec_buffer)
     onset = np.empty((b, 2))
     if visible.any():
         direct, delays = ears.direct(emitters[visible], listeners[visible], headings[visible])
@@ -97,7 +115,7 @@ def listening_frames(logmag: torch.Tensor, n_samples: int, emitters: np.ndarray,
         energy = mag[torch.from_numpy(hidden)].square().sum(-1).numpy()
         onset[hidden] = (np.maximum(los * SAMPLE_RATE, onset_of_energy(energy) * SAMPLE_RATE)
                          - PRE_ONSET_S * SAMPLE_RATE)
-    x = overlap_add_frames(spec, n_samples)
+    x = overlap_add_frames(spec, n_samples, frames_buffer)
     first = np.clip(np.ceil(onset), 0, n_samples).astype(np.int64)  # the gate: samples >= its opening
     for i, ear in np.ndindex(b, 2):
         x[i, ear, : first[i, ear]] = 0.0
@@ -120,5 +138,5 @@ def play_frames(method: str, logmag: torch.Tensor, late: np.ndarray | None, emit
     if late is None:
         fade = _end_fade(early.shape[-1])
         early[..., early.shape[-1] - len(fade) :] *= fade
-        return early
+        return np.ascontiguousarray(early)
     return join_late(early, late, split, log_mean)
