@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from naf_model.checkpoint import Checkpoint, combine_checkpoints, load_checkpoint, save_checkpoint
+from naf_model.checkpoint import (
+    Checkpoint,
+    combine_checkpoints,
+    load_checkpoint,
+    plan_rings,
+    save_checkpoint,
+    shape_plan,
+)
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.field import NeuralAcousticField
 from naf_model.field.listening import line_of_sight
@@ -27,14 +34,15 @@ SPECTROGRAM_TOLERANCE = 1e-3
 largest single difference is held to 10 x that (the fused basis is stored in float16 where torch offers it)."""
 
 
-def _checkpoint(kind: str = "fast", late: bool = True, seed: int = 0, align: bool = False) -> Checkpoint:
+def _checkpoint(kind: str = "fast", late: bool = True, seed: int = 0, align: bool = False,
+                free_paths: bool = False) -> Checkpoint:
     split = ir_split(int(0.4 * SAMPLE_RATE), 0.02)
     early = split.early_frames if late else 1 + split.ir_length // 128
-    shape = FieldShape(tuple(SCENE.bounds), early, 256, (),
+    shape = FieldShape(tuple(SCENE.bounds), early, 256, shape_plan(*plan_rings(SCENE.free_space)),
                        split.late_frames if late else 0)
     config = preset(kind)
-    if align:
-        config = dataclasses.replace(config, network=dataclasses.replace(config.network, align_delay=True))
+    network = dataclasses.replace(config.network, align_delay=align, free_paths=free_paths)
+    config = dataclasses.replace(config, network=network)
     torch.manual_seed(seed)
     model = build_network(config, shape)
     with torch.no_grad():  # away from the initial values, so every weight matters
@@ -83,6 +91,7 @@ CASES = {
     "fast with a late part": dict(kind="fast"),
     "fast without a late part": dict(kind="fast", late=False),
     "fast, delay-aligned": dict(kind="fast", late=False, align=True),
+    "fast with free-path features": dict(kind="fast", late=False, free_paths=True),
     "per-pixel": dict(kind="cpu", late=False),
 }
 
