@@ -202,7 +202,7 @@ def _settings(config: EvalConfig, ds: DataSet, pool: TrainingPairs, test, test_a
 def _field(config: EvalConfig, scene, ds: DataSet, path: Path, checkpoint: Checkpoint, notes: list[str]):
     """The field of the loaded checkpoint (CheckpointError if trained on another scene, DataError if it predicts
     another frame count than the data set holds); notes a selection made on the test split."""
-    field = NeuralAcousticField.from_checkpoint(checkpoint, path, device=config.device, scene=scene)
+    field = NeuralAcousticField.from_checkpoint(checkpoint, path, device=config.device, scene=scene, fused=False)
     spherical = "" if checkpoint.simulation.get("hrtf") else " --hrtf spherical"
     if field.split != ds.split_info or field.n_frames != ds.meta.n_frames:
         seconds = field.ir_length / ds.meta.sample_rate

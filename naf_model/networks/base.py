@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from naf_model.networks.encoder import EndpointPart, PairEncoder
+from naf_model.networks.fused import FusedDecoder, ModuleDecoder, module_late
 from naf_model.networks.late import LateDecoder, LateHead, late_decoder
 from naf_model.networks.normalisation import SpectrogramStats
 from naf_model.networks.presets import FieldShape, ModelConfig, TrainConfig
@@ -133,6 +134,12 @@ class AcousticNetwork(nn.Module, ABC):
             return finish(x, emitter, listener)
 
         return decode
+
+    def fused_decoder(self, stats: SpectrogramStats, late_stats: SpectrogramStats | None) -> FusedDecoder:
+        """The live answers' decoder (`networks.fused`) of the current weights, frozen, CPU: spectrograms
+        frame-major and the late part (None without one). This default runs the module path behind that
+        contract; a network with a faster form of the same arithmetic overrides it. Call under torch.no_grad."""
+        return ModuleDecoder(self, self.spectrogram_decoder(stats), module_late(self.late_decoder(late_stats)))
 
     @abstractmethod
     def decoder_stages(self, stats: SpectrogramStats) -> tuple[OrientationPart, Finish]:
