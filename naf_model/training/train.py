@@ -45,8 +45,16 @@ from naf_model.paths import same_file
 from naf_model.training.batches import BatchSampler
 from naf_model.training.distributed import DistributedContext, setup_distributed, teardown_distributed
 from naf_model.training.evaluate import init_from_data
-from naf_model.training.loop import Progress, Run, TrainResult, append_log_line, learning_rate, train_loop
-from naf_model.training.trainset import TrainingSet, add_extra_pairs, load_training_set
+from naf_model.training.loop import (
+    LATE_ITEMS_PER_STEP,
+    Progress,
+    Run,
+    TrainResult,
+    append_log_line,
+    learning_rate,
+    train_loop,
+)
+from naf_model.training.trainset import TrainingSet, default_memory_budget, load_training_set
 
 __all__ = ["RunOptions", "TrainResult", "append_log_line", "check_request", "learning_rate", "train_field"]
 
@@ -79,6 +87,9 @@ class RunOptions:
     config built in code."""
     overwrite: bool = False
     """A new run may replace the run already in `out_dir` (`naf train --force`); its files go first."""
+    memory_budget: int | None = None
+    """Bytes of training data a process may hold (`trainset.load_training_set`: in memory if the split fits,
+    else streamed from disk within it); None: `trainset.default_memory_budget()`, from the free memory."""
 
 
 def check_request(config: ModelConfig, options: RunOptions) -> None:
@@ -127,7 +138,20 @@ def train_field(config: ModelConfig, options: RunOptions, scene: Any | None = No
 
 def _train(config: ModelConfig, options: RunOptions, scene: Any | None, ctx: DistributedContext) -> TrainResult:
     """Set the run up (a new one, or the resumed one's state) and hand it to the loop."""
-    data = add_extra_pairs(load_training_set(options.dataset), options.extra)
+    budget = options.memory_budget if options.memory_budget is not None else default_memory_budget()
+    data = load_training_set(options.dataset, options.extra, budget, (ctx.rank, ctx.world_size))
+    try:
+        return _train_on(config, options, scene, ctx, data)
+    finally:
+        data.close()
+
+
+def _train_on(
+    config: ModelConfig, options: RunOptions, scene: Any | None, ctx: DistributedContext, data: TrainingSet
+) -> TrainResult:
+    """`_train` once the data is open."""
+    if ctx.is_main and options.progress:
+        print(f"naf: {data.memory_note}", flush=True)
     scene_hash = str(data.meta.get("scene_hash", ""))
     if scene is not None and scene.geometry_hash() != scene_hash:
         raise DataError(
@@ -139,6 +163,7 @@ def _train(config: ModelConfig, options: RunOptions, scene: Any | None, ctx: Dis
     else:
         shape = _field_shape(data, scene)
         recipe = options.recipe.record() if options.recipe is not None else None
+    data.check_step(config.train.irs_per_step + config.train.swap_pairs, LATE_ITEMS_PER_STEP)
     torch.manual_seed(options.seed + ctx.rank)
     model = build_trainable(config, shape)
     start = _start_weights(options, data, scene_hash, config, shape) if resumed is None else resumed.weights
@@ -194,7 +219,7 @@ def _new_progress(config: ModelConfig, options: RunOptions, data: TrainingSet) -
     """Step 0 of the planned total, with the provenance of any extra pairs in the metrics."""
     metrics: dict[str, Any] = {}
     if options.extra:  # provenance: which pairs beyond the data set's own the field saw
-        metrics = {"extra_data": [Path(p).name for p in options.extra], "train_pairs": len(data.train)}
+        metrics = {"extra_data": [Path(p).name for p in options.extra], "train_pairs": data.train_pairs}
     return Progress(0, options.steps or config.train.steps, metrics=metrics)
 
 
