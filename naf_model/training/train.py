@@ -19,11 +19,13 @@ amortised network's base, `paper`/`medium`/`cpu` are per-pixel NAFs; `--recipe` 
     # continue exactly where a run stopped (model, optimizer, LR schedule, step, RNG states)
     naf train --scene apartment_1 --preset fast --resume
 
-Each rank draws its own batches (seed + rank); rank 0 logs, evaluates the validation split's held-out pairs
-(`validation_spectral_error`; best.pt is the checkpoint with the lowest) and writes checkpoints (`.module`
-unwrapped). The test split is never read here: it is left to `naf eval`. Ctrl-C or SIGTERM stops every rank
-after the current step and saves first (`training.loop`). A new run refuses a run folder that holds a run's
-checkpoints unless told to replace them, and never replaces the field it starts from (`check_request`).
+Each rank reads its own share of the training pairs (every W-th pair) and draws its own batches from it (seed +
+rank), in memory or streamed from disk within `RunOptions.memory_budget` (`training.trainset`); rank 0 logs,
+evaluates the validation split's held-out pairs (`validation_spectral_error`; best.pt is the checkpoint with the
+lowest) and writes checkpoints (`.module` unwrapped). The test split is never read here: it is left to `naf eval`.
+Ctrl-C or SIGTERM stops every rank after the current step and saves first (`training.loop`). A new run refuses a
+run folder that holds a run's checkpoints unless told to replace them, and never replaces the field it starts
+from (`check_request`).
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ class RunOptions:
     """A trained field of the same scene, data set and network to start from (fine-tuning with the config's
     recipe: fresh optimizer and schedule), instead of a fresh initialisation."""
     extra: tuple[Path, ...] = ()
-    """Data sets whose training pairs join the main data set's (`trainset.add_extra_pairs`); a resumed run
+    """Data sets whose training pairs join the main data set's (`trainset.load_training_set`); a resumed run
     needs the same ones again."""
     recipe: Recipe | None = None
     """The recipe the config was resolved from (`Recipe.config()`), recorded in the checkpoint; None for a
