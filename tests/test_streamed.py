@@ -104,3 +104,16 @@ def test_a_budget_too_small_for_one_step_is_refused_before_training(data, tmp_pa
         train_field(tiny_config("amortised", steps=2, eval_every=2), options)
     assert "\n" not in str(err.value)
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_naf_train_says_it_streams_under_a_small_budget(data, tmp_path, capsys):
+    from naf_model.cli import main
+    from naf_model.scene import save_scene
+    from naf_model.scene.examples import two_room_scene
+
+    scene = str(save_scene(two_room_scene(), tmp_path / "two_room.json"))
+    argv = ["train", "--scene", scene, "--data", str(data), "--out", str(tmp_path / "run"), "--preset", "cpu",
+            "--set", "width=32", "--set", "depth=2", "--steps", "2", "--device", "cpu", "--threads", "1",
+            "--no-progress"]
+    assert main([*argv, "--memory-budget", "8MB"]) == 0
+    assert "streamed from disk through 8 MB of memory (budget 8 MB)" in capsys.readouterr().out

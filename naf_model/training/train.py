@@ -152,7 +152,7 @@ def _train_on(
     config: ModelConfig, options: RunOptions, scene: Any | None, ctx: DistributedContext, data: TrainingSet
 ) -> TrainResult:
     """`_train` once the data is open."""
-    if ctx.is_main and options.progress:
+    if ctx.is_main:
         print(f"naf: {data.memory_note}", flush=True)
     scene_hash = str(data.meta.get("scene_hash", ""))
     if scene is not None and scene.geometry_hash() != scene_hash:
