@@ -119,18 +119,20 @@ class StreamedRows:
         self.peak_bytes = max(self.peak_bytes, self.cached_bytes + staged)
 
     def _read(self, wanted: np.ndarray) -> np.ndarray:
-        """(n, ...) rows `wanted` (global indices) from the files, in that order; DataError if any is not finite."""
+        """(n, ...) rows `wanted` (global indices) from the files, in that order, each run of consecutive rows of
+        one file read straight into the result (no second copy); DataError if any is not finite."""
         out = np.empty((len(wanted),) + tuple(self._shape[1:]), np.float16)
-        files = self._file_of[wanted]
-        for k in np.unique(files).tolist():
-            at = np.flatnonzero(files == k)
-            ds = self._files[k]
-            block = ds.read_spec(self._row_of[wanted[at]]) if self.name == "spec" else ds.read_late(
-                self._row_of[wanted[at]])
-            if not np.isfinite(block).all():
+        files, rows = self._file_of[wanted], self._row_of[wanted]
+        breaks = np.flatnonzero((np.diff(files) != 0) | (np.diff(rows) != 1)) + 1
+        for start, stop in zip(np.r_[0, breaks], np.r_[breaks, len(wanted)], strict=True):
+            if start == stop:
+                continue
+            ds = self._files[int(files[start])]
+            first = int(rows[start])
+            getattr(ds, self.name).read_direct(out, np.s_[first : first + stop - start], np.s_[start:stop])
+            if not np.isfinite(out[start:stop]).all():
                 raise DataError(f"{ds.path}: the {self.name} rows of some training pairs hold NaN or infinite "
                                 "values; training on them would diverge: remake it with `naf data make --overwrite`")
-            out[at] = block
         self.rows_read += len(wanted)
         return out
 
