@@ -311,6 +311,8 @@ def _cases() -> list[tuple[str, list[str], str]]:
     add("train-init-and-resume", [*train, "--init", "existing.pt", "--resume"], "not allowed")
     for v in ["0", "-1e-4", "nan", "2"]:
         add(f"train-lr-{v}", [*train, "--lr", v], "--lr")
+    for v in ["abc", "2XB", "1KB", "-1GB", "inf", ""]:
+        add(f"train-memory-budget-{v}", [*train, "--memory-budget", v], "--memory-budget")
     add("train-lr-resume", [*train, "--resume", "--lr", "1e-4"], "--lr")
     for name in ["truncated.h5", "bad_shape.h5", "bad_pairs.h5", "nan_stats.h5", "missing.h5", "notes.txt"]:
         add(f"train-data-{name}", [*train, "--data", name])

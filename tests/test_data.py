@@ -364,6 +364,23 @@ def test_shards_then_merge_equal_single_make(scene, built, tmp_path):
     assert not any(f.exists() for f in folders)
 
 
+def test_array_job_shards_then_merge_by_the_command_line(scene, built, tmp_path, capsys):
+    """The cluster recipe of the README: array tasks `naf data make --shard $i/2` writing into one shared
+    output's parts folder, then one `naf data merge`; the same file as a single build."""
+    scene_file = str(save_scene(scene, tmp_path / "scene.json"))
+    out = tmp_path / "shared" / "tiny.h5"
+    make = ["data", "make", "--scene", scene_file, "-o", str(out), "--workers", "1", *TINY_CLI]
+    assert main([*make, "--shard", "1/2"]) == 0
+    assert "run `naf data merge`" in capsys.readouterr().out and not out.exists()
+    assert main(["data", "merge", "-o", str(out)]) == 2  # shard 0 is not done yet: refused in one line
+    err = capsys.readouterr().err.strip()
+    assert "missing" in err and "\n" not in err and not out.exists()
+    assert main([*make, "--shard", "0/2"]) == 0
+    assert main(["data", "merge", "-o", str(out)]) == 0
+    assert_same_content(out, built)
+    assert not parts_folder(out).exists()
+
+
 def test_parts_of_an_older_format_are_refused_then_discarded_with_overwrite(scene, built, tmp_path):
     out = tmp_path / "old_parts.h5"
     parts = parts_folder(out)

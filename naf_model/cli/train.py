@@ -29,6 +29,8 @@ IMPORT_DESCRIPTION = (
     "one naf checkpoint of the paper's network, which every naf command and the app load as they are. "
     "`naf eval --data FILE.h5 --checkpoint PAPER.chkpt` reads the paper's file directly."
 )
+MIN_MEMORY_BUDGET = 1_000_000
+"""--memory-budget below 1 MB is a typo (a few rows of a spectrogram)."""
 ENSEMBLE_HELP = "join trained fields of one scene into one field that predicts their mean"
 ENSEMBLE_DESCRIPTION = (
     "Join two or more fields trained on the same data set with the same network (e.g. other --seed) into one "
@@ -111,6 +113,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="PATH",
         help="afterwards, write best.pt without training state to PATH (the file to ship)",
+    )
+    p.add_argument(
+        "--memory-budget", type=validate.byte_size(MIN_MEMORY_BUDGET, 10**15), metavar="SIZE",
+        help="memory the training data may take per process, e.g. 2GB: the training split is held in memory when "
+        "it fits, else streamed from disk through a cache of this size, with the same batches for the same seed "
+        "(default: half the available memory, shared among the processes torchrun starts on the machine)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     from naf_model.cli.scene import add_mesh_options
@@ -249,6 +257,7 @@ def _train(args: argparse.Namespace) -> int:
         extra=tuple(args.extra),
         recipe=recipe,
         overwrite=args.force,
+        memory_budget=args.memory_budget,
     )
     check_request(config, options)  # before threads are set or data read
     import torch
