@@ -131,15 +131,21 @@ def late_decoder(head: LateHead, stats: SpectrogramStats) -> LateDecoder:
 
     def decode(emitter, listener, lower, upper, weight):
         shares = share(emitter, 0) + share(listener, 1)
-        if bool((weight > 0).any()):
-            both = head.from_shares(torch.cat([shares, shares]), torch.cat([lower, upper]))
-            w = weight.reshape(-1, 1, 1, 1)
-            y = (1 - w) * both[: len(shares)] + w * both[len(shares) :]
-        else:
-            y = head.from_shares(shares, lower)
-        return stats.denormalise(y)
+        return stats.denormalise(_between_orientations(head, shares, lower, upper, weight))
 
     return decode
+
+
+def _between_orientations(
+    head: LateHead, shares: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
+    """The head's normalised output from endpoint `shares` at the orientations `lower` and `upper`, blended by
+    `weight` (B,); both orientations in one batch, and the second skipped when no weight needs it."""
+    if not bool((weight > 0).any()):
+        return head.from_shares(shares, lower)
+    both = head.from_shares(torch.cat([shares, shares]), torch.cat([lower, upper]))
+    w = weight.reshape(-1, 1, 1, 1)
+    return (1 - w) * both[: len(shares)] + w * both[len(shares) :]
 
 
 def fused_late_decoder(head: LateHead, stats: SpectrogramStats) -> FusedLate:
@@ -161,12 +167,6 @@ def fused_late_decoder(head: LateHead, stats: SpectrogramStats) -> FusedLate:
 
     def decode(emitter, listener, lower, upper, weight):
         shares = share(np.asarray(emitter, np.float32), 0) + share(np.asarray(listener, np.float32), 1)
-        if bool((weight > 0).any()):
-            both = head.from_shares(torch.cat([shares, shares]), torch.cat([lower, upper]))
-            w = weight.reshape(-1, 1, 1, 1)
-            y = (1 - w) * both[: len(shares)] + w * both[len(shares) :]
-        else:
-            y = head.from_shares(shares, lower)
-        return y * scale + mean
+        return _between_orientations(head, shares, lower, upper, weight) * scale + mean
 
     return decode
