@@ -1,6 +1,6 @@
 """The images the window exports from the session state: the heatmap (plan, map, colour bar; the title says
 metric, band, emitter and scale) and the feature views (t-SNE, linear probe). NafError when there is nothing
-to export yet; files are written by naf_model.analysis (atomically)."""
+to export yet; files are written by naf_model.analysis (atomically). Also the Export IR dialog's file types."""
 
 from __future__ import annotations
 
@@ -37,3 +37,15 @@ def export_features_png(state: SessionState, which: str, path: str | Path) -> Pa
     if which == "tsne":
         return save_tsne_png(state.scene, views.tsne, path)
     return save_probe_png(state.scene, views.probe, path)
+
+
+def ir_export_filters() -> list[tuple[str, int]]:
+    """The Export IR dialog's file types as (filter text, sample rate): WAV and SOFA at every rate the IR writer
+    takes (`naf_model.audio.ir_files.EXPORT_RATES`, as `naf ir --rate`)."""
+    from naf_model.audio.ir_files import EXPORT_RATES
+
+    def label(rate: int) -> str:
+        return f"{rate:,} Hz" if rate % 1000 else f"{rate // 1000} kHz"
+
+    return [(f"{kind} {label(rate)} (*{suffix})", rate)
+            for kind, suffix in (("WAV", ".wav"), ("SOFA", ".sofa")) for rate in EXPORT_RATES]

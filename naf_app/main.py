@@ -1,6 +1,7 @@
 """`naf-app`: the desktop studio. Drag a listener and an emitter over a scene's plan and hear the field.
 
     naf-app --scene apartment_1 [--checkpoint PATH] [--device auto|cpu|cuda] [--music FILE] [--no-audio]
+    naf-app --data IMPORTED.h5 [...]   (a data set from `naf data import`: the plan derived from its positions)
 
 Without --checkpoint the scene's bundled field is used, else the newest training run for the scene; with
 none at all the plan opens alone and the status bar says how to train one (Scripts menu). An unknown scene
@@ -28,7 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
         "floor plan, turn the listener with the mouse wheel or arrow keys, and hear music through the "
         "predicted binaural IR.",
     )
-    parser.add_argument("--scene", required=True, help="bundled scene name, scene.json path or mesh path")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--scene", help="bundled scene name, scene.json path or mesh path")
+    where.add_argument("--data", type=Path, metavar="FILE.h5",
+                       help="an imported data set (`naf data import`): opens the plan derived from its positions")
     parser.add_argument("--checkpoint", type=Path,
                         help="trained field (default: the scene's bundled field, else its newest run)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -53,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from naf_model.scene import load_scene
 
+    scene_arg = args.scene if args.scene is not None else str(args.data)
     try:
-        scene = load_scene(args.scene)
+        scene = load_scene(scene_arg)
     except NafError as exc:
         print(f"naf-app: error: {exc}", file=sys.stderr)
         return 2
@@ -74,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint = args.checkpoint if args.checkpoint is not None else default_checkpoint(scene.name)
     audio = AudioLink.open(no_audio=args.no_audio, music=args.music)
     try:
-        window = MainWindow(scene, checkpoint, args.device, audio, scene_arg=args.scene,
+        window = MainWindow(scene, checkpoint, args.device, audio, scene_arg=scene_arg,
                             session=default_session_path())
     except NafError as exc:  # the window stopped whatever it had started (threads, audio) before this
         print(f"naf-app: error: {exc}", file=sys.stderr)

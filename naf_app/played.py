@@ -1,5 +1,6 @@
-"""What the app plays, named once: the phase synthesis of every field IR (playback, calibration, heatmap)
-and the orientation rule of every IR at a heading between the trained ones (field and simulation alike).
+"""What the app plays: the phase synthesis of every field IR (playback, calibration, heatmap, IR export;
+named in `naf_model.rendering.ir_source`, which `naf ir` uses too) and the orientation rule of every IR at a
+heading between the trained ones (field and simulation alike).
 
 The field blends its two neighbouring orientations linearly in angle (`naf_model.orientation`); the
 simulation's IRs at the four trained orientations are blended by the same rule, so the A/B compares like
@@ -8,23 +9,13 @@ with like at any heading.
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
-from naf_model.conventions import ORIENTATIONS_DEG, PHASE_METHODS
+from naf_model.conventions import ORIENTATIONS_DEG
 from naf_model.orientation import blend_orientations, neighbouring_orientations
+from naf_model.rendering.ir_source import PLAYED_PHASE, played_irs
 
-PLAYED_PHASE = PHASE_METHODS[0]
-"""The phase synthesis of every IR the app plays and shows: the field's default ("listening"), the one
-`naf render`, `naf walk` and `naf eval`'s played rows use too."""
-
-
-def played_irs(field):
-    """The field's IR function as played: (emitters (B, 2), listeners (B, 2), headings (B,)) -> (B, 2, N)
-    float32 at 22,050 Hz, phase PLAYED_PHASE. Playback, the output level's calibration and the heatmap all
-    use it."""
-    return partial(field.impulse_responses, phase=PLAYED_PHASE)
+__all__ = ["PLAYED_PHASE", "orientation_rule", "played_irs", "simulated_ir_at"]
 
 
 def simulated_ir_at(irs: np.ndarray, heading: float) -> np.ndarray:

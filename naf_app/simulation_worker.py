@@ -31,16 +31,10 @@ class _Job:
 def _simulate_in_child(conn, scene, emitter, listener, simulation: dict) -> None:
     """Child process: simulate one emitter-listener pair and send ("ok", (4, 2, N)) or ("error", text)."""
     try:
-        import dataclasses
+        from naf_model.simulate import simulate_binaural_rirs
+        from naf_model.simulate.config import simulation_like
 
-        from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
-        from naf_model.simulate.ir_length import room_ir_seconds
-
-        known = {f.name for f in dataclasses.fields(SimulationConfig)}
-        settings = {k: v for k, v in simulation.items() if k in known}
-        settings.setdefault("ir_seconds", room_ir_seconds(scene))  # no data set's length known: the room's
-        config = SimulationConfig.from_json(settings)
-        irs = simulate_binaural_rirs(scene, emitter, [listener], config)[0]
+        irs = simulate_binaural_rirs(scene, emitter, [listener], simulation_like(scene, simulation))[0]
         conn.send(("ok", irs))
     except Exception as exc:  # reported in the parent as one line
         conn.send(("error", f"{type(exc).__name__}: {exc}".splitlines()[0]))

@@ -16,6 +16,7 @@ from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QWidget
 
 from naf_app.answers import IDLE, JobStatus, SimulationAnswer, level_matched
+from naf_app.exports import ir_export_filters
 from naf_app.readout_worker import ReadoutWorker
 from naf_app.session_file import apply_session, load_session, save_session, session_dict, set_aside
 from naf_app.simulation_worker import SimulationWorker
@@ -305,26 +306,25 @@ class StudioController(QObject):
         return self.state.last_ir.ir
 
     def export_ir(self, path: str | Path, rate: int = 22_050) -> Path:
-        """Write the played IR as a WAV (.wav) or a SOFA file (.sofa) at `rate` (22,050 or 48,000 Hz)."""
-        from naf_model.audio.ir_files import write_ir_sofa, write_ir_wav
+        """Write the played IR as a WAV (.wav) or a SOFA file (.sofa) at `rate` (22,050, 44,100, 48,000 or
+        96,000 Hz), through the writer `naf ir` uses (`ir_files.write_ir_file`): for the field, the same file."""
+        from naf_model.audio.ir_files import check_export, write_ir_file
 
-        path, ir, state = Path(path), self.played_ir(), self.state
-        if path.suffix.lower() == ".sofa":
-            heard = FIELD if state.listen_to == FIELD else "simulation (level-matched)"
-            return write_ir_sofa(path, ir, state.emitter, state.listener, state.heading,
-                                 float(state.scene.ear_height), rate,
-                                 comment=f"scene {state.scene.name}, {state.selected}, {heard}")
-        if path.suffix.lower() != ".wav":
-            raise NafError(f"cannot export {path.name}: use a .wav or .sofa file name")
-        return write_ir_wav(path, ir, rate)
+        path, state = Path(path), self.state
+        check_export(path, rate)  # a wrong name is refused before the IR is asked for
+        heard = FIELD if state.listen_to == FIELD else "simulation (level-matched)"
+        return write_ir_file(path, self.played_ir(), state.emitter, state.listener, state.heading,
+                             float(state.scene.ear_height), rate,
+                             comment=f"scene {state.scene.name}, {state.selected}, {heard}")
 
     def export_ir_dialog(self) -> None:
+        filters = ir_export_filters()
         path, chosen = QFileDialog.getSaveFileName(
             self.parent_widget, "Export IR",
             f"{self.state.scene.name}_{self.state.selected.replace(' ', '')}_ir.wav",
-            "WAV 22,050 Hz (*.wav);;WAV 48 kHz (*.wav);;SOFA 22,050 Hz (*.sofa);;SOFA 48 kHz (*.sofa)")
+            ";;".join(text for text, _ in filters))
         if path:
-            rate = 48_000 if "48" in chosen else 22_050
+            rate = dict(filters).get(chosen, filters[0][1])
             self.export(lambda: self.export_ir(path, rate))
 
     def export(self, write) -> None:

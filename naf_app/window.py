@@ -94,7 +94,8 @@ class MainWindow(QMainWindow):
     # construction ---------------------------------------------------------------------------------------
     def _build(self, device: str, scripts_dir: Path, session: Path | None) -> None:
         state, audio = self.state, self.audio
-        self.setWindowTitle(f"naf - {state.scene.name}")
+        derived = getattr(state.scene, "derived_from", None)
+        self.setWindowTitle(f"naf - {state.scene.name}" + (" (derived plan: no walls known)" if derived else ""))
         self.resize(1400, 820)
         self.field_worker = FieldWorker(state.scene, device, audio, self)
         self.analysis_worker = AnalysisWorker(state.scene, device, self)
@@ -112,6 +113,8 @@ class MainWindow(QMainWindow):
         self._connect()
         for problem in [] if audio is None else audio.problems:
             state.say(problem)
+        if derived:  # imported data: the plan is a guess from the positions, and nothing can be simulated in it
+            state.say(derived)
 
     def _build_views(self) -> None:
         self.plan = PlanView(self.state)

@@ -4,6 +4,12 @@ The UI thread never runs the model. Every marker move posts a request into a one
 request replaces an unanswered one), so while a drag outruns the model the worker always computes the
 newest position and older ones are dropped. Each answer goes straight from the worker thread to the IR
 sink (the audio engine's crossfaded swap) and to the UI through a queued signal.
+
+Within an answer the listener comes first: the selected emitter's IR (the one dragged, or the one shown) is
+computed alone and posted to the audio before the others; an emitter whose position, the listener and the
+heading are those of its last answer is not recomputed; and while a newer request already waits (a drag
+outrunning the model) the other emitters keep their last IRs unless those are older than OTHERS_MAX_AGE_S,
+so a drag among several emitters costs about one IR per answer and the rest follow several times a second.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from naf_app.threads import MailboxThread
 from naf_model.audio import MAIN
 from naf_model.errors import NafError
 from naf_model.rendering.calibration import reference_irs
+
+OTHERS_MAX_AGE_S = 0.1
+"""While newer requests wait, an emitter other than the selected one keeps its last IR at most this long."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +91,10 @@ class FieldWorker(MailboxThread):
         self._calibrate_at: tuple[float, float] | None = None
         self._seq = 0
         self._field = None
+        self._answered: dict[str, tuple[tuple, np.ndarray, float]] = {}  # key -> (where, IR, when computed)
         self.answered_count = 0
         self.dropped_count = 0
+        self.computed_irs = 0
 
     def load(self, path: str | Path, emitter=None) -> None:
         """Load a checkpoint in the worker thread (pending IR requests wait for it); with `emitter` (metres)
@@ -137,6 +148,7 @@ class FieldWorker(MailboxThread):
         except Exception as exc:  # a corrupt file can raise anything from pickle or torch: report, keep going
             self.loadFailed.emit(describe_error(exc))  # and keep answering with the previous field, if any
             return
+        self._answered.clear()
         self.loaded.emit(info)
         if self.audio is not None and calibrate_at is not None:
             try:
@@ -144,27 +156,49 @@ class FieldWorker(MailboxThread):
             except Exception as exc:
                 self.failed.emit(f"audio calibration: {describe_error(exc)}")
 
+    def _newer_waiting(self) -> bool:
+        with self._cond:
+            return self._pending is not None
+
+    def _compute(self, keys: list[str], where: dict) -> None:
+        """The played IRs of emitters `keys` at `where` {key: (emitter, listener, heading)}, one batch, kept."""
+        if not keys:
+            return
+        batch = np.asarray(
+            played_irs(self._field)(np.array([where[k][0] for k in keys]), np.array([where[k][1] for k in keys]),
+                                    np.array([where[k][2] for k in keys])),
+            dtype=np.float32,
+        )
+        now = time.monotonic()
+        self.computed_irs += len(keys)
+        for k, ir in zip(keys, batch, strict=True):
+            self._answered[k] = (where[k], ir, now)
+
     def _answer(self, request: IrRequest) -> None:
         from naf_model.spectrogram import log_magnitude
 
         start = time.perf_counter()
-        keys = list(request.emitters)
+        where = {k: (xy, request.listener, request.heading) for k, xy in request.emitters.items()}
+        stale = [k for k in where if k not in self._answered or self._answered[k][0] != where[k]]
+        others = [k for k in stale if k != request.selected]
         try:
-            batch = np.asarray(
-                played_irs(self._field)(
-                    np.array([request.emitters[k] for k in keys]), np.array([request.listener] * len(keys)),
-                    np.full(len(keys), request.heading),
-                ),
-                dtype=np.float32,
-            )
+            if request.selected in stale:  # the listener's IR first, posted before the others are computed
+                self._compute([request.selected], where)
+                if self.audio is not None:
+                    self.audio.set_irs({request.selected: self._answered[request.selected][1]})
+            if others and self._newer_waiting():
+                now = time.monotonic()
+                others = [k for k in others if k not in self._answered
+                          or now - self._answered[k][2] >= OTHERS_MAX_AGE_S]
+            self._compute(others, where)
         except Exception as exc:
             self.failed.emit(describe_error(exc))
             return
         latency_ms = 1000.0 * (time.perf_counter() - start)
-        irs = dict(zip(keys, batch, strict=True))
+        irs = {k: self._answered[k][1] for k in request.emitters}
         if self.audio is not None:
             try:
-                self.audio.set_irs(irs)
+                self.audio.set_irs(irs)  # IRs it plays already are skipped there
             except NafError as exc:
                 self.failed.emit(describe_error(exc))
         ir = irs[request.selected]

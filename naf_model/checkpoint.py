@@ -188,8 +188,12 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Pat
     return path
 
 
-def load_checkpoint(path: str | os.PathLike[str], scene_hash: str | None = None) -> Checkpoint:
-    """Read a checkpoint; CheckpointError if missing, truncated, foreign, or trained on another scene."""
+def load_checkpoint(
+    path: str | os.PathLike[str], scene_hash: str | None = None, paper_data: str | os.PathLike[str] | None = None
+) -> Checkpoint:
+    """Read a checkpoint; CheckpointError if missing, truncated, foreign, or trained on another scene. A
+    checkpoint of the paper's code (`naf_model.checkpoint_paper`) is read in the context of `paper_data`, the
+    data set imported from the paper for its scene (an error without one)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; train one with `naf train` or pass another path")
@@ -199,7 +203,18 @@ def load_checkpoint(path: str | os.PathLike[str], scene_hash: str | None = None)
         raise CheckpointError(
             f"{path} is truncated or not a checkpoint ({type(exc).__name__}); retrain it"
         ) from exc
-    ckpt = Checkpoint.from_payload(payload, str(path))
+    from naf_model import checkpoint_paper as paper  # it builds on this module's Checkpoint
+
+    if paper.is_paper_payload(payload):
+        if paper_data is None:
+            raise CheckpointError(
+                f"{path} is a checkpoint of the paper's code ({paper.PAPER_CODE}), which holds weights only: naf "
+                "reads it with its scene's data set imported from the paper (`naf data import paper`), in `naf "
+                "eval`, `naf render`, the analyses and the app"
+            )
+        ckpt = paper.paper_checkpoint(payload, path, paper.PaperContext.from_dataset(paper_data, path))
+    else:
+        ckpt = Checkpoint.from_payload(payload, str(path))
     weights = ckpt.weights.items()
     bad = [k for k, v in weights if torch.is_tensor(v) and v.is_floating_point() and not v.isfinite().all()]
     stats = [ckpt.stats] + ([ckpt.late_stats] if ckpt.late_stats is not None else [])

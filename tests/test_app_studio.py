@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.signal
 import soundfile as sf
-from app_helpers import drag
+from app_helpers import drag, write_scene
 from PyQt6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent
 from PyQt6.QtWidgets import QApplication
@@ -133,7 +133,7 @@ def test_second_emitter_is_added_dragged_and_mixed(qtbot, window):
     assert np.allclose(state.position("emitter 2"), target, atol=0.03)
     answer = wait_for_answer(qtbot, w, lambda a: a.selected == "emitter 2" and np.allclose(
         a.emitters["emitter 2"], state.position("emitter 2")))
-    assert calls and set(calls) == {2}, "one batch answers both emitters"
+    assert calls and set(calls) == {1}, "only the dragged emitter is recomputed (naf_app.worker: the other kept)"
     assert set(answer.irs) == {MAIN, "emitter 2"} and np.array_equal(answer.ir, answer.irs["emitter 2"])
     assert not np.allclose(answer.irs[MAIN], answer.irs["emitter 2"])
     state.set_gain_db("emitter 2", -6.0)
@@ -274,6 +274,61 @@ def test_export_ir_writes_wav_and_sofa_that_read_back_equal(qtbot, window, tmp_p
     sofa48 = sofar.read_sofa(str(w.studio.export_ir(tmp_path / "ir48.sofa", 48_000)), verbose=False)
     assert float(sofa48.Data_SamplingRate) == 48_000
     assert np.allclose(sofa48.Data_IR[0], resample_ir(ir, SAMPLE_RATE, 48_000), atol=1e-7)
+
+
+def test_the_export_ir_dialog_offers_every_rate_and_writes_the_chosen_one(qtbot, window, tmp_path, monkeypatch):
+    import sofar
+
+    from naf_app import studio
+    from naf_app.exports import ir_export_filters
+
+    offered = []
+
+    def save_as(parent, title, name, filters):
+        offered.append(filters)
+        return str(tmp_path / "dialog.sofa"), "SOFA 96 kHz (*.sofa)"
+
+    monkeypatch.setattr(studio.QFileDialog, "getSaveFileName", save_as)
+    window.studio.actions["export_ir"].trigger()
+    assert offered == [";;".join(text for text, _ in ir_export_filters())]
+    assert "WAV 44,100 Hz (*.wav)" in offered[0] and "SOFA 48 kHz (*.sofa)" in offered[0]
+    sofa = sofar.read_sofa(str(tmp_path / "dialog.sofa"), verbose=False)
+    assert float(sofa.Data_SamplingRate) == 96_000
+    assert np.array_equal(sofa.Data_IR[0], resample_ir(window.studio.played_ir(), SAMPLE_RATE, 96_000))
+
+
+def test_naf_ir_writes_the_samples_of_the_apps_export_ir(qtbot, window, tmp_path, capsys):
+    """Issue 30, "IRs out": `naf ir` at the app's spot (off the grid, between trained headings) writes exactly
+    what File > Export IR writes, WAV and SOFA, at 22,050 and 48,000 Hz."""
+    import sofar
+
+    from naf_model.cli import main
+
+    w = window
+    state = w.state
+    state.move("listener", (1.37, 2.21), final=True)
+    state.set_heading(37.0)
+    answer = wait_for_answer(qtbot, w, lambda a: a.heading == 37.0 and a.listener == (1.37, 2.21))
+    scene_file = write_scene(state.scene, tmp_path)
+    spot = ["--emitter", *(repr(float(v)) for v in state.emitter), "--listener",
+            *(repr(float(v)) for v in state.listener), "--heading", repr(float(state.heading))]
+    for name, rate in [("ir.wav", 22_050), ("ir48.wav", 48_000), ("ir.sofa", 22_050), ("ir48.sofa", 48_000)]:
+        app = w.studio.export_ir(tmp_path / f"app_{name}", rate)
+        cli = tmp_path / f"cli_{name}"
+        assert main(["ir", "--scene", str(scene_file), *spot, "-o", str(cli), "--rate", str(rate),
+                     "--checkpoint", str(state.field.path), "--device", "cpu"]) == 0, capsys.readouterr().err
+        if name.endswith(".wav"):
+            a, rate_a = sf.read(app, dtype="float32", always_2d=True)
+            b, rate_b = sf.read(cli, dtype="float32", always_2d=True)
+            assert rate_a == rate_b == rate and a.shape == b.shape and np.array_equal(a, b)
+        else:
+            a, b = (sofar.read_sofa(str(p), verbose=False) for p in (app, cli))
+            assert np.array_equal(a.Data_IR, b.Data_IR) and float(b.Data_SamplingRate) == rate
+            for key in ("ListenerPosition", "ListenerView", "SourcePosition", "ReceiverPosition"):
+                assert np.array_equal(getattr(a, key), getattr(b, key)), key
+    data, _ = sf.read(tmp_path / "cli_ir.wav", dtype="float32", always_2d=True)
+    assert np.array_equal(data.T, answer.ir)  # the IR the engine was handed
+    capsys.readouterr()
 
 
 def choose(qtbot, box, data) -> None:

@@ -73,6 +73,13 @@ def _write_h5(path: Path, n_pairs: int = 4, *, pairs: np.ndarray | None = None, 
         f["stats/std"] = mean + 1
 
 
+class _RunsCode:
+    """Pickled into a checkpoint: a naive load would call `print`."""
+
+    def __reduce__(self):
+        return (print, ("this ran",))
+
+
 def _write_sofa(path: Path, positions: list | np.ndarray) -> None:
     """A 4-direction SOFA HRIR set (one impulse per ear) at the given source positions (az, el, r)."""
     import sofar
@@ -128,6 +135,12 @@ def files(tmp_path_factory) -> Path:
     payload["weights"][first] = torch.full_like(payload["weights"][first], float("nan"))
     torch.save(payload, root / "nan.pt")
     (root / "truncated.pt").write_bytes(BUNDLED_CHECKPOINT.read_bytes()[:5000])
+    # the paper's checkpoints: one without its imported data set, foreign torch files, a pickle that runs code
+    from naf_model.checkpoint_paper import PAPER_KEYS
+
+    torch.save({"network": {k: torch.zeros(2, 2) for k in PAPER_KEYS}}, root / "paper.chkpt")
+    torch.save({"model": {"weight": torch.zeros(3)}}, root / "other_keys.pt")
+    torch.save({"network": {"grid_0": torch.zeros(2)}, "code": _RunsCode()}, root / "code.pt")
     # a new user's sweep: implausible music, a walk in milliseconds, NaN SOFA positions, NaN spectrograms
     sf.write(root / "rate_1hz.wav", np.zeros((40, 2), np.float32), 1)
     sf.write(root / "rate_4mhz.wav", np.zeros((400, 2), np.float32), 4_000_000)
@@ -298,6 +311,8 @@ def _cases() -> list[tuple[str, list[str], str]]:
     add("train-init-and-resume", [*train, "--init", "existing.pt", "--resume"], "not allowed")
     for v in ["0", "-1e-4", "nan", "2"]:
         add(f"train-lr-{v}", [*train, "--lr", v], "--lr")
+    for v in ["abc", "2XB", "1KB", "-1GB", "inf", ""]:
+        add(f"train-memory-budget-{v}", [*train, "--memory-budget", v], "--memory-budget")
     add("train-lr-resume", [*train, "--resume", "--lr", "1e-4"], "--lr")
     for name in ["truncated.h5", "bad_shape.h5", "bad_pairs.h5", "nan_stats.h5", "missing.h5", "notes.txt"]:
         add(f"train-data-{name}", [*train, "--data", name])
@@ -361,6 +376,18 @@ def _cases() -> list[tuple[str, list[str], str]]:
     add("render-source", [*RENDER, "-o", "r.wav", "--source", "tape"], "invalid choice")
     add("render-ckpt-nan", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "nan.pt"])
     add("render-ckpt-truncated", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "truncated.pt"])
+    add("render-ckpt-paper-no-data", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "paper.chkpt"],
+        "naf data import paper")
+    add("render-ckpt-other-keys", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "other_keys.pt"],
+        "not a naf checkpoint")
+    add("render-ckpt-code", [*RENDER, "-o", "r.wav", "--source", "naf", "--checkpoint", "code.pt"])
+    imp = ["import-checkpoint", "--data", "two_rooms.h5", "-o", "f.pt"]
+    add("import-checkpoint-not-imported-data", [*imp, "paper.chkpt"], "not imported from the paper")
+    add("import-checkpoint-naf", [*imp, str(BUNDLED_CHECKPOINT)], "a naf checkpoint already")
+    for ckpt in ["code.pt", "other_keys.pt", "truncated.pt", "missing.pt", "notes.txt"]:
+        add(f"import-checkpoint-{ckpt}", [*imp, ckpt])
+    add("import-checkpoint-no-data", ["import-checkpoint", "paper.chkpt", "--data", "missing.h5", "-o", "f.pt"])
+    add("import-checkpoint-o-existing", [*imp, "paper.chkpt", "-o", "existing.pt"], "--force")
     add("render-emitter-outside", ["render", "--scene", TWO, "--emitter", "50", "50", "--listener", "3", "2", "-o",
                                    "r.wav"])
     add("render-missing-listener", ["render", "--scene", TWO, "--emitter", "1", "1", "-o", "r.wav"], "required")
@@ -400,7 +427,7 @@ def _cases() -> list[tuple[str, list[str], str]]:
         add(f"loudness-o-{out}", [*LOUD, "-o", out])
     add("loudness-o-existing", [*LOUD, "-o", "existing.png"], "--force")
     add("loudness-o-is-checkpoint", [*LOUD, "--checkpoint", "existing.pt", "-o", "existing.pt", "-y"], "")
-    for ckpt in ["nan.pt", "truncated.pt", "missing.pt", "notes.txt"]:
+    for ckpt in ["nan.pt", "truncated.pt", "missing.pt", "notes.txt", "paper.chkpt", "other_keys.pt", "code.pt"]:
         add(f"loudness-ckpt-{ckpt}", [*LOUD, "--checkpoint", ckpt, "-o", "m.png"])
     for scene in ["binary.json", "strings.json", "huge.json", "no_such_scene"]:
         add(f"loudness-scene-{scene}", ["loudness", "--scene", scene, "--emitter", "2", "2", "-o", "m.png"])
@@ -521,6 +548,46 @@ def _cases() -> list[tuple[str, list[str], str]]:
     # reverb as long as the room's (issue 28): --ir-seconds is a length up to the 8 s cap, or 'auto'
     for v in ["autox", "Auto", "0", "-0.5", "8.5", "1e9", ""]:
         add(f"make-ir-seconds-room-{v}", [*make, "--ir-seconds", v], "--ir-seconds")
+
+    # IRs out (issue 30, item 5): `naf ir` checks the file, rate, positions and field before any work
+    ir = ["ir", "--scene", TWO, "--emitter", "1", "1", "--listener", "3", "2"]
+    grid = ["ir", "--scene", TWO, "--emitter", "1", "1", "--grid", "0.5"]
+    for out in ["i.mp3", "i.flac", "i", "folder"]:
+        add(f"ir-o-{out}", [*ir, "-o", out])
+    add("ir-o-existing", [*ir, "-o", "existing.wav"], "--force")
+    add("ir-o-is-checkpoint", [*ir, "--checkpoint", "existing.wav", "-o", "existing.wav", "-y"], "also the input")
+    for v in ["8000", "44", "abc", "-1"]:
+        add(f"ir-rate-{v}", [*ir, "-o", "i.wav", "--rate", v], "--rate")
+    add("ir-emitter-outside", ["ir", "--scene", TWO, "--emitter", "50", "50", "--listener", "3", "2", "-o", "i.wav"],
+        "emitter at")
+    add("ir-listener-outside", ["ir", "--scene", TWO, "--emitter", "1", "1", "--listener", "2", "0.05", "-o",
+                                "i.wav"], "listener at")
+    add("ir-grid-emitter-outside", ["ir", "--scene", TWO, "--emitter", "-3", "1", "--grid", "0.5", "-o", "g.sofa"],
+        "emitter at")
+    add("ir-no-checkpoint", [*ir, "-o", "i.wav"], "no checkpoint for scene")
+    for ckpt in ["missing.pt", "truncated.pt", "nan.pt", "notes.txt"]:
+        add(f"ir-ckpt-{ckpt}", [*ir, "-o", "i.wav", "--checkpoint", ckpt])
+    add("ir-ckpt-other-scene", [*ir, "-o", "i.sofa", "--checkpoint", shipped], "not on this scene")
+    add("ir-sim-ckpt-other-scene", [*ir, "-o", "i.sofa", "--source", "sim", "--checkpoint", shipped],
+        "not on this scene")
+    add("ir-grid-wav", [*grid, "-o", "g.wav"], ".sofa")
+    add("ir-headings-wav", [*ir, "--headings", "0,90", "-o", "i.wav"], "WAV file holds one IR")
+    add("ir-grid-and-listener", [*ir, "--grid", "0.5", "-o", "g.sofa"], "not allowed")
+    add("ir-heading-and-headings", [*ir, "--heading", "0", "--headings", "0,90", "-o", "i.sofa"], "not allowed")
+    add("ir-no-position", ["ir", "--scene", TWO, "--emitter", "1", "1", "-o", "i.wav"], "required")
+    for v in ["abc", "", "0,,90", "nan", "0,inf", "1e9"]:
+        add(f"ir-headings-{v}", [*ir, "--headings", v, "-o", "i.sofa"], "--headings")
+    for v in ["0", "-1", "nan", "abc", "0.01"]:
+        add(f"ir-grid-{v}", ["ir", "--scene", TWO, "--emitter", "1", "1", "--grid", v, "-o", "g.sofa"], "--grid")
+    add("ir-grid-no-free-cell", [*grid[:-1], "40", "-o", "g.sofa"], "no free cell")
+    add("ir-grid-too-big", [*grid[:-1], "0.05", "--headings", "0,90,180,270", "--rate", "96000", "--source", "sim",
+                            "-o", "g.sofa"], "GiB")
+    add("ir-device", [*ir, "--device", "banana", "-o", "i.wav"], "--device")
+    add("ir-source", [*ir, "--source", "tape", "-o", "i.wav"], "invalid choice")
+    add("ir-sim-long-needs-yes", ["ir", *hall, "--grid", "1.5", "--source", "sim", "-o", "h.sofa"], "--yes")
+    for scene in ["binary.json", "no_such_scene", "missing.json"]:
+        add(f"ir-scene-{scene}", ["ir", "--scene", scene, "--emitter", "1", "1", "--listener", "3", "2", "-o",
+                                  "i.wav"])
     return c
 
 
@@ -697,6 +764,8 @@ FAULT_CASES = [
     ("fault-render", [*RENDER, "--seconds", "1", "--source", "sim", "-o", "fault.wav"], errno.ENOSPC),
     ("fault-render-over-existing", [*RENDER, "--seconds", "1", "--source", "sim", "-o", "existing.wav", "-y"],
      errno.EROFS),
+    ("fault-ir-sofa", ["ir", "--scene", TWO, "--emitter", "1", "1", "--listener", "3", "2", "--source", "sim", "-o",
+                       "fault.sofa"], errno.ENOSPC),
     ("fault-data-make", ["data", "make", "--scene", TWO, "-o", "fault.h5", "--workers", "1", "--listener-spacing",
                          "0.8", "--emitter-spacing", "1.2", "--listeners-per-emitter", "2", "--ir-seconds", "0.1",
                          "--rays", "50"], errno.ENOSPC),

@@ -106,6 +106,21 @@ def test_cli_bench_end_to_end_with_train_speed(tiny, tmp_path, capsys):
     assert report["environment"]["torch"] == torch.__version__
 
 
+def test_cli_bench_compares_the_fused_and_the_module_path_side_by_side(tiny, tmp_path, capsys):
+    _, scene_file, _, checkpoint = tiny
+    out = tmp_path / "paths.json"
+    assert main(["bench", str(checkpoint), "--scene", str(scene_file), "--devices", "cpu-1", "--compare-fused",
+                 "--single", "6", "--map-spacing", "0.5", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "IR p50 ms fused / module" in printed and printed.count("\n| shoebox | 1 |") == 1
+    (row,) = json.loads(out.read_text())["paths"]
+    assert row["n_single"] == 6 and row["threads"] == 1 and row["map_cells"] > 0
+    assert row["fused_p50_ms"] > 0 and row["module_p50_ms"] > 0 and row["fused_map_irs_cpu_s"] > 0
+    assert row["spectrogram_max_diff"] < 1e-2 and row["ir_max_rel_diff"] < 1e-2
+    assert main(["bench", str(checkpoint), "--scene", str(scene_file), "--map-spacing", "0"]) == 2
+    assert capsys.readouterr().err.startswith("naf: error: --map-spacing must be above 0")
+
+
 def test_cli_bench_errors_are_one_line(tmp_path, capsys):
     assert main(["bench", str(tmp_path / "nothing.pt")]) == 2
     assert capsys.readouterr().err.startswith("naf: error: no checkpoint at")

@@ -23,11 +23,13 @@ from naf_model.cli import main
 from naf_model.data import DataConfig, DataSet, make_dataset, merge_shards, plan_dataset
 from naf_model.data.assemble import check_output
 from naf_model.data.budget import (
+    RoomCost,
     block_cpu_seconds,
     data_bytes,
     describe_cpu_seconds,
     format_minutes,
     pair_bytes,
+    room_cost,
     simulation_minutes,
 )
 from naf_model.data.described import early_spectrogram, late_description
@@ -362,6 +364,23 @@ def test_shards_then_merge_equal_single_make(scene, built, tmp_path):
     assert not any(f.exists() for f in folders)
 
 
+def test_array_job_shards_then_merge_by_the_command_line(scene, built, tmp_path, capsys):
+    """The cluster recipe of the README: array tasks `naf data make --shard $i/2` writing into one shared
+    output's parts folder, then one `naf data merge`; the same file as a single build."""
+    scene_file = str(save_scene(scene, tmp_path / "scene.json"))
+    out = tmp_path / "shared" / "tiny.h5"
+    make = ["data", "make", "--scene", scene_file, "-o", str(out), "--workers", "1", *TINY_CLI]
+    assert main([*make, "--shard", "1/2"]) == 0
+    assert "run `naf data merge`" in capsys.readouterr().out and not out.exists()
+    assert main(["data", "merge", "-o", str(out)]) == 2  # shard 0 is not done yet: refused in one line
+    err = capsys.readouterr().err.strip()
+    assert "missing" in err and "\n" not in err and not out.exists()
+    assert main([*make, "--shard", "0/2"]) == 0
+    assert main(["data", "merge", "-o", str(out)]) == 0
+    assert_same_content(out, built)
+    assert not parts_folder(out).exists()
+
+
 def test_parts_of_an_older_format_are_refused_then_discarded_with_overwrite(scene, built, tmp_path):
     out = tmp_path / "old_parts.h5"
     parts = parts_folder(out)
@@ -454,13 +473,32 @@ def test_cli_unknown_scene_and_info(built, capsys):
         assert line in out, out
 
 
-def test_the_simulation_time_estimate_grows_with_walls_rays_order_and_listeners():
-    base = {"walls": 64, "ism_order": 3, "listeners": 60, "rays": 3000, "ir_seconds": 0.6}
-    reference = block_cpu_seconds(**base)
-    for name, more in [("walls", 136), ("ism_order", 4), ("listeners", 120), ("rays", 6000), ("ir_seconds", 1.2)]:
-        assert block_cpu_seconds(**{**base, name: more}) > reference, name
-    # the documented fit: furnished apartment_2 (171 walls) costs more at order 2 than at order 1
-    assert block_cpu_seconds(171, 2, 60, 3000, 0.6) > block_cpu_seconds(171, 1, 60, 3000, 0.6)
+def test_the_simulation_time_estimate_grows_with_walls_rays_order_listeners_and_reverb():
+    room = RoomCost(walls=64, ism_order=3, reflections_per_s=200.0, ray_life_s=1.0)
+    base = {"listeners": 60, "rays": 3000, "ir_seconds": 0.6}
+    reference = block_cpu_seconds(room, **base)
+    for name, more in [("listeners", 120), ("rays", 6000), ("ir_seconds", 1.2)]:
+        assert block_cpu_seconds(room, **{**base, name: more}) > reference, name
+    for name, more in [("walls", 136), ("ism_order", 4), ("reflections_per_s", 400.0)]:
+        assert block_cpu_seconds(dataclasses.replace(room, **{name: more}), **base) > reference, name
+    # rays die once 70 dB down: past that, a longer IR adds rendering only
+    short_lived = dataclasses.replace(room, ray_life_s=0.5)
+    traced = block_cpu_seconds(room, **{**base, "ir_seconds": 1.0}) - block_cpu_seconds(room, **base)
+    untraced = block_cpu_seconds(short_lived, **{**base, "ir_seconds": 1.0}) - block_cpu_seconds(short_lived, **base)
+    assert 0 < untraced < traced
+
+
+def test_the_room_cost_follows_the_mean_free_path_and_the_decay():
+    small, big = shoebox_scene(4.0, 3.0), shoebox_scene(12.0, 9.0)
+    small_cost, big_cost = room_cost(small, 3), room_cost(big, 3)
+    # c S / 4V: the small room's rays meet walls more often
+    assert small_cost.reflections_per_s > big_cost.reflections_per_s > 0
+    assert big_cost.ray_life_s > small_cost.ray_life_s > 0  # same materials, longer decay in the bigger room
+    assert small_cost.walls == len(small.simulation_surfaces()) and small_cost.ism_order == 3
+
+
+def test_the_simulation_minutes_share_blocks_over_workers():
+    reference = block_cpu_seconds(RoomCost(64, 3), 60, 3000, 0.6)
     blocks = [reference] * 10
     assert simulation_minutes(blocks, 2) == pytest.approx(simulation_minutes(blocks, 1) / 2)
     assert simulation_minutes(blocks[:1], 8) == pytest.approx(reference / 60)  # one block is not shared out

@@ -44,7 +44,7 @@ def test_an_ensemble_predicts_the_mean_of_its_members_at_any_heading(two_fields,
     scene, a, b = two_fields
     out = tmp_path / "joined.pt"
     assert main([str(p) for p in ("ensemble", a, b)] + ["-o", str(out)]) == 0
-    fields = [NeuralAcousticField.load(p, device="cpu", scene=scene) for p in (a, b, out)]
+    fields = [NeuralAcousticField.load(p, device="cpu", scene=scene, fused=False) for p in (a, b, out)]
     e, li = _points(scene, 6, 0), _points(scene, 6, 1)
     headings = np.array([0.0, 90.0, 45.0, 200.0, 315.0, 10.0])
     pa, pb, pj = (f.query_batch(e, li, headings) for f in fields)
@@ -61,8 +61,8 @@ def test_an_ensemble_of_one_field_twice_is_that_field(two_fields, tmp_path):
     scene, a, b = two_fields
     twice = combine_checkpoints([a, b])
     twice.weights = {k: twice.weights[k.replace("members.1.", "members.0.", 1)] for k in twice.weights}
-    joined = NeuralAcousticField(twice, device="cpu", scene=scene)
-    single = NeuralAcousticField.load(a, device="cpu", scene=scene)
+    joined = NeuralAcousticField(twice, device="cpu", scene=scene, fused=False)
+    single = NeuralAcousticField.load(a, device="cpu", scene=scene, fused=False)
     e, li = _points(scene, 3, 2), _points(scene, 3, 3)
     np.testing.assert_allclose(joined.query_batch(e, li, [30.0] * 3), single.query_batch(e, li, [30.0] * 3),
                                atol=2e-5)

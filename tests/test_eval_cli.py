@@ -258,7 +258,8 @@ def test_every_table_equals_a_direct_computation_and_reads_the_checkpoint_once(t
     rows = {(r.section, r.method, r.representation): r.errors for r in report.rows}
     played = {p["title"]: p["data"]["rows"] for p in report.played}
     scene = load_scene(str(trained["scene"]))
-    field = NeuralAcousticField.load(trained["checkpoint"], device="cpu", scene=scene)
+    # naf eval scores the module path (fused=False), so the direct computation does too
+    field = NeuralAcousticField.load(trained["checkpoint"], device="cpu", scene=scene, fused=False)
     with DataSet(trained["data"]) as ds:
         test = np.sort(np.random.default_rng(0).choice(ds.indices("test"), 8, replace=False))
         pairs, n, pool = ds.pairs[test], ds.meta.ir_length, TrainingPairs(ds, [])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from model_helpers import TINY_DATA, tiny_config, tiny_dataset
 
 from naf_model.checkpoint import combine_checkpoints, load_checkpoint, save_checkpoint
@@ -21,7 +22,7 @@ from naf_model.evaluation.runner import EvalConfig, evaluate, extra_data_for
 from naf_model.scene import save_scene
 from naf_model.scene.examples import two_room_scene
 from naf_model.training.train import RunOptions, train_field
-from naf_model.training.trainset import add_extra_pairs, load_training_set
+from naf_model.training.trainset import load_training_set
 
 FREE = dataclasses.replace(TINY_DATA, free_pairs=10, listeners_per_emitter=4)
 
@@ -81,7 +82,7 @@ def test_grid_plans_keep_their_keys_and_free_plans_their_own_seeds(scene):
 
 def test_extra_pairs_join_the_training_split_only(data, free_data):
     base = load_training_set(data)
-    both = add_extra_pairs(base, [free_data])
+    both = load_training_set(data, [free_data])
     with DataSet(free_data) as ds:
         extra = ds.read_spec(ds.indices("train"))
         assert len(both.train) == len(base.train) + len(extra)
@@ -90,6 +91,12 @@ def test_extra_pairs_join_the_training_split_only(data, free_data):
                                       ds.positions("train")[0].astype(np.float32))
     assert len(both.validation) == len(base.validation)
     np.testing.assert_array_equal(both.stats.mean, base.stats.mean)
+    streamed = load_training_set(data, [free_data], memory_budget=both.train.spec.numel())  # half the size
+    assert streamed.streamed and len(streamed.train) == len(both.train)
+    for s in range(0, len(both.train), 8):  # rows of both files, through the cache
+        rows = torch.arange(s, min(s + 8, len(both.train))).flip(0)
+        assert torch.equal(streamed.train.spec[rows], both.train.spec[rows])
+    streamed.close()
 
 
 def test_extra_pairs_of_other_settings_are_refused(scene, data, tmp_path):
@@ -97,7 +104,7 @@ def test_extra_pairs_of_other_settings_are_refused(scene, data, tmp_path):
     path = make_dataset(scene, dataclasses.replace(other, free_pairs=2), tmp_path / "other.h5", workers=1,
                         progress=False)
     with pytest.raises(DataError, match="other simulator settings"):
-        add_extra_pairs(load_training_set(data), [path])
+        load_training_set(data, [path])
 
 
 def test_training_with_extra_pairs_records_them(scene, data, free_data, tmp_path):

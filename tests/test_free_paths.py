@@ -120,8 +120,8 @@ def test_an_ensemble_of_free_paths_fields_keeps_their_pair_share(paths_field, tm
     save_checkpoint(other, tmp_path / "other.pt")
     twice = combine_checkpoints([path, tmp_path / "other.pt"])
     twice.weights = {k: twice.weights[k.replace("members.1.", "members.0.", 1)] for k in twice.weights}
-    joined = NeuralAcousticField(twice, device="cpu", scene=scene)
-    single = NeuralAcousticField.load(path, device="cpu", scene=scene)
+    joined = NeuralAcousticField(twice, device="cpu", scene=scene, fused=False)
+    single = NeuralAcousticField.load(path, device="cpu", scene=scene, fused=False)
     e, li = np.array([[0.6, 0.6], [3.4, 2.4]]), np.array([[3.4, 0.6], [0.6, 2.4]])
     np.testing.assert_allclose(joined.query_batch(e, li, [0.0, 90.0]), single.query_batch(e, li, [0.0, 90.0]),
                                atol=2e-5)

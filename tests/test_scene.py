@@ -14,6 +14,7 @@ from naf_model.errors import PositionError, SceneError
 from naf_model.scene import MATERIALS, OCTAVE_BANDS_HZ, Scene, list_scenes, load_scene, save_scene
 from naf_model.scene.examples import l_shaped_scene, shoebox_scene, two_room_scene
 from naf_model.scene.mesh_read import Y_UP_TO_Z_UP
+from naf_model.simulate.eyring import eyring_t60
 
 BUNDLED = ["apartment_1", "apartment_2"]
 
@@ -324,3 +325,15 @@ def test_save_scene_writes_a_loadable_file(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["scene.json"]
     assert load_scene(path).geometry_hash() == scene.geometry_hash()
     assert load_scene(path.parent).geometry_hash() == scene.geometry_hash()
+
+
+def test_the_bundled_cathedral_is_a_big_reverberant_stone_church():
+    scene = load_scene("cathedral")
+    assert scene.area >= 500 and scene.ceiling_height >= 12
+    assert eyring_t60(scene, 500) >= 3.0
+    names = {o.name for o in scene.obstacles}
+    assert sum(n.startswith("column") for n in names) >= 10  # the arcades between nave and aisles
+    materials = {r.walls for r in scene.rooms} | {r.floor for r in scene.rooms} | {o.material for o in scene.obstacles}
+    assert {"limestone", "marble", "wooden_pews"} <= materials
+    # the columns stand in the air: holes in the free space at ear height, walked round, not through
+    assert not scene.is_free(np.array([4.0]), np.array([4.5]))[0] and scene.is_free(np.array([4.0]), np.array([3.5]))[0]

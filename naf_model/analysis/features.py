@@ -71,11 +71,10 @@ def hidden_features(
 def position_features(field: Any, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """What the network's encoder reads at (M, 2) positions before any MLP layer: (sinusoidal embedding of the
     position (M, E), local grid features (M, G)), float64. The embedding has no weights: it knows x, y only."""
-    encoder = getattr(field.model, "encoder", None)
-    if encoder is None:
-        raise NafError("this field's network has no encoder of its own (an ensemble?): probe one member")
     xy = torch.as_tensor(np.asarray(positions), dtype=torch.float32, device=field.device)
     with torch.no_grad():
-        embedding = encoder.position_embedding((xy - encoder.centre) / encoder.half_size)
-        grid = encoder.grid(xy)
+        inputs = field.model.position_inputs(xy)
+    if inputs is None:
+        raise NafError("this field's network has no encoder of its own (an ensemble?): probe one member")
+    embedding, grid = inputs
     return embedding.cpu().double().numpy(), grid.cpu().double().numpy()

@@ -56,9 +56,9 @@ if os.path.basename(sys.argv[0]) in ("naf", "-m") and threading.current_thread()
     for _signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(_signal, _interrupt)
 
-SUBCOMMAND_NAMES = ("scene", "data", "train", "evaluate", "render", "analysis", "bench")
+SUBCOMMAND_NAMES = ("scene", "data", "train", "evaluate", "render", "ir", "analysis", "bench")
 """Modules of naf_model.cli that add subcommands, in the order `naf --help` lists them: scene list|show,
-data make|merge|info, train and ensemble, eval, render and walk, loudness|tsne|probe, bench."""
+data make|merge|info, train, ensemble and import-checkpoint, eval, render and walk, ir, loudness|tsne|probe, bench."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 naf bench                                  # each scene's default field (bundled, else newest best.pt)
 naf bench runs/apartment_1/fast/best.pt --json bench.json
 naf bench --train-speed --scene apartment_1 --presets fast cpu
+naf bench assets/checkpoints/apartment_1.pt --devices cpu-1 --compare-fused --single 500
 """
 
 from __future__ import annotations
@@ -41,13 +42,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         ("--single", options.count(1_000_000), 100, "single-IR calls timed per device"),
         ("--batch", options.count(65_536), 64, "IRs per batch for the throughput"),
         ("--batches", options.count(100_000), 4, "batches timed"),
-        ("--map-spacing", validate.spacing(), 0.25, "loudness map grid, metres"),
+        ("--map-spacing", validate.spacing(allow_zero=True), 0.25,
+         "loudness map grid, metres (0 with --compare-fused: no heatmaps)"),
         ("--error-pairs", options.count(1_000_000, low=0), 32, "validation pairs scored (0: skip)"),
         ("--budget", budget, 20.0, "seconds per measurement before timing stops early; a slower map is estimated "
          "(default 20)"),
     ])  # fmt: skip
     options.add_seed(p)
     p.add_argument("--json", type=Path, default=None, help="also write all rows as JSON here")
+    p.add_argument("--compare-fused", action="store_true",
+                   help="instead of the table above: the fused inference path against the module path, timed "
+                   "interleaved in one run (--single calls each, CPU setups of --devices), with their answers' "
+                   "differences and the loudness/C50/T60 heatmaps at --map-spacing (--map-spacing 0: none)")
     p.add_argument("--train-speed", action="store_true", help="also measure training samples/s per preset")
     p.add_argument("--presets", nargs="+", default=None, help="presets for --train-speed (default: all)")
     p.add_argument(
@@ -111,6 +117,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.train_speed or args.checkpoints:
             raise
         found = []
+    if args.compare_fused:
+        return _compare_fused(args, found, scene)
+    if args.map_spacing <= 0:
+        raise NafError("--map-spacing must be above 0 (0 only with --compare-fused)")
     rows = []
     for path in found:
         rows += bench_checkpoint(path, config, scene, _log)
@@ -127,6 +137,39 @@ def run(args: argparse.Namespace) -> int:
         report["train_speed"] = _train_speed(args, scene, found)
     if args.json is not None:
         write_json(args.json, report)
+        _log(f"wrote {args.json}")
+    return 0
+
+
+def _compare_fused(args: argparse.Namespace, found: list[Path], scene: Any) -> int:
+    """`--compare-fused`: one row per checkpoint and CPU thread setup, printed as one table."""
+    from dataclasses import asdict
+
+    import torch
+
+    from naf_model.benchmarks.fields import device_setups, environment
+    from naf_model.benchmarks.fused_paths import compare_paths, paths_table
+    from naf_model.checkpoint import load_checkpoint
+    from naf_model.cli.analysis import write_json
+    from naf_model.scene import load_scene
+
+    rows = []
+    threads_before = torch.get_num_threads()
+    try:
+        for path in found:
+            fld_scene = scene if scene is not None else load_scene(load_checkpoint(path).scene_name)
+            for _, device, threads in device_setups(args.devices):
+                if device != "cpu":
+                    continue
+                torch.set_num_threads(threads)
+                _log(f"fused vs module path: {path} on {threads} CPU thread(s), {args.single} calls each")
+                rows.append(compare_paths(path, fld_scene, threads, args.single, args.seed,
+                                          args.map_spacing if args.map_spacing > 0 else None))
+    finally:
+        torch.set_num_threads(threads_before)
+    print(paths_table(rows))
+    if args.json is not None:
+        write_json(args.json, {"environment": environment(), "paths": [asdict(r) | {"ratio": r.ratio} for r in rows]})
         _log(f"wrote {args.json}")
     return 0
 

@@ -30,9 +30,12 @@ MAKE_DESCRIPTION = (
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `data` command group."""
-    data = subparsers.add_parser("data", help="build and inspect simulated data sets")
+    data = subparsers.add_parser("data", help="build, import and inspect data sets")
     sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     _add_make(sub)
+    from naf_model.cli import data_import
+
+    data_import.register(sub)
     merge = sub.add_parser(
         "merge",
         help="assemble a data set from the parts of `naf data make --shard` runs",
@@ -250,6 +253,9 @@ def _info(args: argparse.Namespace) -> int:
         values = check_values(dataset)  # before printing: a broken file is one error line, not a summary
         for name, value in dataset.summary().items():
             print(f"{name:>14}: {value}")
-        print(f"{'ears':>14}: {ears_name(dataset.meta.simulation.get('hrtf', ''))}")
+        if dataset.imported is None:
+            print(f"{'ears':>14}: {ears_name(dataset.meta.simulation.get('hrtf', ''))}")
+        for name, value in (dataset.imported or {}).items():
+            print(f"{name.replace('_', ' '):>14}: {value}")
         print(f"{'values':>14}: {values.summary()}")
     return 0

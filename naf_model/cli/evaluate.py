@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from naf_model.evaluation import DEFAULT_FLOOR_PAIRS, DEFAULT_MAX_PAIRS, FLOOR_REPEATS, RESAMPLES, RESULTS_DIR
 
     parser = subparsers.add_parser("eval", help=HELP, description=DESCRIPTION)
-    options.add_scene(parser, "bundled scene name or scene.json path")
+    options.add_scene(parser, "bundled scene name or scene.json path (default: the plan an imported --data set "
+                      "carries)", required=False)
     parser.add_argument(
         "--checkpoint", type=Path, help="field checkpoint (default: the bundled one, else the newest run's best.pt)"
     )
@@ -127,7 +128,13 @@ def _count(text: str, low: int) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from naf_model.errors import SceneError
     from naf_model.evaluation.runner import EvalConfig, evaluate
+
+    if args.scene is None:
+        if args.data is None:
+            raise SceneError("give --scene NAME|FILE (or --data FILE of an imported data set, which carries its plan)")
+        args.scene = str(args.data)
 
     names = ("scene", "data", "checkpoint", "max_pairs", "floor_pairs", "floor_repeats", "resamples", "seed")
     more = ("device", "offgrid", "listening", "phase", "split")

@@ -13,6 +13,9 @@ from naf_model.cli import validate
 from naf_model.cli.choices import LazyChoices
 
 AUDIO_SUFFIXES = (".wav", ".flac")
+CHECKPOINT_HELP = ("the field for --source naf, and the field whose data-set settings (ears, IR length, rays) "
+                   "--source sim follows (default: the bundled one, else the newest run; sim without any: the "
+                   "data defaults)")
 
 
 def _source_names() -> list[str]:
@@ -30,8 +33,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", choices=LazyChoices(_source_names), default="sim", metavar="SOURCE",
                         help="where the IRs come from: %(choices)s (sim = the acoustic simulator, naf = the "
                              "trained field; default sim)")
-    parser.add_argument("--checkpoint", default=None,
-                        help="field checkpoint for --source naf (default: the bundled one, else the newest run)")
+    parser.add_argument("--checkpoint", default=None, help=CHECKPOINT_HELP)
     parser.add_argument("--block-size", type=validate.number(int, low=256, high=1024), default=512,
         help="engine block size, frames (256-1024)")
     parser.add_argument("--yes", action="store_true",
@@ -92,10 +94,11 @@ def _load(args: argparse.Namespace, seconds: float):
     return scene, music, ir_source(scene, args.source, args.checkpoint)
 
 
-def _confirm_simulation(args: argparse.Namespace, scene, listeners, irs):
-    """--source sim: say what will be simulated and how long it should take; a long simulation starts only with
-    --yes or, on a terminal, when the user says so (elsewhere it is refused in one line, before any work).
-    Returns the IR function to use: with a progress bar where the simulator's own shows none."""
+def confirm_simulation(args: argparse.Namespace, scene, listeners, irs, calibration: bool = True):
+    """--source sim: say what will be simulated and how long it should take (with the source's settings, and
+    the emitter's calibration spots when `calibration`); a long simulation starts only with --yes or, on a
+    terminal, when the user says so (elsewhere it is refused in one line, before any work). Returns the IR
+    function to use: with a progress bar where the simulator's own shows none."""
     if args.source != "sim":
         return irs
     import numpy as np
@@ -104,7 +107,7 @@ def _confirm_simulation(args: argparse.Namespace, scene, listeners, irs):
     from naf_model.rendering.ir_source import SIM_CHUNK
     from naf_model.rendering.plan import LONG_SIMULATION_S, plan_simulation, with_estimated_progress
 
-    plan = plan_simulation(scene, np.array(args.emitter), listeners)
+    plan = plan_simulation(scene, np.array(args.emitter), listeners, irs.config, calibration)
     if plan.long and not args.yes and not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise NafError(f"{plan.line(scene.name)}: over {LONG_SIMULATION_S:.0f} s; pass --yes to start it, or use "
                        "--source naf (the trained field) or a scene with fewer walls")
@@ -129,7 +132,7 @@ def run_render(args: argparse.Namespace) -> int:
         raise AudioError(f"--seconds must be between 0 and 600, got {args.seconds}")
     scene, music, irs = _load(args, args.seconds)
     scene.require_free(args.emitter, what="emitter")
-    irs = _confirm_simulation(args, scene, scene.require_free(args.listener, what="listener")[None], irs)
+    irs = confirm_simulation(args, scene, scene.require_free(args.listener, what="listener")[None], irs)
     result = render_pair(scene, irs, np.array(args.emitter), np.array(args.listener), args.heading, music,
                          args.seconds, args.block_size)
     path = write_audio(args.output, result.samples, result.sample_rate)
@@ -159,7 +162,7 @@ def run_walk(args: argparse.Namespace) -> int:
     scene.require_free(args.emitter, what="emitter")
     times, xy, _ = path.sample(UPDATE_INTERVAL_S)
     require_free_path(scene, xy, times)
-    irs = _confirm_simulation(args, scene, xy, irs)
+    irs = confirm_simulation(args, scene, xy, irs)
     result = render_walk(scene, irs, np.array(args.emitter), path, music, args.block_size,
                          progress=sys.stderr.isatty())
     wav = write_audio(args.output, result.samples, result.sample_rate)

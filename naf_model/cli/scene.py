@@ -24,10 +24,14 @@ def add_mesh_options(parser: argparse.ArgumentParser) -> None:
 
 
 def scene_from_args(args: argparse.Namespace):
-    """The scene named by args.scene, with the mesh options when the command has them."""
+    """The scene named by args.scene, with the mesh options when the command has them; without --scene, the
+    scene an imported data set (args.data, `naf data import`) carries."""
     from naf_model.scene import load_scene
 
-    return load_scene(args.scene, materials=getattr(args, "materials", None), units=getattr(args, "units", "m"))
+    name = args.scene if args.scene is not None else getattr(args, "data", None)
+    if name is None:
+        raise SceneError("give --scene NAME|FILE (or --data FILE of an imported data set, which carries its plan)")
+    return load_scene(name, materials=getattr(args, "materials", None), units=getattr(args, "units", "m"))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

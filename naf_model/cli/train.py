@@ -22,6 +22,15 @@ TRAIN_DESCRIPTION = (
     "--resume or --force). Runs as is under `torchrun --nproc_per_node N -m naf_model train ...` for distributed "
     "data parallel training."
 )
+IMPORT_HELP = "write a checkpoint of the NAF paper's code as a naf field (with its imported data set)"
+IMPORT_DESCRIPTION = (
+    "Reads a checkpoint of the paper's train.py (aluo-x/Learning_Neural_Acoustic_Fields: {'network': weights}) with "
+    "the data set `naf data import paper` made of its room (scene, min/max, normalisation, frames) and writes "
+    "one naf checkpoint of the paper's network, which every naf command and the app load as they are. "
+    "`naf eval --data FILE.h5 --checkpoint PAPER.chkpt` reads the paper's file directly."
+)
+MIN_MEMORY_BUDGET = 1_000_000
+"""--memory-budget below 1 MB is a typo (a few rows of a spectrogram)."""
 ENSEMBLE_HELP = "join trained fields of one scene into one field that predicts their mean"
 ENSEMBLE_DESCRIPTION = (
     "Join two or more fields trained on the same data set with the same network (e.g. other --seed) into one "
@@ -65,7 +74,8 @@ _assignment.__name__ = "KEY=VALUE"
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `train` command."""
     p = subparsers.add_parser("train", help=TRAIN_HELP, description=TRAIN_DESCRIPTION)
-    options.add_scene(p, options.SCENE_OR_MESH)
+    options.add_scene(p, options.SCENE_OR_MESH + " (default: the plan an imported --data set carries)",
+                      required=False)
     _add_config_options(p)
     p.add_argument("--data", type=Path, help="data set file (default data/<scene>.h5)")
     p.add_argument(
@@ -104,6 +114,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="afterwards, write best.pt without training state to PATH (the file to ship)",
     )
+    p.add_argument(
+        "--memory-budget", type=validate.byte_size(MIN_MEMORY_BUDGET, 10**15), metavar="SIZE",
+        help="memory the training data may take per process, e.g. 2GB: the training split is held in memory when "
+        "it fits, else streamed from disk through a cache of this size, with the same batches for the same seed "
+        "(default: half the available memory, shared among the processes torchrun starts on the machine)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     from naf_model.cli.scene import add_mesh_options
 
@@ -118,6 +134,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=_train)
     _register_ensemble(subparsers)
+    _register_import_checkpoint(subparsers)
 
 
 
@@ -176,6 +193,31 @@ def _ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
+def _register_import_checkpoint(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `import-checkpoint` command (a field trained elsewhere, written as naf's own)."""
+    p = subparsers.add_parser("import-checkpoint", help=IMPORT_HELP, description=IMPORT_DESCRIPTION)
+    p.add_argument("checkpoint", type=Path, metavar="PAPER.chkpt", help="a checkpoint of the paper's train.py")
+    p.add_argument("--data", type=Path, required=True, metavar="FILE.h5",
+                   help="its scene's data set, imported from the paper's metadata (`naf data import paper`)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the naf field to write (.pt)")
+    validate.add_force(p)
+    validate.declare_io(p, outputs={"output": validate.Output((".pt",))}, inputs=("checkpoint", "data"))
+    p.set_defaults(func=_import_checkpoint)
+
+
+def _import_checkpoint(args: argparse.Namespace) -> int:
+    from naf_model.checkpoint import load_checkpoint, save_checkpoint
+    from naf_model.errors import NafError
+
+    ckpt = load_checkpoint(args.checkpoint, paper_data=args.data)  # refuses naf's own and foreign files
+    if ckpt.config.network.kind != "paper_released":
+        raise NafError(f"{args.checkpoint} is a naf checkpoint already: use it as it is")
+    path = save_checkpoint(ckpt, args.output)
+    print(f"naf: wrote {path}: the paper's network for scene {ckpt.scene_name!r} ({ckpt.shape.n_frames} frames), "
+          "which loads without its data set")
+    return 0
+
+
 def _recipe(args: argparse.Namespace):  # -> naf_model.networks.recipes.Recipe
     """The preset or recipe file plus the overrides (`--set`, then `--lr`), each checked; NafError at the
     first bad one, or for overrides on a resumed run (it keeps its own recipe)."""
@@ -215,6 +257,7 @@ def _train(args: argparse.Namespace) -> int:
         extra=tuple(args.extra),
         recipe=recipe,
         overwrite=args.force,
+        memory_budget=args.memory_budget,
     )
     check_request(config, options)  # before threads are set or data read
     import torch

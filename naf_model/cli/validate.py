@@ -108,6 +108,30 @@ coordinate = number(float, low=-MAX_COORDINATE_M, high=MAX_COORDINATE_M, unit="m
 seed = number(int, low=0, high=2**32 - 1)
 """A random seed: numpy and torch take 0 .. 2**32 - 1."""
 
+_BYTE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+               "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def byte_size(low: int, high: int) -> Callable[[str], int]:
+    """An amount of memory: a number with an optional unit (B, KB, MB, GB, TB; KiB, MiB, GiB, TiB), low..high
+    bytes, e.g. 2GB, 512MiB, 1.5G."""
+
+    def parse(text: str) -> int:
+        body = text.strip().upper()
+        unit = body.lstrip("0123456789.eE+").strip()
+        try:
+            value = float(body[: len(body) - len(unit)] if unit else body) * _BYTE_UNITS[unit]
+        except (ValueError, KeyError):
+            raise argparse.ArgumentTypeError(f"expected an amount of memory such as 2GB or 512MB, got {text!r}") \
+                from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is out of range; expected {low / 1e6:g} MB to {high / 1e12:g} "
+                                             "TB")
+        return int(value)
+
+    parse.__name__ = "size"
+    return parse
+
 heading = number(float, low=-36_000.0, high=36_000.0, unit="degrees")
 """A heading in degrees (finite; any turn count within reason)."""
 

@@ -10,11 +10,16 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from naf_model import conventions
+from naf_model.conventions import SPEED_OF_SOUND
 from naf_model.data.described import LATE_BANDS
 from naf_model.errors import DataError
+from naf_model.simulate.eyring import eyring_t60s, surface_areas
 from naf_model.split import IrSplit
 
 MAX_PAIRS = 2_000_000
@@ -87,39 +92,74 @@ def check_memory(nbytes: int, what: str, remedy: str) -> None:
         raise DataError(f"{what} needs {nbytes / 1e9:.1f} GB of memory but {free / 1e9:.1f} GB is available; {remedy}")
 
 
-RAY_CPU_S_PER_WALL = 0.22
-"""Ray tracing: CPU-seconds per simulator wall for a reference block (below); scales with rays x IR length."""
-ISM_CPU_S = 3.3
-ISM_WALLS = 51.0
-"""Image sources: ISM_CPU_S x (walls / ISM_WALLS) ** order CPU-seconds for a reference block."""
-REFERENCE_BLOCK = {"listeners": 60, "rays": 3000, "ir_seconds": 0.6}
-"""The block the constants were measured on: one emitter, 60 listeners x 4 orientations, 3,000 rays, 0.6 s IRs."""
+RAY_CPU_S = 1.6e-8
+"""Ray tracing: CPU-seconds per ray, per reflection, per simulator wall and per listener. pyroomacoustics sends
+each reflection's scattered energy towards every microphone and tests that path against every wall (its
+"diffuse rain"), so that product, not the ray count alone, is what the tracer spends its time on."""
+RAY_FIXED_LISTENERS = 1.0
+"""The tracer's own walk of each ray (reflections x walls), in units of one listener's share."""
+ISM_CPU_S = 3.0e-7
+"""Image sources: CPU-seconds per image (about walls ** order of them) per listener (visibility tests)."""
+ISM_FIXED_LISTENERS = 4.0
+"""Generating the images, in units of one listener's visibility tests."""
+RENDER_CPU_S = 0.07
+RENDER_CPU_S_PER_S = 0.065
+"""Rendering one listener's 4 x 2 IRs (its ray-traced tail as noise, its image sources through the ears):
+RENDER_CPU_S + RENDER_CPU_S_PER_S x IR seconds."""
+DECAY_TRACED_DB = 70.0
+"""The tracer stops a ray when its energy is this far down (`SimulationConfig.energy_threshold` 1e-7)."""
 
 
-def block_cpu_seconds(walls: int, ism_order: int, listeners: int, rays: int, ir_seconds: float) -> float:
-    """CPU-seconds one emitter block takes to simulate: ray tracing + image sources, both per listener.
+@dataclass(frozen=True)
+class RoomCost:
+    """What a room adds to a simulation's cost: its walls and image-source order, how often a ray meets a wall
+    (c S / 4 V, the mean free path's inverse) and how long a ray lives before the tracer drops it."""
 
-    Ray tracing grows with rays x walls x IR length, the image sources with walls ** order. The constants are
-    a least-squares fit (of log times) to blocks measured on this project's 2-core AMD EPYC machine, reference
-    block, CPU-seconds measured (model):
-    unfurnished apartment_1, 64 walls, order 3: ~13 (21); furnished apartment_1, 136 walls, order 2: 53 (53);
-    furnished apartment_2, 171 walls, order 1: 46 (49), order 2: 79 (74); small_house mesh, 59 walls,
-    order 3: 1,094 for 38 emitters, 29 each (18). So expect the real time within about a factor 1.6 either way;
-    the geometry (room sizes, how many image sources stay visible) is what the model does not see.
+    walls: int
+    ism_order: int
+    reflections_per_s: float = 200.0
+    ray_life_s: float = math.inf
+
+
+def room_cost(scene, ism_order: int) -> RoomCost:
+    """The `RoomCost` of a scene: walls of its simulator boundary, its surfaces' area S and air volume V, and its
+    slowest band's Eyring T60 (a ray lives DECAY_TRACED_DB / 60 of it). A scene without surfaces or volume
+    (a derived plan) gets the defaults, which suit a furnished flat."""
+    walls = len(scene.simulation_surfaces())
+    try:
+        surfaces = scene.surfaces()
+        area = float(surface_areas([s.corners for s in surfaces]).sum())
+        volume = float(scene.volume)
+        t60 = float(np.nanmax(eyring_t60s(scene)))
+    except (AttributeError, ValueError, ZeroDivisionError):
+        return RoomCost(walls, ism_order)
+    if not (area > 0 and volume > 0 and math.isfinite(t60)):
+        return RoomCost(walls, ism_order)
+    return RoomCost(walls, ism_order, SPEED_OF_SOUND * area / (4 * volume), DECAY_TRACED_DB / 60 * t60)
+
+
+def block_cpu_seconds(room: RoomCost, listeners: int, rays: int, ir_seconds: float) -> float:
+    """CPU-seconds one emitter block of `listeners` takes to simulate: ray tracing + image sources + rendering.
+
+    Ray tracing costs rays x reflections (the traced time, at most the ray's life, times
+    `room.reflections_per_s`) x walls x listeners; the image sources walls ** order x listeners; rendering
+    grows with the IR length. Fitted to the phases of blocks timed on this project's 2-core Intel Xeon
+    (`scripts/simulation_cost.py`, docs/benchmarks.md): a 4 x 3 m room, the 2.7 s reverberant flat, furnished
+    apartment_1 and the cathedral (28 to 7,950 m3, 6 to 197 walls, 0.6 to 4.6 s IRs), each phase's constant
+    within about 1.5x of every block's.
     """
-    per_listener = listeners / REFERENCE_BLOCK["listeners"]
-    rays_time = rays / REFERENCE_BLOCK["rays"] * ir_seconds / REFERENCE_BLOCK["ir_seconds"]
-    ray_tracing = RAY_CPU_S_PER_WALL * walls * rays_time
-    image_sources = ISM_CPU_S * (walls / ISM_WALLS) ** ism_order
-    return per_listener * (ray_tracing + image_sources)
+    traced = min(ir_seconds, room.ray_life_s)
+    reflections = traced * room.reflections_per_s
+    ray_tracing = RAY_CPU_S * rays * reflections * room.walls * (listeners + RAY_FIXED_LISTENERS)
+    image_sources = ISM_CPU_S * float(room.walls) ** room.ism_order * (listeners + ISM_FIXED_LISTENERS)
+    rendering = listeners * (RENDER_CPU_S + RENDER_CPU_S_PER_S * ir_seconds)
+    return ray_tracing + image_sources + rendering
 
 
-DESCRIBE_CPU_S = 0.12
-"""CPU-seconds per pair per second of IR to describe a simulated pair for the data set: almost all of it the
-late part's band split (`data.described.late_description`: 7 bands x 2 ears x 4 orientations, FFTs of the whole
-padded IR). Measured on this project's 2-core AMD EPYC machine: 0.08 s a pair at 0.6 s, 0.35 s at 3 s, 0.70 s
-at 6 s; next to a block's simulation (the reference block, unfurnished apartment_1: about 0.2 s a listener at
-0.6 s) it is not small."""
+DESCRIBE_CPU_S = 0.04
+"""CPU-seconds per pair per second of IR to describe a simulated pair for the data set (its early spectrogram
+and the late part's band split: 7 bands x 2 ears x 4 orientations, FFTs of the whole padded IR). Measured on
+the same blocks: 0.028-0.050 s."""
 
 
 def describe_cpu_seconds(pairs: int, ir_seconds: float) -> float:

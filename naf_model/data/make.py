@@ -23,6 +23,7 @@ from naf_model.data.budget import (
     check_disk,
     describe_cpu_seconds,
     format_minutes,
+    room_cost,
     simulation_minutes,
 )
 from naf_model.data.described import early_spectrogram, late_description
@@ -157,10 +158,11 @@ def ir_length_line(scene, ir_seconds: float) -> str:
 
 def estimate_minutes(scene, plan: DataPlan, emitters: list[int], workers: int) -> float:
     """Wall-clock minutes to simulate and describe `emitters` of `plan` on `workers` processes
-    (`budget.block_cpu_seconds` + `budget.describe_cpu_seconds`)."""
-    walls, sim = len(scene.simulation_surfaces()), plan.config.simulation
+    (`budget.block_cpu_seconds` of the scene's `budget.room_cost` + `budget.describe_cpu_seconds`)."""
+    sim = plan.config.simulation
+    room = room_cost(scene, sim.ism_order)
     blocks = (
-        block_cpu_seconds(walls, sim.ism_order, _block_size(plan, e), sim.n_rays, sim.ir_seconds)
+        block_cpu_seconds(room, _block_size(plan, e), sim.n_rays, sim.ir_seconds)
         + describe_cpu_seconds(_block_size(plan, e), sim.ir_seconds)
         for e in emitters
     )

@@ -267,9 +267,17 @@ class DataSet:
     def waveforms_note(self) -> str:
         """Which pairs have waveforms, for `naf data info`."""
         kept = int(self.has_ir.sum())
+        if kept == 0:
+            return "none (spectrograms only)"
         if kept == self.meta.n_pairs:
             return f"all {kept:,} pairs"
         return f"held-out: {kept:,} validation and test pairs of {self.meta.n_pairs:,} (--waveforms all for every pair)"
+
+    @property
+    def imported(self) -> dict[str, Any] | None:
+        """The record of `naf data import` (format, source, what was converted and how), None for simulated data."""
+        text = self._file.attrs.get("imported")
+        return None if text is None else json.loads(str(text))
 
     def check_scene(self, scene) -> None:
         """Raise DataError unless `scene` has the name and geometry hash this data set was made from."""

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from naf_model.checkpoint import exported, save_checkpoint
+from naf_model.conventions import HOP
 from naf_model.data.described import early_spectrogram, late_description
 from naf_model.data.extra import TrainingPairs
 from naf_model.evaluation import baselines, codecs
@@ -35,7 +36,8 @@ from naf_model.split import IrSplit, no_split
 @dataclass
 class QuerySet:
     """The pairs one table scores: emitters, listeners (Q, 2) m, headings (O,) deg, and per item the ground
-    truth's early log-magnitudes gt_log (Q * O, 2, 256, T), waveforms gt_wave (Q * O, 2, N) at 22,050 Hz and
+    truth's early log-magnitudes gt_log (Q * O, 2, 256, T), waveforms gt_wave (Q * O, 2, N) at 22,050 Hz (None for
+    an imported data set of spectrograms only: then only the rows that read spectrograms are scored) and
     late ln band powers gt_late (Q * O, 2, 7, T_late), split as `split` says (None, and no gt_late: data made
     before the late part, whose gt_log is the whole IR's)."""
 
@@ -43,14 +45,17 @@ class QuerySet:
     listeners: np.ndarray
     headings: np.ndarray
     gt_log: np.ndarray
-    gt_wave: np.ndarray
+    gt_wave: np.ndarray | None
     gt_late: np.ndarray | None = None
     split: IrSplit | None = None
 
     @property
     def ir_split(self) -> IrSplit:
-        """The split of the ground truth's IRs (all early for data made before the late part)."""
-        return self.split if self.split is not None else no_split(self.gt_wave.shape[-1])
+        """The split of the ground truth's IRs (all early for data made before the late part; for spectrograms
+        without waveforms, IRs of the length their frames cover)."""
+        if self.split is not None:
+            return self.split
+        return no_split(self.gt_wave.shape[-1] if self.gt_wave is not None else (self.n_frames - 1) * HOP)
 
     def describe(self, waves: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Early log-magnitudes and late ln band powers of waveforms (b, 2, N), as the ground truth's."""

@@ -94,7 +94,8 @@ def evaluate(config: EvalConfig, scene: Scene | None = None) -> EvaluationReport
         # would send the user to build them for nothing
         ds.check_scene(scene)
         path = _checkpoint_path(config, scene.name, notes)
-        checkpoint = None if path is None else load_checkpoint(path)  # the run's one read of the file
+        # the run's one read of the file (a paper checkpoint's scene, min/max and statistics: the data set's)
+        checkpoint = None if path is None else load_checkpoint(path, paper_data=data_path)
         extra = [stack.enter_context(DataSet(p)) for p in extra_data_for(config, checkpoint, data_path)]
         report = _evaluate(config, scene, ds, TrainingPairs(ds, extra), path, checkpoint, notes, t_start)
     if config.written_to(scene.name) is not None:
@@ -133,8 +134,16 @@ def _evaluate(
     rng = np.random.default_rng(config.seed)
     test = np.sort(rng.choice(test_all, min(config.max_pairs, len(test_all)), replace=False))
     n_orient = len(ds.orientations)
-    floor_pairs = floor.choose_floor_pairs(ds.pairs, test, config.floor_pairs, config.seed)
-    if not pool.has_waveforms:
+    n_floor, offgrid, listening = config.floor_pairs, config.offgrid, config.listening
+    if getattr(scene, "derived_from", None) and (n_floor or offgrid or listening):
+        notes.append(f"No floor, off-grid or listening rows: {scene.derived_from}, so nothing can be simulated "
+                     "in it and its ears are not naf's")
+        n_floor, offgrid, listening = 0, 0, False
+    floor_pairs = floor.choose_floor_pairs(ds.pairs, test, n_floor, config.seed)
+    if not ds.has_ir.any():
+        notes.append(f"No interpolation or codec baselines: {ds.path} holds spectrograms only (imported without "
+                     "waveforms); their rows play IRs")
+    elif not pool.has_waveforms:
         notes.append(f"No interpolation or codec baselines: {ds.path} keeps the waveforms of its held-out pairs "
                      "only (the default); `naf data make --waveforms all` keeps the training pairs' too, which "
                      "the baselines play")
@@ -142,7 +151,7 @@ def _evaluate(
     paper_codecs = [c for c in (codecs.PAPER_AAC, codecs.PAPER_OPUS) if use_codecs and _codec_ok(c, notes)]
     naf_codecs = [c for c in (codecs.AAC_LC, codecs.OPUS) if use_codecs and _codec_ok(c, notes)]
     fld = None if checkpoint is None else _field(config, scene, ds, path, checkpoint, notes)
-    listen = bool(config.offgrid) if config.listening is None else config.listening
+    listen = bool(offgrid) if listening is None else listening
     run = tables.Run(scene, ds, pool, test, floor_pairs, fld, config.seed, config.phase, listen, config.progress,
                      notes)  # fmt: skip
     scored, floor_spread, on_grid = tables.grid_tables(run, paper_codecs, naf_codecs, config.floor_repeats)
@@ -159,8 +168,8 @@ def _evaluate(
     result_rows = [_with_summaries(rid, row, errs, floor_items, n_orient, draws, floor_spread.get(row.section))
                    for rid, row, errs in scored]  # fmt: skip
     comparisons = _comparisons(scored, n_orient, draws)
-    played = ([] if on_grid is None else [on_grid]) + (tables.offgrid_sections(run, config.offgrid)
-                                                        if config.offgrid else [])  # fmt: skip
+    played = ([] if on_grid is None else [on_grid]) + (tables.offgrid_sections(run, offgrid)
+                                                        if offgrid else [])  # fmt: skip
     run.timing["total_s"] = time.perf_counter() - t_start
     return EvaluationReport(
         scene.name, project_path(ds.path), None if path is None else project_path(path),
@@ -193,7 +202,7 @@ def _settings(config: EvalConfig, ds: DataSet, pool: TrainingPairs, test, test_a
 def _field(config: EvalConfig, scene, ds: DataSet, path: Path, checkpoint: Checkpoint, notes: list[str]):
     """The field of the loaded checkpoint (CheckpointError if trained on another scene, DataError if it predicts
     another frame count than the data set holds); notes a selection made on the test split."""
-    field = NeuralAcousticField.from_checkpoint(checkpoint, path, device=config.device, scene=scene)
+    field = NeuralAcousticField.from_checkpoint(checkpoint, path, device=config.device, scene=scene, fused=False)
     spherical = "" if checkpoint.simulation.get("hrtf") else " --hrtf spherical"
     if field.split != ds.split_info or field.n_frames != ds.meta.n_frames:
         seconds = field.ir_length / ds.meta.sample_rate

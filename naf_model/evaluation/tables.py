@@ -68,7 +68,8 @@ def grid_queries(ds: DataSet, test: np.ndarray) -> QuerySet:
     return QuerySet(
         ds.emitters[pairs[:, 0]], ds.listeners[pairs[:, 1]], ds.orientations.astype(np.float64),
         ds.read_spec(test).reshape((-1,) + ds.spec.shape[2:]),  # (Q * 4, 2, 256, T) float16
-        ds.read_ir(test).reshape((-1,) + ds.ir.shape[2:]),  # (Q * 4, 2, N) float16
+        # (Q * 4, 2, N) float16; None for spectrograms without waveforms (`naf data import paper`)
+        ds.read_ir(test).reshape((-1,) + ds.ir.shape[2:]) if ds.has_ir.any() else None,
         late, ds.split_info if ds.has_late else None,
     )  # fmt: skip
 
@@ -82,7 +83,7 @@ def grid_tables(
     queries = grid_queries(run.ds, run.test)
     scorers = {
         "paper_field": rows.paper_field_scorer(queries),
-        "paper": rows.paper_waveform_scorer(queries),
+        "paper": None if queries.gt_wave is None else rows.paper_waveform_scorer(queries),
         "naf": rows.naf_scorer(queries, run.seed),
     }
     run.timing["ground_truth_s"] = time.perf_counter() - t0

@@ -10,6 +10,11 @@ emitter's share is reused, and a batch with one repeated emitter (a loudness map
 entry is keyed by the exact float64 coordinates and replaced as soon as that marker moves; the weights never
 change after loading. The network decodes whole spectrograms itself (`AcousticNetwork.spectrogram_decoder`,
 which keeps what depends only on the weights), so this class never asks which network it holds.
+
+Two paths (`fused`): live answers (the app, render, walk, heatmaps; the default on CPU) go through the
+network's fused decoder (`AcousticNetwork.fused_decoder`: weights frozen at load, a few large operations per
+query) and the fused listening synthesis (`field.fused_listening`); `fused=False` keeps the module path
+(evaluation; a field on a GPU always uses it). Both give the same spectrograms and IRs (tests/test_fused.py).
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from naf_model.conventions import ORIENTATIONS_DEG, PHASE_METHODS, WALL_CLEARANC
 from naf_model.device import resolve_device
 from naf_model.errors import PositionError
 from naf_model.field.ears import ears_for
+from naf_model.field.fused_listening import play_frames
 from naf_model.field.listening import play
 from naf_model.networks.encoder import EndpointPart
 from naf_model.orientation import neighbouring_orientations
+from naf_model.paths import default_dataset_path
 
 FEATURE_ROWS = 65_536
 """Network rows per `features` step (emitters are chunked to stay under it: bounded memory)."""
@@ -40,7 +47,8 @@ class NeuralAcousticField:
     """A trained field; see the module docstring and docs/internals.md for the contract."""
 
     def __init__(
-        self, checkpoint: Checkpoint, device: str = "auto", scene: Any | None = None, path: Path | None = None
+        self, checkpoint: Checkpoint, device: str = "auto", scene: Any | None = None, path: Path | None = None,
+        fused: bool = True,
     ) -> None:
         self.checkpoint = checkpoint
         self.path = path
@@ -59,24 +67,41 @@ class NeuralAcousticField:
         self.split = checkpoint.ir_split
         self._decode_late = self.model.late_decoder(checkpoint.late_stats) if self.split.has_late else None
         self._endpoint_cache: dict[int, tuple[bytes, EndpointPart]] = {}
+        self._fused = None
+        if fused and self.device.type == "cpu":
+            with torch.no_grad():
+                self._fused = self.model.fused_decoder(checkpoint.stats, checkpoint.late_stats
+                                                       if self.split.has_late else None)
+
+    @property
+    def fused(self) -> bool:
+        """Whether answers go through the fused path (see the module docstring)."""
+        return self._fused is not None
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike[str], device: str = "auto", scene: Any | None = None
+        cls, path: str | os.PathLike[str], device: str = "auto", scene: Any | None = None,
+        paper_data: str | os.PathLike[str] | None = None, fused: bool = True,
     ) -> NeuralAcousticField:
-        """Load a checkpoint; with `scene`, CheckpointError unless the field was trained on that scene."""
-        ckpt = load_checkpoint(path, scene_hash=scene.geometry_hash() if scene is not None else None)
-        return cls(ckpt, device=device, scene=scene, path=Path(path))
+        """Load a checkpoint; with `scene`, CheckpointError unless the field was trained on that scene. A paper
+        checkpoint (`naf_model.checkpoint_paper`) is read with `paper_data`, by default the data set the scene was
+        read from (`Scene.data_file`), else the scene's default data set. `fused`: see the constructor."""
+        if paper_data is None and scene is not None:
+            paper_data = scene.data_file or default_dataset_path(scene.name)
+        ckpt = load_checkpoint(path, scene_hash=scene.geometry_hash() if scene is not None else None,
+                               paper_data=paper_data)
+        return cls(ckpt, device=device, scene=scene, path=Path(path), fused=fused)
 
     @classmethod
     def from_checkpoint(
-        cls, checkpoint: Checkpoint, path: str | os.PathLike[str], device: str = "auto", scene: Any | None = None
+        cls, checkpoint: Checkpoint, path: str | os.PathLike[str], device: str = "auto", scene: Any | None = None,
+        fused: bool = True,
     ) -> NeuralAcousticField:
         """A field of a checkpoint already read from `path` (a caller that needs its metrics too reads the
         file once); with `scene`, CheckpointError unless the field was trained on that scene."""
         if scene is not None:
             check_scene(checkpoint, scene.geometry_hash(), path)
-        return cls(checkpoint, device=device, scene=scene, path=Path(path))
+        return cls(checkpoint, device=device, scene=scene, path=Path(path), fused=fused)
 
     # ---- positions ---------------------------------------------------------------------------------------
     def check_positions(self, xy: np.ndarray, what: str) -> np.ndarray:
@@ -106,9 +131,12 @@ class NeuralAcousticField:
         hit = self._endpoint_cache.get(role)
         if hit is not None and hit[0] == key:
             return hit[1]
-        unique, inverse = np.unique(xy, axis=0, return_inverse=True)
-        part = self.model.endpoint(torch.as_tensor(unique, dtype=torch.float32, device=self.device), role)
-        if len(xy) > 1:  # back from sorted unique rows to the caller's order
+        unique, inverse = np.unique(xy, axis=0, return_inverse=True) if len(xy) > 1 else (xy, None)
+        if self._fused is not None:
+            part = self._fused.endpoint(unique, role)
+        else:
+            part = self.model.endpoint(torch.as_tensor(unique, dtype=torch.float32, device=self.device), role)
+        if inverse is not None:  # back from sorted unique rows to the caller's order
             idx = torch.as_tensor(inverse.reshape(-1), device=self.device)
             part = (part[0][idx], part[1][idx])
         self._endpoint_cache[role] = (key, part)
@@ -119,13 +147,43 @@ class NeuralAcousticField:
         self._endpoint_cache.clear()
 
     # ---- spectrograms ------------------------------------------------------------------------------------
-    @torch.no_grad()
     def _query(self, emitters: np.ndarray, listeners: np.ndarray, headings: np.ndarray) -> np.ndarray:
+        """Early log-magnitudes (B, 2, F, T) float32 of positions checked here (the fused path's frame-major
+        answer transposed)."""
+        if self._fused is not None:
+            return np.ascontiguousarray(self._fused_query(emitters, listeners, headings).transpose(-1, -2).numpy())
+        return self._module_query(emitters, listeners, headings)
+
+    def _checked(self, emitters: np.ndarray, listeners: np.ndarray, headings: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         e = self.check_positions(emitters, "emitter")
         l_ = self.check_positions(listeners, "listener")
         h = np.broadcast_to(np.asarray(headings, np.float64).reshape(-1), (len(e),))
         if len(l_) != len(e):
             raise ValueError(f"{len(e)} emitters but {len(l_)} listeners")
+        return e, l_, h
+
+    @torch.no_grad()
+    def _fused_query(self, emitters: np.ndarray, listeners: np.ndarray, headings: np.ndarray) -> torch.Tensor:
+        """Frame-major early log-magnitudes (B, 2, T, F) float32 through the fused decoder."""
+        e, l_, h = self._checked(emitters, listeners, headings)
+        fused = self._fused
+        fe, se = self._endpoints(e, 0)
+        fl, sl = self._endpoints(l_, 1)
+        lower, upper, weight = neighbouring_orientations(h)
+        chunk, out = self.model.irs_per_call, []
+        for s in range(0, len(e), chunk):
+            part = slice(s, s + chunk)
+            et, lt = torch.tensor(e[part]), torch.tensor(l_[part])  # copies: e may be a read-only view
+            pair = (fe[part] + fl[part], se[part] + sl[part])
+            out.append(fused.spectrograms(fused.with_pair_part(pair, et, lt), et, lt, torch.from_numpy(lower[part]),
+                                          torch.from_numpy(upper[part]),
+                                          torch.from_numpy(weight[part].astype(np.float32))))
+        return out[0] if len(out) == 1 else torch.cat(out)
+
+    @torch.no_grad()
+    def _module_query(self, emitters: np.ndarray, listeners: np.ndarray, headings: np.ndarray) -> np.ndarray:
+        e, l_, h = self._checked(emitters, listeners, headings)
         fe, se = self._endpoints(e, 0)
         fl, sl = self._endpoints(l_, 1)
         lower, upper, weight = neighbouring_orientations(h)
@@ -154,6 +212,10 @@ class NeuralAcousticField:
             return None
         lower, upper, weight = neighbouring_orientations(np.broadcast_to(np.asarray(headings, np.float64).reshape(-1),
                                                                          (len(emitters),)))
+        if self._fused is not None and self._fused.late is not None:
+            y = self._fused.late(np.asarray(emitters), np.asarray(listeners), torch.from_numpy(lower),
+                                 torch.from_numpy(upper), torch.from_numpy(weight.astype(np.float32)))
+            return y.numpy().astype(np.float32)
         dev = self.device
         y = self._decode_late(  # copies: the positions may be read-only views
             torch.tensor(np.asarray(emitters), dtype=torch.float32, device=dev),
@@ -204,8 +266,12 @@ class NeuralAcousticField:
             np.asarray(listeners, np.float64).reshape(-1, 2),
         )
         h = np.broadcast_to(np.asarray(headings, np.float64).reshape(-1), (len(e),))
-        logmag = self._query(e, l_, h)
-        ir = self.play(phase, logmag, self._late_query(e, l_, h), e, l_, h)
+        if self._fused is not None:
+            frames = self._fused_query(e, l_, h)
+            free = self.scene.free_space if self.scene is not None else self._plan
+            ir = play_frames(phase, frames, self._late_query(e, l_, h), e, l_, h, self.split, self.ears, free)
+        else:
+            ir = self.play(phase, self._query(e, l_, h), self._late_query(e, l_, h), e, l_, h)
         self.latency_ms = 1e3 * (time.perf_counter() - t0)
         return ir
 

@@ -89,7 +89,11 @@ def line_of_sight(free_space, emitters: np.ndarray, listeners: np.ndarray) -> np
 def predicted_onset(mag: np.ndarray) -> np.ndarray:
     """Onset (B, 2) seconds from magnitudes (B, 2, F, T): ONSET_FRAME_LAG hops after the centre of the
     first frame whose energy is within ONSET_BELOW_PEAK_DB of the loudest frame."""
-    energy = np.square(mag).sum(-2)
+    return onset_of_energy(np.square(mag).sum(-2))
+
+
+def onset_of_energy(energy: np.ndarray) -> np.ndarray:
+    """`predicted_onset` of frame energies (B, 2, T) (sum over frequency of the squared magnitudes)."""
     first = np.argmax(energy >= energy.max(-1, keepdims=True) * 10 ** (-ONSET_BELOW_PEAK_DB / 10), axis=-1)
     return (first + ONSET_FRAME_LAG) * HOP / SAMPLE_RATE
 
@@ -119,7 +123,7 @@ def listening_ir(
     spec = (mag * gain) * noise_stft(t)[None]
     if visible.any():
         direct, _ = ears.direct(emitters[visible], listeners[visible], headings[visible])
-        _direct_pulses(spec, mag, np.flatnonzero(visible), los_onset[visible], direct, log_mean)
+        direct_pulses(spec, np.flatnonzero(visible), los_onset[visible], direct)
     gate_at = np.where(  # the pulse is causal (minimum phase): on line of sight the gate opens just before it
         visible[:, None],
         np.floor(los_onset) - PRE_PULSE_SAMPLES,
@@ -130,23 +134,25 @@ def listening_ir(
     return x
 
 
-def _direct_pulses(
-    spec: np.ndarray, mag: np.ndarray, rows: np.ndarray, onset: np.ndarray, direct: np.ndarray, log_mean: bool
-) -> None:
+def direct_pulses(spec: np.ndarray, rows: np.ndarray, onset: np.ndarray, direct: np.ndarray,
+                  frame_major: bool = False) -> None:
     """Put the coherent direct sound `direct` (V, 2, F) at onsets (V, 2) samples into the frames of `spec`
-    (B, 2, F, T) that hold it, for items `rows` (V,), in place. A pulse at position p of a frame has the
-    STFT direct * w(p) * exp(-2 pi i k p / N_FFT) (w the analysis window). It is added to the frames'
-    diffuse content rather than taken out of it: a field predicts these frames 1.8-6.6 dB below the
-    simulation (held-out apartment_1 pairs, the sharp onset is smoothed), so the predicted energy there is
-    what the early reflections need, not the pulse's share."""
-    t = mag.shape[-1]
+    (B, 2, F, T), or (B, 2, T, F) when `frame_major` (the fused path's layout), that hold it, for items `rows`
+    (V,), in place. A pulse at position p of a frame has the STFT direct * w(p) * exp(-2 pi i k p / N_FFT) (w
+    the analysis window). It is added to the frames' diffuse content rather than taken out of it: a field
+    predicts these frames 1.8-6.6 dB below the simulation (held-out apartment_1 pairs, the sharp onset is
+    smoothed), so the predicted energy there is what the early reflections need, not the pulse's share."""
+    t, n_freq = (spec.shape[-2], spec.shape[-1]) if frame_major else (spec.shape[-1], spec.shape[-2])
     last = np.floor((onset + N_FFT // 2) / HOP).astype(np.int64)  # last frame starting at or before it
     frames = np.clip(last[..., None] - np.arange(_OVERLAP), 0, t - 1)  # (V, 2, 4)
     lag = onset[..., None] - (frames * HOP - N_FFT // 2)  # the pulse's position inside each frame
     w = np.interp(lag, np.arange(N_FFT), _WINDOW)  # (V, 2, 4)
     vi, ei = np.meshgrid(rows, np.arange(2), indexing="ij")
-    at = (vi[..., None], ei[..., None], slice(None), frames)  # -> (V, 2, 4, F)
-    angle = (-2 * np.pi / N_FFT) * lag[..., None].astype(np.float32) * np.arange(mag.shape[-2], dtype=np.float32)
+    if frame_major:
+        at = (vi[..., None], ei[..., None], frames, slice(None))  # -> (V, 2, 4, F)
+    else:
+        at = (vi[..., None], ei[..., None], slice(None), frames)  # -> (V, 2, 4, F)
+    angle = (-2 * np.pi / N_FFT) * lag[..., None].astype(np.float32) * np.arange(n_freq, dtype=np.float32)
     pulse = direct[:, :, None, :] * w[..., None].astype(np.float32) * np.exp(1j * angle)
     spec[at] += pulse
 

@@ -45,7 +45,7 @@ def overlap_add(spec: np.ndarray, n_samples: int) -> np.ndarray:
     for i in range(_OVERLAP):
         out[..., i : i + t, :] += blocks[..., :, i, :]
     out = out.reshape(lead + (-1,))
-    out /= _synthesis_norm(t)
+    out /= synthesis_norm(t)
     start = N_FFT // 2
     out = out[..., start : start + n_samples]
     if out.shape[-1] < n_samples:
@@ -56,7 +56,8 @@ def overlap_add(spec: np.ndarray, n_samples: int) -> np.ndarray:
 _NORMS: dict[int, np.ndarray] = {}
 
 
-def _synthesis_norm(t: int) -> np.ndarray:
+def synthesis_norm(t: int) -> np.ndarray:
+    """The overlap-add's window-square sum ((t + 3) * HOP,) float32 that the summed frames divide by (cached)."""
     if t not in _NORMS:
         w2 = (_WINDOW**2).reshape(_OVERLAP, HOP)
         norm = np.zeros((t + _OVERLAP - 1, HOP), np.float32)

@@ -25,6 +25,8 @@ from naf_model.networks.base import (
     TrainingBatches,
 )
 from naf_model.networks.encoder import ConditionedMLP, EndpointPart, PairEncoder
+from naf_model.networks.fused import FusedDecoder
+from naf_model.networks.late import fused_late_decoder
 from naf_model.networks.normalisation import SpectrogramStats, scale_from_std
 from naf_model.networks.presets import FieldShape, ModelConfig, TrainConfig
 
@@ -245,6 +247,14 @@ class AmortisedNAF(TrainableNetwork):
             return shift_frames(y, align_shift(emitter, listener)) if self.aligned else y
 
         return coefficients, finish
+
+    def fused_decoder(self, stats: SpectrogramStats, late_stats: SpectrogramStats | None) -> FusedDecoder:
+        """The same arithmetic as `decoder_stages`, frozen and batched (`networks.fused_amortised`)."""
+        from naf_model.networks.fused_amortised import FusedAmortised
+
+        head = self.late_head()
+        late = fused_late_decoder(head, late_stats) if head is not None and late_stats is not None else None
+        return FusedAmortised(self, stats, late)
 
     def features(self, pair: EndpointPart, orientation: torch.Tensor) -> torch.Tensor:
         """The code."""

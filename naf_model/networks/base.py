@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from naf_model.networks.encoder import EndpointPart, PairEncoder
+from naf_model.networks.fused import FusedDecoder, ModuleDecoder, module_late
 from naf_model.networks.late import LateDecoder, LateHead, late_decoder
 from naf_model.networks.normalisation import SpectrogramStats
 from naf_model.networks.presets import FieldShape, ModelConfig, TrainConfig
@@ -78,6 +79,14 @@ class AcousticNetwork(nn.Module, ABC):
         branch, (B, W) each; the shares of an emitter and a listener add up to the pair's."""
         return self.encoder.endpoint(xy, role)
 
+    def position_inputs(self, xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """What the network reads at (B, 2) m positions before any MLP layer: (sinusoidal embedding (B, E),
+        local grid features (B, G)); None for a network without an encoder of its own (an ensemble)."""
+        encoder = self._modules.get("encoder")
+        if not isinstance(encoder, PairEncoder):
+            return None
+        return encoder.position_embedding((xy - encoder.centre) / encoder.half_size), encoder.grid(xy)
+
     def pair_part(self, emitter: torch.Tensor, listener: torch.Tensor) -> EndpointPart | None:
         """The share of the pair itself (not of either endpoint), (B, W) each, added to the endpoints' shares;
         None for networks whose input is the endpoints alone."""
@@ -125,6 +134,12 @@ class AcousticNetwork(nn.Module, ABC):
             return finish(x, emitter, listener)
 
         return decode
+
+    def fused_decoder(self, stats: SpectrogramStats, late_stats: SpectrogramStats | None) -> FusedDecoder:
+        """The live answers' decoder (`networks.fused`) of the current weights, frozen, CPU: spectrograms
+        frame-major and the late part (None without one). This default runs the module path behind that
+        contract; a network with a faster form of the same arithmetic overrides it. Call under torch.no_grad."""
+        return ModuleDecoder(self, self.spectrogram_decoder(stats), module_late(self.late_decoder(late_stats)))
 
     @abstractmethod
     def decoder_stages(self, stats: SpectrogramStats) -> tuple[OrientationPart, Finish]:

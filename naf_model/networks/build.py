@@ -10,15 +10,20 @@ from naf_model.networks.base import AcousticNetwork, TrainableNetwork
 from naf_model.networks.ensemble import EnsembleNAF
 from naf_model.networks.late import LateHead
 from naf_model.networks.network import PixelNAF
+from naf_model.networks.paper_released import PaperReleasedNAF
 from naf_model.networks.presets import FieldShape, ModelConfig
 
 NETWORKS: dict[str, type[TrainableNetwork]] = {"pixel": PixelNAF, "amortised": AmortisedNAF}
-"""`NetworkConfig.kind` -> the network class."""
+"""`NetworkConfig.kind` -> the network class of the networks naf trains."""
+RELEASED: dict[str, type[AcousticNetwork]] = {"paper_released": PaperReleasedNAF}
+"""`NetworkConfig.kind` -> networks naf only runs: others' trained checkpoints (`naf_model.checkpoint_paper`)."""
 
 
 def build_network(config: ModelConfig, shape: FieldShape) -> AcousticNetwork:
     """A freshly initialised network for `config` over a scene of `shape`."""
     kind = config.network.kind
+    if kind in RELEASED:  # whole-spectrogram fields from elsewhere: no late part, no ensembles
+        return RELEASED[kind](config, shape)
     if kind not in NETWORKS:
         raise ValueError(f"unknown network kind {kind!r}; known: {', '.join(NETWORKS)}")
     k = config.network.members

@@ -20,12 +20,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from naf_model.audio.bands import OCTAVE_CENTRES_HZ
 from naf_model.networks.embedding import SinusoidalEmbedding
+from naf_model.networks.fused import FusedLate, PositionFeatures, frozen
 from naf_model.networks.grid import LocalFeatureGrid
 from naf_model.networks.normalisation import SpectrogramStats
 
@@ -129,12 +131,42 @@ def late_decoder(head: LateHead, stats: SpectrogramStats) -> LateDecoder:
 
     def decode(emitter, listener, lower, upper, weight):
         shares = share(emitter, 0) + share(listener, 1)
-        if bool((weight > 0).any()):
-            both = head.from_shares(torch.cat([shares, shares]), torch.cat([lower, upper]))
-            w = weight.reshape(-1, 1, 1, 1)
-            y = (1 - w) * both[: len(shares)] + w * both[len(shares) :]
-        else:
-            y = head.from_shares(shares, lower)
-        return stats.denormalise(y)
+        return stats.denormalise(_between_orientations(head, shares, lower, upper, weight))
+
+    return decode
+
+
+def _between_orientations(
+    head: LateHead, shares: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
+    """The head's normalised output from endpoint `shares` at the orientations `lower` and `upper`, blended by
+    `weight` (B,); both orientations in one batch, and the second skipped when no weight needs it."""
+    if not bool((weight > 0).any()):
+        return head.from_shares(shares, lower)
+    both = head.from_shares(torch.cat([shares, shares]), torch.cat([lower, upper]))
+    w = weight.reshape(-1, 1, 1, 1)
+    return (1 - w) * both[: len(shares)] + w * both[len(shares) :]
+
+
+def fused_late_decoder(head: LateHead, stats: SpectrogramStats) -> FusedLate:
+    """`late_decoder`'s contract for the fused path (`networks.fused`), positions as numpy (B, 2) m: the
+    position features read in numpy with the grid frozen, each role's first layer one product, the endpoints'
+    shares kept for the last positions seen, both orientations in one batch."""
+    positions = PositionFeatures(head.embedding, head.grid, head.centre, head.half_size)
+    layers = [(frozen(layer.weight.T), None if layer.bias is None else frozen(layer.bias)) for layer in head.inputs]
+    mean, scale = stats.mean_and_scale("cpu")
+    last: dict[int, tuple[bytes, torch.Tensor]] = {}
+
+    def share(xy: np.ndarray, role: int) -> torch.Tensor:
+        key = xy.tobytes()
+        if role not in last or last[role][0] != key:
+            weight, bias = layers[role]
+            features = positions(xy)
+            last[role] = (key, features @ weight if bias is None else torch.addmm(bias, features, weight))
+        return last[role][1]
+
+    def decode(emitter, listener, lower, upper, weight):
+        shares = share(np.asarray(emitter, np.float32), 0) + share(np.asarray(listener, np.float32), 1)
+        return _between_orientations(head, shares, lower, upper, weight) * scale + mean
 
     return decode

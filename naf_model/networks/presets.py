@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from naf_model.errors import CheckpointError
 
-NETWORK_KINDS = {"pixel": "the per-pixel NAF", "amortised": "the amortised network"}
+NETWORK_KINDS = {"pixel": "the per-pixel NAF", "amortised": "the amortised network",
+                 "paper_released": "the paper's released network (its checkpoints, inference only)"}
 """`NetworkConfig.kind` -> what it is called in messages."""
 
 
@@ -53,10 +54,11 @@ class GridConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """The MLP. `kind` "pixel" is the paper's per-(f, t) network; "amortised" decodes whole spectrograms."""
+    """The MLP. `kind` "pixel" is the paper's per-(f, t) network; "amortised" decodes whole spectrograms;
+    "paper_released" is the paper's code itself, for its checkpoints (`naf_model.checkpoint_paper`)."""
 
-    kind: Literal["pixel", "amortised"] = knob("pixel", fixed="the preset chooses the network; pick a preset of "
-                                               "the other one")
+    kind: Literal["pixel", "amortised", "paper_released"] = knob(
+        "pixel", fixed="the preset chooses the network; pick a preset of the other one")
     depth: int = knob(8, low=2, high=64)
     width: int = knob(512, low=1, high=16384)
     leaky_slope: float = knob(0.1, low=0, high=1)

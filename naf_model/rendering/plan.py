@@ -1,7 +1,7 @@
 """What a render's simulated IRs will cost, said before they start (`naf render` / `naf walk` with `--source sim`).
 
 The estimate is the data-set builder's (`naf_model.data.budget.block_cpu_seconds`: ray tracing plus image
-sources, fitted to blocks measured on this project's machines, right within about a factor 1.6) for the
+sources and rendering, fitted phase by phase to blocks measured on this project's machines) for the
 listener spots the render simulates: the distinct positions of its listener and the emitter's calibration
 spots (`calibration_spots`). The simulator runs in this one process, so CPU-seconds are wall-clock seconds.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from naf_model.data.budget import block_cpu_seconds, format_minutes
+from naf_model.data.budget import block_cpu_seconds, format_minutes, room_cost
 from naf_model.rendering.calibration import calibration_spots
 from naf_model.rendering.ir_source import IRFunction
 from naf_model.simulate import SimulationConfig
@@ -24,8 +24,10 @@ from naf_model.simulate.ir_length import room_ir_seconds
 
 LONG_SIMULATION_S = 60.0
 """A render whose IRs are estimated to take longer than this asks first (or needs `--yes`). The bundled flats
-stay below it (apartment_1 ~26 s, apartment_2 ~46 s); a 40-column hall (174 walls, image-source order 3) is
-estimated at 48 s and took 42 CPU-s here (minutes on a busy machine), a 64-column one is estimated at ~2.5 min."""
+stay below it (apartment_1 ~26 s, apartment_2 ~46 s with the data defaults; a render now takes their shipped
+fields' settings, 0.6 s IRs at image-source order 2 and 1, estimated at ~15 s and ~14 s); a 40-column hall
+(174 walls, image-source order 3) is estimated at 48 s and took 42 CPU-s here (minutes on a busy machine), a
+64-column one is estimated at ~2.5 min."""
 
 
 @dataclass(frozen=True)
@@ -54,16 +56,21 @@ class SimulationPlan:
         )
 
 
-def plan_simulation(scene, emitter: np.ndarray, listeners: np.ndarray) -> SimulationPlan:
-    """The cost of simulating a render of `emitter` (2,) heard at `listeners` (K, 2) metres with the simulator's
-    default settings (those `ir_source.simulated_source` uses)."""
-    config = SimulationConfig(ir_seconds=room_ir_seconds(scene))
+def plan_simulation(scene, emitter: np.ndarray, listeners: np.ndarray, config: SimulationConfig | None = None,
+                    calibration: bool = True) -> SimulationPlan:
+    """The cost of simulating `emitter` (2,) heard at `listeners` (K, 2) metres with `config` (default: the
+    data defaults; a render passes its source's, `ir_source.SimulatedIRs.config`), counting the emitter's
+    calibration spots too when `calibration` (a render's gain needs them, an exported IR does not)."""
+    if config is None:
+        config = SimulationConfig(ir_seconds=room_ir_seconds(scene))
     emitter = np.asarray(emitter, np.float64).reshape(2)
-    every = np.concatenate([np.asarray(listeners, np.float64).reshape(-1, 2), calibration_spots(scene, emitter)])
+    every = np.asarray(listeners, np.float64).reshape(-1, 2)
+    if calibration:
+        every = np.concatenate([every, calibration_spots(scene, emitter)])
     spots = len(np.unique(np.round(every, 6), axis=0))
-    walls = len(scene.simulation_surfaces())
-    seconds = block_cpu_seconds(walls, config.ism_order, spots, config.n_rays, config.ir_seconds)
-    return SimulationPlan(spots, walls, config.ism_order, float(seconds))
+    room = room_cost(scene, config.ism_order)
+    seconds = block_cpu_seconds(room, spots, config.n_rays, config.ir_seconds)
+    return SimulationPlan(spots, room.walls, config.ism_order, float(seconds))
 
 
 def with_estimated_progress(irs: IRFunction, plan: SimulationPlan, tick_s: float = 0.5) -> IRFunction:

@@ -12,6 +12,9 @@ from naf_model.scene.json_file import read_json
 from naf_model.scene.scene import Scene
 
 MESH_SUFFIXES = (".obj", ".glb", ".gltf", ".ply", ".stl", ".off")
+DATA_SET_SUFFIXES = (".h5", ".hdf5")
+SCENE_ATTRIBUTE = "scene_json"
+"""The attribute of an imported data set that holds its scene's scene.json form (`naf data import`)."""
 MAX_SCENE_FILE_BYTES = 50_000_000
 
 
@@ -45,13 +48,16 @@ def read_scene_file(path: str | Path) -> Scene:
 
 
 def load_scene(name_or_path: str | Path, materials: str | Path | None = None, units: str = "m") -> Scene:
-    """A bundled scene by name, a scene.json path, or a closed mesh (OBJ, GLB, PLY, STL) cut at ear height.
+    """A bundled scene by name, a scene.json path, a closed mesh (OBJ, GLB, PLY, STL) cut at ear height, or
+    an imported data set (.h5) whose scene it carries (`scene_of_data_set`).
 
     materials (a JSON map of mesh material/group names to naf materials) and units (m, cm, mm) apply to
     meshes only. A bundled scene may be a folder holding one mesh instead of a scene.json.
     """
     text = str(name_or_path)
     path = Path(text).expanduser()
+    if path.suffix.lower() in DATA_SET_SUFFIXES:
+        return scene_of_data_set(path)
     if path.suffix.lower() in MESH_SUFFIXES:
         from naf_model.scene.mesh_import import scene_from_mesh
 
@@ -77,3 +83,26 @@ def load_scene(name_or_path: str | Path, materials: str | Path | None = None, un
 def save_scene(scene: Scene, path: str | Path) -> Path:
     """Write `scene.to_dict()` as indented JSON, atomically (temp file in the same folder, then replace)."""
     return write_atomic(path, json.dumps(scene.to_dict(), indent=2) + "\n")
+
+
+def scene_of_data_set(path: str | Path) -> Scene:
+    """The scene an imported data set carries (`naf data import`: a plan derived from its positions);
+    SceneError (one line) for a missing file or a data set made by `naf data make`, which names its scene."""
+    import h5py
+
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            text = f.attrs.get(SCENE_ATTRIBUTE)
+            name = f.attrs.get("scene_name")
+    except (OSError, FileNotFoundError):
+        raise SceneError(f"{path} is missing or not an HDF5 data set; give a scene name, scene.json or mesh") from None
+    if text is None:
+        named = f" (scene {str(name)!r})" if name is not None else ""
+        raise SceneError(f"{path} carries no scene{named}: it was made by `naf data make`; pass --scene NAME")
+    try:
+        scene = Scene.from_dict(json.loads(str(text)))
+    except (ValueError, SceneError) as exc:
+        raise SceneError(f"{path}: its scene is damaged ({exc})") from None
+    scene.data_file = path
+    return scene

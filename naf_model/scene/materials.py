@@ -49,6 +49,16 @@ MATERIALS: dict[str, Material] = {
     "plasterboard": Material((0.29, 0.10, 0.05, 0.04, 0.07, 0.09, 0.09), 0.05),
     # 50 mm mineral-wool absorber panel
     "acoustic_panel": Material((0.18, 0.70, 0.95, 0.95, 0.95, 0.95, 0.95), 0.20),
+    # ---- stone buildings (churches, halls): Vorlaender's table, as pyroomacoustics' materials database ----
+    # limestone walls, dressed ashlar
+    "limestone": Material((0.02, 0.02, 0.03, 0.04, 0.05, 0.05, 0.05), 0.15),
+    # polished marble floor
+    "marble": Material((0.01, 0.01, 0.01, 0.02, 0.02, 0.02, 0.02), 0.05),
+    # 12 mm wooden lining fixed on a frame: panelled choir stalls, a boarded timber roof (panel resonance low)
+    "wooden_lining": Material((0.27, 0.23, 0.22, 0.15, 0.10, 0.07, 0.06), 0.10),
+    # unoccupied wooden pews or chairs without cushions, per m2 of the pews' faces ("wooden chairs, 2 per m2";
+    # 4 kHz carried to 8 kHz); the rows' uneven backs scatter
+    "wooden_pews": Material((0.05, 0.08, 0.10, 0.12, 0.12, 0.12, 0.12), 0.60),
     # ---- furniture and fittings (obstacle surfaces; per m2 of the obstacle's faces) -------------------
     # wooden cabinets, wardrobes, tables, kitchen units (closed panels over air): the "wooden panel /
     # plywood on battens" rows of the tables cited above; panel resonance lifts the low bands

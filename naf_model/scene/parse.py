@@ -54,6 +54,7 @@ def scene_kwargs(d: Any) -> dict[str, Any]:
         "doors",
         "windows",
         "obstacles",
+        "derived_from",
     }
     extra = sorted(set(d) - known)
     if extra:
@@ -97,6 +98,9 @@ def scene_kwargs(d: Any) -> dict[str, Any]:
         start, end = _point(w["from"], f"window #{i + 1} 'from'"), _point(w["to"], f"window #{i + 1} 'to'")
         windows.append(Window(start, end, check_material(w.get("material", "glass"), f"window #{i + 1}")))
     ceiling = _number(d.get("ceiling_height", 2.6), "ceiling_height")
+    derived = d.get("derived_from")
+    if derived is not None and not isinstance(derived, str):
+        raise SceneError(f"scene 'derived_from' must be a sentence (a string), got {type(derived).__name__}")
     obstacles = [parse_obstacle(o, i, ceiling) for i, o in enumerate(_list(d, "obstacles"))]
     return {
         "name": str(d.get("name", "scene")),
@@ -108,4 +112,5 @@ def scene_kwargs(d: Any) -> dict[str, Any]:
         "ear_height": _number(d.get("ear_height", EAR_HEIGHT_M), "ear_height"),
         "wall_thickness": _number(d.get("wall_thickness", 0.12), "wall_thickness"),
         "defaults": defaults,
+        "derived_from": derived or None,
     }

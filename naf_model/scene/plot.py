@@ -40,6 +40,10 @@ MATERIAL_COLORS = {
     "bookshelf": "#8a5a44",
     "ceramic": "#f7f7f7",
     "kitchen_units": "#9aa3a8",
+    "limestone": "#d8cfb8",
+    "marble": "#eae6df",
+    "wooden_lining": "#b88a58",
+    "wooden_pews": "#8c6239",
 }
 WALL_COLOR = "#3b3b3f"
 
@@ -79,13 +83,19 @@ def _draw_obstacles(ax: Axes, scene: Scene) -> dict[str, None]:
     return used
 
 
+OPENING_MIN_M = 2.0
+"""An opening at least this wide is an arch or a passage (a church's chancel arch), drawn without a leaf."""
+
+
 def _draw_doors(ax: Axes, scene: Scene) -> None:
-    """A door leaf and its quarter-circle swing."""
+    """A door leaf and its quarter-circle swing; wide openings (`OPENING_MIN_M`) are left open."""
     n_doors = {r.name: 0 for r in scene.rooms}
     for door in scene.doors:
         for i in door_axis(door, scene.rooms)[2]:
             n_doors[scene.rooms[i].name] += 1
     for door in scene.doors:
+        if door.width >= OPENING_MIN_M:
+            continue
         p = np.asarray(door.at, float)
         d, n, owner_indices = door_axis(door, scene.rooms)
         owners = [scene.rooms[i] for i in owner_indices]

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -104,6 +105,9 @@ class Scene:
     (free space, floor pieces, surfaces) is computed once on construction or on first use.
     """
 
+    derived_from: str | None = None
+    data_file: Path | None = None  # defaults for scenes built otherwise (`MeshScene`); documented in __init__
+
     def __init__(
         self,
         name: str,
@@ -115,6 +119,7 @@ class Scene:
         wall_thickness: float = 0.12,
         defaults: dict[str, str] | None = None,
         obstacles: Sequence[Obstacle] = (),
+        derived_from: str | None = None,
     ) -> None:
         name = file_stem(name)  # it names data sets, runs and plans: no "../", no empty name
         check_heights(ceiling_height, ear_height, wall_thickness)
@@ -144,6 +149,12 @@ class Scene:
         check_rooms_disjoint(self.rooms)
         for w in self.windows:
             check_window(w, self.rooms)
+        self.derived_from = derived_from
+        """None for a drawn plan; for a plan derived from the positions of imported data (no walls are known:
+        `naf_model.data.imports.free_space`), the sentence that says how. Such a scene cannot be simulated."""
+        self.data_file: Path | None = None
+        """The imported data set this scene was read from (`io.scene_of_data_set`), else None: where a field of
+        the paper's format finds its normalisation and bounding box."""
         self.obstacles = list(obstacles)
         """Furniture, columns and fittings (`Obstacle`), in scene-file order."""
         self._room_pieces = floor_pieces(self.rooms, self.doors, self.wall_thickness)
@@ -316,6 +327,7 @@ class Scene:
                 for w in self.windows
             ],
             **({"obstacles": [dict(o.spec) for o in self.obstacles]} if self.obstacles else {}),
+            **({"derived_from": self.derived_from} if self.derived_from else {}),
         }
 
     @classmethod

@@ -111,3 +111,20 @@ class SimulationConfig:
         if unknown:
             raise SimulationError(f"unknown simulation settings {unknown}; known ones are {sorted(known)}")
         return cls(**values)
+
+
+def simulation_like(scene, settings: dict[str, Any] | None) -> SimulationConfig:
+    """The simulator settings that stand beside a field: its data set's `settings` (a checkpoint's
+    `simulation`; keys SimulationConfig does not know are ignored, a missing IR length is the room's), so the
+    simulation has the field's ears (none recorded: the spherical head, as `field.ears.ears_for` rules), IR
+    length, rays and image-source order; `settings` None (no field): the data defaults (measured KEMAR ears,
+    the room's IR length, `simulate.ir_length.room_ir_seconds`)."""
+    from naf_model.simulate.ir_length import room_ir_seconds
+
+    if settings is None:
+        return SimulationConfig(ir_seconds=room_ir_seconds(scene))
+    known = {f.name for f in dataclasses.fields(SimulationConfig)} - {"hrir"}
+    values = {k: v for k, v in settings.items() if k in known}
+    if "ir_seconds" not in values:
+        values["ir_seconds"] = room_ir_seconds(scene)
+    return SimulationConfig.from_json(values)

@@ -22,13 +22,13 @@ import bz2
 import functools
 import hashlib
 import importlib.metadata
-import pickle
 import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from naf_model.safe_pickle import DataOnlyUnpickler
 from naf_model.simulate.hrtf import HrirSet, HrtfError, checked_directions, load_hrir_set, measured_hrir_set
 
 KEMAR = "kemar"
@@ -42,8 +42,6 @@ KEMAR_FILE = "slab/data/mit_kemar_normal_pinna.bz2"
 KEMAR_INSTALL = "pip install 'slab>=1.8.2'"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _KEMAR_CLASSES = {("slab.hrtf", "HRTF"), ("slab.filter", "Filter")}
-_NUMPY_NAMES = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype")}  # fmt: skip
 
 
 def kemar_path() -> Path:
@@ -70,25 +68,12 @@ class _Record:
     """A slab object read as data: its attributes, nothing of its class."""
 
 
-class _DataOnly(pickle.Unpickler):
-    """Unpickles slab's HRTF and Filter objects as `_Record`s and numpy arrays; refuses every other global."""
-
-    def find_class(self, module: str, name: str):
-        if (module, name) in _KEMAR_CLASSES:
-            return _Record
-        if (module, name) in _NUMPY_NAMES:
-            with warnings.catch_warnings():  # numpy 2 maps numpy.core to numpy._core with a warning
-                warnings.simplefilter("ignore")
-                return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"{module}.{name} is not part of an HRIR set")
-
-
 def read_kemar() -> tuple[np.ndarray, float, np.ndarray]:
     """slab's KEMAR measurements as they are: HRIRs (M, 2, K) (ear 0 left), their sample rate (Hz) and unit
     directions (M, 3) in the listener frame (x forward, y left, z up); HrtfError (one line) if unreadable."""
     path = kemar_path()
     try:
-        record = _DataOnly(bz2.BZ2File(path)).load()
+        record = DataOnlyUnpickler(bz2.BZ2File(path), {c: _Record for c in _KEMAR_CLASSES}).load()
         rate = float(record.samplerate)
         irs = np.stack([np.asarray(f.data, np.float64) for f in record.data]).transpose(0, 2, 1)  # (M, 2, K)
         sources = np.asarray(record.sources, np.float64)  # (M, 3): azimuth, elevation (deg), distance (m)

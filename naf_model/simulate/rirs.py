@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from naf_model.conventions import ORIENTATIONS_DEG, SAMPLE_RATE
-from naf_model.errors import PositionError
+from naf_model.errors import PositionError, SceneError
 from naf_model.simulate.binaural import render_arrivals
 from naf_model.simulate.config import SimulationConfig, SimulationError
 from naf_model.simulate.ears import hrir_set_for
@@ -80,6 +80,11 @@ def simulate_binaural_rirs(
     same inputs and seed give bit-identical output, and a listener's IR does not depend on the other
     listeners in the call.
     """
+    if getattr(scene, "derived_from", None):
+        raise SceneError(
+            f"scene {scene.name!r} has no walls to simulate: {scene.derived_from}; simulation needs a scene file "
+            "or mesh of the room"
+        )
     config = config or SimulationConfig()
     early = early_renderer(config)  # a missing HRIR set fails before the room is simulated
     emitter, listeners = _positions(scene, emitter_xy, listeners_xy)

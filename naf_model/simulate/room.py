@@ -165,7 +165,9 @@ def run_room(
         fs=SAMPLE_RATE,
         max_order=config.ism_order,
         air_absorption=config.air_absorption,
-        ray_tracing=True,
+        # `set_ray_tracing` below turns the tracer on with our ray count; turned on here, pyroomacoustics
+        # would first pick its own count from the volume and warn (> 100,000 rays in a cathedral)
+        ray_tracing=False,
     )
     # The simulator walls leave the floor uncut under standing obstacles (`Scene.simulation_surfaces`), so
     # pyroomacoustics' parity test (one ray to below the floor) counts the floor under an obstacle as a

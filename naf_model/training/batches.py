@@ -1,10 +1,11 @@
-"""Training data in memory and the random batches of the NAF recipe.
+"""Training data (in memory, or streamed: `training.streamed`) and the random batches of the NAF recipe.
 
 Per-pixel models: each step draws `irs_per_step` (pair, orientation, ear) items and `pixels_per_ir` random
 (f, t) pixels of each; a `pad_fraction` share of items draw frames over the full length with everything after
 the IR's end set to ln(1e-3) (the paper's padding), the rest only within the IR. Amortised models draw whole
 (pair, orientation) spectrograms. Positions get N(0, jitter_m) jitter. All randomness comes from one
-`torch.Generator`, so a resumed run draws exactly the batches an uninterrupted one would.
+`torch.Generator` and none of it depends on where the rows live, so a resumed run draws exactly the batches an
+uninterrupted one would, and a streamed split the batches of the same split in memory.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 
 from naf_model.conventions import LOG_EPS
 from naf_model.networks.normalisation import SpectrogramStats
+from naf_model.training.streamed import StreamedRows, rows_per_read
 
 SILENCE = math.log(LOG_EPS)
 SILENCE_MARGIN = 0.05
@@ -25,19 +27,21 @@ SILENCE_MARGIN = 0.05
 @dataclass
 class SplitArrays:
     """One split of the data set: positions (P, 2) m, the early part's log-magnitudes (P, 4, 2, F, T) float16
-    and the late part's ln band powers (P, 4, 2, 7, T_late) float16 (None when the IRs have no late part)."""
+    and the late part's ln band powers (P, 4, 2, 7, T_late) float16 (None when the IRs have no late part).
+    `spec` and `late` are tensors in memory or `StreamedRows` read from disk, indexed alike."""
 
     emitters: torch.Tensor
     listeners: torch.Tensor
-    spec: torch.Tensor
-    late: torch.Tensor | None = None
+    spec: torch.Tensor | StreamedRows
+    late: torch.Tensor | StreamedRows | None = None
 
     def __len__(self) -> int:
         return self.spec.shape[0]
 
-    def valid_frames(self, chunk: int = 256) -> torch.Tensor:
+    def valid_frames(self) -> torch.Tensor:
         """Frames up to each IR's last audible frame, (P, 4, 2) long, at least 1 (read in chunks of pairs)."""
         t = torch.arange(1, self.spec.shape[-1] + 1)
+        chunk = rows_per_read(self.spec)
         out = []
         for s in range(0, len(self), chunk):
             loud = self.spec[s : s + chunk].amax(dim=-2).float() > SILENCE + SILENCE_MARGIN  # (c, 4, 2, T)

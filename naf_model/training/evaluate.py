@@ -9,6 +9,7 @@ import torch
 from naf_model.networks.base import AcousticNetwork
 from naf_model.networks.normalisation import SpectrogramStats
 from naf_model.training.batches import HeldOut
+from naf_model.training.streamed import rows_per_read
 from naf_model.training.trainset import TrainingSet
 
 PCA_SAMPLES = 2048
@@ -58,17 +59,20 @@ def held_out_late_error(
 
 def data_sample(data: TrainingSet, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A seeded sample of training spectrograms: (S, F, T) log-magnitudes with their emitters and listeners
-    (S, 2): PCA_SAMPLES random (pair, orientation, ear) items, or every one of a small data set."""
+    (S, 2): PCA_SAMPLES random (pair, orientation, ear) items, or every one of a small data set; read a few
+    rows at a time (`rows_per_read`), so a streamed split stays within its budget."""
     g = torch.Generator().manual_seed(seed)
     n = len(data.train)
-    idx = torch.randint(n, (PCA_SAMPLES,), generator=g) if n * 8 > PCA_SAMPLES else torch.arange(n)
-    spec = data.train.spec[idx].float()  # (S, 4, 2, F, T) or a sample of it
-    emitters, listeners = data.train.emitters[idx], data.train.listeners[idx]
+    step = rows_per_read(data.train.spec)
     if n * 8 > PCA_SAMPLES:
+        idx = torch.randint(n, (PCA_SAMPLES,), generator=g)
         o = torch.randint(4, (len(idx),), generator=g)
         ear = torch.randint(2, (len(idx),), generator=g)
-        return spec[torch.arange(len(idx)), o, ear], emitters, listeners
-    return spec.flatten(0, 2), emitters.repeat_interleave(8, 0), listeners.repeat_interleave(8, 0)
+        spec = torch.cat([data.train.spec[idx[s : s + step], o[s : s + step], ear[s : s + step]].float()
+                          for s in range(0, len(idx), step)])
+        return spec, data.train.emitters[idx], data.train.listeners[idx]
+    spec = torch.cat([data.train.spec[s : s + step].float().flatten(0, 2) for s in range(0, n, step)])
+    return spec, data.train.emitters.repeat_interleave(8, 0), data.train.listeners.repeat_interleave(8, 0)
 
 
 def init_from_data(model: AcousticNetwork, data: TrainingSet, seed: int) -> float | None:

@@ -222,7 +222,7 @@ def train_loop(run: Run, ctx: DistributedContext, minutes: float | None, show_pr
     `eval_every` steps and at the end; see the module docstring."""
     p = run.progress
     forward = DistributedDataParallel(run.model) if ctx.distributed else run.model
-    held_out = held_out_sample(run.data.validation)
+    held_out = held_out_sample(run.data.validation) if ctx.is_main else None  # only rank 0 reads validation
     prior_wall = float(p.metrics.get("wall_s", 0.0))
     clock = _Clock(minutes, p.step)
     if ctx.is_main:

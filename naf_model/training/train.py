@@ -19,11 +19,13 @@ amortised network's base, `paper`/`medium`/`cpu` are per-pixel NAFs; `--recipe` 
     # continue exactly where a run stopped (model, optimizer, LR schedule, step, RNG states)
     naf train --scene apartment_1 --preset fast --resume
 
-Each rank draws its own batches (seed + rank); rank 0 logs, evaluates the validation split's held-out pairs
-(`validation_spectral_error`; best.pt is the checkpoint with the lowest) and writes checkpoints (`.module`
-unwrapped). The test split is never read here: it is left to `naf eval`. Ctrl-C or SIGTERM stops every rank
-after the current step and saves first (`training.loop`). A new run refuses a run folder that holds a run's
-checkpoints unless told to replace them, and never replaces the field it starts from (`check_request`).
+Each rank reads its own share of the training pairs (every W-th pair) and draws its own batches from it (seed +
+rank), in memory or streamed from disk within `RunOptions.memory_budget` (`training.trainset`); rank 0 logs,
+evaluates the validation split's held-out pairs (`validation_spectral_error`; best.pt is the checkpoint with the
+lowest) and writes checkpoints (`.module` unwrapped). The test split is never read here: it is left to `naf eval`.
+Ctrl-C or SIGTERM stops every rank after the current step and saves first (`training.loop`). A new run refuses a
+run folder that holds a run's checkpoints unless told to replace them, and never replaces the field it starts
+from (`check_request`).
 """
 
 from __future__ import annotations
@@ -45,8 +47,16 @@ from naf_model.paths import same_file
 from naf_model.training.batches import BatchSampler
 from naf_model.training.distributed import DistributedContext, setup_distributed, teardown_distributed
 from naf_model.training.evaluate import init_from_data
-from naf_model.training.loop import Progress, Run, TrainResult, append_log_line, learning_rate, train_loop
-from naf_model.training.trainset import TrainingSet, add_extra_pairs, load_training_set
+from naf_model.training.loop import (
+    LATE_ITEMS_PER_STEP,
+    Progress,
+    Run,
+    TrainResult,
+    append_log_line,
+    learning_rate,
+    train_loop,
+)
+from naf_model.training.trainset import TrainingSet, default_memory_budget, load_training_set
 
 __all__ = ["RunOptions", "TrainResult", "append_log_line", "check_request", "learning_rate", "train_field"]
 
@@ -72,13 +82,16 @@ class RunOptions:
     """A trained field of the same scene, data set and network to start from (fine-tuning with the config's
     recipe: fresh optimizer and schedule), instead of a fresh initialisation."""
     extra: tuple[Path, ...] = ()
-    """Data sets whose training pairs join the main data set's (`trainset.add_extra_pairs`); a resumed run
+    """Data sets whose training pairs join the main data set's (`trainset.load_training_set`); a resumed run
     needs the same ones again."""
     recipe: Recipe | None = None
     """The recipe the config was resolved from (`Recipe.config()`), recorded in the checkpoint; None for a
     config built in code."""
     overwrite: bool = False
     """A new run may replace the run already in `out_dir` (`naf train --force`); its files go first."""
+    memory_budget: int | None = None
+    """Bytes of training data a process may hold (`trainset.load_training_set`: in memory if the split fits,
+    else streamed from disk within it); None: `trainset.default_memory_budget()`, from the free memory."""
 
 
 def check_request(config: ModelConfig, options: RunOptions) -> None:
@@ -127,7 +140,20 @@ def train_field(config: ModelConfig, options: RunOptions, scene: Any | None = No
 
 def _train(config: ModelConfig, options: RunOptions, scene: Any | None, ctx: DistributedContext) -> TrainResult:
     """Set the run up (a new one, or the resumed one's state) and hand it to the loop."""
-    data = add_extra_pairs(load_training_set(options.dataset), options.extra)
+    budget = options.memory_budget if options.memory_budget is not None else default_memory_budget()
+    data = load_training_set(options.dataset, options.extra, budget, (ctx.rank, ctx.world_size))
+    try:
+        return _train_on(config, options, scene, ctx, data)
+    finally:
+        data.close()
+
+
+def _train_on(
+    config: ModelConfig, options: RunOptions, scene: Any | None, ctx: DistributedContext, data: TrainingSet
+) -> TrainResult:
+    """`_train` once the data is open."""
+    if ctx.is_main:
+        print(f"naf: {data.memory_note}", flush=True)
     scene_hash = str(data.meta.get("scene_hash", ""))
     if scene is not None and scene.geometry_hash() != scene_hash:
         raise DataError(
@@ -139,6 +165,7 @@ def _train(config: ModelConfig, options: RunOptions, scene: Any | None, ctx: Dis
     else:
         shape = _field_shape(data, scene)
         recipe = options.recipe.record() if options.recipe is not None else None
+    data.check_step(config.train.irs_per_step + config.train.swap_pairs, LATE_ITEMS_PER_STEP)
     torch.manual_seed(options.seed + ctx.rank)
     model = build_trainable(config, shape)
     start = _start_weights(options, data, scene_hash, config, shape) if resumed is None else resumed.weights
@@ -194,7 +221,7 @@ def _new_progress(config: ModelConfig, options: RunOptions, data: TrainingSet) -
     """Step 0 of the planned total, with the provenance of any extra pairs in the metrics."""
     metrics: dict[str, Any] = {}
     if options.extra:  # provenance: which pairs beyond the data set's own the field saw
-        metrics = {"extra_data": [Path(p).name for p in options.extra], "train_pairs": len(data.train)}
+        metrics = {"extra_data": [Path(p).name for p in options.extra], "train_pairs": data.train_pairs}
     return Progress(0, options.steps or config.train.steps, metrics=metrics)
 
 
