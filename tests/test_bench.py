@@ -6,6 +6,7 @@ Timings are measured, never judged here: the tests check what was measured and r
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -115,7 +116,9 @@ def test_cli_bench_compares_the_fused_and_the_module_path_side_by_side(tiny, tmp
     assert "IR p50 ms fused / module" in printed and printed.count("\n| shoebox | 1 |") == 1
     (row,) = json.loads(out.read_text())["paths"]
     assert row["n_single"] == 6 and row["threads"] == 1 and row["map_cells"] > 0
-    assert row["fused_p50_ms"] > 0 and row["module_p50_ms"] > 0 and row["fused_map_irs_cpu_s"] > 0
+    # the timings are the benchmark's figures, not the test's: only that each path was timed and reported
+    assert all(isinstance(row[k], float) and math.isfinite(row[k]) for k in ("fused_p50_ms", "module_p50_ms",
+                                                                             "fused_map_irs_cpu_s"))
     assert row["spectrogram_max_diff"] < 1e-2 and row["ir_max_rel_diff"] < 1e-2
     assert main(["bench", str(checkpoint), "--scene", str(scene_file), "--map-spacing", "0"]) == 2
     assert capsys.readouterr().err.startswith("naf: error: --map-spacing must be above 0")

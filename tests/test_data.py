@@ -474,6 +474,7 @@ def test_cli_unknown_scene_and_info(built, capsys):
 
 
 def test_the_simulation_time_estimate_grows_with_walls_rays_order_listeners_and_reverb():
+    """The cost model's arithmetic (`budget.block_cpu_seconds`), not a timing: nothing here is measured."""
     room = RoomCost(walls=64, ism_order=3, reflections_per_s=200.0, ray_life_s=1.0)
     base = {"listeners": 60, "rays": 3000, "ir_seconds": 0.6}
     reference = block_cpu_seconds(room, **base)
