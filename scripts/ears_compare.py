@@ -35,10 +35,15 @@ crossings, interpolated between samples) moves with where the arrival falls betw
 FRONT, LEFT, BACK = 0, 3, 2  # orientation index (headings 0, 90, 180, 270) with the source at +x
 
 
+def free_field_room() -> Scene:
+    """The 12 x 12 x 6 m room of acoustic panel, ears 3 m up."""
+    return Scene.from_dict({**shoebox_scene(12.0, 12.0, 6.0, "acoustic_panel").to_dict(), "ear_height": 3.0})
+
+
 def free_field_irs(hrtf: str) -> np.ndarray:
     """(SUBSAMPLE_STEPS, 4 orientations, 2, N) direct-sound IRs of a source DISTANCE_M (plus a fraction of a
     sample's travel) ahead of heading 0, through the ears `hrtf` (a SimulationConfig setting)."""
-    scene = Scene.from_dict({**shoebox_scene(12.0, 12.0, 6.0, "acoustic_panel").to_dict(), "ear_height": 3.0})
+    scene = free_field_room()
     config = SimulationConfig(ir_seconds=0.05, ism_order=1, n_rays=200, hrtf=hrtf)
     step = SPEED_OF_SOUND / SAMPLE_RATE / SUBSAMPLE_STEPS
     listeners = np.column_stack([4.0 - step * np.arange(SUBSAMPLE_STEPS), np.full(SUBSAMPLE_STEPS, 6.0)])
@@ -51,6 +56,7 @@ def played(irs: np.ndarray, hrtf: str) -> np.ndarray:
     line of sight, through the data set's ears): (SUBSAMPLE_STEPS, 4, 2, N) like `free_field_irs`."""
     from naf_model.field.ears import ears_for
     from naf_model.field.listening import synthesize
+    from naf_model.field.reflections import FirstReflection
     from naf_model.spectrogram import log_magnitude
 
     n = 4096
@@ -63,7 +69,8 @@ def played(irs: np.ndarray, hrtf: str) -> np.ndarray:
     headings = np.tile([0.0, 90.0, 180.0, 270.0], SUBSAMPLE_STEPS)
     ears = ears_for(json.loads(SimulationConfig(hrtf=hrtf).to_json()))
     log = log_magnitude(padded.reshape(-1, 2, n), 1 + n // 128)
-    out = synthesize("listening", log, emitters, listeners, headings, n, ears, None, log_mean=False)
+    out = synthesize("listening", log, emitters, listeners, headings, n, ears, None, log_mean=False,
+                     reflections=FirstReflection.of(free_field_room()))
     return out.reshape(padded.shape)[..., : irs.shape[-1]].astype(np.float64)
 
 

@@ -211,13 +211,14 @@ class SimulatedMagnitudes:
     phase: str
     ears: Any  # field.ears.Ears: the data set's
     free_space: Any
+    reflections: Any = None  # field.reflections.FirstReflection of the scene, or None
 
     def predict(self, part: slice) -> Prediction:
         items = self.queries.items(part)
         gt = np.asarray(self.queries.gt_wave[items], np.float32)
         log, late = self.queries.describe(gt)
         play = partial(listening_play, self.phase, log, late, *self.queries.positions(part), self.queries.ir_split,
-                       self.ears, self.free_space, log_mean=False)  # fmt: skip
+                       self.ears, self.free_space, log_mean=False, reflections=self.reflections)  # fmt: skip
         return Prediction(items, None, None, play)
 
 

@@ -20,6 +20,7 @@ from naf_model.evaluation.pipeline import QuerySet, Row, score_rows
 from naf_model.evaluation.report import ResultRow
 from naf_model.evaluation.rows import INTERPOLATIONS, LABELS, RowId, played_label
 from naf_model.field.ears import ears_for
+from naf_model.field.reflections import FirstReflection
 from naf_model.paths import project_path
 from naf_model.simulate import SimulationConfig
 from naf_model.spectrogram import log_magnitude
@@ -52,7 +53,8 @@ class Run:
         direct-ITD reference and the played direct sound go through the data set's ears."""
         sim = self.ds.meta.simulation
         scorer = rows.ListeningScorer(queries, self.scene.free_space, SimulationConfig.from_json(sim))
-        magnitudes = pipeline.SimulatedMagnitudes(queries, self.phase, ears_for(sim), self.scene.free_space)
+        magnitudes = pipeline.SimulatedMagnitudes(queries, self.phase, ears_for(sim), self.scene.free_space,
+                                                  FirstReflection.of(self.scene))
         out = [] if fsrc is None else [Row(played_label(RowId.FIELD, self.phase), fsrc, scorer)]
         out.append(Row(played_label(RowId.SIM_MAGNITUDES, self.phase), magnitudes, scorer))
         out += [] if interp is None else [Row(played_label(m), interp.source(m), scorer) for m in INTERPOLATIONS]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from naf_model.errors import PositionError
 from naf_model.field.ears import ears_for
 from naf_model.field.fused_listening import play_frames
 from naf_model.field.listening import play
+from naf_model.field.reflections import FirstReflection
 from naf_model.networks.encoder import EndpointPart
 from naf_model.orientation import neighbouring_orientations
 from naf_model.paths import default_dataset_path
@@ -269,7 +271,8 @@ class NeuralAcousticField:
         if self._fused is not None:
             frames = self._fused_query(e, l_, h)
             free = self.scene.free_space if self.scene is not None else self._plan
-            ir = play_frames(phase, frames, self._late_query(e, l_, h), e, l_, h, self.split, self.ears, free)
+            ir = play_frames(phase, frames, self._late_query(e, l_, h), e, l_, h, self.split, self.ears, free,
+                             reflections=self.reflections)
         else:
             ir = self.play(phase, self._query(e, l_, h), self._late_query(e, l_, h), e, l_, h)
         self.latency_ms = 1e3 * (time.perf_counter() - t0)
@@ -280,7 +283,14 @@ class NeuralAcousticField:
         """The played IRs (B, 2, N) float32 of this field's predictions at checked positions: early
         log-magnitudes (B, 2, 256, T) and late ln band powers (B, 2, 7, T_late) or None (`listening.play`)."""
         free = self.scene.free_space if self.scene is not None else self._plan
-        return play(phase, logmag, late, emitters, listeners, headings, self.split, self.ears, free)
+        return play(phase, logmag, late, emitters, listeners, headings, self.split, self.ears, free,
+                    reflections=self.reflections)
+
+    @cached_property
+    def reflections(self) -> FirstReflection | None:
+        """The scene's bound on the first reflection (`reflections.FirstReflection`): the played diffuse part
+        waits for it; None without a scene (a field opened from its checkpoint alone keeps the old gate)."""
+        return None if self.scene is None else FirstReflection.of(self.scene)
 
     def impulse_response(
         self, emitter_xy: Any, listener_xy: Any, heading_deg: float = 0.0, phase: str = PHASE_METHODS[0]

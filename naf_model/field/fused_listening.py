@@ -1,8 +1,8 @@
 """The played IR of the fused path (`networks.fused`): `listening.play` for frame-major log-magnitudes
 (B, 2, T, F) torch float32, with what depends only on the IR's length kept between calls.
 
-Same waveform as `listening.play` (tests/test_fused.py): the listening method's diffuse product, direct
-pulses and gate, then the late part joined or the tail faded by the same functions. What changes is the
+Same waveform as `listening.play` (tests/test_fused.py): the listening method's diffuse product and gates,
+the direct pulses, then the late part joined or the tail faded by the same functions. What changes is the
 layout and the transform: the fixed noise's STFT is kept frame-major with the diffuse gain folded in, the
 magnitudes never leave torch before the inverse FFT (one batched `torch.fft.irfft` along the contiguous
 frequency axis, no padding copy: the missing Nyquist bin is zero), the window and the synthesis norm are one
@@ -23,13 +23,15 @@ from naf_model.field.ears import Ears
 from naf_model.field.listening import (
     DIFFUSE_LOG_CORRECTION,
     PRE_PULSE_SAMPLES,
-    direct_pulses,
+    add_direct_pulses,
+    diffuse_gate,
     line_of_sight,
     noise_stft,
     onset_of_energy,
     play,
 )
 from naf_model.field.phase import PRE_ONSET_S, synthesis_norm
+from naf_model.field.reflections import FirstReflection
 from naf_model.spectrogram import window
 from naf_model.split import IrSplit
 
@@ -95,7 +97,8 @@ def overlap_add_frames(spec: torch.Tensor, n_samples: int, frames: torch.Tensor 
 
 
 def listening_frames(logmag: torch.Tensor, n_samples: int, emitters: np.ndarray, listeners: np.ndarray,
-                     headings: np.ndarray, visible: np.ndarray, ears: Ears, log_mean: bool = True) -> np.ndarray:
+                     headings: np.ndarray, visible: np.ndarray, ears: Ears, log_mean: bool = True,
+                     quiet_until: np.ndarray | None = None) -> np.ndarray:
     """`listening.listening_ir` of frame-major log-magnitudes (B, 2, T, F) -> (B, 2, n_samples) float32. The
     magnitudes overwrite `logmag`; the onset of the predicted energy is found only for occluded pairs, the
     delays of visible ones come with their direct sound."""
@@ -103,38 +106,40 @@ def listening_frames(logmag: torch.Tensor, n_samples: int, emitters: np.ndarray,
     spec_buffer, frames_buffer = _buffers(b, t, n_freq)
     mag = logmag.exp_().sub_(LOG_EPS).clamp_(min=0.0)
     spec = torch.mul(mag, _noise(t, log_mean), out=spec_buffer)
-    onset = np.empty((b, 2))
+    gate = np.empty((b, 2))
     if visible.any():
         direct, delays = ears.direct(emitters[visible], listeners[visible], headings[visible])
-        onset[visible] = np.asarray(delays, np.float64).reshape(-1, 2) * SAMPLE_RATE
-        direct_pulses(spec.numpy(), np.flatnonzero(visible), onset[visible], direct, frame_major=True)
-        onset[visible] = np.floor(onset[visible]) - PRE_PULSE_SAMPLES
+        onset = np.asarray(delays, np.float64).reshape(-1, 2) * SAMPLE_RATE
+        gate[visible] = np.floor(onset) - PRE_PULSE_SAMPLES
     hidden = ~visible
     if hidden.any():  # no pulse: the gate opens before the predicted onset, never before the line-of-sight delay
         los = np.asarray(ears.delays(emitters[hidden], listeners[hidden], headings[hidden])).reshape(-1, 2)
         energy = mag[torch.from_numpy(hidden)].square().sum(-1).numpy()
-        onset[hidden] = (np.maximum(los * SAMPLE_RATE, onset_of_energy(energy) * SAMPLE_RATE)
-                         - PRE_ONSET_S * SAMPLE_RATE)
+        gate[hidden] = (np.maximum(los * SAMPLE_RATE, onset_of_energy(energy) * SAMPLE_RATE)
+                        - PRE_ONSET_S * SAMPLE_RATE)
     x = overlap_add_frames(spec, n_samples, frames_buffer)
-    first = np.clip(np.ceil(onset), 0, n_samples).astype(np.int64)  # the gate: samples >= its opening
+    first = np.clip(np.ceil(diffuse_gate(gate, quiet_until)), 0, n_samples).astype(np.int64)  # samples >= it
     for i, ear in np.ndindex(b, 2):
         x[i, ear, : first[i, ear]] = 0.0
+    if visible.any():
+        add_direct_pulses(x, np.flatnonzero(visible), onset, direct)
     return x
 
 
 def play_frames(method: str, logmag: torch.Tensor, late: np.ndarray | None, emitters: np.ndarray,
                 listeners: np.ndarray, headings: np.ndarray, split: IrSplit, ears: Ears, free_space=None,
-                log_mean: bool = True) -> np.ndarray:
+                log_mean: bool = True, reflections: FirstReflection | None = None) -> np.ndarray:
     """`listening.play` of frame-major log-magnitudes (B, 2, T, F): the played IRs (B, 2, split.ir_length)."""
     if method != "listening":
         return play(method, logmag.transpose(-1, -2).numpy(), late, emitters, listeners, headings, split, ears,
-                    free_space, log_mean)
+                    free_space, log_mean, reflections)
     b = len(logmag)
     emitters, listeners = np.asarray(emitters, np.float64), np.asarray(listeners, np.float64)
     headings = np.broadcast_to(np.asarray(headings, np.float64).reshape(-1), (b,))
     visible = line_of_sight(free_space, emitters, listeners)
+    quiet = None if reflections is None else reflections.earliest_s(emitters, listeners)
     n = split.ir_length if late is None else split.early_samples
-    early = listening_frames(logmag, n, emitters, listeners, headings, visible, ears, log_mean)
+    early = listening_frames(logmag, n, emitters, listeners, headings, visible, ears, log_mean, quiet)
     if late is None:
         fade = _end_fade(early.shape[-1])
         early[..., early.shape[-1] - len(fade) :] *= fade

@@ -10,12 +10,15 @@ Phase methods (`PHASE_METHODS`, chosen by `synthesize`):
   that (`log_mean=True`; magnitudes of one simulation already are a realisation and are not). Where the
   segment from emitter to listener lies in the free space (line of sight), the direct sound is the
   simulator's own free-field pulse through the data set's ears (`ears`: the measured HRIR of the direction,
-  or the spherical head's Brown & Duda shadow at Woodworth delays; 1/r) placed coherently into the frames
-  that hold it; what the predicted magnitudes
-  have there beyond the pulse stays diffuse. Nothing is played before the pulse (the gate opens
-  PRE_PULSE_SAMPLES before it). Where walls block the line of sight there is no pulse: the onset is where
-  the predicted frame energy first comes within ONSET_BELOW_PEAK_DB of its maximum (never before the
-  line-of-sight delay), and the gate opens PRE_ONSET_S before it.
+  or the spherical head's Brown & Duda shadow at Woodworth delays; 1/r) added to the waveform at its
+  fractional delay; the predicted magnitudes of the frames that hold it stay diffuse, but that noise waits
+  for the earliest moment a reflection can arrive (`reflections.FirstReflection`, from the scene's
+  surfaces): between the pulse and the first reflection the room has nothing else, and noise there made a
+  weak contralateral direct sound read early (KEMAR's played ITD at 90 deg was 175 us short). Nothing is
+  played before the pulse (the gate opens PRE_PULSE_SAMPLES before it). Where walls block the line of
+  sight there is no pulse: the onset is where the predicted frame energy first comes within
+  ONSET_BELOW_PEAK_DB of its maximum (never before the line-of-sight delay or the first reflection), and
+  the gate opens PRE_ONSET_S before it.
 - `geometric`: the previous listening method (`phase.geometric_phase_ir`: pulse at the line-of-sight
   delay everywhere, fixed random phase elsewhere); kept for comparison, ~9 dB drier than the room.
 - `random`: the paper's fixed random phase (metrics).
@@ -43,7 +46,8 @@ from naf_model.conventions import (
 )
 from naf_model.field.ears import Ears, SphericalHead
 from naf_model.field.phase import PRE_ONSET_S, geometric_phase_ir, overlap_add, random_phase_ir
-from naf_model.spectrogram import stft, window
+from naf_model.field.reflections import FirstReflection
+from naf_model.spectrogram import stft
 from naf_model.split import IrSplit
 
 NOISE_SEED = 20_221_201
@@ -59,7 +63,6 @@ PRE_PULSE_SAMPLES = 1
 SPHERICAL = SphericalHead()
 """The ears of fields made before measured ears (the default radius)."""
 _OVERLAP = N_FFT // HOP
-_WINDOW = window()
 _NOISE: dict[int, np.ndarray] = {}
 
 
@@ -107,11 +110,13 @@ def listening_ir(
     visible: np.ndarray,
     ears: Ears = SPHERICAL,
     log_mean: bool = True,
+    quiet_until: np.ndarray | None = None,
 ) -> np.ndarray:
     """Log-magnitudes (B, 2, N_FREQ, T) of pairs at emitters, listeners (B, 2) m, headings (B,) deg, line of
     sight (B,) bool -> waveforms (B, 2, n_samples) float32 (see the module docstring), the direct sound
     through `ears` (the data set's, `ears.ears_for`). `log_mean`: the magnitudes are E[ln|X|] predictions (a
-    field's), so diffuse frames get DIFFUSE_LOG_CORRECTION."""
+    field's), so diffuse frames get DIFFUSE_LOG_CORRECTION. `quiet_until` (B,) s: no reflection arrives
+    before it (`reflections.FirstReflection.earliest_s`; None: no bound), so the diffuse part waits for it."""
     b, _, n_freq, t = logmag.shape
     emitters, listeners = np.asarray(emitters, np.float64), np.asarray(listeners, np.float64)
     headings = np.broadcast_to(np.asarray(headings, np.float64).reshape(-1), (b,))
@@ -120,41 +125,52 @@ def listening_ir(
     visible = np.asarray(visible, bool).reshape(b)
     los_onset = np.asarray(delays_s, np.float64).reshape(b, 2) * SAMPLE_RATE  # samples
     gain = np.float32(np.exp(DIFFUSE_LOG_CORRECTION) if log_mean else 1.0)
-    spec = (mag * gain) * noise_stft(t)[None]
-    if visible.any():
-        direct, _ = ears.direct(emitters[visible], listeners[visible], headings[visible])
-        direct_pulses(spec, np.flatnonzero(visible), los_onset[visible], direct)
     gate_at = np.where(  # the pulse is causal (minimum phase): on line of sight the gate opens just before it
         visible[:, None],
         np.floor(los_onset) - PRE_PULSE_SAMPLES,
         np.maximum(los_onset, predicted_onset(mag) * SAMPLE_RATE) - PRE_ONSET_S * SAMPLE_RATE,
     )
-    x = overlap_add(spec, n_samples)
-    x *= np.arange(n_samples) >= gate_at[..., None]
+    x = overlap_add((mag * gain) * noise_stft(t)[None], n_samples)
+    x *= np.arange(n_samples) >= diffuse_gate(gate_at, quiet_until)[..., None]
+    if visible.any():
+        direct, _ = ears.direct(emitters[visible], listeners[visible], headings[visible])
+        add_direct_pulses(x, np.flatnonzero(visible), los_onset[visible], direct)
     return x
 
 
-def direct_pulses(spec: np.ndarray, rows: np.ndarray, onset: np.ndarray, direct: np.ndarray,
-                  frame_major: bool = False) -> None:
-    """Put the coherent direct sound `direct` (V, 2, F) at onsets (V, 2) samples into the frames of `spec`
-    (B, 2, F, T), or (B, 2, T, F) when `frame_major` (the fused path's layout), that hold it, for items `rows`
-    (V,), in place. A pulse at position p of a frame has the STFT direct * w(p) * exp(-2 pi i k p / N_FFT) (w
-    the analysis window). It is added to the frames' diffuse content rather than taken out of it: a field
-    predicts these frames 1.8-6.6 dB below the simulation (held-out apartment_1 pairs, the sharp onset is
-    smoothed), so the predicted energy there is what the early reflections need, not the pulse's share."""
-    t, n_freq = (spec.shape[-2], spec.shape[-1]) if frame_major else (spec.shape[-1], spec.shape[-2])
-    last = np.floor((onset + N_FFT // 2) / HOP).astype(np.int64)  # last frame starting at or before it
-    frames = np.clip(last[..., None] - np.arange(_OVERLAP), 0, t - 1)  # (V, 2, 4)
-    lag = onset[..., None] - (frames * HOP - N_FFT // 2)  # the pulse's position inside each frame
-    w = np.interp(lag, np.arange(N_FFT), _WINDOW)  # (V, 2, 4)
-    vi, ei = np.meshgrid(rows, np.arange(2), indexing="ij")
-    if frame_major:
-        at = (vi[..., None], ei[..., None], frames, slice(None))  # -> (V, 2, 4, F)
-    else:
-        at = (vi[..., None], ei[..., None], slice(None), frames)  # -> (V, 2, 4, F)
-    angle = (-2 * np.pi / N_FFT) * lag[..., None].astype(np.float32) * np.arange(n_freq, dtype=np.float32)
-    pulse = direct[:, :, None, :] * w[..., None].astype(np.float32) * np.exp(1j * angle)
-    spec[at] += pulse
+def diffuse_gate(gate_at: np.ndarray, quiet_until: np.ndarray | None) -> np.ndarray:
+    """Where the diffuse part starts, (B, 2) samples: the gate `gate_at` (B, 2), or later where no
+    reflection can have arrived yet (`quiet_until` (B,) s or None)."""
+    if quiet_until is None:
+        return gate_at
+    return np.maximum(gate_at, np.asarray(quiet_until, np.float64).reshape(-1, 1) * SAMPLE_RATE)
+
+
+PULSE_LEAD = 32
+"""Samples of a placed pulse's buffer before its onset (the fractional delay's ringing; cut by the gate)."""
+
+
+def add_direct_pulses(x: np.ndarray, rows: np.ndarray, onset: np.ndarray, direct: np.ndarray) -> None:
+    """Add the coherent direct sound `direct` (V, 2, F) (spectra on the STFT grid, starting at their sample 0)
+    at onsets (V, 2) samples (fractional) to waveforms `x` (B, 2, N) of items `rows` (V,), in place. Nothing
+    of it is played before PRE_PULSE_SAMPLES before the sample holding the onset. It is added to the
+    waveform, not taken out of the diffuse part: a field predicts the direct frames 1.8-6.6 dB below the
+    simulation (held-out apartment_1 pairs, the sharp onset is smoothed), so the predicted energy there is
+    what the early reflections need, not the pulse's share."""
+    n = x.shape[-1]
+    start = np.floor(onset).astype(np.int64)  # (V, 2)
+    frac = (onset - start)[..., None]
+    full = np.zeros(direct.shape[:-1] + (N_FFT // 2 + 1,), np.complex128)
+    full[..., : direct.shape[-1]] = direct
+    full *= np.exp(-2j * np.pi * (frac + PULSE_LEAD) * np.arange(N_FFT // 2 + 1) / N_FFT)
+    pulses = np.fft.irfft(full, n=N_FFT, axis=-1).astype(np.float32)  # onset at PULSE_LEAD + frac
+    pulses[..., : PULSE_LEAD - PRE_PULSE_SAMPLES] = 0.0
+    first = start - PULSE_LEAD
+    for v, ear in np.ndindex(start.shape):
+        a, b = first[v, ear], first[v, ear] + N_FFT
+        lo, hi = max(a, 0), min(b, n)
+        if lo < hi:
+            x[rows[v], ear, lo:hi] += pulses[v, ear, lo - a : hi - a]
 
 
 def synthesize(
@@ -167,10 +183,12 @@ def synthesize(
     ears: Ears = SPHERICAL,
     free_space=None,
     log_mean: bool = True,
+    reflections: FirstReflection | None = None,
 ) -> np.ndarray:
     """Waveforms (B, 2, n_samples) float32 of log-magnitudes (B, 2, N_FREQ, T) for pairs at emitters and
     listeners (B, 2) m, headings (B,) deg, by phase `method` (PHASE_METHODS), the direct sound through `ears`
-    (the data set's). `free_space` decides line of sight (`line_of_sight`); `log_mean` as in `listening_ir`."""
+    (the data set's). `free_space` decides line of sight (`line_of_sight`); `log_mean` as in `listening_ir`;
+    `reflections` (the scene's, or None) holds the diffuse part back until a reflection can arrive."""
     if method not in PHASE_METHODS:
         raise ValueError(f"unknown phase {method!r}; use one of {PHASE_METHODS}")
     if method == "random":
@@ -178,7 +196,8 @@ def synthesize(
     if method == "geometric":
         return geometric_phase_ir(logmag, n_samples, ears.delays(emitters, listeners, headings))
     visible = line_of_sight(free_space, emitters, listeners)
-    return listening_ir(logmag, n_samples, emitters, listeners, headings, visible, ears, log_mean)
+    quiet = None if reflections is None else reflections.earliest_s(emitters, listeners)
+    return listening_ir(logmag, n_samples, emitters, listeners, headings, visible, ears, log_mean, quiet)
 
 
 def play(
@@ -192,6 +211,7 @@ def play(
     ears: Ears,
     free_space=None,
     log_mean: bool = True,
+    reflections: FirstReflection | None = None,
 ) -> np.ndarray:
     """The whole played IR (B, 2, split.ir_length) float32 of a description: the early part's log-magnitudes
     (B, 2, N_FREQ, T) through phase `method` (`synthesize`), joined to the late part's ln band powers
@@ -200,9 +220,8 @@ def play(
     existed) the spectrogram is the whole IR, its last `audio.late.TAIL_FADE_S` faded so a cut tail never
     ends on a step. `log_mean`: a field's predictions (E[ln]): the early part's diffuse frames and the late
     part are raised to their expected power (`listening_ir`, `audio.whole.LATE_LOG_CORRECTION`)."""
+    n = split.ir_length if late is None else split.early_samples
+    early = synthesize(method, logmag, emitters, listeners, headings, n, ears, free_space, log_mean, reflections)
     if late is None:
-        return fade_tail(synthesize(method, logmag, emitters, listeners, headings, split.ir_length, ears,
-                                    free_space, log_mean)).astype(np.float32)
-    early = synthesize(method, logmag, emitters, listeners, headings, split.early_samples, ears, free_space,
-                       log_mean)
+        return fade_tail(early).astype(np.float32)
     return join_late(early, late, split, log_mean)
