@@ -60,11 +60,13 @@ def test_no_path_touching_a_surface_of_a_furnished_plan_is_shorter_than_the_boun
     shortest = np.full(len(e), np.inf)
     for surface in scene.simulation_surfaces():  # points spread over each polygon (fans of its triangles)
         c = surface.corners.T
+        n = np.cross(c[1] - c[0], c[2] - c[0])
+        facing = np.sign((e3 - c[0]) @ n) * np.sign((l3 - c[0]) @ n) >= 0  # a path leaves a face the way it came
         for k in range(1, len(c) - 1):
             w = rng.dirichlet(np.ones(3), 400)
             p = w @ np.stack([c[0], c[k], c[k + 1]])  # (400, 3)
             via = np.linalg.norm(e3[:, None] - p[None], axis=-1) + np.linalg.norm(p[None] - l3[:, None], axis=-1)
-            shortest = np.minimum(shortest, via.min(axis=1))
+            shortest = np.where(facing, np.minimum(shortest, via.min(axis=1)), shortest)
     found = bound.path_m(e, l_)
     assert np.all(found <= shortest + 1e-9)
     assert np.all(found >= np.hypot(*(e - l_).T) - 1e-9)

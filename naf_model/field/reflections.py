@@ -8,10 +8,14 @@ arrive before the shortest path that touches a surface of the simulator's bounda
 a lower bound of that path, computed per pair from the scene's surfaces (emitter and listener both at ear
 height, as the simulator places them):
 - a surface wholly above or below the ear plane, by a gap g at least: every point of it lies beyond the
-  plane z = ear +- g, so the path is at least the image path across that plane, sqrt(d^2 + 4 g^2);
-- a surface crossing the ear plane: the image path across its own plane, sqrt(d^2 + 4 a b) (a, b the
-  emitter's and listener's distances to it, same side; d otherwise), and for a vertical one also the sum of
-  the plan distances of both points to its footprint segment (the reflection point lies on the segment).
+  plane z = ear +- g and, in the plan, in its footprint's bounding box, so the path is at least the image
+  path across that plane, sqrt(d^2 + 4 g^2), and at least sqrt(a^2 + g^2) + sqrt(b^2 + g^2) (a, b the plan
+  distances of emitter and listener to the box): a low table far away says little, the floor a lot;
+- a surface crossing the ear plane: none where emitter and listener lie on opposite sides of its plane (a
+  path leaves a face on the side it came from: in a flat, a wall of the next room, seen past its end
+  through a door); else the image path across its plane, sqrt(d^2 + 4 a b) (a, b their distances to it),
+  and for a vertical one also the sum of the plan distances of both points to its footprint segment (the
+  reflection point lies on the segment).
 The bound is loose where a far surface's plane passes near both points (it then falls back towards the
 direct path, where the old gate was), never late: the synthesis may only lose noise that the room cannot
 have there.
@@ -41,28 +45,36 @@ def _segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nd
     return np.hypot(*(points[:, None, :] - nearest).transpose(2, 0, 1))
 
 
+def _box_distance(points: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Plan distances (B, S) of points (B, 2) to axis-aligned boxes (S, 4) = (x0, y0, x1, y1)."""
+    dx = np.maximum(np.maximum(boxes[:, 0] - points[:, :1], points[:, :1] - boxes[:, 2]), 0.0)
+    dy = np.maximum(np.maximum(boxes[:, 1] - points[:, 1:], points[:, 1:] - boxes[:, 3]), 0.0)
+    return np.hypot(dx, dy)
+
+
 @dataclass(frozen=True)
 class FirstReflection:
     """The scene's surfaces reduced to what bounds the earliest reflection (module docstring)."""
 
     ear_height: float
-    gap: float  # metres: the nearest surface wholly above or below the ear plane (inf: none)
+    gaps: np.ndarray  # (G,) metres between the ear plane and each surface wholly above or below it
+    boxes: np.ndarray  # (G, 4) their footprints' bounding boxes (x0, y0, x1, y1)
     normals: np.ndarray  # (S, 3) unit normals of the surfaces crossing the ear plane
     offsets: np.ndarray  # (S,) plane offsets: n . x = offset
     vertical: np.ndarray  # (S,) bool
-    segments: np.ndarray  # (S, 2, 2) plan footprints (meaningful where vertical)
+    segments: np.ndarray  # (V, 2, 2) plan footprints of the vertical ones
 
     @classmethod
     def of(cls, scene: Any) -> FirstReflection:
         """From a scene's simulation surfaces (`Scene.simulation_surfaces`) and ear height."""
         ear = float(scene.ear_height)
-        gap = np.inf
-        normals, offsets, vertical, segments = [], [], [], []
+        gaps, boxes, normals, offsets, vertical, segments = [], [], [], [], [], []
         for surface in scene.simulation_surfaces():
             c = np.asarray(surface.corners, np.float64)  # (3, K)
             low, high = float(c[2].min()), float(c[2].max())
             if low >= ear or high <= ear:
-                gap = min(gap, low - ear if low >= ear else ear - high)
+                gaps.append(low - ear if low >= ear else ear - high)
+                boxes.append([c[0].min(), c[1].min(), c[0].max(), c[1].max()])
                 continue
             centre = c.mean(axis=1)
             n = np.cross(c[:, 1] - c[:, 0], c[:, 2] - c[:, 0])
@@ -71,28 +83,33 @@ class FirstReflection:
             n = n / np.linalg.norm(n)
             normals.append(n)
             offsets.append(float(n @ centre))
-            is_vertical = abs(n[2]) < VERTICAL
-            vertical.append(is_vertical)
-            along = np.array([-n[1], n[0]])  # the footprint's direction in the plan
-            s = along @ c[:2]
-            segments.append([c[:2, int(np.argmin(s))], c[:2, int(np.argmax(s))]])
-        return cls(ear, gap, np.reshape(normals, (-1, 3)), np.asarray(offsets, np.float64),
-                   np.asarray(vertical, bool), np.reshape(segments, (-1, 2, 2)))  # fmt: skip
+            vertical.append(abs(n[2]) < VERTICAL)
+            if vertical[-1]:
+                s = np.array([-n[1], n[0]]) @ c[:2]  # position along the footprint's direction
+                segments.append([c[:2, int(np.argmin(s))], c[:2, int(np.argmax(s))]])
+        return cls(ear, np.asarray(gaps, np.float64), np.reshape(boxes, (-1, 4)), np.reshape(normals, (-1, 3)),
+                   np.asarray(offsets, np.float64), np.asarray(vertical, bool),
+                   np.reshape(segments, (-1, 2, 2)))  # fmt: skip
 
     def path_m(self, emitters: np.ndarray, listeners: np.ndarray) -> np.ndarray:
         """(B,) metres: a lower bound of the length of any reflected path from each emitter to its listener
         (B, 2), both at ear height."""
         e = np.asarray(emitters, np.float64).reshape(-1, 2)
         l_ = np.asarray(listeners, np.float64).reshape(-1, 2)
-        d2 = np.sum((e - l_) ** 2, -1)
-        best = np.sqrt(d2 + 4 * self.gap**2) if np.isfinite(self.gap) else np.full(len(e), np.inf)
+        d2 = np.sum((e - l_) ** 2, -1)[:, None]
+        best = np.full(len(e), np.inf)
+        if len(self.gaps):
+            g2 = self.gaps**2
+            beside = np.sqrt(_box_distance(e, self.boxes) ** 2 + g2) + np.sqrt(_box_distance(l_, self.boxes) ** 2 + g2)
+            best = np.maximum(np.sqrt(d2 + 4 * g2), beside).min(axis=1)
         if len(self.offsets):
             z = np.full((len(e), 1), self.ear_height)
             de = np.hstack([e, z]) @ self.normals.T - self.offsets  # (B, S) signed plane distances
             dl = np.hstack([l_, z]) @ self.normals.T - self.offsets
-            image = np.sqrt(d2[:, None] + 4 * np.maximum(de * dl, 0.0))
-            if self.vertical.any():
-                a, b = self.segments[self.vertical, 0], self.segments[self.vertical, 1]
+            both = de * dl  # a face reflects only between points on one side of it (the air's)
+            image = np.where(both >= 0.0, np.sqrt(d2 + 4 * np.abs(both)), np.inf)
+            if len(self.segments):
+                a, b = self.segments[:, 0], self.segments[:, 1]
                 sides = _segment_distance(e, a, b) + _segment_distance(l_, a, b)
                 image[:, self.vertical] = np.maximum(image[:, self.vertical], sides)
             best = np.minimum(best, image.min(axis=1))
