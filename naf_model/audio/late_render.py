@@ -85,8 +85,8 @@ class NoiseBank:
 
     @functools.cached_property
     def calibration_t(self) -> np.ndarray:
-        """`calibration` frame-major, (2, frames, 1, 7) float32: as the live gains multiply it."""
-        return np.ascontiguousarray(np.swapaxes(self.calibration, -1, -2)[:, :, None], np.float32)
+        """`calibration` frame-major, (2, 1, frames, 7) float32: as the live gains multiply it."""
+        return np.ascontiguousarray(np.swapaxes(self.calibration, -1, -2)[:, None], np.float32)
 
 
 @functools.lru_cache(maxsize=BANKS_KEPT)
@@ -152,12 +152,13 @@ def _fit(fs: int) -> SubbandFit:
 
 @dataclass(frozen=True)
 class _GainFit:
-    """`_fit` as the live gains use it, float32 and transposed for frame-major rows (..., T, 7) @ (7, S)."""
+    """`_fit` as the live gains use it: float32, for frame-major rows (..., T, 8) of 7 octave log-densities
+    and a constant 1, whose product with `log_sub` (8, S) is the sub-bands' log powers (the last row carries
+    the sub-bands' log widths), with `passed_t` (S, 7) the octaves' measure of sub-band powers."""
 
-    hats_t: np.ndarray
+    log_sub: np.ndarray
     passed_t: np.ndarray
     log_octave_width: np.ndarray
-    half_log_sub_width: np.ndarray
 
 
 @functools.lru_cache(maxsize=1)
@@ -166,36 +167,38 @@ def _gain_fit(fs: int) -> _GainFit:
     (rounding), not 0; kept in float32, its products with powers fall below the normal range and slow the
     product ~40x (denormals), so it is set to the 0 it stands for."""
     fit = _fit(fs)
-    f32 = functools.partial(np.ascontiguousarray, dtype=np.float32)
+    log_sub = np.concatenate([fit.hats.T, np.log(fit.sub_width)[None]])
     passed = np.where(fit.passed > 1e-20, fit.passed, 0.0)
-    return _GainFit(f32(fit.hats.T), f32(passed.T), f32(np.log(fit.octave_width)), f32(0.5 * np.log(fit.sub_width)))
+    return _GainFit(*(np.ascontiguousarray(x, np.float32) for x in (log_sub, passed.T, np.log(fit.octave_width))))
 
 
 def _frame_gains(log_power: np.ndarray, fs: int, calibration: np.ndarray | float, rounds: int = 4) -> np.ndarray:
     """Sub-band amplitude gains (..., T, S) float32 from frame-major late descriptions (..., T, 7) times
     `calibration` (broadcast to them) in power: the fit of `audio.late.subband_powers` (the same rounds, in the
-    log of the densities, every frame of every ear and IR one row of a matrix), in float32 (its result differs
-    from float64's by ~1e-6 relative, -120 dB)."""
+    log of the densities, each frame a row), in float32 (its result differs from float64's by ~1e-6 relative,
+    -120 dB). One (T, 8) product per leading index: each stays below OpenBLAS's threading threshold, which a
+    busy 2-core machine punishes (one product over a batch's rows took several times longer)."""
     fit, tiny = _gain_fit(fs), np.float32(_TINY)
     power = np.exp(np.asarray(log_power, np.float32))
     power -= np.float32(LATE_LOG_EPS)
     np.maximum(power, 0.0, out=power)
-    power = (power * calibration).reshape(-1, power.shape[-1])  # (R, 7), C order
+    power = power * calibration
     log_target = np.log(np.maximum(power, tiny))
-    log_density = log_target - fit.log_octave_width
+    rows = np.ones(power.shape[:-1] + (8,), np.float32)  # the octave log-densities and a constant 1
+    log_density = rows[..., :7]
+    np.subtract(log_target, fit.log_octave_width, out=log_density)
     for _ in range(rounds):
-        sub = np.exp(log_density @ fit.hats_t + 2 * fit.half_log_sub_width)
-        measured = np.log(np.maximum(sub @ fit.passed_t, tiny))
+        sub = rows @ fit.log_sub
+        measured = np.exp(sub, out=sub) @ fit.passed_t
+        np.log(np.maximum(measured, tiny, out=measured), out=measured)
         log_density += log_target
         log_density -= measured
-    log_gain = log_density @ fit.hats_t
-    log_gain *= 0.5
-    log_gain += fit.half_log_sub_width
-    gains = np.exp(log_gain, out=log_gain)
+    gains = rows @ fit.log_sub
+    gains *= 0.5
+    np.exp(gains, out=gains)
     if not np.all(power > 0):  # a sub-band none of whose octave bands has power stays silent
-        gains *= ((power > 0).astype(np.float32) @ fit.hats_t) > 0
-    shape = np.broadcast_shapes(np.shape(log_power), np.shape(calibration))[:-1] + (gains.shape[-1],)
-    return gains.reshape(shape)
+        gains *= ((power > 0).astype(np.float32) @ fit.log_sub[:7]) > 0
+    return gains
 
 
 def subband_gains(
@@ -205,7 +208,7 @@ def subband_gains(
     `log_power` (..., 2, 7, T) = ln(band power + LATE_LOG_EPS): the powers back from the log (times a bank's
     `calibration` (2, 7, T)), then the sub-band powers whose octave bands measure them
     (`audio.late.subband_powers`, in float32)."""
-    lp = np.swapaxes(np.asarray(log_power, np.float32), -1, -2)
+    lp = np.ascontiguousarray(np.swapaxes(np.asarray(log_power, np.float32), -1, -2))
     cal = np.swapaxes(calibration, -1, -2) if np.ndim(calibration) else calibration
     return np.swapaxes(_frame_gains(lp, fs, np.asarray(cal, np.float32)), -1, -2)
 
@@ -250,35 +253,34 @@ def _render_into(bank: NoiseBank, log_power: np.ndarray, out: np.ndarray, start:
     straight into `out`. Blocks past L are not rendered."""
     frame, half = bank.frame, bank.frame // 2
     b, n = len(log_power), out.shape[-1] - start
-    lp = np.asarray(log_power, np.float32).transpose(1, 3, 0, 2)  # (2, T, B, 7)
+    lp = np.asarray(log_power, np.float32).transpose(1, 0, 3, 2).copy()  # (2, B, T, 7), C order, ours
     if log_correction is not None:
-        lp = lp + log_correction
-    t, s = lp.shape[1], bank.blocks.shape[2]
+        lp += log_correction
+    t, s = lp.shape[2], bank.blocks.shape[2]
     knots = np.empty((2, t + 2, b, s), np.float32)  # gains at the frame centres, held at both ends
-    knots[:, 1:-1] = _frame_gains(lp, fs, bank.calibration_t)
+    knots[:, 1:-1] = _frame_gains(lp, fs, bank.calibration_t).transpose(0, 2, 1, 3)
     knots[:, 0], knots[:, -1] = knots[:, 1], knots[:, -2]
     used = min(-(-(n + half) // frame), bank.blocks.shape[1])  # blocks that reach into out
-    k0, k1, k2, k3 = knots.strides
-    ends = np.lib.stride_tricks.as_strided(knots, (2, used, 2, b, s), (k0, k1, k1, k2, k3), writeable=False)
-    parts = np.matmul(ends.reshape(2, used, 2 * b, s), bank.blocks[:, :used])  # (2, used, 2B, frame)
-    rise, fall = _ramps(frame)
+    steps = np.empty((2, used, 2, b, s), np.float32)  # per block: the gains at its start, their change
+    steps[:, :, 0] = knots[:, :used]
+    np.subtract(knots[:, 1 : used + 1], knots[:, :used], out=steps[:, :, 1])
+    parts = np.matmul(steps.reshape(2, used, 2 * b, s), bank.blocks[:, :used])  # (2, used, 2B, frame)
+    rise = _rise(frame)
+    parts[:, :, b:] *= rise
     whole = min(used, (n + half) // frame)  # blocks wholly inside out
     base = start - half
     if whole:
         view = out[..., base : base + whole * frame].reshape(b, 2, whole, frame).transpose(1, 2, 0, 3)
-        np.multiply(parts[:, :whole, :b], fall, out=view)
-        view += np.multiply(parts[:, :whole, b:], rise, out=parts[:, :whole, b:])
+        np.add(parts[:, :whole, :b], parts[:, :whole, b:], out=view)
     if whole < used:  # the last block, cut by the end of out
         m = n + half - whole * frame
-        tail = parts[:, whole, :b, :m] * fall[:m] + parts[:, whole, b:, :m] * rise[:m]  # (2, B, m)
-        out[..., base + whole * frame :] = tail.transpose(1, 0, 2)
+        out[..., base + whole * frame :] = (parts[:, whole, :b, :m] + parts[:, whole, b:, :m]).transpose(1, 0, 2)
 
 
 @functools.lru_cache(maxsize=4)
-def _ramps(frame: int) -> tuple[np.ndarray, np.ndarray]:
-    """The linear ramp over a block (rise, 1 - rise), (frame,) float32 each."""
-    rise = ((np.arange(frame) + 0.5) / frame).astype(np.float32)
-    return rise, 1.0 - rise
+def _rise(frame: int) -> np.ndarray:
+    """The linear ramp over a block, (frame,) float32: 0 at the centre of one frame, 1 at the next."""
+    return ((np.arange(frame) + 0.5) / frame).astype(np.float32)
 
 
 def assemble_ir(early: np.ndarray, log_power: np.ndarray, split: IrSplit, fs: int = SAMPLE_RATE,

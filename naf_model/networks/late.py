@@ -149,54 +149,44 @@ def _between_orientations(
 
 
 def fused_late_decoder(head: LateHead, stats: SpectrogramStats) -> FusedLate:
-    """`late_decoder`'s contract for the fused path (`networks.fused`), positions as numpy (B, 2) m, in numpy
-    (small products: torch's per-call dispatch cost more than their arithmetic): the position features read
-    with the grid frozen, each role's first layer one product, the endpoints' shares kept for the last positions
-    seen. The orientations are blended on the coefficients, before the basis (the basis product and the
-    de-normalisation are linear, so the result is the module path's up to rounding), and the basis carries the
-    de-normalisation scale: one basis product per ear and band."""
+    """`late_decoder`'s contract for the fused path (`networks.fused`), positions as numpy (B, 2) m: the
+    position features read in numpy with the grid frozen, each role's first layer one product, the endpoints'
+    shares kept for the last positions seen, both orientations in one batch. The orientations are blended on
+    the coefficients, before the basis (the basis product and the de-normalisation are linear, so the result
+    is the module path's up to rounding), and the basis carries the de-normalisation scale: one basis product
+    per ear and band, not two, and no pass over the output for the scale."""
     positions = PositionFeatures(head.embedding, head.grid, head.centre, head.half_size)
-    def as_np(t: torch.Tensor) -> np.ndarray:
-        return frozen(t).numpy()
+    inputs = [(frozen(layer.weight.T), None if layer.bias is None else frozen(layer.bias)) for layer in head.inputs]
+    hidden = [(frozen(layer.weight.T), frozen(layer.bias)) for layer in head.hidden]
+    coefficients = (frozen(head.coefficients.weight.T), frozen(head.coefficients.bias))
+    orientation, slope = frozen(head.orientation), head.slope
+    mean, scale = stats.mean_and_scale("cpu")
+    basis = (frozen(head.basis) * scale[:, None, :]).contiguous()  # (7, K, T), de-normalised
+    mean = mean[:, None, :].contiguous()  # (7, 1, T)
+    last: dict[int, tuple[bytes, torch.Tensor]] = {}
 
-    inputs = [(as_np(layer.weight.T), None if layer.bias is None else as_np(layer.bias)) for layer in head.inputs]
-    hidden = [(as_np(layer.weight.T), as_np(layer.bias)) for layer in head.hidden]
-    coefficients = (as_np(head.coefficients.weight.T), as_np(head.coefficients.bias))
-    orientation, slope = as_np(head.orientation), np.float32(head.slope)
-    mean, scale = (t.numpy() for t in stats.mean_and_scale("cpu"))
-    basis = np.ascontiguousarray(as_np(head.basis) * scale[:, None, :])  # (7, K, T), de-normalised
-    mean = np.ascontiguousarray(mean[:, None, :])  # (7, 1, T)
-    last: dict[int, tuple[bytes, np.ndarray]] = {}
-
-    def share(xy: np.ndarray, role: int) -> np.ndarray:
+    def share(xy: np.ndarray, role: int) -> torch.Tensor:
         key = xy.tobytes()
         if role not in last or last[role][0] != key:
             weight, bias = inputs[role]
-            features = positions(xy).numpy() @ weight
-            last[role] = (key, features if bias is None else features + bias)
+            features = positions(xy)
+            last[role] = (key, features @ weight if bias is None else torch.addmm(bias, features, weight))
         return last[role][1]
-
-    def leaky(x: np.ndarray) -> np.ndarray:
-        return np.maximum(x, x * slope, out=x)
 
     def decode(emitter, listener, lower, upper, weight):
         shares = share(np.asarray(emitter, np.float32), 0) + share(np.asarray(listener, np.float32), 1)
-        w = np.asarray(weight, np.float32).reshape(-1, 1)
-        blended = bool((w > 0).any())
-        h = leaky(np.concatenate([shares + orientation[np.asarray(lower)], shares + orientation[np.asarray(upper)]])
-                  if blended else shares + orientation[np.asarray(lower)])
+        b, blended = len(shares), bool((weight > 0).any())
+        h = torch.cat([shares + orientation[lower], shares + orientation[upper]]) if blended \
+            else shares + orientation[lower]
+        h = F.leaky_relu(h, slope, inplace=True)
         for layer_weight, layer_bias in hidden:
-            h = h @ layer_weight
-            h += layer_bias
-            h = leaky(h)
-        c = h @ coefficients[0]  # (B or 2B, 2 * 7 * K)
-        c += coefficients[1]
-        b = len(shares)
+            h = F.leaky_relu(torch.addmm(layer_bias, h, layer_weight), slope, inplace=True)
+        c = torch.addmm(coefficients[1], h, coefficients[0])  # (B or 2B, 2 * 7 * K)
         if blended:
-            c = c[:b] * (1 - w) + c[b:] * w
-        c = np.ascontiguousarray(c.reshape(b * 2, N_BANDS, -1).transpose(1, 0, 2))  # (7, 2B, K)
-        y = np.matmul(c, basis)  # (7, 2B, T)
-        y += mean
-        return torch.from_numpy(y.reshape(N_BANDS, b, 2, -1).transpose(1, 2, 0, 3))
+            w = weight.reshape(-1, 1)
+            c = torch.lerp(c[:b], c[b:], w)
+        c = c.reshape(b * 2, N_BANDS, -1).transpose(0, 1)  # (7, 2B, K)
+        y = torch.baddbmm(mean, c, basis)  # (7, 2B, T)
+        return y.reshape(N_BANDS, b, 2, -1).permute(1, 2, 0, 3)
 
     return decode
