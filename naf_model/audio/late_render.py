@@ -7,11 +7,11 @@ slow to run per query (a loop of full-length FFTs). Here the noise is drawn once
 band-limited and scaled to unit local power exactly as `synthesize_late` makes them, cut into blocks that run
 from one frame centre to the next. A query only weights them: each block is the sum over sub-bands of its
 noise times a gain that moves linearly in amplitude from the sub-band's gain at one frame centre to the next
-(two matrix products a block, batched over IRs and blocks). No correction rounds per call: each needs a band
-split of the result, itself 56-88 ms for a binaural 3 s late part on one (shared) core where a whole render
-takes 3-8 ms (`scripts/late_split.py --cost`). What they take out, chance in the noises' band levels, is a
-property of the bank, so the bank is calibrated once instead (`noise_bank`; CALIBRATION_ROUNDS has the
-errors with and without).
+(one matrix product a block, two rows per IR: its gains at the block's start and their change over it). No
+correction rounds per call: each needs a band split of the result, itself 56-88 ms for a binaural 3 s late part
+on one (shared) core where a whole render takes 3-8 ms (`scripts/late_split.py --cost`). What they take out,
+chance in the noises' band levels, is a property of the bank, so the bank is calibrated once instead
+(`noise_bank`; CALIBRATION_ROUNDS has the errors with and without).
 
 `assemble_ir` plays a whole predicted IR: the early waveform alone before the late part starts, an equal-power
 crossfade into the rendered late part, and a raised-cosine end fade of END_FADE_S, always. numpy only.
@@ -236,23 +236,27 @@ def _check(log_power: np.ndarray, late_frame: int, n_samples: int) -> None:
 def render_from(bank: NoiseBank, log_power: np.ndarray, fs: int = SAMPLE_RATE) -> np.ndarray:
     """`render_late` with a given bank: late parts (B, 2, bank.n_samples) float32 from `log_power`
     (B, 2, 7, bank.frames)."""
-    half = bank.frame // 2
-    out = np.empty((len(log_power), 2, half + bank.n_samples), np.float32)
-    _render_into(bank, log_power, out, half, fs)
-    return np.ascontiguousarray(out[..., half:])
+    out = np.empty((len(log_power), 2, bank.n_samples), np.float32)
+    _render_into(bank, log_power, out, 0, fs)
+    return out
 
 
 def _render_into(bank: NoiseBank, log_power: np.ndarray, out: np.ndarray, start: int, fs: int,
                  log_correction: np.ndarray | None = None) -> None:
     """Write the late parts of `log_power` (B, 2, 7, T) (plus `log_correction` (7,) where given) into `out`
-    (B, 2, L) float32 from sample `start` to the end (L <= start + bank.n_samples), and the half frame before
-    `start` (start >= frame // 2; the caller overwrites it).
+    (B, 2, L) float32 from sample `start` to the end (L <= start + bank.n_samples); where start >= frame // 2,
+    the half frame before `start` too (the caller overwrites it), else through a work array.
 
-    Per ear and block k (centre of frame k - 1 to centre of frame k): the gains at its two ends for every IR
-    (a sliding view of the knots, no copy), times the block's noise; the two products blended by the ramp
-    straight into `out`. Blocks past L are not rendered."""
+    Per ear and block k (centre of frame k - 1 to centre of frame k), one product of the bank's block with two
+    rows per IR: the sub-band gains at the block's start and their change over it; the second times the ramp,
+    added to the first straight into `out`. Blocks past L are not rendered."""
     frame, half = bank.frame, bank.frame // 2
     b, n = len(log_power), out.shape[-1] - start
+    if start < half:  # no room in `out` for the half block before the late part
+        work = np.empty(out.shape[:-1] + (half + n,), np.float32)
+        _render_into(bank, log_power, work, half, fs, log_correction)
+        out[..., start:] = work[..., half:]
+        return
     lp = np.asarray(log_power, np.float32).transpose(1, 0, 3, 2).copy()  # (2, B, T, 7), C order, ours
     if log_correction is not None:
         lp += log_correction
@@ -302,9 +306,9 @@ def assemble_ir(early: np.ndarray, log_power: np.ndarray, split: IrSplit, fs: in
     start, fade, n = split.late_start, split.fade, split.ir_length
     log_power = np.asarray(log_power)
     _check(log_power, split.late_frame, n - start)
-    if early.shape[-1] < start + fade or n - start < fade or start < split.late_frame // 2:
-        raise ValueError(f"need early waveforms of {start + fade} samples and a late part of {fade}, starting "
-                         f"at least half a frame in; got {early.shape[-1]}, {n - start} and {start}")
+    if early.shape[-1] < start + fade or n - start < fade:
+        raise ValueError(f"need early waveforms of {start + fade} samples and a late part of at least {fade}, "
+                         f"got {early.shape[-1]} and {n - start}")
     out = np.empty(early.shape[:-1] + (n,), np.float32)
     _render_into(noise_bank(n - start, split.late_frame, fs), log_power, out, start, fs, log_correction)
     out[..., :start] = early[..., :start]
