@@ -184,14 +184,16 @@ def _make(args: argparse.Namespace) -> int:
     simulation = base.simulation
     walls = len(scene.simulation_surfaces())
     ism_order = args.ism_order if args.ism_order is not None else ism_order_for(walls)
-    ir_seconds = args.ir_seconds
-    if ir_seconds in (None, "auto"):
-        from naf_model.simulate.ir_length import room_ir_seconds
-
-        ir_seconds = room_ir_seconds(scene)
-    sim_changes = {"ir_seconds": ir_seconds, "n_rays": args.rays, "ism_order": ism_order,
-                   "hrtf_method": args.hrtf_method}  # fmt: skip
+    sim_changes = {"n_rays": args.rays, "ism_order": ism_order, "hrtf_method": args.hrtf_method}
     simulation = dataclasses.replace(simulation, **{k: v for k, v in sim_changes.items() if v is not None})
+    ir_seconds = args.ir_seconds
+    if ir_seconds in (None, "auto"):  # measured by a pilot simulation (cached per scene), Eyring without one
+        from naf_model.data.pilot import pilot_need
+        from naf_model.simulate.ir_length import room_ir_seconds, room_need
+
+        ir_seconds = (pilot_need(scene, simulation, progress=True).seconds if room_need(scene) is not None
+                      else room_ir_seconds(scene))  # fmt: skip
+    simulation = dataclasses.replace(simulation, ir_seconds=ir_seconds)
     changes = {
         "listener_spacing": args.listener_spacing,
         "emitter_spacing": args.emitter_spacing,

@@ -32,7 +32,7 @@ from naf_model.data.plan import DataConfig, DataPlan, plan_dataset, room_config,
 from naf_model.errors import DataError
 from naf_model.paths import default_dataset_path
 from naf_model.simulate import simulate_binaural_rirs
-from naf_model.simulate.ir_length import ir_length_note, room_need
+from naf_model.simulate.ir_length import DECAY_DB, ir_length_note, read_pilot, room_need
 
 _STFT_BATCH = 16
 """Listeners per STFT call: bounds a worker's memory (~200 MB) whatever the block size."""
@@ -153,7 +153,13 @@ def ir_length_line(scene, ir_seconds: float) -> str:
     need = room_need(scene)
     if need is None:
         return f"IRs {ir_seconds:.2f} s (no Eyring estimate of this scene's decay)"
-    return ir_length_note(need, ir_seconds)
+    pilot = read_pilot(scene)
+    if pilot is None:
+        return ir_length_note(need, ir_seconds)
+    if ir_seconds + 0.005 >= pilot.seconds:
+        return f"IRs {ir_seconds:.2f} s: {pilot.reason}"
+    return (f"IRs {ir_seconds:.2f} s; a pilot simulation says the slowest spots need {pilot.seconds:.2f} s to decay "
+            f"{DECAY_DB:.0f} dB: their tails are cut (use --ir-seconds auto for the whole decay)")
 
 
 def estimate_minutes(scene, plan: DataPlan, emitters: list[int], workers: int) -> float:
