@@ -88,30 +88,23 @@ def test_the_command_line_cap_is_the_library_cap():
 
 
 def test_ir_seconds_auto_asks_the_simulator_for_the_length_the_room_needs(tmp_path, monkeypatch):
-    """`naf data make --ir-seconds auto` builds with the pilot's length (`data.pilot.pilot_need`, replaced here
-    by Eyring's, as is the build)."""
+    """`naf data make --ir-seconds auto` plans with Eyring's length and asks the build to measure it
+    (`make_dataset(measure_length=True)`: the pilot of test_data.py; the build itself is replaced here)."""
     import naf_model.data
-    import naf_model.data.pilot
 
     seen = {}
 
     def fake_make(scene, config, output, **kwargs):
-        seen["scene"], seen["config"] = scene, config
+        seen["scene"], seen["config"], seen["kwargs"] = scene, config, kwargs
         return output
 
-    def no_pilot(scene, simulation, progress=False):  # the pilot's own test is in test_data.py; CI stays short
-        seen["pilot"] = simulation
-        eyring = needed_ir_length(scene)
-        return ir_length.PilotNeed(eyring.auto_seconds, eyring.seconds, 1.0, 12, eyring.seconds, 8.0)
-
     monkeypatch.setattr(naf_model.data, "make_dataset", fake_make)
-    monkeypatch.setattr(naf_model.data.pilot, "pilot_need", no_pilot)
     monkeypatch.setenv("NAF_DATA_DIR", str(tmp_path))
     assert main(["data", "make", "--scene", "apartment_1", "-o", str(tmp_path / "d.h5"), "--ir-seconds", "auto"]) == 0
     need = needed_ir_length(seen["scene"])
     expected = seen["config"].simulation.ir_seconds
     assert expected == need.auto_seconds and 0 <= expected - need.seconds < 0.01
-    assert seen["pilot"].n_rays == seen["config"].simulation.n_rays  # the pilot traces as the build will
+    assert seen["kwargs"]["measure_length"]  # the build measures it with a pilot once its plan is sound
     assert expected == round(expected, 2)  # whole 10 ms: shards on other machines agree on the plan
     assert 0.6 < expected < 8.0
     assert main(["data", "make", "--scene", "apartment_1", "-o", str(tmp_path / "e.h5")]) == 0

@@ -187,12 +187,11 @@ def _make(args: argparse.Namespace) -> int:
     sim_changes = {"n_rays": args.rays, "ism_order": ism_order, "hrtf_method": args.hrtf_method}
     simulation = dataclasses.replace(simulation, **{k: v for k, v in sim_changes.items() if v is not None})
     ir_seconds = args.ir_seconds
-    if ir_seconds in (None, "auto"):  # measured by a pilot simulation (cached per scene), Eyring without one
-        from naf_model.data.pilot import pilot_need
-        from naf_model.simulate.ir_length import room_ir_seconds, room_need
+    auto = ir_seconds in (None, "auto")
+    if auto:  # the cached pilot's length, else Eyring's; a pilot runs below once the plan is known to be sound
+        from naf_model.simulate.ir_length import room_ir_seconds
 
-        ir_seconds = (pilot_need(scene, simulation, progress=True).seconds if room_need(scene) is not None
-                      else room_ir_seconds(scene))  # fmt: skip
+        ir_seconds = room_ir_seconds(scene)
     simulation = dataclasses.replace(simulation, ir_seconds=ir_seconds)
     changes = {
         "listener_spacing": args.listener_spacing,
@@ -223,6 +222,7 @@ def _make(args: argparse.Namespace) -> int:
         shard=args.shard,
         overwrite=args.overwrite,
         keep_parts=args.keep_parts,
+        measure_length=auto,
     )
     if args.shard is None:
         print(f"wrote {written}")

@@ -8,6 +8,7 @@ stopped and `--shard i/N` runs on a cluster array build disjoint sets of parts f
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -78,10 +79,13 @@ def make_dataset(
     overwrite: bool = False,
     keep_parts: bool = False,
     progress: bool = True,
+    measure_length: bool = False,
 ) -> Path:
     """Build the data set of `scene` at `output` (default `default_dataset_path(scene.name)`); return it.
 
     Without a `config`, `room_config(scene)`: the default settings with IRs as long as the room needs.
+    `measure_length`: the config's IR length is the default one, to be measured by a pilot simulation
+    (`data.pilot`) once the plan is known to be sound, unless the scene's pilot is cached already.
 
     Resumes from existing parts of the same plan. With `shard=(i, n)` only emitters with index % n == i are
     simulated and the parts folder is returned (assemble with `merge_shards`). A finished file of the same
@@ -98,6 +102,13 @@ def make_dataset(
             print(f"{scene.name}: drawing {config.free_pairs:,} free-position pairs...", file=sys.stderr)
     plan = plan_dataset(scene, config)
     size = check_disk(len(plan.pairs), int(plan.has_ir.sum()), plan.ir_split, output)
+    if measure_length and room_need(scene) is not None and read_pilot(scene) is None:
+        from naf_model.data.pilot import pilot_need  # the plan is sound: now the pilot may run (once per scene)
+
+        seconds = pilot_need(scene, config.simulation, progress=progress).seconds
+        config = dataclasses.replace(config, simulation=dataclasses.replace(config.simulation, ir_seconds=seconds))
+        plan = plan_dataset(scene, config)
+        size = check_disk(len(plan.pairs), int(plan.has_ir.sum()), plan.ir_split, output)
     mine = [e for e in range(len(plan.emitters)) if shard is None or e % shard[1] == shard[0]]
     n_workers = min(workers or available_cores(), max(len(mine), 1))
     if progress:
