@@ -1,0 +1,188 @@
+"""How the played IR's energy is spread over time and octave bands, computed from its description without
+synthesizing the waveform (the metric heatmaps' fast path: `analysis.fast_map`).
+
+The played IR (`fused_listening.play_frames`) is the predicted magnitudes times the fixed noise's STFT,
+overlap-added, gated, plus a coherent direct pulse on line of sight, crossfaded into the late part where the
+field has one (`late_energy`), the end faded. Its energy follows from the description alone:
+- diffuse part: frame t's energy per band is the sum over bins of (gain * mag)^2 times the band's squared
+  response; the product with the noise is nearly a consistent STFT, so by Parseval a frame of energy E_t
+  holds a waveform of power E_t / (N_FFT / 2 * sum window^2) per sample (`DIFFUSE_POWER_SCALE`), and between
+  frame centres the amplitude moves as the overlap-add's window-square weights move (`frame_weights`);
+- the gate: nothing of it before the sample the synthesis opens it at (same rule, `listening.diffuse_gate`);
+- the direct pulse: its spectrum's energy (Parseval) at its onset sample;
+- the crossfade and end fade: the block's mean squared ramps (`late_energy.join_weights`);
+- the noise: every IR shares one fixed noise, whose own power moves from block to block (`noise_fluctuation`).
+Held in blocks of BLOCK samples: a 0.6 s IR is 414 blocks per ear and band instead of 13,230 samples.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from naf_model.acoustics.bands import octave_band
+from naf_model.audio.bands import OCTAVE_CENTRES_HZ, band_weights
+from naf_model.conventions import HOP, LOG_EPS, N_FFT, N_FREQ, SAMPLE_RATE
+from naf_model.field.ears import Ears
+from naf_model.field.late_energy import join_weights, late_blocks
+from naf_model.field.listening import (
+    DIFFUSE_LOG_CORRECTION,
+    PRE_PULSE_SAMPLES,
+    diffuse_gate,
+    noise_stft,
+    onset_of_energy,
+)
+from naf_model.field.phase import PRE_ONSET_S, overlap_add, synthesis_norm
+from naf_model.spectrogram import window
+from naf_model.split import IrSplit
+
+BLOCK = 32
+"""Samples per envelope block (1.45 ms): fine enough for C50's 50 ms split and T60's Schroeder fit."""
+N_BANDS = 8
+"""Rows of an envelope: broadband, then the 7 octave bands 125 Hz-8 kHz (`acoustics.bands.octave_band`'s)."""
+CHUNK = 2
+"""Items per pass of `frame_band_energies`: 2 x 2 x 104 x 256 float32 = 426 KB stays in a core's L2."""
+DIFFUSE_POWER_SCALE = 2.0 / (N_FFT * float(np.sum(window() ** 2)))
+"""Power per sample of a consistent STFT frame of one-sided bin energy 1 (Parseval with the analysis window)."""
+
+
+@dataclass(frozen=True)
+class PlayedEnergy:
+    """The played IRs' energy: blocks (B, 2, N_BANDS, K) float64, each ear's diffuse energy in blocks of
+    BLOCK samples, broadband then the octave bands, nothing before gate (B, 2) (the first diffuse sample);
+    pulse (B, 2, N_BANDS) the direct pulse's energy at sample pulse_at (B, 2) (0 and -1: no line of sight);
+    n_samples the IR's length."""
+
+    blocks: np.ndarray
+    gate: np.ndarray
+    pulse: np.ndarray
+    pulse_at: np.ndarray
+    n_samples: int
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    @staticmethod
+    def concatenate(parts: list[PlayedEnergy]) -> PlayedEnergy:
+        """One `PlayedEnergy` of several batches' (same IR length), in order."""
+        return PlayedEnergy(*(np.concatenate([getattr(p, k) for p in parts])
+                              for k in ("blocks", "gate", "pulse", "pulse_at")), n_samples=parts[0].n_samples)
+
+
+@functools.lru_cache(maxsize=2)
+def band_power_weights() -> torch.Tensor:
+    """(N_FREQ, N_BANDS) float32: 1 (broadband), then each octave band's squared response at the STFT bins."""
+    freqs = np.arange(N_FREQ) * SAMPLE_RATE / N_FFT
+    octave = band_weights(freqs, open_ends=False) ** 2  # (7, F), as `acoustics.bands.octave_band` filters
+    return torch.from_numpy(np.concatenate([np.ones((1, N_FREQ)), octave]).T.astype(np.float32).copy())
+
+
+@functools.lru_cache(maxsize=4)
+def frame_weights(n_frames: int, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """((n_frames, K) float32, (K,) float64): the overlap-add's weight of frame t at block k (its window square
+    over the synthesis norm, averaged over the block's samples), and each block's samples within the IR."""
+    w2 = window() ** 2
+    norm = synthesis_norm(n_frames)
+    n_blocks = -(-n_samples // BLOCK)
+    out = np.zeros((n_frames, n_blocks * BLOCK))
+    n = np.arange(n_blocks * BLOCK)
+    for t in range(n_frames):
+        m = n + N_FFT // 2 - t * HOP  # index inside frame t (the synthesis drops the first N_FFT // 2)
+        inside = (m >= 0) & (m < N_FFT) & (n < n_samples)
+        out[t, inside] = w2[m[inside]] / norm[n[inside] + N_FFT // 2]
+    return (out.reshape(n_frames, n_blocks, BLOCK).mean(-1).astype(np.float32),
+            (n < n_samples).reshape(n_blocks, BLOCK).sum(-1).astype(np.float64))
+
+
+@functools.lru_cache(maxsize=4)
+def noise_fluctuation(n_frames: int, n_samples: int) -> np.ndarray:
+    """(2, N_BANDS, K) float64: the fixed noise's own power in each block (overlap-added with flat
+    magnitudes, broadband and through each octave band) over its mean power. Every played IR shares that noise,
+    so its blocks carry this fluctuation (std ~27 % at 32 samples) on top of the predicted envelope."""
+    noise = overlap_add(noise_stft(n_frames), n_samples).astype(np.float64)  # (2, N)
+    rows = [noise] + [octave_band(noise, fc) for fc in OCTAVE_CENTRES_HZ]
+    power = np.zeros((2, N_BANDS, -(-n_samples // BLOCK) * BLOCK))
+    power[..., :n_samples] = np.square(np.stack(rows, 1))
+    blocks = power.reshape(2, N_BANDS, -1, BLOCK).sum(-1)
+    out = blocks / blocks[..., :-1].mean(-1, keepdims=True)
+    out[..., -1] = 1.0  # the last block is partial
+    return out
+
+
+def frame_band_energies(logmag: torch.Tensor, log_mean: bool = True) -> np.ndarray:
+    """Frame-major log-magnitudes (B, 2, T, F) (overwritten) -> the diffuse part's expected energy per frame
+    and band (B, 2, T, N_BANDS) float32 with the synthesis' diffuse gain; column 0 (broadband) is the frame
+    energy `listening.onset_of_energy` reads. A few items at a time, so each pass stays in cache."""
+    gain2 = float(np.exp(2 * DIFFUSE_LOG_CORRECTION)) if log_mean else 1.0
+    weights = band_power_weights() * gain2
+    out = torch.empty(logmag.shape[:-1] + (N_BANDS,))
+    for s in range(0, len(logmag), CHUNK):
+        power = logmag[s : s + CHUNK].exp_().sub_(LOG_EPS).clamp_(min=0.0).square_()
+        torch.matmul(power, weights, out=out[s : s + CHUNK])
+    return out.numpy()
+
+
+def diffuse_gates(plain: np.ndarray, los_onset: np.ndarray, visible: np.ndarray,
+                  quiet_until: np.ndarray | None, n_samples: int) -> np.ndarray:
+    """The synthesis' first diffuse sample (B, 2) int64 (`fused_listening.listening_frames`' gate): before the
+    pulse on line of sight, before the predicted onset (never before the line-of-sight delay) elsewhere, and
+    never before the first reflection. plain (B, 2, T) frame energies, los_onset (B, 2) samples."""
+    gate = np.where(visible[:, None], np.floor(los_onset) - PRE_PULSE_SAMPLES,
+                    np.maximum(los_onset, onset_of_energy(plain) * SAMPLE_RATE) - PRE_ONSET_S * SAMPLE_RATE)
+    return np.clip(np.ceil(diffuse_gate(gate, quiet_until)), 0, n_samples).astype(np.int64)
+
+
+def gated_blocks(frames: np.ndarray, gate: np.ndarray, n_samples: int) -> np.ndarray:
+    """Diffuse frame energies (B, 2, T, N_BANDS) -> block energies (B, 2, N_BANDS, K) float64 of an early
+    waveform `n_samples` long, with nothing before `gate` (B, 2) samples (the gate's block keeps the share of
+    its samples at or after the gate). Overlapping frames add as amplitudes, not powers: the product of
+    magnitudes and one noise's STFT is nearly consistent, so its overlap-add is that noise under an envelope
+    that moves from frame to frame (summing powers read up to 0.8 dB loud where the predicted energy peaks in
+    one frame)."""
+    weights, samples = frame_weights(frames.shape[2], n_samples)
+    amplitude = np.sqrt(np.ascontiguousarray(frames.transpose(0, 1, 3, 2)))
+    blocks = np.square(np.matmul(amplitude, weights), dtype=np.float64) * (samples * DIFFUSE_POWER_SCALE)
+    starts = np.arange(blocks.shape[-1]) * BLOCK
+    blocks *= np.clip((starts + BLOCK - gate[..., None]) / BLOCK, 0.0, 1.0)[:, :, None, :]
+    blocks *= noise_fluctuation(frames.shape[2], n_samples)
+    return blocks
+
+
+def pulse_energies(direct: np.ndarray) -> np.ndarray:
+    """Energy per band (V, 2, N_BANDS) of direct pulses (V, 2, N_FREQ) (spectra on the STFT grid, the Nyquist
+    bin zero): one-sided Parseval, the DC bin once."""
+    power = np.abs(np.asarray(direct, np.complex128)) ** 2
+    power[..., 1:] *= 2.0
+    return power @ band_power_weights().numpy().astype(np.float64) / N_FFT
+
+
+def played_energy(logmag: torch.Tensor, late: np.ndarray | None, emitters: np.ndarray, listeners: np.ndarray,
+                  headings: np.ndarray, visible: np.ndarray, ears: Ears, split: IrSplit, log_mean: bool = True,
+                  quiet_until: np.ndarray | None = None) -> PlayedEnergy:
+    """The `PlayedEnergy` of the IRs that `fused_listening.play_frames` plays (listening phase) from frame-major
+    early log-magnitudes (B, 2, T, F) (overwritten) and late ln band powers (B, 2, 7, T_late) or None, for
+    pairs at emitters, listeners (B, 2) m, headings (B,) deg, line of sight `visible` (B,) bool, through
+    `ears`; `split` the IR's, `log_mean` and `quiet_until` as `listening.listening_ir`."""
+    n_early = split.ir_length if late is None else split.early_samples
+    frames = frame_band_energies(logmag, log_mean)
+    plain = frames[..., 0] / (float(np.exp(2 * DIFFUSE_LOG_CORRECTION)) if log_mean else 1.0)
+    los_onset = np.asarray(ears.delays(emitters, listeners, headings), np.float64).reshape(-1, 2) * SAMPLE_RATE
+    gate = diffuse_gates(plain, los_onset, visible, quiet_until, n_early)
+    early_gain, late_gain = join_weights(split, BLOCK)
+    blocks = np.zeros(gate.shape + (N_BANDS, len(early_gain)))
+    early = gated_blocks(frames, gate, n_early)
+    blocks[..., : early.shape[-1]] = early * early_gain[: early.shape[-1]]
+    if late is not None:
+        blocks += late_blocks(late, split, BLOCK, log_mean) * late_gain
+    pulse_at = np.full(gate.shape, -1, np.int64)
+    pulse = np.zeros(gate.shape + (N_BANDS,))
+    if visible.any():
+        direct, delays = ears.direct(emitters[visible], listeners[visible], headings[visible])
+        at = np.floor(np.asarray(delays, np.float64).reshape(-1, 2) * SAMPLE_RATE).astype(np.int64)
+        ok = at < n_early
+        pulse[visible] = pulse_energies(direct) * (early_gain[np.minimum(at, n_early - 1) // BLOCK] * ok)[..., None]
+        pulse_at[visible] = np.where(ok, at, -1)
+    return PlayedEnergy(blocks=blocks, gate=gate, pulse=pulse, pulse_at=pulse_at, n_samples=split.ir_length)
