@@ -13,7 +13,7 @@ from naf_model.analysis.metric_map import NEAR_SOURCE_M
 from naf_model.field import NeuralAcousticField
 
 SPACING = 0.25
-TOLERANCE = {"loudness": 1.0, "c50": 1.5, "t60": 10.0}
+TOLERANCE = {"loudness": 0.5, "c50": 1.0, "t60": 10.0}
 """Largest p90 difference, fast map minus waveform map, per metric: dB, dB, % of the waveform's T60 (the tiny
 field's 0.25 s IRs; apartment_1's figures are in docs/benchmarks.md)."""
 
@@ -51,11 +51,12 @@ def test_envelope_holds_the_played_energy_per_ear(maps):
     _, energy, irs = maps
     e = energy.energy
     far = np.hypot(*(irs.listeners - irs.emitter_xy).T) >= NEAR_SOURCE_M  # as the maps, the emitter's cell out
-    total = (e.blocks[:, :, 0].sum(-1) + e.pulse[:, :, 0])[far]
+    total = (e.blocks(0).sum(-1) + e.pulse[:, :, 0])[far]
     played = np.square(irs.irs.astype(np.float64)).sum(-1)[far]
     ratio_db = 10 * np.log10(total / played)
     assert np.abs(ratio_db - np.median(ratio_db)).max() < 1.5 and abs(np.median(ratio_db)) < 1.0
-    assert (e.blocks[..., 0, :].sum(-1) >= e.blocks[..., 1:, :].sum((-1, -2)) * 0.5).all()
+    bands = sum(e.blocks(band).sum(-1) for band in range(1, 8))
+    assert (bands > 0.5 * e.blocks(0).sum(-1)).all() and (bands < 1.5 * e.blocks(0).sum(-1)).all()
 
 
 def test_fast_map_refuses_what_it_cannot_read(maps):

@@ -22,11 +22,13 @@ import numpy as np
 
 from naf_model.acoustics.decay import C50_EARLY_S, T60_DECAY_DB
 from naf_model.analysis.loudness import PlanGrid, Progress, over_free_cells
-from naf_model.analysis.metric_map import BANDS_HZ, IR_BATCH, MetricMap, cells_to_map
+from naf_model.analysis.metric_map import BANDS_HZ, MetricMap, cells_to_map
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.field.played_energy import BLOCK, PlayedEnergy
 
 SCHROEDER_START_DB = -5.0
+ENERGY_BATCH = 128
+"""Cells per `field.played_energy` call: the network's own call size; 27 MB of spectrograms a call."""
 FAST_METRICS = ("loudness", "c50", "t60")
 """The metrics of METRICS that `fast_metric_map` gives (the others need the waveform: `metric_map`)."""
 
@@ -44,7 +46,7 @@ class PlanEnergy(PlanGrid):
 
 
 def plan_energy(field: Any, scene: Any, emitter_xy: Any, heading_deg: float = 0.0, spacing: float = 0.25,
-                progress: Progress | None = None, batch_size: int = IR_BATCH) -> PlanEnergy:
+                progress: Progress | None = None, batch_size: int = ENERGY_BATCH) -> PlanEnergy:
     """`field.played_energy` (a `NeuralAcousticField` without a late part) at every free cell of the scene's
     `spacing` grid for one emitter and heading, in batches; errors and progress as `metric_map.plan_irs`."""
     emitter, xs, ys, free, listeners, parts = over_free_cells(
@@ -59,7 +61,7 @@ class Envelope:
     """One band of a `PlayedEnergy`, (B, 2) ears: the energy before any sample (`before`) and the totals."""
 
     def __init__(self, energy: PlayedEnergy, band: int) -> None:
-        self.blocks = energy.blocks[:, :, band]  # (B, 2, K)
+        self.blocks = energy.blocks(band)  # (B, 2, K)
         self.pulse, self.pulse_at, self.gate = energy.pulse[:, :, band], energy.pulse_at, energy.gate
         self.edges = np.concatenate([np.zeros(self.blocks.shape[:-1] + (1,)), np.cumsum(self.blocks, -1)], -1)
         self.total = self.edges[..., -1] + self.pulse

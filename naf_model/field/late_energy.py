@@ -53,9 +53,10 @@ def join_weights(split: IrSplit, block: int) -> tuple[np.ndarray, np.ndarray]:
     return ((early * end).reshape(-1, block).mean(-1), (late * end).reshape(-1, block).mean(-1))
 
 
-def late_blocks(log_power: np.ndarray, split: IrSplit, block: int, log_mean: bool = True) -> np.ndarray:
-    """Late descriptions (B, 2, 7, T_late) -> the late part's energy (B, 2, 8, K) float64 over the IR's blocks
-    (broadband, then the octave bands), before the crossfade and end fade (`join_weights`)."""
+def late_blocks(log_power: np.ndarray, split: IrSplit, block: int, band: int, log_mean: bool = True) -> np.ndarray:
+    """Late descriptions (B, 2, 7, T_late) -> the late part's energy (B, 2, K) float64 over the IR's blocks
+    in analysis row `band` (0 broadband, 1-7 the octave bands), before the crossfade and end fade
+    (`join_weights`)."""
     log_power = np.asarray(log_power, np.float64)
     if log_mean:
         log_power = log_power + LATE_LOG_CORRECTION[:, None]
@@ -67,4 +68,4 @@ def late_blocks(log_power: np.ndarray, split: IrSplit, block: int, log_mean: boo
     a = u - j
     nxt = np.minimum(j + 1, log_power.shape[-1] - 1)
     power = np.square(amplitude[..., j] * (1.0 - a) + amplitude[..., nxt] * a) * block  # (B, 2, 7, K)
-    return np.einsum("bekn,kc->becn", power, band_coupling())
+    return np.einsum("bekn,k->ben", power, band_coupling()[:, band])

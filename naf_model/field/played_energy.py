@@ -18,7 +18,7 @@ Held in blocks of BLOCK samples: a 0.6 s IR is 414 blocks per ear and band inste
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -51,25 +51,55 @@ DIFFUSE_POWER_SCALE = 2.0 / (N_FFT * float(np.sum(window() ** 2)))
 
 @dataclass(frozen=True)
 class PlayedEnergy:
-    """The played IRs' energy: blocks (B, 2, N_BANDS, K) float64, each ear's diffuse energy in blocks of
-    BLOCK samples, broadband then the octave bands, nothing before gate (B, 2) (the first diffuse sample);
-    pulse (B, 2, N_BANDS) the direct pulse's energy at sample pulse_at (B, 2) (0 and -1: no line of sight);
-    n_samples the IR's length."""
+    """What the played IRs' energy envelope is made of, per item (B) and ear: frames (B, 2, T, N_BANDS) float32
+    the diffuse part's energy per STFT frame, broadband then the octave bands, with nothing played before gate
+    (B, 2) (its first sample); late (B, 2, 7, T_late) the late description or None; pulse (B, 2, N_BANDS)
+    the direct pulse's energy at sample pulse_at (B, 2) (0 and -1: no line of sight); split the IR's;
+    log_mean as `listening.listening_ir`. `blocks(band)` puts them together for one band."""
 
-    blocks: np.ndarray
+    frames: np.ndarray
+    late: np.ndarray | None
     gate: np.ndarray
     pulse: np.ndarray
     pulse_at: np.ndarray
-    n_samples: int
+    split: IrSplit
+    log_mean: bool = True
+    _blocks: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
-        return len(self.blocks)
+        return len(self.frames)
+
+    @property
+    def n_samples(self) -> int:
+        """The IR's length in samples."""
+        return self.split.ir_length
+
+    def blocks(self, band: int) -> np.ndarray:
+        """Energy (B, 2, K) float64 of band `band` (0 broadband, 1-7 the octave bands) in each ear's blocks of
+        BLOCK samples, without the pulse: the gated early part, crossfaded into the late part, the end faded
+        (kept: every metric of a band reads the same blocks)."""
+        if band not in self._blocks:
+            self._blocks[band] = self._band_blocks(band)
+        return self._blocks[band]
+
+    def _band_blocks(self, band: int) -> np.ndarray:
+        early_gain, late_gain = join_weights(self.split, BLOCK)
+        n_early = self.split.ir_length if self.late is None else self.split.early_samples
+        early = gated_blocks(self.frames[..., band], self.gate, n_early, band) * early_gain[: -(-n_early // BLOCK)]
+        if self.late is None:
+            return early
+        out = late_blocks(self.late, self.split, BLOCK, band, self.log_mean) * late_gain
+        out[..., : early.shape[-1]] += early
+        return out
 
     @staticmethod
     def concatenate(parts: list[PlayedEnergy]) -> PlayedEnergy:
-        """One `PlayedEnergy` of several batches' (same IR length), in order."""
-        return PlayedEnergy(*(np.concatenate([getattr(p, k) for p in parts])
-                              for k in ("blocks", "gate", "pulse", "pulse_at")), n_samples=parts[0].n_samples)
+        """One `PlayedEnergy` of several batches' (same field), in order."""
+        first = parts[0]
+        late = None if first.late is None else np.concatenate([p.late for p in parts])
+        return PlayedEnergy(np.concatenate([p.frames for p in parts]), late,
+                            *(np.concatenate([getattr(p, k) for p in parts]) for k in ("gate", "pulse", "pulse_at")),
+                            split=first.split, log_mean=first.log_mean)
 
 
 @functools.lru_cache(maxsize=2)
@@ -97,18 +127,19 @@ def frame_weights(n_frames: int, n_samples: int) -> tuple[np.ndarray, np.ndarray
             (n < n_samples).reshape(n_blocks, BLOCK).sum(-1).astype(np.float64))
 
 
-@functools.lru_cache(maxsize=4)
-def noise_fluctuation(n_frames: int, n_samples: int) -> np.ndarray:
-    """(2, N_BANDS, K) float64: the fixed noise's own power in each block (overlap-added with flat
-    magnitudes, broadband and through each octave band) over its mean power. Every played IR shares that noise,
-    so its blocks carry this fluctuation (std ~27 % at 32 samples) on top of the predicted envelope."""
+@functools.lru_cache(maxsize=16)
+def noise_fluctuation(n_frames: int, n_samples: int, band: int) -> np.ndarray:
+    """(2, K) float64: the fixed noise's own power in each block (overlap-added with flat magnitudes, broadband
+    for band 0, else through octave band `band`) over its mean power. Every played IR shares that noise, so
+    its blocks carry this fluctuation (std ~27 % at 32 samples) on top of the predicted envelope."""
     noise = overlap_add(noise_stft(n_frames), n_samples).astype(np.float64)  # (2, N)
-    rows = [noise] + [octave_band(noise, fc) for fc in OCTAVE_CENTRES_HZ]
-    power = np.zeros((2, N_BANDS, -(-n_samples // BLOCK) * BLOCK))
-    power[..., :n_samples] = np.square(np.stack(rows, 1))
-    blocks = power.reshape(2, N_BANDS, -1, BLOCK).sum(-1)
-    out = blocks / blocks[..., :-1].mean(-1, keepdims=True)
-    out[..., -1] = 1.0  # the last block is partial
+    if band:
+        noise = octave_band(noise, OCTAVE_CENTRES_HZ[band - 1])
+    power = np.zeros((2, -(-n_samples // BLOCK) * BLOCK))
+    power[:, :n_samples] = np.square(noise)
+    blocks = power.reshape(2, -1, BLOCK).sum(-1)
+    out = blocks / blocks[:, :-1].mean(-1, keepdims=True)
+    out[:, -1] = 1.0  # the last block is partial
     return out
 
 
@@ -135,19 +166,19 @@ def diffuse_gates(plain: np.ndarray, los_onset: np.ndarray, visible: np.ndarray,
     return np.clip(np.ceil(diffuse_gate(gate, quiet_until)), 0, n_samples).astype(np.int64)
 
 
-def gated_blocks(frames: np.ndarray, gate: np.ndarray, n_samples: int) -> np.ndarray:
-    """Diffuse frame energies (B, 2, T, N_BANDS) -> block energies (B, 2, N_BANDS, K) float64 of an early
-    waveform `n_samples` long, with nothing before `gate` (B, 2) samples (the gate's block keeps the share of
-    its samples at or after the gate). Overlapping frames add as amplitudes, not powers: the product of
-    magnitudes and one noise's STFT is nearly consistent, so its overlap-add is that noise under an envelope
-    that moves from frame to frame (summing powers read up to 0.8 dB loud where the predicted energy peaks in
-    one frame)."""
-    weights, samples = frame_weights(frames.shape[2], n_samples)
-    amplitude = np.sqrt(np.ascontiguousarray(frames.transpose(0, 1, 3, 2)))
-    blocks = np.square(np.matmul(amplitude, weights), dtype=np.float64) * (samples * DIFFUSE_POWER_SCALE)
+def gated_blocks(frames: np.ndarray, gate: np.ndarray, n_samples: int, band: int) -> np.ndarray:
+    """One band's diffuse frame energies (B, 2, T) -> block energies (B, 2, K) float64 of an early waveform
+    `n_samples` long, with nothing before `gate` (B, 2) samples (the gate's block keeps the share of its
+    samples at or after the gate), times the noise's own fluctuation in that band. Overlapping frames add as
+    amplitudes, not powers: the product of magnitudes and one noise's STFT is nearly consistent, so its
+    overlap-add is that noise under an envelope that moves from frame to frame (summing powers read up to
+    0.8 dB loud where the predicted energy peaks in one frame)."""
+    weights, samples = frame_weights(frames.shape[-1], n_samples)
+    scaled = weights * np.sqrt(samples * DIFFUSE_POWER_SCALE).astype(np.float32)
+    blocks = np.square(np.matmul(np.sqrt(frames), scaled), dtype=np.float64)
     starts = np.arange(blocks.shape[-1]) * BLOCK
-    blocks *= np.clip((starts + BLOCK - gate[..., None]) / BLOCK, 0.0, 1.0)[:, :, None, :]
-    blocks *= noise_fluctuation(frames.shape[2], n_samples)
+    blocks *= np.clip((starts + BLOCK - gate[..., None]) / BLOCK, 0.0, 1.0)
+    blocks *= noise_fluctuation(frames.shape[-1], n_samples, band)
     return blocks
 
 
@@ -171,12 +202,7 @@ def played_energy(logmag: torch.Tensor, late: np.ndarray | None, emitters: np.nd
     plain = frames[..., 0] / (float(np.exp(2 * DIFFUSE_LOG_CORRECTION)) if log_mean else 1.0)
     los_onset = np.asarray(ears.delays(emitters, listeners, headings), np.float64).reshape(-1, 2) * SAMPLE_RATE
     gate = diffuse_gates(plain, los_onset, visible, quiet_until, n_early)
-    early_gain, late_gain = join_weights(split, BLOCK)
-    blocks = np.zeros(gate.shape + (N_BANDS, len(early_gain)))
-    early = gated_blocks(frames, gate, n_early)
-    blocks[..., : early.shape[-1]] = early * early_gain[: early.shape[-1]]
-    if late is not None:
-        blocks += late_blocks(late, split, BLOCK, log_mean) * late_gain
+    early_gain = join_weights(split, BLOCK)[0]
     pulse_at = np.full(gate.shape, -1, np.int64)
     pulse = np.zeros(gate.shape + (N_BANDS,))
     if visible.any():
@@ -185,4 +211,5 @@ def played_energy(logmag: torch.Tensor, late: np.ndarray | None, emitters: np.nd
         ok = at < n_early
         pulse[visible] = pulse_energies(direct) * (early_gain[np.minimum(at, n_early - 1) // BLOCK] * ok)[..., None]
         pulse_at[visible] = np.where(ok, at, -1)
-    return PlayedEnergy(blocks=blocks, gate=gate, pulse=pulse, pulse_at=pulse_at, n_samples=split.ir_length)
+    late = None if late is None else np.asarray(late, np.float32)
+    return PlayedEnergy(frames, late, gate, pulse, pulse_at, split, log_mean)
