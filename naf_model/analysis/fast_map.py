@@ -91,25 +91,31 @@ class Envelope:
 
 def t60_of(env: Envelope, fs: int = SAMPLE_RATE) -> np.ndarray:
     """T60 seconds (B, 2) as `measure_rt60` (30 dB): the least-squares line through the Schroeder curve from
-    its first point below -5 dB to its last above 30 dB further down, extrapolated to 60 dB; NaN where fewer
-    than two points fit or the curve does not fall."""
-    db = env.schroeder_db()
+    its first point below -5 dB to its last above 30 dB further down (or its last finite point), extrapolated
+    to 60 dB; NaN where fewer than two points fit or the curve does not fall. The curve never rises, so the
+    fitted points are one run of edges and their sums are differences of running sums."""
+    db = env.schroeder_db()  # (B, 2, K + 1), finite, then -inf once nothing is left
+    finite = np.isfinite(db)
+    n_finite = finite.sum(-1)
+    take = lambda a, i: np.take_along_axis(a, i[..., None], -1)[..., 0]  # noqa: E731
     below = db < SCHROEDER_START_DB
     first = np.argmax(below, -1)
-    e5 = np.take_along_axis(db, first[..., None], -1)
-    end_db = np.maximum(e5 - T60_DECAY_DB, np.nanmin(np.where(np.isfinite(db), db, np.nan), -1, keepdims=True))
-    k = np.arange(db.shape[-1])
-    past_end = np.cumsum(~(db >= end_db), -1) > 0  # from the first edge below the end level on
-    mask = (k >= first[..., None]) & ~past_end & below.any(-1, keepdims=True) & np.isfinite(db)
-    t = k * BLOCK / fs
-    count = mask.sum(-1)
-    y = np.where(mask, db, 0.0)
-    st, sy = (mask * t).sum(-1), y.sum(-1)
-    stt, sty = (mask * t * t).sum(-1), (y * t).sum(-1)
+    fits = below.any(-1) & (n_finite > 0)
+    end_db = np.maximum(take(db, first) - T60_DECAY_DB, take(db, np.maximum(n_finite - 1, 0)))
+    past = db < end_db[..., None]
+    end = np.where(past.any(-1), np.argmax(past, -1), db.shape[-1])
+    t = np.arange(db.shape[-1] + 1) * BLOCK / fs
+    zero = np.zeros(db.shape[:-1] + (1,))
+    sum_y = np.concatenate([zero, np.cumsum(np.where(finite, db, 0.0), -1)], -1)
+    sum_ty = np.concatenate([zero, np.cumsum(np.where(finite, db, 0.0) * t[:-1], -1)], -1)
+    sum_t, sum_tt = np.concatenate([[0.0], np.cumsum(t[:-1])]), np.concatenate([[0.0], np.cumsum(t[:-1] ** 2)])
+    count = end - first
+    st, stt = sum_t[end] - sum_t[first], sum_tt[end] - sum_tt[first]
+    sy, sty = take(sum_y, end) - take(sum_y, first), take(sum_ty, end) - take(sum_ty, first)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = (count * sty - st * sy) / (count * stt - st**2)
         value = -60.0 / slope
-    return np.where((count >= 2) & np.isfinite(value) & (value > 0), value, np.nan)
+    return np.where(fits & (count >= 2) & np.isfinite(value) & (value > 0), value, np.nan)
 
 
 def measure_energy(energy: PlayedEnergy, what: str, band_hz: int | None = None, fs: int = SAMPLE_RATE
