@@ -206,6 +206,11 @@ def diffuse_gates(plain: np.ndarray, los_onset: np.ndarray, visible: np.ndarray,
     return np.clip(np.ceil(diffuse_gate(gate, quiet_until)), 0, n_samples).astype(np.int64)
 
 
+def flat_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a (..., M) @ b (M, K) as one 2-D product (numpy loops over the leading axes of a 3-D one: 6x slower)."""
+    return np.matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[-1],))
+
+
 def gated_blocks(frames: np.ndarray, similarity: np.ndarray | None, gate: np.ndarray, n_samples: int,
                  band: int) -> np.ndarray:
     """One band's diffuse frame energies (B, 2, T) -> block energies (B, 2, K) float64 of an early waveform
@@ -220,7 +225,7 @@ def gated_blocks(frames: np.ndarray, similarity: np.ndarray | None, gate: np.nda
     if similarity is None:
         weights, samples = frame_weights(frames.shape[-1], n_samples)
         scaled = weights * np.sqrt(samples * DIFFUSE_POWER_SCALE).astype(np.float32)
-        blocks = np.square(np.matmul(amplitude, scaled), dtype=np.float64)
+        blocks = np.square(flat_matmul(amplitude, scaled), dtype=np.float64)
     else:
         pairs = pair_weights(frames.shape[-1], n_samples)  # (LAGS + 1, T, K)
         t = frames.shape[-1]
@@ -230,7 +235,7 @@ def gated_blocks(frames: np.ndarray, similarity: np.ndarray | None, gate: np.nda
         for d in range(1, len(pairs)):  # frames d apart: the chain of neighbours' likeness (measured as good
             likeness[..., :-d] *= similarity[..., d - 1 : -1]  # as their own on apartment_1: C50 p95 0.32 dB)
             products[..., d, :-d] = amplitude[..., :-d] * amplitude[..., d:] * likeness[..., :-d]
-        blocks = np.matmul(products.reshape(frames.shape[:-1] + (-1,)), pairs.reshape(-1, pairs.shape[-1]))
+        blocks = flat_matmul(products.reshape(frames.shape[:-1] + (-1,)), pairs.reshape(-1, pairs.shape[-1]))
         blocks = blocks.astype(np.float64)
     starts = np.arange(blocks.shape[-1]) * BLOCK
     blocks *= np.clip((starts + BLOCK - gate[..., None]) / BLOCK, 0.0, 1.0)
@@ -243,7 +248,7 @@ def pulse_energies(direct: np.ndarray) -> np.ndarray:
     bin zero): one-sided Parseval, the DC bin once."""
     power = np.abs(np.asarray(direct, np.complex128)) ** 2
     power[..., 1:] *= 2.0
-    return power @ band_power_weights().numpy().astype(np.float64) / N_FFT
+    return flat_matmul(power, band_power_weights().numpy().astype(np.float64)) / N_FFT
 
 
 def played_energy(logmag: torch.Tensor, late: np.ndarray | None, emitters: np.ndarray, listeners: np.ndarray,
