@@ -6,8 +6,9 @@ overlap-added, gated, plus a coherent direct pulse on line of sight, crossfaded 
 field has one (`late_energy`), the end faded. Its energy follows from the description alone:
 - diffuse part: frame t's energy per band is the sum over bins of (gain * mag)^2 times the band's squared
   response; the product with the noise is nearly a consistent STFT, so by Parseval a frame of energy E_t
-  holds a waveform of power E_t / (N_FFT / 2 * sum window^2) per sample (`DIFFUSE_POWER_SCALE`), and between
-  frame centres the amplitude moves as the overlap-add's window-square weights move (`frame_weights`);
+  holds a waveform of power E_t / (N_FFT / 2 * sum window^2) per sample (`DIFFUSE_POWER_SCALE`); between
+  frame centres the amplitude moves as the overlap-add's window-square weights move (`frame_weights`), two
+  overlapping frames adding as far as their spectra are alike (`gated_blocks`);
 - the gate: nothing of it before the sample the synthesis opens it at (same rule, `listening.diffuse_gate`);
 - the direct pulse: its spectrum's energy (Parseval) at its onset sample;
 - the crossfade and end fade: the block's mean squared ramps (`late_energy.join_weights`);
