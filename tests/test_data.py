@@ -34,13 +34,14 @@ from naf_model.data.budget import (
 )
 from naf_model.data.described import early_spectrogram, late_description
 from naf_model.data.parts import parts_folder
+from naf_model.data.pilot import decay_end_s
 from naf_model.data.plan import SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION
 from naf_model.data.stats import RunningMoments
 from naf_model.errors import DataError
 from naf_model.scene import Scene, save_scene
 from naf_model.scene.examples import shoebox_scene, two_room_scene
 from naf_model.simulate import SimulationConfig
-from naf_model.simulate.ir_length import longest_path_seconds, needed_ir_length
+from naf_model.simulate.ir_length import longest_path_seconds, needed_ir_length, read_pilot
 from naf_model.spectrogram import frames_for_length, log_magnitude
 from naf_model.split import ir_split, no_split
 
@@ -278,9 +279,12 @@ def test_the_default_ir_length_covers_the_rooms_decay(tmp_path):
             "--listener-spacing", "0.8", "--emitter-spacing", "1.2", "--listeners-per-emitter", "2", "--rays", "100",
             "--workers", "1"]  # fmt: skip
     assert main(args) == 0
+    pilot = read_pilot(scene)  # the length was measured by the pilot simulation, never below Eyring's
+    assert pilot is not None and pilot.pairs == 12 and pilot.seconds >= need.seconds
     with DataSet(out) as ds:
         seconds = ds.meta.ir_length / 22_050
-        assert need.seconds <= seconds < need.seconds + 0.011 and seconds > 0.6
+        assert seconds == pytest.approx(pilot.seconds) and seconds > 0.6
+        assert np.all(decay_end_s(ds.read_ir(np.flatnonzero(ds.has_ir))[:, 0].astype(np.float64)) <= seconds)
         split = ds.split_info
         slowest = [125, 250, 500, 1000, 2000, 4000, 8000].index(need.band_hz)
         level_db = 10 * np.log10(np.e) * ds.read_late().astype(np.float64)[..., slowest, :].mean(axis=(0, 1, 2))

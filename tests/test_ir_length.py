@@ -88,13 +88,14 @@ def test_the_command_line_cap_is_the_library_cap():
 
 
 def test_ir_seconds_auto_asks_the_simulator_for_the_length_the_room_needs(tmp_path, monkeypatch):
-    """`naf data make --ir-seconds auto` builds with `needed_ir_length` (the build itself is replaced)."""
+    """`naf data make --ir-seconds auto` plans with Eyring's length and asks the build to measure it
+    (`make_dataset(measure_length=True)`: the pilot of test_data.py; the build itself is replaced here)."""
     import naf_model.data
 
     seen = {}
 
     def fake_make(scene, config, output, **kwargs):
-        seen["scene"], seen["config"] = scene, config
+        seen["scene"], seen["config"], seen["kwargs"] = scene, config, kwargs
         return output
 
     monkeypatch.setattr(naf_model.data, "make_dataset", fake_make)
@@ -103,6 +104,7 @@ def test_ir_seconds_auto_asks_the_simulator_for_the_length_the_room_needs(tmp_pa
     need = needed_ir_length(seen["scene"])
     expected = seen["config"].simulation.ir_seconds
     assert expected == need.auto_seconds and 0 <= expected - need.seconds < 0.01
+    assert seen["kwargs"]["measure_length"]  # the build measures it with a pilot once its plan is sound
     assert expected == round(expected, 2)  # whole 10 ms: shards on other machines agree on the plan
     assert 0.6 < expected < 8.0
     assert main(["data", "make", "--scene", "apartment_1", "-o", str(tmp_path / "e.h5")]) == 0

@@ -15,7 +15,7 @@ from late_helpers import FS, LEVEL_DB, band_coherence, given_ir
 from naf_model.acoustics.bands import octave_band
 from naf_model.acoustics.decay import rt60
 from naf_model.audio.bands import band_split
-from naf_model.audio.late import LATE_BANDS_HZ, join_early_late, late_envelopes, synthesize_late
+from naf_model.audio.late import LATE_BANDS_HZ, fade_tail, join_early_late, late_envelopes, synthesize_late
 from naf_model.audio.late_render import END_FADE_S, assemble_ir, render_late
 from naf_model.conventions import LATE_LOG_EPS
 from naf_model.split import IrSplit, ir_split
@@ -116,6 +116,18 @@ def test_a_played_ir_is_its_early_waveform_before_the_late_start_and_its_rendere
                                   late[:, split.fade : split.ir_length - split.late_start - tail])
     whole = IrSplit(ir.shape[1], ir.shape[1], split.fade, split.late_frame)  # no late part: the early IR
     np.testing.assert_array_equal(assemble_ir(ir[None], None, whole)[0, :, :-tail], ir[:, :-tail].astype(np.float32))
+
+
+@pytest.mark.parametrize("start", [50, 2205])
+def test_a_played_ir_is_the_join_and_end_fade_of_its_rendered_late_part_sample_for_sample(start):
+    """`assemble_ir` renders the late part into the IR in place; the samples are those of `join_early_late`
+    and `fade_tail` of `render_late`, also for a late part starting within half a frame of the IR's start."""
+    rng = np.random.default_rng(start)
+    split = IrSplit(start + 9_000, start, 441, FRAME)
+    lp = np.log(np.exp(rng.normal(-20.0, 1.0, (2, 2, 7, split.late_frames))) + LATE_LOG_EPS)
+    early = rng.standard_normal((2, 2, split.early_samples)).astype(np.float32)
+    joined = join_early_late(early, render_late(lp, FRAME, split.ir_length - start), start, split.fade)
+    np.testing.assert_array_equal(assemble_ir(early, lp, split), fade_tail(joined, FS, END_FADE_S))
 
 
 def test_a_played_ir_cut_while_loud_ends_on_zero_without_a_step():

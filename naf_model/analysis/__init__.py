@@ -1,6 +1,7 @@
 """What a trained field has learned: loudness maps, t-SNE of its features, a linear probe, their figures."""
 
 from naf_model.analysis.blocks import blocks_that_fit
+from naf_model.analysis.fast_map import FAST_METRICS, PlanEnergy, fast_metric_map, plan_energy
 from naf_model.analysis.features import emitter_features
 from naf_model.analysis.figures import save_loudness_png, save_metric_png, save_tsne_png
 from naf_model.analysis.loudness import LoudnessMap, PlanGrid, loudness_map, plan_grid
@@ -22,11 +23,13 @@ from naf_model.analysis.views import FeatureViews, feature_views, probe_report, 
 
 __all__ = [
     "BANDS_HZ",
+    "FAST_METRICS",
     "FeatureViews",
     "LoudnessMap",
     "METRICS",
     "MetricMap",
     "PlanGrid",
+    "PlanEnergy",
     "PlanIrs",
     "StructureProbe",
     "TsneMap",
@@ -34,11 +37,13 @@ __all__ = [
     "blocks_that_fit",
     "depth_ring",
     "emitter_features",
+    "fast_metric_map",
     "feature_tsne",
     "feature_views",
     "loudness_map",
     "map_file_name",
     "metric_map",
+    "plan_energy",
     "plan_grid",
     "plan_irs",
     "probe_report",

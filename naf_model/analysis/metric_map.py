@@ -144,13 +144,21 @@ def metric_map(
         raise ValueError(f"unknown octave band {band_hz!r} Hz; use one of {BANDS_HZ} or None")
     what = "level" if metric == "loudness" else metric
     n = len(plan.irs)
-    near = np.hypot(*(plan.listeners - plan.emitter_xy).T) < NEAR_SOURCE_M if n else np.zeros(0, bool)
     measured = np.empty(n)
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         measured[start:stop] = measure(plan.irs[start:stop], what, band_hz, fs)
         if progress is not None:
             progress(stop, n)
+    return cells_to_map(plan, measured, metric, band_hz, emitter_name)
+
+
+def cells_to_map(plan: Any, measured: np.ndarray, metric: str, band_hz: int | None, emitter_name: str) -> MetricMap:
+    """The `MetricMap` of values `measured` (M,) at a plan's free cells (a `PlanIrs` or anything with its grid,
+    free, listeners, emitter_xy and heading_deg): NaN within NEAR_SOURCE_M of the emitter, loudness re the
+    loudest cell left."""
+    measured = np.array(measured, np.float64)
+    near = np.hypot(*(plan.listeners - plan.emitter_xy).T) < NEAR_SOURCE_M if len(measured) else np.zeros(0, bool)
     measured[near] = np.nan
     if metric == "loudness" and not near.all():
         measured -= np.nanmax(measured)

@@ -24,8 +24,5 @@ def join_late(early: np.ndarray, late_log_power: np.ndarray, split: IrSplit, log
     """early (B, 2, >= early_samples), late ln band powers (B, 2, 7, T_late) -> (B, 2, ir_length) float32.
     `log_mean`: the late log-powers are E[ln P] predictions (a field's), raised by LATE_LOG_CORRECTION; those
     of one simulation are a realisation and are played as they are."""
-    late = np.asarray(late_log_power, np.float32)
-    if log_mean:
-        late = late + LATE_LOG_CORRECTION[:, None]
-    return np.asarray(assemble_ir(np.asarray(early, np.float32)[..., : split.early_samples], late, split),
-                      np.float32)
+    return assemble_ir(np.asarray(early, np.float32)[..., : split.early_samples], late_log_power, split,
+                       log_correction=LATE_LOG_CORRECTION if log_mean else None)

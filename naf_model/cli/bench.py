@@ -53,7 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compare-fused", action="store_true",
                    help="instead of the table above: the fused inference path against the module path, timed "
                    "interleaved in one run (--single calls each, CPU setups of --devices), with their answers' "
-                   "differences and the loudness/C50/T60 heatmaps at --map-spacing (--map-spacing 0: none)")
+                   "differences and the loudness/C50/T60 heatmaps at --map-spacing, measured on waveforms and read off "
+                   "the energy envelope (fast), with their p95 difference (--map-spacing 0: none)")
     p.add_argument("--train-speed", action="store_true", help="also measure training samples/s per preset")
     p.add_argument("--presets", nargs="+", default=None, help="presets for --train-speed (default: all)")
     p.add_argument(

@@ -184,14 +184,15 @@ def _make(args: argparse.Namespace) -> int:
     simulation = base.simulation
     walls = len(scene.simulation_surfaces())
     ism_order = args.ism_order if args.ism_order is not None else ism_order_for(walls)
+    sim_changes = {"n_rays": args.rays, "ism_order": ism_order, "hrtf_method": args.hrtf_method}
+    simulation = dataclasses.replace(simulation, **{k: v for k, v in sim_changes.items() if v is not None})
     ir_seconds = args.ir_seconds
-    if ir_seconds in (None, "auto"):
+    auto = ir_seconds in (None, "auto")
+    if auto:  # the cached pilot's length, else Eyring's; a pilot runs below once the plan is known to be sound
         from naf_model.simulate.ir_length import room_ir_seconds
 
         ir_seconds = room_ir_seconds(scene)
-    sim_changes = {"ir_seconds": ir_seconds, "n_rays": args.rays, "ism_order": ism_order,
-                   "hrtf_method": args.hrtf_method}  # fmt: skip
-    simulation = dataclasses.replace(simulation, **{k: v for k, v in sim_changes.items() if v is not None})
+    simulation = dataclasses.replace(simulation, ir_seconds=ir_seconds)
     changes = {
         "listener_spacing": args.listener_spacing,
         "emitter_spacing": args.emitter_spacing,
@@ -221,6 +222,7 @@ def _make(args: argparse.Namespace) -> int:
         shard=args.shard,
         overwrite=args.overwrite,
         keep_parts=args.keep_parts,
+        measure_length=auto,
     )
     if args.shard is None:
         print(f"wrote {written}")

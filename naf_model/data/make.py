@@ -8,6 +8,7 @@ stopped and `--shard i/N` runs on a cluster array build disjoint sets of parts f
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -32,7 +33,7 @@ from naf_model.data.plan import DataConfig, DataPlan, plan_dataset, room_config,
 from naf_model.errors import DataError
 from naf_model.paths import default_dataset_path
 from naf_model.simulate import simulate_binaural_rirs
-from naf_model.simulate.ir_length import ir_length_note, room_need
+from naf_model.simulate.ir_length import DECAY_DB, ir_length_note, read_pilot, room_need
 
 _STFT_BATCH = 16
 """Listeners per STFT call: bounds a worker's memory (~200 MB) whatever the block size."""
@@ -78,10 +79,13 @@ def make_dataset(
     overwrite: bool = False,
     keep_parts: bool = False,
     progress: bool = True,
+    measure_length: bool = False,
 ) -> Path:
     """Build the data set of `scene` at `output` (default `default_dataset_path(scene.name)`); return it.
 
     Without a `config`, `room_config(scene)`: the default settings with IRs as long as the room needs.
+    `measure_length`: the config's IR length is the default one, to be measured by a pilot simulation
+    (`data.pilot`) once the plan is known to be sound, unless the scene's pilot is cached already.
 
     Resumes from existing parts of the same plan. With `shard=(i, n)` only emitters with index % n == i are
     simulated and the parts folder is returned (assemble with `merge_shards`). A finished file of the same
@@ -98,6 +102,13 @@ def make_dataset(
             print(f"{scene.name}: drawing {config.free_pairs:,} free-position pairs...", file=sys.stderr)
     plan = plan_dataset(scene, config)
     size = check_disk(len(plan.pairs), int(plan.has_ir.sum()), plan.ir_split, output)
+    if measure_length and room_need(scene) is not None and read_pilot(scene) is None:
+        from naf_model.data.pilot import pilot_need  # the plan is sound: now the pilot may run (once per scene)
+
+        seconds = pilot_need(scene, config.simulation, progress=progress).seconds
+        config = dataclasses.replace(config, simulation=dataclasses.replace(config.simulation, ir_seconds=seconds))
+        plan = plan_dataset(scene, config)
+        size = check_disk(len(plan.pairs), int(plan.has_ir.sum()), plan.ir_split, output)
     mine = [e for e in range(len(plan.emitters)) if shard is None or e % shard[1] == shard[0]]
     n_workers = min(workers or available_cores(), max(len(mine), 1))
     if progress:
@@ -153,7 +164,13 @@ def ir_length_line(scene, ir_seconds: float) -> str:
     need = room_need(scene)
     if need is None:
         return f"IRs {ir_seconds:.2f} s (no Eyring estimate of this scene's decay)"
-    return ir_length_note(need, ir_seconds)
+    pilot = read_pilot(scene)
+    if pilot is None:
+        return ir_length_note(need, ir_seconds)
+    if ir_seconds + 0.005 >= pilot.seconds:
+        return f"IRs {ir_seconds:.2f} s: {pilot.reason}"
+    return (f"IRs {ir_seconds:.2f} s; a pilot simulation says the slowest spots need {pilot.seconds:.2f} s to decay "
+            f"{DECAY_DB:.0f} dB: their tails are cut (use --ir-seconds auto for the whole decay)")
 
 
 def estimate_minutes(scene, plan: DataPlan, emitters: list[int], workers: int) -> float:

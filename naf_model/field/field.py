@@ -35,7 +35,8 @@ from naf_model.device import resolve_device
 from naf_model.errors import PositionError
 from naf_model.field.ears import ears_for
 from naf_model.field.fused_listening import play_frames
-from naf_model.field.listening import play
+from naf_model.field.listening import line_of_sight, play
+from naf_model.field.played_energy import PlayedEnergy, played_energy
 from naf_model.field.reflections import FirstReflection
 from naf_model.networks.encoder import EndpointPart
 from naf_model.orientation import neighbouring_orientations
@@ -285,6 +286,20 @@ class NeuralAcousticField:
         free = self.scene.free_space if self.scene is not None else self._plan
         return play(phase, logmag, late, emitters, listeners, headings, self.split, self.ears, free,
                     reflections=self.reflections)
+
+    def played_energy(self, emitters: Any, listeners: Any, headings: Any) -> PlayedEnergy:
+        """The energy of the IRs `impulse_responses` plays (listening phase), by time block and octave band,
+        straight from the predicted description (`field.played_energy`): (B, 2) emitters and listeners, (B,)
+        headings."""
+        e, l_, h = self._checked(emitters, listeners, headings)
+        if self._fused is not None:
+            frames = self._fused_query(e, l_, h)
+        else:
+            frames = torch.from_numpy(np.ascontiguousarray(self._module_query(e, l_, h).transpose(0, 1, 3, 2)))
+        free = self.scene.free_space if self.scene is not None else self._plan
+        quiet = None if self.reflections is None else self.reflections.earliest_s(e, l_)
+        return played_energy(frames, self._late_query(e, l_, h), e, l_, h, line_of_sight(free, e, l_), self.ears,
+                             self.split, quiet_until=quiet)
 
     @cached_property
     def reflections(self) -> FirstReflection | None:

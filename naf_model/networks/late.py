@@ -151,22 +151,42 @@ def _between_orientations(
 def fused_late_decoder(head: LateHead, stats: SpectrogramStats) -> FusedLate:
     """`late_decoder`'s contract for the fused path (`networks.fused`), positions as numpy (B, 2) m: the
     position features read in numpy with the grid frozen, each role's first layer one product, the endpoints'
-    shares kept for the last positions seen, both orientations in one batch."""
+    shares kept for the last positions seen, both orientations in one batch. The orientations are blended on
+    the coefficients, before the basis (the basis product and the de-normalisation are linear, so the result
+    is the module path's up to rounding), and the basis carries the de-normalisation scale: one basis product
+    per ear and band, not two, and no pass over the output for the scale."""
     positions = PositionFeatures(head.embedding, head.grid, head.centre, head.half_size)
-    layers = [(frozen(layer.weight.T), None if layer.bias is None else frozen(layer.bias)) for layer in head.inputs]
+    inputs = [(frozen(layer.weight.T), None if layer.bias is None else frozen(layer.bias)) for layer in head.inputs]
+    hidden = [(frozen(layer.weight.T), frozen(layer.bias)) for layer in head.hidden]
+    coefficients = (frozen(head.coefficients.weight.T), frozen(head.coefficients.bias))
+    orientation, slope = frozen(head.orientation), head.slope
     mean, scale = stats.mean_and_scale("cpu")
+    basis = (frozen(head.basis) * scale[:, None, :]).contiguous()  # (7, K, T), de-normalised
+    mean = mean[:, None, :].contiguous()  # (7, 1, T)
     last: dict[int, tuple[bytes, torch.Tensor]] = {}
 
     def share(xy: np.ndarray, role: int) -> torch.Tensor:
         key = xy.tobytes()
         if role not in last or last[role][0] != key:
-            weight, bias = layers[role]
+            weight, bias = inputs[role]
             features = positions(xy)
             last[role] = (key, features @ weight if bias is None else torch.addmm(bias, features, weight))
         return last[role][1]
 
     def decode(emitter, listener, lower, upper, weight):
         shares = share(np.asarray(emitter, np.float32), 0) + share(np.asarray(listener, np.float32), 1)
-        return _between_orientations(head, shares, lower, upper, weight) * scale + mean
+        b, blended = len(shares), bool((weight > 0).any())
+        h = torch.cat([shares + orientation[lower], shares + orientation[upper]]) if blended \
+            else shares + orientation[lower]
+        h = F.leaky_relu(h, slope, inplace=True)
+        for layer_weight, layer_bias in hidden:
+            h = F.leaky_relu(torch.addmm(layer_bias, h, layer_weight), slope, inplace=True)
+        c = torch.addmm(coefficients[1], h, coefficients[0])  # (B or 2B, 2 * 7 * K)
+        if blended:
+            w = weight.reshape(-1, 1)
+            c = torch.lerp(c[:b], c[b:], w)
+        c = c.reshape(b * 2, N_BANDS, -1).transpose(0, 1)  # (7, 2B, K)
+        y = torch.baddbmm(mean, c, basis)  # (7, 2B, T)
+        return y.reshape(N_BANDS, b, 2, -1).permute(1, 2, 0, 3)
 
     return decode

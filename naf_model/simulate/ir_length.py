@@ -9,8 +9,10 @@ cap is stated, never applied silently.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -113,10 +115,64 @@ def room_need(scene) -> IrLengthNeed | None:
 
 
 def room_ir_seconds(scene) -> float:
-    """The IR length a scene's simulations use unless told otherwise: what the room needs
-    (`IrLengthNeed.auto_seconds`), FALLBACK_IR_SECONDS for a scene without an Eyring estimate."""
+    """The IR length a scene's simulations use unless told otherwise: the pilot simulation's measured length
+    where one was made for this scene (`data.pilot`, cached by `naf data make`), else what Eyring says the
+    room needs (`IrLengthNeed.auto_seconds`), FALLBACK_IR_SECONDS for a scene without an Eyring estimate."""
+    pilot = read_pilot(scene)
+    if pilot is not None:
+        return pilot.seconds
     need = room_need(scene)
     return FALLBACK_IR_SECONDS if need is None else need.auto_seconds
+
+
+PILOT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PilotNeed:
+    """A measured IR length (`data.pilot.pilot_need`): `seconds` to build with, the slowest pilot pair's
+    decay end `slowest_s` (inf: it did not fall), the pilot's IR length `pilot_s` and pair count, Eyring's
+    length `eyring_s` and the cap."""
+
+    seconds: float
+    slowest_s: float
+    pilot_s: float
+    pairs: int
+    eyring_s: float
+    cap_s: float
+
+    @property
+    def reason(self) -> str:
+        """Why this length, in one clause (for a plan line)."""
+        if not math.isfinite(self.slowest_s) or self.slowest_s * 1.1 > self.cap_s:
+            return (f"a pilot simulation ({self.pairs} pairs, {self.pilot_s:.2f} s) decays too slowly to end "
+                    f"{DECAY_DB:.0f} dB down within the {self.cap_s:g} s cap; its tail is cut there")
+        return (f"a pilot simulation ({self.pairs} pairs, {self.pilot_s:.2f} s) decays {DECAY_DB:.0f} dB by "
+                f"{self.slowest_s:.2f} s at its slowest pair, plus a margin (Eyring said {self.eyring_s:.2f} s)")
+
+    def to_dict(self) -> dict:
+        return {"version": PILOT_VERSION, "seconds": self.seconds, "slowest_s": self.slowest_s,
+                "pilot_s": self.pilot_s, "pairs": self.pairs, "eyring_s": self.eyring_s, "cap_s": self.cap_s}
+
+
+def pilot_cache_path(scene, simulation=None) -> Path:
+    """Where the pilot of `scene` is cached: $NAF_CACHE_DIR/ir_pilot/<geometry hash>.json (the decay depends on
+    the geometry and materials; `simulation` is accepted for symmetry with `data.pilot.pilot_need`)."""
+    from naf_model.paths import cache_dir
+
+    return cache_dir() / "ir_pilot" / f"{scene.geometry_hash()}.json"
+
+
+def read_pilot(scene, simulation=None) -> PilotNeed | None:
+    """The cached pilot of `scene`, or None (none made, unreadable, another version, a scene without a hash)."""
+    try:
+        path = pilot_cache_path(scene, simulation)
+        d = json.loads(path.read_text())
+        if d.pop("version", None) != PILOT_VERSION:
+            return None
+        return PilotNeed(**{k: float(v) if k != "pairs" else int(v) for k, v in d.items()})
+    except (AttributeError, OSError, ValueError, TypeError):
+        return None
 
 
 def ir_length_note(need: IrLengthNeed, ir_seconds: float) -> str:
