@@ -243,7 +243,8 @@ def held_out_errors(fld: Any, data_path: Path, n_pairs: int, seed: int) -> dict[
     q = (np.repeat(em, k, axis=0), np.repeat(li, k, axis=0), np.tile(headings, n))
     pred = np.asarray(fld.query_batch(*q), np.float32)
     gt = gt.reshape((-1,) + gt.shape[2:])
-    late = None if gt_late is None else (fld.late_log_powers(*q), gt_late.reshape((-1,) + gt_late.shape[2:]))
+    late = None if gt_late is None else (metrics.field_late_for_random_phase(fld.late_log_powers(*q)),
+                                         gt_late.reshape((-1,) + gt_late.shape[2:]))  # fmt: skip
     params = metrics.acoustic_parameters(gt, n_samples, seed, late=None if late is None else late[1], split=split)
     pred_params = metrics.acoustic_parameters(pred, n_samples, seed, late=None if late is None else late[0],
                                               split=split)

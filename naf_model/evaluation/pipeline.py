@@ -25,7 +25,7 @@ from naf_model.checkpoint import exported, save_checkpoint
 from naf_model.conventions import HOP
 from naf_model.data.described import early_spectrogram, late_description
 from naf_model.data.extra import TrainingPairs
-from naf_model.evaluation import baselines, codecs
+from naf_model.evaluation import baselines, codecs, metrics
 from naf_model.evaluation.metrics import CHUNK_ITEMS
 from naf_model.evaluation.rows import RowId
 from naf_model.field.listening import play as listening_play
@@ -140,7 +140,7 @@ class FieldSource:
         late = f.late_log_powers(ie, il, ih)
         self.query_s += time.perf_counter() - t0
         play = partial(f.play, self.phase, log, late, ie, il, ih)
-        return Prediction(self.queries.items(part), log, None, play, late=late)
+        return Prediction(self.queries.items(part), log, None, play, late=metrics.field_late_for_random_phase(late))
 
 
 @dataclass
