@@ -120,7 +120,8 @@ def test_cli_bench_compares_the_fused_and_the_module_path_side_by_side(tiny, tmp
     assert all(isinstance(row[k], float) and math.isfinite(row[k]) for k in ("fused_p50_ms", "module_p50_ms",
                                                                              "fused_map_irs_cpu_s"))
     assert row["spectrogram_max_diff"] < 1e-2 and row["ir_max_rel_diff"] < 1e-2
-    assert row["fast_map_cpu_s"] > 0 and set(row["fast_p95"]) == {"loudness", "c50", "t60"}
+    assert isinstance(row["fast_map_cpu_s"], float) and math.isfinite(row["fast_map_cpu_s"])  # timed, not judged
+    assert set(row["fast_p95"]) == {"loudness", "c50", "t60"}
     assert all(math.isfinite(v) and v >= 0 for v in row["fast_p95"].values())
     assert main(["bench", str(checkpoint), "--scene", str(scene_file), "--map-spacing", "0"]) == 2
     assert capsys.readouterr().err.startswith("naf: error: --map-spacing must be above 0")

@@ -279,7 +279,8 @@ def test_the_default_ir_length_covers_the_rooms_decay(tmp_path):
             "--listener-spacing", "0.8", "--emitter-spacing", "1.2", "--listeners-per-emitter", "2", "--rays", "100",
             "--workers", "1"]  # fmt: skip
     assert main(args) == 0
-    pilot = read_pilot(scene)  # the length was measured by the pilot simulation, never below Eyring's
+    # lengths below are of the IRs (seconds of sound), not timings: the pilot measured it, never below Eyring's
+    pilot = read_pilot(scene)
     assert pilot is not None and pilot.pairs == 12 and pilot.seconds >= need.seconds
     with DataSet(out) as ds:
         seconds = ds.meta.ir_length / 22_050
