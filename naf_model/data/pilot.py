@@ -70,7 +70,7 @@ def pilot_need(scene, simulation: SimulationConfig, progress: bool = False,
                cap_s: float = MAX_IR_SECONDS) -> PilotNeed:
     """The measured IR length of `scene` for data simulated with `simulation`'s rays and image-source order
     (module docstring), from the cache when it holds this scene and these settings."""
-    cached = read_pilot(scene, simulation)
+    cached = read_pilot(scene)
     if cached is not None:
         return cached
     eyring = needed_ir_length(scene, cap_s)
@@ -92,7 +92,7 @@ def pilot_need(scene, simulation: SimulationConfig, progress: bool = False,
     seconds = min(cap_s, math.ceil(round(seconds / AUTO_STEP_S, 6)) * AUTO_STEP_S)
     need = PilotNeed(seconds=round(seconds, 6), slowest_s=slowest, pilot_s=config.ir_seconds,
                      pairs=len(ends), eyring_s=eyring.seconds, cap_s=cap_s)  # fmt: skip
-    path = pilot_cache_path(scene, simulation)
+    path = pilot_cache_path(scene)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(need.to_dict(), indent=1) + "\n")
     return need

@@ -155,18 +155,18 @@ class PilotNeed:
                 "pilot_s": self.pilot_s, "pairs": self.pairs, "eyring_s": self.eyring_s, "cap_s": self.cap_s}
 
 
-def pilot_cache_path(scene, simulation=None) -> Path:
+def pilot_cache_path(scene) -> Path:
     """Where the pilot of `scene` is cached: $NAF_CACHE_DIR/ir_pilot/<geometry hash>.json (the decay depends on
-    the geometry and materials; `simulation` is accepted for symmetry with `data.pilot.pilot_need`)."""
+    the geometry and materials; the first pilot's rays and image-source order stand for the scene)."""
     from naf_model.paths import cache_dir
 
     return cache_dir() / "ir_pilot" / f"{scene.geometry_hash()}.json"
 
 
-def read_pilot(scene, simulation=None) -> PilotNeed | None:
+def read_pilot(scene) -> PilotNeed | None:
     """The cached pilot of `scene`, or None (none made, unreadable, another version, a scene without a hash)."""
     try:
-        path = pilot_cache_path(scene, simulation)
+        path = pilot_cache_path(scene)
         d = json.loads(path.read_text())
         if d.pop("version", None) != PILOT_VERSION:
             return None
