@@ -15,6 +15,7 @@ comes to measuring the played waveform: docs/benchmarks.md ("Heatmaps"); `metric
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,9 +64,13 @@ class Envelope:
     def __init__(self, energy: PlayedEnergy, band: int) -> None:
         self.blocks = energy.blocks(band)  # (B, 2, K)
         self.pulse, self.pulse_at, self.gate = energy.pulse[:, :, band], energy.pulse_at, energy.gate
-        self.edges = np.concatenate([np.zeros(self.blocks.shape[:-1] + (1,)), np.cumsum(self.blocks, -1)], -1)
-        self.total = self.edges[..., -1] + self.pulse
+        self.total = self.blocks.sum(-1) + self.pulse
         self.n = energy.n_samples
+
+    @functools.cached_property
+    def edges(self) -> np.ndarray:
+        """The diffuse energy (B, 2, K + 1) before each block edge (made when C50 or T60 asks: level does not)."""
+        return np.concatenate([np.zeros(self.blocks.shape[:-1] + (1,)), np.cumsum(self.blocks, -1)], -1)
 
     def before(self, n: np.ndarray) -> np.ndarray:
         """Energy (B, 2) of the samples before sample n (B, 2) of each ear."""
