@@ -20,6 +20,7 @@ from PyQt6.QtCore import pyqtSignal
 from threadpoolctl import threadpool_limits
 
 from naf_app.played import played_irs
+from naf_app.priority import BACKGROUND_NICE
 from naf_app.state import FEATURES, HEATMAP
 from naf_app.threads import MailboxThread
 from naf_app.worker import describe_error, load_field
@@ -42,6 +43,8 @@ class _Cancelled(Exception):
 class AnalysisWorker(MailboxThread):
     """Runs heatmaps and feature views. Signals: progress(kind, done, total), done(kind, result),
     failed(kind, message). Results (naf_model.analysis): MetricMap for HEATMAP, FeatureViews for FEATURES."""
+
+    NICE = BACKGROUND_NICE  # heatmaps and feature maps wait for the listener
 
     progress = pyqtSignal(str, int, int)
     done = pyqtSignal(str, object)

@@ -33,8 +33,8 @@ class IrAnswer:
     """One answered IR request: positions in metres, heading in degrees, `irs` {emitter key: (2, N) float32
     at 22,050 Hz} for every emitter (while a drag outruns the model, an emitter other than the selected one
     may carry its IR of up to `worker.OTHERS_MAX_AGE_S` before), `selected` the key whose IR `ir` and
-    ln-magnitude `spec` (2, 256, T) are shown, `emitters` {key: (x, y)}, `latency_ms` the worker's compute
-    time."""
+    ln-magnitude `spec` (2, 256, T) are shown, `emitters` {key: (x, y)}, `latency_ms` the wall time of the
+    batch that computed the selected emitter's IR (kept when a later answer reuses it)."""
 
     seq: int
     emitter: tuple[float, float]

@@ -13,6 +13,7 @@ import time
 import numpy as np
 from PyQt6.QtCore import pyqtSignal
 
+from naf_app.priority import BACKGROUND_NICE
 from naf_app.state import FIELD, SIMULATION
 from naf_app.threads import MailboxThread
 from naf_app.worker import describe_error
@@ -23,6 +24,8 @@ MIN_INTERVAL_S = 0.2
 class ReadoutWorker(MailboxThread):
     """`submit(seq, field_ir, simulation_ir)`; signals done({"seq", FIELD: IrReadout, SIMULATION: IrReadout
     or None}) and failed(str)."""
+
+    NICE = BACKGROUND_NICE  # readouts wait for the listener
 
     done = pyqtSignal(object)
     failed = pyqtSignal(str)

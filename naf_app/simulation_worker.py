@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from PyQt6.QtCore import pyqtSignal
 
 from naf_app.answers import SimulationAnswer
+from naf_app.priority import BACKGROUND_NICE
 from naf_app.threads import MailboxThread
 
 POLL_S = 0.05
@@ -45,6 +46,8 @@ def _simulate_in_child(conn, scene, emitter, listener, simulation: dict) -> None
 class SimulationWorker(MailboxThread):
     """`simulate(key, emitter, listener, simulation)`; signals progress(str), done(SimulationAnswer),
     failed(str), cancelled(). One job at a time: a new one cancels the running one."""
+
+    NICE = BACKGROUND_NICE  # the simulator process, started from this thread at its nice level, can wait
 
     progress = pyqtSignal(str)
     done = pyqtSignal(object)

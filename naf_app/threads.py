@@ -13,9 +13,15 @@ from contextlib import contextmanager
 
 from PyQt6.QtCore import QThread
 
+from naf_app.priority import lower_this_thread
+
 
 class MailboxThread(QThread):
     """A QThread serving a mailbox of pending work; see the module's docstring for what subclasses define."""
+
+    NICE = 0
+    """Nice steps the thread lowers itself by when it starts (`naf_app.priority`): 0 for work the listener
+    waits on, BACKGROUND_NICE for work that can wait."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -52,6 +58,7 @@ class MailboxThread(QThread):
         """Release what the thread owns after its loop ended (in the thread)."""
 
     def run(self) -> None:
+        lower_this_thread(self.NICE)
         while True:
             with self._cond:
                 while not self._stopping and not self._ready():

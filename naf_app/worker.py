@@ -92,6 +92,7 @@ class FieldWorker(MailboxThread):
         self._seq = 0
         self._field = None
         self._answered: dict[str, tuple[tuple, np.ndarray, float]] = {}  # key -> (where, IR, when computed)
+        self._compute_ms: dict[str, float] = {}  # key -> wall ms of the batch that computed its IR
         self.answered_count = 0
         self.dropped_count = 0
         self.computed_irs = 0
@@ -149,6 +150,7 @@ class FieldWorker(MailboxThread):
             self.loadFailed.emit(describe_error(exc))  # and keep answering with the previous field, if any
             return
         self._answered.clear()
+        self._compute_ms.clear()
         self.loaded.emit(info)
         if self.audio is not None and calibrate_at is not None:
             try:
@@ -164,20 +166,22 @@ class FieldWorker(MailboxThread):
         """The played IRs of emitters `keys` at `where` {key: (emitter, listener, heading)}, one batch, kept."""
         if not keys:
             return
+        start = time.perf_counter()
         batch = np.asarray(
             played_irs(self._field)(np.array([where[k][0] for k in keys]), np.array([where[k][1] for k in keys]),
                                     np.array([where[k][2] for k in keys])),
             dtype=np.float32,
         )
+        ms = 1000.0 * (time.perf_counter() - start)
         now = time.monotonic()
         self.computed_irs += len(keys)
         for k, ir in zip(keys, batch, strict=True):
             self._answered[k] = (where[k], ir, now)
+            self._compute_ms[k] = ms
 
     def _answer(self, request: IrRequest) -> None:
         from naf_model.spectrogram import log_magnitude
 
-        start = time.perf_counter()
         where = {k: (xy, request.listener, request.heading) for k, xy in request.emitters.items()}
         stale = [k for k in where if k not in self._answered or self._answered[k][0] != where[k]]
         others = [k for k in stale if k != request.selected]
@@ -194,7 +198,7 @@ class FieldWorker(MailboxThread):
         except Exception as exc:
             self.failed.emit(describe_error(exc))
             return
-        latency_ms = 1000.0 * (time.perf_counter() - start)
+        latency_ms = self._compute_ms[request.selected]  # its own IR's compute time, also when reused
         irs = {k: self._answered[k][1] for k in request.emitters}
         if self.audio is not None:
             try:

@@ -81,3 +81,41 @@ def test_app_heatmap_takes_the_fast_path_for_its_metrics(qtbot, tiny_field, maps
     drr = worker._heatmap(params | {"metric": "drr"}, lambda done, total: None)
     assert set(worker._plans) == {"energy", "irs"}
     np.testing.assert_allclose(drr.values, metric_map(irs, "drr").values, atol=1e-4)
+
+
+
+class _Decay:
+    """A played energy's interface (`fast_map.Envelope` reads these) for exponential decays in 1.45 ms blocks with
+    +-1 dB of noise per block, no direct pulse: 2 s of IR, T60 0.3-1.5 s."""
+
+    def __init__(self, t60: np.ndarray, seconds: float = 2.0) -> None:
+        from naf_model.conventions import SAMPLE_RATE
+        from naf_model.field.played_energy import BLOCK
+
+        self.n_samples = int(seconds * SAMPLE_RATE)
+        t = (np.arange(-(-self.n_samples // BLOCK)) + 0.5) * BLOCK / SAMPLE_RATE
+        noise = np.random.default_rng(0).uniform(-1.0, 1.0, (len(t60), 2, len(t)))
+        self._blocks = 10 ** ((-60.0 * t / t60[:, None, None] + noise) / 10)
+        self.pulse = np.zeros((len(t60), 2, 8))
+        self.pulse_at = np.full((len(t60), 2), -1)
+        self.gate = np.zeros((len(t60), 2), int)
+
+    def blocks(self, band: int) -> np.ndarray:
+        return self._blocks
+
+
+def test_t60_of_long_irs_from_evenly_spaced_edges(monkeypatch):
+    """Long IRs fit T60 on at most `fast_map.T60_EDGES` evenly spaced Schroeder points: on 2 s decays (every
+    other edge) within 1 % (p95) of the fit over every edge, and both within 2 % of the decays' own T60."""
+    from naf_model.analysis import fast_map
+
+    truth = np.linspace(0.3, 1.5, 40)
+    env = fast_map.Envelope(_Decay(truth), 0)
+    strided = fast_map.t60_of(env)
+    assert env.blocks.shape[-1] > fast_map.T60_EDGES  # the strided path is the one tested
+    monkeypatch.setattr(fast_map, "T60_EDGES", 10**9)
+    every = fast_map.t60_of(env)
+    assert np.isfinite(strided).all() and np.isfinite(every).all()
+    assert np.percentile(np.abs(strided / every - 1.0), 95) < 0.01
+    for fit in (strided, every):
+        assert np.median(np.abs(fit / truth[:, None] - 1.0)) < 0.02

@@ -15,6 +15,7 @@ from naf_model.cli import main
 from naf_model.conventions import SAMPLE_RATE
 from naf_model.field import NeuralAcousticField
 from naf_model.orientation import blend_orientations
+from naf_model.paths import bundled_checkpoint
 from naf_model.rendering.ir_export import IrSpots, export_irs
 from naf_model.rendering.ir_source import ir_source, played_irs, simulation_config
 from naf_model.scene import load_scene
@@ -133,7 +134,7 @@ def test_the_library_call_matches_the_cli_and_checks_before_work(field_files, tm
 
 def test_simulations_follow_the_known_fields_settings(field_files, spherical_checkpoint) -> None:
     """Without a field the data defaults (KEMAR ears, the room's IR length); with one its data set's settings,
-    the spherical head for a field made before measured ears (as the bundled ones)."""
+    the spherical head for a field made before measured ears; without a checkpoint, the bundled field's."""
     scene, _, checkpoint = field_files
     defaults = simulation_config(scene)
     assert defaults.hrtf == kemar_sha256() and defaults.ir_seconds == pytest.approx(room_ir_seconds(scene))
@@ -142,9 +143,11 @@ def test_simulations_follow_the_known_fields_settings(field_files, spherical_che
     old = simulation_config(scene, spherical_checkpoint)
     assert old.hrtf == "" and old.ir_seconds == pytest.approx(0.25) and old.n_rays == 200
     assert ir_source(scene, "sim", spherical_checkpoint).n_samples == round(0.25 * SAMPLE_RATE)
-    apartment = load_scene("apartment_1")  # its bundled field is the default one, made with the spherical head
+    apartment = load_scene("apartment_1")  # its bundled field is the default one: KEMAR ears, the pilot's length
     shipped = simulation_config(apartment)
-    assert shipped.hrtf == "" and shipped.ir_seconds == pytest.approx(0.6) and shipped.ism_order == 2
+    bundled = NeuralAcousticField.load(bundled_checkpoint("apartment_1"), device="cpu", scene=apartment)
+    assert shipped == SimulationConfig.from_json(bundled.checkpoint.simulation)
+    assert shipped.hrtf == kemar_sha256() and shipped.ir_seconds > 1.0
 
 
 def test_naf_ir_sim_is_the_simulator_with_the_fields_settings(field_files, spherical_checkpoint, tmp_path,

@@ -1,6 +1,6 @@
 """Presets, recipes and `--set` overrides: the old presets' configs are kept exactly (recipe files now), the
 default preset is the shipped field's config, every bad override is one line before any work, the recipe is
-recorded in the checkpoint, and the checkpoints written before recipes still load and run."""
+recorded in the checkpoint, and the bundled checkpoints and those written before recipes load and run."""
 
 from __future__ import annotations
 
@@ -60,16 +60,38 @@ def test_the_default_preset_is_the_config_of_the_field_the_app_ships():
     assert recipe.config().to_dict() == shipped  # and its recipe with the fine-tune's lr gives it by name too
 
 
-@pytest.mark.parametrize("path", sorted(CHECKPOINTS_DIR.glob("*.pt")), ids=lambda p: p.stem)
-def test_checkpoints_written_before_recipes_load_and_run(path):
-    ckpt = load_checkpoint(path)
-    assert ckpt.recipe is None and ckpt.preset in OLD_PRESETS
+def _runs(ckpt) -> None:
     model = ckpt.build_model()
     x0, y0, x1, y1 = ckpt.shape.bounds
     centre = torch.tensor([[(x0 + x1) / 2, (y0 + y1) / 2]])
     with torch.no_grad():
         out = model.predict(centre, centre + 0.5, torch.tensor([1]))
     assert out.shape == (1, 2, ckpt.shape.n_freq, ckpt.shape.n_frames) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("path", sorted(CHECKPOINTS_DIR.glob("*.pt")), ids=lambda p: p.stem)
+def test_bundled_checkpoints_load_and_run(path):
+    """A bundled field made under a recipe gives its config again from the recorded recipe; one made before
+    recipes carries one of the old presets' names."""
+    ckpt = load_checkpoint(path)
+    if ckpt.recipe is None:
+        assert ckpt.preset in OLD_PRESETS
+    else:
+        overrides = [(k, str(v)) for k, v in ckpt.recipe["overrides"].items()]
+        again = resolve_recipe(ckpt.recipe["preset"], None, overrides, DEFAULT_PRESET).config()
+        assert again.to_dict() == torch.load(path, map_location="cpu", weights_only=True)["config"]
+    _runs(ckpt)
+
+
+def test_a_checkpoint_written_before_recipes_loads_and_runs(tmp_path):
+    """The layout before recipes (no `recipe` entry, an old preset's name), made from a bundled field."""
+    data = torch.load(CHECKPOINTS_DIR / "apartment_1.pt", map_location="cpu", weights_only=True)
+    data.pop("recipe", None)
+    data["preset"] = data["config"]["name"] = "fast_edc_swap_j2"  # the shipped preset's config under its old name
+    torch.save(data, tmp_path / "old.pt")
+    ckpt = load_checkpoint(tmp_path / "old.pt")
+    assert ckpt.recipe is None and ckpt.preset == "fast_edc_swap_j2"
+    _runs(ckpt)
 
 
 def test_overrides_resolve_in_order_and_are_recorded_with_their_section():

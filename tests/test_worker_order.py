@@ -84,3 +84,15 @@ def test_while_a_newer_request_waits_the_others_keep_their_last_irs_for_a_while(
     worker._pending = None
     _ask(worker, 5, added, (3.3, 2.0), "a")  # nothing waits: every emitter follows the listener at once
     assert worker.calls[6:] == [1, 3]
+
+
+def test_an_answer_that_reuses_an_ir_reports_that_irs_compute_time(worker):
+    """Selecting another emitter without moving computes nothing: the panel's "computed in" is the shown IR's
+    own batch time, not the near-zero time of the answer that reused it."""
+    first = _ask(worker, 1, EMITTERS, (3.0, 2.2), "a")
+    calls = len(worker.calls)
+    other = _ask(worker, 2, EMITTERS, (3.0, 2.2), "b")
+    back = _ask(worker, 3, EMITTERS, (3.0, 2.2), "a")
+    assert len(worker.calls) == calls, "nothing recomputed"
+    assert back.latency_ms == first.latency_ms and other.latency_ms == worker._compute_ms["b"]
+    assert first.latency_ms == worker._compute_ms["a"]

@@ -15,10 +15,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-GIL_SWITCH_INTERVAL_S = 0.0005
+GIL_SWITCH_INTERVAL_S = 0.0001
 """How often the interpreter hands the GIL between threads while the app runs (Python's default: 5 ms).
 The audio callback is Python: at the default it can wait up to 5 ms, half a 512-frame block at 48 kHz, for
-the UI thread or the field worker to let go of the GIL; at 0.5 ms the wait stays a few % of the block."""
+the UI thread or the field worker to let go of the GIL; at 0.5 ms the wait stays a few % of the block. A block
+of four emitters' render hands the GIL back and forth dozens of times, each wait up to the interval: at 0.1 ms
+(scripts/bench_app.py, 4 emitters, three runs each, idle and beside a busy process) ring underruns fell from
+14 to 5 in all and the render's p99 wall time from 170-201 % to 150-181 % of the block, with no fewer IR
+updates (docs/benchmarks.md, "Thread priorities")."""
 
 RENDER_AHEAD_BLOCKS = 3
 """Blocks the app renders ahead of the sound card (`LiveAudio(lookahead_blocks=...)`): 32 ms at 512 frames and

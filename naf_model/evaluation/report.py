@@ -194,7 +194,7 @@ def listening_section(title: str, scored: list, seconds: float, phase: str) -> d
         f"mean |dB| of 50 ms window energies within {listening.ENVELOPE_RANGE_DB:g} dB of the loudest; "
         "level and late (after onset + 50 ms) biases signed, positive = played louder; C50/EDT/T60 measured "
         "on the played waveforms; ITD on line-of-sight items only, against the simulated waveform's ITD and "
-        "against the ITD of the direct arrival alone (the simulator's spherical head, nothing else in the IR); "
+        "against the ITD of the direct arrival alone (rendered through the data set's ears, nothing else in the IR); "
         f"ILD per octave band. Scored in {seconds:.0f} s."
     )
     summaries, text = _summary_table(title, intro, scored, ["Played IR"], listening.SUMMARY_KEYS,

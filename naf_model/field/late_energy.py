@@ -56,16 +56,34 @@ def join_weights(split: IrSplit, block: int) -> tuple[np.ndarray, np.ndarray]:
 def late_blocks(log_power: np.ndarray, split: IrSplit, block: int, band: int, log_mean: bool = True) -> np.ndarray:
     """Late descriptions (B, 2, 7, T_late) -> the late part's energy (B, 2, K) float64 over the IR's blocks
     in analysis row `band` (0 broadband, 1-7 the octave bands), before the crossfade and end fade
-    (`join_weights`)."""
-    log_power = np.asarray(log_power, np.float64)
+    (`join_weights`). A block's power is its late bands' interpolated amplitudes squared and weighted by
+    `band_coupling`; expanding the square, the band sums are taken per frame (T_late, ~7x fewer than blocks)
+    and only three per-frame sums are interpolated to the blocks."""
+    log_power = np.asarray(log_power, np.float32)  # float32 powers (the network's own precision): half the work
     if log_mean:
-        log_power = log_power + LATE_LOG_CORRECTION[:, None]
-    amplitude = np.sqrt(np.maximum(np.exp(log_power) - LATE_LOG_EPS, 0.0))  # (B, 2, 7, T)
+        log_power = log_power + LATE_LOG_CORRECTION[:, None].astype(np.float32)
+    power = np.exp(log_power)
+    power -= LATE_LOG_EPS
+    amplitude = np.sqrt(np.maximum(power, 0.0, out=power), out=power).astype(np.float64)  # (B, 2, 7, T)
+    n_frames = log_power.shape[-1]
     n_blocks = -(-split.ir_length // block)
     centre = np.arange(n_blocks) * block + block / 2 - split.late_start  # block centres in late samples
-    u = np.clip(centre / split.late_frame - 0.5, 0.0, log_power.shape[-1] - 1)
-    j = np.minimum(u.astype(np.int64), log_power.shape[-1] - 2) if log_power.shape[-1] > 1 else np.zeros_like(u, int)
+    u = np.clip(centre / split.late_frame - 0.5, 0.0, n_frames - 1)
+    j = np.minimum(u.astype(np.int64), n_frames - 2) if n_frames > 1 else np.zeros_like(u, int)
     a = u - j
-    nxt = np.minimum(j + 1, log_power.shape[-1] - 1)
-    power = np.square(amplitude[..., j] * (1.0 - a) + amplitude[..., nxt] * a) * block  # (B, 2, 7, K)
-    return np.einsum("bekn,k->ben", power, band_coupling()[:, band])
+    nxt = np.minimum(j + 1, n_frames - 1)
+    weight = band_coupling()[:, band]
+    # (A_j (1 - a) + A_n a)^2 summed over bands with weights w: S(j, j) (1 - a)^2 + 2 S(j, n) a (1 - a) + S(n, n) a^2
+    own = weight @ (amplitude * amplitude)  # S(t, t), (B, 2, T)
+    cross = np.empty_like(own)  # S(t, min(t + 1, T - 1))
+    cross[..., :-1] = weight @ (amplitude[..., :-1] * amplitude[..., 1:])
+    cross[..., -1] = own[..., -1]
+    out = np.take(own, j, -1)  # np.take, not own[..., j]: 4x faster on these shapes
+    out *= (1.0 - a) ** 2 * block
+    term = np.take(cross, j, -1)
+    term *= 2.0 * a * (1.0 - a) * block
+    out += term
+    np.take(own, nxt, -1, out=term)
+    term *= a**2 * block
+    out += term
+    return out
