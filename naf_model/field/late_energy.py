@@ -64,7 +64,8 @@ def late_blocks(log_power: np.ndarray, split: IrSplit, block: int, band: int, lo
         log_power = log_power + LATE_LOG_CORRECTION[:, None].astype(np.float32)
     power = np.exp(log_power)
     power -= LATE_LOG_EPS
-    amplitude = np.sqrt(np.maximum(power, 0.0, out=power), out=power).astype(np.float64)  # (B, 2, 7, T)
+    np.maximum(power, 0.0, out=power)  # (B, 2, 7, T)
+    amplitude = np.sqrt(power).astype(np.float64)
     n_frames = log_power.shape[-1]
     n_blocks = -(-split.ir_length // block)
     centre = np.arange(n_blocks) * block + block / 2 - split.late_start  # block centres in late samples
@@ -74,7 +75,7 @@ def late_blocks(log_power: np.ndarray, split: IrSplit, block: int, band: int, lo
     nxt = np.minimum(j + 1, n_frames - 1)
     weight = band_coupling()[:, band]
     # (A_j (1 - a) + A_n a)^2 summed over bands with weights w: S(j, j) (1 - a)^2 + 2 S(j, n) a (1 - a) + S(n, n) a^2
-    own = weight @ (amplitude * amplitude)  # S(t, t), (B, 2, T)
+    own = weight @ power.astype(np.float64)  # S(t, t), (B, 2, T)
     cross = np.empty_like(own)  # S(t, min(t + 1, T - 1))
     cross[..., :-1] = weight @ (amplitude[..., :-1] * amplitude[..., 1:])
     cross[..., -1] = own[..., -1]
