@@ -331,17 +331,31 @@ def test_the_report_records_the_command_line_as_typed_normalised(argv, recorded)
     assert command_line(build_parser().parse_args(["eval", *argv])) == recorded
 
 
-def test_eval_on_a_data_set_without_training_waveforms_leaves_the_baselines_out(trained, tmp_path, capsys) -> None:
-    """The default data set keeps only the held-out pairs' waveforms: the field's rows and the floor are scored,
-    the interpolation and codec baselines (which play training IRs) are left out with a note saying why."""
+def test_eval_on_a_data_set_without_training_waveforms_simulates_the_pairs_its_baselines_play(
+    trained, tmp_path, capsys
+) -> None:
+    """The default data set keeps only the held-out pairs' waveforms: the training pairs the interpolation and
+    codec baselines play are simulated again with the data set's own seeds (cached beside it), so every row
+    equals the one scored on the same data set made with --waveforms all; --stored-only leaves them out."""
     scene = two_room_scene()
     held_out = make_dataset(scene, dataclasses.replace(TINY, waveforms="held-out"), tmp_path / "ho" / "two_room.h5",
                             workers=1, progress=False)
+    assert run_eval(trained, tmp_path / "all", "--offgrid", "2") == 0
     assert run_eval(dict(trained, data=held_out), tmp_path / "out", "--offgrid", "2") == 0
-    report = json.loads((tmp_path / "out" / "two_room.json").read_text())
+    full, report = (json.loads((tmp_path / d / "two_room.json").read_text()) for d in ("all", "out"))
+    key = lambda r: (r["section"], r["method"], r["representation"])  # noqa: E731
+    assert {"Nearest neighbour", "Linear interpolation"} <= {r["method"] for r in report["rows"]}
+    assert [(key(r), r["errors"]) for r in report["rows"]] == [(key(r), r["errors"]) for r in full["rows"]]
+    assert [p["data"]["rows"] for p in report["played"]] == [p["data"]["rows"] for p in full["played"]]
+    assert any("simulated again" in note for note in report["notes"])
+    assert (tmp_path / "ho" / "two_room.train-irs.h5").is_file()
+
+    capsys.readouterr()
+    assert run_eval(dict(trained, data=held_out), tmp_path / "stored", "--offgrid", "2", "--stored-only") == 0
+    report = json.loads((tmp_path / "stored" / "two_room.json").read_text())
     methods = {r["method"] for r in report["rows"]}
     assert "NAF (field)" in methods and not methods & {"Nearest neighbour", "Linear interpolation"}
-    assert any("--waveforms all" in note for note in report["notes"])
+    assert any("--waveforms all" in note and "--stored-only" in note for note in report["notes"])
     assert set(report["played"][1]["data"]["rows"]) == {"NAF (field)", "Second simulation, other seed"}
 
 

@@ -21,7 +21,7 @@ DESCRIPTION = (
 )
 """The `naf eval --help` description."""
 RECORDED = ("scene", "data", "checkpoint", "max_pairs", "floor_pairs", "floor_repeats", "seed", "resamples",
-            "no_codecs", "offgrid", "listening", "phase", "split", "extra")  # fmt: skip
+            "no_codecs", "stored_only", "offgrid", "listening", "phase", "split", "extra")  # fmt: skip
 """The options a report's command line records, in this order, where they differ from their defaults (--device,
 --out-dir: where and on what it ran, not what it scored)."""
 
@@ -82,6 +82,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ])  # fmt: skip
     parser.add_argument("--no-codecs", action="store_true", help="skip the AAC and Opus rows")
     parser.add_argument(
+        "--stored-only", action="store_true",
+        help="interpolation and codec baselines only where the data set stores its training waveforms "
+        "(--waveforms all); by default the training pairs they use are simulated again with the data set's "
+        "own seeds, the same IRs it would have stored (cached as <data>.train-irs.h5)",
+    )  # fmt: skip
+    parser.add_argument(
         "--split",
         choices=("test", "validation"),
         default="test",
@@ -138,7 +144,8 @@ def _run(args: argparse.Namespace) -> int:
 
     names = ("scene", "data", "checkpoint", "max_pairs", "floor_pairs", "floor_repeats", "resamples", "seed")
     more = ("device", "offgrid", "listening", "phase", "split")
-    config = EvalConfig(use_codecs=not args.no_codecs, extra=tuple(args.extra), command=command_line(args),
+    config = EvalConfig(use_codecs=not args.no_codecs, simulate_training=not args.stored_only,
+                        extra=tuple(args.extra), command=command_line(args),
                         **options.pick(args, *names, "out_dir", *more))  # fmt: skip
     report = evaluate(config)
     print(report.to_markdown())

@@ -4,13 +4,14 @@ trained with (`naf train --extra`), checked against the main data set and read a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from naf_model.data.reader import DataSet
+from naf_model.data.resimulated import training_irs
 from naf_model.errors import DataError
 from naf_model.paths import same_file
 
@@ -64,6 +65,20 @@ class TrainingPairs:
             check_extra(base, ds.path, other)
         self.sources = [(ds, ds.indices("train"))] + [(x, x.indices("train")) for x in extra]
         self.starts = np.cumsum([0] + [len(rows) for _, rows in self.sources])
+        self.scene: Any = None
+        self.progress: Callable[[int], None] | None = None
+        self.simulated: set[tuple[int, int]] = set()  # (source, pair) that read_ir gave simulated again
+
+    def simulate_missing(self, scene: Any, progress: Callable[[int], None] | None = None) -> None:
+        """Let `read_ir` give the training pairs whose waveforms are not stored too, simulated again with
+        their data set's own seeds and settings (`data.resimulated.training_irs`): the IRs `--waveforms all`
+        would have stored. `scene` must be the data sets' scene."""
+        self.scene, self.progress = scene, progress
+
+    @property
+    def stored_waveforms(self) -> bool:
+        """Whether every pool pair's waveforms are stored in its data set (`--waveforms all`)."""
+        return all(bool(src.has_ir[rows].all()) for src, rows in self.sources)
 
     def __len__(self) -> int:
         return int(self.starts[-1])
@@ -80,9 +95,9 @@ class TrainingPairs:
 
     @property
     def has_waveforms(self) -> bool:
-        """Whether every pool pair's waveforms are stored (data sets made with `--waveforms all`): what the
+        """Whether `read_ir` gives every pool pair's waveforms, stored or simulated again: what the
         interpolation baselines of training IRs play."""
-        return all(bool(src.has_ir[rows].all()) for src, rows in self.sources)
+        return self.scene is not None or self.stored_waveforms
 
     def read_ir(self, rows: np.ndarray) -> np.ndarray:
         """IRs (len(rows), 4, 2, N) float16 of pool rows (any order)."""
@@ -93,7 +108,12 @@ class TrainingPairs:
             mine = np.flatnonzero(source == s)
             if len(mine) == 0:
                 continue
-            block = src.read_ir(indices[rows[mine] - self.starts[s]])
+            wanted = indices[rows[mine] - self.starts[s]]
+            if self.scene is None:
+                block = src.read_ir(wanted)
+            else:
+                self.simulated.update((s, int(p)) for p in wanted[~src.has_ir[wanted]])
+                block = training_irs(src, self.scene, wanted, self.progress)
             if out is None:
                 out = np.empty((len(rows),) + block.shape[1:], block.dtype)
             out[mine] = block

@@ -11,23 +11,18 @@ set's plan, so the cost is paid once and later runs only simulate what the cache
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from naf_model.atomic import atomic_path
 from naf_model.data.plan import derived_seed
 from naf_model.data.reader import DataSet
-from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
+from naf_model.data.resimulated import simulate_again
 
 FLOOR_SEED_STREAM = 101
-"""derived_seed stream of repeat 0; repeat r uses stream 101 + r. The data set uses streams 0-3."""
-CACHE_FORMAT = 2
-"""2: one group `repeat_<r>` per repeat; a format 1 cache is read as repeat 0 (same seeds)."""
+"""derived_seed stream of repeat 0; repeat r uses stream 101 + r. The data set uses streams 0-5."""
 
 
 def floor_cache_path(data_path: str | os.PathLike[str]) -> Path:
@@ -74,63 +69,6 @@ def floor_irs(
     `scene` must be the data set's scene (`DataSet.check_scene`); `progress(n)` is called with each emitter's
     number of newly simulated pairs.
     """
-    meta = dataset.meta
-    dataset.check_scene(scene)
-    pair_indices = np.asarray(pair_indices, np.int64)
-    cache = floor_cache_path(dataset.path)
-    everything = _read_cache(cache, meta.plan_key, meta.ir_length)
-    cached = everything.setdefault(repeat, {})
-    pairs = dataset.pairs
-    missing = np.array([p for p in pair_indices if int(p) not in cached], np.int64)
-    base = SimulationConfig.from_json(meta.simulation)
-    for e in np.unique(pairs[missing, 0]) if len(missing) else []:
-        rows = missing[pairs[missing, 0] == e]
-        seed = floor_seed(meta.seed, int(e), repeat)
-        config = dataclasses.replace(base, seed=seed)
-        irs = simulate_binaural_rirs(scene, dataset.emitters[e], dataset.listeners[pairs[rows, 1]], config)
-        for p, ir in zip(rows, irs.astype(np.float16), strict=True):
-            cached[int(p)] = ir
-        _write_cache(cache, meta.plan_key, everything)  # after each emitter: an interrupted run keeps its work
-        if progress is not None:
-            progress(len(rows))
-    if not len(pair_indices):
-        return np.zeros((0, 4, 2, meta.ir_length), np.float16)
-    return np.stack([cached[int(p)] for p in pair_indices])
-
-
-def _read_cache(path: Path, plan_key: str, ir_length: int) -> dict[int, dict[int, np.ndarray]]:
-    """Cached floor IRs by repeat and pair index; empty if absent, unreadable or made for another plan."""
-    if not path.is_file():
-        return {}
-    try:
-        with h5py.File(path, "r") as f:
-            version = int(f.attrs.get("format_version", -1))
-            if f.attrs.get("plan_key") != plan_key or version not in (1, CACHE_FORMAT):
-                return {}
-            groups = {0: f} if version == 1 else {int(k.split("_")[1]): f[k] for k in f if k.startswith("repeat_")}
-            out = {}
-            for repeat, group in groups.items():
-                irs = group["ir"][()]
-                if irs.shape[1:] != (4, 2, ir_length):
-                    return {}
-                out[repeat] = {int(p): ir for p, ir in zip(group["pairs"][()], irs, strict=True)}
-            return out
-    except (OSError, KeyError, ValueError):
-        return {}
-
-
-def _write_cache(path: Path, plan_key: str, irs: dict[int, dict[int, np.ndarray]]) -> None:
-    """Write all cached floor IRs atomically (temp file in the same folder, then rename)."""
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs["format_version"] = CACHE_FORMAT
-        f.attrs["plan_key"] = plan_key
-        f.attrs["seed_stream"] = FLOOR_SEED_STREAM
-        for repeat, by_pair in irs.items():
-            if not by_pair:
-                continue
-            keys = sorted(by_pair)
-            group = f.create_group(f"repeat_{repeat}")
-            group.attrs["seed_stream"] = FLOOR_SEED_STREAM + repeat
-            group.create_dataset("pairs", data=np.asarray(keys, np.int64))
-            data = np.stack([by_pair[k] for k in keys])
-            group.create_dataset("ir", data=data, compression="lzf", chunks=True)
+    seed = dataset.meta.seed
+    return simulate_again(dataset, scene, pair_indices, floor_cache_path(dataset.path), f"repeat_{repeat}",
+                          FLOOR_SEED_STREAM + repeat, lambda e: floor_seed(seed, e, repeat), progress)  # fmt: skip

@@ -223,12 +223,21 @@ class DataPlan:
 
     def emitter_seed(self, emitter: int) -> int:
         """Simulator seed for one emitter block, derived from the data set seed and the emitter index."""
-        stream = _STREAM_FREE_SIMULATION if self.config.free_pairs else _STREAM_SIMULATION
-        return derived_seed(self.config.seed, stream, emitter)
+        return emitter_seed(self.config.seed, emitter, bool(self.config.free_pairs))
 
     def emitter_simulation(self, emitter: int) -> SimulationConfig:
         """The SimulationConfig that produces `emitter`'s block."""
         return dataclasses.replace(self.config.simulation, seed=self.emitter_seed(emitter))
+
+
+def simulation_stream(free_pairs: bool) -> int:
+    """The derived_seed stream of a data set's simulator seeds (grid or free-position pairs)."""
+    return _STREAM_FREE_SIMULATION if free_pairs else _STREAM_SIMULATION
+
+
+def emitter_seed(seed: int, emitter: int, free_pairs: bool) -> int:
+    """The simulator seed of one emitter block of a data set made with `seed` (free-position or grid)."""
+    return derived_seed(seed, simulation_stream(free_pairs), emitter)
 
 
 def stft_settings() -> dict[str, int]:

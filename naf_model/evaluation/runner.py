@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from naf_model.acoustics import decay
 from naf_model.checkpoint import Checkpoint, load_checkpoint
@@ -43,16 +44,17 @@ _PER_ITEM = {"spectral": ("spectral", 1), "t60_pct": ("t60", 100.0), "c50_db": (
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """What `naf eval` scores (as its options of the same names): scene: name or scene file; data
-    (default `data/<scene>.h5`); checkpoint (default `paths.default_checkpoint`; no field rows without one);
-    max_pairs: held-out pairs scored (a seeded subset); floor_pairs, floor_repeats: the floor's pairs and
-    seeds (0: no floor); seed: subset and naf's random phase (the paper's rows use 1234); resamples:
-    bootstrap resamples; out_dir: where the markdown and JSON go (None: not written); listening: listening
-    metrics of the played waveforms (None: on with `offgrid`); phase: the played rows' phase method
-    (`conventions.PHASE_METHODS`); split: "test" (the published tables) or "validation" (recipe choices,
-    never reading the test split); extra: extra training sets of the baselines (`naf train --extra`; empty:
-    those the checkpoint names, `extra_data_for`); command: the command line the report records (the CLI's,
-    from what was typed; empty for a library call)."""
+    """What `naf eval` scores (as its options of the same names): scene: name or scene file; data (default
+    `data/<scene>.h5`); checkpoint (default `paths.default_checkpoint`; no field rows without one); max_pairs: held-
+    out pairs scored (a seeded subset); floor_pairs, floor_repeats: the floor's pairs and seeds (0: no floor);
+    simulate_training: baselines over training pairs whose waveforms the data set does not store play them simulated
+    again (`TrainingPairs.simulate_missing`); seed: subset and naf's random phase (the paper's rows use 1234);
+    resamples: bootstrap resamples; out_dir: where the markdown and JSON go (None: not written); listening:
+    listening metrics of the played waveforms (None: on with `offgrid`); phase: the played rows' phase method
+    (`conventions.PHASE_METHODS`); split: "test" (the published tables) or "validation" (recipe choices, never
+    reading the test split); extra: extra training sets of the baselines (`naf train --extra`; empty: those the
+    checkpoint names, `extra_data_for`); command: the command line the report records (the CLI's, from what was
+    typed; empty for a library call)."""
 
     scene: str
     data: Path | None = None
@@ -61,6 +63,7 @@ class EvalConfig:
     floor_pairs: int = DEFAULT_FLOOR_PAIRS
     floor_repeats: int = FLOOR_REPEATS
     use_codecs: bool = True
+    simulate_training: bool = True
     seed: int = 0
     resamples: int = bootstrap.RESAMPLES
     out_dir: Path | None = RESULTS_DIR
@@ -143,10 +146,14 @@ def _evaluate(
     if not ds.has_ir.any():
         notes.append(f"No interpolation or codec baselines: {ds.path} holds spectrograms only (imported without "
                      "waveforms); their rows play IRs")
+    elif not pool.has_waveforms and config.simulate_training and not getattr(scene, "derived_from", None):
+        pool.simulate_missing(scene, tqdm(unit="pair", desc="naf eval: training IRs simulated again",
+                                          disable=not config.progress).update)  # fmt: skip
     elif not pool.has_waveforms:
+        how = "" if config.simulate_training else "drop --stored-only to simulate the pairs they use again, or "
         notes.append(f"No interpolation or codec baselines: {ds.path} keeps the waveforms of its held-out pairs "
-                     "only (the default); `naf data make --waveforms all` keeps the training pairs' too, which "
-                     "the baselines play")
+                     f"only (the default); {how}`naf data make --waveforms all` keeps the training pairs' too, "
+                     "which the baselines play")
     use_codecs = config.use_codecs and pool.has_waveforms
     paper_codecs = [c for c in (codecs.PAPER_AAC, codecs.PAPER_OPUS) if use_codecs and _codec_ok(c, notes)]
     naf_codecs = [c for c in (codecs.AAC_LC, codecs.OPUS) if use_codecs and _codec_ok(c, notes)]
@@ -164,6 +171,10 @@ def _evaluate(
             "spectral error; if the spread were Gaussian, an oracle predicting the expected log-magnitude "
             "would score about the floor's spectral error / sqrt(2)"
         )
+    if pool.simulated:
+        notes.append(f"The interpolation and codec baselines play {len(pool.simulated):,} training pairs whose "
+                     f"waveforms {ds.path.name} does not store (made without --waveforms all), simulated again "
+                     "with its own settings and seeds: the IRs it would have stored")
     draws = bootstrap.resample_indices(len(test), config.resamples, bootstrap.SEED)
     result_rows = [_with_summaries(rid, row, errs, floor_items, n_orient, draws, floor_spread.get(row.section))
                    for rid, row, errs in scored]  # fmt: skip

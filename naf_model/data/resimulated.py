@@ -1,0 +1,128 @@
+"""Pairs of a data set simulated again, emitter by emitter, with its own settings and chosen seeds, cached
+next to it: the floor's second simulations (`data.floor`, new seeds) and the training IRs a data set made
+without `--waveforms all` does not store (`training_irs`, the data set's own seeds: the same IRs it would
+have stored, since one emitter's simulation gives each listener the same IR whichever listeners share it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from naf_model.atomic import atomic_path
+from naf_model.data.plan import emitter_seed, simulation_stream
+from naf_model.data.reader import DataSet
+from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
+
+CACHE_FORMAT = 2
+"""2: one group per set of seeds (`repeat_<r>` per floor repeat, `training` for the data set's own); a
+format 1 cache (floor only) is read as repeat 0."""
+DEFAULT_STREAM = 101
+"""The seed stream of a format 1 cache's IRs (the floor's repeat 0)."""
+
+
+def training_cache_path(data_path: str | os.PathLike[str]) -> Path:
+    """Where re-simulated training IRs are cached: `data/<scene>.h5` -> `data/<scene>.train-irs.h5`."""
+    path = Path(data_path)
+    return path.with_name(path.stem + ".train-irs.h5")
+
+
+def training_irs(
+    dataset: DataSet, scene, pair_indices: np.ndarray, progress: Callable[[int], None] | None = None
+) -> np.ndarray:
+    """IRs (K, 4, 2, N) float16 of the given pairs as `naf data make --waveforms all` would have stored them:
+    simulated again with the data set's own seeds (stored ones are read, not simulated); cached."""
+    pair_indices = np.asarray(pair_indices, np.int64)
+    out = np.empty((len(pair_indices), 4, 2, dataset.meta.ir_length), np.float16)
+    stored = dataset.has_ir[pair_indices] if len(pair_indices) else np.zeros(0, bool)
+    if stored.any():
+        out[stored] = dataset.read_ir(pair_indices[stored])
+    if (~stored).any():
+        seed, free = dataset.meta.seed, bool(dataset.meta.data_config.get("free_pairs"))
+        out[~stored] = simulate_again(dataset, scene, pair_indices[~stored], training_cache_path(dataset.path),
+                                      "training", simulation_stream(free), lambda e: emitter_seed(seed, e, free),
+                                      progress)  # fmt: skip
+    return out
+
+
+def simulate_again(
+    dataset: DataSet,
+    scene,
+    pair_indices: np.ndarray,
+    cache: Path,
+    group: str,
+    seed_stream: int,
+    seed_of: Callable[[int], int],
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """IRs (K, 4, 2, N) float16 of the given pairs simulated with the data set's settings and the simulator
+    seed `seed_of(emitter)`, one simulation per emitter; cached in `cache` under `group` (its seeds'
+    derived_seed stream `seed_stream` recorded), written after each emitter so an interrupted run keeps its work.
+    """
+    meta = dataset.meta
+    dataset.check_scene(scene)
+    pair_indices = np.asarray(pair_indices, np.int64)
+    everything = _read_cache(cache, meta.plan_key, meta.ir_length)
+    cached = everything.setdefault(group, ({}, seed_stream))[0]
+    pairs = dataset.pairs
+    missing = np.array([p for p in pair_indices if int(p) not in cached], np.int64)
+    base = SimulationConfig.from_json(meta.simulation)
+    for e in np.unique(pairs[missing, 0]) if len(missing) else []:
+        rows = missing[pairs[missing, 0] == e]
+        config = dataclasses.replace(base, seed=seed_of(int(e)))
+        irs = simulate_binaural_rirs(scene, dataset.emitters[e], dataset.listeners[pairs[rows, 1]], config)
+        for p, ir in zip(rows, irs.astype(np.float16), strict=True):
+            cached[int(p)] = ir
+        _write_cache(cache, meta.plan_key, everything)
+        if progress is not None:
+            progress(len(rows))
+    if not len(pair_indices):
+        return np.zeros((0, 4, 2, meta.ir_length), np.float16)
+    return np.stack([cached[int(p)] for p in pair_indices])
+
+
+Cached = dict[str, tuple[dict[int, np.ndarray], int]]
+"""A cache file's IRs: group name -> (IRs by pair index, the seeds' derived_seed stream)."""
+
+
+def _read_cache(path: Path, plan_key: str, ir_length: int) -> Cached:
+    """Cached IRs by group and pair index; empty if absent, unreadable or made for another plan."""
+    if not path.is_file():
+        return {}
+    try:
+        with h5py.File(path, "r") as f:
+            version = int(f.attrs.get("format_version", -1))
+            if f.attrs.get("plan_key") != plan_key or version not in (1, CACHE_FORMAT):
+                return {}
+            groups = {"repeat_0": f} if version == 1 else {k: f[k] for k in f if isinstance(f[k], h5py.Group)}
+            out: Cached = {}
+            for name, group in groups.items():
+                irs = group["ir"][()]
+                if irs.shape[1:] != (4, 2, ir_length):
+                    return {}
+                stream = int(group.attrs.get("seed_stream", DEFAULT_STREAM))
+                out[name] = ({int(p): ir for p, ir in zip(group["pairs"][()], irs, strict=True)}, stream)
+            return out
+    except (OSError, KeyError, ValueError):
+        return {}
+
+
+def _write_cache(path: Path, plan_key: str, irs: Cached) -> None:
+    """Write all cached IRs atomically (temp file in the same folder, then rename)."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format_version"] = CACHE_FORMAT
+        f.attrs["plan_key"] = plan_key
+        for name, (by_pair, stream) in irs.items():
+            if not by_pair:
+                continue
+            keys = sorted(by_pair)
+            group = f.create_group(name)
+            group.attrs["seed_stream"] = stream
+            group.create_dataset("pairs", data=np.asarray(keys, np.int64))
+            data = np.stack([by_pair[k] for k in keys])
+            group.create_dataset("ir", data=data, compression="lzf", chunks=True)
