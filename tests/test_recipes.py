@@ -14,7 +14,7 @@ from model_helpers import tiny_dataset
 from naf_model.checkpoint import load_checkpoint
 from naf_model.cli import main
 from naf_model.errors import NafError
-from naf_model.networks.presets import DEFAULT_PRESET, PRESETS, preset
+from naf_model.networks.presets import DEFAULT_PRESET, PRESETS, ModelConfig, preset
 from naf_model.networks.recipes import (
     KNOBS,
     RECIPES_DIR,
@@ -41,7 +41,12 @@ def _old_name(name: str) -> Recipe:
 
 @pytest.mark.parametrize("name", sorted(OLD_PRESETS))
 def test_every_old_preset_name_resolves_to_exactly_its_old_config(name):
-    assert _old_name(name).config().to_dict() == OLD_PRESETS[name]
+    """Every old value is kept; training knobs added since take their defaults, which do what the code did
+    before them (e.g. train on every pair)."""
+    new, old = _old_name(name).config().to_dict(), OLD_PRESETS[name]
+    assert {k: v for k, v in new.items() if k != "train"} == {k: v for k, v in old.items() if k != "train"}
+    assert old["train"].items() <= new["train"].items()
+    assert new == ModelConfig.from_dict(old).to_dict()
 
 
 def test_every_bundled_recipe_is_an_old_preset_and_every_old_preset_is_still_there():
@@ -52,7 +57,8 @@ def test_every_bundled_recipe_is_an_old_preset_and_every_old_preset_is_still_the
 def test_the_default_preset_is_the_config_of_the_field_the_app_ships():
     """Everything but the name (the shipped field was trained under its recipe's name, fast_edc_swap_j2) and the
     learning rate: the checkpoint records its fine-tuning stage's 1e-4; a new run starts at the from-scratch 5e-4."""
-    shipped = torch.load(CHECKPOINTS_DIR / "apartment_1.pt", map_location="cpu", weights_only=True)["config"]
+    recorded = torch.load(CHECKPOINTS_DIR / "apartment_1.pt", map_location="cpu", weights_only=True)["config"]
+    shipped = ModelConfig.from_dict(recorded).to_dict()  # knobs added since at their defaults
     default = preset(DEFAULT_PRESET).to_dict()
     assert default["train"]["lr"] == preset("fast").train.lr == 5e-4 and shipped["train"]["lr"] == 1e-4
     assert {**default, "name": shipped["name"], "train": {**default["train"], "lr": 1e-4}} == shipped
@@ -79,7 +85,8 @@ def test_bundled_checkpoints_load_and_run(path):
     else:
         overrides = [(k, str(v)) for k, v in ckpt.recipe["overrides"].items()]
         again = resolve_recipe(ckpt.recipe["preset"], None, overrides, DEFAULT_PRESET).config()
-        assert again.to_dict() == torch.load(path, map_location="cpu", weights_only=True)["config"]
+        recorded = torch.load(path, map_location="cpu", weights_only=True)["config"]
+        assert again.to_dict() == ModelConfig.from_dict(recorded).to_dict()  # knobs added since at their defaults
     _runs(ckpt)
 
 
@@ -133,11 +140,11 @@ def test_a_bad_override_is_one_line_naming_it(base, key, value, needle):
 
 
 def test_every_knob_is_named_once_and_each_network_has_its_own():
-    assert len(KNOBS) == 33
+    assert len(KNOBS) == 35
     pixel, amortised = set(knob_names("pixel")), set(knob_names("amortised"))
     assert {"n_basis", "code_dropout", "edc_weight", "swap_pairs"} <= amortised - pixel
     assert {"pixels_per_ir", "spectral_freqs"} <= pixel - amortised
-    assert {"lr", "steps", "jitter_m", "depth", "spacing"} <= pixel & amortised
+    assert {"lr", "steps", "jitter_m", "depth", "spacing", "emitter_fraction", "listener_fraction"} <= pixel & amortised
     assert "kind" not in pixel | amortised and "members" not in pixel | amortised
 
 

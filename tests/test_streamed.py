@@ -117,3 +117,27 @@ def test_naf_train_says_it_streams_under_a_small_budget(data, tmp_path, capsys):
             "--no-progress"]
     assert main([*argv, "--memory-budget", "8MB"]) == 0
     assert "streamed from disk through 8 MB of memory (budget 8 MB)" in capsys.readouterr().out
+
+
+def test_thinning_keeps_seeded_nested_subsets_of_emitters_and_of_their_listeners() -> None:
+    """`emitter_fraction` / `listener_fraction`: the density curve's subsets, a smaller one inside a larger."""
+    pairs = np.array([(e, li) for e in range(10) for li in range(30) if (e + li) % 3], np.int64)
+    assert np.array_equal(trainset.thin_rows(pairs, 1.0, 1.0), np.arange(len(pairs)))
+    small, large = trainset.thin_rows(pairs, 0.5, 0.5), trainset.thin_rows(pairs, 0.8, 0.75)
+    assert set(small) < set(large)
+    assert len(np.unique(pairs[small, 0])) == 5 and len(np.unique(pairs[large, 0])) == 8
+    for e in np.unique(pairs[small, 0]):
+        assert (pairs[small, 0] == e).sum() == round(0.5 * (pairs[:, 0] == e).sum())
+    assert np.array_equal(small, trainset.thin_rows(pairs, 0.5, 0.5))  # seeded
+    assert len(trainset.thin_rows(pairs, 0.01, 0.01)) == 1  # at least one emitter and one listener
+
+
+def test_a_thinned_training_set_reads_fewer_training_pairs_and_the_same_validation(data) -> None:
+    full = load_training_set(data)
+    half = load_training_set(data, thin=(0.5, 1.0))
+    try:
+        assert 0 < half.train_pairs < full.train_pairs
+        assert torch.equal(half.validation.emitters, full.validation.emitters)
+    finally:
+        full.close()
+        half.close()

@@ -109,6 +109,12 @@ class TrainConfig:
     0: none."""
     swap_weight: float = knob(1.0, low=0, high=1e6, only="amortised")
     """Weight of the swapped pairs' loss (mean squared error of that mean, normalised units)."""
+    emitter_fraction: float = knob(1.0, low=0, high=1.0, low_open=True)
+    """Train on a seeded subset of this fraction of the main data set's emitters (nested: a smaller fraction's
+    emitters are among a larger one's); for sampling-density curves (`scripts/density_curve.py`). Validation
+    pairs are never thinned."""
+    listener_fraction: float = knob(1.0, low=0, high=1.0, low_open=True)
+    """Train on a seeded, nested subset of this fraction of each emitter's training listeners (at least one)."""
 
 
 @dataclass(frozen=True)

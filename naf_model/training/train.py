@@ -141,7 +141,8 @@ def train_field(config: ModelConfig, options: RunOptions, scene: Any | None = No
 def _train(config: ModelConfig, options: RunOptions, scene: Any | None, ctx: DistributedContext) -> TrainResult:
     """Set the run up (a new one, or the resumed one's state) and hand it to the loop."""
     budget = options.memory_budget if options.memory_budget is not None else default_memory_budget()
-    data = load_training_set(options.dataset, options.extra, budget, (ctx.rank, ctx.world_size))
+    thin = (config.train.emitter_fraction, config.train.listener_fraction)
+    data = load_training_set(options.dataset, options.extra, budget, (ctx.rank, ctx.world_size), thin)
     try:
         return _train_on(config, options, scene, ctx, data)
     finally:

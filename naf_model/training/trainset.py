@@ -107,12 +107,13 @@ class _Source:
 
 def load_training_set(
     path: str | os.PathLike[str], extra: Sequence[str | os.PathLike[str]] = (), memory_budget: int | None = None,
-    share: tuple[int, int] = (0, 1),
+    share: tuple[int, int] = (0, 1), thin: tuple[float, float] = (1.0, 1.0),
 ) -> TrainingSet:
     """This rank's share (`share` = (rank, world size)) of the training pairs of `path` and of the extra data
     sets `extra` (e.g. free-position pairs from `naf data make --free-pairs`; normalised with `path`'s stats),
     in memory when it fits `memory_budget` bytes (None: in memory if the machine has the memory), else
-    streamed; the validation split of `path` is read on demand. DataError if a file is missing, damaged, lacks
+    streamed; the validation split of `path` is read on demand. `thin` = (emitter, listener) fractions of the
+    main data set's training pairs kept (`thin_rows`). DataError if a file is missing, damaged, lacks
     a split, or an extra set was simulated differently."""
     path = Path(path)
     with DataSet(path) as ds:
@@ -126,7 +127,10 @@ def load_training_set(
                 "ir_length": m.ir_length, "sample_rate": m.sample_rate, "simulation": m.simulation}
         meta.update({"n_fft": N_FFT, "hop": HOP, "n_freq": N_FREQ})  # DataSet rejects other STFT settings
         free = is_free_set(ds)
-        sources = [_Source(path, ds.indices("train"), *ds.positions("train"))]
+        train_rows = ds.indices("train")
+        kept = thin_rows(ds.pairs[train_rows], *thin)
+        e_pos, l_pos = ds.positions("train")
+        sources = [_Source(path, train_rows[kept], e_pos[kept], l_pos[kept])]
         validation_rows = ds.indices("validation")
         val_e, val_l = ds.positions("validation")
     if len(sources[0].rows) == 0 or len(validation_rows) == 0:
@@ -153,6 +157,29 @@ def load_training_set(
     return TrainingSet(train, validation, stats, meta, path, late_stats, split_info,
                        (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])),
                        sum(len(s.rows) for s in sources), _note(train, memory_budget), memory_budget or 0)
+
+
+THIN_SEED = 20261207
+"""Seed of the emitter order and listener keys of `thin_rows` (fixed: every fraction cuts the same order)."""
+
+
+def thin_rows(pairs: np.ndarray, emitter_fraction: float, listener_fraction: float) -> np.ndarray:
+    """Positions (sorted) of the rows of `pairs` (R, 2) (emitter, listener indices) kept when only a seeded
+    `emitter_fraction` of their emitters (at least one) and, of each kept emitter's rows, a seeded
+    `listener_fraction` (at least one) are: nested, so a smaller fraction keeps a subset of a larger one's."""
+    if emitter_fraction >= 1.0 and listener_fraction >= 1.0:
+        return np.arange(len(pairs))
+    rng = np.random.default_rng(THIN_SEED)
+    emitters = np.unique(pairs[:, 0])
+    order = rng.permutation(emitters)
+    chosen = order[: max(1, round(emitter_fraction * len(emitters)))]
+    key = rng.random(int(pairs[:, 1].max()) + 1 if len(pairs) else 0)
+    keep = []
+    for e in np.sort(chosen):
+        rows = np.flatnonzero(pairs[:, 0] == e)
+        rows = rows[np.argsort(key[pairs[rows, 1]], kind="stable")]
+        keep.append(rows[: max(1, round(listener_fraction * len(rows)))])
+    return np.sort(np.concatenate(keep))
 
 
 def _share(sources: list[_Source], share: tuple[int, int]) -> list[_Source]:
