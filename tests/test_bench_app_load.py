@@ -3,20 +3,17 @@ arguments are one line with status 2 before any window opens."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_app.py"
+from script_helpers import SCRIPTS, load_script
+
+SCRIPT = SCRIPTS / "bench_app.py"
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("bench_app_under_test", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_app")
 
 
 def test_busy_processes_spin_during_the_case_and_stop_after_it() -> None:
