@@ -348,7 +348,7 @@ def test_eval_on_a_data_set_without_training_waveforms_simulates_the_pairs_its_b
     assert [(key(r), r["errors"]) for r in report["rows"]] == [(key(r), r["errors"]) for r in full["rows"]]
     assert [p["data"]["rows"] for p in report["played"]] == [p["data"]["rows"] for p in full["played"]]
     assert any("simulated again" in note for note in report["notes"])
-    assert (tmp_path / "ho" / "two_room.train-irs.h5").is_file()
+    assert (tmp_path / "ho" / "two_room.train-irs").is_dir()
 
     capsys.readouterr()
     assert run_eval(dict(trained, data=held_out), tmp_path / "stored", "--offgrid", "2", "--stored-only") == 0

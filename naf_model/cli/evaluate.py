@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--stored-only", action="store_true",
         help="interpolation and codec baselines only where the data set stores its training waveforms "
         "(--waveforms all); by default the training pairs they use are simulated again with the data set's "
-        "own seeds, the same IRs it would have stored (cached as <data>.train-irs.h5)",
+        "own seeds, the same IRs it would have stored (cached as <data>.train-irs/)",
     )  # fmt: skip
     parser.add_argument(
         "--split",

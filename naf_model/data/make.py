@@ -224,6 +224,11 @@ def _init_worker(scene, plan: DataPlan, store: PartStore) -> None:
     """Keep the job's shared inputs in the worker; die with the parent so a killed run leaves no orphans."""
     global _WORKER
     _WORKER = (scene, plan, store)
+    worker_signals()
+
+
+def worker_signals() -> None:
+    """A simulation worker's signals: Ctrl-C is the parent's; die with the parent (no orphans)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool's terminate() ends workers without a traceback
     if sys.platform.startswith("linux"):

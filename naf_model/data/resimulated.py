@@ -7,14 +7,17 @@ have stored, since one emitter's simulation gives each listener the same IR whic
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from naf_model.atomic import atomic_path
+from naf_model.data.make import available_cores, worker_signals
 from naf_model.data.plan import emitter_seed, simulation_stream
 from naf_model.data.reader import DataSet
 from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
@@ -27,9 +30,10 @@ DEFAULT_STREAM = 101
 
 
 def training_cache_path(data_path: str | os.PathLike[str]) -> Path:
-    """Where re-simulated training IRs are cached: `data/<scene>.h5` -> `data/<scene>.train-irs.h5`."""
+    """The folder where re-simulated training IRs are cached, one file per emitter simulation:
+    `data/<scene>.h5` -> `data/<scene>.train-irs/`."""
     path = Path(data_path)
-    return path.with_name(path.stem + ".train-irs.h5")
+    return path.with_name(path.stem + ".train-irs")
 
 
 def training_irs(
@@ -46,7 +50,7 @@ def training_irs(
         seed, free = dataset.meta.seed, bool(dataset.meta.data_config.get("free_pairs"))
         out[~stored] = simulate_again(dataset, scene, pair_indices[~stored], training_cache_path(dataset.path),
                                       "training", simulation_stream(free), lambda e: emitter_seed(seed, e, free),
-                                      progress)  # fmt: skip
+                                      progress, per_job_files=True)  # fmt: skip
     return out
 
 
@@ -59,26 +63,42 @@ def simulate_again(
     seed_stream: int,
     seed_of: Callable[[int], int],
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+    per_job_files: bool = False,
 ) -> np.ndarray:
     """IRs (K, 4, 2, N) float16 of the given pairs simulated with the data set's settings and the simulator
     seed `seed_of(emitter)`, one simulation per emitter; cached in `cache` under `group` (its seeds'
     derived_seed stream `seed_stream` recorded), written after each emitter so an interrupted run keeps its work.
+    Emitters are simulated on `workers` processes (default: every core this process may use). With
+    `per_job_files`, `cache` is a folder holding one file per emitter's simulation (no file is ever rewritten:
+    for caches of many long IRs); else one file, rewritten whole after each emitter.
     """
     meta = dataset.meta
     dataset.check_scene(scene)
     pair_indices = np.asarray(pair_indices, np.int64)
-    everything = _read_cache(cache, meta.plan_key, meta.ir_length)
+    if per_job_files:
+        everything: Cached = {group: (_read_folder(cache, group, meta.plan_key, meta.ir_length), seed_stream)}
+    else:
+        everything = _read_cache(cache, meta.plan_key, meta.ir_length)
     cached = everything.setdefault(group, ({}, seed_stream))[0]
     pairs = dataset.pairs
     missing = np.array([p for p in pair_indices if int(p) not in cached], np.int64)
     base = SimulationConfig.from_json(meta.simulation)
+    jobs = []
     for e in np.unique(pairs[missing, 0]) if len(missing) else []:
         rows = missing[pairs[missing, 0] == e]
-        config = dataclasses.replace(base, seed=seed_of(int(e)))
-        irs = simulate_binaural_rirs(scene, dataset.emitters[e], dataset.listeners[pairs[rows, 1]], config)
-        for p, ir in zip(rows, irs.astype(np.float16), strict=True):
+        jobs.append((rows, dataset.emitters[e], dataset.listeners[pairs[rows, 1]],
+                     dataclasses.replace(base, seed=seed_of(int(e)))))  # fmt: skip
+    for rows, irs in _simulated(scene, jobs, workers):
+        for p, ir in zip(rows, irs, strict=True):
             cached[int(p)] = ir
-        _write_cache(cache, meta.plan_key, everything)
+        if per_job_files:
+            cache.mkdir(parents=True, exist_ok=True)
+            name = f"e{int(pairs[rows[0], 0])}-{hashlib.sha1(rows.tobytes()).hexdigest()[:12]}.h5"
+            _write_cache(cache / name, meta.plan_key, {group: (dict(zip(rows.tolist(), irs, strict=True)),
+                                                               seed_stream)})  # fmt: skip
+        else:
+            _write_cache(cache, meta.plan_key, everything)
         if progress is not None:
             progress(len(rows))
     if not len(pair_indices):
@@ -112,6 +132,14 @@ def _read_cache(path: Path, plan_key: str, ir_length: int) -> Cached:
         return {}
 
 
+def _read_folder(folder: Path, group: str, plan_key: str, ir_length: int) -> dict[int, np.ndarray]:
+    """The IRs of `group` in every cache file of `folder` made for this plan, by pair index."""
+    out: dict[int, np.ndarray] = {}
+    for path in sorted(folder.glob("*.h5")) if folder.is_dir() else []:
+        out.update(_read_cache(path, plan_key, ir_length).get(group, ({}, 0))[0])
+    return out
+
+
 def _write_cache(path: Path, plan_key: str, irs: Cached) -> None:
     """Write all cached IRs atomically (temp file in the same folder, then rename)."""
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
@@ -126,3 +154,34 @@ def _write_cache(path: Path, plan_key: str, irs: Cached) -> None:
             group.create_dataset("pairs", data=np.asarray(keys, np.int64))
             data = np.stack([by_pair[k] for k in keys])
             group.create_dataset("ir", data=data, compression="lzf", chunks=True)
+
+
+Job = tuple[np.ndarray, np.ndarray, np.ndarray, SimulationConfig]
+"""One emitter's simulation: the pair indices it gives, the emitter (2,), its listeners (K, 2), the config."""
+
+
+def _simulated(scene, jobs: list[Job], workers: int | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(pair indices, IRs (K, 4, 2, N) float16) per job as they finish, on up to `workers` processes."""
+    n = min(workers or available_cores(), len(jobs))
+    if n <= 1:
+        yield from (_simulate_job(scene, job) for job in jobs)
+        return
+    with multiprocessing.get_context().Pool(n, initializer=_init_worker, initargs=(scene,)) as pool:
+        yield from pool.imap_unordered(_worker_job, jobs, chunksize=1)
+
+
+def _simulate_job(scene, job: Job) -> tuple[np.ndarray, np.ndarray]:
+    rows, emitter, listeners, config = job
+    return rows, simulate_binaural_rirs(scene, emitter, listeners, config).astype(np.float16)
+
+
+_SCENE: list = []
+
+
+def _init_worker(scene) -> None:
+    _SCENE[:] = [scene]
+    worker_signals()
+
+
+def _worker_job(job: Job) -> tuple[np.ndarray, np.ndarray]:
+    return _simulate_job(_SCENE[0], job)
