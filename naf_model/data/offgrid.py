@@ -25,8 +25,9 @@ from tqdm import tqdm
 from naf_model.atomic import atomic_path
 from naf_model.data.plan import derived_seed
 from naf_model.data.reader import DataSet
+from naf_model.data.resimulated import simulate_jobs
 from naf_model.errors import DataError
-from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
+from naf_model.simulate import SimulationConfig
 
 MIN_GRID_DISTANCE_M = 0.3
 """Every off-grid position is at least this far from every grid position of both roles."""
@@ -121,11 +122,12 @@ def offgrid_set(
     seed: int = 0,
     progress: bool = True,
     min_grid_distance: float = MIN_GRID_DISTANCE_M,
+    workers: int | None = None,
 ) -> OffgridSet:
     """The off-grid pairs of `dataset` with their simulated IRs (reference and floor), cached (module doc).
 
     `scene` must be the data set's scene (`DataSet.check_scene`); `min_grid_distance` metres (fine test grids need
-    less than the default).
+    less than the default); the simulations run on `workers` processes (default: every core).
     """
     meta = dataset.meta
     dataset.check_scene(scene)
@@ -145,15 +147,17 @@ def offgrid_set(
     todo = [g for g in groups if not done[g].all()]
     with tqdm(total=len(groups), initial=len(groups) - len(todo), unit="emitter",
               desc="naf eval: off-grid simulations", disable=not progress) as bar:
-        for g in todo:
-            group = int(g[0]) // PAIRS_PER_EMITTER
-            for run, out in ((0, irs), (FLOOR_RUN, floor_irs)):
-                config = dataclasses.replace(base, seed=simulation_seed(meta.seed, seed, group, run))
-                sim = simulate_binaural_rirs(scene, emitters[g[0]], listeners[g], config)
-                out[g] = sim.astype(np.float16)  # as cached: a rerun from the cache scores the same
-            done[g] = True
-            _write_cache(path, meta.plan_key, seed, emitters, listeners, irs, floor_irs, done)
-            bar.update(1)
+        jobs = [((g, run), emitters[g[0]], listeners[g],
+                 dataclasses.replace(base, seed=simulation_seed(meta.seed, seed, int(g[0]) // PAIRS_PER_EMITTER, run)))
+                for g in todo for run in (0, FLOOR_RUN)]  # fmt: skip
+        runs_done: dict[int, int] = {}
+        for (g, run), sim in simulate_jobs(scene, jobs, workers):
+            (irs if run == 0 else floor_irs)[g] = sim  # float16, as cached: a rerun from the cache scores the same
+            runs_done[int(g[0])] = runs_done.get(int(g[0]), 0) + 1
+            if runs_done[int(g[0])] == 2:
+                done[g] = True
+                _write_cache(path, meta.plan_key, seed, emitters, listeners, irs, floor_irs, done)
+                bar.update(1)
     return OffgridSet(emitters, listeners, irs, floor_irs, path, len(todo))
 
 

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -89,7 +90,7 @@ def simulate_again(
         rows = missing[pairs[missing, 0] == e]
         jobs.append((rows, dataset.emitters[e], dataset.listeners[pairs[rows, 1]],
                      dataclasses.replace(base, seed=seed_of(int(e)))))  # fmt: skip
-    for rows, irs in _simulated(scene, jobs, workers):
+    for rows, irs in simulate_jobs(scene, jobs, workers):
         for p, ir in zip(rows, irs, strict=True):
             cached[int(p)] = ir
         if per_job_files:
@@ -156,12 +157,14 @@ def _write_cache(path: Path, plan_key: str, irs: Cached) -> None:
             group.create_dataset("ir", data=data, compression="lzf", chunks=True)
 
 
-Job = tuple[np.ndarray, np.ndarray, np.ndarray, SimulationConfig]
-"""One emitter's simulation: the pair indices it gives, the emitter (2,), its listeners (K, 2), the config."""
+Job = tuple[Any, np.ndarray, np.ndarray, SimulationConfig]
+"""One emitter's simulation: a tag (e.g. the pair indices it gives), the emitter (2,), its listeners (K, 2), the
+simulator config."""
 
 
-def _simulated(scene, jobs: list[Job], workers: int | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(pair indices, IRs (K, 4, 2, N) float16) per job as they finish, on up to `workers` processes."""
+def simulate_jobs(scene, jobs: list[Job], workers: int | None = None) -> Iterator[tuple[Any, np.ndarray]]:
+    """(tag, IRs (K, 4, 2, N) float16) per job as they finish, on up to `workers` processes (default: every
+    core this process may use; one: in this process)."""
     n = min(workers or available_cores(), len(jobs))
     if n <= 1:
         yield from (_simulate_job(scene, job) for job in jobs)
@@ -170,7 +173,7 @@ def _simulated(scene, jobs: list[Job], workers: int | None) -> Iterator[tuple[np
         yield from pool.imap_unordered(_worker_job, jobs, chunksize=1)
 
 
-def _simulate_job(scene, job: Job) -> tuple[np.ndarray, np.ndarray]:
+def _simulate_job(scene, job: Job) -> tuple[Any, np.ndarray]:
     rows, emitter, listeners, config = job
     return rows, simulate_binaural_rirs(scene, emitter, listeners, config).astype(np.float16)
 
@@ -183,5 +186,5 @@ def _init_worker(scene) -> None:
     worker_signals()
 
 
-def _worker_job(job: Job) -> tuple[np.ndarray, np.ndarray]:
+def _worker_job(job: Job) -> tuple[Any, np.ndarray]:
     return _simulate_job(_SCENE[0], job)
