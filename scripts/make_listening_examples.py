@@ -32,7 +32,11 @@ SPOTS = {
     "apartment_1": {
         "emitter": (2.0, 5.5),
         "spots": {"near": (3.3, 6.1), "far": (4.8, 4.0), "bedroom_occluded": (2.5, 1.5)},
-    }
+    },
+    "cathedral": {  # a voice in the choir; the crossing, the west end 35 m away, the south aisle behind a column
+        "emitter": (38.0, 9.0),
+        "spots": {"crossing": (30.5, 9.0), "west_end": (3.0, 9.0), "aisle_occluded": (12.0, 2.5)},
+    },
 }
 """Emitter and named listener spots per scene (listener faces +x, heading 0)."""
 
@@ -51,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from scipy.signal import fftconvolve
 
     from naf_model.acoustics import energy, interaural
+    from naf_model.atomic import atomic_path, write_atomic
     from naf_model.audio import DEFAULT_MUSIC
     from naf_model.audio.files import load_audio, write_audio
     from naf_model.conventions import SAMPLE_RATE
@@ -106,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     axes[0].set_ylabel("energy (dB re the simulator's loudest window)")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "envelopes.png", dpi=90)
+    with atomic_path(out / "envelopes.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
     bands = " | ".join(f"ILD {f} Hz sim / naf (dB)" for f in interaural.ILD_BANDS_HZ)
     text = (
         f"# Listening examples: {scene.name}, emitter at ({emitter[0]:.1f}, {emitter[1]:.1f}) m, listener facing "
@@ -116,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| spot | line of sight | level (dB) | late (dB) | envelope (dB) | C50 err (dB) | ITD sim / naf (µs) | "
         f"{bands} |\n|---|---|" + "---:|" * (5 + len(interaural.ILD_BANDS_HZ)) + "\n" + "\n".join(rows) + "\n"
     )
-    (out / "numbers.md").write_text(text, encoding="utf-8")
+    write_atomic(out / "numbers.md", text)
     print(text)
     announce("image", out / "envelopes.png")
     return 0
