@@ -28,9 +28,9 @@ from naf_app.status import SessionStatus
 from naf_app.studio import StudioController
 from naf_app.tsne_tab import FeaturesTab
 from naf_app.worker import FieldWorker
+from naf_model.analysis.loudness import map_spacing
 from naf_model.paths import project_path
 
-HEATMAP_SPACING_M = 0.25
 FEATURE_SPACING_M = 0.5
 HEADING_SETTLE_MS = 400
 """The heatmap follows the heading once it has rested this long (a wheel spin is one recompute)."""
@@ -99,6 +99,8 @@ class MainWindow(QMainWindow):
         self.resize(1400, 820)
         self.field_worker = FieldWorker(state.scene, device, audio, self)
         self.analysis_worker = AnalysisWorker(state.scene, device, self)
+        self.heatmap_spacing = map_spacing(state.scene.free_space.area)
+        """Heatmap cells: 0.25 m, coarser in big spaces (`analysis.map_spacing`)."""
         self._heading_timer = QTimer(self, singleShot=True, interval=HEADING_SETTLE_MS)
         # the studio follows the state before the status bar does (see SessionStatus._sound_changed)
         self.studio = StudioController(state, audio, self, session)
@@ -270,7 +272,7 @@ class MainWindow(QMainWindow):
         if state.field is None or not state.heatmap_shown:
             return
         self.analysis_worker.submit(HEATMAP, emitter=state.emitter, heading=state.heading,
-                                    spacing=HEATMAP_SPACING_M, metric=state.heatmap_metric,
+                                    spacing=self.heatmap_spacing, metric=state.heatmap_metric,
                                     band=state.heatmap_band, emitter_name=state.selected)
         state.set_job(HEATMAP, JobStatus(busy=True))
 

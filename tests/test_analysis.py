@@ -270,3 +270,16 @@ def test_metric_map_of_a_trained_field_holds_the_readout_of_its_played_irs(train
     for k in (shown[0], shown[-1]):
         single = field.impulse_response(emitter, plan.listeners[k], 90.0, phase="listening")
         assert c50.values[rows[k], cols[k]] == pytest.approx(ir_readout(single).c50_db, abs=1e-3)
+
+
+def test_big_spaces_get_coarser_heatmap_cells_and_flats_keep_a_quarter_metre():
+    from naf_model.analysis import map_spacing
+    from naf_model.scene.io import load_scene
+
+    assert map_spacing(48.0) == 0.25 and map_spacing(156.25) == 0.25  # 2,500 cells of 0.25 m
+    assert map_spacing(621.0) == 0.5  # the cathedral: 2,484 cells at 0.5 m
+    assert map_spacing(10_000.0) == 2.0
+    for name in ("apartment_1", "apartment_2", "small_house"):
+        assert map_spacing(load_scene(name).free_space.area) == 0.25
+    cathedral = load_scene("cathedral").free_space.area
+    assert cathedral / map_spacing(cathedral) ** 2 <= 2500 < cathedral / 0.45**2

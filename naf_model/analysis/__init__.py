@@ -4,7 +4,7 @@ from naf_model.analysis.blocks import blocks_that_fit
 from naf_model.analysis.fast_map import FAST_METRICS, PlanEnergy, fast_metric_map, plan_energy
 from naf_model.analysis.features import emitter_features
 from naf_model.analysis.figures import save_loudness_png, save_metric_png, save_tsne_png
-from naf_model.analysis.loudness import LoudnessMap, PlanGrid, loudness_map, plan_grid
+from naf_model.analysis.loudness import LoudnessMap, PlanGrid, loudness_map, map_spacing, plan_grid
 from naf_model.analysis.metric_map import (
     BANDS_HZ,
     METRICS,
@@ -42,6 +42,7 @@ __all__ = [
     "feature_views",
     "loudness_map",
     "map_file_name",
+    "map_spacing",
     "metric_map",
     "plan_energy",
     "plan_grid",

@@ -84,6 +84,21 @@ def ir_energy_db(log_spec: np.ndarray) -> np.ndarray:
     return 10.0 * np.log10(np.maximum(energy, 1e-30))
 
 
+MAP_SPACING_M = 0.25
+"""The heatmaps' cell size where the scene is small enough (every bundled flat)."""
+MAX_MAP_CELLS = 2500
+"""Big spaces get coarser heatmap cells, so that a map has at most about this many: the cathedral's 621 m2 at
+0.25 m are 9,385 cells, ~10 CPU-s and ~3 GB for the played energy of one map; at 0.5 m 2,390 cells, ~2.5 CPU-s and
+~0.7 GB (docs/benchmarks.md)."""
+
+
+def map_spacing(free_area_m2: float, finest: float = MAP_SPACING_M, max_cells: int = MAX_MAP_CELLS) -> float:
+    """The heatmap cell size for a free floor of `free_area_m2`: `finest`, or the next 5 cm step above it that
+    keeps about `max_cells` cells."""
+    need = float(np.sqrt(max(free_area_m2, 0.0) / max_cells))
+    return max(finest, float(np.ceil(round(need / 0.05, 6)) * 0.05))
+
+
 def over_free_cells(
     query: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
     scene: Any,
