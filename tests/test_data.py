@@ -574,3 +574,18 @@ def test_info_reads_the_values_of_a_spread_of_pairs_and_refuses_non_finite_ones(
     assert main(["data", "info", str(broken)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
+
+
+def test_the_make_command_of_stored_settings_names_what_differs_from_the_defaults():
+    from naf_model.data.plan import make_command
+
+    assert make_command("flat", {"listener_spacing": 0.5, "emitter_spacing": 1.0, "listeners_per_emitter": 60,
+                                 "seed": 0, "waveforms": "held-out"}) == "naf data make --scene flat"  # fmt: skip
+    big = {"listener_spacing": 0.5, "emitter_spacing": 3.0, "listeners_per_emitter": 40, "seed": 2,
+           "waveforms": "all", "late_part": False}  # fmt: skip
+    assert make_command("cathedral", big) == ("naf data make --scene cathedral --emitter-spacing 3 "
+                                              "--listeners-per-emitter 40 --seed 2 --waveforms all --no-late-part")
+    free = {"free_pairs": 1000, "listeners_per_emitter": 20, "seed": 0, "waveforms": "all"}
+    assert make_command("flat", free) == "naf data make --scene flat --free-pairs 1000 --waveforms all"
+    every = make_command("flat", {"listeners_per_emitter": None})
+    assert every == "naf data make --scene flat --listeners-per-emitter all"

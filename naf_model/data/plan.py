@@ -230,6 +230,30 @@ class DataPlan:
         return dataclasses.replace(self.config.simulation, seed=self.emitter_seed(emitter))
 
 
+def make_command(scene_name: str, data_config: dict) -> str:
+    """The `naf data make` command of a data set's stored settings (`DataMeta.data_config`): its sampling,
+    seed and waveform options where they differ from the defaults. The IR length, ears and simulator settings
+    are not repeated (the defaults and the scene give them; `naf data info` lists what the file holds)."""
+    d, default = data_config, DataConfig()
+    out = [f"naf data make --scene {scene_name}"]
+    if d.get("free_pairs"):
+        out.append(f"--free-pairs {d['free_pairs']}")
+    else:
+        for key in ("listener_spacing", "emitter_spacing"):
+            if d.get(key, getattr(default, key)) != getattr(default, key):
+                out.append(f"--{key.replace('_', '-')} {d[key]:g}")
+    per = d.get("listeners_per_emitter", default.listeners_per_emitter)
+    if per != (20 if d.get("free_pairs") else default.listeners_per_emitter):
+        out.append(f"--listeners-per-emitter {'all' if per is None else per}")
+    if d.get("seed", 0):
+        out.append(f"--seed {d['seed']}")
+    if d.get("waveforms", default.waveforms) != default.waveforms:
+        out.append(f"--waveforms {d['waveforms']}")
+    if d.get("late_part", True) is False:
+        out.append("--no-late-part")
+    return " ".join(out)
+
+
 def simulation_stream(free_pairs: bool) -> int:
     """The derived_seed stream of a data set's simulator seeds (grid or free-position pairs)."""
     return _STREAM_FREE_SIMULATION if free_pairs else _STREAM_SIMULATION

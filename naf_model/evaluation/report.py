@@ -115,6 +115,7 @@ class EvaluationReport:
             f"{s.get('bootstrap_seed', 0)}). Metric definitions: docs/metrics.md. "
             f"Total time {self.timing.get('total_s', 0.0):.0f} s.",
             "",
+            f"Data set made by `{s['data_command']}` (its stored settings)." if s.get("data_command") else "",
             f"Regenerate: `{self.command}`" if self.command else "",
             "",
             "Sections: " + ", ".join(sec.title for sec in self.sections if by_section[sec.key]) + ".",

@@ -21,6 +21,7 @@ from naf_model.checkpoint import Checkpoint, load_checkpoint
 from naf_model.conventions import ONSET_BELOW_PEAK_DB, SAMPLE_RATE
 from naf_model.data import DataSet, floor
 from naf_model.data.extra import FREE_SET_HINT, TrainingPairs, check_distinct, free_pairs_command, is_free_set
+from naf_model.data.plan import make_command
 from naf_model.errors import CheckpointError, DataError
 from naf_model.evaluation import (
     DEFAULT_FLOOR_PAIRS,
@@ -207,6 +208,7 @@ def _settings(config: EvalConfig, ds: DataSet, pool: TrainingPairs, test, test_a
         "c50_onset_below_peak_db": ONSET_BELOW_PEAK_DB, "pyroomacoustics": pyroomacoustics.__version__,
         "bootstrap_resamples": config.resamples, "bootstrap_seed": bootstrap.SEED,
         "codec_guard_samples": codecs.GUARD_SAMPLES,
+        "data_command": make_command(meta.scene_name, meta.data_config),
     }  # fmt: skip
 
 
