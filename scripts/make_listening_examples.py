@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     bands = " | ".join(f"ILD {f} Hz sim / naf (dB)" for f in interaural.ILD_BANDS_HZ)
     text = (
         f"# Listening examples: {scene.name}, emitter at ({emitter[0]:.1f}, {emitter[1]:.1f}) m, listener facing "
-        f"+x\n\n`python scripts/make_listening_examples.py --scene {scene.name}`; field `{field.path.name}`, "
+        f"+x\n\n`python scripts/make_listening_examples.py --scene {scene.name}"
+        f"{'' if args.out == 'docs/listening' else ' --out ' + str(args.out)}`; field `{field.path.name}`, "
         f"spots {', '.join(f'{n} ({x:.1f}, {y:.1f})' for n, (x, y) in zip(names, spots, strict=True))}; played with "
         "the default phase method. Each pair `<spot>_sim.wav` / `<spot>_naf.wav` shares one gain.\n\n"
         f"| spot | line of sight | level (dB) | late (dB) | envelope (dB) | C50 err (dB) | ITD sim / naf (µs) | "
