@@ -172,16 +172,16 @@ def _evaluate(
             "spectral error; if the spread were Gaussian, an oracle predicting the expected log-magnitude "
             "would score about the floor's spectral error / sqrt(2)"
         )
-    if pool.simulated:
-        notes.append(f"The interpolation and codec baselines play {len(pool.simulated):,} training pairs whose "
-                     f"waveforms {ds.path.name} does not store (made without --waveforms all), simulated again "
-                     "with its own settings and seeds: the IRs it would have stored")
     draws = bootstrap.resample_indices(len(test), config.resamples, bootstrap.SEED)
     result_rows = [_with_summaries(rid, row, errs, floor_items, n_orient, draws, floor_spread.get(row.section))
                    for rid, row, errs in scored]  # fmt: skip
     comparisons = _comparisons(scored, n_orient, draws)
     played = ([] if on_grid is None else [on_grid]) + (tables.offgrid_sections(run, offgrid)
                                                         if offgrid else [])  # fmt: skip
+    if pool.simulated:
+        notes.append(f"The interpolation and codec baselines play {len(pool.simulated):,} training pairs (on and off "
+                     f"the grid) whose waveforms {ds.path.name} does not store (made without --waveforms all), "
+                     "simulated again with its own settings and seeds: the IRs it would have stored")
     run.timing["total_s"] = time.perf_counter() - t_start
     return EvaluationReport(
         scene.name, project_path(ds.path), None if path is None else project_path(path),
