@@ -82,8 +82,9 @@ def test_a_batch_renders_each_description_as_it_would_alone():
     n = irs[0].shape[1] - int(round(START_S * FS))
     together = render_late(batch, FRAME, n)
     assert together.shape == (3, 2, n) and together.dtype == np.float32
-    for i in range(3):
-        np.testing.assert_allclose(together[i], render_late(batch[i : i + 1], FRAME, n)[0], rtol=1e-5, atol=1e-9)
+    for i in range(3):  # float32 rounding apart: the BLAS may sum a batch's product in another order than one IR's
+        alone = render_late(batch[i : i + 1], FRAME, n)[0]
+        np.testing.assert_allclose(together[i], alone, rtol=1e-5, atol=1e-6 * np.abs(alone).max())
     np.testing.assert_array_equal(render_late(batch, FRAME, n), together)  # one bank: the same waveform
     with pytest.raises(ValueError, match="late descriptions"):
         render_late(batch[..., :-1], FRAME, n)
@@ -112,8 +113,9 @@ def test_a_played_ir_is_its_early_waveform_before_the_late_start_and_its_rendere
     np.testing.assert_array_equal(played[..., : split.late_start], early[..., : split.late_start])
     late = render_late(lp, split.late_frame, split.ir_length - split.late_start)[0]
     tail = int(round(END_FADE_S * FS))
-    np.testing.assert_array_equal(played[0, :, split.early_samples : -tail],
-                                  late[:, split.fade : split.ir_length - split.late_start - tail])
+    alone = late[:, split.fade : split.ir_length - split.late_start - tail]  # a batch of 1; played was rendered as 2
+    np.testing.assert_allclose(played[0, :, split.early_samples : -tail], alone, rtol=1e-5,
+                               atol=1e-6 * np.abs(alone).max())  # float32 rounding: -120 dB re the peak
     whole = IrSplit(ir.shape[1], ir.shape[1], split.fade, split.late_frame)  # no late part: the early IR
     np.testing.assert_array_equal(assemble_ir(ir[None], None, whole)[0, :, :-tail], ir[:, :-tail].astype(np.float32))
 

@@ -220,7 +220,8 @@ def render_late(log_power: np.ndarray, late_frame: int, n_samples: int, fs: int 
 
     Each sub-band's gain moves linearly (in amplitude) from one frame centre to the next and is held over the
     first and last half frame; the late part is the sum over sub-bands of the gains times the `noise_bank`.
-    The same description gives the same waveform, in any batch."""
+    The same description gives the same waveform in any batch, to float32 rounding (-120 dB re its peak: the
+    BLAS may sum a batch's product in another order than one IR's, as OpenBLAS does on AVX-512 machines)."""
     log_power = np.asarray(log_power)
     _check(log_power, late_frame, n_samples)
     return render_from(noise_bank(n_samples, late_frame, fs), log_power, fs)
