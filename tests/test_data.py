@@ -294,6 +294,21 @@ def test_the_default_ir_length_covers_the_rooms_decay(tmp_path):
         assert fallen > 0.75 * eyring > 35, (fallen, eyring)
 
 
+def test_plan_only_prints_the_plan_and_simulates_nothing(tmp_path, capsys):
+    """`--plan-only`: the plan and length lines and how to build, no pilot, no parts, no file, nothing cached."""
+    scene = shoebox_scene(3.1, 2.6, 2.4, "tiles_furnished")  # no other test's: no pilot of it is cached
+    out = tmp_path / "room.h5"
+    args = ["data", "make", "--scene", str(save_scene(scene, tmp_path / "room.json")), "-o", str(out),
+            "--listener-spacing", "0.8", "--emitter-spacing", "1.2", "--plan-only"]  # fmt: skip
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "pairs, ~" in captured.err and "on 1 worker" not in captured.out
+    assert "IRs " in captured.err and "pilot simulation" in captured.err
+    assert f"without --plan-only builds {out}" in captured.out
+    assert read_pilot(scene) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["room.json"]
+
+
 def test_irs_too_short_for_a_late_part_are_all_early(scene, tmp_path):
     short = dataclasses.replace(TINY, simulation=SimulationConfig(ir_seconds=0.1, n_rays=RAYS))
     out = make_dataset(scene, short, tmp_path / "short.h5", workers=1, progress=False)

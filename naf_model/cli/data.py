@@ -125,6 +125,8 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
         "--overwrite", "--force", "-y", action="store_true", help="replace a file or parts made with other settings"
     )
     make.add_argument("--keep-parts", action="store_true", help="keep <output>.parts/ after assembling")
+    make.add_argument("--plan-only", action="store_true",
+        help="print the plan (pairs, MB, estimated minutes, IR length) and stop: nothing is simulated or written")
     from naf_model.cli.scene import add_mesh_options
 
     add_mesh_options(make)
@@ -223,8 +225,11 @@ def _make(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         keep_parts=args.keep_parts,
         measure_length=auto,
+        plan_only=args.plan_only,
     )
-    if args.shard is None:
+    if args.plan_only:
+        print(f"plan only: nothing simulated; the same command without --plan-only builds {written}")
+    elif args.shard is None:
         print(f"wrote {written}")
     else:
         i, n = args.shard

@@ -80,6 +80,7 @@ def make_dataset(
     keep_parts: bool = False,
     progress: bool = True,
     measure_length: bool = False,
+    plan_only: bool = False,
 ) -> Path:
     """Build the data set of `scene` at `output` (default `default_dataset_path(scene.name)`); return it.
 
@@ -89,7 +90,9 @@ def make_dataset(
 
     Resumes from existing parts of the same plan. With `shard=(i, n)` only emitters with index % n == i are
     simulated and the parts folder is returned (assemble with `merge_shards`). A finished file of the same
-    plan is left as it is; one of another plan raises DataError unless `overwrite`.
+    plan is left as it is; one of another plan raises DataError unless `overwrite`. `plan_only`: print the
+    plan and return `output` without simulating or writing anything (no pilot either: the length is the
+    cached pilot's or Eyring's, as the plan line says).
     """
     config = config or room_config(scene)
     output = Path(output) if output is not None else default_dataset_path(scene.name)
@@ -102,7 +105,7 @@ def make_dataset(
             print(f"{scene.name}: drawing {config.free_pairs:,} free-position pairs...", file=sys.stderr)
     plan = plan_dataset(scene, config)
     size = check_disk(len(plan.pairs), int(plan.has_ir.sum()), plan.ir_split, output)
-    if measure_length and room_need(scene) is not None and read_pilot(scene) is None:
+    if measure_length and not plan_only and room_need(scene) is not None and read_pilot(scene) is None:
         from naf_model.data.pilot import pilot_need  # the plan is sound: now the pilot may run (once per scene)
 
         seconds = pilot_need(scene, config.simulation, progress=progress).seconds
@@ -111,13 +114,18 @@ def make_dataset(
         size = check_disk(len(plan.pairs), int(plan.has_ir.sum()), plan.ir_split, output)
     mine = [e for e in range(len(plan.emitters)) if shard is None or e % shard[1] == shard[0]]
     n_workers = min(workers or available_cores(), max(len(mine), 1))
-    if progress:
+    if progress or plan_only:
         minutes = estimate_minutes(scene, plan, mine, n_workers)
         print(f"{plan.scene_name}: {len(plan.emitters):,} emitters, {len(plan.listeners):,} listeners, "
               f"{len(plan.pairs):,} pairs, ~{size / 1e6:,.0f} MB ({waveforms_note(plan)}), "
               f"{format_minutes(minutes)} on {n_workers} "
               f"worker{'s' if n_workers > 1 else ''}", file=sys.stderr)
         print(ir_length_line(scene, config.simulation.ir_seconds), file=sys.stderr)
+    if plan_only:
+        if measure_length and room_need(scene) is not None and read_pilot(scene) is None:
+            print("the build first measures the IR length with a short pilot simulation, which may change the "
+                  "length and the estimate", file=sys.stderr)
+        return output
     store = PartStore(parts_folder(output))
     if shard is None and check_output(output, plan, overwrite):
         if not keep_parts and store.holds(plan):  # leftovers of a run killed after its final rename
