@@ -20,6 +20,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -37,7 +38,11 @@ MAX_DELAY_SAMPLES = 4096
 DELAY_PROBE_SAMPLES = 1 << 20
 """Samples of the stream's start used to measure the delay (enough content, cheap FFT)."""
 MAX_SIGNALS_PER_STREAM = 2048
-"""Signals per encoder run: bounds memory (~120 MB of float32 at 22,050 Hz, twice that resampled)."""
+"""Signals per encoder run at most."""
+MAX_STREAM_SAMPLES = MAX_SIGNALS_PER_STREAM * (13_230 + GUARD_SAMPLES)
+"""Samples per encoder run at most, guards included: 2,048 signals of 0.6 s (117 MB of float32 at 22,050 Hz,
+about twice that resampled to 48 kHz); longer IRs take fewer signals a run, so a run's memory does not grow
+with the IR (a stream of 2,048 of the cathedral's 4.84 s IRs was 874 MB)."""
 FFMPEG_FILES_PER_RUN = 64
 """Paper-rule IR files one ffmpeg process encodes (or decodes), each to its own output file."""
 PAPER_AAC_ENCODE = ("-c:a", "aac", "-b:a", "24k")
@@ -72,10 +77,11 @@ PAPER_OPUS = Codec("Opus 6 kbit/s stereo", "opus", 6.0, SAMPLE_RATE, paper=True)
 
 @dataclass(frozen=True)
 class RoundTrip:
-    """Decoded signals (M, N) float32 at 22,050 Hz, bitstream bytes (container included), per-signal gain
-    bytes (4 each), the measured codec delay in samples at 22,050 Hz (already removed), the signal count."""
+    """Decoded signals (M, N) float32 at 22,050 Hz (None where they went to a file), bitstream bytes (container
+    included), per-signal gain bytes (4 each), the measured codec delay per stream in samples at 22,050 Hz
+    (already removed), the signal count."""
 
-    decoded: np.ndarray
+    decoded: np.ndarray | None
     bitstream_bytes: int
     gain_bytes: int
     delay_samples: list[int]
@@ -97,21 +103,32 @@ def missing_tools(codec: Codec) -> str | None:
     return f"{', '.join(missing)} not found; install the Debian package {package} for the {codec.name} rows"
 
 
-def round_trip(signals: np.ndarray, codec: Codec) -> RoundTrip:
-    """Encode and decode mono signals (M, N) at 22,050 Hz through `codec`, a few long streams per call."""
+def signals_per_stream(n_samples: int) -> int:
+    """Signals of `n_samples` one encoder run takes (MAX_SIGNALS_PER_STREAM, fewer for long signals)."""
+    return max(1, min(MAX_SIGNALS_PER_STREAM, MAX_STREAM_SAMPLES // (n_samples + GUARD_SAMPLES)))
+
+
+def round_trip(signals: Any, codec: Codec, out: Any = None) -> RoundTrip:
+    """Encode and decode mono signals (M, N) at 22,050 Hz through `codec`, a few long streams per call
+    (`signals_per_stream`). `signals` is an array or anything sliced like one (an `evaluation.spill.RowFile`);
+    with `out` (a RowFile of (M, N) float32 rows) the decoded signals go there, stream by stream, and the
+    result's `decoded` is None: memory holds one stream at a time."""
     reason = missing_tools(codec)
     if reason is not None:
         raise AudioError(reason)
-    signals = np.asarray(signals, np.float32)
-    decoded = np.zeros_like(signals)
+    m, n = signals.shape
+    decoded = np.zeros((m, n), np.float32) if out is None else None
     total_bytes, delays = 0, []
-    for start in range(0, len(signals), MAX_SIGNALS_PER_STREAM):
-        part = signals[start : start + MAX_SIGNALS_PER_STREAM]
-        out, n_bytes, delay = _round_trip_stream(part, codec)
-        decoded[start : start + len(part)] = out
+    for start in range(0, m, signals_per_stream(n)):
+        part = np.asarray(signals[start : start + signals_per_stream(n)], np.float32)
+        stream, n_bytes, delay = _round_trip_stream(part, codec)
+        if out is None:
+            decoded[start : start + len(part)] = stream
+        else:
+            out.write(start, stream)
         total_bytes += n_bytes
         delays.append(delay)
-    return RoundTrip(decoded, total_bytes, 4 * len(signals), delays, len(signals))
+    return RoundTrip(decoded, total_bytes, 4 * m, delays, m)
 
 
 def _round_trip_stream(signals: np.ndarray, codec: Codec) -> tuple[np.ndarray, int, int]:

@@ -28,6 +28,7 @@ from naf_model.data.extra import TrainingPairs
 from naf_model.evaluation import baselines, codecs, metrics
 from naf_model.evaluation.metrics import CHUNK_ITEMS
 from naf_model.evaluation.rows import RowId
+from naf_model.evaluation.spill import RowFile, row_chunks
 from naf_model.field.listening import play as listening_play
 from naf_model.spectrogram import log_magnitude
 from naf_model.split import IrSplit, no_split
@@ -146,25 +147,31 @@ class FieldSource:
 @dataclass
 class Interpolation:
     """Nearest and linear weights of one rule set at the pairs of one query set (computed once, for every table),
-    the training rows they use (U,) and those rows' IRs (U, 4, 2, N) per version (RAW, each codec's)."""
+    the training rows they use (U,) and those rows' IRs (U, 4, 2, N) per version (RAW, each codec's), each a
+    file of rows on disk (`spill.RowFile`): a chunk's blends read only the rows they weigh."""
 
     queries: QuerySet
     weights: dict[RowId, baselines.InterpolationWeights]
     used: np.ndarray
-    versions: dict[str, np.ndarray]
+    versions: dict[str, RowFile]
 
     def source(self, method: RowId, version: str = RAW) -> BlendSource:
         """The blends of one method and one version of the training IRs."""
         return BlendSource(self, self.weights[method], self.versions[version])
 
 
-def interpolate(pool: TrainingPairs, queries: QuerySet, rules: str) -> Interpolation:
-    """The `rules` ("paper" or "naf") interpolation of the pool's training pairs at the query set's pairs."""
+def interpolate(pool: TrainingPairs, queries: QuerySet, rules: str, folder: Path) -> Interpolation:
+    """The `rules` ("paper" or "naf") interpolation of the pool's training pairs at the query set's pairs; the
+    training IRs it uses are read (or simulated again) SPILL_CHUNK_BYTES at a time into a file in `folder`."""
     points, nearest, linear = RULES[rules]
     train, query = points(*pool.positions()), points(queries.emitters, queries.listeners)
     weights = {RowId.NEAREST: nearest(train, query), RowId.LINEAR: linear(train, query)}
     used = np.union1d(*(w.used() for w in weights.values()))
-    return Interpolation(queries, weights, used, {RAW: pool.read_ir(used)})
+    first = pool.read_ir(used[:1])
+    raw = RowFile(folder, len(used), first.shape[1:], first.dtype)
+    for part in row_chunks(len(used), raw.row_bytes):
+        raw.write(part.start, pool.read_ir(used[part]))
+    return Interpolation(queries, weights, used, {RAW: raw})
 
 
 @dataclass
@@ -173,7 +180,7 @@ class BlendSource:
 
     interp: Interpolation
     w: baselines.InterpolationWeights
-    irs: np.ndarray
+    irs: RowFile
 
     def predict(self, part: slice) -> Prediction:
         w, queries = self.w, self.interp.queries
@@ -225,25 +232,28 @@ class SimulatedMagnitudes:
 def add_codec_versions(interp: Interpolation, rules: str, chosen: list[codecs.Codec], n_train: int,
                        timing: dict[str, float]) -> dict[str, tuple[str | None, float, str, list[str]]]:  # fmt: skip
     """Round-trip the used training IRs through each codec (the paper's per-file stereo rule or naf's
-    per-channel streams) into `interp.versions`; per version name: (codec tool or None for the raw IRs,
-    storage bytes, formula, notes)."""
+    per-channel streams) into `interp.versions`, each a file beside the raw IRs', SPILL_CHUNK_BYTES of IRs (the
+    paper's rule) or one encoder stream (naf's) at a time; per version name: (codec tool or None for the raw
+    IRs, storage bytes, formula, notes)."""
     raw, used = interp.versions[RAW], interp.used
     n_orient, n = raw.shape[1], raw.shape[-1]
     raw_formula = f"{n_train} training pairs x {n_orient} orientations x 2 ears x {n} samples x 4 B"
     out = {RAW: (None, n_train * n_orient * 2 * n * 4, raw_formula, [])}
     for codec in chosen:
         t0 = time.perf_counter()
+        decoded = RowFile(raw.folder, len(raw), raw.shape[1:], np.float32)
         if rules == "paper":
-            rt = codecs.paper_round_trip(raw.reshape(-1, 2, n), codec)
+            storage, length, delay = _paper_round_trips(raw, decoded, codec)
             formula = (
-                f"summed size of the {len(used) * n_orient:,} encoded stereo files ({rt.storage_bytes:,} B) of "
+                f"summed size of the {len(used) * n_orient:,} encoded stereo files ({storage:,} B) of "
                 f"the {len(used)} training pairs the baselines use, scaled x {n_train}/{len(used)} to all "
                 "training pairs"
             )
-            notes = [f"decoded files are {rt.decoded_length} samples (cut to {n}); measured lag of the decoded "
-                     f"files {rt.delay_samples} samples at 22,050 Hz, left in place as in the paper"]  # fmt: skip
+            notes = [f"decoded files are {length} samples (cut to {n}); measured lag of the decoded "
+                     f"files {delay} samples at 22,050 Hz, left in place as in the paper"]  # fmt: skip
         else:
-            rt = codecs.round_trip(raw.reshape(-1, n), codec)
+            rt = codecs.round_trip(raw.regrouped((n,)), codec, out=decoded.regrouped((n,)))
+            storage = rt.storage_bytes
             formula = (
                 f"(bitstream {rt.bitstream_bytes:,} B + gains 4 B x {rt.n_signals:,} channels) of the "
                 f"{len(used)} training pairs the baselines use, scaled x {n_train}/{len(used)} to all "
@@ -252,9 +262,23 @@ def add_codec_versions(interp: Interpolation, rules: str, chosen: list[codecs.Co
             )
             notes = [f"measured codec delay {rt.delay_samples} samples at 22,050 Hz, trimmed"]
         timing[f"{rules}_{codec.tool}_round_trip_s"] = time.perf_counter() - t0
-        interp.versions[codec.name] = rt.decoded.reshape(raw.shape)
-        out[codec.name] = (codec.tool, rt.storage_bytes * n_train / len(used), formula, notes)
+        interp.versions[codec.name] = decoded
+        out[codec.name] = (codec.tool, storage * n_train / len(used), formula, notes)
     return out
+
+
+def _paper_round_trips(raw: RowFile, decoded: RowFile, codec: codecs.Codec) -> tuple[int, int, int]:
+    """The paper's per-file round trip of every IR of `raw` (U, O, 2, N) into `decoded`, a chunk at a time:
+    the summed bytes of the encoded files, the longest decoded file, the lag measured on the first chunk, which
+    holds at least the DELAY_PROBE_SAMPLES of left channels a round trip of all IRs at once would measure."""
+    n_orient, n = raw.shape[1], raw.shape[-1]
+    storage, length, delay = 0, 0, None
+    for part in row_chunks(len(raw), decoded.row_bytes, at_least=-(-codecs.DELAY_PROBE_SAMPLES // (n_orient * n))):
+        rt = codecs.paper_round_trip(raw[part].reshape(-1, 2, n), codec)
+        decoded.write(part.start, rt.decoded.reshape((-1,) + raw.shape[1:]))
+        storage, length = storage + rt.storage_bytes, max(length, rt.decoded_length)
+        delay = rt.delay_samples if delay is None else delay
+    return storage, length, delay
 
 
 def field_storage(fld) -> tuple[int, str]:

@@ -5,8 +5,10 @@ pairs only."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,6 +48,8 @@ class Run:
     progress: bool
     notes: list[str] = field(default_factory=list)
     timing: dict[str, float] = field(default_factory=dict)
+    spill: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+    """Folder of the nameless files of training IRs the baselines blend (`evaluation.spill`)."""
 
     def played_rows(self, queries: QuerySet, fsrc, interp: pipeline.Interpolation | None, second) -> list[Row]:
         """The listening rows of a query set: field, simulated magnitudes, raw interpolations, a second
@@ -97,7 +101,7 @@ def grid_tables(
         for rules, chosen in (("paper", paper_codecs), ("naf", naf_codecs)) if run.pool.has_waveforms else ():
             bar.set_description(f"naf eval: {rules} baselines")
             t1 = time.perf_counter()
-            interps[rules] = pipeline.interpolate(run.pool, queries, rules)
+            interps[rules] = pipeline.interpolate(run.pool, queries, rules, run.spill)
             run.timing[f"{rules}_weights_s"] = time.perf_counter() - t1
             storage[rules] = pipeline.add_codec_versions(interps[rules], rules, chosen, len(run.pool), run.timing)
             plan += [Row((rules, m, rep), interps[rules].source(m, rep), scorers[rules])
@@ -200,7 +204,7 @@ def offgrid_sections(run: Run, n_pairs: int) -> list[dict]:
     queries = QuerySet(og.emitters, og.listeners, run.ds.orientations.astype(np.float64),
                        log_magnitude(flat, run.ds.meta.n_frames), flat, late, split)  # fmt: skip
     scorer = rows.naf_scorer(queries, run.seed)
-    interp = pipeline.interpolate(run.pool, queries, "naf") if run.pool.has_waveforms else None
+    interp = pipeline.interpolate(run.pool, queries, "naf", run.spill) if run.pool.has_waveforms else None
     second = pipeline.StoredSource(queries, og.floor_irs, np.arange(len(og)))
     fsrc = None if run.field is None else pipeline.FieldSource(run.field, queries, run.phase)
     plan = [] if fsrc is None else [Row(played_label(RowId.FIELD), fsrc, scorer)]
