@@ -29,12 +29,12 @@ def stft(x: np.ndarray, n_frames: int | None = None) -> np.ndarray:
     The signal is zero-padded by N_FFT // 2 on the left and as needed on the right; `n_frames` fixes T
     (default: `frames_for_length(N)`).
     """
-    x = np.asarray(x, dtype=np.float64)
-    n = x.shape[-1]
-    t = frames_for_length(n) if n_frames is None else int(n_frames)
+    x = np.asarray(x)
+    t = frames_for_length(x.shape[-1]) if n_frames is None else int(n_frames)
     total = (t - 1) * HOP + N_FFT
     pad_left = N_FFT // 2
-    pad_right = max(0, total - pad_left - n)
+    x = np.asarray(x[..., : total - pad_left], dtype=np.float64)  # only what the frames read (an IR's early part)
+    pad_right = total - pad_left - x.shape[-1]
     padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(pad_left, pad_right)])[..., :total]
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT, axis=-1)[..., ::HOP, :]
     spec = np.fft.rfft(frames * _WINDOW, axis=-1)  # (..., T, F)

@@ -155,3 +155,20 @@ def test_the_octave_bands_share_out_the_spectrum_and_the_measured_band_falls_off
     assert closed[-1, -1] < 0.9 and band_weights(freqs)[-1, -1] == 1.0  # ... and the 8 kHz one falls above it
     with pytest.raises(ValueError):
         bands.octave_band(np.zeros(64), 300)
+
+
+def test_the_stft_of_a_few_frames_reads_only_the_samples_they_cover() -> None:
+    """`stft(x, n_frames)` (an IR's early part) equals the first frames of the whole signal's STFT and ignores
+    what lies past its last frame: only those samples are converted and padded (a 4.8 s IR's early frames
+    no longer copy the whole IR in float64)."""
+    from naf_model.conventions import HOP, N_FFT
+    from naf_model.spectrogram import stft
+
+    x = np.random.default_rng(5).standard_normal((3, 2, 9000)).astype(np.float32)
+    whole = stft(x)
+    for t in (1, 7, 30, frames_for_length(9000)):
+        np.testing.assert_array_equal(stft(x, t), whole[..., :t])
+        changed = x.copy()
+        changed[..., (t - 1) * HOP + N_FFT // 2 :] = 1.0  # past the last frame's window
+        np.testing.assert_array_equal(stft(changed, t), stft(x, t))
+    assert stft(x[..., :100], 5).shape == (3, 2, N_FFT // 2 + 1, 5)  # short signals are padded as before
