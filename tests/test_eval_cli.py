@@ -383,3 +383,22 @@ def test_a_field_scored_on_data_of_other_ears_is_refused_in_one_line(trained, tm
     assert run_eval(dict(trained, data=other), tmp_path / "out") == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "other ears" in err and "--hrtf" in err
+
+
+def test_the_fused_accuracy_script_scores_both_paths_on_held_out_pairs(trained) -> None:
+    """scripts/bench_fused_accuracy.py --data: the paper's metrics of the fused and the module path on the same
+    held-out pairs, with intervals that hold their means, and a paired difference as small as the paths' own."""
+    from script_helpers import load_script
+
+    lines = load_script("bench_fused_accuracy").paper_metrics(str(trained["scene"]), str(trained["data"]), 6,
+                                                              checkpoint=str(trained["checkpoint"]))
+    assert lines[0].startswith("two_room: 6 held-out test pairs x 4 orientations")
+    rows = [line.split(" | ") for line in lines[3:]]
+    assert [(r[0].strip("| "), r[1]) for r in rows] == [(route, key) for route in ("paper", "naf")
+                                                        for key in ("spectral", "t60_pct", "c50_db", "edt_pct")]
+    for row in rows:
+        for cell in row[2:4]:  # mean [lo, hi]
+            mean, lo, hi = (float(v) for v in cell.replace("[", "").replace("]", "").replace(",", "").split())
+            assert lo <= mean <= hi
+        diff = float(row[4].split()[0])
+        assert abs(diff) < (1e-2 if row[1] == "spectral" else 10.0), row
