@@ -1,5 +1,6 @@
-"""Thread priorities ordered for the listener: the audio render thread, the UI and the field worker stay at the
-app's own priority; the threads whose work can wait (heatmaps, readouts, simulations) lower their own.
+"""Thread priorities ordered for the listener: the audio render thread and the UI stay at the app's own priority,
+the field worker lowers its own a little (FIELD_NICE), the threads whose work can wait (heatmaps, readouts,
+simulations) lower theirs more (BACKGROUND_NICE).
 
 An unprivileged process cannot raise a thread above its own nice level, but any thread may lower itself, so the
 order is made from below. Linux schedules each thread by its own nice value (`setpriority` on a thread id);
@@ -12,6 +13,12 @@ import os
 import sys
 import threading
 
+FIELD_NICE = 3
+"""Nice steps the field worker lowers itself by: at +3 the kernel weighs it about half a thread at the app's
+level, so on a short core the render thread (a few ms every 10.7 ms block) and the UI run before its next
+answer, which still comes before any background work. Measured (docs/benchmarks.md, "The field worker's
+priority"): four emitters in the cathedral beside a busy process had a ring underrun in 6 of 8 runs at 0 and in
+none of 6 at +3, the dragged emitter's updates/s unchanged."""
 BACKGROUND_NICE = 10
 """Nice steps the analysis, readout and simulation threads (and what they start) lower themselves by: at +10
 the kernel weighs them ~1/10 of a thread at the app's level, so the render thread, the UI and the field worker

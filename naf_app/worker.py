@@ -23,6 +23,7 @@ from PyQt6.QtCore import pyqtSignal
 
 from naf_app.answers import FieldInfo, IrAnswer
 from naf_app.played import played_irs
+from naf_app.priority import FIELD_NICE
 from naf_app.threads import MailboxThread
 from naf_model.audio import MAIN
 from naf_model.errors import NafError
@@ -80,6 +81,7 @@ class FieldWorker(MailboxThread):
     loadFailed = pyqtSignal(str)
     answered = pyqtSignal(object)
     failed = pyqtSignal(str)
+    NICE = FIELD_NICE  # the render thread and the UI first: an answer late by a block is not heard, a gap is
 
     def __init__(self, scene, device: str = "auto", audio=None, parent=None) -> None:
         super().__init__(parent)

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from naf_app.analysis_worker import AnalysisWorker
-from naf_app.priority import BACKGROUND_NICE, lower_this_thread
+from naf_app.priority import BACKGROUND_NICE, FIELD_NICE, lower_this_thread
 from naf_app.readout_worker import ReadoutWorker
 from naf_app.simulation_worker import SimulationWorker
 from naf_app.threads import MailboxThread
@@ -58,8 +58,10 @@ def test_elsewhere_nothing_changes(monkeypatch) -> None:
 
 
 def test_the_background_workers_rank_below_the_listeners_threads() -> None:
-    assert FieldWorker.NICE == 0 and MailboxThread.NICE == 0
-    assert AnalysisWorker.NICE == ReadoutWorker.NICE == SimulationWorker.NICE == BACKGROUND_NICE > 0
+    """The render thread and the UI at the app's level (MailboxThread's default 0), the field worker a little
+    below them, the background workers below it."""
+    assert MailboxThread.NICE == 0 < FieldWorker.NICE == FIELD_NICE
+    assert AnalysisWorker.NICE == ReadoutWorker.NICE == SimulationWorker.NICE == BACKGROUND_NICE > FIELD_NICE
 
 
 class _Probe(MailboxThread):
