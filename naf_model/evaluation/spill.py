@@ -65,9 +65,13 @@ class RowFile:
         if data.shape[1:] != self.shape[1:] or not 0 <= start <= len(self) - len(data):
             raise ValueError(f"rows {data.shape} at {start} do not fit a file of rows {self.shape}")
         view, offset = memoryview(data.reshape(-1).view(np.uint8)), start * self.row_bytes
-        while len(view):
-            n = os.pwrite(self._fd, view, offset)
-            view, offset = view[n:], offset + n
+        try:
+            while len(view):
+                n = os.pwrite(self._fd, view, offset)
+                view, offset = view[n:], offset + n
+        except OSError as exc:  # a full disk: name the folder (the file has no name) and how to move it
+            raise OSError(exc.errno, exc.strerror, f"{self.folder} (naf eval's temporary rows; TMPDIR moves them)"
+                          ) from exc
 
     def __getitem__(self, index) -> np.ndarray:
         rows = np.arange(len(self))[index]
