@@ -91,16 +91,24 @@ def test_paper_codec_versions_made_a_chunk_at_a_time_equal_one_round_trip(tmp_pa
     assert f"measured lag of the decoded files {whole.delay_samples} samples" in storage[codec.name][3][0]
 
 
-def test_a_full_disk_names_the_folder_and_how_to_move_it(tmp_path, monkeypatch) -> None:
+def test_a_full_disk_names_the_folder_and_how_to_move_it(tmp_path) -> None:
     import errno
 
     rows = RowFile(tmp_path, 2, (3,), np.float32)
 
-    def full(*_):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    class Full:
+        def seek(self, _):
+            return 0
 
-    monkeypatch.setattr(os, "pwrite", full)
-    with pytest.raises(OSError) as caught:
-        rows.write(0, np.ones((2, 3)))
+        def write(self, _):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    real, rows._file = rows._file, Full()
+    try:
+        with pytest.raises(OSError) as caught:
+            rows.write(0, np.ones((2, 3)))
+    finally:
+        rows._file = real
+        rows.close()
     assert caught.value.errno == errno.ENOSPC and str(tmp_path) in caught.value.filename
     assert "TMPDIR" in caught.value.filename

@@ -4,10 +4,10 @@ and each codec's version), written once in slices, read back a chunk's rows at a
 A big space's IRs are long (the cathedral's 4.84 s: 3.4 MB a pair of 4 orientations in float32), and a
 table's baselines use a few hundred training pairs in 3 versions under each of 2 rule sets: held in memory
 they were most of the 11.9 GB an evaluation of the cathedral peaked at. Here each version is a file of
-fixed-size rows, read with `os.preadv` (no mapping, so no page of it counts in the process's memory once a
-read returns). The file is unlinked as soon as it is made: it has no name, and its space goes back when the
-evaluation ends, however it ends (an interrupt, a kill). It lies in the system's temporary folder (`TMPDIR`
-moves it).
+fixed-size rows, read a run of rows at a time straight into the array returned (no mapping, so no page of it
+counts in the process's memory once a read returns). The file has no name (`tempfile.TemporaryFile`: unlinked
+as soon as it is made on POSIX systems), so its space goes back when the evaluation ends, however it ends (an
+interrupt, a kill). It lies in the system's temporary folder (`TMPDIR` moves it).
 """
 
 from __future__ import annotations
@@ -27,22 +27,22 @@ work arrays (a resampled copy, the decoded stream) a few times this is what a ve
 class RowFile:
     """`n_rows` rows of `row_shape` and `dtype` in a nameless file of `folder`, written with `write`, read as an
     array is indexed (`rows[i]`, `rows[[i, j, ...]]`, `rows[a:b]`): what `baselines.blend` asks of training
-    IRs."""
+    IRs. The file is `tempfile.TemporaryFile`'s: unlinked at once where the system allows (POSIX), deleted on
+    close elsewhere; unbuffered, so a read takes the bytes straight into the array it returns."""
 
     def __init__(self, folder: str | os.PathLike[str], n_rows: int, row_shape: tuple[int, ...], dtype,
                  _shared: RowFile | None = None) -> None:
-        self._fd = -1
+        self._file = None
         self.dtype = np.dtype(dtype)
         self.shape = (int(n_rows), *map(int, row_shape))
         self.row_bytes = int(np.prod(row_shape, dtype=np.int64)) * self.dtype.itemsize
         self.folder = Path(folder)
-        if _shared is not None:  # `regrouped`: the same bytes, other rows
-            self._fd = os.dup(_shared._fd)
+        self._owner = _shared is None
+        if _shared is not None:  # `regrouped`: the same bytes, other rows (its owner closes the file)
+            self._file = _shared._file
             return
-        fd, name = tempfile.mkstemp(prefix="naf-eval-rows-", suffix=".bin", dir=folder)
-        os.unlink(name)
-        self._fd = fd
-        os.ftruncate(fd, self.shape[0] * self.row_bytes)
+        self._file = tempfile.TemporaryFile(prefix="naf-eval-rows-", suffix=".bin", dir=folder, buffering=0)
+        self._file.truncate(self.shape[0] * self.row_bytes)
 
     def regrouped(self, row_shape: tuple[int, ...]) -> RowFile:
         """The same file read and written as rows of `row_shape` (C order: a (4, 2, N) row is 8 rows of (N,))."""
@@ -64,11 +64,11 @@ class RowFile:
         data = np.ascontiguousarray(rows, self.dtype)
         if data.shape[1:] != self.shape[1:] or not 0 <= start <= len(self) - len(data):
             raise ValueError(f"rows {data.shape} at {start} do not fit a file of rows {self.shape}")
-        view, offset = memoryview(data.reshape(-1).view(np.uint8)), start * self.row_bytes
+        view = memoryview(data.reshape(-1).view(np.uint8))
         try:
+            self._file.seek(start * self.row_bytes)
             while len(view):
-                n = os.pwrite(self._fd, view, offset)
-                view, offset = view[n:], offset + n
+                view = view[self._file.write(view) :]
         except OSError as exc:  # a full disk: name the folder (the file has no name) and how to move it
             raise OSError(exc.errno, exc.strerror, f"{self.folder} (naf eval's temporary rows; TMPDIR moves them)"
                           ) from exc
@@ -80,25 +80,25 @@ class RowFile:
         return self._read(np.asarray(rows, np.int64).reshape(-1)).reshape(np.shape(rows) + self.shape[1:])
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
-        """Rows in the given order (repeats allowed), one pread per run of consecutive distinct rows."""
+        """Rows in the given order (repeats allowed), one read per run of consecutive distinct rows."""
         unique, inverse = np.unique(rows, return_inverse=True)
         out = np.empty((len(unique),) + self.shape[1:], self.dtype)
         flat = out.reshape(len(unique), self.row_bytes // self.dtype.itemsize).view(np.uint8)
         for first, stop in _runs(unique):
             buffer = memoryview(flat[first:stop].reshape(-1))
-            offset = int(unique[first]) * self.row_bytes
+            self._file.seek(int(unique[first]) * self.row_bytes)
             while len(buffer):
-                n = os.preadv(self._fd, [buffer], offset)
-                if n == 0:
+                n = self._file.readinto(buffer)
+                if not n:
                     raise OSError(f"a file of rows {self.shape} in {self.folder} ended early")
-                buffer, offset = buffer[n:], offset + n
+                buffer = buffer[n:]
         return out[inverse.reshape(-1)]
 
     def close(self) -> None:
-        """Close this handle (the file's space goes back with the last one)."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        """Close and delete the file (a regrouped view leaves that to the RowFile it came from)."""
+        if self._owner and self._file is not None:
+            self._file.close()
+        self._file = None
 
     def __del__(self) -> None:
         self.close()
