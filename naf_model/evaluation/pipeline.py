@@ -167,8 +167,8 @@ def interpolate(pool: TrainingPairs, queries: QuerySet, rules: str, folder: Path
     train, query = points(*pool.positions()), points(queries.emitters, queries.listeners)
     weights = {RowId.NEAREST: nearest(train, query), RowId.LINEAR: linear(train, query)}
     used = np.union1d(*(w.used() for w in weights.values()))
-    first = pool.read_ir(used[:1])
-    raw = RowFile(folder, len(used), first.shape[1:], first.dtype)
+    template = pool.read_ir(used[:0])  # no rows: the IRs' shape and dtype, nothing read
+    raw = RowFile(folder, len(used), template.shape[1:], template.dtype)
     for part in row_chunks(len(used), raw.row_bytes):
         raw.write(part.start, pool.read_ir(used[part]))
     return Interpolation(queries, weights, used, {RAW: raw})
