@@ -283,5 +283,6 @@ def test_big_spaces_get_coarser_heatmap_cells_and_flats_keep_a_quarter_metre():
     for name in ("apartment_1", "apartment_2", "small_house"):
         assert map_spacing(load_scene(name).free_space.area) == 0.25
     area = load_scene("cathedral").free_space.area
-    cells = lambda spacing: area / spacing**2  # noqa: E731  (a count of cells, not a time)
-    assert cells(map_spacing(area)) <= MAX_MAP_CELLS < cells(0.45)  # the next 5 cm step down would exceed it
+    steps = np.round(np.arange(0.25, 1.0, 0.05), 2)  # cell sizes in metres, 5 cm apart
+    fitting = [float(s) for s in steps if area / s**2 <= MAX_MAP_CELLS]  # sizes whose cell count fits
+    assert map_spacing(area) == fitting[0] == 0.5  # the finest size that fits: 0.45 m would give too many cells

@@ -28,7 +28,7 @@ def test_the_curve_trains_each_point_on_its_share_of_the_pairs_and_reuses_finish
     pairs = {(r["emitter_fraction"], r["listener_fraction"]): r for r in table["rows"]}
     assert pairs[(0.5, 1.0)]["train_pairs"] < pairs[(1.0, 1.0)]["train_pairs"]
     assert pairs[(0.5, 1.0)]["emitters"] < pairs[(1.0, 1.0)]["emitters"] == pairs[(1.0, 0.5)]["emitters"]
-    assert {r["best_step"] for r in table["rows"]} <= set(range(1, 4 + 1))  # a step of the 4-step runs
+    assert all(r["best_step"] in (1, 2, 3, 4) for r in table["rows"])  # a step number of the 4-step runs
     assert all(r["spectral"] > 0 and r["late_db"] > 0 for r in table["rows"])
     png = (tmp_path / "d" / "density.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 1000  # a real image file, not an empty one
