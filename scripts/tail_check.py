@@ -30,11 +30,15 @@ from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
 TARGET_DB = 60.0
 
 
+def window_db(irs: np.ndarray) -> np.ndarray:
+    """dB of each IR's 50 ms windows (both ears) re its loudest window, (B, W)."""
+    e = window_energies(np.asarray(irs, np.float64)).sum(1)  # (B, W)
+    return 10 * np.log10(np.maximum(e, 1e-300) / e.max(axis=1, keepdims=True))
+
+
 def last_window_db(irs: np.ndarray, back: int = 0) -> np.ndarray:
     """dB of the last full 50 ms window (`back` windows earlier) re the loudest one, both ears, (B,)."""
-    e = window_energies(np.asarray(irs, np.float64)).sum(1)  # (B, W)
-    last = e[:, -1 - back]
-    return 10 * np.log10(np.maximum(last, 1e-300) / e.max(axis=1))
+    return window_db(irs)[:, -1 - back]
 
 
 def spots(scene, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -49,8 +53,7 @@ def spots(scene, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 def decay_rates(irs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """dB/s of each IR's 50 ms window levels (both ears) fitted over its last 0.5 s before the end fade, and
     over the windows from -20 to -40 dB re its loudest (NaN where fewer than two windows): (B,), (B,)."""
-    e = window_energies(np.asarray(irs, np.float64)).sum(1)
-    db = 10 * np.log10(np.maximum(e, 1e-300) / e.max(axis=1, keepdims=True))
+    db = window_db(irs)
     t = 0.05 * np.arange(db.shape[1])
     end, main = np.full(len(db), np.nan), np.full(len(db), np.nan)
     for i, row in enumerate(db):

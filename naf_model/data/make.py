@@ -105,7 +105,8 @@ def make_dataset(
             print(f"{scene.name}: drawing {config.free_pairs:,} free-position pairs...", file=sys.stderr)
     plan = plan_dataset(scene, config)
     size = check_disk(len(plan.pairs), int(plan.has_ir.sum()), plan.ir_split, output)
-    if measure_length and not plan_only and room_need(scene) is not None and read_pilot(scene) is None:
+    pilot_first = measure_length and room_need(scene) is not None and read_pilot(scene) is None
+    if pilot_first and not plan_only:
         from naf_model.data.pilot import pilot_need  # the plan is sound: now the pilot may run (once per scene)
 
         seconds = pilot_need(scene, config.simulation, progress=progress).seconds
@@ -122,7 +123,7 @@ def make_dataset(
               f"worker{'s' if n_workers > 1 else ''}", file=sys.stderr)
         print(ir_length_line(scene, config.simulation.ir_seconds), file=sys.stderr)
     if plan_only:
-        if measure_length and room_need(scene) is not None and read_pilot(scene) is None:
+        if pilot_first:
             print("the build first measures the IR length with a short pilot simulation, which may change the "
                   "length and the estimate", file=sys.stderr)
         return output
