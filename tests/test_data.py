@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,7 @@ from naf_model.cli import main
 from naf_model.data import DataConfig, DataSet, make_dataset, merge_shards, plan_dataset
 from naf_model.data.assemble import check_output
 from naf_model.data.budget import (
+    ON_DISK_FRACTION,
     RoomCost,
     block_cpu_seconds,
     data_bytes,
@@ -542,7 +544,10 @@ def test_make_prints_the_minutes_it_will_take(scene, built, capsys):
     plan_line = capsys.readouterr().err.splitlines()[0]
     assert plan_line.startswith("two_room: ") and " pairs, ~" in plan_line
     held = int((plan_dataset(scene, TINY).split != SPLIT_TRAIN).sum())
-    assert f"MB (waveforms of the {held} held-out pairs only; --waveforms all for every pair)" in plan_line
+    raw, disk = re.search(r" pairs, ~([0-9,]+) MB before compression, ~([0-9,]+) MB on disk \(", plan_line).groups()
+    share = ON_DISK_FRACTION * int(raw.replace(",", ""))  # of the rounded raw figure: one MB of rounding either way
+    assert int(disk.replace(",", "")) in {round(share) - 1, round(share), round(share) + 1}
+    assert f"MB on disk (waveforms of the {held} held-out pairs only; --waveforms all for every pair)" in plan_line
     assert plan_line.endswith(" min on 2 workers"), plan_line
 
 

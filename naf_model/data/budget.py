@@ -29,6 +29,13 @@ BYTES_PER_VALUE = 2
 """Spectrograms, late envelopes and IRs are stored as float16."""
 
 
+ON_DISK_FRACTION = 0.6
+"""What a data set file takes of `data_bytes` once its datasets are compressed, as the plan line says it: the files
+measured 0.57-0.61 of it (2026-12-07, `ls -l` against the plan's figure: apartment_2 grid 1,495 of 2,467 MB and its
+free-position sets 495 of 806 and 988 of 1,612 MB, all with every waveform; the cathedral 729 of 1,279 MB with the
+held-out waveforms only). An estimate to read, never the disk check's figure (that one counts the raw bytes)."""
+
+
 def pair_bytes(split: IrSplit, waveform: bool = True) -> int:
     """Bytes one pair takes on disk before compression: 4 orientations x 2 ears of a (256, early_frames)
     spectrogram, a (7, late_frames) late envelope and, with `waveform`, an N-sample IR."""

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from naf_model.data.assemble import assemble, check_output
 from naf_model.data.budget import (
+    ON_DISK_FRACTION,
     block_cpu_seconds,
     check_disk,
     describe_cpu_seconds,
@@ -118,7 +119,8 @@ def make_dataset(
     if progress or plan_only:
         minutes = estimate_minutes(scene, plan, mine, n_workers)
         print(f"{plan.scene_name}: {len(plan.emitters):,} emitters, {len(plan.listeners):,} listeners, "
-              f"{len(plan.pairs):,} pairs, ~{size / 1e6:,.0f} MB ({waveforms_note(plan)}), "
+              f"{len(plan.pairs):,} pairs, ~{size / 1e6:,.0f} MB before compression, "
+              f"~{ON_DISK_FRACTION * size / 1e6:,.0f} MB on disk ({waveforms_note(plan)}), "
               f"{format_minutes(minutes)} on {n_workers} "
               f"worker{'s' if n_workers > 1 else ''}", file=sys.stderr)
         print(ir_length_line(scene, config.simulation.ir_seconds), file=sys.stderr)
