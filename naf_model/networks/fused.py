@@ -55,8 +55,8 @@ class ModuleDecoder:
         self.network, self._decode, self.late = network, decode, late
 
     def endpoint(self, xy: np.ndarray, role: int) -> EndpointPart:
-        """See `FusedDecoder`."""
-        return self.network.endpoint(torch.as_tensor(xy, dtype=torch.float32), role)
+        """See `FusedDecoder` (positions copied: the field may pass a read-only view)."""
+        return self.network.endpoint(torch.tensor(np.asarray(xy), dtype=torch.float32), role)
 
     def with_pair_part(self, shares: EndpointPart, emitter: torch.Tensor, listener: torch.Tensor) -> EndpointPart:
         """See `FusedDecoder`."""
