@@ -77,6 +77,8 @@ def extract(commit: str, folder: Path) -> Path:
                               check=True, capture_output=True).stdout
     except subprocess.CalledProcessError as exc:
         sys.exit(f"error: cannot read commit {commit!r} from {ROOT}: {exc.stderr.decode().strip()}")
+    except OSError as exc:
+        sys.exit(f"error: cannot run git to read commit {commit!r}: {exc}")
     tar_path = folder / "baseline.tar"
     tar_path.write_bytes(data)
     with tarfile.open(tar_path) as tar:
@@ -85,6 +87,7 @@ def extract(commit: str, folder: Path) -> Path:
 
 
 def start(root: Path, args: argparse.Namespace, checkpoint: Path, fused: bool | None) -> subprocess.Popen:
+    """A worker process running the code under `root` on one thread (fused None: the code's own default path)."""
     env = dict(os.environ, **{v: "1" for v in THREAD_VARS})
     cmd = [sys.executable, __file__, "--worker", str(root), "--scene", args.scene, "--checkpoint", str(checkpoint),
            "--seed", str(args.seed), "--calls", str(args.single)]
@@ -94,6 +97,7 @@ def start(root: Path, args: argparse.Namespace, checkpoint: Path, fused: bool | 
 
 
 def reply(proc: subprocess.Popen, name: str) -> dict:
+    """The worker's next JSON line; a one-line exit when it stopped (its own error is on stderr above)."""
     line = proc.stdout.readline()
     if not line:
         sys.exit(f"error: the {name} worker stopped (its message is above)")
