@@ -53,7 +53,7 @@ def paper_metrics(scene_name: str, data: str, max_pairs: int, seed: int = 0, che
     from naf_model.data import DataSet
     from naf_model.evaluation import bootstrap, report, rows
     from naf_model.evaluation.pipeline import FieldSource, Row, score_rows
-    from naf_model.evaluation.runner import _per_pair
+    from naf_model.evaluation.runner import per_pair_errors
     from naf_model.evaluation.tables import grid_queries
     from naf_model.field import NeuralAcousticField
     from naf_model.paths import bundled_checkpoint
@@ -77,7 +77,7 @@ def paper_metrics(scene_name: str, data: str, max_pairs: int, seed: int = 0, che
            "|---|---|---|---|---|"]
     for route in scorers:
         for key in report.METRICS:
-            a, b = (_per_pair(scored[(route, name)], key, queries.n_orient) for name in ("fused", "module"))
+            a, b = (per_pair_errors(scored[(route, name)], key, queries.n_orient) for name in ("fused", "module"))
             comp = bootstrap.paired_comparison(key, "fused", a, "module", b, draws)
             lo_a, hi_a = bootstrap.mean_interval(a, draws)
             lo_b, hi_b = bootstrap.mean_interval(b, draws)

@@ -256,7 +256,9 @@ def _codec_ok(codec: codecs.Codec, notes: list[str]) -> bool:
     return reason is None
 
 
-def _per_pair(errs: metrics.ItemErrors, key: str, n_orient: int) -> np.ndarray:
+def per_pair_errors(errs: metrics.ItemErrors, key: str, n_orient: int) -> np.ndarray:
+    """Each pair's mean error (P,) of metric `key` (a `report.METRICS` key, in its table units) over its
+    `n_orient` orientations: what the bootstrap intervals and paired comparisons resample."""
     name, scale = _PER_ITEM[key]
     return scale * bootstrap.per_pair(getattr(errs, name), n_orient)
 
@@ -273,7 +275,7 @@ def _with_summaries(
     floor_errors = None
     if floor_items is not None:
         floor_errors = {**errs.take(floor_items).summary(), "n_pairs": len(floor_items) // n_orient}
-    intervals = {k: list(bootstrap.mean_interval(_per_pair(errs, k, n_orient), draws)) for k in METRICS}
+    intervals = {k: list(bootstrap.mean_interval(per_pair_errors(errs, k, n_orient), draws)) for k in METRICS}
     return replace(row, n_pairs=errors["n_pairs"], errors=errors, floor_errors=floor_errors, intervals=intervals)
 
 
@@ -287,11 +289,11 @@ def _comparisons(scored: list[tables.MainRow], n_orient: int, draws: np.ndarray)
         if field is None or not candidates:
             continue
         for key in METRICS:
-            means = [float(np.mean(_per_pair(e, key, n_orient))) for _, e in candidates]
+            means = [float(np.mean(per_pair_errors(e, key, n_orient))) for _, e in candidates]
             best_row, best_errs = candidates[int(np.argmin(means))]
             comp = bootstrap.paired_comparison(
-                key, LABELS[RowId.FIELD], _per_pair(field, key, n_orient),
-                f"{best_row.method}, {best_row.representation}", _per_pair(best_errs, key, n_orient), draws,
+                key, LABELS[RowId.FIELD], per_pair_errors(field, key, n_orient),
+                f"{best_row.method}, {best_row.representation}", per_pair_errors(best_errs, key, n_orient), draws,
             )  # fmt: skip
             out.append({"section": section, **asdict(comp)})
     return out
