@@ -146,6 +146,26 @@ def test_eval_offgrid_adds_the_offgrid_and_listening_sections(trained, tmp_path,
     assert (trained["data"].parent / "two_room.offgrid-4-s0.h5").is_file()
 
 
+def test_eval_offgrid_rays_scores_against_simulations_with_more_rays(trained, tmp_path, capsys) -> None:
+    assert run_eval(trained, tmp_path, "--no-codecs", "--no-listening", "--offgrid", "4", "--offgrid-rays", "800") == 0
+    printed = capsys.readouterr().out
+    section = json.loads((tmp_path / "two_room.json").read_text())["played"][0]
+    cache = trained["data"].parent / "two_room.offgrid-4-s0-r800.h5"
+    assert section["data"]["n_rays"] == 800 and section["data"]["cache"].endswith(cache.name)
+    assert "800 rays per emitter, not 200" in section["markdown"] and section["markdown"] in printed
+    assert "--offgrid 4 --offgrid-rays 800" in printed  # the recorded command
+    with h5py.File(cache, "r") as f:
+        assert int(f.attrs["n_rays"]) == 800 and f["done"][()].all()
+    cache.unlink()
+
+
+def test_eval_offgrid_rays_without_offgrid_is_one_line_before_any_work(trained, tmp_path, capsys) -> None:
+    assert run_eval(trained, tmp_path, "--offgrid-rays", "800") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "give --offgrid N" in err
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
 def test_validation_split_scores_only_validation_pairs_and_stays_out_of_results(
     trained, tmp_path, monkeypatch
 ) -> None:
@@ -316,6 +336,8 @@ def test_every_table_equals_a_direct_computation_and_reads_the_checkpoint_once(t
 @pytest.mark.parametrize("argv, recorded", [
     (["--scene", "small_house", "--max-pairs", "300", "--offgrid", "40", "--device", "cpu"],
      "naf eval --scene small_house --max-pairs 300 --offgrid 40"),
+    (["--scene", "cathedral", "--offgrid-rays", "48000", "--offgrid", "80"],
+     "naf eval --scene cathedral --offgrid 80 --offgrid-rays 48000"),
     (["--scene", "two_room", "--no-codecs", "--max-pairs", "200", "--seed", "3", "--floor-repeats", "1", "--out-dir",
       "/tmp/x", "--no-listening", "--split", "validation", "--phase", "random"],
      "naf eval --scene two_room --floor-repeats 1 --seed 3 --no-codecs --no-listening --phase random --split "

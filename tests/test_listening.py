@@ -177,3 +177,29 @@ def test_offgrid_set_is_cached_and_a_stale_cache_is_rebuilt(tmp_path_factory):
             f.attrs["plan_key"] = "another plan"
         assert offgrid.offgrid_set(ds, SCENE, 2, seed=0, progress=False, min_grid_distance=0.1).simulated == 1
     first.path.unlink()
+
+
+def test_offgrid_set_with_more_rays_is_simulated_and_cached_apart(tmp_path_factory):
+    path = tiny_dataset(tmp_path_factory)
+    kw = dict(seed=0, progress=False, min_grid_distance=0.1, workers=1)
+    with DataSet(path) as ds:
+        own = SimulationConfig.from_json(ds.meta.simulation).n_rays
+        default = offgrid.offgrid_set(ds, SCENE, 2, **kw)
+        same = offgrid.offgrid_set(ds, SCENE, 2, rays=own, **kw)  # the data set's own count: the same cache
+        assert same.path == default.path and same.simulated == 0 and default.n_rays == own
+        more = offgrid.offgrid_set(ds, SCENE, 2, rays=4 * own, **kw)
+        assert more.path == offgrid.offgrid_cache_path(path, 2, 0, 4 * own) != default.path
+        assert more.path.name == f"two_room.offgrid-2-s0-r{4 * own}.h5"
+        assert more.simulated == 1 and more.n_rays == 4 * own
+        np.testing.assert_array_equal(more.emitters, default.emitters)  # the same pairs and seeds...
+        assert not np.allclose(more.irs, default.irs)  # ...traced with more rays
+        with h5py.File(more.path, "r") as f:
+            assert int(f.attrs["n_rays"]) == 4 * own
+        again = offgrid.offgrid_set(ds, SCENE, 2, rays=4 * own, **kw)
+        assert again.simulated == 0
+        np.testing.assert_array_equal(again.irs, more.irs)
+        with h5py.File(more.path, "r+") as f:  # a cache of another ray count under this name is not used
+            f.attrs["n_rays"] = 3 * own
+        assert offgrid.offgrid_set(ds, SCENE, 2, rays=4 * own, **kw).simulated == 1
+    for made in (default.path, more.path):
+        made.unlink()

@@ -9,6 +9,11 @@ pyroomacoustics run serves all listeners of an emitter. The IRs are cached next 
 (`data/<scene>.offgrid-<N>-s<seed>.h5`), tagged with the data set's plan key: a cache made for another
 plan is rebuilt, never used. Writes go through `naf_model.atomic` after each emitter group, so an
 interrupted run keeps its work and leaves no temporary file.
+
+`rays` replaces the data set's ray count in both runs (cached apart, `...-s<seed>-r<rays>.h5`). The ray
+tracer's late histogram is a Monte-Carlo estimate: at the data sets' 3,000 rays one simulation's tail differs
+from another's by about as much as a good field's does (docs/metrics.md, "A converged reference"), and a
+reference with more rays scores the field against the room rather than against one draw of that noise.
 """
 
 from __future__ import annotations
@@ -54,15 +59,18 @@ class OffgridSet:
     path: Path
     simulated: int
     """Emitter groups simulated in this call (the rest came from the cache)."""
+    n_rays: int
+    """Rays per emitter of both simulations (the data set's unless `offgrid_set` was given others)."""
 
     def __len__(self) -> int:
         return len(self.emitters)
 
 
-def offgrid_cache_path(data_path: str | os.PathLike[str], n_pairs: int, seed: int) -> Path:
-    """`data/<scene>.h5` -> `data/<scene>.offgrid-<n>-s<seed>.h5`."""
+def offgrid_cache_path(data_path: str | os.PathLike[str], n_pairs: int, seed: int, rays: int | None = None) -> Path:
+    """`data/<scene>.h5` -> `data/<scene>.offgrid-<n>-s<seed>.h5`, or `...-s<seed>-r<rays>.h5` for simulations
+    with other than the data set's ray count (None: the data set's)."""
     path = Path(data_path)
-    return path.with_name(f"{path.stem}.offgrid-{n_pairs}-s{seed}.h5")
+    return path.with_name(f"{path.stem}.offgrid-{n_pairs}-s{seed}{'' if rays is None else f'-r{rays}'}.h5")
 
 
 def grid_distance(points: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -123,25 +131,30 @@ def offgrid_set(
     progress: bool = True,
     min_grid_distance: float = MIN_GRID_DISTANCE_M,
     workers: int | None = None,
+    rays: int | None = None,
 ) -> OffgridSet:
     """The off-grid pairs of `dataset` with their simulated IRs (reference and floor), cached (module doc).
 
     `scene` must be the data set's scene (`DataSet.check_scene`); `min_grid_distance` metres (fine test grids need
-    less than the default); the simulations run on `workers` processes (default: every core).
+    less than the default); the simulations run on `workers` processes (default: every core) with `rays` rays per
+    emitter (None: the data set's; the same pairs and seeds either way, cached apart).
     """
     meta = dataset.meta
     dataset.check_scene(scene)
     if n_pairs < 1:
         raise DataError("the off-grid test set needs at least 1 pair; pass --offgrid N with N >= 1")
+    base = SimulationConfig.from_json(meta.simulation)
+    if rays is not None and rays != base.n_rays:
+        base = dataclasses.replace(base, n_rays=rays)
+    own_rays = base.n_rays == SimulationConfig.from_json(meta.simulation).n_rays
     grid = np.concatenate([dataset.emitters, dataset.listeners])
     emitters, listeners = draw_offgrid_pairs(scene, grid, n_pairs, seed, min_grid_distance)
-    path = offgrid_cache_path(dataset.path, n_pairs, seed)
+    path = offgrid_cache_path(dataset.path, n_pairs, seed, None if own_rays else base.n_rays)
     shape = (n_pairs, 4, 2, meta.ir_length)
-    cached = _read_cache(path, meta.plan_key, emitters, listeners, shape)
+    cached = _read_cache(path, meta.plan_key, emitters, listeners, shape, base.n_rays)
     irs, floor_irs, done = cached if cached is not None else (
         np.zeros(shape, np.float32), np.zeros(shape, np.float32), np.zeros(n_pairs, bool)
     )
-    base = SimulationConfig.from_json(meta.simulation)
     starts = np.flatnonzero(np.r_[True, np.any(emitters[1:] != emitters[:-1], axis=1)])
     groups = [np.arange(s, e) for s, e in zip(starts, np.r_[starts[1:], n_pairs], strict=True)]
     todo = [g for g in groups if not done[g].all()]
@@ -156,18 +169,36 @@ def offgrid_set(
             runs_done[int(g[0])] = runs_done.get(int(g[0]), 0) + 1
             if runs_done[int(g[0])] == 2:
                 done[g] = True
-                _write_cache(path, meta.plan_key, seed, emitters, listeners, irs, floor_irs, done)
+                _write_cache(path, meta.plan_key, seed, emitters, listeners, irs, floor_irs, done, base.n_rays)
                 bar.update(1)
-    return OffgridSet(emitters, listeners, irs, floor_irs, path, len(todo))
+    return OffgridSet(emitters, listeners, irs, floor_irs, path, len(todo), base.n_rays)
 
 
-def _read_cache(path: Path, plan_key: str, emitters, listeners, shape):
-    """(irs, floor_irs, done) from the cache, or None if absent, unreadable or made for another plan/draw."""
+def cached_runs(
+    dataset: DataSet, scene, n_pairs: int, seed: int = 0, rays: int | None = None,
+    min_grid_distance: float = MIN_GRID_DISTANCE_M,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:  # fmt: skip
+    """What the cache of `offgrid_set(dataset, scene, n_pairs, seed, rays=rays)` holds, simulating nothing:
+    (irs, floor_irs (N, 4, 2, samples) float32, done (N,) bool), or None where there is no usable cache."""
+    base = SimulationConfig.from_json(dataset.meta.simulation)
+    own = rays is None or rays == base.n_rays
+    grid = np.concatenate([dataset.emitters, dataset.listeners])
+    emitters, listeners = draw_offgrid_pairs(scene, grid, n_pairs, seed, min_grid_distance)
+    path = offgrid_cache_path(dataset.path, n_pairs, seed, None if own else rays)
+    shape = (n_pairs, 4, 2, dataset.meta.ir_length)
+    return _read_cache(path, dataset.meta.plan_key, emitters, listeners, shape, base.n_rays if own else rays)
+
+
+def _read_cache(path: Path, plan_key: str, emitters, listeners, shape, n_rays: int):
+    """(irs, floor_irs, done) from the cache, or None if absent, unreadable or made for another plan, draw or
+    ray count (a cache without one was made with the data set's, which `n_rays` then is)."""
     if not path.is_file():
         return None
     try:
         with h5py.File(path, "r") as f:
             if f.attrs.get("plan_key") != plan_key or int(f.attrs.get("format_version", -1)) != CACHE_FORMAT:
+                return None
+            if int(f.attrs.get("n_rays", n_rays)) != n_rays:
                 return None
             if f["ir"].shape != shape or not (
                 np.array_equal(f["emitters"][()], emitters) and np.array_equal(f["listeners"][()], listeners)
@@ -182,12 +213,13 @@ def _read_cache(path: Path, plan_key: str, emitters, listeners, shape):
         return None
 
 
-def _write_cache(path, plan_key, seed, emitters, listeners, irs, floor_irs, done) -> None:
+def _write_cache(path, plan_key, seed, emitters, listeners, irs, floor_irs, done, n_rays) -> None:
     """The whole set through `naf_model.atomic`: an interrupt or a full disk leaves the last whole cache."""
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["format_version"] = CACHE_FORMAT
         f.attrs["plan_key"] = plan_key
         f.attrs["seed"] = seed
+        f.attrs["n_rays"] = n_rays
         f.create_dataset("emitters", data=emitters)
         f.create_dataset("listeners", data=listeners)
         f.create_dataset("done", data=done)

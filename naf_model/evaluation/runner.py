@@ -51,7 +51,8 @@ class EvalConfig:
     simulate_training: baselines over training pairs whose waveforms the data set does not store play them simulated
     again (`TrainingPairs.simulate_missing`); seed: subset and naf's random phase (the paper's rows use 1234);
     resamples: bootstrap resamples; out_dir: where the markdown and JSON go (None: not written); listening:
-    listening metrics of the played waveforms (None: on with `offgrid`); phase: the played rows' phase method
+    listening metrics of the played waveforms (None: on with `offgrid`); offgrid_rays: rays per emitter of the
+    off-grid simulations (None: the data set's); phase: the played rows' phase method
     (`conventions.PHASE_METHODS`); split: "test" (the published tables) or "validation" (recipe choices, never
     reading the test split); extra: extra training sets of the baselines (`naf train --extra`; empty: those the
     checkpoint names, `extra_data_for`); command: the command line the report records (the CLI's, from what was
@@ -71,6 +72,7 @@ class EvalConfig:
     device: str = "auto"
     progress: bool = True
     offgrid: int = 0
+    offgrid_rays: int | None = None
     listening: bool | None = None
     phase: str = "listening"
     split: str = "test"
@@ -176,7 +178,7 @@ def _evaluate(
     result_rows = [_with_summaries(rid, row, errs, floor_items, n_orient, draws, floor_spread.get(row.section))
                    for rid, row, errs in scored]  # fmt: skip
     comparisons = _comparisons(scored, n_orient, draws)
-    played = ([] if on_grid is None else [on_grid]) + (tables.offgrid_sections(run, offgrid)
+    played = ([] if on_grid is None else [on_grid]) + (tables.offgrid_sections(run, offgrid, config.offgrid_rays)
                                                         if offgrid else [])  # fmt: skip
     if pool.simulated:
         notes.append(f"The interpolation and codec baselines play {len(pool.simulated):,} training pairs (on and off "

@@ -193,10 +193,11 @@ def _main_rows(
     return out, spread
 
 
-def offgrid_sections(run: Run, n_pairs: int) -> list[dict]:
-    """The off-grid table (naf's rule on N fresh free pairs) and, with listening, its listening table."""
+def offgrid_sections(run: Run, n_pairs: int, rays: int | None = None) -> list[dict]:
+    """The off-grid table (naf's rule on N fresh free pairs) and, with listening, its listening table; `rays`:
+    the fresh simulations' ray count (None: the data set's)."""
     t0 = time.perf_counter()
-    og = offgrid.offgrid_set(run.ds, run.scene, n_pairs, run.seed, run.progress)
+    og = offgrid.offgrid_set(run.ds, run.scene, n_pairs, run.seed, run.progress, rays=rays)
     sim_s = time.perf_counter() - t0
     flat = og.irs.reshape((-1,) + og.irs.shape[2:])
     split = run.ds.split_info if run.ds.has_late else None
@@ -213,8 +214,10 @@ def offgrid_sections(run: Run, n_pairs: int) -> list[dict]:
     played = run.played_rows(queries, fsrc, interp, second) if run.listening else []
     t1 = time.perf_counter()
     scored = score_rows(queries, plan + played)
-    sections = [report.offgrid_section(og, scored[: len(plan)], queries.n_orient, sim_s)]
+    own_rays = SimulationConfig.from_json(run.ds.meta.simulation).n_rays
+    sections = [report.offgrid_section(og, scored[: len(plan)], queries.n_orient, sim_s, own_rays)]
     if played:
-        title = f"Listening metrics on {len(og)} off-grid pairs"
+        title = f"Listening metrics on {len(og)} off-grid pairs" + (
+            "" if og.n_rays == own_rays else f" against {og.n_rays:,}-ray simulations")
         sections.append(report.listening_section(title, scored[len(plan):], time.perf_counter() - t1, run.phase))
     return sections
