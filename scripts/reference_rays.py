@@ -64,8 +64,8 @@ def simulations(
     for tag, irs in tqdm(simulate_jobs(scene, jobs, workers), total=len(jobs), unit="simulation",
                          desc="reference_rays: simulations"):  # fmt: skip
         parts[tag] = irs.astype(np.float32)
-    return {(r, run): np.concatenate([parts[(g, r, run)] for g in range(groups)]).astype(np.float32).reshape(
-        (-1, 2, ds.meta.ir_length)) for r in rays for run in RUNS}  # fmt: skip
+    return {(r, run): np.concatenate([parts[(g, r, run)] for g in range(groups)]).reshape((-1, 2, ds.meta.ir_length))
+            for r in rays for run in RUNS}  # fmt: skip
 
 
 def scores(pred: np.ndarray, truth: np.ndarray, los: np.ndarray, truth_measured: Measured | None = None) -> np.ndarray:

@@ -143,14 +143,7 @@ def offgrid_set(
     dataset.check_scene(scene)
     if n_pairs < 1:
         raise DataError("the off-grid test set needs at least 1 pair; pass --offgrid N with N >= 1")
-    base = SimulationConfig.from_json(meta.simulation)
-    if rays is not None and rays != base.n_rays:
-        base = dataclasses.replace(base, n_rays=rays)
-    own_rays = base.n_rays == SimulationConfig.from_json(meta.simulation).n_rays
-    grid = np.concatenate([dataset.emitters, dataset.listeners])
-    emitters, listeners = draw_offgrid_pairs(scene, grid, n_pairs, seed, min_grid_distance)
-    path = offgrid_cache_path(dataset.path, n_pairs, seed, None if own_rays else base.n_rays)
-    shape = (n_pairs, 4, 2, meta.ir_length)
+    base, emitters, listeners, path, shape = _set_plan(dataset, scene, n_pairs, seed, rays, min_grid_distance)
     cached = _read_cache(path, meta.plan_key, emitters, listeners, shape, base.n_rays)
     irs, floor_irs, done = cached if cached is not None else (
         np.zeros(shape, np.float32), np.zeros(shape, np.float32), np.zeros(n_pairs, bool)
@@ -180,13 +173,19 @@ def cached_runs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:  # fmt: skip
     """What the cache of `offgrid_set(dataset, scene, n_pairs, seed, rays=rays)` holds, simulating nothing:
     (irs, floor_irs (N, 4, 2, samples) float32, done (N,) bool), or None where there is no usable cache."""
-    base = SimulationConfig.from_json(dataset.meta.simulation)
-    own = rays is None or rays == base.n_rays
+    base, emitters, listeners, path, shape = _set_plan(dataset, scene, n_pairs, seed, rays, min_grid_distance)
+    return _read_cache(path, dataset.meta.plan_key, emitters, listeners, shape, base.n_rays)
+
+
+def _set_plan(dataset: DataSet, scene, n_pairs: int, seed: int, rays: int | None, min_grid_distance: float):
+    """What an off-grid set is made of: the simulation settings (the data set's, with `rays` rays per emitter
+    where given), emitters and listeners (N, 2), the cache's path and its IRs' shape (N, 4, 2, samples)."""
+    own = SimulationConfig.from_json(dataset.meta.simulation)
+    base = own if rays is None or rays == own.n_rays else dataclasses.replace(own, n_rays=rays)
     grid = np.concatenate([dataset.emitters, dataset.listeners])
     emitters, listeners = draw_offgrid_pairs(scene, grid, n_pairs, seed, min_grid_distance)
-    path = offgrid_cache_path(dataset.path, n_pairs, seed, None if own else rays)
-    shape = (n_pairs, 4, 2, dataset.meta.ir_length)
-    return _read_cache(path, dataset.meta.plan_key, emitters, listeners, shape, base.n_rays if own else rays)
+    path = offgrid_cache_path(dataset.path, n_pairs, seed, None if base is own else base.n_rays)
+    return base, emitters, listeners, path, (n_pairs, 4, 2, dataset.meta.ir_length)
 
 
 def _read_cache(path: Path, plan_key: str, emitters, listeners, shape, n_rays: int):
