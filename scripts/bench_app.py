@@ -278,7 +278,7 @@ def run_case(app, args: argparse.Namespace, n_emitters: int) -> dict:
     window.field_worker.answered.connect(answered, Qt.ConnectionType.DirectConnection)
     answered0, requested0 = window.field_worker.answered_count, window.field_worker.dropped_count
     moves = [0]
-    speed, others = args.speed, [k for k in state.emitter_keys if k != MAIN]
+    speed, others = drag_speed(args.speed, view), [k for k in state.emitter_keys if k != MAIN]
     t0 = time.perf_counter()
 
     def step() -> None:
@@ -363,6 +363,7 @@ def run_case(app, args: argparse.Namespace, n_emitters: int) -> dict:
         "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "seconds": round(seconds, 2),
         "mouse_moves": moves[0],
+        "drag_speed_m_per_s": round(speed, 2),
         "dragged_updates_per_s": round(dragged_updates[0] / seconds, 1),
         "answers_per_s": round((window.field_worker.answered_count - answered0) / seconds, 1),
         "requests_dropped": window.field_worker.dropped_count - requested0,
@@ -400,6 +401,23 @@ def run_case(app, args: argparse.Namespace, n_emitters: int) -> dict:
     return result
 
 
+MIN_DRAG_PX_PER_S = 62.5
+"""The default drag's least speed on screen: a pixel per mouse move (one every 16 ms). A hand drags a marker at
+hundreds of pixels a second; at 1 m/s on a plan as big as the cathedral's (20 pixels a metre in the bench's
+window) the mouse would reach only ~20 new positions a second, and the count of IR updates would measure the
+mouse, not the app. The bundled flats are drawn at 69-89 pixels a metre, so their drags stay at 1 m/s."""
+
+
+def drag_speed(speed: float | None, view) -> float:
+    """The drag speed in m/s: `speed` where given, else 1 m/s or MIN_DRAG_PX_PER_S on screen, whichever is
+    faster at the plan view's scale."""
+    if speed is not None:
+        return speed
+    a, b = view.viewport_point(0.0, 0.0), view.viewport_point(1.0, 0.0)
+    px_per_m = max(abs(b.x() - a.x()), abs(b.y() - a.y()), 1)
+    return max(1.0, MIN_DRAG_PX_PER_S / px_per_m)
+
+
 def verdicts(r: dict) -> dict[str, bool]:
     """Each target of one case: True when met."""
     return {
@@ -427,6 +445,7 @@ def table(results: list[dict]) -> str:
         ("render per block p99, % of block", "render_p99_pct", None),
         ("render per block CPU p99, % of block", "render_cpu_p99_pct", None),
         ("answers/s (all emitters, one batch each)", "answers_per_s", None),
+        ("drag speed, m/s", "drag_speed_m_per_s", None),
         ("last IR latency, ms", "last_ir_latency_ms", None),
         ("longest garbage-collector pause, ms", "gc_max_pause_ms", None),
     ]
@@ -454,7 +473,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"),
                         help="where the app's field runs (default cpu)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each drag in s (default 10)")
-    parser.add_argument("--speed", type=float, default=1.0, help="drag speed in m/s (default 1)")
+    parser.add_argument("--speed", type=float, default=None,
+                        help="drag speed in m/s (default 1, or faster on a plan drawn at fewer than "
+                             f"{MIN_DRAG_PX_PER_S:g} pixels a metre, so that the marker moves at least a pixel "
+                             "per mouse move: a big space's plan is drawn at a coarser scale, and a hand drags "
+                             "in pixels)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--emitters", type=int, nargs="+", default=[1, 4],
                         help="emitter counts, measured one after the other in this run (default: 1 4)")
@@ -476,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--busy must be 1-64 processes")
     if any(n < 1 or n > 4 for n in args.emitters):
         parser.error("--emitters: each count must be 1-4")
-    if args.seconds <= 0 or args.speed <= 0 or args.threads < 1:
+    if args.seconds <= 0 or (args.speed is not None and args.speed <= 0) or args.threads < 1:
         parser.error("--seconds and --speed must be positive, --threads at least 1")
     if args.lookahead is None:
         from naf_app.audio.render_ahead import RENDER_AHEAD_BLOCKS
