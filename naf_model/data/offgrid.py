@@ -61,6 +61,10 @@ class OffgridSet:
     """Emitter groups simulated in this call (the rest came from the cache)."""
     n_rays: int
     """Rays per emitter of both simulations (the data set's unless `offgrid_set` was given others)."""
+    seed: int
+    """The seed of the draw (and of the simulations' seeds, `simulation_seed`)."""
+    data_rays: int
+    """Rays per emitter of the data set's own simulations (`n_rays` unless others were asked for)."""
 
     def __len__(self) -> int:
         return len(self.emitters)
@@ -164,7 +168,8 @@ def offgrid_set(
                 done[g] = True
                 _write_cache(path, meta.plan_key, seed, emitters, listeners, irs, floor_irs, done, base.n_rays)
                 bar.update(1)
-    return OffgridSet(emitters, listeners, irs, floor_irs, path, len(todo), base.n_rays)
+    data_rays = SimulationConfig.from_json(meta.simulation).n_rays
+    return OffgridSet(emitters, listeners, irs, floor_irs, path, len(todo), base.n_rays, seed, data_rays)
 
 
 def cached_runs(

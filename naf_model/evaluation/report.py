@@ -203,16 +203,15 @@ def listening_section(title: str, scored: list, seconds: float, phase: str) -> d
     return {"title": title, "markdown": text, "data": {"phase": phase, "rows": summaries}}
 
 
-def offgrid_section(og, scored: list, n_orient: int, sim_s: float, own_rays: int | None = None) -> dict[str, Any]:
-    """The off-grid table (the main tables' columns) of an `offgrid.OffgridSet` from its scored rows; `own_rays`:
-    the data set's ray count (None or og's: simulated with the data set's settings)."""
+def offgrid_section(og, scored: list, n_orient: int, sim_s: float) -> dict[str, Any]:
+    """The off-grid table (the main tables' columns) of an `offgrid.OffgridSet` from its scored rows."""
     title = f"Off the grid: {len(og)} random free pairs (paper's metrics)"
-    rays = own_rays is not None and og.n_rays != own_rays
-    settings = (f"the data set's settings but {og.n_rays:,} rays per emitter, not {own_rays:,} (a reference with "
-                "less Monte-Carlo noise in its tail; the second simulation too)") if rays else "the data set's settings"
+    settings = "the data set's settings" if og.n_rays == og.data_rays else (
+        f"the data set's settings but {og.n_rays:,} rays per emitter, not {og.data_rays:,} (a reference with "
+        "less Monte-Carlo noise in its tail; the second simulation too)")
     intro = (
         f"{len(og)} emitter-listener pairs x {n_orient} orientations drawn (seed "
-        f"{og.path.stem.split('-s')[-1].split('-r')[0]}) in the free space at least {MIN_GRID_DISTANCE_M} m from "
+        f"{og.seed}) in the free space at least {MIN_GRID_DISTANCE_M} m from "
         f"every emitter and listener grid position, simulated with {settings} "
         f"({og.simulated} emitter groups simulated now, the rest from `{project_path(og.path)}`; {sim_s:.0f} s). "
         "Same metric path as the main table."

@@ -214,10 +214,9 @@ def offgrid_sections(run: Run, n_pairs: int, rays: int | None = None) -> list[di
     played = run.played_rows(queries, fsrc, interp, second) if run.listening else []
     t1 = time.perf_counter()
     scored = score_rows(queries, plan + played)
-    own_rays = SimulationConfig.from_json(run.ds.meta.simulation).n_rays
-    sections = [report.offgrid_section(og, scored[: len(plan)], queries.n_orient, sim_s, own_rays)]
+    sections = [report.offgrid_section(og, scored[: len(plan)], queries.n_orient, sim_s)]
     if played:
         title = f"Listening metrics on {len(og)} off-grid pairs" + (
-            "" if og.n_rays == own_rays else f" against {og.n_rays:,}-ray simulations")
+            "" if og.n_rays == og.data_rays else f" against {og.n_rays:,}-ray simulations")
         sections.append(report.listening_section(title, scored[len(plan):], time.perf_counter() - t1, run.phase))
     return sections
