@@ -95,6 +95,7 @@ class FieldWorker(MailboxThread):
         self._field = None
         self._answered: dict[str, tuple[tuple, np.ndarray, float]] = {}  # key -> (where, IR, when computed)
         self._compute_ms: dict[str, float] = {}  # key -> wall ms of the batch that computed its IR
+        self._noise: dict[str, int] = {MAIN: 0}  # key -> the noise realisation its IRs play (`noise_of`)
         self.answered_count = 0
         self.dropped_count = 0
         self.computed_irs = 0
@@ -164,6 +165,24 @@ class FieldWorker(MailboxThread):
         with self._cond:
             return self._pending is not None
 
+    def noise_of(self, key: str) -> int:
+        """The listening noise realisation emitter `key` plays (`NeuralAcousticField.impulse_responses`): the
+        first emitter 0 (what `naf ir` and one IR alone play), every other the lowest one no emitter holds, kept
+        while it lives. Emitters sharing one would add their tails in amplitude (one clip in step: 5 dB over
+        four separate sources' power sum in a room)."""
+        if key not in self._noise:
+            held = set(self._noise.values())
+            self._noise[key] = next(v for v in range(len(held) + 1) if v not in held)
+        return self._noise[key]
+
+    def _forget_noise(self, keys) -> None:
+        """Free the realisations of emitters no longer asked for (the first keeps 0), and their kept IRs: one
+        back under the same key may get another realisation."""
+        for key in [k for k in self._noise if k != MAIN and k not in keys]:
+            del self._noise[key]
+            self._answered.pop(key, None)
+            self._compute_ms.pop(key, None)
+
     def _compute(self, keys: list[str], where: dict) -> None:
         """The played IRs of emitters `keys` at `where` {key: (emitter, listener, heading)}, one batch, kept."""
         if not keys:
@@ -171,7 +190,8 @@ class FieldWorker(MailboxThread):
         start = time.perf_counter()
         batch = np.asarray(
             played_irs(self._field)(np.array([where[k][0] for k in keys]), np.array([where[k][1] for k in keys]),
-                                    np.array([where[k][2] for k in keys])),
+                                    np.array([where[k][2] for k in keys]),
+                                    noise=np.array([self.noise_of(k) for k in keys])),
             dtype=np.float32,
         )
         ms = 1000.0 * (time.perf_counter() - start)
@@ -185,6 +205,7 @@ class FieldWorker(MailboxThread):
         from naf_model.spectrogram import log_magnitude
 
         where = {k: (xy, request.listener, request.heading) for k, xy in request.emitters.items()}
+        self._forget_noise(where)
         stale = [k for k in where if k not in self._answered or self._answered[k][0] != where[k]]
         others = [k for k in stale if k != request.selected]
         try:

@@ -46,8 +46,9 @@ from naf_model.split import IrSplit
 BANK_SEED = 0
 """The noise bank's seed: every render of one IR length uses the same noise, so an IR re-synthesized as the
 listener moves changes its levels, not its fine structure."""
-BANKS_KEPT = 2
-"""Noise banks kept in memory (one per IR length and frame in use): 13 MB each for 3 s IRs at 10 ms frames."""
+BANKS_KEPT = 8
+"""Noise banks kept in memory, one per IR length, frame and seed in use (the app's four emitters each play
+their own, `assemble_ir`'s `variants`): 13 MB each for 3 s IRs at 10 ms frames, 20 MB for the cathedral's 4.8 s."""
 END_FADE_S = TAIL_FADE_S
 """Every played IR ends with a raised-cosine fade over its last 50 ms to exactly zero: a description that
 stops while still loud (a capped IR) ends without a click, and one that has decayed loses nothing audible.
@@ -289,13 +290,14 @@ def _rise(frame: int) -> np.ndarray:
 
 
 def assemble_ir(early: np.ndarray, log_power: np.ndarray, split: IrSplit, fs: int = SAMPLE_RATE,
-                log_correction: np.ndarray | None = None) -> np.ndarray:
+                log_correction: np.ndarray | None = None, variants: np.ndarray | None = None) -> np.ndarray:
     """The played binaural IRs (B, 2, split.ir_length) float32 of predicted descriptions: the early waveforms
     `early` (B, 2, >= split.early_samples) alone before `split.late_start`, an equal-power crossfade over
     `split.fade` samples into the late parts rendered from `log_power` (B, 2, 7, split.late_frames) (plus
     `log_correction` (7,) per band where given) (`render_late`), the late parts alone after it; the last
     END_FADE_S fade to zero (`fade_tail`). Without a late part (`split.has_late` false) the early waveforms are
-    the IR and `log_power` is not read.
+    the IR and `log_power` is not read. `variants` (B,) ints >= 0: row i's late part is rendered from the bank
+    of seed BANK_SEED + variants[i], a noise independent of the others' (None: BANK_SEED for every row).
 
     The same samples as `join_early_late` and `fade_tail` of `render_late`, written into one array: the late
     part rendered in place, the early part, the crossfade and the end fade over it."""
@@ -311,7 +313,15 @@ def assemble_ir(early: np.ndarray, log_power: np.ndarray, split: IrSplit, fs: in
         raise ValueError(f"need early waveforms of {start + fade} samples and a late part of at least {fade}, "
                          f"got {early.shape[-1]} and {n - start}")
     out = np.empty(early.shape[:-1] + (n,), np.float32)
-    _render_into(noise_bank(n - start, split.late_frame, fs), log_power, out, start, fs, log_correction)
+    if variants is None:
+        _render_into(noise_bank(n - start, split.late_frame, fs), log_power, out, start, fs, log_correction)
+    else:
+        for seed in np.unique(variants):
+            rows = np.flatnonzero(variants == seed)
+            part = np.empty((len(rows),) + out.shape[1:], np.float32)
+            bank = noise_bank(n - start, split.late_frame, fs, BANK_SEED + int(seed))
+            _render_into(bank, log_power[rows], part, start, fs, log_correction)
+            out[rows] = part
     out[..., :start] = early[..., :start]
     fade_out, fade_in = _crossfade(fade)
     cross = out[..., start : start + fade]

@@ -20,9 +20,11 @@ early part's diffuse frames by gamma / 2). Measured: 60 seeds of 4 s white noise
 tests/test_late_head.py re-measures it (valid for LATE_FRAME_S = 10 ms and `audio.bands`' octave bands)."""
 
 
-def join_late(early: np.ndarray, late_log_power: np.ndarray, split: IrSplit, log_mean: bool = False) -> np.ndarray:
+def join_late(early: np.ndarray, late_log_power: np.ndarray, split: IrSplit, log_mean: bool = False,
+              variants: np.ndarray | None = None) -> np.ndarray:
     """early (B, 2, >= early_samples), late ln band powers (B, 2, 7, T_late) -> (B, 2, ir_length) float32.
     `log_mean`: the late log-powers are E[ln P] predictions (a field's), raised by LATE_LOG_CORRECTION; those
-    of one simulation are a realisation and are played as they are."""
+    of one simulation are a realisation and are played as they are. `variants` (B,) ints: each row's noise
+    bank (`late_render.assemble_ir`; None: bank 0 for all)."""
     return assemble_ir(np.asarray(early, np.float32)[..., : split.early_samples], late_log_power, split,
-                       log_correction=LATE_LOG_CORRECTION if log_mean else None)
+                       log_correction=LATE_LOG_CORRECTION if log_mean else None, variants=variants)

@@ -256,11 +256,13 @@ class NeuralAcousticField:
 
     # ---- waveforms ---------------------------------------------------------------------------------------
     def impulse_responses(
-        self, emitters: Any, listeners: Any, headings: Any, phase: str = PHASE_METHODS[0]
+        self, emitters: Any, listeners: Any, headings: Any, phase: str = PHASE_METHODS[0], noise: Any = 0
     ) -> np.ndarray:
         """(B, 2, N) float32 binaural IRs at 22,050 Hz; `phase` "listening" (what is played: energy-true,
         a direct pulse only on line of sight), "geometric" (the older played IR) or "random" (the paper's
-        fixed-seed inversion); see `naf_model.field.listening`."""
+        fixed-seed inversion); see `naf_model.field.listening`. `noise`: the listening phase's noise
+        realisation, one int >= 0 or one per IR (`listening.noise_variants`); sources heard together (the
+        app's emitters) each play their own, so their tails add as a room's do."""
         if phase not in PHASE_METHODS:
             raise ValueError(f"unknown phase {phase!r}; use one of {PHASE_METHODS}")
         t0 = time.perf_counter()
@@ -273,19 +275,19 @@ class NeuralAcousticField:
             frames = self._fused_query(e, l_, h)
             free = self.scene.free_space if self.scene is not None else self._plan
             ir = play_frames(phase, frames, self._late_query(e, l_, h), e, l_, h, self.split, self.ears, free,
-                             reflections=self.reflections)
+                             reflections=self.reflections, noise=noise)
         else:
-            ir = self.play(phase, self._query(e, l_, h), self._late_query(e, l_, h), e, l_, h)
+            ir = self.play(phase, self._query(e, l_, h), self._late_query(e, l_, h), e, l_, h, noise)
         self.latency_ms = 1e3 * (time.perf_counter() - t0)
         return ir
 
     def play(self, phase: str, logmag: np.ndarray, late: np.ndarray | None, emitters: np.ndarray,
-             listeners: np.ndarray, headings: np.ndarray) -> np.ndarray:
+             listeners: np.ndarray, headings: np.ndarray, noise: Any = 0) -> np.ndarray:
         """The played IRs (B, 2, N) float32 of this field's predictions at checked positions: early
         log-magnitudes (B, 2, 256, T) and late ln band powers (B, 2, 7, T_late) or None (`listening.play`)."""
         free = self.scene.free_space if self.scene is not None else self._plan
         return play(phase, logmag, late, emitters, listeners, headings, self.split, self.ears, free,
-                    reflections=self.reflections)
+                    reflections=self.reflections, noise=noise)
 
     def played_energy(self, emitters: Any, listeners: Any, headings: Any) -> PlayedEnergy:
         """The energy of the IRs `impulse_responses` plays (listening phase), by time block and octave band,

@@ -27,6 +27,7 @@ from naf_model.field.listening import (
     diffuse_gate,
     line_of_sight,
     noise_stft,
+    noise_variants,
     onset_of_energy,
     play,
 )
@@ -38,11 +39,19 @@ from naf_model.split import IrSplit
 _OVERLAP = N_FFT // HOP
 
 
-@functools.lru_cache(maxsize=4)
-def _noise(n_frames: int, log_mean: bool) -> torch.Tensor:
-    """The listening noise's STFT frame-major (2, T, F) complex64, times the diffuse gain."""
+@functools.lru_cache(maxsize=16)
+def _noise(n_frames: int, log_mean: bool, variant: int = 0) -> torch.Tensor:
+    """The listening noise's STFT (realisation `variant`) frame-major (2, T, F) complex64, times the diffuse
+    gain."""
     gain = np.float32(np.exp(DIFFUSE_LOG_CORRECTION) if log_mean else 1.0)
-    return torch.from_numpy(np.ascontiguousarray(np.swapaxes(noise_stft(n_frames) * gain, -1, -2)))
+    return torch.from_numpy(np.ascontiguousarray(np.swapaxes(noise_stft(n_frames, variant) * gain, -1, -2)))
+
+
+def _row_noise(n_frames: int, log_mean: bool, variants: np.ndarray | None) -> torch.Tensor:
+    """`_noise` per row: (2, T, F) for realisation 0 everywhere (None), else (B, 2, T, F)."""
+    if variants is None:
+        return _noise(n_frames, log_mean)
+    return torch.stack([_noise(n_frames, log_mean, int(v)) for v in variants])
 
 
 @functools.lru_cache(maxsize=4)
@@ -98,14 +107,14 @@ def overlap_add_frames(spec: torch.Tensor, n_samples: int, frames: torch.Tensor 
 
 def listening_frames(logmag: torch.Tensor, n_samples: int, emitters: np.ndarray, listeners: np.ndarray,
                      headings: np.ndarray, visible: np.ndarray, ears: Ears, log_mean: bool = True,
-                     quiet_until: np.ndarray | None = None) -> np.ndarray:
+                     quiet_until: np.ndarray | None = None, variants: np.ndarray | None = None) -> np.ndarray:
     """`listening.listening_ir` of frame-major log-magnitudes (B, 2, T, F) -> (B, 2, n_samples) float32. The
     magnitudes overwrite `logmag`; the onset of the predicted energy is found only for occluded pairs, the
-    delays of visible ones come with their direct sound."""
+    delays of visible ones come with their direct sound; `variants` as `listening_ir`'s."""
     b, _, t, n_freq = logmag.shape
     spec_buffer, frames_buffer = _buffers(b, t, n_freq)
     mag = logmag.exp_().sub_(LOG_EPS).clamp_(min=0.0)
-    spec = torch.mul(mag, _noise(t, log_mean), out=spec_buffer)
+    spec = torch.mul(mag, _row_noise(t, log_mean, variants), out=spec_buffer)
     gate = np.empty((b, 2))
     if visible.any():
         direct, delays = ears.direct(emitters[visible], listeners[visible], headings[visible])
@@ -128,20 +137,22 @@ def listening_frames(logmag: torch.Tensor, n_samples: int, emitters: np.ndarray,
 
 def play_frames(method: str, logmag: torch.Tensor, late: np.ndarray | None, emitters: np.ndarray,
                 listeners: np.ndarray, headings: np.ndarray, split: IrSplit, ears: Ears, free_space=None,
-                log_mean: bool = True, reflections: FirstReflection | None = None) -> np.ndarray:
-    """`listening.play` of frame-major log-magnitudes (B, 2, T, F): the played IRs (B, 2, split.ir_length)."""
+                log_mean: bool = True, reflections: FirstReflection | None = None, noise=0) -> np.ndarray:
+    """`listening.play` of frame-major log-magnitudes (B, 2, T, F): the played IRs (B, 2, split.ir_length),
+    `noise` as `listening.play`'s."""
     if method != "listening":
         return play(method, logmag.transpose(-1, -2).numpy(), late, emitters, listeners, headings, split, ears,
-                    free_space, log_mean, reflections)
+                    free_space, log_mean, reflections, noise)
     b = len(logmag)
+    variants = noise_variants(noise, b)
     emitters, listeners = np.asarray(emitters, np.float64), np.asarray(listeners, np.float64)
     headings = np.broadcast_to(np.asarray(headings, np.float64).reshape(-1), (b,))
     visible = line_of_sight(free_space, emitters, listeners)
     quiet = None if reflections is None else reflections.earliest_s(emitters, listeners)
     n = split.ir_length if late is None else split.early_samples
-    early = listening_frames(logmag, n, emitters, listeners, headings, visible, ears, log_mean, quiet)
+    early = listening_frames(logmag, n, emitters, listeners, headings, visible, ears, log_mean, quiet, variants)
     if late is None:
         fade = _end_fade(early.shape[-1])
         early[..., early.shape[-1] - len(fade) :] *= fade
         return np.ascontiguousarray(early)
-    return join_late(early, late, split, log_mean)
+    return join_late(early, late, split, log_mean, variants)

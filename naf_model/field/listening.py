@@ -30,6 +30,8 @@ and overlap-add ~0.4 ms, gate ~10 us: about 0.6 ms, against ~1-2.5 ms for the ne
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import shapely
 
@@ -63,20 +65,44 @@ PRE_PULSE_SAMPLES = 1
 SPHERICAL = SphericalHead()
 """The ears of fields made before measured ears (the default radius)."""
 _OVERLAP = N_FFT // HOP
-_NOISE: dict[int, np.ndarray] = {}
+_NOISE: dict[tuple[int, int], np.ndarray] = {}
 
 
-def noise_stft(n_frames: int) -> np.ndarray:
+def noise_stft(n_frames: int, variant: int = 0) -> np.ndarray:
     """STFT of a fixed white noise per ear, (2, N_FREQ, n_frames) complex64, unit RMS magnitude (cached).
 
-    Frames are taken from the inside of a longer noise, so every frame is full (no zero-padded edge)."""
-    if n_frames not in _NOISE:
-        rng = np.random.default_rng(NOISE_SEED)
+    Frames are taken from the inside of a longer noise, so every frame is full (no zero-padded edge).
+    `variant` picks the realisation (`noise_variants`): 0 is seed NOISE_SEED, the one every table is scored
+    with; another is as fixed, and independent of it."""
+    key = (n_frames, variant)
+    if key not in _NOISE:
+        rng = np.random.default_rng(NOISE_SEED if variant == 0 else (NOISE_SEED, variant))
         noise = rng.standard_normal((2, (n_frames + 2 * _OVERLAP) * HOP))
         spec = stft(noise, n_frames + 2 * _OVERLAP)[:, :N_FREQ, _OVERLAP : _OVERLAP + n_frames]
         spec /= np.sqrt(np.mean(np.abs(spec) ** 2))
-        _NOISE[n_frames] = spec.astype(np.complex64)
-    return _NOISE[n_frames]
+        _NOISE[key] = spec.astype(np.complex64)
+    return _NOISE[key]
+
+
+def noise_variants(noise: Any, b: int) -> np.ndarray | None:
+    """The noise realisation of each of `b` rows, (b,) int64, from one int or (b,) ints >= 0; None where every
+    row plays realisation 0 (the default, what one IR alone plays).
+
+    Sources that play together need their own realisations: the late parts of one noise at four positions
+    correlate 0.93-0.97 (apartment_1's field, one listener), so four emitters playing one clip in step summed
+    their tails in amplitude, 5 dB above the power sum that separate sources in a room give."""
+    rows = np.broadcast_to(np.asarray(noise, np.int64).reshape(-1), (b,))
+    if np.any(rows < 0):
+        raise ValueError(f"noise realisations are ints >= 0, got {rows.min()}")
+    return None if not rows.any() else rows
+
+
+def row_noise(n_frames: int, variants: np.ndarray | None) -> np.ndarray:
+    """`noise_stft` per row: (1, 2, N_FREQ, n_frames) for realisation 0 everywhere (variants None), else
+    (B, 2, N_FREQ, n_frames), row i's realisation variants[i]."""
+    if variants is None:
+        return noise_stft(n_frames)[None]
+    return np.stack([noise_stft(n_frames, int(v)) for v in variants])
 
 
 def line_of_sight(free_space, emitters: np.ndarray, listeners: np.ndarray) -> np.ndarray:
@@ -111,12 +137,14 @@ def listening_ir(
     ears: Ears = SPHERICAL,
     log_mean: bool = True,
     quiet_until: np.ndarray | None = None,
+    variants: np.ndarray | None = None,
 ) -> np.ndarray:
     """Log-magnitudes (B, 2, N_FREQ, T) of pairs at emitters, listeners (B, 2) m, headings (B,) deg, line of
     sight (B,) bool -> waveforms (B, 2, n_samples) float32 (see the module docstring), the direct sound
     through `ears` (the data set's, `ears.ears_for`). `log_mean`: the magnitudes are E[ln|X|] predictions (a
     field's), so diffuse frames get DIFFUSE_LOG_CORRECTION. `quiet_until` (B,) s: no reflection arrives
-    before it (`reflections.FirstReflection.earliest_s`; None: no bound), so the diffuse part waits for it."""
+    before it (`reflections.FirstReflection.earliest_s`; None: no bound), so the diffuse part waits for it.
+    `variants` (B,) the noise realisation of each row (`noise_variants`; None: realisation 0)."""
     b, _, n_freq, t = logmag.shape
     emitters, listeners = np.asarray(emitters, np.float64), np.asarray(listeners, np.float64)
     headings = np.broadcast_to(np.asarray(headings, np.float64).reshape(-1), (b,))
@@ -130,7 +158,7 @@ def listening_ir(
         np.floor(los_onset) - PRE_PULSE_SAMPLES,
         np.maximum(los_onset, predicted_onset(mag) * SAMPLE_RATE) - PRE_ONSET_S * SAMPLE_RATE,
     )
-    x = overlap_add((mag * gain) * noise_stft(t)[None], n_samples)
+    x = overlap_add((mag * gain) * row_noise(t, variants), n_samples)
     x *= np.arange(n_samples) >= diffuse_gate(gate_at, quiet_until)[..., None]
     if visible.any():
         direct, _ = ears.direct(emitters[visible], listeners[visible], headings[visible])
@@ -184,11 +212,13 @@ def synthesize(
     free_space=None,
     log_mean: bool = True,
     reflections: FirstReflection | None = None,
+    variants: np.ndarray | None = None,
 ) -> np.ndarray:
     """Waveforms (B, 2, n_samples) float32 of log-magnitudes (B, 2, N_FREQ, T) for pairs at emitters and
     listeners (B, 2) m, headings (B,) deg, by phase `method` (PHASE_METHODS), the direct sound through `ears`
-    (the data set's). `free_space` decides line of sight (`line_of_sight`); `log_mean` as in `listening_ir`;
-    `reflections` (the scene's, or None) holds the diffuse part back until a reflection can arrive."""
+    (the data set's). `free_space` decides line of sight (`line_of_sight`); `log_mean` and `variants` (the
+    listening method's noise per row) as in `listening_ir`; `reflections` (the scene's, or None) holds the
+    diffuse part back until a reflection can arrive."""
     if method not in PHASE_METHODS:
         raise ValueError(f"unknown phase {method!r}; use one of {PHASE_METHODS}")
     if method == "random":
@@ -197,7 +227,8 @@ def synthesize(
         return geometric_phase_ir(logmag, n_samples, ears.delays(emitters, listeners, headings))
     visible = line_of_sight(free_space, emitters, listeners)
     quiet = None if reflections is None else reflections.earliest_s(emitters, listeners)
-    return listening_ir(logmag, n_samples, emitters, listeners, headings, visible, ears, log_mean, quiet)
+    return listening_ir(logmag, n_samples, emitters, listeners, headings, visible, ears, log_mean, quiet,
+                        variants)
 
 
 def play(
@@ -212,6 +243,7 @@ def play(
     free_space=None,
     log_mean: bool = True,
     reflections: FirstReflection | None = None,
+    noise: Any = 0,
 ) -> np.ndarray:
     """The whole played IR (B, 2, split.ir_length) float32 of a description: the early part's log-magnitudes
     (B, 2, N_FREQ, T) through phase `method` (`synthesize`), joined to the late part's ln band powers
@@ -219,9 +251,13 @@ def play(
     diffuse field's coherence after it, the end faded). Without a late part (None: a field made before it
     existed) the spectrogram is the whole IR, its last `audio.late.TAIL_FADE_S` faded so a cut tail never
     ends on a step. `log_mean`: a field's predictions (E[ln]): the early part's diffuse frames and the late
-    part are raised to their expected power (`listening_ir`, `audio.whole.LATE_LOG_CORRECTION`)."""
+    part are raised to their expected power (`listening_ir`, `audio.whole.LATE_LOG_CORRECTION`). `noise`:
+    the listening method's noise realisation, one int or one per row (`noise_variants`), early and late part
+    alike; the other methods have none."""
     n = split.ir_length if late is None else split.early_samples
-    early = synthesize(method, logmag, emitters, listeners, headings, n, ears, free_space, log_mean, reflections)
+    variants = noise_variants(noise, len(logmag))
+    early = synthesize(method, logmag, emitters, listeners, headings, n, ears, free_space, log_mean, reflections,
+                       variants)
     if late is None:
         return fade_tail(early).astype(np.float32)
-    return join_late(early, late, split, log_mean)
+    return join_late(early, late, split, log_mean, variants)
