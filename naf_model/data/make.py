@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from naf_model.data import speed
 from naf_model.data.assemble import assemble, check_output
 from naf_model.data.budget import (
     ON_DISK_FRACTION,
@@ -122,7 +123,7 @@ def make_dataset(
               f"{len(plan.pairs):,} pairs, ~{size / 1e6:,.0f} MB before compression, "
               f"~{ON_DISK_FRACTION * size / 1e6:,.0f} MB on disk ({waveforms_note(plan)}), "
               f"{format_minutes(minutes)} on {n_workers} "
-              f"worker{'s' if n_workers > 1 else ''}", file=sys.stderr)
+              f"worker{'s' if n_workers > 1 else ''} ({speed_note(scene)})", file=sys.stderr)
         print(ir_length_line(scene, config.simulation.ir_seconds), file=sys.stderr)
     if plan_only:
         if pilot_first:
@@ -186,15 +187,26 @@ def ir_length_line(scene, ir_seconds: float) -> str:
 
 def estimate_minutes(scene, plan: DataPlan, emitters: list[int], workers: int) -> float:
     """Wall-clock minutes to simulate and describe `emitters` of `plan` on `workers` processes
-    (`budget.block_cpu_seconds` of the scene's `budget.room_cost` + `budget.describe_cpu_seconds`)."""
+    (`budget.block_cpu_seconds` of the scene's `budget.room_cost` + `budget.describe_cpu_seconds`), times this
+    CPU's speed where a pilot has timed it (`data.speed`)."""
     sim = plan.config.simulation
     room = room_cost(scene, sim.ism_order)
+    measured = speed.this_cpu(scene)
+    factor = 1.0 if measured is None else measured.factor
     blocks = (
-        block_cpu_seconds(room, _block_size(plan, e), sim.n_rays, sim.ir_seconds)
-        + describe_cpu_seconds(_block_size(plan, e), sim.ir_seconds)
+        factor * (block_cpu_seconds(room, _block_size(plan, e), sim.n_rays, sim.ir_seconds)
+                  + describe_cpu_seconds(_block_size(plan, e), sim.ir_seconds))
         for e in emitters
     )
     return simulation_minutes(blocks, workers)
+
+
+def speed_note(scene) -> str:
+    """The plan line's last clause: how its minutes for `scene` were timed."""
+    measured = speed.this_cpu(scene)
+    if measured is None:
+        return "the cost model's Xeon-fitted seconds; a pilot simulation times this CPU"
+    return measured.note()
 
 
 def _block_size(plan: DataPlan, emitter: int) -> int:

@@ -10,19 +10,23 @@ source order, and finds where each IR's 50 ms window energy (both ears) last com
 loudest window. A decay slower than the pilot is extrapolated from the straight line through its windows
 between 20 dB below the loudest and the end. The length is the slowest pair's, plus PILOT_MARGIN, rounded up
 to 10 ms, at most the cap, never below Eyring's. Results are cached per scene and settings
-(`simulate.ir_length.pilot_cache_path`) so `room_ir_seconds` and every later build agree.
+(`simulate.ir_length.pilot_cache_path`) so `room_ir_seconds` and every later build agree. The pilot is timed:
+its CPU time against the cost model's is this CPU's speed, which later estimates use (`data.speed`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 from tqdm import tqdm
 
 from naf_model.acoustics.energy import WINDOW_S, window_energies
 from naf_model.atomic import write_atomic
+from naf_model.data import speed
+from naf_model.data.budget import block_cpu_seconds, room_cost
 from naf_model.data.plan import free_positions
 from naf_model.simulate import SimulationConfig, simulate_binaural_rirs
 from naf_model.simulate.ir_length import (
@@ -79,14 +83,19 @@ def pilot_need(scene, simulation: SimulationConfig, progress: bool = False,
                               ism_order=simulation.ism_order, hrtf="", seed=PILOT_SEED)  # fmt: skip
     rng = np.random.default_rng(PILOT_SEED)
     ends = []
+    room, cpu_s, model_s = room_cost(scene, config.ism_order), 0.0, 0.0
     with tqdm(total=PILOT_EMITTERS * PILOT_LISTENERS, unit="pair", desc="pilot simulation (IR length)",
               disable=not progress) as bar:  # fmt: skip
         for _ in range(PILOT_EMITTERS):
             emitter = free_positions(scene, rng, 1)[0]
             listeners = free_positions(scene, rng, PILOT_LISTENERS)
+            start = time.process_time()
             irs = simulate_binaural_rirs(scene, emitter, listeners, config)[:, 0]  # heading 0: (L, 2, N)
+            cpu_s += time.process_time() - start
+            model_s += block_cpu_seconds(room, len(listeners), config.n_rays, config.ir_seconds)
             ends.extend(decay_end_s(irs).tolist())
             bar.update(PILOT_LISTENERS)
+    speed.record(scene, cpu_s, model_s)  # this CPU's speed against the cost model (`data.speed`)
     slowest = max(ends)
     seconds = min(cap_s, max(eyring.seconds, slowest * (1 + PILOT_MARGIN)))
     seconds = min(cap_s, math.ceil(round(seconds / AUTO_STEP_S, 6)) * AUTO_STEP_S)

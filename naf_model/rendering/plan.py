@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from naf_model.data.budget import block_cpu_seconds, format_minutes, room_cost
+from naf_model.data.speed import this_cpu
 from naf_model.rendering.calibration import calibration_spots
 from naf_model.rendering.ir_source import IRFunction
 from naf_model.simulate import SimulationConfig
@@ -69,7 +70,9 @@ def plan_simulation(scene, emitter: np.ndarray, listeners: np.ndarray, config: S
         every = np.concatenate([every, calibration_spots(scene, emitter)])
     spots = len(np.unique(np.round(every, 6), axis=0))
     room = room_cost(scene, config.ism_order)
-    seconds = block_cpu_seconds(room, spots, config.n_rays, config.ir_seconds)
+    measured = this_cpu(scene)  # a pilot simulation's timing of this CPU against the model (`data.speed`)
+    seconds = block_cpu_seconds(room, spots, config.n_rays, config.ir_seconds) * (1.0 if measured is None
+                                                                                else measured.factor)
     return SimulationPlan(spots, room.walls, config.ism_order, float(seconds))
 
 
