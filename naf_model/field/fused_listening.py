@@ -12,6 +12,7 @@ table. Other phase methods go through `listening.play` unchanged (they are not w
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 import torch
@@ -137,7 +138,7 @@ def listening_frames(logmag: torch.Tensor, n_samples: int, emitters: np.ndarray,
 
 def play_frames(method: str, logmag: torch.Tensor, late: np.ndarray | None, emitters: np.ndarray,
                 listeners: np.ndarray, headings: np.ndarray, split: IrSplit, ears: Ears, free_space=None,
-                log_mean: bool = True, reflections: FirstReflection | None = None, noise=0) -> np.ndarray:
+                log_mean: bool = True, reflections: FirstReflection | None = None, noise: Any = 0) -> np.ndarray:
     """`listening.play` of frame-major log-magnitudes (B, 2, T, F): the played IRs (B, 2, split.ir_length),
     `noise` as `listening.play`'s."""
     if method != "listening":
