@@ -11,7 +11,7 @@ import pytest
 
 from naf_model.data import pilot, speed
 from naf_model.data.budget import block_cpu_seconds, room_cost
-from naf_model.data.make import estimate_minutes, speed_note
+from naf_model.data.make import block_model_seconds, estimate_minutes, make_dataset, speed_note
 from naf_model.data.plan import DataConfig, plan_dataset
 from naf_model.rendering.plan import plan_simulation
 from naf_model.scene.examples import l_shaped_scene, shoebox_scene, two_room_scene
@@ -72,4 +72,18 @@ def test_the_pilot_times_its_blocks_against_the_model(cache, monkeypatch):
     need = pilot.pilot_need(scene, SimulationConfig(n_rays=50))
     room = room_cost(scene, SimulationConfig().ism_order)
     expected = pilot.PILOT_EMITTERS * block_cpu_seconds(room, pilot.PILOT_LISTENERS, 50, need.pilot_s)
+    assert seen["scene"] is scene and seen["model"] == pytest.approx(expected) and seen["cpu"] > 0
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_build_times_its_blocks_against_the_model(cache, monkeypatch, tmp_path, workers):
+    scene = shoebox_scene(3.0, 2.5, 2.4)
+    config = DataConfig(listener_spacing=0.8, emitter_spacing=1.2, listeners_per_emitter=2, seed=0,
+                        simulation=SimulationConfig(ir_seconds=0.3, n_rays=100, hrtf=""))  # fmt: skip
+    seen = {}
+    monkeypatch.setattr(speed, "record", lambda s, cpu_s, model_s: seen.update(scene=s, cpu=cpu_s, model=model_s))
+    make_dataset(scene, config, tmp_path / "room.h5", workers=workers, progress=False)
+    plan = plan_dataset(scene, config)
+    room = room_cost(scene, config.simulation.ism_order)
+    expected = sum(block_model_seconds(room, plan, e) for e in range(len(plan.emitters)))
     assert seen["scene"] is scene and seen["model"] == pytest.approx(expected) and seen["cpu"] > 0

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -152,8 +153,11 @@ def make_dataset(
         desc=f"simulating {plan.scene_name}",
         disable=not progress,
     ) as bar:
-        for e in _run_blocks(scene, plan, store, todo, workers):
+        room, cpu_s, model_s = room_cost(scene, plan.config.simulation.ism_order), 0.0, 0.0
+        for e, block_cpu_s in _run_blocks(scene, plan, store, todo, workers):
             bar.update(_block_size(plan, e))
+            cpu_s, model_s = cpu_s + block_cpu_s, model_s + block_model_seconds(room, plan, e)
+    speed.record(scene, cpu_s, model_s)  # the build itself times this CPU for the next plan (`data.speed`)
     if shard is not None:
         return store.folder
     assemble(plan, [store], output, progress)
@@ -189,16 +193,17 @@ def estimate_minutes(scene, plan: DataPlan, emitters: list[int], workers: int) -
     """Wall-clock minutes to simulate and describe `emitters` of `plan` on `workers` processes
     (`budget.block_cpu_seconds` of the scene's `budget.room_cost` + `budget.describe_cpu_seconds`), times this
     CPU's speed where a pilot has timed it (`data.speed`)."""
-    sim = plan.config.simulation
-    room = room_cost(scene, sim.ism_order)
+    room = room_cost(scene, plan.config.simulation.ism_order)
     measured = speed.this_cpu(scene)
     factor = 1.0 if measured is None else measured.factor
-    blocks = (
-        factor * (block_cpu_seconds(room, _block_size(plan, e), sim.n_rays, sim.ir_seconds)
-                  + describe_cpu_seconds(_block_size(plan, e), sim.ir_seconds))
-        for e in emitters
-    )
-    return simulation_minutes(blocks, workers)
+    return simulation_minutes((factor * block_model_seconds(room, plan, e) for e in emitters), workers)
+
+
+def block_model_seconds(room, plan: DataPlan, emitter: int) -> float:
+    """The cost model's CPU-seconds to simulate and describe `emitter`'s block of `plan` in `room`."""
+    sim, listeners = plan.config.simulation, _block_size(plan, emitter)
+    return (block_cpu_seconds(room, listeners, sim.n_rays, sim.ir_seconds)
+            + describe_cpu_seconds(listeners, sim.ir_seconds))
 
 
 def speed_note(scene) -> str:
@@ -223,7 +228,8 @@ def available_cores() -> int:
 
 
 def _run_blocks(scene, plan: DataPlan, store: PartStore, todo: list[int], workers: int | None):
-    """Simulate and store each emitter in `todo`, yielding emitter indices as their parts land."""
+    """Simulate and store each emitter in `todo`, yielding (emitter index, CPU seconds its block took) as their
+    parts land."""
     n_workers = min(workers or available_cores(), len(todo))
     if n_workers <= 1:
         for e in todo:
@@ -235,9 +241,10 @@ def _run_blocks(scene, plan: DataPlan, store: PartStore, todo: list[int], worker
         yield from pool.imap_unordered(_worker_task, todo, chunksize=1)
 
 
-def _simulate_and_store(scene, plan: DataPlan, store: PartStore, emitter: int) -> int:
+def _simulate_and_store(scene, plan: DataPlan, store: PartStore, emitter: int) -> tuple[int, float]:
+    start = time.process_time()  # this process's CPU (the simulator's threads included), not the clock
     store.write(plan, emitter, simulate_block(scene, plan, emitter))
-    return emitter
+    return emitter, time.process_time() - start
 
 
 _WORKER: tuple = ()
@@ -259,6 +266,6 @@ def worker_signals() -> None:
         ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
-def _worker_task(emitter: int) -> int:
+def _worker_task(emitter: int) -> tuple[int, float]:
     scene, plan, store = _WORKER
     return _simulate_and_store(scene, plan, store, emitter)

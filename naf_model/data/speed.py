@@ -1,15 +1,17 @@
 """This CPU's speed against the simulation cost model, measured by the pilot simulation.
 
 The cost model's constants (`data.budget.block_cpu_seconds`) were fitted on one machine, a 2-core Intel Xeon.
-Another CPU runs the same simulations faster or slower: this project's 2-core AMD EPYC took 0.42-0.56 of the
-model's CPU time over four scenes' builds, so its plans said twice the minutes the builds took. The pilot that
+Another CPU runs the same simulations faster or slower: this project's 2-core AMD EPYC took 0.42-0.55 of the
+model's CPU time in four builds of the flats, so its plans said twice the minutes the builds took. The pilot that
 measures a scene's IR length (`data.pilot`) is a real simulation of that scene with the data set's rays, run
 anyway before a scene's first build: its CPU time over the model's seconds for the same blocks is this CPU's
-factor. It is kept per CPU (model name and pyroomacoustics' version) and scene in
-$NAF_CACHE_DIR/simulation_speed.json, and the estimates made later on that CPU (`naf data make`'s plan,
-`--source sim` renders) are scaled by the scene's own factor, or by the median of the scenes timed there: the
-factor depends on the scene's mix of image sources, rays and rendering (0.56 for small_house, 0.90 for the
-cathedral on the AMD EPYC), and a scene's first build always times its own pilot before its plan line.
+factor. Every build then times itself the same way (its blocks' CPU time, in whichever worker ran them), so a
+scene whose pilot was cached before this existed, or timed elsewhere, is timed by its first build here. It is kept
+per CPU (model name and pyroomacoustics' version) and scene in $NAF_CACHE_DIR/simulation_speed.json, and the
+estimates made later on that CPU (`naf data make`'s plan, `--source sim` renders) are scaled by the scene's own
+factor, or by the median of the scenes timed there: the factor depends on the scene's mix of image sources, rays
+and rendering (0.56 for small_house, 0.90 for the cathedral on the AMD EPYC), and a scene's first build always
+times its own pilot before its plan line.
 """
 
 from __future__ import annotations
@@ -109,8 +111,9 @@ def this_cpu(scene=None) -> Speed | None:
 
 
 def record(scene, cpu_s: float, model_s: float) -> Speed | None:
-    """Keep this CPU's factor for `scene` from its pilot, which took `cpu_s` CPU seconds where the model says
-    `model_s`; None (nothing kept) when the timing is too short or out of range. A failed write keeps the old
+    """Keep this CPU's factor for `scene` from a simulation of it (its pilot, or a build: the latest counts) that
+    took `cpu_s` CPU seconds where the model says `model_s`; None (nothing kept) when the timing is too short or
+    out of range. A failed write keeps the old
     file (`naf_model.atomic`) and is not an error: the estimate only stays the model's."""
     if model_s < MIN_TIMED_S or not FACTOR_RANGE[0] <= cpu_s / model_s <= FACTOR_RANGE[1]:
         return None
