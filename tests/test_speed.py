@@ -35,10 +35,13 @@ def test_a_scene_uses_its_own_timing_else_the_median_of_this_cpus(cache, monkeyp
     assert speed.this_cpu(flat).factor == 0.9 and speed.this_cpu(room).factor == 0.5
     median = speed.this_cpu(shoebox_scene(5.0, 4.0, 3.0))  # never timed: the median of the three
     assert median.factor == pytest.approx(0.7) and not median.own
-    assert median.note().endswith("median of the pilots of 3 other scenes")
+    assert median.note().endswith("median of 3 other scenes timed here")
     assert speed.record(room, cpu_s=1.0, model_s=1.5) is None  # too short to tell: not kept
     assert speed.record(room, cpu_s=600.0, model_s=12.0) is None  # 50x: a suspended process, not a CPU
     assert speed.this_cpu(room).factor == 0.5
+    speed.record(room, cpu_s=5.5, model_s=10.0, source="build")  # a build of it: the latest timing counts
+    assert speed_note(room) == "timed for this CPU: 0.55x the cost model's seconds, build of shoebox"
+    speed.record(room, cpu_s=6.0, model_s=12.0)
     stored = json.loads(speed.speed_path().read_text())["cpus"][speed.cpu_key()][speed.scene_key(room)]
     assert stored["cpu_s"] == 6.0 and stored["model_s"] == 12.0 and stored["name"] == "shoebox"
     monkeypatch.setattr(speed, "cpu_key", lambda: "another CPU | pyroomacoustics 0.0")
@@ -81,9 +84,11 @@ def test_a_build_times_its_blocks_against_the_model(cache, monkeypatch, tmp_path
     config = DataConfig(listener_spacing=0.8, emitter_spacing=1.2, listeners_per_emitter=2, seed=0,
                         simulation=SimulationConfig(ir_seconds=0.3, n_rays=100, hrtf=""))  # fmt: skip
     seen = {}
-    monkeypatch.setattr(speed, "record", lambda s, cpu_s, model_s: seen.update(scene=s, cpu=cpu_s, model=model_s))
+    monkeypatch.setattr(speed, "record",
+                        lambda s, cpu_s, model_s, source: seen.update(scene=s, cpu=cpu_s, model=model_s, source=source))
     make_dataset(scene, config, tmp_path / "room.h5", workers=workers, progress=False)
     plan = plan_dataset(scene, config)
     room = room_cost(scene, config.simulation.ism_order)
     expected = sum(block_model_seconds(room, plan, e) for e in range(len(plan.emitters)))
     assert seen["scene"] is scene and seen["model"] == pytest.approx(expected) and seen["cpu"] > 0
+    assert seen["source"] == "build"

@@ -157,7 +157,7 @@ def make_dataset(
         for e, block_cpu_s in _run_blocks(scene, plan, store, todo, workers):
             bar.update(_block_size(plan, e))
             cpu_s, model_s = cpu_s + block_cpu_s, model_s + block_model_seconds(room, plan, e)
-    speed.record(scene, cpu_s, model_s)  # the build itself times this CPU for the next plan (`data.speed`)
+    speed.record(scene, cpu_s, model_s, "build")  # the build itself times this CPU for the next plan (`data.speed`)
     if shard is not None:
         return store.folder
     assemble(plan, [store], output, progress)

@@ -30,23 +30,26 @@ from naf_model.atomic import write_atomic
 SPEED_VERSION = 2
 MIN_TIMED_S = 2.0
 """Model seconds a timing must cover to be kept: shorter ones are mostly set-up and scheduling noise."""
+SOURCES = ("pilot simulation", "build")
+"""What timed a scene: its IR-length pilot (`data.pilot`) or a data set build (`data.make`)."""
 FACTOR_RANGE = (0.1, 10.0)
 """A factor outside this is a measurement gone wrong (a suspended process), not a CPU: not kept."""
 
 
 @dataclass(frozen=True)
 class Speed:
-    """This CPU's `factor` (measured CPU seconds per model second): the pilot of scene `scene` (`own`), or the
-    median over `scene` = "N other scenes" timed on this CPU."""
+    """This CPU's `factor` (measured CPU seconds per model second): of scene `scene` (`own`), timed by its
+    `source` ("pilot simulation" or "build"), or the median over `scene` = "N other scenes" timed on this CPU."""
 
     factor: float
     scene: str
     own: bool
+    source: str = "pilot simulation"
 
     def note(self) -> str:
         """The plan line's clause."""
-        source = f"pilot simulation of {self.scene}" if self.own else f"median of the pilots of {self.scene}"
-        return f"timed for this CPU: {self.factor:.2f}x the cost model's seconds, {source}"
+        where = f"{self.source} of {self.scene}" if self.own else f"median of {self.scene} timed here"
+        return f"timed for this CPU: {self.factor:.2f}x the cost model's seconds, {where}"
 
 
 def speed_path() -> Path:
@@ -103,14 +106,14 @@ def this_cpu(scene=None) -> Speed | None:
         return None
     own = scenes.get(scene_key(scene)) if scene is not None else None
     if _factor(own) is not None:
-        return Speed(_factor(own), str(own.get("name", scene_key(scene))), True)
+        return Speed(_factor(own), str(own.get("name", scene_key(scene))), True, str(own.get("source", SOURCES[0])))
     factors = [f for f in (_factor(e) for e in scenes.values()) if f is not None]
     if not factors:
         return None
     return Speed(float(np.median(factors)), f"{len(factors)} other scene{'s' if len(factors) > 1 else ''}", False)
 
 
-def record(scene, cpu_s: float, model_s: float) -> Speed | None:
+def record(scene, cpu_s: float, model_s: float, source: str = SOURCES[0]) -> Speed | None:
     """Keep this CPU's factor for `scene` from a simulation of it (its pilot, or a build: the latest counts) that
     took `cpu_s` CPU seconds where the model says `model_s`; None (nothing kept) when the timing is too short or
     out of range. A failed write keeps the old
@@ -120,12 +123,12 @@ def record(scene, cpu_s: float, model_s: float) -> Speed | None:
     name = str(getattr(scene, "name", scene))
     data = _read() or {"version": SPEED_VERSION, "cpus": {}}
     scenes = data["cpus"].setdefault(cpu_key(), {})
-    scenes[scene_key(scene)] = {"factor": round(cpu_s / model_s, 4), "name": name, "cpu_s": round(cpu_s, 2),
-                                "model_s": round(model_s, 2),
+    scenes[scene_key(scene)] = {"factor": round(cpu_s / model_s, 4), "name": name, "source": source,
+                                "cpu_s": round(cpu_s, 2), "model_s": round(model_s, 2),
                                 "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
     try:
         speed_path().parent.mkdir(parents=True, exist_ok=True)
         write_atomic(speed_path(), json.dumps(data, indent=1, sort_keys=True) + "\n")
     except OSError:
         return None
-    return Speed(round(cpu_s / model_s, 4), name, True)
+    return Speed(round(cpu_s / model_s, 4), name, True, source)
