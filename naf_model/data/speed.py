@@ -44,7 +44,7 @@ class Speed:
     factor: float
     scene: str
     own: bool
-    source: str = "pilot simulation"
+    source: str = SOURCES[0]
 
     def note(self) -> str:
         """The plan line's clause."""
@@ -99,7 +99,7 @@ def _factor(entry) -> float | None:
 
 
 def this_cpu(scene=None) -> Speed | None:
-    """This CPU's factor for `scene`: its own pilot's where one was timed here, else the median of the scenes
+    """This CPU's factor for `scene`: its own latest timing here (pilot or build), else the median of the scenes
     timed here; None where none was (or the file is unreadable)."""
     scenes = _read().get("cpus", {}).get(cpu_key(), {})
     if not isinstance(scenes, dict):
@@ -116,8 +116,8 @@ def this_cpu(scene=None) -> Speed | None:
 def record(scene, cpu_s: float, model_s: float, source: str = SOURCES[0]) -> Speed | None:
     """Keep this CPU's factor for `scene` from a simulation of it (its pilot, or a build: the latest counts) that
     took `cpu_s` CPU seconds where the model says `model_s`; None (nothing kept) when the timing is too short or
-    out of range. A failed write keeps the old
-    file (`naf_model.atomic`) and is not an error: the estimate only stays the model's."""
+    out of range. A failed write keeps the old file (`naf_model.atomic`) and is not an error: the estimate only
+    stays the model's."""
     if model_s < MIN_TIMED_S or not FACTOR_RANGE[0] <= cpu_s / model_s <= FACTOR_RANGE[1]:
         return None
     name = str(getattr(scene, "name", scene))
