@@ -29,7 +29,7 @@ from naf_model.conventions import ORIENTATIONS_DEG, SAMPLE_RATE
 from naf_model.data.offgrid import offgrid_set
 from naf_model.data.reader import DataSet
 from naf_model.errors import NafError
-from naf_model.evaluation.listening import ListeningErrors, listening_errors, measure
+from naf_model.evaluation.listening import ListeningErrors, Measured, listening_errors, measure
 from naf_model.field import NeuralAcousticField
 from naf_model.field.listening import line_of_sight
 from naf_model.scene.io import load_scene
@@ -41,11 +41,12 @@ CHUNK = 16
 """Items played per call of the field."""
 
 
-def cut_errors(pred: np.ndarray, gt: np.ndarray, los: np.ndarray, samples: int | None) -> ListeningErrors:
+def cut_errors(pred: np.ndarray, gt: np.ndarray, los: np.ndarray, samples: int | None,
+               truth: Measured | None = None) -> ListeningErrors:
     """`listening_errors` of played `pred` against simulated `gt` (B, 2, N), both cut to their first `samples`
-    (None: whole)."""
+    (None: whole); `truth` the cut `gt` already measured (`measure`), so rows scored against it share it."""
     n = pred.shape[-1] if samples is None else samples
-    return listening_errors(pred[..., :n], gt[..., :n], los)
+    return listening_errors(pred[..., :n], gt[..., :n], los, truth)
 
 
 def per_pair(errors: ListeningErrors, headings: int) -> dict[str, np.ndarray]:
@@ -114,14 +115,14 @@ def main() -> int:
     played = np.concatenate([field.impulse_responses(e[i : i + CHUNK], li[i : i + CHUNK], h[i : i + CHUNK])
                              for i in tqdm(range(0, len(e), CHUNK), desc="playing the field", unit="chunk")])
     los = line_of_sight(scene.free_space, e, li)
-    measure(gt[:1])  # fail here, not after the cuts, if the metrics cannot read these IRs
     print(f"{scene.name}: {len(offgrid)} off-grid pairs x {headings} headings (seed {args.seed}, "
           f"{offgrid.n_rays} rays), IRs {n / SAMPLE_RATE:.2f} s; field {checkpoint}")
     for seconds in [None, *sorted(cuts)]:
         samples = None if seconds is None else min(n, int(round(seconds * SAMPLE_RATE)))
         where = "whole IR" if samples is None else f"cut at {seconds:g} s"
-        rows = {f"field, {where}": per_pair(cut_errors(played, gt, los, samples), headings),
-                f"second simulation, {where}": per_pair(cut_errors(floor, gt, los, samples), headings)}
+        truth = measure(gt[..., : n if samples is None else samples])  # once for both rows
+        rows = {f"field, {where}": per_pair(cut_errors(played, gt, los, samples, truth), headings),
+                f"second simulation, {where}": per_pair(cut_errors(floor, gt, los, samples, truth), headings)}
         print()
         print(table(rows, args.resamples))
     return 0
